@@ -1,0 +1,586 @@
+//! Lists: `Vec`, `VecDeque` and `imbl::Vector`, all drafted by [`ListDraft`].
+
+use std::collections::VecDeque;
+use std::ops::Deref;
+
+use serde_json::Value;
+
+use super::{json, record, sealed};
+use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
+use crate::error::PatchErrorKind;
+use crate::patch::{Patch, PatchOp};
+use crate::path::PathSegment;
+use crate::place::{Access, Child, Place};
+
+/// A list type that [`ListDraft`] can draft: `Vec`, `VecDeque`, `imbl::Vector`.
+pub trait List: sealed::Sealed + Draftable {
+    /// The element type.
+    type Item: Draftable;
+    #[doc(hidden)]
+    const NAME: &'static str;
+    #[doc(hidden)]
+    fn len(&self) -> usize;
+    #[doc(hidden)]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[doc(hidden)]
+    fn item(&self, index: usize) -> Option<&Self::Item>;
+    #[doc(hidden)]
+    fn item_mut(&mut self, index: usize) -> Option<&mut Self::Item>;
+    /// `index <= len`, checked by the caller.
+    #[doc(hidden)]
+    fn insert_at(&mut self, index: usize, value: Self::Item);
+    /// `index < len`, checked by the caller.
+    #[doc(hidden)]
+    fn remove_at(&mut self, index: usize) -> Self::Item;
+    #[doc(hidden)]
+    fn truncate_to(&mut self, len: usize);
+    /// Both `< len`, checked by the caller.
+    #[doc(hidden)]
+    fn swap_at(&mut self, a: usize, b: usize);
+    #[doc(hidden)]
+    fn retain_mask(&mut self, keep: &[bool]);
+    #[doc(hidden)]
+    fn reverse_all(&mut self);
+    #[doc(hidden)]
+    fn sort_all_by(&mut self, compare: &mut dyn FnMut(&Self::Item, &Self::Item) -> std::cmp::Ordering);
+    #[doc(hidden)]
+    fn items(&self) -> impl Iterator<Item = &Self::Item>;
+}
+
+macro_rules! list_impl {
+    ($ty:ident, $name:literal, $($bound:path),*) => {
+        impl<T: Draftable $(+ $bound)*> sealed::Sealed for $ty<T> {}
+
+        impl<T: Draftable $(+ $bound)*> Draftable for $ty<T> {
+            type Draft<P: Place<Target = Self>> = ListDraft<P>;
+            fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
+                ListDraft { place }
+            }
+            fn apply_edit(&mut self, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+                apply_list(self, path, edit)
+            }
+            fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+                list_value_at(self, path)
+            }
+        }
+    };
+}
+
+list_impl!(Vec, "Vec", );
+list_impl!(VecDeque, "VecDeque", );
+list_impl!(Vector, "imbl::Vector", );
+
+use imbl::Vector;
+
+fn keep_by_mask<T>(keep: &[bool]) -> impl FnMut(&T) -> bool + '_ {
+    let mut keep = keep.iter();
+    move |_| keep.next().copied().unwrap_or(true)
+}
+
+impl<T: Draftable> List for Vec<T> {
+    type Item = T;
+    const NAME: &'static str = "Vec";
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn item(&self, index: usize) -> Option<&T> {
+        self.get(index)
+    }
+    fn item_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.get_mut(index)
+    }
+    fn insert_at(&mut self, index: usize, value: T) {
+        self.insert(index, value);
+    }
+    fn remove_at(&mut self, index: usize) -> T {
+        self.remove(index)
+    }
+    fn truncate_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+    fn swap_at(&mut self, a: usize, b: usize) {
+        self.swap(a, b);
+    }
+    fn retain_mask(&mut self, keep: &[bool]) {
+        self.retain(keep_by_mask(keep));
+    }
+    fn reverse_all(&mut self) {
+        self.reverse();
+    }
+    fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
+        self.sort_by(compare);
+    }
+    fn items(&self) -> impl Iterator<Item = &T> {
+        self.iter()
+    }
+}
+
+impl<T: Draftable> List for VecDeque<T> {
+    type Item = T;
+    const NAME: &'static str = "VecDeque";
+    fn len(&self) -> usize {
+        VecDeque::len(self)
+    }
+    fn item(&self, index: usize) -> Option<&T> {
+        self.get(index)
+    }
+    fn item_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.get_mut(index)
+    }
+    fn insert_at(&mut self, index: usize, value: T) {
+        self.insert(index, value);
+    }
+    fn remove_at(&mut self, index: usize) -> T {
+        match self.remove(index) {
+            Some(value) => value,
+            None => unreachable!("immer: the caller checks the index"),
+        }
+    }
+    fn truncate_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+    fn swap_at(&mut self, a: usize, b: usize) {
+        self.swap(a, b);
+    }
+    fn retain_mask(&mut self, keep: &[bool]) {
+        self.retain(keep_by_mask(keep));
+    }
+    fn reverse_all(&mut self) {
+        self.make_contiguous().reverse();
+    }
+    fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
+        self.make_contiguous().sort_by(compare);
+    }
+    fn items(&self) -> impl Iterator<Item = &T> {
+        self.iter()
+    }
+}
+
+impl<T: Draftable> List for Vector<T> {
+    type Item = T;
+    const NAME: &'static str = "imbl::Vector";
+    fn len(&self) -> usize {
+        Vector::len(self)
+    }
+    fn item(&self, index: usize) -> Option<&T> {
+        self.get(index)
+    }
+    fn item_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.get_mut(index)
+    }
+    fn insert_at(&mut self, index: usize, value: T) {
+        self.insert(index, value);
+    }
+    fn remove_at(&mut self, index: usize) -> T {
+        self.remove(index)
+    }
+    fn truncate_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+    fn swap_at(&mut self, a: usize, b: usize) {
+        self.swap(a, b);
+    }
+    fn retain_mask(&mut self, keep: &[bool]) {
+        self.retain(keep_by_mask(keep));
+    }
+    fn reverse_all(&mut self) {
+        *self = self.iter().rev().cloned().collect();
+    }
+    fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
+        // `Vector::sort_by` takes `Fn`; a stable sort of the elements, rebuilt, takes `FnMut`.
+        let mut items: Vec<T> = self.iter().cloned().collect();
+        items.sort_by(compare);
+        *self = items.into_iter().collect();
+    }
+    fn items(&self) -> impl Iterator<Item = &T> {
+        self.iter()
+    }
+}
+
+fn list_index(segment: &PathSegment, len: usize, allow_end: bool) -> Result<usize, PatchErrorKind> {
+    let index = match segment {
+        PathSegment::Key(k) if allow_end && k == "-" => return Ok(len),
+        other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex { segment: other.to_string() })?,
+    };
+    let bound = if allow_end { len + 1 } else { len };
+    if index < bound { Ok(index) } else { Err(PatchErrorKind::IndexOutOfRange { index, len }) }
+}
+
+fn apply_list<L: List>(list: &mut L, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+    let Some((segment, rest)) = path.split_first() else {
+        return apply_whole(list, edit, L::NAME);
+    };
+    if !rest.is_empty() {
+        let index = list_index(segment, list.len(), false)?;
+        return match list.item_mut(index) {
+            Some(item) => item.apply_edit(rest, edit),
+            None => Err(PatchErrorKind::IndexOutOfRange { index, len: list.len() }),
+        };
+    }
+    match edit.op {
+        PatchOp::Add => {
+            let index = list_index(segment, list.len(), true)?;
+            let value: L::Item = edit.decode()?;
+            list.insert_at(index, value);
+            if edit.want_undo {
+                edit.undo = Some(Undo { op: PatchOp::Remove, value: None, index: Some(index) });
+            }
+        }
+        PatchOp::Remove => {
+            let index = list_index(segment, list.len(), false)?;
+            let old = if edit.want_undo { list.item(index).map(to_json).transpose()? } else { None };
+            list.remove_at(index);
+            if edit.want_undo {
+                edit.undo = Some(Undo { op: PatchOp::Add, value: old, index: None });
+            }
+        }
+        _ => {
+            let index = list_index(segment, list.len(), false)?;
+            if let Some(item) = list.item_mut(index) {
+                apply_whole(item, edit, L::NAME)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn list_value_at<L: List>(list: &L, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+    match path.split_first() {
+        None => to_json(list),
+        Some((segment, rest)) => {
+            let index = list_index(segment, list.len(), false)?;
+            match list.item(index) {
+                Some(item) => item.value_at(rest),
+                None => Err(PatchErrorKind::IndexOutOfRange { index, len: list.len() }),
+            }
+        }
+    }
+}
+
+/// The place of a list element.
+pub type ElementPlace<'b, P, T> = Child<'b, P, usize, T>;
+
+fn element<L: List>() -> Access<L, usize, L::Item> {
+    Access { read: |l, i| l.item(*i), write: |l, i| l.item_mut(*i), segment: |i| Some(PathSegment::Index(*i)) }
+}
+
+/// The draft of a list: `Vec<T>`, `VecDeque<T>` or `imbl::Vector<T>`.
+///
+/// Reads through `Deref` to the list itself. Every write records one patch per operation
+/// (a `remove(0)` is one `remove` patch at any length) and copies on write:
+///
+/// - `Vec` and `VecDeque` are stored inline in their parent, so the first write below an
+///   `Arc` that holds one copies the whole list once: O(n) on the first write in a produce,
+///   never again in the same produce. Use `Vec<Arc<T>>` so that copy is of pointers.
+/// - `imbl::Vector` copies only the O(log n) nodes on the path to the element.
+///
+/// Index arguments out of range never panic: the method returns `None`, `false` or the value
+/// back.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{produce_with_patches, Vector};
+/// use std::sync::Arc;
+///
+/// let base = Arc::new(Vector::from_iter(0..100_000_u32));
+/// let (next, patches, _) = produce_with_patches(&base, |d| {
+///     d.remove(0);
+///     d.get_mut(0).unwrap().set(7);
+/// });
+/// assert_eq!((next[0], next.len()), (7, 99_999));
+/// assert_eq!(patches.len(), 2);
+/// ```
+pub struct ListDraft<P> {
+    place: P,
+}
+
+impl<L: List, P: Place<Target = L>> ListDraft<P> {
+    /// The draft of the element at `index`, or `None` when out of range.
+    ///
+    /// Time: O(1) (`Vector`: O(log n)); copies nothing until the element's draft writes.
+    pub fn get_mut(&mut self, index: usize) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+        if index < self.place.get().len() {
+            Some(L::Item::draft(Child::new(&mut self.place, index, element::<L>())))
+        } else {
+            None
+        }
+    }
+
+    /// The draft of the first element, or `None` when empty.
+    ///
+    /// Time: as [`get_mut`](ListDraft::get_mut).
+    pub fn first_mut(&mut self) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+        self.get_mut(0)
+    }
+
+    /// The draft of the last element, or `None` when empty.
+    ///
+    /// Time: as [`get_mut`](ListDraft::get_mut).
+    pub fn last_mut(&mut self) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+        let len = self.place.get().len();
+        if len == 0 { None } else { self.get_mut(len - 1) }
+    }
+
+    /// A lending iterator over the element drafts, front to back:
+    /// `while let Some(mut item) = it.next() { ... }`.
+    ///
+    /// Each draft borrows the list, so this is not a `std::iter::Iterator`; see also
+    /// [`for_each_mut`](ListDraft::for_each_mut).
+    ///
+    /// Time: O(1) per step (`Vector`: O(log n)); writes copy as their drafts do.
+    pub fn iter_mut(&mut self) -> ListIterMut<'_, P> {
+        ListIterMut { place: &mut self.place, next: 0 }
+    }
+
+    /// Calls `f` with each element's index and draft, front to back.
+    ///
+    /// Time: as [`iter_mut`](ListDraft::iter_mut).
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(usize, <L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>)) {
+        let len = self.place.get().len();
+        for index in 0..len {
+            f(index, L::Item::draft(Child::new(&mut self.place, index, element::<L>())));
+        }
+    }
+
+    /// Replaces the element at `index`; gives `value` back when out of range. An equal value
+    /// changes nothing. One `replace` patch.
+    ///
+    /// # Errors
+    ///
+    /// `Err(value)` when `index` is out of range.
+    ///
+    /// Time: O(1) (`Vector`: O(log n)) plus the copy on first write.
+    pub fn set(&mut self, index: usize, value: L::Item) -> Result<(), L::Item> {
+        if index >= self.place.get().len() {
+            return Err(value);
+        }
+        crate::draftable::set_place(&mut Child::new(&mut self.place, index, element::<L>()), value);
+        Ok(())
+    }
+
+    /// Appends an element. One `add` patch.
+    ///
+    /// Time: O(1) amortized (`Vector`: O(1) amortized, copying O(log n) nodes) plus the copy
+    /// on first write.
+    pub fn push(&mut self, value: L::Item) {
+        let len = self.place.get().len();
+        record(&mut self.place, |_, path| {
+            let path = path.child(len);
+            Ok((Patch::add(path.clone(), json(&value)?), Patch::remove(path)))
+        });
+        self.place.get_mut().insert_at(len, value);
+    }
+
+    /// Removes and returns the last element, or `None` when empty. One `remove` patch.
+    ///
+    /// Time: O(1) (`Vector`: O(log n)) plus the copy on first write.
+    pub fn pop(&mut self) -> Option<L::Item> {
+        let len = self.place.get().len();
+        if len == 0 { None } else { self.remove(len - 1) }
+    }
+
+    /// Inserts `value` at `index` (`index == len` appends), shifting the rest. One `add` patch.
+    ///
+    /// # Errors
+    ///
+    /// `Err(value)` when `index > len`.
+    ///
+    /// Time: `Vec`: O(n - index); `VecDeque`: O(min(index, n - index)); `Vector`: O(log n);
+    /// plus the copy on first write.
+    pub fn insert(&mut self, index: usize, value: L::Item) -> Result<(), L::Item> {
+        if index > self.place.get().len() {
+            return Err(value);
+        }
+        record(&mut self.place, |_, path| {
+            let path = path.child(index);
+            Ok((Patch::add(path.clone(), json(&value)?), Patch::remove(path)))
+        });
+        self.place.get_mut().insert_at(index, value);
+        Ok(())
+    }
+
+    /// Removes and returns the element at `index`, shifting the rest; `None` when out of
+    /// range. One `remove` patch, whatever the list's length.
+    ///
+    /// Time: `Vec`: O(n - index); `VecDeque`: O(min(index, n - index)); `Vector`: O(log n);
+    /// plus the copy on first write.
+    pub fn remove(&mut self, index: usize) -> Option<L::Item> {
+        self.place.get().item(index)?;
+        record_removal(&mut self.place, index);
+        Some(self.place.get_mut().remove_at(index))
+    }
+
+    /// Removes the element at `index` and puts the last one in its place; `None` when out of
+    /// range. A `replace` and a `remove` patch (one `remove` for the last element).
+    ///
+    /// Time: O(1) (`Vector`: O(log n)) plus the copy on first write.
+    pub fn swap_remove(&mut self, index: usize) -> Option<L::Item> {
+        let len = self.place.get().len();
+        if index >= len {
+            return None;
+        }
+        if index + 1 < len {
+            self.swap(index, len - 1);
+        }
+        self.pop()
+    }
+
+    /// Swaps two elements; `false` (and no change) when either index is out of range.
+    /// Two `replace` patches, none when the elements are equal.
+    ///
+    /// Time: O(1) (`Vector`: O(log n)) plus the copy on first write.
+    pub fn swap(&mut self, a: usize, b: usize) -> bool {
+        let list = self.place.get();
+        let (Some(x), Some(y)) = (list.item(a), list.item(b)) else { return false };
+        if x == y {
+            return true;
+        }
+        record_pair(&mut self.place, a, b);
+        self.place.get_mut().swap_at(a, b);
+        true
+    }
+
+    /// Shortens the list to `len` elements (nothing when it is not longer). One `remove`
+    /// patch per element removed, from the end.
+    ///
+    /// Time: O(removed) (`Vector`: O(log n)) plus the copy on first write.
+    pub fn truncate(&mut self, len: usize) {
+        let old_len = self.place.get().len();
+        if len >= old_len {
+            return;
+        }
+        if self.place.is_recording() {
+            for index in (len..old_len).rev() {
+                record_removal(&mut self.place, index);
+            }
+        }
+        self.place.get_mut().truncate_to(len);
+    }
+
+    /// Removes every element. One `replace` patch of the whole list (with `[]`); nothing when
+    /// already empty.
+    ///
+    /// Time: O(n) to drop the elements (O(1) when the base still shares them).
+    pub fn clear(&mut self) {
+        if self.place.get().is_empty() {
+            return;
+        }
+        record(&mut self.place, |list, path| {
+            Ok((Patch::replace(path.clone(), Value::Array(Vec::new())), Patch::replace(path, json(list)?)))
+        });
+        self.place.get_mut().truncate_to(0);
+    }
+
+    /// Keeps the elements for which `keep` returns true. One `remove` patch per element
+    /// removed (from the back, so each patch's index holds when applied in order); no write
+    /// when every element stays.
+    ///
+    /// Time: O(n) plus the copy on first write.
+    pub fn retain(&mut self, mut keep: impl FnMut(&L::Item) -> bool) {
+        let mask: Vec<bool> = self.place.get().items().map(&mut keep).collect();
+        if mask.iter().all(|k| *k) {
+            return;
+        }
+        if self.place.is_recording() {
+            for index in (0..mask.len()).rev().filter(|i| !mask[*i]) {
+                record_removal(&mut self.place, index);
+            }
+        }
+        self.place.get_mut().retain_mask(&mask);
+    }
+
+    /// Reverses the order. One `replace` patch of the whole list; no write for fewer than two
+    /// elements or a palindrome.
+    ///
+    /// Time: O(n) plus the copy on first write.
+    pub fn reverse(&mut self) {
+        let list = self.place.get();
+        if list.items().eq(list.items().collect::<Vec<_>>().into_iter().rev()) {
+            return;
+        }
+        let mut reversed = list.clone();
+        reversed.reverse_all();
+        crate::draftable::set_place(&mut self.place, reversed);
+    }
+
+    /// Sorts with `compare` (stable). One `replace` patch of the whole list; no write when
+    /// already sorted.
+    ///
+    /// Time: O(n log n), O(n) when already sorted, plus the copy on first write.
+    pub fn sort_by(&mut self, mut compare: impl FnMut(&L::Item, &L::Item) -> std::cmp::Ordering) {
+        let list = self.place.get();
+        let items: Vec<&L::Item> = list.items().collect();
+        if items.windows(2).all(|w| compare(w[0], w[1]) != std::cmp::Ordering::Greater) {
+            return;
+        }
+        if self.place.is_recording() {
+            let mut sorted = list.clone();
+            sorted.sort_all_by(&mut compare);
+            crate::draftable::set_place(&mut self.place, sorted);
+        } else {
+            self.place.get_mut().sort_all_by(&mut compare);
+        }
+    }
+
+    /// Sorts by the key `f` gives (stable). As [`sort_by`](ListDraft::sort_by).
+    pub fn sort_by_key<K: Ord>(&mut self, mut f: impl FnMut(&L::Item) -> K) {
+        self.sort_by(|a, b| f(a).cmp(&f(b)));
+    }
+
+    /// Appends every element of `iter`. One `add` patch each.
+    ///
+    /// Time: O(1) amortized per element (`Vector`: O(log n)) plus the copy on first write.
+    pub fn extend(&mut self, iter: impl IntoIterator<Item = L::Item>) {
+        for value in iter {
+            self.push(value);
+        }
+    }
+}
+
+/// Records the removal of the element at `index` (which exists).
+fn record_removal<L: List, P: Place<Target = L>>(place: &mut P, index: usize) {
+    record(place, |list, path| {
+        let path = path.child(index);
+        Ok((Patch::remove(path.clone()), Patch::add(path, json(&list.item(index))?)))
+    });
+}
+
+/// Records a swap of two elements as two `replace` patches.
+fn record_pair<L: List, P: Place<Target = L>>(place: &mut P, a: usize, b: usize) {
+    for (index, other) in [(a, b), (b, a)] {
+        record(place, |list, path| {
+            let path = path.child(index);
+            Ok((Patch::replace(path.clone(), json(&list.item(other))?), Patch::replace(path, json(&list.item(index))?)))
+        });
+    }
+}
+
+impl<P: Place> Deref for ListDraft<P> {
+    type Target = P::Target;
+    fn deref(&self) -> &P::Target {
+        self.place.get()
+    }
+}
+
+/// A lending iterator over a list's element drafts, made by [`ListDraft::iter_mut`].
+pub struct ListIterMut<'b, P> {
+    place: &'b mut P,
+    next: usize,
+}
+
+impl<L: List, P: Place<Target = L>> ListIterMut<'_, P> {
+    /// The next element's draft, or `None` at the end.
+    #[allow(clippy::should_implement_trait, reason = "a lending iterator: each draft borrows the iterator")]
+    pub fn next(&mut self) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+        let index = self.next;
+        if index < self.place.get().len() {
+            self.next += 1;
+            Some(L::Item::draft(Child::new(&mut *self.place, index, element::<L>())))
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Maps: `HashMap`, `BTreeMap`, `imbl::HashMap` and `imbl::OrdMap`, all drafted by [`MapDraft`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
+use std::ops::Deref;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{json, record, sealed};
+use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
+use crate::error::PatchErrorKind;
+use crate::patch::{Patch, PatchOp};
+use crate::path::PathSegment;
+use crate::place::{Access, Child, Place};
+
+/// The key of a path segment: a string key as it is, any other key as its JSON text
+/// (`1`, `true`, `[1,2]`), which is how `serde_json` writes non-string keys in an object.
+pub(crate) fn key_segment<K: Serialize>(key: &K) -> PathSegment {
+    match serde_json::to_value(key) {
+        Ok(Value::String(text)) => PathSegment::Key(text),
+        Ok(other) => PathSegment::Key(other.to_string()),
+        Err(_) => PathSegment::Key(String::from("<a key with no JSON form>")),
+    }
+}
+
+/// Reads a key from a path segment: as a JSON string first, then as JSON text.
+pub(crate) fn parse_key<K: DeserializeOwned>(segment: &PathSegment) -> Result<K, PatchErrorKind> {
+    let text = segment.to_key();
+    match K::deserialize(Value::String(text.clone().into_owned())) {
+        Ok(key) => Ok(key),
+        Err(as_string) => serde_json::from_str(&text).map_err(|_| PatchErrorKind::InvalidKey {
+            key: text.into_owned(),
+            message: as_string.to_string(),
+        }),
+    }
+}
+
+/// A map type that [`MapDraft`] can draft.
+pub trait Map: sealed::Sealed + Draftable {
+    /// The key type.
+    type Key: Clone + Serialize + DeserializeOwned;
+    /// The value type.
+    type Value: Draftable;
+    #[doc(hidden)]
+    const NAME: &'static str;
+    #[doc(hidden)]
+    fn len(&self) -> usize;
+    #[doc(hidden)]
+    fn value(&self, key: &Self::Key) -> Option<&Self::Value>;
+    #[doc(hidden)]
+    fn value_mut(&mut self, key: &Self::Key) -> Option<&mut Self::Value>;
+    #[doc(hidden)]
+    fn insert_entry(&mut self, key: Self::Key, value: Self::Value) -> Option<Self::Value>;
+    #[doc(hidden)]
+    fn remove_entry(&mut self, key: &Self::Key) -> Option<Self::Value>;
+    #[doc(hidden)]
+    fn entries(&self) -> impl Iterator<Item = (&Self::Key, &Self::Value)>;
+}
+
+macro_rules! map_impl {
+    ([$($generics:tt)*] $ty:ty, $name:literal, [$($key_bound:tt)*]) => {
+        impl<$($generics)*> sealed::Sealed for $ty where K: $($key_bound)* {}
+
+        impl<$($generics)*> Draftable for $ty
+        where
+            K: $($key_bound)*,
+        {
+            type Draft<P: Place<Target = Self>> = MapDraft<P>;
+            fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
+                MapDraft { place }
+            }
+            fn apply_edit(&mut self, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+                apply_map(self, path, edit)
+            }
+            fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+                map_value_at(self, path)
+            }
+        }
+
+        impl<$($generics)*> Map for $ty
+        where
+            K: $($key_bound)*,
+        {
+            type Key = K;
+            type Value = V;
+            const NAME: &'static str = $name;
+            fn len(&self) -> usize {
+                <$ty>::len(self)
+            }
+            fn value(&self, key: &K) -> Option<&V> {
+                self.get(key)
+            }
+            fn value_mut(&mut self, key: &K) -> Option<&mut V> {
+                self.get_mut(key)
+            }
+            fn insert_entry(&mut self, key: K, value: V) -> Option<V> {
+                self.insert(key, value)
+            }
+            fn remove_entry(&mut self, key: &K) -> Option<V> {
+                self.remove(key)
+            }
+            fn entries(&self) -> impl Iterator<Item = (&K, &V)> {
+                self.iter()
+            }
+        }
+    };
+}
+
+map_impl!([K, V: Draftable, S: BuildHasher + Default + Clone] HashMap<K, V, S>, "HashMap",
+    [Draftable + Eq + Hash]);
+map_impl!([K, V: Draftable] BTreeMap<K, V>, "BTreeMap", [Draftable + Ord]);
+map_impl!([K, V: Draftable] imbl::HashMap<K, V>, "imbl::HashMap", [Draftable + Eq + Hash]);
+map_impl!([K, V: Draftable] imbl::OrdMap<K, V>, "imbl::OrdMap", [Draftable + Ord]);
+
+fn apply_map<M: Map>(map: &mut M, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+    let Some((segment, rest)) = path.split_first() else {
+        return apply_whole(map, edit, M::NAME);
+    };
+    let key: M::Key = parse_key(segment)?;
+    let missing = || PatchErrorKind::MissingKey { key: segment.to_string() };
+    if !rest.is_empty() {
+        return map.value_mut(&key).ok_or_else(missing)?.apply_edit(rest, edit);
+    }
+    match edit.op {
+        PatchOp::Add => {
+            let value: M::Value = edit.decode()?;
+            let old = match map.value(&key) {
+                Some(old) if edit.want_undo => Some(to_json(old)?),
+                _ => None,
+            };
+            let existed = map.insert_entry(key, value).is_some();
+            if edit.want_undo {
+                edit.undo = Some(if existed {
+                    Undo { op: PatchOp::Replace, value: old, index: None }
+                } else {
+                    Undo { op: PatchOp::Remove, value: None, index: None }
+                });
+            }
+        }
+        PatchOp::Remove => {
+            let old = map.value(&key).ok_or_else(missing)?;
+            let old = if edit.want_undo { Some(to_json(old)?) } else { None };
+            map.remove_entry(&key);
+            if edit.want_undo {
+                edit.undo = Some(Undo { op: PatchOp::Add, value: old, index: None });
+            }
+        }
+        _ => apply_whole(map.value_mut(&key).ok_or_else(missing)?, edit, M::NAME)?,
+    }
+    Ok(())
+}
+
+fn map_value_at<M: Map>(map: &M, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+    match path.split_first() {
+        None => to_json(map),
+        Some((segment, rest)) => {
+            let key: M::Key = parse_key(segment)?;
+            match map.value(&key) {
+                Some(value) => value.value_at(rest),
+                None => Err(PatchErrorKind::MissingKey { key: segment.to_string() }),
+            }
+        }
+    }
+}
+
+/// The place of a map's value.
+pub type EntryPlace<'b, P, K, V> = Child<'b, P, K, V>;
+
+fn entry<M: Map>() -> Access<M, M::Key, M::Value> {
+    Access { read: |m, k| m.value(k), write: |m, k| m.value_mut(k), segment: |k| Some(key_segment(k)) }
+}
+
+type ValueDraft<'b, P, M> = <<M as Map>::Value as Draftable>::Draft<EntryPlace<'b, P, <M as Map>::Key, <M as Map>::Value>>;
+
+/// The draft of a map: `HashMap`, `BTreeMap`, `imbl::HashMap` or `imbl::OrdMap`.
+///
+/// Reads through `Deref` to the map itself. Path segments are the keys: string keys as they
+/// are, other keys as their JSON text (`1`, `true`). Copy on write: a std map is stored inline
+/// in its parent and is copied whole (O(n)) on the first write below the `Arc` that holds it,
+/// once per produce; an `imbl` map copies only the O(log n) nodes on the path to the key.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{produce_with_patches, OrdMap};
+/// use std::sync::Arc;
+///
+/// let base = Arc::new(OrdMap::from_iter([(String::from("ann"), 1_u32)]));
+/// let (next, patches, _) = produce_with_patches(&base, |d| {
+///     d.get_mut(&"ann".to_string()).unwrap().set(2);
+///     d.insert("bob".into(), 5);
+/// });
+/// assert_eq!(next.get("ann"), Some(&2));
+/// assert_eq!(serde_json::to_string(&patches).unwrap(),
+///     r#"[{"op":"replace","path":["ann"],"value":2},{"op":"add","path":["bob"],"value":5}]"#);
+/// ```
+pub struct MapDraft<P> {
+    place: P,
+}
+
+impl<M: Map, P: Place<Target = M>> MapDraft<P> {
+    /// The draft of the value at `key`, or `None`. Copies nothing until the draft writes.
+    ///
+    /// Time: one lookup (`HashMap`: O(1); `BTreeMap`, `imbl`: O(log n)).
+    pub fn get_mut(&mut self, key: &M::Key) -> Option<ValueDraft<'_, P, M>> {
+        self.place.get().value(key)?;
+        Some(M::Value::draft(Child::new(&mut self.place, key.clone(), entry::<M>())))
+    }
+
+    /// Sets `key` to `value` and returns the value that was there. One `add` patch for a new
+    /// key, one `replace` for an existing one, none when the value is equal.
+    ///
+    /// Time: one lookup and insert, plus the copy on first write (a clone of the old value to
+    /// return it, since the snapshot keeps the original).
+    pub fn insert(&mut self, key: M::Key, value: M::Value) -> Option<M::Value> {
+        if let Some(old) = self.place.get().value(&key) {
+            let old = old.clone();
+            if old != value {
+                crate::draftable::set_place(&mut Child::new(&mut self.place, key, entry::<M>()), value);
+            }
+            return Some(old);
+        }
+        record(&mut self.place, |_, path| {
+            let path = path.child(key_segment(&key));
+            Ok((Patch::add(path.clone(), json(&value)?), Patch::remove(path)))
+        });
+        self.place.get_mut().insert_entry(key, value);
+        None
+    }
+
+    /// Removes `key` and returns its value, or `None` (and no write) when absent. One
+    /// `remove` patch.
+    ///
+    /// Time: one lookup and removal, plus the copy on first write.
+    pub fn remove(&mut self, key: &M::Key) -> Option<M::Value> {
+        self.place.get().value(key)?;
+        record_removal(&mut self.place, key);
+        self.place.get_mut().remove_entry(key)
+    }
+
+    /// The draft of the value at `key`, first inserting `default()` when absent: the
+    /// insert-or-modify of std's `entry(key).or_insert_with(default)`.
+    ///
+    /// Time: as [`insert`](MapDraft::insert) and [`get_mut`](MapDraft::get_mut).
+    pub fn get_or_insert_with(&mut self, key: M::Key, default: impl FnOnce() -> M::Value) -> ValueDraft<'_, P, M> {
+        if self.place.get().value(&key).is_none() {
+            self.insert(key.clone(), default());
+        }
+        M::Value::draft(Child::new(&mut self.place, key, entry::<M>()))
+    }
+
+    /// Keeps the entries for which `keep` returns true. One `remove` patch per key removed;
+    /// no write when every entry stays.
+    ///
+    /// Time: O(n) plus one removal per key removed.
+    pub fn retain(&mut self, mut keep: impl FnMut(&M::Key, &M::Value) -> bool) {
+        let doomed: Vec<M::Key> = self.place.get().entries().filter(|(k, v)| !keep(k, v)).map(|(k, _)| k.clone()).collect();
+        for key in &doomed {
+            self.remove(key);
+        }
+    }
+
+    /// Removes every entry: one `remove` patch per key; no write when already empty.
+    ///
+    /// Time: O(n).
+    pub fn clear(&mut self) {
+        self.retain(|_, _| false);
+    }
+
+    /// Calls `f` with each key and the draft of its value, in the map's order.
+    ///
+    /// Time: O(n) lookups; writes copy as their drafts do.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&M::Key, ValueDraft<'_, P, M>)) {
+        let keys: Vec<M::Key> = self.place.get().entries().map(|(k, _)| k.clone()).collect();
+        for key in keys {
+            let draft = M::Value::draft(Child::new(&mut self.place, key.clone(), entry::<M>()));
+            f(&key, draft);
+        }
+    }
+
+    /// Inserts every pair of `iter`, as [`insert`](MapDraft::insert) does.
+    pub fn extend(&mut self, iter: impl IntoIterator<Item = (M::Key, M::Value)>) {
+        for (key, value) in iter {
+            self.insert(key, value);
+        }
+    }
+}
+
+fn record_removal<M: Map, P: Place<Target = M>>(place: &mut P, key: &M::Key) {
+    record(place, |map, path| {
+        let path = path.child(key_segment(key));
+        Ok((Patch::remove(path.clone()), Patch::add(path, json(&map.value(key))?)))
+    });
+}
+
+impl<P: Place> Deref for MapDraft<P> {
+    type Target = P::Target;
+    fn deref(&self) -> &P::Target {
+        self.place.get()
+    }
+}

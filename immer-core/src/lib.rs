@@ -1,0 +1,153 @@
+//! The runtime of [immer for Rust](https://docs.rs/immer): the [`Draftable`] trait, drafts,
+//! [`produce`], patches in Immer's format, [`apply_patches`], and drafts for the std and
+//! persistent collections.
+//!
+//! Use it through the `immer` crate, which adds `#[derive(Draftable)]`.
+//!
+//! # Collections and their costs
+//!
+//! A std collection is stored inline in its parent: the first write below the `Arc` that holds
+//! it copies it whole, once per produce. A persistent collection of `imbl` (re-exported here)
+//! copies only the nodes on the path to what changed.
+//!
+//! | operation (draft method) | `Vec` | `VecDeque` | `imbl::Vector` |
+//! | --- | --- | --- | --- |
+//! | first write in a produce | O(n) copy | O(n) copy | O(log n) copy |
+//! | `get_mut(i)`, `set(i, v)` | O(1) | O(1) | O(log n) |
+//! | `push`, `pop` | O(1)* | O(1)* | O(1)* |
+//! | `insert(i, v)`, `remove(i)` | O(n) | O(n) | O(log n) |
+//! | `truncate`, `retain` | O(n) | O(n) | O(n) |
+//!
+//! | operation (draft method) | `HashMap` / `HashSet` | `BTreeMap` / `BTreeSet` | `imbl::HashMap` / `imbl::HashSet` | `imbl::OrdMap` / `imbl::OrdSet` |
+//! | --- | --- | --- | --- | --- |
+//! | first write in a produce | O(n) copy | O(n) copy | O(log n) copy | O(log n) copy |
+//! | `get_mut(k)`, `insert`, `remove` | O(1)* | O(log n) | O(log n) | O(log n) |
+//!
+//! \* amortized. Recording patches adds O(size of the written value) per operation for its
+//! JSON, and never depends on the collection's length.
+
+#![deny(unsafe_code)]
+
+mod apply;
+mod collections;
+mod draftable;
+mod error;
+mod patch;
+mod path;
+mod place;
+mod produce;
+mod record;
+mod value;
+mod wrappers;
+
+pub use apply::{apply_patches, apply_patches_mut};
+pub use collections::list::{List, ListDraft, ListIterMut};
+pub use collections::map::{Map, MapDraft};
+pub use collections::set::{Set, SetDraft};
+pub use draftable::{Draftable, Leaf};
+pub use error::{PatchError, PatchErrorKind};
+pub use imbl::{HashMap, HashSet, OrdMap, OrdSet, Vector};
+pub use patch::{Patch, PatchOp, from_json_patch, to_json_patch};
+pub use path::{Path, PathSegment, PointerError};
+pub use place::Place;
+pub use produce::{
+    Drafting, Produced, RootDraft, Snapshot, UnserializableError, produce, produce_with_patches,
+    try_produce_with_patches,
+};
+pub use value::ValueDraft;
+pub use wrappers::OptionDraft;
+
+#[doc(hidden)]
+pub use collections::list::ElementPlace;
+#[doc(hidden)]
+pub use collections::map::EntryPlace;
+#[doc(hidden)]
+pub use place::{Access, Boxed, Change, Child, NoRecording, Root, Shared};
+#[doc(hidden)]
+pub use record::Recording;
+
+/// Not public API: what `#[derive(Draftable)]` expands to.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::draftable::{Edit, apply_leaf, apply_whole, leaf_value_at, set_place};
+    pub use crate::place::Child;
+    pub use serde::Serialize;
+    pub use serde::de::DeserializeOwned;
+    pub use serde_json::Value;
+
+    use crate::error::PatchErrorKind;
+    use crate::path::PathSegment;
+
+    use crate::place::{Access, Place};
+
+    /// The field name of a path segment.
+    pub fn field_key(segment: &PathSegment) -> ::std::borrow::Cow<'_, str> {
+        segment.to_key()
+    }
+
+    /// The place of a named field, whose path segment is its serde name.
+    #[inline]
+    pub fn field<'b, P: Place, C>(
+        parent: &'b mut P,
+        name: &'static str,
+        read: for<'a> fn(&'a P::Target, &&'static str) -> Option<&'a C>,
+        write: for<'a> fn(&'a mut P::Target, &&'static str) -> Option<&'a mut C>,
+    ) -> Child<'b, P, &'static str, C> {
+        Child::new(parent, name, Access { read, write, segment: |name| Some(PathSegment::Key((*name).to_owned())) })
+    }
+
+    /// The place of a tuple struct's field, whose path segment is its position.
+    #[inline]
+    pub fn position<'b, P: Place, C>(
+        parent: &'b mut P,
+        index: usize,
+        read: for<'a> fn(&'a P::Target, &usize) -> Option<&'a C>,
+        write: for<'a> fn(&'a mut P::Target, &usize) -> Option<&'a mut C>,
+    ) -> Child<'b, P, usize, C> {
+        Child::new(parent, index, Access { read, write, segment: |index| Some(PathSegment::Index(*index)) })
+    }
+
+    /// The place of a newtype's only field, which has no path segment of its own (serde
+    /// writes a newtype as its inside).
+    #[inline]
+    pub fn transparent<'b, P: Place, C>(
+        parent: &'b mut P,
+        read: for<'a> fn(&'a P::Target, &()) -> Option<&'a C>,
+        write: for<'a> fn(&'a mut P::Target, &()) -> Option<&'a mut C>,
+    ) -> Child<'b, P, (), C> {
+        Child::new(parent, (), Access { read, write, segment: |()| None })
+    }
+
+    /// The error for a field name a struct does not have.
+    pub fn unknown_field(segment: &PathSegment, type_name: &'static str, expected: &'static [&'static str]) -> PatchErrorKind {
+        PatchErrorKind::UnknownField { field: segment.to_string(), type_name, expected }
+    }
+
+    /// The error for a tuple struct position that is not one of its `count` fields.
+    pub fn not_a_position(segment: &PathSegment, count: usize) -> PatchErrorKind {
+        match segment.as_index() {
+            Some(index) => PatchErrorKind::IndexOutOfRange { index, len: count },
+            None => PatchErrorKind::NotAnIndex { segment: segment.to_string() },
+        }
+    }
+
+    /// A `remove` of a field with `#[serde(default)]`: sets it to its default.
+    ///
+    /// # Errors
+    ///
+    /// When the old value cannot be written as JSON for the inverse.
+    pub fn reset<T: serde::Serialize>(field: &mut T, edit: &mut Edit<'_>, default: T) -> Result<(), PatchErrorKind> {
+        edit.set_undo(crate::patch::PatchOp::Replace, || crate::draftable::to_json(field).map(Some))?;
+        *field = default;
+        Ok(())
+    }
+
+    /// The JSON of a value.
+    ///
+    /// # Errors
+    ///
+    /// When its `Serialize` fails.
+    pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, PatchErrorKind> {
+        crate::draftable::to_json(value)
+    }
+}

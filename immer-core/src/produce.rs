@@ -1,0 +1,247 @@
+//! `produce`, `produce_with_patches`, and the long-lived [`Drafting`] session.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::draftable::Draftable;
+use crate::patch::Patch;
+use crate::place::{NoRecording, Root, Shared};
+use crate::record::Recording;
+
+/// The draft a `produce` recipe receives for a snapshot `Arc<T>` (`R` says who records).
+pub type RootDraft<'a, T, R> = <T as Draftable>::Draft<Shared<Root<'a, Arc<T>, R>>>;
+
+/// Runs `recipe` on a draft of `base` and returns the new snapshot.
+///
+/// Writes copy exactly the path from the root to what changed; everything else stays
+/// pointer-shared with `base`. A recipe that writes nothing, or only values equal to what is
+/// there, returns `base` itself (`Arc::ptr_eq`). `base` is never modified. Records nothing.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::produce;
+/// use std::sync::Arc;
+///
+/// let base = Arc::new(vec![Arc::new(1_u32), Arc::new(2)]);
+/// let next = produce(&base, |d| d.get_mut(1).unwrap().set(20));
+/// assert_eq!(*next, vec![Arc::new(1), Arc::new(20)]);
+/// assert!(Arc::ptr_eq(&base[0], &next[0]));
+/// assert!(Arc::ptr_eq(&base, &produce(&base, |d| d.get_mut(0).unwrap().set(1))));
+/// ```
+pub fn produce<T, F>(base: &Arc<T>, recipe: F) -> Arc<T>
+where
+    T: Draftable,
+    F: FnOnce(&mut RootDraft<'_, T, NoRecording>),
+{
+    let mut next = Arc::clone(base);
+    recipe(&mut T::draft(Shared(Root::new(&mut next, NoRecording))));
+    next
+}
+
+/// Runs `recipe` on a draft of `base` and returns the new snapshot, the patches that turn
+/// `base` into it, and the inverse patches that turn it back.
+///
+/// One patch per operation: a list `remove(0)` is one `remove`, whatever the list's length.
+/// Repeated writes to one path fold into one patch, and writes that end where they started
+/// leave none. Patches apply in order; so do the inverse patches, to undo.
+///
+/// # Panics
+///
+/// If a value the recipe writes cannot be written as JSON (its `Serialize` fails, as it does
+/// for a map whose keys are not strings, numbers or booleans). [`try_produce_with_patches`]
+/// returns that as an error instead.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{apply_patches, produce_with_patches};
+/// use std::sync::Arc;
+///
+/// let base = Arc::new(vec![String::from("a"), String::from("b")]);
+/// let (next, patches, inverse) = produce_with_patches(&base, |d| {
+///     d.remove(0);
+/// });
+/// assert_eq!(serde_json::to_string(&patches).unwrap(), r#"[{"op":"remove","path":[0]}]"#);
+/// assert_eq!(apply_patches(&base, &patches).unwrap(), next);
+/// assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+/// ```
+pub fn produce_with_patches<T, F>(base: &Arc<T>, recipe: F) -> (Arc<T>, Vec<Patch>, Vec<Patch>)
+where
+    T: Draftable,
+    F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+{
+    match try_produce_with_patches(base, recipe) {
+        Ok(produced) => produced.into_parts(),
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// [`produce_with_patches`], returning an error instead of panicking when a written value
+/// cannot be written as JSON.
+///
+/// # Errors
+///
+/// [`UnserializableError`] with serde's message.
+pub fn try_produce_with_patches<T, F>(base: &Arc<T>, recipe: F) -> Result<Produced<T>, UnserializableError>
+where
+    T: Draftable,
+    F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+{
+    let mut next = Arc::clone(base);
+    let mut recording = Recording::new();
+    recipe(&mut T::draft(Shared(Root::new(&mut next, &mut recording))));
+    let (patches, inverse) = recording.finish().map_err(|message| UnserializableError { message })?;
+    Ok(Produced { state: next, patches, inverse })
+}
+
+/// A new snapshot with the patches that made it and the inverse patches that undo them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Produced<T> {
+    /// The new snapshot.
+    pub state: Arc<T>,
+    /// The patches from the base to `state`, to apply in order.
+    pub patches: Vec<Patch>,
+    /// The patches from `state` back to the base, to apply in order.
+    pub inverse: Vec<Patch>,
+}
+
+impl<T> Produced<T> {
+    /// `(state, patches, inverse)`.
+    pub fn into_parts(self) -> (Arc<T>, Vec<Patch>, Vec<Patch>) {
+        (self.state, self.patches, self.inverse)
+    }
+}
+
+/// A value written in a recipe that has no JSON form, so no patch could describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnserializableError {
+    /// serde's message.
+    pub message: String,
+}
+
+impl fmt::Display for UnserializableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "immer: a value written in the recipe cannot be written as JSON, so no patch can describe it: {}", self.message)
+    }
+}
+
+impl std::error::Error for UnserializableError {}
+
+/// A long-lived draft: edits that span several steps (an event loop, a UI gesture), finished
+/// into one snapshot and, when recording, one list of patches.
+///
+/// [`draft`](Drafting::draft) hands out the draft as often as needed; every step writes into
+/// the same copy, so a node copied once is not copied again.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::Drafting;
+/// use std::sync::Arc;
+///
+/// let base = Arc::new(vec![1_u32, 2, 3]);
+/// let mut session = Drafting::with_patches(&base);
+/// session.draft().push(4);
+/// assert_eq!(session.current().len(), 4);
+/// session.draft().remove(0);
+/// let produced = session.finish().unwrap();
+/// assert_eq!(*produced.state, vec![2, 3, 4]);
+/// assert_eq!(produced.patches.len(), 2);
+/// assert_eq!(*base, vec![1, 2, 3]);
+/// ```
+pub struct Drafting<T> {
+    state: Arc<T>,
+    recording: Option<Recording>,
+}
+
+impl<T: Draftable> Drafting<T> {
+    /// A session over `base` that records nothing.
+    #[must_use]
+    pub fn new(base: &Arc<T>) -> Self {
+        Drafting { state: Arc::clone(base), recording: None }
+    }
+
+    /// A session over `base` that records patches.
+    #[must_use]
+    pub fn with_patches(base: &Arc<T>) -> Self {
+        Drafting { state: Arc::clone(base), recording: Some(Recording::new()) }
+    }
+
+    /// The draft, for one more step.
+    pub fn draft(&mut self) -> RootDraft<'_, T, Option<&mut Recording>> {
+        T::draft(Shared(Root::new(&mut self.state, self.recording.as_mut())))
+    }
+
+    /// The state as the steps so far left it.
+    #[must_use]
+    pub fn current(&self) -> &Arc<T> {
+        &self.state
+    }
+
+    /// Ends the session: the new snapshot, and the patches if the session records (empty
+    /// lists if it does not).
+    ///
+    /// # Errors
+    ///
+    /// [`UnserializableError`] when a written value has no JSON form.
+    pub fn finish(self) -> Result<Produced<T>, UnserializableError> {
+        let (patches, inverse) = match self.recording {
+            Some(recording) => recording.finish().map_err(|message| UnserializableError { message })?,
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Produced { state: self.state, patches, inverse })
+    }
+}
+
+/// `produce` and friends as methods of a snapshot: `state.produce(|d| ...)`.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::Snapshot;
+/// use std::sync::Arc;
+///
+/// let base = Arc::new(vec![1_u8]);
+/// let next = base.produce(|d| d.push(2));
+/// assert_eq!(*next, vec![1, 2]);
+/// assert_eq!(base.apply_patches(&base.produce_with_patches(|d| d.push(2)).1).unwrap(), next);
+/// ```
+pub trait Snapshot<T: Draftable> {
+    /// [`produce`].
+    fn produce<F>(&self, recipe: F) -> Arc<T>
+    where
+        F: FnOnce(&mut RootDraft<'_, T, NoRecording>);
+
+    /// [`produce_with_patches`].
+    fn produce_with_patches<F>(&self, recipe: F) -> (Arc<T>, Vec<Patch>, Vec<Patch>)
+    where
+        F: FnOnce(&mut RootDraft<'_, T, &mut Recording>);
+
+    /// [`apply_patches`](crate::apply_patches).
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_patches`](crate::apply_patches).
+    fn apply_patches(&self, patches: &[Patch]) -> Result<Arc<T>, crate::PatchError>;
+}
+
+impl<T: Draftable> Snapshot<T> for Arc<T> {
+    fn produce<F>(&self, recipe: F) -> Arc<T>
+    where
+        F: FnOnce(&mut RootDraft<'_, T, NoRecording>),
+    {
+        produce(self, recipe)
+    }
+
+    fn produce_with_patches<F>(&self, recipe: F) -> (Arc<T>, Vec<Patch>, Vec<Patch>)
+    where
+        F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+    {
+        produce_with_patches(self, recipe)
+    }
+
+    fn apply_patches(&self, patches: &[Patch]) -> Result<Arc<T>, crate::PatchError> {
+        crate::apply::apply_patches(self, patches)
+    }
+}

@@ -1,0 +1,159 @@
+//! The patch recorder behind `produce_with_patches`.
+//!
+//! Drafts hand it one patch (and its inverse) per operation, as the operation happens. It
+//! keeps them in order and folds repeated writes together:
+//!
+//! - a `replace` (or `add`) followed by a `replace` at the same path keeps one patch with the
+//!   last value, and drops it when the value is back where it started;
+//! - a map key that is added and then removed leaves nothing, one that is replaced and then
+//!   removed leaves one `remove`, one that is removed and added again one `replace`;
+//! - on a list, where later patches may depend on an element's position, the structural
+//!   folds (insert then remove, and so on) apply only to the newest patch.
+//!
+//! A fold is sound only while every patch recorded after the earlier one is disjoint from its
+//! path (not an ancestor, not a descendant, not an insert or remove that shifts it). `index`
+//! holds exactly the patches for which that is still true; every new patch evicts the
+//! entries it touches: its ancestors, its descendants, and, for a list insert or remove, the
+//! siblings at and after its index.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::patch::{Patch, PatchOp};
+use crate::path::{Path, PathSegment};
+use crate::place::Change;
+
+struct Entry {
+    patch: Patch,
+    inverse: Patch,
+}
+
+/// The patches recorded so far in one produce.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Recording {
+    entries: Vec<Option<Entry>>,
+    index: BTreeMap<Path, usize>,
+    failure: Option<String>,
+}
+
+impl Recording {
+    pub(crate) fn new() -> Self {
+        Recording::default()
+    }
+
+    pub(crate) fn record(&mut self, change: Change) {
+        match change {
+            Ok((patch, inverse)) => self.push(patch, inverse),
+            Err(message) => {
+                self.failure.get_or_insert(message);
+            }
+        }
+    }
+
+    /// The forward patches in order, and the inverse patches in the order that undoes them;
+    /// or why a value could not be written as JSON.
+    pub(crate) fn finish(self) -> Result<(Vec<Patch>, Vec<Patch>), String> {
+        if let Some(message) = self.failure {
+            return Err(message);
+        }
+        let (patches, mut inverse): (Vec<Patch>, Vec<Patch>) =
+            self.entries.into_iter().flatten().map(|e| (e.patch, e.inverse)).unzip();
+        inverse.reverse();
+        Ok((patches, inverse))
+    }
+
+    fn last_live(&self) -> Option<usize> {
+        self.entries.iter().rposition(Option::is_some)
+    }
+
+    fn push(&mut self, patch: Patch, inverse: Patch) {
+        if let Some(&at) = self.index.get(&patch.path) {
+            if self.fold(at, &patch) {
+                return;
+            }
+        }
+        self.evict(&patch);
+        self.index.insert(patch.path.clone(), self.entries.len());
+        self.entries.push(Some(Entry { patch, inverse }));
+    }
+
+    /// Folds `next` into the entry at `at`, which is at the same path and still foldable.
+    /// Returns false when the two do not fold.
+    fn fold(&mut self, at: usize, next: &Patch) -> bool {
+        let in_list = matches!(next.path.last(), Some(PathSegment::Index(_)));
+        let newest = self.last_live() == Some(at);
+        let Some(entry) = self.entries[at].as_mut() else { return false };
+        match (entry.patch.op, next.op) {
+            (PatchOp::Replace | PatchOp::Add, PatchOp::Replace) => {
+                entry.patch.value.clone_from(&next.value);
+                let back_where_it_started =
+                    entry.patch.op == PatchOp::Replace && entry.inverse.value == next.value;
+                if back_where_it_started {
+                    self.drop_entry(at);
+                }
+                true
+            }
+            // A set's remove names its value; it cancels only the add of that same value.
+            (PatchOp::Add, PatchOp::Remove)
+                if (!in_list || newest) && (next.value.is_none() || next.value == entry.patch.value) =>
+            {
+                self.drop_entry(at);
+                true
+            }
+            (PatchOp::Replace, PatchOp::Remove) if (!in_list || newest) && next.value.is_none() => {
+                entry.patch = Patch::remove(next.path.clone());
+                entry.inverse.op = PatchOp::Add;
+                self.index.remove(&next.path);
+                true
+            }
+            (PatchOp::Remove, PatchOp::Add) if (!in_list || newest) && entry.patch.value.is_none() => {
+                // Removed, then put back: a replace of the original, or nothing at all.
+                if entry.inverse.value == next.value {
+                    self.drop_entry(at);
+                } else {
+                    entry.patch = Patch::replace(next.path.clone(), next.value.clone().unwrap_or_default());
+                    entry.inverse.op = PatchOp::Replace;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn drop_entry(&mut self, at: usize) {
+        if let Some(entry) = self.entries[at].take() {
+            self.index.remove(&entry.patch.path);
+        }
+    }
+
+    /// Removes from `index` every entry a new patch at `patch.path` would make unsafe to fold.
+    fn evict(&mut self, patch: &Patch) {
+        let path = &patch.path;
+        let mut doomed: Vec<Path> = Vec::new();
+        // Ancestors, and the path itself.
+        for depth in 0..=path.len() {
+            let ancestor: Path = path[..depth].iter().cloned().collect();
+            if self.index.contains_key(&ancestor) {
+                doomed.push(ancestor);
+            }
+        }
+        // Descendants.
+        doomed.extend(
+            self.index
+                .range::<Path, _>((Bound::Excluded(path), Bound::Unbounded))
+                .take_while(|(p, _)| p.starts_with(path))
+                .map(|(p, _)| p.clone()),
+        );
+        // Siblings at and after an inserted or removed list index, and everything below them.
+        if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) = (patch.op, path.last()) {
+            let parent = path.parent().unwrap_or_default();
+            let from = parent.child(PathSegment::Index(*i));
+            let to = parent.child(PathSegment::Key(String::new()));
+            doomed.extend(self.index.range(from..to).map(|(p, _)| p.clone()));
+        }
+        for path in doomed {
+            self.index.remove(&path);
+        }
+    }
+}

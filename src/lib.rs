@@ -1,0 +1,5 @@
+#![doc = include_str!("../README.md")]
+#![deny(unsafe_code)]
+
+pub use immer_core::*;
+pub use immer_derive::Draftable;
