@@ -40,7 +40,11 @@ use crate::path::{Path, PathSegment};
 pub fn apply_patches<T: Draftable>(base: &Arc<T>, patches: &[Patch]) -> Result<Arc<T>, PatchError> {
     let mut next = Arc::clone(base);
     for (index, patch) in patches.iter().enumerate() {
-        apply_one(&mut next, patch, false).map_err(|kind| PatchError { index, path: patch.path.clone(), kind })?;
+        apply_one(&mut next, patch, false).map_err(|kind| PatchError {
+            index,
+            path: patch.path.clone(),
+            kind,
+        })?;
     }
     Ok(next)
 }
@@ -79,7 +83,11 @@ pub fn apply_patches_mut<T: Draftable>(state: &mut T, patches: &[Patch]) -> Resu
                     // Each inverse undoes an edit that just succeeded on this very state.
                     let _ = apply_one(state, inverse, false);
                 }
-                return Err(PatchError { index, path: patch.path.clone(), kind });
+                return Err(PatchError {
+                    index,
+                    path: patch.path.clone(),
+                    kind,
+                });
             }
         }
     }
@@ -88,37 +96,65 @@ pub fn apply_patches_mut<T: Draftable>(state: &mut T, patches: &[Patch]) -> Resu
 
 /// Applies one patch; with `want_undo`, returns the patches that undo it (in apply order
 /// reversed: the last one undoes first).
-pub(crate) fn apply_one<T: Draftable>(state: &mut T, patch: &Patch, want_undo: bool) -> Result<Vec<Patch>, PatchErrorKind> {
+pub(crate) fn apply_one<T: Draftable>(
+    state: &mut T,
+    patch: &Patch,
+    want_undo: bool,
+) -> Result<Vec<Patch>, PatchErrorKind> {
     match patch.op {
-        PatchOp::Add | PatchOp::Remove | PatchOp::Replace => {
-            edit(state, patch.op, &patch.path, patch.value.as_ref(), want_undo).map(|u| u.into_iter().collect())
-        }
+        PatchOp::Add | PatchOp::Remove | PatchOp::Replace => edit(
+            state,
+            patch.op,
+            &patch.path,
+            patch.value.as_ref(),
+            want_undo,
+        )
+        .map(|u| u.into_iter().collect()),
         PatchOp::Test => {
-            let expected = patch.value.as_ref().ok_or_else(|| malformed("`test` needs a `value`"))?;
+            let expected = patch
+                .value
+                .as_ref()
+                .ok_or_else(|| malformed("`test` needs a `value`"))?;
             let found = state.value_at(&patch.path)?;
             if json_equal(&found, expected) {
                 Ok(Vec::new())
             } else {
-                Err(PatchErrorKind::TestFailed { expected: expected.clone(), found })
+                Err(PatchErrorKind::TestFailed {
+                    expected: expected.clone(),
+                    found,
+                })
             }
         }
         PatchOp::Copy => {
-            let from = patch.from.as_ref().ok_or_else(|| malformed("`copy` needs a `from`"))?;
+            let from = patch
+                .from
+                .as_ref()
+                .ok_or_else(|| malformed("`copy` needs a `from`"))?;
             let value = state.value_at(from)?;
-            edit(state, PatchOp::Add, &patch.path, Some(&value), want_undo).map(|u| u.into_iter().collect())
+            edit(state, PatchOp::Add, &patch.path, Some(&value), want_undo)
+                .map(|u| u.into_iter().collect())
         }
         PatchOp::Move => {
-            let from = patch.from.as_ref().ok_or_else(|| malformed("`move` needs a `from`"))?;
+            let from = patch
+                .from
+                .as_ref()
+                .ok_or_else(|| malformed("`move` needs a `from`"))?;
             if from == &patch.path {
                 return Ok(Vec::new());
             }
             if patch.path.starts_with(from) {
-                return Err(malformed("`move` cannot move a value into one of its own children"));
+                return Err(malformed(
+                    "`move` cannot move a value into one of its own children",
+                ));
             }
             let value = state.value_at(from)?;
             let removed = edit(state, PatchOp::Remove, from, None, true)?;
             match edit(state, PatchOp::Add, &patch.path, Some(&value), want_undo) {
-                Ok(added) => Ok(removed.into_iter().chain(added).filter(|_| want_undo).collect()),
+                Ok(added) => Ok(removed
+                    .into_iter()
+                    .chain(added)
+                    .filter(|_| want_undo)
+                    .collect()),
                 Err(kind) => {
                     if let Some(undo) = removed {
                         let _ = apply_one(state, &undo, false);
@@ -144,12 +180,19 @@ fn edit<T: Draftable>(
         if let (Some(index), Some(last)) = (undo.index, path.segments_mut().last_mut()) {
             *last = PathSegment::Index(index);
         }
-        Patch { op: undo.op, path, value: undo.value, from: None }
+        Patch {
+            op: undo.op,
+            path,
+            value: undo.value,
+            from: None,
+        }
     }))
 }
 
 fn malformed(reason: &str) -> PatchErrorKind {
-    PatchErrorKind::Malformed { reason: reason.to_owned() }
+    PatchErrorKind::Malformed {
+        reason: reason.to_owned(),
+    }
 }
 
 /// JSON equality with numbers compared by value (`1` equals `1.0`), as RFC 6902's `test` asks.
@@ -159,9 +202,13 @@ pub(crate) fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         (Value::Number(x), Value::Number(y)) => {
             x == y || matches!((x.as_f64(), y.as_f64()), (Some(x), Some(y)) if x == y)
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_equal(x, y)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_equal(x, y))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }

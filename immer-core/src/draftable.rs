@@ -33,7 +33,11 @@ pub trait Draftable: Clone + PartialEq + Serialize + DeserializeOwned {
 
     /// Applies one edit at `path` below this value.
     #[doc(hidden)]
-    fn apply_edit(&mut self, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind>;
+    fn apply_edit(
+        &mut self,
+        path: &[PathSegment],
+        edit: &mut Edit<'_>,
+    ) -> Result<(), PatchErrorKind>;
 
     /// The JSON value at `path` below this value.
     #[doc(hidden)]
@@ -61,7 +65,12 @@ pub struct Undo {
 
 impl<'v> Edit<'v> {
     pub(crate) fn new(op: PatchOp, value: Option<&'v Value>, want_undo: bool) -> Self {
-        Edit { op, value, want_undo, undo: None }
+        Edit {
+            op,
+            value,
+            want_undo,
+            undo: None,
+        }
     }
 
     /// The value, deserialized into `T`.
@@ -73,13 +82,23 @@ impl<'v> Edit<'v> {
         let value = self.value.ok_or_else(|| PatchErrorKind::Malformed {
             reason: format!("`{}` needs a `value`", self.op),
         })?;
-        T::deserialize(value).map_err(|e| PatchErrorKind::InvalidValue { message: e.to_string() })
+        T::deserialize(value).map_err(|e| PatchErrorKind::InvalidValue {
+            message: e.to_string(),
+        })
     }
 
     /// Records the inverse, if asked for.
-    pub fn set_undo(&mut self, op: PatchOp, value: impl FnOnce() -> Result<Option<Value>, PatchErrorKind>) -> Result<(), PatchErrorKind> {
+    pub fn set_undo(
+        &mut self,
+        op: PatchOp,
+        value: impl FnOnce() -> Result<Option<Value>, PatchErrorKind>,
+    ) -> Result<(), PatchErrorKind> {
         if self.want_undo {
-            self.undo = Some(Undo { op, value: value()?, index: None });
+            self.undo = Some(Undo {
+                op,
+                value: value()?,
+                index: None,
+            });
         }
         Ok(())
     }
@@ -87,7 +106,9 @@ impl<'v> Edit<'v> {
 
 /// Writes a value as JSON, or says why it cannot be.
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Value, PatchErrorKind> {
-    serde_json::to_value(value).map_err(|e| PatchErrorKind::Unserializable { message: e.to_string() })
+    serde_json::to_value(value).map_err(|e| PatchErrorKind::Unserializable {
+        message: e.to_string(),
+    })
 }
 
 /// Applies an edit that lands on a whole value with no parts below (or replaces one whole):
@@ -111,7 +132,11 @@ pub fn apply_whole<T: Serialize + DeserializeOwned>(
 
 /// The JSON of a value with no parts below it, where `path` must be empty.
 #[doc(hidden)]
-pub fn leaf_value_at<T: Serialize>(this: &T, path: &[PathSegment], type_name: &'static str) -> Result<Value, PatchErrorKind> {
+pub fn leaf_value_at<T: Serialize>(
+    this: &T,
+    path: &[PathSegment],
+    type_name: &'static str,
+) -> Result<Value, PatchErrorKind> {
     if path.is_empty() {
         to_json(this)
     } else {
@@ -275,4 +300,23 @@ macro_rules! leaf {
     )+};
 }
 
-leaf!(bool, char, String, (), u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+leaf!(
+    bool,
+    char,
+    String,
+    (),
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64
+);

@@ -20,7 +20,13 @@ pub struct PatchError {
 
 impl fmt::Display for PatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "patch {} at {:?}: {}", self.index, self.path.to_pointer(), self.kind)
+        write!(
+            f,
+            "patch {} at {:?}: {}",
+            self.index,
+            self.path.to_pointer(),
+            self.kind
+        )
     }
 }
 
@@ -116,7 +122,11 @@ pub enum PatchErrorKind {
 impl fmt::Display for PatchErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PatchErrorKind::UnknownField { field, type_name, expected } => {
+            PatchErrorKind::UnknownField {
+                field,
+                type_name,
+                expected,
+            } => {
                 write!(f, "`{type_name}` has no field `{field}`")?;
                 match expected {
                     [] => write!(f, "; it has no fields a patch can reach"),
@@ -124,7 +134,10 @@ impl fmt::Display for PatchErrorKind {
                 }
             }
             PatchErrorKind::IndexOutOfRange { index, len } => {
-                write!(f, "index {index} is out of range for a list of length {len}")
+                write!(
+                    f,
+                    "index {index} is out of range for a list of length {len}"
+                )
             }
             PatchErrorKind::NotAnIndex { segment } => {
                 write!(f, "`{segment}` is not a list index")
@@ -141,11 +154,17 @@ impl fmt::Display for PatchErrorKind {
                 "a `{type_name}` here is required and cannot be removed; replace it instead"
             ),
             PatchErrorKind::ThroughLeaf { type_name } => {
-                write!(f, "the path goes on below a `{type_name}`, which has no parts")
+                write!(
+                    f,
+                    "the path goes on below a `{type_name}`, which has no parts"
+                )
             }
             PatchErrorKind::ThroughNone => write!(f, "the path goes on below a `None`"),
             PatchErrorKind::WrongVariant { expected, found } => {
-                write!(f, "the path names variant `{expected}` but the value is `{found}`")
+                write!(
+                    f,
+                    "the path names variant `{expected}` but the value is `{found}`"
+                )
             }
             PatchErrorKind::MalformedPointer { pointer, reason } => {
                 write!(f, "malformed JSON Pointer {pointer:?}: {reason}")

@@ -93,7 +93,15 @@ pub mod __private {
         read: for<'a> fn(&'a P::Target, &&'static str) -> Option<&'a C>,
         write: for<'a> fn(&'a mut P::Target, &&'static str) -> Option<&'a mut C>,
     ) -> Child<'b, P, &'static str, C> {
-        Child::new(parent, name, Access { read, write, segment: |name| Some(PathSegment::Key((*name).to_owned())) })
+        Child::new(
+            parent,
+            name,
+            Access {
+                read,
+                write,
+                segment: |name| Some(PathSegment::Key((*name).to_owned())),
+            },
+        )
     }
 
     /// The place of a tuple struct's field, whose path segment is its position.
@@ -104,7 +112,15 @@ pub mod __private {
         read: for<'a> fn(&'a P::Target, &usize) -> Option<&'a C>,
         write: for<'a> fn(&'a mut P::Target, &usize) -> Option<&'a mut C>,
     ) -> Child<'b, P, usize, C> {
-        Child::new(parent, index, Access { read, write, segment: |index| Some(PathSegment::Index(*index)) })
+        Child::new(
+            parent,
+            index,
+            Access {
+                read,
+                write,
+                segment: |index| Some(PathSegment::Index(*index)),
+            },
+        )
     }
 
     /// The place of a newtype's only field, which has no path segment of its own (serde
@@ -115,19 +131,37 @@ pub mod __private {
         read: for<'a> fn(&'a P::Target, &()) -> Option<&'a C>,
         write: for<'a> fn(&'a mut P::Target, &()) -> Option<&'a mut C>,
     ) -> Child<'b, P, (), C> {
-        Child::new(parent, (), Access { read, write, segment: |()| None })
+        Child::new(
+            parent,
+            (),
+            Access {
+                read,
+                write,
+                segment: |()| None,
+            },
+        )
     }
 
     /// The error for a field name a struct does not have.
-    pub fn unknown_field(segment: &PathSegment, type_name: &'static str, expected: &'static [&'static str]) -> PatchErrorKind {
-        PatchErrorKind::UnknownField { field: segment.to_string(), type_name, expected }
+    pub fn unknown_field(
+        segment: &PathSegment,
+        type_name: &'static str,
+        expected: &'static [&'static str],
+    ) -> PatchErrorKind {
+        PatchErrorKind::UnknownField {
+            field: segment.to_string(),
+            type_name,
+            expected,
+        }
     }
 
     /// The error for a tuple struct position that is not one of its `count` fields.
     pub fn not_a_position(segment: &PathSegment, count: usize) -> PatchErrorKind {
         match segment.as_index() {
             Some(index) => PatchErrorKind::IndexOutOfRange { index, len: count },
-            None => PatchErrorKind::NotAnIndex { segment: segment.to_string() },
+            None => PatchErrorKind::NotAnIndex {
+                segment: segment.to_string(),
+            },
         }
     }
 
@@ -136,8 +170,14 @@ pub mod __private {
     /// # Errors
     ///
     /// When the old value cannot be written as JSON for the inverse.
-    pub fn reset<T: serde::Serialize>(field: &mut T, edit: &mut Edit<'_>, default: T) -> Result<(), PatchErrorKind> {
-        edit.set_undo(crate::patch::PatchOp::Replace, || crate::draftable::to_json(field).map(Some))?;
+    pub fn reset<T: serde::Serialize>(
+        field: &mut T,
+        edit: &mut Edit<'_>,
+        default: T,
+    ) -> Result<(), PatchErrorKind> {
+        edit.set_undo(crate::patch::PatchOp::Replace, || {
+            crate::draftable::to_json(field).map(Some)
+        })?;
         *field = default;
         Ok(())
     }

@@ -76,7 +76,11 @@ pub struct Patch {
     /// Where it applies.
     pub path: Path,
     /// The value of `add`, `replace` and `test` (and, as Immer writes it, of a set's `remove`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub value: Option<Value>,
     /// The source of `move` and `copy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,25 +96,45 @@ impl Patch {
     /// An `add` of `value` at `path`.
     #[must_use]
     pub fn add(path: Path, value: Value) -> Patch {
-        Patch { op: PatchOp::Add, path, value: Some(value), from: None }
+        Patch {
+            op: PatchOp::Add,
+            path,
+            value: Some(value),
+            from: None,
+        }
     }
 
     /// A `remove` at `path`.
     #[must_use]
     pub fn remove(path: Path) -> Patch {
-        Patch { op: PatchOp::Remove, path, value: None, from: None }
+        Patch {
+            op: PatchOp::Remove,
+            path,
+            value: None,
+            from: None,
+        }
     }
 
     /// A `replace` with `value` at `path`.
     #[must_use]
     pub fn replace(path: Path, value: Value) -> Patch {
-        Patch { op: PatchOp::Replace, path, value: Some(value), from: None }
+        Patch {
+            op: PatchOp::Replace,
+            path,
+            value: Some(value),
+            from: None,
+        }
     }
 
     /// A `test` that the value at `path` equals `value`.
     #[must_use]
     pub fn test(path: Path, value: Value) -> Patch {
-        Patch { op: PatchOp::Test, path, value: Some(value), from: None }
+        Patch {
+            op: PatchOp::Test,
+            path,
+            value: Some(value),
+            from: None,
+        }
     }
 
     /// This patch as an RFC 6902 operation: the same object with `path` (and `from`) written
@@ -136,7 +160,9 @@ impl Patch {
     /// [`PatchErrorKind::Malformed`] when a member is missing or of the wrong type, and
     /// [`PatchErrorKind::MalformedPointer`] when `path` or `from` is not a JSON Pointer.
     pub fn from_json_patch(operation: &Value) -> Result<Patch, PatchErrorKind> {
-        let malformed = |reason: &str| PatchErrorKind::Malformed { reason: reason.to_owned() };
+        let malformed = |reason: &str| PatchErrorKind::Malformed {
+            reason: reason.to_owned(),
+        };
         let Value::Object(object) = operation else {
             return Err(malformed("an operation must be a JSON object"));
         };
@@ -158,9 +184,14 @@ impl Patch {
             match object.get(name) {
                 None => Ok(None),
                 Some(Value::String(text)) => Path::from_pointer(text).map(Some).map_err(|e| {
-                    PatchErrorKind::MalformedPointer { pointer: e.pointer, reason: e.reason }
+                    PatchErrorKind::MalformedPointer {
+                        pointer: e.pointer,
+                        reason: e.reason,
+                    }
                 }),
-                Some(_) => Err(malformed(&format!("`{name}` must be a JSON Pointer string"))),
+                Some(_) => Err(malformed(&format!(
+                    "`{name}` must be a JSON Pointer string"
+                ))),
             }
         };
         let path = pointer("path")?.ok_or_else(|| malformed("`path` is missing"))?;
@@ -175,7 +206,12 @@ impl Patch {
             }
             _ => {}
         }
-        Ok(Patch { op, path, value, from })
+        Ok(Patch {
+            op,
+            path,
+            value,
+            from,
+        })
     }
 }
 

@@ -264,7 +264,11 @@ pub struct PointerError {
 
 impl fmt::Display for PointerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed JSON Pointer {:?}: {}", self.pointer, self.reason)
+        write!(
+            f,
+            "malformed JSON Pointer {:?}: {}",
+            self.pointer, self.reason
+        )
     }
 }
 

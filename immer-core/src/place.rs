@@ -194,7 +194,11 @@ impl<'b, P: Place, K, C> Child<'b, P, K, C> {
     /// A child place. The child must exist when this is called: drafts check first.
     #[inline]
     pub fn new(parent: &'b mut P, key: K, access: Access<P::Target, K, C>) -> Self {
-        Child { parent, key, access }
+        Child {
+            parent,
+            key,
+            access,
+        }
     }
 }
 

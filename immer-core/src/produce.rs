@@ -83,7 +83,10 @@ where
 /// # Errors
 ///
 /// [`UnserializableError`] with serde's message.
-pub fn try_produce_with_patches<T, F>(base: &Arc<T>, recipe: F) -> Result<Produced<T>, UnserializableError>
+pub fn try_produce_with_patches<T, F>(
+    base: &Arc<T>,
+    recipe: F,
+) -> Result<Produced<T>, UnserializableError>
 where
     T: Draftable,
     F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
@@ -91,8 +94,14 @@ where
     let mut next = Arc::clone(base);
     let mut recording = Recording::new();
     recipe(&mut T::draft(Shared(Root::new(&mut next, &mut recording))));
-    let (patches, inverse) = recording.finish().map_err(|message| UnserializableError { message })?;
-    Ok(Produced { state: next, patches, inverse })
+    let (patches, inverse) = recording
+        .finish()
+        .map_err(|message| UnserializableError { message })?;
+    Ok(Produced {
+        state: next,
+        patches,
+        inverse,
+    })
 }
 
 /// A new snapshot with the patches that made it and the inverse patches that undo them.
@@ -122,7 +131,11 @@ pub struct UnserializableError {
 
 impl fmt::Display for UnserializableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "immer: a value written in the recipe cannot be written as JSON, so no patch can describe it: {}", self.message)
+        write!(
+            f,
+            "immer: a value written in the recipe cannot be written as JSON, so no patch can describe it: {}",
+            self.message
+        )
     }
 }
 
@@ -159,13 +172,19 @@ impl<T: Draftable> Drafting<T> {
     /// A session over `base` that records nothing.
     #[must_use]
     pub fn new(base: &Arc<T>) -> Self {
-        Drafting { state: Arc::clone(base), recording: None }
+        Drafting {
+            state: Arc::clone(base),
+            recording: None,
+        }
     }
 
     /// A session over `base` that records patches.
     #[must_use]
     pub fn with_patches(base: &Arc<T>) -> Self {
-        Drafting { state: Arc::clone(base), recording: Some(Recording::new()) }
+        Drafting {
+            state: Arc::clone(base),
+            recording: Some(Recording::new()),
+        }
     }
 
     /// The draft, for one more step.
@@ -187,10 +206,16 @@ impl<T: Draftable> Drafting<T> {
     /// [`UnserializableError`] when a written value has no JSON form.
     pub fn finish(self) -> Result<Produced<T>, UnserializableError> {
         let (patches, inverse) = match self.recording {
-            Some(recording) => recording.finish().map_err(|message| UnserializableError { message })?,
+            Some(recording) => recording
+                .finish()
+                .map_err(|message| UnserializableError { message })?,
             None => (Vec::new(), Vec::new()),
         };
-        Ok(Produced { state: self.state, patches, inverse })
+        Ok(Produced {
+            state: self.state,
+            patches,
+            inverse,
+        })
     }
 }
 

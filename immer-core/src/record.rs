@@ -57,8 +57,12 @@ impl Recording {
         if let Some(message) = self.failure {
             return Err(message);
         }
-        let (patches, mut inverse): (Vec<Patch>, Vec<Patch>) =
-            self.entries.into_iter().flatten().map(|e| (e.patch, e.inverse)).unzip();
+        let (patches, mut inverse): (Vec<Patch>, Vec<Patch>) = self
+            .entries
+            .into_iter()
+            .flatten()
+            .map(|e| (e.patch, e.inverse))
+            .unzip();
         inverse.reverse();
         Ok((patches, inverse))
     }
@@ -83,7 +87,9 @@ impl Recording {
     fn fold(&mut self, at: usize, next: &Patch) -> bool {
         let in_list = matches!(next.path.last(), Some(PathSegment::Index(_)));
         let newest = self.last_live() == Some(at);
-        let Some(entry) = self.entries[at].as_mut() else { return false };
+        let Some(entry) = self.entries[at].as_mut() else {
+            return false;
+        };
         match (entry.patch.op, next.op) {
             (PatchOp::Replace | PatchOp::Add, PatchOp::Replace) => {
                 entry.patch.value.clone_from(&next.value);
@@ -96,7 +102,8 @@ impl Recording {
             }
             // A set's remove names its value; it cancels only the add of that same value.
             (PatchOp::Add, PatchOp::Remove)
-                if (!in_list || newest) && (next.value.is_none() || next.value == entry.patch.value) =>
+                if (!in_list || newest)
+                    && (next.value.is_none() || next.value == entry.patch.value) =>
             {
                 self.drop_entry(at);
                 true
@@ -107,12 +114,15 @@ impl Recording {
                 self.index.remove(&next.path);
                 true
             }
-            (PatchOp::Remove, PatchOp::Add) if (!in_list || newest) && entry.patch.value.is_none() => {
+            (PatchOp::Remove, PatchOp::Add)
+                if (!in_list || newest) && entry.patch.value.is_none() =>
+            {
                 // Removed, then put back: a replace of the original, or nothing at all.
                 if entry.inverse.value == next.value {
                     self.drop_entry(at);
                 } else {
-                    entry.patch = Patch::replace(next.path.clone(), next.value.clone().unwrap_or_default());
+                    entry.patch =
+                        Patch::replace(next.path.clone(), next.value.clone().unwrap_or_default());
                     entry.inverse.op = PatchOp::Replace;
                 }
                 true
@@ -146,7 +156,9 @@ impl Recording {
                 .map(|(p, _)| p.clone()),
         );
         // Siblings at and after an inserted or removed list index, and everything below them.
-        if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) = (patch.op, path.last()) {
+        if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) =
+            (patch.op, path.last())
+        {
             let parent = path.parent().unwrap_or_default();
             let from = parent.child(PathSegment::Index(*i));
             let to = parent.child(PathSegment::Key(String::new()));

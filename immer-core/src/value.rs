@@ -20,7 +20,11 @@ impl Draftable for Value {
         ValueDraft { place }
     }
 
-    fn apply_edit(&mut self, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+    fn apply_edit(
+        &mut self,
+        path: &[PathSegment],
+        edit: &mut Edit<'_>,
+    ) -> Result<(), PatchErrorKind> {
         let Some((segment, rest)) = path.split_first() else {
             return crate::draftable::apply_whole(self, edit, "serde_json::Value");
         };
@@ -28,20 +32,30 @@ impl Draftable for Value {
             let child = match self {
                 Value::Object(object) => {
                     let key = segment.to_key();
-                    object.get_mut(key.as_ref()).ok_or_else(|| PatchErrorKind::MissingKey { key: key.into_owned() })?
+                    object
+                        .get_mut(key.as_ref())
+                        .ok_or_else(|| PatchErrorKind::MissingKey {
+                            key: key.into_owned(),
+                        })?
                 }
                 Value::Array(array) => {
                     let index = array_index(segment, array.len(), false)?;
                     &mut array[index]
                 }
-                _ => return Err(PatchErrorKind::ThroughLeaf { type_name: scalar_name(self) }),
+                _ => {
+                    return Err(PatchErrorKind::ThroughLeaf {
+                        type_name: scalar_name(self),
+                    });
+                }
             };
             return child.apply_edit(rest, edit);
         }
         match self {
             Value::Object(object) => apply_to_object(object, segment, edit),
             Value::Array(array) => apply_to_array(array, segment, edit),
-            _ => Err(PatchErrorKind::ThroughLeaf { type_name: scalar_name(self) }),
+            _ => Err(PatchErrorKind::ThroughLeaf {
+                type_name: scalar_name(self),
+            }),
         }
     }
 
@@ -51,10 +65,18 @@ impl Draftable for Value {
             here = match here {
                 Value::Object(object) => {
                     let key = segment.to_key();
-                    object.get(key.as_ref()).ok_or_else(|| PatchErrorKind::MissingKey { key: key.into_owned() })?
+                    object
+                        .get(key.as_ref())
+                        .ok_or_else(|| PatchErrorKind::MissingKey {
+                            key: key.into_owned(),
+                        })?
                 }
                 Value::Array(array) => &array[array_index(segment, array.len(), false)?],
-                _ => return Err(PatchErrorKind::ThroughLeaf { type_name: scalar_name(here) }),
+                _ => {
+                    return Err(PatchErrorKind::ThroughLeaf {
+                        type_name: scalar_name(here),
+                    });
+                }
             };
         }
         Ok(here.clone())
@@ -72,34 +94,72 @@ fn scalar_name(value: &Value) -> &'static str {
     }
 }
 
-fn array_index(segment: &PathSegment, len: usize, allow_end: bool) -> Result<usize, PatchErrorKind> {
+fn array_index(
+    segment: &PathSegment,
+    len: usize,
+    allow_end: bool,
+) -> Result<usize, PatchErrorKind> {
     let index = match segment {
         PathSegment::Key(k) if allow_end && k == "-" => return Ok(len),
-        other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex { segment: other.to_string() })?,
+        other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex {
+            segment: other.to_string(),
+        })?,
     };
     let bound = if allow_end { len + 1 } else { len };
-    if index < bound { Ok(index) } else { Err(PatchErrorKind::IndexOutOfRange { index, len }) }
+    if index < bound {
+        Ok(index)
+    } else {
+        Err(PatchErrorKind::IndexOutOfRange { index, len })
+    }
 }
 
 fn new_value(edit: &Edit<'_>) -> Result<Value, PatchErrorKind> {
-    edit.value.cloned().ok_or_else(|| PatchErrorKind::Malformed { reason: format!("`{}` needs a `value`", edit.op) })
+    edit.value
+        .cloned()
+        .ok_or_else(|| PatchErrorKind::Malformed {
+            reason: format!("`{}` needs a `value`", edit.op),
+        })
 }
 
-fn apply_to_object(object: &mut Map<String, Value>, segment: &PathSegment, edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+fn apply_to_object(
+    object: &mut Map<String, Value>,
+    segment: &PathSegment,
+    edit: &mut Edit<'_>,
+) -> Result<(), PatchErrorKind> {
     let key = segment.to_key().into_owned();
     let undo = match edit.op {
         PatchOp::Add => match object.insert(key, new_value(edit)?) {
-            Some(old) => Undo { op: PatchOp::Replace, value: Some(old), index: None },
-            None => Undo { op: PatchOp::Remove, value: None, index: None },
+            Some(old) => Undo {
+                op: PatchOp::Replace,
+                value: Some(old),
+                index: None,
+            },
+            None => Undo {
+                op: PatchOp::Remove,
+                value: None,
+                index: None,
+            },
         },
         PatchOp::Remove => {
-            let old = object.remove(&key).ok_or(PatchErrorKind::MissingKey { key })?;
-            Undo { op: PatchOp::Add, value: Some(old), index: None }
+            let old = object
+                .remove(&key)
+                .ok_or(PatchErrorKind::MissingKey { key })?;
+            Undo {
+                op: PatchOp::Add,
+                value: Some(old),
+                index: None,
+            }
         }
         _ => {
             let value = new_value(edit)?;
-            let slot = object.get_mut(&key).ok_or(PatchErrorKind::MissingKey { key })?;
-            Undo { op: PatchOp::Replace, value: Some(std::mem::replace(slot, value)), index: None }
+            let slot = object
+                .get_mut(&key)
+                .ok_or(PatchErrorKind::MissingKey { key })?;
+            Undo {
+                op: PatchOp::Replace,
+                value: Some(std::mem::replace(slot, value)),
+                index: None,
+            }
         }
     };
     if edit.want_undo {
@@ -108,21 +168,37 @@ fn apply_to_object(object: &mut Map<String, Value>, segment: &PathSegment, edit:
     Ok(())
 }
 
-fn apply_to_array(array: &mut Vec<Value>, segment: &PathSegment, edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+fn apply_to_array(
+    array: &mut Vec<Value>,
+    segment: &PathSegment,
+    edit: &mut Edit<'_>,
+) -> Result<(), PatchErrorKind> {
     let undo = match edit.op {
         PatchOp::Add => {
             let index = array_index(segment, array.len(), true)?;
             array.insert(index, new_value(edit)?);
-            Undo { op: PatchOp::Remove, value: None, index: Some(index) }
+            Undo {
+                op: PatchOp::Remove,
+                value: None,
+                index: Some(index),
+            }
         }
         PatchOp::Remove => {
             let index = array_index(segment, array.len(), false)?;
-            Undo { op: PatchOp::Add, value: Some(array.remove(index)), index: None }
+            Undo {
+                op: PatchOp::Add,
+                value: Some(array.remove(index)),
+                index: None,
+            }
         }
         _ => {
             let index = array_index(segment, array.len(), false)?;
             let value = new_value(edit)?;
-            Undo { op: PatchOp::Replace, value: Some(std::mem::replace(&mut array[index], value)), index: None }
+            Undo {
+                op: PatchOp::Replace,
+                value: Some(std::mem::replace(&mut array[index], value)),
+                index: None,
+            }
         }
     };
     if edit.want_undo {
@@ -184,15 +260,22 @@ impl<P: Place<Target = Value>> ValueDraft<P> {
     /// Time: one lookup.
     pub fn get_mut(&mut self, key: &str) -> Option<ValueDraft<Child<'_, P, String, Value>>> {
         self.place.get().as_object()?.get(key)?;
-        Some(ValueDraft { place: Child::new(&mut self.place, key.to_owned(), member()) })
+        Some(ValueDraft {
+            place: Child::new(&mut self.place, key.to_owned(), member()),
+        })
     }
 
     /// The draft of an array's element, or `None` (not an array, or out of range).
     ///
     /// Time: O(1).
-    pub fn get_index_mut(&mut self, index: usize) -> Option<ValueDraft<Child<'_, P, usize, Value>>> {
+    pub fn get_index_mut(
+        &mut self,
+        index: usize,
+    ) -> Option<ValueDraft<Child<'_, P, usize, Value>>> {
         self.place.get().as_array()?.get(index)?;
-        Some(ValueDraft { place: Child::new(&mut self.place, index, element()) })
+        Some(ValueDraft {
+            place: Child::new(&mut self.place, index, element()),
+        })
     }
 
     /// Sets an object's member and returns the old value. `Err(value)` when this is not an
@@ -204,7 +287,9 @@ impl<P: Place<Target = Value>> ValueDraft<P> {
     ///
     /// Time: one lookup and insert, plus the copy on first write.
     pub fn insert(&mut self, key: &str, value: Value) -> Result<Option<Value>, Value> {
-        let Some(object) = self.place.get().as_object() else { return Err(value) };
+        let Some(object) = self.place.get().as_object() else {
+            return Err(value);
+        };
         if let Some(old) = object.get(key).cloned() {
             if let Some(mut member) = self.get_mut(key) {
                 member.set(value);
@@ -243,7 +328,9 @@ impl<P: Place<Target = Value>> ValueDraft<P> {
     ///
     /// Time: O(1) amortized plus the copy on first write.
     pub fn push(&mut self, value: Value) -> Result<(), Value> {
-        let Some(len) = self.place.get().as_array().map(Vec::len) else { return Err(value) };
+        let Some(len) = self.place.get().as_array().map(Vec::len) else {
+            return Err(value);
+        };
         record(&mut self.place, |_, path| {
             let path = path.child(len);
             Ok((Patch::add(path.clone(), value.clone()), Patch::remove(path)))
@@ -262,7 +349,10 @@ impl<P: Place<Target = Value>> ValueDraft<P> {
         let old = self.place.get().as_array()?.get(index)?.clone();
         record(&mut self.place, |_, path| {
             let path = path.child(index);
-            Ok((Patch::remove(path.clone()), Patch::add(path, to_json(&old).unwrap_or_default())))
+            Ok((
+                Patch::remove(path.clone()),
+                Patch::add(path, to_json(&old).unwrap_or_default()),
+            ))
         });
         let array = self.place.get_mut().as_array_mut()?;
         Some(array.remove(index))

@@ -19,7 +19,11 @@ impl<T: Draftable> Draftable for Box<T> {
         T::draft(Boxed(place))
     }
 
-    fn apply_edit(&mut self, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+    fn apply_edit(
+        &mut self,
+        path: &[PathSegment],
+        edit: &mut Edit<'_>,
+    ) -> Result<(), PatchErrorKind> {
         (**self).apply_edit(path, edit)
     }
 
@@ -38,7 +42,11 @@ impl<T: Draftable> Draftable for Arc<T> {
         T::draft(Shared(place))
     }
 
-    fn apply_edit(&mut self, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+    fn apply_edit(
+        &mut self,
+        path: &[PathSegment],
+        edit: &mut Edit<'_>,
+    ) -> Result<(), PatchErrorKind> {
         if path.is_empty() && edit.op != PatchOp::Remove {
             // A whole replacement: build the new value without copying the old one first.
             let value: T = edit.decode()?;
@@ -61,7 +69,11 @@ impl<T: Draftable> Draftable for Option<T> {
         OptionDraft { place }
     }
 
-    fn apply_edit(&mut self, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+    fn apply_edit(
+        &mut self,
+        path: &[PathSegment],
+        edit: &mut Edit<'_>,
+    ) -> Result<(), PatchErrorKind> {
         if !path.is_empty() {
             return match self {
                 Some(inner) => inner.apply_edit(path, edit),
@@ -72,7 +84,11 @@ impl<T: Draftable> Draftable for Option<T> {
             PatchOp::Remove => None,
             _ => edit.decode()?,
         };
-        let undo_op = if edit.op == PatchOp::Remove && self.is_some() { PatchOp::Add } else { PatchOp::Replace };
+        let undo_op = if edit.op == PatchOp::Remove && self.is_some() {
+            PatchOp::Add
+        } else {
+            PatchOp::Replace
+        };
         edit.set_undo(undo_op, || to_json(self).map(Some))?;
         *self = value;
         Ok(())
@@ -89,7 +105,11 @@ impl<T: Draftable> Draftable for Option<T> {
 
 /// The place of an `Option`'s inside: no path segment of its own (JSON writes `Some(x)` as `x`).
 fn some_access<T>() -> Access<Option<T>, (), T> {
-    Access { read: |o, ()| o.as_ref(), write: |o, ()| o.as_mut(), segment: |()| None }
+    Access {
+        read: |o, ()| o.as_ref(),
+        write: |o, ()| o.as_mut(),
+        segment: |()| None,
+    }
 }
 
 /// The draft of an `Option<T>`.

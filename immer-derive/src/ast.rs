@@ -61,13 +61,22 @@ impl<'a> Input<'a> {
                     .iter()
                     .map(|variant| {
                         let (style, fields) = fields_from_syn(cx, &variant.fields);
-                        Variant { original: variant, attrs: attr::Variant::from_ast(cx, &variant.attrs), style, fields }
+                        Variant {
+                            original: variant,
+                            attrs: attr::Variant::from_ast(cx, &variant.attrs),
+                            style,
+                            fields,
+                        }
                     })
                     .collect(),
             ),
             syn::Data::Union(data) => Data::Union(data),
         };
-        Input { original: input, attrs, data }
+        Input {
+            original: input,
+            attrs,
+            data,
+        }
     }
 
     pub(crate) fn ident(&self) -> &'a Ident {
@@ -98,7 +107,10 @@ fn fields_from_syn<'a>(cx: &Ctxt, fields: &'a syn::Fields) -> (Style, Vec<Field<
         .enumerate()
         .map(|(i, field)| Field {
             original: field,
-            member: field.ident.clone().map_or_else(|| Member::Unnamed(i.into()), Member::Named),
+            member: field
+                .ident
+                .clone()
+                .map_or_else(|| Member::Unnamed(i.into()), Member::Named),
             attrs: attr::Field::from_ast(cx, &field.attrs),
             ty: &field.ty,
         })
@@ -138,7 +150,11 @@ impl Field<'_> {
     }
 
     /// Every name serde accepts for the field when deserializing, the serialize name first.
-    pub(crate) fn accepted_names(&self, serialize: Option<RenameRule>, deserialize: Option<RenameRule>) -> Vec<String> {
+    pub(crate) fn accepted_names(
+        &self,
+        serialize: Option<RenameRule>,
+        deserialize: Option<RenameRule>,
+    ) -> Vec<String> {
         let mut names = vec![self.serialize_name(serialize)];
         let de = match (&self.attrs.names.deserialize, &self.member) {
             (Some(name), _) => name.clone(),
@@ -171,7 +187,9 @@ impl Field<'_> {
     pub(crate) fn setter(&self) -> Ident {
         match &self.member {
             Member::Named(ident) => format_ident!("set_{}", ident.unraw()),
-            Member::Unnamed(index) => Ident::new(&format!("set_{}", index.index), Span::call_site()),
+            Member::Unnamed(index) => {
+                Ident::new(&format!("set_{}", index.index), Span::call_site())
+            }
         }
     }
 }
@@ -185,7 +203,11 @@ impl Variant<'_> {
         rule.map_or_else(|| name.clone(), |rule| rule.apply_to_variant(&name))
     }
 
-    pub(crate) fn accepted_names(&self, serialize: Option<RenameRule>, deserialize: Option<RenameRule>) -> Vec<String> {
+    pub(crate) fn accepted_names(
+        &self,
+        serialize: Option<RenameRule>,
+        deserialize: Option<RenameRule>,
+    ) -> Vec<String> {
         let mut names = vec![self.serialize_name(serialize)];
         let de = self.attrs.names.deserialize.clone().unwrap_or_else(|| {
             let name = self.original.ident.unraw().to_string();

@@ -24,12 +24,19 @@ pub(crate) struct Attr<'c, T> {
 
 impl<'c, T> Attr<'c, T> {
     fn none(cx: &'c Ctxt, name: Symbol) -> Self {
-        Attr { cx, name, value: None }
+        Attr {
+            cx,
+            name,
+            value: None,
+        }
     }
 
     fn set(&mut self, path: &syn::Path, value: T, family: Symbol) {
         if self.value.is_some() {
-            self.cx.error_spanned_by(path, format!("duplicate {family} attribute `{}`", self.name));
+            self.cx.error_spanned_by(
+                path,
+                format!("duplicate {family} attribute `{}`", self.name),
+            );
         } else {
             self.value = Some((path.clone(), value));
         }
@@ -109,16 +116,27 @@ fn string(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<String> {
 fn names(meta: &ParseNestedMeta<'_>, key: Symbol) -> syn::Result<Names> {
     if meta.input.peek(Token![=]) {
         let name = string(meta, &format!("#[serde({key} = \"name\")]"))?;
-        return Ok(Names { serialize: Some(name.clone()), deserialize: Some(name) });
+        return Ok(Names {
+            serialize: Some(name.clone()),
+            deserialize: Some(name),
+        });
     }
     let mut names = Names::default();
     meta.parse_nested_meta(|inner| {
         if inner.path == SERIALIZE {
-            names.serialize = Some(string(&inner, &format!("#[serde({key}(serialize = \"name\"))]"))?);
+            names.serialize = Some(string(
+                &inner,
+                &format!("#[serde({key}(serialize = \"name\"))]"),
+            )?);
         } else if inner.path == DESERIALIZE {
-            names.deserialize = Some(string(&inner, &format!("#[serde({key}(deserialize = \"name\"))]"))?);
+            names.deserialize = Some(string(
+                &inner,
+                &format!("#[serde({key}(deserialize = \"name\"))]"),
+            )?);
         } else {
-            return Err(inner.error(format!("expected `serialize` or `deserialize` in `{key}(...)`")));
+            return Err(inner.error(format!(
+                "expected `serialize` or `deserialize` in `{key}(...)`"
+            )));
         }
         Ok(())
     })?;
@@ -127,7 +145,10 @@ fn names(meta: &ParseNestedMeta<'_>, key: Symbol) -> syn::Result<Names> {
 
 fn rename_rule(meta: &ParseNestedMeta<'_>, value: &str) -> syn::Result<RenameRule> {
     RenameRule::from_str(value).ok_or_else(|| {
-        meta.error(format!("unknown rename rule `rename_all = {value:?}`; expected one of {}", RenameRule::names()))
+        meta.error(format!(
+            "unknown rename rule `rename_all = {value:?}`; expected one of {}",
+            RenameRule::names()
+        ))
     })
 }
 
@@ -168,19 +189,27 @@ impl Container {
             |meta| {
                 if meta.path == CRATE {
                     let text = string(meta, "#[draft(crate = \"::my_crate::immer\")]")?;
-                    let path: syn::Path = syn::parse_str(&text)
-                        .map_err(|_| meta.error(format!("`{text}` is not a path; expected one like \"::my_crate::immer\"")))?;
+                    let path: syn::Path = syn::parse_str(&text).map_err(|_| {
+                        meta.error(format!(
+                            "`{text}` is not a path; expected one like \"::my_crate::immer\""
+                        ))
+                    })?;
                     crate_path.set(&meta.path, path, DRAFT);
                 } else if meta.path == LEAF {
                     leaf.set(&meta.path, (), DRAFT);
                 } else {
-                    let key = meta.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);
+                    let key = meta
+                        .path
+                        .get_ident()
+                        .map_or_else(|| "?".to_owned(), ToString::to_string);
                     let hint = if meta.path == SKIP {
                         "; `skip` goes on a field, not on the type".to_owned()
                     } else {
                         "; expected `leaf` or `crate`".to_owned()
                     };
-                    return Err(meta.error(format!("unknown draft attribute `{key}` on a type{hint}")));
+                    return Err(
+                        meta.error(format!("unknown draft attribute `{key}` on a type{hint}"))
+                    );
                 }
                 Ok(())
             },
@@ -198,10 +227,17 @@ impl Container {
                 } else if meta.path == TAG {
                     tag.set(&meta.path, string(meta, "#[serde(tag = \"type\")]")?, SERDE);
                 } else if meta.path == CONTENT {
-                    content.set(&meta.path, string(meta, "#[serde(content = \"data\")]")?, SERDE);
+                    content.set(
+                        &meta.path,
+                        string(meta, "#[serde(content = \"data\")]")?,
+                        SERDE,
+                    );
                 } else if meta.path == UNTAGGED {
                     untagged.set(&meta.path, (), SERDE);
-                } else if let Some(symbol) = [FROM, TRY_FROM, INTO, REMOTE].into_iter().find(|s| meta.path == *s) {
+                } else if let Some(symbol) = [FROM, TRY_FROM, INTO, REMOTE]
+                    .into_iter()
+                    .find(|s| meta.path == *s)
+                {
                     skip_value(meta)?;
                     conversion.set(&meta.path, symbol, SERDE);
                 } else {
@@ -243,8 +279,15 @@ impl Field {
                 } else if meta.path == SKIP {
                     skip.set(&meta.path, (), DRAFT);
                 } else {
-                    let key = meta.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);
-                    let hint = if meta.path == CRATE { "; `crate` goes on the type, not on a field" } else { "; expected `leaf` or `skip`" };
+                    let key = meta
+                        .path
+                        .get_ident()
+                        .map_or_else(|| "?".to_owned(), ToString::to_string);
+                    let hint = if meta.path == CRATE {
+                        "; `crate` goes on the type, not on a field"
+                    } else {
+                        "; expected `leaf` or `skip`"
+                    };
                     return Err(meta.error(format!("unknown draft attribute `{key}`{hint}")));
                 }
                 Ok(())
@@ -256,20 +299,31 @@ impl Field {
                     field_names.deserialize = parsed.deserialize.or(field_names.deserialize.take());
                 } else if meta.path == ALIAS {
                     aliases.push(string(meta, "#[serde(alias = \"name\")]")?);
-                } else if meta.path == SKIP || meta.path == SKIP_SERIALIZING || meta.path == SKIP_DESERIALIZING {
-                    let symbol = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING].into_iter().find(|s| meta.path == *s).unwrap_or(SKIP);
+                } else if meta.path == SKIP
+                    || meta.path == SKIP_SERIALIZING
+                    || meta.path == SKIP_DESERIALIZING
+                {
+                    let symbol = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING]
+                        .into_iter()
+                        .find(|s| meta.path == *s)
+                        .unwrap_or(SKIP);
                     serde_skip.set(&meta.path, symbol, SERDE);
                 } else if meta.path == DEFAULT {
                     let path = if meta.input.peek(Token![=]) {
                         let text = string(meta, "#[serde(default = \"path::to::function\")]")?;
-                        Some(syn::parse_str::<syn::ExprPath>(&text).map_err(|_| meta.error(format!("`{text}` is not a path to a function")))?)
+                        Some(syn::parse_str::<syn::ExprPath>(&text).map_err(|_| {
+                            meta.error(format!("`{text}` is not a path to a function"))
+                        })?)
                     } else {
                         None
                     };
                     default.set(&meta.path, path, SERDE);
                 } else if meta.path == FLATTEN {
                     flatten.set(&meta.path, (), SERDE);
-                } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH].into_iter().find(|s| meta.path == *s) {
+                } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH]
+                    .into_iter()
+                    .find(|s| meta.path == *s)
+                {
                     skip_value(meta)?;
                     with.set(&meta.path, symbol, SERDE);
                 } else {
@@ -302,7 +356,10 @@ impl Variant {
             cx,
             attrs,
             |meta| {
-                let key = meta.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);
+                let key = meta
+                    .path
+                    .get_ident()
+                    .map_or_else(|| "?".to_owned(), ToString::to_string);
                 Err(meta.error(format!(
                     "unknown draft attribute `{key}` on a variant; `leaf` and `skip` go on fields, `leaf` and `crate` on the type"
                 )))
@@ -311,15 +368,25 @@ impl Variant {
                 if meta.path == RENAME {
                     let parsed = names(meta, RENAME)?;
                     variant_names.serialize = parsed.serialize.or(variant_names.serialize.take());
-                    variant_names.deserialize = parsed.deserialize.or(variant_names.deserialize.take());
+                    variant_names.deserialize =
+                        parsed.deserialize.or(variant_names.deserialize.take());
                 } else if meta.path == ALIAS {
                     aliases.push(string(meta, "#[serde(alias = \"name\")]")?);
-                } else if meta.path == SKIP || meta.path == SKIP_SERIALIZING || meta.path == SKIP_DESERIALIZING {
-                    let symbol = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING].into_iter().find(|s| meta.path == *s).unwrap_or(SKIP);
+                } else if meta.path == SKIP
+                    || meta.path == SKIP_SERIALIZING
+                    || meta.path == SKIP_DESERIALIZING
+                {
+                    let symbol = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING]
+                        .into_iter()
+                        .find(|s| meta.path == *s)
+                        .unwrap_or(SKIP);
                     skip.set(&meta.path, symbol, SERDE);
                 } else if meta.path == OTHER {
                     other.set(&meta.path, (), SERDE);
-                } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH].into_iter().find(|s| meta.path == *s) {
+                } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH]
+                    .into_iter()
+                    .find(|s| meta.path == *s)
+                {
                     skip_value(meta)?;
                     with.set(&meta.path, symbol, SERDE);
                 } else {
@@ -328,6 +395,12 @@ impl Variant {
                 Ok(())
             },
         );
-        Variant { names: variant_names, aliases, skip: skip.get(), other: other.get(), with: with.get() }
+        Variant {
+            names: variant_names,
+            aliases,
+            skip: skip.get(),
+            other: other.get(),
+            with: with.get(),
+        }
     }
 }

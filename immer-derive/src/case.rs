@@ -25,12 +25,19 @@ pub(crate) const RULES: &[(&str, RenameRule)] = &[
 
 impl RenameRule {
     pub(crate) fn from_str(name: &str) -> Option<Self> {
-        RULES.iter().find(|(n, _)| *n == name).map(|(_, rule)| *rule)
+        RULES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, rule)| *rule)
     }
 
     /// The list of valid names, for error messages.
     pub(crate) fn names() -> String {
-        RULES.iter().map(|(n, _)| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+        RULES
+            .iter()
+            .map(|(n, _)| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Renames a field written in snake_case, as serde does.
@@ -56,7 +63,10 @@ impl RenameRule {
             RenameRule::Camel => {
                 let pascal = RenameRule::Pascal.apply_to_field(field);
                 let mut chars = pascal.chars();
-                chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+                chars
+                    .next()
+                    .map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
             }
             RenameRule::Kebab => field.replace('_', "-"),
             RenameRule::ScreamingKebab => field.to_ascii_uppercase().replace('_', "-"),
@@ -71,7 +81,10 @@ impl RenameRule {
             RenameRule::Upper => variant.to_ascii_uppercase(),
             RenameRule::Camel => {
                 let mut chars = variant.chars();
-                chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+                chars
+                    .next()
+                    .map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
             }
             RenameRule::Snake => {
                 let mut snake = String::new();
@@ -83,9 +96,15 @@ impl RenameRule {
                 }
                 snake
             }
-            RenameRule::ScreamingSnake => RenameRule::Snake.apply_to_variant(variant).to_ascii_uppercase(),
-            RenameRule::Kebab => RenameRule::Snake.apply_to_variant(variant).replace('_', "-"),
-            RenameRule::ScreamingKebab => RenameRule::ScreamingSnake.apply_to_variant(variant).replace('_', "-"),
+            RenameRule::ScreamingSnake => RenameRule::Snake
+                .apply_to_variant(variant)
+                .to_ascii_uppercase(),
+            RenameRule::Kebab => RenameRule::Snake
+                .apply_to_variant(variant)
+                .replace('_', "-"),
+            RenameRule::ScreamingKebab => RenameRule::ScreamingSnake
+                .apply_to_variant(variant)
+                .replace('_', "-"),
         }
     }
 }

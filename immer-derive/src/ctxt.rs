@@ -17,7 +17,9 @@ impl Ctxt {
 
     /// Adds an error that points at `tokens`.
     pub(crate) fn error_spanned_by<T: ToTokens, M: Display>(&self, tokens: T, message: M) {
-        self.errors.borrow_mut().push(syn::Error::new_spanned(tokens.into_token_stream(), message));
+        self.errors
+            .borrow_mut()
+            .push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
     pub(crate) fn syn_error(&self, error: syn::Error) {
@@ -27,7 +29,9 @@ impl Ctxt {
     /// All errors combined into one, or `Ok` when there were none.
     pub(crate) fn check(self) -> syn::Result<()> {
         let mut errors = self.errors.into_inner().into_iter();
-        let Some(mut combined) = errors.next() else { return Ok(()) };
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
         for rest in errors {
             combined.combine(rest);
         }

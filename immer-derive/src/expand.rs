@@ -27,7 +27,11 @@ fn try_expand(node: &DeriveInput) -> syn::Result<TokenStream> {
 
 /// The path of the runtime: `::immer`, or the `#[draft(crate = "...")]` override.
 pub(crate) fn crate_path(input: &Input<'_>) -> syn::Path {
-    input.attrs.crate_path.as_ref().map_or_else(|| parse_quote!(::immer), |(_, path)| path.clone())
+    input
+        .attrs
+        .crate_path
+        .as_ref()
+        .map_or_else(|| parse_quote!(::immer), |(_, path)| path.clone())
 }
 
 /// Shared pieces of one expansion.
@@ -66,7 +70,12 @@ fn self_bound(cx: &Context<'_>) -> Option<syn::WherePredicate> {
 }
 
 fn impl_leaf(cx: &Context<'_>) -> TokenStream {
-    let Context { krate, self_ty, type_name, .. } = cx;
+    let Context {
+        krate,
+        self_ty,
+        type_name,
+        ..
+    } = cx;
     let mut generics = cx.input.original.generics.clone();
     if let Some(bound) = self_bound(cx) {
         generics.make_where_clause().predicates.push(bound);
@@ -119,7 +128,12 @@ fn reach(style: Style, transparent: bool, field: &Field<'_>) -> Reach {
 }
 
 fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStream {
-    let Context { krate, self_ty, type_name, input } = cx;
+    let Context {
+        krate,
+        self_ty,
+        type_name,
+        input,
+    } = cx;
     let transparent = input.attrs.transparent.is_some();
     let drafted: Vec<&Field<'_>> = fields.iter().filter(|f| f.is_drafted()).collect();
     let place = Ident::new("__P", Span::call_site());
@@ -145,7 +159,9 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
          field's name) that returns the field's own draft, to change it in place."
     );
 
-    let methods = drafted.iter().map(|field| field_methods(cx, style, transparent, field));
+    let methods = drafted
+        .iter()
+        .map(|field| field_methods(cx, style, transparent, field));
     let apply = apply_body(cx, style, transparent, &drafted);
     let value_at = value_at_body(cx, style, transparent, &drafted);
 
@@ -201,7 +217,12 @@ fn field_bound(krate: &syn::Path, field: &Field<'_>) -> TokenStream {
     }
 }
 
-fn field_methods(cx: &Context<'_>, style: Style, transparent: bool, field: &Field<'_>) -> TokenStream {
+fn field_methods(
+    cx: &Context<'_>,
+    style: Style,
+    transparent: bool,
+    field: &Field<'_>,
+) -> TokenStream {
     let krate = &cx.krate;
     let ty = field.ty;
     let member = &field.member;
@@ -233,11 +254,16 @@ fn field_methods(cx: &Context<'_>, style: Style, transparent: bool, field: &Fiel
     let (draft_ty, make_draft) = if field.is_leaf() {
         (quote!(#krate::Leaf<#place_ty>), quote!(#krate::Leaf::new))
     } else {
-        (quote!(<#ty as #krate::Draftable>::Draft<#place_ty>), quote!(<#ty as #krate::Draftable>::draft))
+        (
+            quote!(<#ty as #krate::Draftable>::Draft<#place_ty>),
+            quote!(<#ty as #krate::Draftable>::draft),
+        )
     };
     let shown = member_name(field);
-    let accessor_doc = format!("The draft of `{shown}`, to change it in place. Copies nothing until it writes.");
-    let setter_doc = format!("Sets `{shown}`, recording one `replace` patch. An equal value changes nothing.");
+    let accessor_doc =
+        format!("The draft of `{shown}`, to change it in place. Copies nothing until it writes.");
+    let setter_doc =
+        format!("Sets `{shown}`, recording one `replace` patch. An equal value changes nothing.");
     quote! {
         #[doc = #accessor_doc]
         #[inline]
@@ -286,11 +312,25 @@ fn value_field(cx: &Context<'_>, field: &Field<'_>, path: &TokenStream) -> Token
 }
 
 fn expected_names(cx: &Context<'_>, drafted: &[&Field<'_>]) -> Vec<String> {
-    drafted.iter().filter(|f| f.attrs.flatten.is_none()).map(|f| f.serialize_name(cx.input.attrs.rename_all_serialize)).collect()
+    drafted
+        .iter()
+        .filter(|f| f.attrs.flatten.is_none())
+        .map(|f| f.serialize_name(cx.input.attrs.rename_all_serialize))
+        .collect()
 }
 
-fn apply_body(cx: &Context<'_>, style: Style, transparent: bool, drafted: &[&Field<'_>]) -> TokenStream {
-    let Context { krate, type_name, input, .. } = cx;
+fn apply_body(
+    cx: &Context<'_>,
+    style: Style,
+    transparent: bool,
+    drafted: &[&Field<'_>],
+) -> TokenStream {
+    let Context {
+        krate,
+        type_name,
+        input,
+        ..
+    } = cx;
     if let (true, [only]) = (transparent || style == Style::Newtype, drafted) {
         return apply_field(cx, only, &quote!(__path));
     }
@@ -314,7 +354,10 @@ fn apply_body(cx: &Context<'_>, style: Style, transparent: bool, drafted: &[&Fie
             }
         };
     }
-    let (ser, de) = (input.attrs.rename_all_serialize, input.attrs.rename_all_deserialize);
+    let (ser, de) = (
+        input.attrs.rename_all_serialize,
+        input.attrs.rename_all_deserialize,
+    );
     let mut arms = Vec::new();
     let mut flattened = Vec::new();
     for field in drafted {
@@ -333,7 +376,10 @@ fn apply_body(cx: &Context<'_>, style: Style, transparent: bool, drafted: &[&Fie
         let names = field.accepted_names(ser, de);
         if let Some((_, default)) = &field.attrs.default {
             let member = &field.member;
-            let make = default.as_ref().map_or_else(|| quote!(::core::default::Default::default()), |path| quote!(#path()));
+            let make = default.as_ref().map_or_else(
+                || quote!(::core::default::Default::default()),
+                |path| quote!(#path()),
+            );
             arms.push(quote! {
                 #(#names)|* if __rest.is_empty() && __edit.op == #krate::PatchOp::Remove => {
                     #krate::__private::reset(&mut self.#member, __edit, #make)
@@ -356,8 +402,18 @@ fn apply_body(cx: &Context<'_>, style: Style, transparent: bool, drafted: &[&Fie
     }
 }
 
-fn value_at_body(cx: &Context<'_>, style: Style, transparent: bool, drafted: &[&Field<'_>]) -> TokenStream {
-    let Context { krate, type_name, input, .. } = cx;
+fn value_at_body(
+    cx: &Context<'_>,
+    style: Style,
+    transparent: bool,
+    drafted: &[&Field<'_>],
+) -> TokenStream {
+    let Context {
+        krate,
+        type_name,
+        input,
+        ..
+    } = cx;
     if let (true, [only]) = (transparent || style == Style::Newtype, drafted) {
         return value_field(cx, only, &quote!(__path));
     }
@@ -381,7 +437,10 @@ fn value_at_body(cx: &Context<'_>, style: Style, transparent: bool, drafted: &[&
             }
         };
     }
-    let (ser, de) = (input.attrs.rename_all_serialize, input.attrs.rename_all_deserialize);
+    let (ser, de) = (
+        input.attrs.rename_all_serialize,
+        input.attrs.rename_all_deserialize,
+    );
     let mut arms = Vec::new();
     let mut flattened = Vec::new();
     for field in drafted {

@@ -17,7 +17,10 @@ pub(crate) struct InferredBounds {
 impl InferredBounds {
     pub(crate) fn new(generics: &Generics) -> Self {
         InferredBounds {
-            type_params: generics.type_params().map(|p| p.ident.to_string()).collect(),
+            type_params: generics
+                .type_params()
+                .map(|p| p.ident.to_string())
+                .collect(),
             predicates: Vec::new(),
             seen: BTreeSet::new(),
         }
@@ -38,7 +41,9 @@ impl InferredBounds {
     pub(crate) fn augment(&self, generics: &Generics) -> Generics {
         let mut generics = generics.clone();
         let where_clause = generics.make_where_clause();
-        where_clause.predicates.extend(self.predicates.iter().cloned());
+        where_clause
+            .predicates
+            .extend(self.predicates.iter().cloned());
         generics
     }
 }
@@ -52,9 +57,16 @@ fn mentions(tokens: TokenStream, params: &BTreeSet<String>) -> bool {
 }
 
 /// The user's generics plus the draft's place parameter `__P: Place<Target = Self>`.
-pub(crate) fn with_place(generics: &Generics, krate: &syn::Path, self_ty: &TokenStream, place: &Ident) -> Generics {
+pub(crate) fn with_place(
+    generics: &Generics,
+    krate: &syn::Path,
+    self_ty: &TokenStream,
+    place: &Ident,
+) -> Generics {
     let mut generics = generics.clone();
-    generics.params.push(parse_quote!(#place: #krate::Place<Target = #self_ty>));
+    generics
+        .params
+        .push(parse_quote!(#place: #krate::Place<Target = #self_ty>));
     generics
 }
 

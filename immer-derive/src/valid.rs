@@ -50,14 +50,21 @@ fn check_container(cx: &Ctxt, input: &Input<'_>) {
         );
     }
     if let Some((path, crate_path)) = &attrs.crate_path {
-        let absolute = crate_path.leading_colon.is_some() || crate_path.segments.first().is_some_and(|s| s.ident == "crate");
+        let absolute = crate_path.leading_colon.is_some()
+            || crate_path
+                .segments
+                .first()
+                .is_some_and(|s| s.ident == "crate");
         if !absolute {
             cx.error_spanned_by(path, "`#[draft(crate = \"...\")]` takes an absolute path, such as \"::my_crate::immer\" or \"crate::immer\"");
         }
     }
     if let (Some((path, ())), Data::Struct(_, fields)) = (&attrs.transparent, &input.data) {
         if fields.iter().filter(|f| f.is_drafted()).count() != 1 {
-            cx.error_spanned_by(path, "`#[serde(transparent)]` needs exactly one field that is not skipped");
+            cx.error_spanned_by(
+                path,
+                "`#[serde(transparent)]` needs exactly one field that is not skipped",
+            );
         }
     }
 }
@@ -89,7 +96,12 @@ fn check_fields(cx: &Ctxt, input: &Input<'_>, style: Style, fields: &[Field<'_>]
     let drafted: Vec<&Field<'_>> = fields.iter().filter(|f| f.is_drafted()).collect();
     for (i, field) in drafted.iter().enumerate() {
         let name = field.serialize_name(rule);
-        if style == Style::Named && drafted[..i].iter().any(|earlier| earlier.serialize_name(rule) == name && earlier.attrs.flatten.is_none()) && field.attrs.flatten.is_none() {
+        if style == Style::Named
+            && drafted[..i].iter().any(|earlier| {
+                earlier.serialize_name(rule) == name && earlier.attrs.flatten.is_none()
+            })
+            && field.attrs.flatten.is_none()
+        {
             cx.error_spanned_by(field.original, format!("two fields are named `{name}` in JSON; give one another `#[serde(rename = \"...\")]`"));
         }
         let setter = field.setter();

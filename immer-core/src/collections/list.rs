@@ -44,7 +44,10 @@ pub trait List: sealed::Sealed + Draftable {
     #[doc(hidden)]
     fn reverse_all(&mut self);
     #[doc(hidden)]
-    fn sort_all_by(&mut self, compare: &mut dyn FnMut(&Self::Item, &Self::Item) -> std::cmp::Ordering);
+    fn sort_all_by(
+        &mut self,
+        compare: &mut dyn FnMut(&Self::Item, &Self::Item) -> std::cmp::Ordering,
+    );
     #[doc(hidden)]
     fn items(&self) -> impl Iterator<Item = &Self::Item>;
 }
@@ -68,9 +71,9 @@ macro_rules! list_impl {
     };
 }
 
-list_impl!(Vec, "Vec", );
-list_impl!(VecDeque, "VecDeque", );
-list_impl!(Vector, "imbl::Vector", );
+list_impl!(Vec, "Vec",);
+list_impl!(VecDeque, "VecDeque",);
+list_impl!(Vector, "imbl::Vector",);
 
 use imbl::Vector;
 
@@ -202,13 +205,23 @@ impl<T: Draftable> List for Vector<T> {
 fn list_index(segment: &PathSegment, len: usize, allow_end: bool) -> Result<usize, PatchErrorKind> {
     let index = match segment {
         PathSegment::Key(k) if allow_end && k == "-" => return Ok(len),
-        other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex { segment: other.to_string() })?,
+        other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex {
+            segment: other.to_string(),
+        })?,
     };
     let bound = if allow_end { len + 1 } else { len };
-    if index < bound { Ok(index) } else { Err(PatchErrorKind::IndexOutOfRange { index, len }) }
+    if index < bound {
+        Ok(index)
+    } else {
+        Err(PatchErrorKind::IndexOutOfRange { index, len })
+    }
 }
 
-fn apply_list<L: List>(list: &mut L, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+fn apply_list<L: List>(
+    list: &mut L,
+    path: &[PathSegment],
+    edit: &mut Edit<'_>,
+) -> Result<(), PatchErrorKind> {
     let Some((segment, rest)) = path.split_first() else {
         return apply_whole(list, edit, L::NAME);
     };
@@ -216,7 +229,10 @@ fn apply_list<L: List>(list: &mut L, path: &[PathSegment], edit: &mut Edit<'_>) 
         let index = list_index(segment, list.len(), false)?;
         return match list.item_mut(index) {
             Some(item) => item.apply_edit(rest, edit),
-            None => Err(PatchErrorKind::IndexOutOfRange { index, len: list.len() }),
+            None => Err(PatchErrorKind::IndexOutOfRange {
+                index,
+                len: list.len(),
+            }),
         };
     }
     match edit.op {
@@ -225,15 +241,27 @@ fn apply_list<L: List>(list: &mut L, path: &[PathSegment], edit: &mut Edit<'_>) 
             let value: L::Item = edit.decode()?;
             list.insert_at(index, value);
             if edit.want_undo {
-                edit.undo = Some(Undo { op: PatchOp::Remove, value: None, index: Some(index) });
+                edit.undo = Some(Undo {
+                    op: PatchOp::Remove,
+                    value: None,
+                    index: Some(index),
+                });
             }
         }
         PatchOp::Remove => {
             let index = list_index(segment, list.len(), false)?;
-            let old = if edit.want_undo { list.item(index).map(to_json).transpose()? } else { None };
+            let old = if edit.want_undo {
+                list.item(index).map(to_json).transpose()?
+            } else {
+                None
+            };
             list.remove_at(index);
             if edit.want_undo {
-                edit.undo = Some(Undo { op: PatchOp::Add, value: old, index: None });
+                edit.undo = Some(Undo {
+                    op: PatchOp::Add,
+                    value: old,
+                    index: None,
+                });
             }
         }
         _ => {
@@ -253,7 +281,10 @@ fn list_value_at<L: List>(list: &L, path: &[PathSegment]) -> Result<Value, Patch
             let index = list_index(segment, list.len(), false)?;
             match list.item(index) {
                 Some(item) => item.value_at(rest),
-                None => Err(PatchErrorKind::IndexOutOfRange { index, len: list.len() }),
+                None => Err(PatchErrorKind::IndexOutOfRange {
+                    index,
+                    len: list.len(),
+                }),
             }
         }
     }
@@ -263,7 +294,11 @@ fn list_value_at<L: List>(list: &L, path: &[PathSegment]) -> Result<Value, Patch
 pub type ElementPlace<'b, P, T> = Child<'b, P, usize, T>;
 
 fn element<L: List>() -> Access<L, usize, L::Item> {
-    Access { read: |l, i| l.item(*i), write: |l, i| l.item_mut(*i), segment: |i| Some(PathSegment::Index(*i)) }
+    Access {
+        read: |l, i| l.item(*i),
+        write: |l, i| l.item_mut(*i),
+        segment: |i| Some(PathSegment::Index(*i)),
+    }
 }
 
 /// The draft of a list: `Vec<T>`, `VecDeque<T>` or `imbl::Vector<T>`.
@@ -301,9 +336,16 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// The draft of the element at `index`, or `None` when out of range.
     ///
     /// Time: O(1) (`Vector`: O(log n)); copies nothing until the element's draft writes.
-    pub fn get_mut(&mut self, index: usize) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+    pub fn get_mut(
+        &mut self,
+        index: usize,
+    ) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
         if index < self.place.get().len() {
-            Some(L::Item::draft(Child::new(&mut self.place, index, element::<L>())))
+            Some(L::Item::draft(Child::new(
+                &mut self.place,
+                index,
+                element::<L>(),
+            )))
         } else {
             None
         }
@@ -312,16 +354,24 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// The draft of the first element, or `None` when empty.
     ///
     /// Time: as [`get_mut`](ListDraft::get_mut).
-    pub fn first_mut(&mut self) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+    pub fn first_mut(
+        &mut self,
+    ) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
         self.get_mut(0)
     }
 
     /// The draft of the last element, or `None` when empty.
     ///
     /// Time: as [`get_mut`](ListDraft::get_mut).
-    pub fn last_mut(&mut self) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+    pub fn last_mut(
+        &mut self,
+    ) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
         let len = self.place.get().len();
-        if len == 0 { None } else { self.get_mut(len - 1) }
+        if len == 0 {
+            None
+        } else {
+            self.get_mut(len - 1)
+        }
     }
 
     /// A lending iterator over the element drafts, front to back:
@@ -332,16 +382,25 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     ///
     /// Time: O(1) per step (`Vector`: O(log n)); writes copy as their drafts do.
     pub fn iter_mut(&mut self) -> ListIterMut<'_, P> {
-        ListIterMut { place: &mut self.place, next: 0 }
+        ListIterMut {
+            place: &mut self.place,
+            next: 0,
+        }
     }
 
     /// Calls `f` with each element's index and draft, front to back.
     ///
     /// Time: as [`iter_mut`](ListDraft::iter_mut).
-    pub fn for_each_mut(&mut self, mut f: impl FnMut(usize, <L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>)) {
+    pub fn for_each_mut(
+        &mut self,
+        mut f: impl FnMut(usize, <L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>),
+    ) {
         let len = self.place.get().len();
         for index in 0..len {
-            f(index, L::Item::draft(Child::new(&mut self.place, index, element::<L>())));
+            f(
+                index,
+                L::Item::draft(Child::new(&mut self.place, index, element::<L>())),
+            );
         }
     }
 
@@ -357,7 +416,10 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
         if index >= self.place.get().len() {
             return Err(value);
         }
-        crate::draftable::set_place(&mut Child::new(&mut self.place, index, element::<L>()), value);
+        crate::draftable::set_place(
+            &mut Child::new(&mut self.place, index, element::<L>()),
+            value,
+        );
         Ok(())
     }
 
@@ -434,7 +496,9 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// Time: O(1) (`Vector`: O(log n)) plus the copy on first write.
     pub fn swap(&mut self, a: usize, b: usize) -> bool {
         let list = self.place.get();
-        let (Some(x), Some(y)) = (list.item(a), list.item(b)) else { return false };
+        let (Some(x), Some(y)) = (list.item(a), list.item(b)) else {
+            return false;
+        };
         if x == y {
             return true;
         }
@@ -469,7 +533,10 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
             return;
         }
         record(&mut self.place, |list, path| {
-            Ok((Patch::replace(path.clone(), Value::Array(Vec::new())), Patch::replace(path, json(list)?)))
+            Ok((
+                Patch::replace(path.clone(), Value::Array(Vec::new())),
+                Patch::replace(path, json(list)?),
+            ))
         });
         self.place.get_mut().truncate_to(0);
     }
@@ -498,7 +565,10 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// Time: O(n) plus the copy on first write.
     pub fn reverse(&mut self) {
         let list = self.place.get();
-        if list.items().eq(list.items().collect::<Vec<_>>().into_iter().rev()) {
+        if list
+            .items()
+            .eq(list.items().collect::<Vec<_>>().into_iter().rev())
+        {
             return;
         }
         let mut reversed = list.clone();
@@ -513,7 +583,10 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     pub fn sort_by(&mut self, mut compare: impl FnMut(&L::Item, &L::Item) -> std::cmp::Ordering) {
         let list = self.place.get();
         let items: Vec<&L::Item> = list.items().collect();
-        if items.windows(2).all(|w| compare(w[0], w[1]) != std::cmp::Ordering::Greater) {
+        if items
+            .windows(2)
+            .all(|w| compare(w[0], w[1]) != std::cmp::Ordering::Greater)
+        {
             return;
         }
         if self.place.is_recording() {
@@ -544,7 +617,10 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
 fn record_removal<L: List, P: Place<Target = L>>(place: &mut P, index: usize) {
     record(place, |list, path| {
         let path = path.child(index);
-        Ok((Patch::remove(path.clone()), Patch::add(path, json(&list.item(index))?)))
+        Ok((
+            Patch::remove(path.clone()),
+            Patch::add(path, json(&list.item(index))?),
+        ))
     });
 }
 
@@ -553,7 +629,10 @@ fn record_pair<L: List, P: Place<Target = L>>(place: &mut P, a: usize, b: usize)
     for (index, other) in [(a, b), (b, a)] {
         record(place, |list, path| {
             let path = path.child(index);
-            Ok((Patch::replace(path.clone(), json(&list.item(other))?), Patch::replace(path, json(&list.item(index))?)))
+            Ok((
+                Patch::replace(path.clone(), json(&list.item(other))?),
+                Patch::replace(path, json(&list.item(index))?),
+            ))
         });
     }
 }
@@ -573,12 +652,19 @@ pub struct ListIterMut<'b, P> {
 
 impl<L: List, P: Place<Target = L>> ListIterMut<'_, P> {
     /// The next element's draft, or `None` at the end.
-    #[allow(clippy::should_implement_trait, reason = "a lending iterator: each draft borrows the iterator")]
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "a lending iterator: each draft borrows the iterator"
+    )]
     pub fn next(&mut self) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
         let index = self.next;
         if index < self.place.get().len() {
             self.next += 1;
-            Some(L::Item::draft(Child::new(&mut *self.place, index, element::<L>())))
+            Some(L::Item::draft(Child::new(
+                &mut *self.place,
+                index,
+                element::<L>(),
+            )))
         } else {
             None
         }

@@ -114,14 +114,23 @@ map_impl!([K, V: Draftable] BTreeMap<K, V>, "BTreeMap", [Draftable + Ord]);
 map_impl!([K, V: Draftable] imbl::HashMap<K, V>, "imbl::HashMap", [Draftable + Eq + Hash]);
 map_impl!([K, V: Draftable] imbl::OrdMap<K, V>, "imbl::OrdMap", [Draftable + Ord]);
 
-fn apply_map<M: Map>(map: &mut M, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+fn apply_map<M: Map>(
+    map: &mut M,
+    path: &[PathSegment],
+    edit: &mut Edit<'_>,
+) -> Result<(), PatchErrorKind> {
     let Some((segment, rest)) = path.split_first() else {
         return apply_whole(map, edit, M::NAME);
     };
     let key: M::Key = parse_key(segment)?;
-    let missing = || PatchErrorKind::MissingKey { key: segment.to_string() };
+    let missing = || PatchErrorKind::MissingKey {
+        key: segment.to_string(),
+    };
     if !rest.is_empty() {
-        return map.value_mut(&key).ok_or_else(missing)?.apply_edit(rest, edit);
+        return map
+            .value_mut(&key)
+            .ok_or_else(missing)?
+            .apply_edit(rest, edit);
     }
     match edit.op {
         PatchOp::Add => {
@@ -133,18 +142,34 @@ fn apply_map<M: Map>(map: &mut M, path: &[PathSegment], edit: &mut Edit<'_>) -> 
             let existed = map.insert_entry(key, value).is_some();
             if edit.want_undo {
                 edit.undo = Some(if existed {
-                    Undo { op: PatchOp::Replace, value: old, index: None }
+                    Undo {
+                        op: PatchOp::Replace,
+                        value: old,
+                        index: None,
+                    }
                 } else {
-                    Undo { op: PatchOp::Remove, value: None, index: None }
+                    Undo {
+                        op: PatchOp::Remove,
+                        value: None,
+                        index: None,
+                    }
                 });
             }
         }
         PatchOp::Remove => {
             let old = map.value(&key).ok_or_else(missing)?;
-            let old = if edit.want_undo { Some(to_json(old)?) } else { None };
+            let old = if edit.want_undo {
+                Some(to_json(old)?)
+            } else {
+                None
+            };
             map.remove_entry(&key);
             if edit.want_undo {
-                edit.undo = Some(Undo { op: PatchOp::Add, value: old, index: None });
+                edit.undo = Some(Undo {
+                    op: PatchOp::Add,
+                    value: old,
+                    index: None,
+                });
             }
         }
         _ => apply_whole(map.value_mut(&key).ok_or_else(missing)?, edit, M::NAME)?,
@@ -159,7 +184,9 @@ fn map_value_at<M: Map>(map: &M, path: &[PathSegment]) -> Result<Value, PatchErr
             let key: M::Key = parse_key(segment)?;
             match map.value(&key) {
                 Some(value) => value.value_at(rest),
-                None => Err(PatchErrorKind::MissingKey { key: segment.to_string() }),
+                None => Err(PatchErrorKind::MissingKey {
+                    key: segment.to_string(),
+                }),
             }
         }
     }
@@ -169,10 +196,15 @@ fn map_value_at<M: Map>(map: &M, path: &[PathSegment]) -> Result<Value, PatchErr
 pub type EntryPlace<'b, P, K, V> = Child<'b, P, K, V>;
 
 fn entry<M: Map>() -> Access<M, M::Key, M::Value> {
-    Access { read: |m, k| m.value(k), write: |m, k| m.value_mut(k), segment: |k| Some(key_segment(k)) }
+    Access {
+        read: |m, k| m.value(k),
+        write: |m, k| m.value_mut(k),
+        segment: |k| Some(key_segment(k)),
+    }
 }
 
-type ValueDraft<'b, P, M> = <<M as Map>::Value as Draftable>::Draft<EntryPlace<'b, P, <M as Map>::Key, <M as Map>::Value>>;
+type ValueDraft<'b, P, M> =
+    <<M as Map>::Value as Draftable>::Draft<EntryPlace<'b, P, <M as Map>::Key, <M as Map>::Value>>;
 
 /// The draft of a map: `HashMap`, `BTreeMap`, `imbl::HashMap` or `imbl::OrdMap`.
 ///
@@ -206,7 +238,11 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     /// Time: one lookup (`HashMap`: O(1); `BTreeMap`, `imbl`: O(log n)).
     pub fn get_mut(&mut self, key: &M::Key) -> Option<ValueDraft<'_, P, M>> {
         self.place.get().value(key)?;
-        Some(M::Value::draft(Child::new(&mut self.place, key.clone(), entry::<M>())))
+        Some(M::Value::draft(Child::new(
+            &mut self.place,
+            key.clone(),
+            entry::<M>(),
+        )))
     }
 
     /// Sets `key` to `value` and returns the value that was there. One `add` patch for a new
@@ -218,7 +254,10 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
         if let Some(old) = self.place.get().value(&key) {
             let old = old.clone();
             if old != value {
-                crate::draftable::set_place(&mut Child::new(&mut self.place, key, entry::<M>()), value);
+                crate::draftable::set_place(
+                    &mut Child::new(&mut self.place, key, entry::<M>()),
+                    value,
+                );
             }
             return Some(old);
         }
@@ -244,7 +283,11 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     /// insert-or-modify of std's `entry(key).or_insert_with(default)`.
     ///
     /// Time: as [`insert`](MapDraft::insert) and [`get_mut`](MapDraft::get_mut).
-    pub fn get_or_insert_with(&mut self, key: M::Key, default: impl FnOnce() -> M::Value) -> ValueDraft<'_, P, M> {
+    pub fn get_or_insert_with(
+        &mut self,
+        key: M::Key,
+        default: impl FnOnce() -> M::Value,
+    ) -> ValueDraft<'_, P, M> {
         if self.place.get().value(&key).is_none() {
             self.insert(key.clone(), default());
         }
@@ -256,7 +299,13 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     ///
     /// Time: O(n) plus one removal per key removed.
     pub fn retain(&mut self, mut keep: impl FnMut(&M::Key, &M::Value) -> bool) {
-        let doomed: Vec<M::Key> = self.place.get().entries().filter(|(k, v)| !keep(k, v)).map(|(k, _)| k.clone()).collect();
+        let doomed: Vec<M::Key> = self
+            .place
+            .get()
+            .entries()
+            .filter(|(k, v)| !keep(k, v))
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in &doomed {
             self.remove(key);
         }
@@ -291,7 +340,10 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
 fn record_removal<M: Map, P: Place<Target = M>>(place: &mut P, key: &M::Key) {
     record(place, |map, path| {
         let path = path.child(key_segment(key));
-        Ok((Patch::remove(path.clone()), Patch::add(path, json(&map.value(key))?)))
+        Ok((
+            Patch::remove(path.clone()),
+            Patch::add(path, json(&map.value(key))?),
+        ))
     });
 }
 

@@ -24,7 +24,9 @@ pub(crate) fn record<P: Place>(
 
 /// Writes a value as JSON for a patch.
 #[inline]
-pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<serde_json::Value, serde_json::Error> {
+pub(crate) fn json<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<serde_json::Value, serde_json::Error> {
     serde_json::to_value(value)
 }
 

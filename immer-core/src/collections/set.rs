@@ -89,37 +89,65 @@ set_impl!(imbl [T] imbl::OrdSet<T>, "imbl::OrdSet", [Draftable + Ord]);
 
 /// Sets take Immer's set patches: `add` with the value (the index is ignored), `remove` with
 /// the value, or with only the index of the element in the set's order.
-fn apply_set<S: Set>(set: &mut S, path: &[PathSegment], edit: &mut Edit<'_>) -> Result<(), PatchErrorKind> {
+fn apply_set<S: Set>(
+    set: &mut S,
+    path: &[PathSegment],
+    edit: &mut Edit<'_>,
+) -> Result<(), PatchErrorKind> {
     let Some((segment, rest)) = path.split_first() else {
         return apply_whole(set, edit, S::NAME);
     };
     if !rest.is_empty() {
-        return Err(PatchErrorKind::ThroughLeaf { type_name: "set element" });
+        return Err(PatchErrorKind::ThroughLeaf {
+            type_name: "set element",
+        });
     }
     let item: S::Item = match (edit.op, edit.value) {
         (PatchOp::Add, _) | (PatchOp::Remove, Some(_)) => edit.decode()?,
         (PatchOp::Remove, None) => {
-            let index = segment.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex { segment: segment.to_string() })?;
+            let index = segment
+                .as_index()
+                .ok_or_else(|| PatchErrorKind::NotAnIndex {
+                    segment: segment.to_string(),
+                })?;
             let len = set.len();
-            set.items().nth(index).cloned().ok_or(PatchErrorKind::IndexOutOfRange { index, len })?
+            set.items()
+                .nth(index)
+                .cloned()
+                .ok_or(PatchErrorKind::IndexOutOfRange { index, len })?
         }
         _ => {
             return Err(PatchErrorKind::Malformed {
-                reason: "a set's elements are changed by `remove` and `add`, not `replace`".to_owned(),
+                reason: "a set's elements are changed by `remove` and `add`, not `replace`"
+                    .to_owned(),
             });
         }
     };
-    let value = if edit.want_undo { Some(to_json(&item)?) } else { None };
+    let value = if edit.want_undo {
+        Some(to_json(&item)?)
+    } else {
+        None
+    };
     let changed = if edit.op == PatchOp::Add {
         set.add(item)
     } else if set.has(&item) {
         set.take(&item)
     } else {
-        return Err(PatchErrorKind::MissingKey { key: value.map_or_else(|| segment.to_string(), |v| v.to_string()) });
+        return Err(PatchErrorKind::MissingKey {
+            key: value.map_or_else(|| segment.to_string(), |v| v.to_string()),
+        });
     };
     if edit.want_undo && changed {
-        let op = if edit.op == PatchOp::Add { PatchOp::Remove } else { PatchOp::Add };
-        edit.undo = Some(Undo { op, value, index: None });
+        let op = if edit.op == PatchOp::Add {
+            PatchOp::Remove
+        } else {
+            PatchOp::Add
+        };
+        edit.undo = Some(Undo {
+            op,
+            value,
+            index: None,
+        });
     }
     Ok(())
 }
@@ -128,11 +156,19 @@ fn set_value_at<S: Set>(set: &S, path: &[PathSegment]) -> Result<Value, PatchErr
     match path {
         [] => to_json(set),
         [segment] => {
-            let index = segment.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex { segment: segment.to_string() })?;
+            let index = segment
+                .as_index()
+                .ok_or_else(|| PatchErrorKind::NotAnIndex {
+                    segment: segment.to_string(),
+                })?;
             let len = set.len();
-            set.items().nth(index).map_or(Err(PatchErrorKind::IndexOutOfRange { index, len }), to_json)
+            set.items()
+                .nth(index)
+                .map_or(Err(PatchErrorKind::IndexOutOfRange { index, len }), to_json)
         }
-        _ => Err(PatchErrorKind::ThroughLeaf { type_name: "set element" }),
+        _ => Err(PatchErrorKind::ThroughLeaf {
+            type_name: "set element",
+        }),
     }
 }
 
@@ -174,7 +210,13 @@ impl<S: Set, P: Place<Target = S>> SetDraft<P> {
         record(&mut self.place, |set, path| {
             let path = path.child(set.len());
             let value = json(&item)?;
-            Ok((Patch::add(path.clone(), value.clone()), Patch { value: Some(value), ..Patch::remove(path) }))
+            Ok((
+                Patch::add(path.clone(), value.clone()),
+                Patch {
+                    value: Some(value),
+                    ..Patch::remove(path)
+                },
+            ))
         });
         self.place.get_mut().add(item)
     }
@@ -191,7 +233,13 @@ impl<S: Set, P: Place<Target = S>> SetDraft<P> {
             let position = set.items().position(|x| x == item).unwrap_or_default();
             let path = path.child(position);
             let value = json(item)?;
-            Ok((Patch { value: Some(value.clone()), ..Patch::remove(path.clone()) }, Patch::add(path, value)))
+            Ok((
+                Patch {
+                    value: Some(value.clone()),
+                    ..Patch::remove(path.clone())
+                },
+                Patch::add(path, value),
+            ))
         });
         self.place.get_mut().take(item)
     }
@@ -201,7 +249,13 @@ impl<S: Set, P: Place<Target = S>> SetDraft<P> {
     ///
     /// Time: O(n) plus one removal per element removed.
     pub fn retain(&mut self, mut keep: impl FnMut(&S::Item) -> bool) {
-        let doomed: Vec<S::Item> = self.place.get().items().filter(|x| !keep(x)).cloned().collect();
+        let doomed: Vec<S::Item> = self
+            .place
+            .get()
+            .items()
+            .filter(|x| !keep(x))
+            .cloned()
+            .collect();
         for item in &doomed {
             self.remove(item);
         }
