@@ -196,6 +196,7 @@ fn malformed(reason: &str) -> PatchErrorKind {
 }
 
 /// JSON equality with numbers compared by value (`1` equals `1.0`), as RFC 6902's `test` asks.
+#[allow(clippy::float_cmp, reason = "RFC 6902 compares numbers by exact value")]
 pub(crate) fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
     match (a, b) {

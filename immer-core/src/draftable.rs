@@ -88,6 +88,10 @@ impl<'v> Edit<'v> {
     }
 
     /// Records the inverse, if asked for.
+    ///
+    /// # Errors
+    ///
+    /// When `value` fails (the old value has no JSON form).
     pub fn set_undo(
         &mut self,
         op: PatchOp,

@@ -58,7 +58,7 @@ pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 
 #[doc(hidden)]
-pub use collections::list::ElementPlace;
+pub use collections::list::{ElementDraft, ElementPlace};
 #[doc(hidden)]
 pub use collections::map::EntryPlace;
 #[doc(hidden)]
@@ -73,7 +73,7 @@ pub mod __private {
     pub use crate::place::Child;
     pub use serde::Serialize;
     pub use serde::de::DeserializeOwned;
-    pub use serde_json::Value;
+    pub use serde_json::{Value, json};
 
     use crate::error::PatchErrorKind;
     use crate::path::PathSegment;
@@ -106,12 +106,12 @@ pub mod __private {
 
     /// The place of a tuple struct's field, whose path segment is its position.
     #[inline]
-    pub fn position<'b, P: Place, C>(
-        parent: &'b mut P,
+    pub fn position<P: Place, C>(
+        parent: &mut P,
         index: usize,
         read: for<'a> fn(&'a P::Target, &usize) -> Option<&'a C>,
         write: for<'a> fn(&'a mut P::Target, &usize) -> Option<&'a mut C>,
-    ) -> Child<'b, P, usize, C> {
+    ) -> Child<'_, P, usize, C> {
         Child::new(
             parent,
             index,
@@ -126,11 +126,11 @@ pub mod __private {
     /// The place of a newtype's only field, which has no path segment of its own (serde
     /// writes a newtype as its inside).
     #[inline]
-    pub fn transparent<'b, P: Place, C>(
-        parent: &'b mut P,
+    pub fn transparent<P: Place, C>(
+        parent: &mut P,
         read: for<'a> fn(&'a P::Target, &()) -> Option<&'a C>,
         write: for<'a> fn(&'a mut P::Target, &()) -> Option<&'a mut C>,
-    ) -> Child<'b, P, (), C> {
+    ) -> Child<'_, P, (), C> {
         Child::new(
             parent,
             (),
@@ -180,6 +180,159 @@ pub mod __private {
         })?;
         *field = default;
         Ok(())
+    }
+
+    /// The place of an enum's current variant: the enum itself, reached through a path segment
+    /// (`tagged`: the variant name or the content key) or none (internally tagged, untagged).
+    #[inline]
+    pub fn variant<'b, P: Place>(
+        parent: &'b mut P,
+        key: &'static str,
+        read: for<'a> fn(&'a P::Target, &&'static str) -> Option<&'a P::Target>,
+        write: for<'a> fn(&'a mut P::Target, &&'static str) -> Option<&'a mut P::Target>,
+        tagged: bool,
+    ) -> Child<'b, P, &'static str, P::Target> {
+        let segment: fn(&&'static str) -> Option<PathSegment> = if tagged {
+            |key| Some(PathSegment::Key((*key).to_owned()))
+        } else {
+            |_| None
+        };
+        Child::new(
+            parent,
+            key,
+            Access {
+                read,
+                write,
+                segment,
+            },
+        )
+    }
+
+    /// The JSON at `path` below a value, found in its JSON form (enums, whose paths depend on
+    /// serde's representation).
+    ///
+    /// # Errors
+    ///
+    /// A missing key or index, or a path through a scalar.
+    pub fn json_value_at<T: serde::Serialize>(
+        this: &T,
+        path: &[PathSegment],
+        type_name: &'static str,
+    ) -> Result<Value, PatchErrorKind> {
+        let _ = type_name;
+        let whole = crate::draftable::to_json(this)?;
+        <Value as crate::Draftable>::value_at(&whole, path)
+    }
+
+    /// Replaces the content of the current variant: `wrap` turns the patch's value into the
+    /// enum's JSON, and the inverse holds the old content.
+    ///
+    /// # Errors
+    ///
+    /// A `remove`, a value that does not fit, or an old value with no JSON form.
+    pub fn replace_content<T: serde::Serialize + serde::de::DeserializeOwned>(
+        this: &mut T,
+        edit: &mut Edit<'_>,
+        type_name: &'static str,
+        wrap: impl FnOnce(Value) -> Value,
+    ) -> Result<(), PatchErrorKind> {
+        if edit.op == crate::patch::PatchOp::Remove {
+            return Err(PatchErrorKind::RemoveRequired { type_name });
+        }
+        let content = edit
+            .value
+            .cloned()
+            .ok_or_else(|| PatchErrorKind::Malformed {
+                reason: format!("`{}` needs a `value`", edit.op),
+            })?;
+        let new: T = T::deserialize(wrap(content)).map_err(|e| PatchErrorKind::InvalidValue {
+            message: e.to_string(),
+        })?;
+        edit.set_undo(crate::patch::PatchOp::Replace, || {
+            let old = crate::draftable::to_json(this)?;
+            Ok(match old {
+                Value::Object(map) if map.len() == 1 => map.into_iter().next().map(|(_, v)| v),
+                Value::Object(mut map) => map.values_mut().last().map(core::mem::take),
+                other => Some(other),
+            })
+        })?;
+        *this = new;
+        Ok(())
+    }
+
+    /// A path naming a variant the value does not hold (or no variant at all).
+    pub fn wrong_variant(
+        segment: &PathSegment,
+        found: &'static str,
+        type_name: &'static str,
+        variants: &'static [&'static str],
+    ) -> PatchErrorKind {
+        let name = segment.to_key();
+        if variants.contains(&name.as_ref()) {
+            PatchErrorKind::WrongVariant {
+                expected: name.into_owned(),
+                found,
+            }
+        } else {
+            PatchErrorKind::UnknownField {
+                field: name.into_owned(),
+                type_name,
+                expected: variants,
+            }
+        }
+    }
+
+    /// A field the current variant lacks: the wrong variant when another has it.
+    pub fn unknown_in_variant(
+        segment: &PathSegment,
+        type_name: &'static str,
+        found: &'static str,
+        fields: &'static [&'static str],
+        variants: &[(&'static str, &'static [&'static str])],
+    ) -> PatchErrorKind {
+        let name = segment.to_key();
+        match variants
+            .iter()
+            .find(|(_, names)| names.contains(&name.as_ref()))
+        {
+            Some((variant, _)) => PatchErrorKind::WrongVariant {
+                expected: (*variant).to_owned(),
+                found,
+            },
+            None => PatchErrorKind::UnknownField {
+                field: name.into_owned(),
+                type_name,
+                expected: fields,
+            },
+        }
+    }
+
+    /// A path to an internally tagged enum's tag.
+    pub fn tag_path(tag: &'static str) -> PatchErrorKind {
+        PatchErrorKind::Malformed {
+            reason: format!(
+                "`{tag}` names the variant; switch variants by replacing the whole value"
+            ),
+        }
+    }
+
+    /// A path into an adjacently tagged enum that is not its content key.
+    pub fn adjacent_key(
+        segment: &PathSegment,
+        type_name: &'static str,
+        tag: &'static str,
+        content: &'static str,
+    ) -> PatchErrorKind {
+        if segment.to_key() == tag {
+            tag_path(tag)
+        } else {
+            let _ = content;
+            PatchErrorKind::UnknownField {
+                field: segment.to_string(),
+                type_name,
+                expected: &[],
+            }
+        }
     }
 
     /// The JSON of a value.

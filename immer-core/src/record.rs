@@ -139,11 +139,11 @@ impl Recording {
 
     /// Removes from `index` every entry a new patch at `patch.path` would make unsafe to fold.
     fn evict(&mut self, patch: &Patch) {
-        let path = &patch.path;
+        let at = &patch.path;
         let mut doomed: Vec<Path> = Vec::new();
         // Ancestors, and the path itself.
-        for depth in 0..=path.len() {
-            let ancestor: Path = path[..depth].iter().cloned().collect();
+        for depth in 0..=at.len() {
+            let ancestor: Path = at[..depth].iter().cloned().collect();
             if self.index.contains_key(&ancestor) {
                 doomed.push(ancestor);
             }
@@ -151,15 +151,14 @@ impl Recording {
         // Descendants.
         doomed.extend(
             self.index
-                .range::<Path, _>((Bound::Excluded(path), Bound::Unbounded))
-                .take_while(|(p, _)| p.starts_with(path))
+                .range::<Path, _>((Bound::Excluded(at), Bound::Unbounded))
+                .take_while(|(p, _)| p.starts_with(at))
                 .map(|(p, _)| p.clone()),
         );
         // Siblings at and after an inserted or removed list index, and everything below them.
-        if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) =
-            (patch.op, path.last())
+        if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) = (patch.op, at.last())
         {
-            let parent = path.parent().unwrap_or_default();
+            let parent = at.parent().unwrap_or_default();
             let from = parent.child(PathSegment::Index(*i));
             let to = parent.child(PathSegment::Key(String::new()));
             doomed.extend(self.index.range(from..to).map(|(p, _)| p.clone()));

@@ -11,8 +11,8 @@ use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     ALIAS, CONTENT, CRATE, DEFAULT, DESERIALIZE, DESERIALIZE_WITH, DRAFT, FLATTEN, FROM, INTO,
-    LEAF, OTHER, REMOTE, RENAME, RENAME_ALL, SERDE, SERIALIZE, SERIALIZE_WITH, SKIP,
-    SKIP_DESERIALIZING, SKIP_SERIALIZING, Symbol, TAG, TRANSPARENT, TRY_FROM, UNTAGGED, WITH,
+    LEAF, REMOTE, RENAME, RENAME_ALL, SERDE, SERIALIZE, SERIALIZE_WITH, SKIP, SKIP_DESERIALIZING,
+    SKIP_SERIALIZING, Symbol, TAG, TRANSPARENT, TRY_FROM, UNTAGGED, WITH,
 };
 
 /// A flag or value set once; a second setting is an error that names the key.
@@ -88,7 +88,6 @@ pub(crate) struct Variant {
     pub(crate) names: Names,
     pub(crate) aliases: Vec<String>,
     pub(crate) skip: Spanned<Symbol>,
-    pub(crate) other: Spanned<()>,
     pub(crate) with: Spanned<Symbol>,
 }
 
@@ -348,7 +347,6 @@ impl Field {
 impl Variant {
     pub(crate) fn from_ast(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut skip = Attr::none(cx, SKIP);
-        let mut other = Attr::none(cx, OTHER);
         let mut with = Attr::none(cx, WITH);
         let mut variant_names = Names::default();
         let mut aliases = Vec::new();
@@ -381,8 +379,6 @@ impl Variant {
                         .find(|s| meta.path == *s)
                         .unwrap_or(SKIP);
                     skip.set(&meta.path, symbol, SERDE);
-                } else if meta.path == OTHER {
-                    other.set(&meta.path, (), SERDE);
                 } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH]
                     .into_iter()
                     .find(|s| meta.path == *s)
@@ -399,7 +395,6 @@ impl Variant {
             names: variant_names,
             aliases,
             skip: skip.get(),
-            other: other.get(),
             with: with.get(),
         }
     }

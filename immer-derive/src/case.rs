@@ -40,7 +40,7 @@ impl RenameRule {
             .join(", ")
     }
 
-    /// Renames a field written in snake_case, as serde does.
+    /// Renames a field written in `snake_case`, as serde does.
     pub(crate) fn apply_to_field(self, field: &str) -> String {
         match self {
             RenameRule::Lower | RenameRule::Snake => field.to_owned(),
@@ -73,7 +73,7 @@ impl RenameRule {
         }
     }
 
-    /// Renames a variant written in PascalCase, as serde does.
+    /// Renames a variant written in `PascalCase`, as serde does.
     pub(crate) fn apply_to_variant(self, variant: &str) -> String {
         match self {
             RenameRule::Pascal => variant.to_owned(),

@@ -1,4 +1,4 @@
-//! Generates the `Draftable` impl and the `<Type>Draft` (`try_expand`: from_syn -> validate
+//! Generates the `Draftable` impl and the `<Type>Draft` (`try_expand`: `from_syn` -> validate
 //! -> impl).
 
 use proc_macro2::{Span, TokenStream};
@@ -35,11 +35,11 @@ pub(crate) fn crate_path(input: &Input<'_>) -> syn::Path {
 }
 
 /// Shared pieces of one expansion.
-struct Context<'i> {
-    krate: syn::Path,
-    self_ty: TokenStream,
-    type_name: String,
-    input: &'i Input<'i>,
+pub(crate) struct Context<'i> {
+    pub(crate) krate: syn::Path,
+    pub(crate) self_ty: TokenStream,
+    pub(crate) type_name: String,
+    pub(crate) input: &'i Input<'i>,
 }
 
 fn impl_input(input: &Input<'_>) -> TokenStream {
@@ -56,13 +56,14 @@ fn impl_input(input: &Input<'_>) -> TokenStream {
     }
     match &input.data {
         Data::Struct(style, fields) => impl_struct(&cx, *style, fields),
-        Data::Enum(_) | Data::Union(_) => TokenStream::new(),
+        Data::Enum(variants) => crate::enums::impl_enum(&cx, variants),
+        Data::Union(_) => TokenStream::new(),
     }
 }
 
 /// The bound every generic impl carries, so the supertraits hold whatever the user's own
 /// derives require of the parameters.
-fn self_bound(cx: &Context<'_>) -> Option<syn::WherePredicate> {
+pub(crate) fn self_bound(cx: &Context<'_>) -> Option<syn::WherePredicate> {
     let Context { krate, self_ty, .. } = cx;
     (cx.input.original.generics.type_params().next().is_some()).then(|| {
         parse_quote!(#self_ty: ::core::clone::Clone + ::core::cmp::PartialEq + #krate::__private::Serialize + #krate::__private::DeserializeOwned)
@@ -106,9 +107,16 @@ fn impl_leaf(cx: &Context<'_>) -> TokenStream {
     }
 }
 
+/// Where a field's draft finds it: in a struct, or in one variant of an enum (`Shape::Circle`).
+pub(crate) enum FieldAccess {
+    Struct,
+    /// The variant's path (`Shape::Circle`) and the type of the variant's place.
+    Variant(TokenStream, TokenStream),
+}
+
 /// How a field is reached from its parent.
 #[derive(Copy, Clone, PartialEq)]
-enum Reach {
+pub(crate) enum Reach {
     /// By its serde name.
     Name,
     /// By its position (tuple structs).
@@ -161,7 +169,7 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
 
     let methods = drafted
         .iter()
-        .map(|field| field_methods(cx, style, transparent, field));
+        .map(|field| field_methods(cx, style, transparent, field, &FieldAccess::Struct));
     let apply = apply_body(cx, style, transparent, &drafted);
     let value_at = value_at_body(cx, style, transparent, &drafted);
 
@@ -209,7 +217,7 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
     }
 }
 
-fn field_bound(krate: &syn::Path, field: &Field<'_>) -> TokenStream {
+pub(crate) fn field_bound(krate: &syn::Path, field: &Field<'_>) -> TokenStream {
     if field.is_leaf() {
         quote!(::core::clone::Clone + ::core::cmp::PartialEq + #krate::__private::Serialize + #krate::__private::DeserializeOwned)
     } else {
@@ -217,11 +225,12 @@ fn field_bound(krate: &syn::Path, field: &Field<'_>) -> TokenStream {
     }
 }
 
-fn field_methods(
+pub(crate) fn field_methods(
     cx: &Context<'_>,
     style: Style,
     transparent: bool,
     field: &Field<'_>,
+    access: &FieldAccess,
 ) -> TokenStream {
     let krate = &cx.krate;
     let ty = field.ty;
@@ -229,26 +238,38 @@ fn field_methods(
     let vis = &field.original.vis;
     let accessor = field.accessor();
     let setter = field.setter();
-    let read = quote!(|__v, _| ::core::option::Option::Some(&__v.#member));
-    let write = quote!(|__v, _| ::core::option::Option::Some(&mut __v.#member));
+    let (read, write) = match access {
+        FieldAccess::Struct => (
+            quote!(|__v, _| ::core::option::Option::Some(&__v.#member)),
+            quote!(|__v, _| ::core::option::Option::Some(&mut __v.#member)),
+        ),
+        FieldAccess::Variant(variant, _) => (
+            quote!(|__v, _| match __v { #variant { #member: __f, .. } => ::core::option::Option::Some(__f), _ => ::core::option::Option::None }),
+            quote!(|__v, _| match __v { #variant { #member: __f, .. } => ::core::option::Option::Some(__f), _ => ::core::option::Option::None }),
+        ),
+    };
+    let parent = match access {
+        FieldAccess::Struct => quote!(__P),
+        FieldAccess::Variant(_, parent) => parent.clone(),
+    };
     let (place, place_ty) = match reach(style, transparent, field) {
         Reach::Name => {
             let name = field.serialize_name(cx.input.attrs.rename_all_serialize);
             (
                 quote!(#krate::__private::field(&mut self.__place, #name, #read, #write)),
-                quote!(#krate::__private::Child<'_, __P, &'static str, #ty>),
+                quote!(#krate::__private::Child<'_, #parent, &'static str, #ty>),
             )
         }
         Reach::Position => {
             let index = field.position();
             (
                 quote!(#krate::__private::position(&mut self.__place, #index, #read, #write)),
-                quote!(#krate::__private::Child<'_, __P, usize, #ty>),
+                quote!(#krate::__private::Child<'_, #parent, usize, #ty>),
             )
         }
         Reach::Through => (
             quote!(#krate::__private::transparent(&mut self.__place, #read, #write)),
-            quote!(#krate::__private::Child<'_, __P, (), #ty>),
+            quote!(#krate::__private::Child<'_, #parent, (), #ty>),
         ),
     };
     let (draft_ty, make_draft) = if field.is_leaf() {
@@ -286,33 +307,142 @@ fn member_name(field: &Field<'_>) -> String {
     }
 }
 
-/// `Draftable::apply_edit(&mut self.field, path, edit)`, or the leaf form.
-fn apply_field(cx: &Context<'_>, field: &Field<'_>, path: &TokenStream) -> TokenStream {
+/// How generated code reaches one field: an expression for `&mut field` (apply) or `&field`
+/// (`value_at`).
+pub(crate) struct Reached<'f, 'a> {
+    pub(crate) field: &'f Field<'a>,
+    pub(crate) expr: TokenStream,
+}
+
+/// `Draftable::apply_edit(field, path, edit)`, or the leaf form.
+fn apply_call(cx: &Context<'_>, reached: &Reached<'_, '_>, path: &TokenStream) -> TokenStream {
     let krate = &cx.krate;
-    let member = &field.member;
-    if field.is_leaf() {
-        let ty = field.ty;
+    let expr = &reached.expr;
+    if reached.field.is_leaf() {
+        let ty = reached.field.ty;
         let name = quote!(#ty).to_string();
-        quote!(#krate::__private::apply_leaf(&mut self.#member, #path, __edit, #name))
+        quote!(#krate::__private::apply_leaf(#expr, #path, __edit, #name))
     } else {
-        quote!(#krate::Draftable::apply_edit(&mut self.#member, #path, __edit))
+        quote!(#krate::Draftable::apply_edit(#expr, #path, __edit))
     }
 }
 
-fn value_field(cx: &Context<'_>, field: &Field<'_>, path: &TokenStream) -> TokenStream {
+/// `Draftable::value_at(field, path)`, or the leaf form.
+fn value_call(cx: &Context<'_>, reached: &Reached<'_, '_>, path: &TokenStream) -> TokenStream {
     let krate = &cx.krate;
-    let member = &field.member;
-    if field.is_leaf() {
-        let ty = field.ty;
+    let expr = &reached.expr;
+    if reached.field.is_leaf() {
+        let ty = reached.field.ty;
         let name = quote!(#ty).to_string();
-        quote!(#krate::__private::leaf_value_at(&self.#member, #path, #name))
+        quote!(#krate::__private::leaf_value_at(#expr, #path, #name))
     } else {
-        quote!(#krate::Draftable::value_at(&self.#member, #path))
+        quote!(#krate::Draftable::value_at(#expr, #path))
     }
 }
 
-fn expected_names(cx: &Context<'_>, drafted: &[&Field<'_>]) -> Vec<String> {
-    drafted
+#[derive(Copy, Clone, PartialEq)]
+pub(crate) enum Mode {
+    Apply,
+    Value,
+}
+
+/// The code that routes `__path` to the fields of one struct (or variant): by name, by
+/// position, or straight through for a newtype. `whole` runs for an empty path; `unknown` for
+/// a name no field has (with `__segment` in scope).
+pub(crate) fn dispatch(
+    cx: &Context<'_>,
+    mode: Mode,
+    style: Style,
+    through: bool,
+    fields: &[Reached<'_, '_>],
+    whole: &TokenStream,
+    unknown: &TokenStream,
+) -> TokenStream {
+    let krate = &cx.krate;
+    let call = |reached: &Reached<'_, '_>, path: TokenStream| match mode {
+        Mode::Apply => apply_call(cx, reached, &path),
+        Mode::Value => value_call(cx, reached, &path),
+    };
+    if let (true, [only]) = (through || style == Style::Newtype, fields) {
+        return call(only, quote!(__path));
+    }
+    let split = quote! {
+        let ::core::option::Option::Some((__segment, __rest)) = __path.split_first() else {
+            #whole
+        };
+    };
+    if style == Style::Tuple {
+        let arms = fields.iter().map(|reached| {
+            let index = reached.field.position();
+            let call = call(reached, quote!(__rest));
+            quote!(::core::option::Option::Some(#index) => #call,)
+        });
+        let count = fields.len();
+        return quote! {
+            #split
+            match #krate::PathSegment::as_index(__segment) {
+                #(#arms)*
+                _ => ::core::result::Result::Err(#krate::__private::not_a_position(__segment, #count)),
+            }
+        };
+    }
+    let (ser, de) = (
+        cx.input.attrs.rename_all_serialize,
+        cx.input.attrs.rename_all_deserialize,
+    );
+    let mut arms = Vec::new();
+    let mut flattened = Vec::new();
+    for reached in fields {
+        let field = reached.field;
+        if field.attrs.flatten.is_some() {
+            let call = call(reached, quote!(__path));
+            flattened.push(match mode {
+                Mode::Apply => quote! {
+                    match #call {
+                        ::core::result::Result::Err(
+                            #krate::PatchErrorKind::UnknownField { .. } | #krate::PatchErrorKind::MissingKey { .. },
+                        ) => {}
+                        __other => return __other,
+                    }
+                },
+                Mode::Value => quote! {
+                    if let ::core::result::Result::Ok(__value) = #call {
+                        return ::core::result::Result::Ok(__value);
+                    }
+                },
+            });
+            continue;
+        }
+        let names = field.accepted_names(ser, de);
+        if let (Mode::Apply, Some((_, default))) = (mode, &field.attrs.default) {
+            let expr = &reached.expr;
+            let make = default.as_ref().map_or_else(
+                || quote!(::core::default::Default::default()),
+                |path| quote!(#path()),
+            );
+            arms.push(quote! {
+                #(#names)|* if __rest.is_empty() && __edit.op == #krate::PatchOp::Remove => {
+                    #krate::__private::reset(#expr, __edit, #make)
+                }
+            });
+        }
+        let call = call(reached, quote!(__rest));
+        arms.push(quote!(#(#names)|* => #call,));
+    }
+    quote! {
+        #split
+        match &*#krate::__private::field_key(__segment) {
+            #(#arms)*
+            _ => {
+                #(#flattened)*
+                #unknown
+            }
+        }
+    }
+}
+
+pub(crate) fn field_names(cx: &Context<'_>, fields: &[&Field<'_>]) -> Vec<String> {
+    fields
         .iter()
         .filter(|f| f.attrs.flatten.is_none())
         .map(|f| f.serialize_name(cx.input.attrs.rename_all_serialize))
@@ -326,80 +456,30 @@ fn apply_body(
     drafted: &[&Field<'_>],
 ) -> TokenStream {
     let Context {
-        krate,
-        type_name,
-        input,
-        ..
+        krate, type_name, ..
     } = cx;
-    if let (true, [only]) = (transparent || style == Style::Newtype, drafted) {
-        return apply_field(cx, only, &quote!(__path));
-    }
-    let whole = quote! {
-        let ::core::option::Option::Some((__segment, __rest)) = __path.split_first() else {
-            return #krate::__private::apply_whole(self, __edit, #type_name);
-        };
-    };
-    if style == Style::Tuple {
-        let arms = drafted.iter().map(|field| {
-            let index = field.position();
-            let apply = apply_field(cx, field, &quote!(__rest));
-            quote!(::core::option::Option::Some(#index) => #apply,)
-        });
-        let count = drafted.len();
-        return quote! {
-            #whole
-            match #krate::PathSegment::as_index(__segment) {
-                #(#arms)*
-                _ => ::core::result::Result::Err(#krate::__private::not_a_position(__segment, #count)),
+    let reached: Vec<Reached<'_, '_>> = drafted
+        .iter()
+        .map(|f| {
+            let member = &f.member;
+            Reached {
+                field: f,
+                expr: quote!(&mut self.#member),
             }
-        };
-    }
-    let (ser, de) = (
-        input.attrs.rename_all_serialize,
-        input.attrs.rename_all_deserialize,
-    );
-    let mut arms = Vec::new();
-    let mut flattened = Vec::new();
-    for field in drafted {
-        if field.attrs.flatten.is_some() {
-            let apply = apply_field(cx, field, &quote!(__path));
-            flattened.push(quote! {
-                match #apply {
-                    ::core::result::Result::Err(
-                        #krate::PatchErrorKind::UnknownField { .. } | #krate::PatchErrorKind::MissingKey { .. },
-                    ) => {}
-                    __other => return __other,
-                }
-            });
-            continue;
-        }
-        let names = field.accepted_names(ser, de);
-        if let Some((_, default)) = &field.attrs.default {
-            let member = &field.member;
-            let make = default.as_ref().map_or_else(
-                || quote!(::core::default::Default::default()),
-                |path| quote!(#path()),
-            );
-            arms.push(quote! {
-                #(#names)|* if __rest.is_empty() && __edit.op == #krate::PatchOp::Remove => {
-                    #krate::__private::reset(&mut self.#member, __edit, #make)
-                }
-            });
-        }
-        let apply = apply_field(cx, field, &quote!(__rest));
-        arms.push(quote!(#(#names)|* => #apply,));
-    }
-    let expected = expected_names(cx, drafted);
-    quote! {
-        #whole
-        match &*#krate::__private::field_key(__segment) {
-            #(#arms)*
-            _ => {
-                #(#flattened)*
-                ::core::result::Result::Err(#krate::__private::unknown_field(__segment, #type_name, &[#(#expected),*]))
-            }
-        }
-    }
+        })
+        .collect();
+    let expected = field_names(cx, drafted);
+    let whole = quote!(return #krate::__private::apply_whole(self, __edit, #type_name););
+    let unknown = quote!(::core::result::Result::Err(#krate::__private::unknown_field(__segment, #type_name, &[#(#expected),*])));
+    dispatch(
+        cx,
+        Mode::Apply,
+        style,
+        transparent,
+        &reached,
+        &whole,
+        &unknown,
+    )
 }
 
 fn value_at_body(
@@ -409,63 +489,28 @@ fn value_at_body(
     drafted: &[&Field<'_>],
 ) -> TokenStream {
     let Context {
-        krate,
-        type_name,
-        input,
-        ..
+        krate, type_name, ..
     } = cx;
-    if let (true, [only]) = (transparent || style == Style::Newtype, drafted) {
-        return value_field(cx, only, &quote!(__path));
-    }
-    let whole = quote! {
-        let ::core::option::Option::Some((__segment, __rest)) = __path.split_first() else {
-            return #krate::__private::to_json(self);
-        };
-    };
-    if style == Style::Tuple {
-        let arms = drafted.iter().map(|field| {
-            let index = field.position();
-            let value = value_field(cx, field, &quote!(__rest));
-            quote!(::core::option::Option::Some(#index) => #value,)
-        });
-        let count = drafted.len();
-        return quote! {
-            #whole
-            match #krate::PathSegment::as_index(__segment) {
-                #(#arms)*
-                _ => ::core::result::Result::Err(#krate::__private::not_a_position(__segment, #count)),
+    let reached: Vec<Reached<'_, '_>> = drafted
+        .iter()
+        .map(|f| {
+            let member = &f.member;
+            Reached {
+                field: f,
+                expr: quote!(&self.#member),
             }
-        };
-    }
-    let (ser, de) = (
-        input.attrs.rename_all_serialize,
-        input.attrs.rename_all_deserialize,
-    );
-    let mut arms = Vec::new();
-    let mut flattened = Vec::new();
-    for field in drafted {
-        if field.attrs.flatten.is_some() {
-            let value = value_field(cx, field, &quote!(__path));
-            flattened.push(quote! {
-                if let ::core::result::Result::Ok(__value) = #value {
-                    return ::core::result::Result::Ok(__value);
-                }
-            });
-            continue;
-        }
-        let names = field.accepted_names(ser, de);
-        let value = value_field(cx, field, &quote!(__rest));
-        arms.push(quote!(#(#names)|* => #value,));
-    }
-    let expected = expected_names(cx, drafted);
-    quote! {
-        #whole
-        match &*#krate::__private::field_key(__segment) {
-            #(#arms)*
-            _ => {
-                #(#flattened)*
-                ::core::result::Result::Err(#krate::__private::unknown_field(__segment, #type_name, &[#(#expected),*]))
-            }
-        }
-    }
+        })
+        .collect();
+    let expected = field_names(cx, drafted);
+    let whole = quote!(return #krate::__private::to_json(self););
+    let unknown = quote!(::core::result::Result::Err(#krate::__private::unknown_field(__segment, #type_name, &[#(#expected),*])));
+    dispatch(
+        cx,
+        Mode::Value,
+        style,
+        transparent,
+        &reached,
+        &whole,
+        &unknown,
+    )
 }

@@ -6,6 +6,7 @@ mod ast;
 mod attr;
 mod case;
 mod ctxt;
+mod enums;
 mod expand;
 mod fallback;
 mod generics;

@@ -36,7 +36,6 @@ pub(crate) const FROM: Symbol = Symbol("from");
 pub(crate) const TRY_FROM: Symbol = Symbol("try_from");
 pub(crate) const INTO: Symbol = Symbol("into");
 pub(crate) const REMOTE: Symbol = Symbol("remote");
-pub(crate) const OTHER: Symbol = Symbol("other");
 
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {

@@ -10,14 +10,6 @@ pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
     match &input.data {
         Data::Struct(style, fields) => check_fields(cx, input, *style, fields),
         Data::Enum(variants) => {
-            if !input.is_leaf() {
-                if let Some(variant) = variants.iter().find(|v| v.style != Style::Unit) {
-                    cx.error_spanned_by(
-                        &variant.original.fields,
-                        "enum variants with data are not supported yet; add `#[draft(leaf)]` to the enum to replace it whole",
-                    );
-                }
-            }
             for variant in variants {
                 check_fields(cx, input, variant.style, &variant.fields);
                 if let Some((path, _)) = &variant.attrs.with {

@@ -293,6 +293,10 @@ fn list_value_at<L: List>(list: &L, path: &[PathSegment]) -> Result<Value, Patch
 /// The place of a list element.
 pub type ElementPlace<'b, P, T> = Child<'b, P, usize, T>;
 
+/// The draft of an element of the list `L` at place `P`.
+pub type ElementDraft<'b, P, L> =
+    <<L as List>::Item as Draftable>::Draft<ElementPlace<'b, P, <L as List>::Item>>;
+
 fn element<L: List>() -> Access<L, usize, L::Item> {
     Access {
         read: |l, i| l.item(*i),
@@ -336,10 +340,7 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// The draft of the element at `index`, or `None` when out of range.
     ///
     /// Time: O(1) (`Vector`: O(log n)); copies nothing until the element's draft writes.
-    pub fn get_mut(
-        &mut self,
-        index: usize,
-    ) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+    pub fn get_mut(&mut self, index: usize) -> Option<ElementDraft<'_, P, L>> {
         if index < self.place.get().len() {
             Some(L::Item::draft(Child::new(
                 &mut self.place,
@@ -354,18 +355,14 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// The draft of the first element, or `None` when empty.
     ///
     /// Time: as [`get_mut`](ListDraft::get_mut).
-    pub fn first_mut(
-        &mut self,
-    ) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+    pub fn first_mut(&mut self) -> Option<ElementDraft<'_, P, L>> {
         self.get_mut(0)
     }
 
     /// The draft of the last element, or `None` when empty.
     ///
     /// Time: as [`get_mut`](ListDraft::get_mut).
-    pub fn last_mut(
-        &mut self,
-    ) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+    pub fn last_mut(&mut self) -> Option<ElementDraft<'_, P, L>> {
         let len = self.place.get().len();
         if len == 0 {
             None
@@ -381,6 +378,10 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// [`for_each_mut`](ListDraft::for_each_mut).
     ///
     /// Time: O(1) per step (`Vector`: O(log n)); writes copy as their drafts do.
+    #[allow(
+        clippy::iter_not_returning_iterator,
+        reason = "a lending iterator: each draft borrows the list"
+    )]
     pub fn iter_mut(&mut self) -> ListIterMut<'_, P> {
         ListIterMut {
             place: &mut self.place,
@@ -391,10 +392,7 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     /// Calls `f` with each element's index and draft, front to back.
     ///
     /// Time: as [`iter_mut`](ListDraft::iter_mut).
-    pub fn for_each_mut(
-        &mut self,
-        mut f: impl FnMut(usize, <L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>),
-    ) {
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(usize, ElementDraft<'_, P, L>)) {
         let len = self.place.get().len();
         for index in 0..len {
             f(
@@ -656,7 +654,7 @@ impl<L: List, P: Place<Target = L>> ListIterMut<'_, P> {
         clippy::should_implement_trait,
         reason = "a lending iterator: each draft borrows the iterator"
     )]
-    pub fn next(&mut self) -> Option<<L::Item as Draftable>::Draft<ElementPlace<'_, P, L::Item>>> {
+    pub fn next(&mut self) -> Option<ElementDraft<'_, P, L>> {
         let index = self.next;
         if index < self.place.get().len() {
             self.next += 1;

@@ -48,6 +48,10 @@ pub trait Map: sealed::Sealed + Draftable {
     #[doc(hidden)]
     fn len(&self) -> usize;
     #[doc(hidden)]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[doc(hidden)]
     fn value(&self, key: &Self::Key) -> Option<&Self::Value>;
     #[doc(hidden)]
     fn value_mut(&mut self, key: &Self::Key) -> Option<&mut Self::Value>;

@@ -24,6 +24,10 @@ pub trait Set: sealed::Sealed + Draftable {
     #[doc(hidden)]
     fn len(&self) -> usize;
     #[doc(hidden)]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[doc(hidden)]
     fn has(&self, item: &Self::Item) -> bool;
     #[doc(hidden)]
     fn add(&mut self, item: Self::Item) -> bool;
