@@ -168,12 +168,14 @@ fn folds_never_reorder_a_parent_past_its_child() {
     assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
 }
 
+fn drop_every_third<P: immer::Place<Target = Vector<Todo>>>(todos: &mut immer::ListDraft<P>) {
+    todos.retain(|t| t.id % 3 != 0);
+}
+
 #[test]
 fn produce_records_nothing_and_matches_produce_with_patches() {
     let base = board(10);
-    fn recipe<P: immer::Place<Target = Vector<Todo>>>(todos: &mut immer::ListDraft<P>) {
-        todos.retain(|t| t.id % 3 != 0);
-    }
+    let recipe = drop_every_third;
     let plain = produce(&base, |d| recipe(&mut d.todos()));
     let (recorded, forward, _) = produce_with_patches(&base, |d| recipe(&mut d.todos()));
     assert_eq!(plain, recorded);

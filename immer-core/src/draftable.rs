@@ -22,6 +22,11 @@ use crate::place::Place;
 /// The supertraits are what snapshots and patches need: `Clone` to copy a node on its first
 /// write, `PartialEq` so that writing an equal value changes nothing, and serde so that
 /// changes travel as JSON patches.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a draftable state: it does not implement `Draftable`",
+    label = "not `Draftable`",
+    note = "derive it with `#[derive(immer::Draftable)]`, declare it a leaf with `immer::leaf!({Self});`, or mark the field `#[draft(leaf)]` (replaced whole) or `#[draft(skip)]` (left out of drafts and patches)"
+)]
 pub trait Draftable: Clone + PartialEq + Serialize + DeserializeOwned {
     /// The draft of a value of this type at place `P`: a [`Leaf`] for leaves, a generated
     /// `<Type>Draft` for derived types, [`ListDraft`](crate::ListDraft) for lists, and so on.

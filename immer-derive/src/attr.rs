@@ -158,15 +158,15 @@ fn for_each_meta(
     mut serde: impl FnMut(&ParseNestedMeta<'_>) -> syn::Result<()>,
 ) {
     for attr in attrs {
-        let result = if attr.path() == DRAFT {
-            attr.parse_nested_meta(|meta| draft(&meta))
+        if attr.path() == DRAFT {
+            if let Err(error) = attr.parse_nested_meta(|meta| draft(&meta)) {
+                cx.syn_error(error);
+            }
         } else if attr.path() == SERDE {
-            attr.parse_nested_meta(|meta| serde(&meta))
-        } else {
-            continue;
-        };
-        if let Err(error) = result {
-            cx.syn_error(error);
+            if let Err(error) = attr.parse_nested_meta(|meta| serde(&meta)) {
+                cx.serde_attribute_failed();
+                cx.syn_error(error);
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Collects every error of one input, so they are reported together (serde's `ctxt.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Display;
 
 use quote::ToTokens;
@@ -8,6 +8,7 @@ use quote::ToTokens;
 #[derive(Default)]
 pub(crate) struct Ctxt {
     errors: RefCell<Vec<syn::Error>>,
+    serde_attribute_failed: Cell<bool>,
 }
 
 impl Ctxt {
@@ -24,6 +25,16 @@ impl Ctxt {
 
     pub(crate) fn syn_error(&self, error: syn::Error) {
         self.errors.borrow_mut().push(error);
+    }
+
+    /// Notes that a `#[serde(...)]` attribute did not parse: serde's own derive fails on it
+    /// too, so its impls are missing and a stub impl of ours would only add noise.
+    pub(crate) fn serde_attribute_failed(&self) {
+        self.serde_attribute_failed.set(true);
+    }
+
+    pub(crate) fn has_serde_failure(&self) -> bool {
+        self.serde_attribute_failed.get()
     }
 
     /// All errors combined into one, or `Ok` when there were none.

@@ -13,15 +13,17 @@ use crate::{fallback, valid};
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     match try_expand(input) {
         Ok(tokens) => tokens,
-        Err(error) => fallback::expand(input, &error),
+        Err((error, stub)) => fallback::expand(input, &error, stub),
     }
 }
 
-fn try_expand(node: &DeriveInput) -> syn::Result<TokenStream> {
+/// The expansion, or the error and whether a stub impl should stand in for the real one.
+fn try_expand(node: &DeriveInput) -> Result<TokenStream, (syn::Error, bool)> {
     let cx = Ctxt::new();
     let input = Input::from_syn(&cx, node);
     valid::check(&cx, &input);
-    cx.check()?;
+    let stub = !cx.has_serde_failure();
+    cx.check().map_err(|error| (error, stub))?;
     Ok(impl_input(&input))
 }
 

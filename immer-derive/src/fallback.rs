@@ -10,9 +10,14 @@ use crate::ast::Input;
 use crate::ctxt::Ctxt;
 use crate::expand::crate_path;
 
-pub(crate) fn expand(node: &DeriveInput, error: &syn::Error) -> TokenStream {
+/// `stub` is false when serde's own derive fails on the same input: its impls are missing,
+/// and a stub of ours, which needs them, would only repeat that.
+pub(crate) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> TokenStream {
     let error = error.to_compile_error();
-    if matches!(node.data, syn::Data::Union(_)) || node.generics.lifetimes().next().is_some() {
+    if !stub
+        || matches!(node.data, syn::Data::Union(_))
+        || node.generics.lifetimes().next().is_some()
+    {
         return error;
     }
     // Best effort at the crate path; its own mistakes were reported with the rest.

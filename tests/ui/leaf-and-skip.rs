@@ -1,0 +1,9 @@
+use immer::Draftable;
+
+#[derive(Draftable, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Todo {
+    #[draft(leaf, skip)]
+    text: String,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use immer::Draftable;
+
+#[derive(Draftable, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Todo {
+    #[draft(leaf, skip)]
+    text: String,
+    #[draft(frozen)]
+    done: bool,
+}
+
+fn main() {}
