@@ -351,10 +351,8 @@ impl Shadow {
                 let at = op.index.unwrap_or_default().min(items.len());
                 items.insert(at, Shadow::of_new(op.value.as_ref()));
             }
-            ("remove", Shadow::List(items), _) => {
-                if op.index.unwrap_or_default() < items.len() {
-                    items.remove(op.index.unwrap_or_default());
-                }
+            ("remove", Shadow::List(items), _) if op.index.unwrap_or_default() < items.len() => {
+                items.remove(op.index.unwrap_or_default());
             }
             ("truncate", Shadow::List(items), _) => items.truncate(op.len.unwrap_or_default()),
             ("reverse", Shadow::List(items), _) => items.reverse(),

@@ -504,3 +504,52 @@ fn out_of_range_indices_never_panic() {
     });
     assert!(Arc::ptr_eq(&base, &next));
 }
+
+#[test]
+fn a_pass_that_writes_nothing_copies_nothing() {
+    let base: Arc<immer::Vector<Arc<Item>>> = Arc::new(items(3_000).collect());
+    let next = produce(&base, |d| {
+        d.for_each_mut(|_, item| assert!(!item.done));
+        let mut it = d.iter_mut();
+        while let Some(mut item) = it.next() {
+            // Writing the value already there is no write.
+            item.set_done(false);
+        }
+    });
+    assert!(Arc::ptr_eq(&base, &next));
+}
+
+fn write_every_thousandth<P: Place<Target = immer::Vector<Arc<Item>>>>(d: &mut ListDraft<P>) {
+    d.for_each_mut(|i, mut item| {
+        if i % 1_000 == 7 {
+            item.set_done(true);
+            assert!(item.done, "a write is read back at once");
+            item.id().modify(|id| *id += 1);
+            assert_eq!(item.id, i as u32 + 1);
+        }
+    });
+}
+
+#[test]
+#[allow(
+    clippy::redundant_closure,
+    reason = "a generic fn item is not higher-ranked over the draft's lifetimes; the closure is"
+)]
+fn a_pass_shares_the_elements_it_does_not_write_and_reads_its_own_writes() {
+    let base: Arc<immer::Vector<Arc<Item>>> = Arc::new(items(3_000).collect());
+    for recording in [false, true] {
+        let next = if recording {
+            let (next, patches, _) = produce_with_patches(&base, |d| write_every_thousandth(d));
+            assert_eq!(patches.len(), 6);
+            assert_eq!(apply_patches(&base, &patches).unwrap(), next);
+            next
+        } else {
+            produce(&base, |d| write_every_thousandth(d))
+        };
+        for i in 0..3_000 {
+            let written = i % 1_000 == 7;
+            assert_eq!(next[i].done, written);
+            assert_eq!(Arc::ptr_eq(&base[i], &next[i]), !written, "element {i}");
+        }
+    }
+}

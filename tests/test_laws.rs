@@ -359,7 +359,7 @@ fn random_patch(rng: &mut Rng, valid: &[Value]) -> Value {
             }
             2 => {
                 patch["op"] =
-                    json!(rng.pick(&["add", "remove", "replace", "test", "move", "copy", "nope"]))
+                    json!(rng.pick(&["add", "remove", "replace", "test", "move", "copy", "nope"]));
             }
             3 => {
                 if let Some(path) = patch["path"].as_array_mut() {
@@ -372,14 +372,14 @@ fn random_patch(rng: &mut Rng, valid: &[Value]) -> Value {
     }
     let length = rng.below(5);
     let path: Vec<Value> = (0..length).map(|_| random_segment(rng)).collect();
-    let mut patch = json!({ "op": rng.pick(&["add", "remove", "replace", "test", "move", "copy"]), "path": path });
+    let mut fresh = json!({ "op": rng.pick(&["add", "remove", "replace", "test", "move", "copy"]), "path": path });
     if rng.below(4) != 0 {
-        patch["value"] = random_value(rng);
+        fresh["value"] = random_value(rng);
     }
     if rng.below(3) == 0 {
-        patch["from"] = json!([random_segment(rng), random_segment(rng)]);
+        fresh["from"] = json!([random_segment(rng), random_segment(rng)]);
     }
-    patch
+    fresh
 }
 
 #[test]

@@ -175,9 +175,8 @@ fn drop_every_third<P: immer::Place<Target = Vector<Todo>>>(todos: &mut immer::L
 #[test]
 fn produce_records_nothing_and_matches_produce_with_patches() {
     let base = board(10);
-    let recipe = drop_every_third;
-    let plain = produce(&base, |d| recipe(&mut d.todos()));
-    let (recorded, forward, _) = produce_with_patches(&base, |d| recipe(&mut d.todos()));
+    let plain = produce(&base, |d| drop_every_third(&mut d.todos()));
+    let (recorded, forward, _) = produce_with_patches(&base, |d| drop_every_third(&mut d.todos()));
     assert_eq!(plain, recorded);
     assert_eq!(forward.len(), 4);
 }

@@ -10,24 +10,24 @@ use serde::{Deserialize, Serialize};
 /// Three levels of `Arc`s down to a leaf, with siblings at every level that a write leaves
 /// shared.
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Root {
-    pub name: String,
-    pub a: Arc<Level1>,
-    pub sibling: Arc<Level1>,
+pub(crate) struct Root {
+    pub(crate) name: String,
+    pub(crate) a: Arc<Level1>,
+    pub(crate) sibling: Arc<Level1>,
 }
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Level1 {
-    pub label: String,
-    pub b: Arc<Level2>,
-    pub sibling: Arc<Level2>,
+pub(crate) struct Level1 {
+    pub(crate) label: String,
+    pub(crate) b: Arc<Level2>,
+    pub(crate) sibling: Arc<Level2>,
 }
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Level2 {
-    pub value: u64,
-    pub note: String,
-    pub tags: Vec<String>,
+pub(crate) struct Level2 {
+    pub(crate) value: u64,
+    pub(crate) note: String,
+    pub(crate) tags: Vec<String>,
 }
 
 fn level2(seed: u64) -> Arc<Level2> {
@@ -47,7 +47,7 @@ fn level1(seed: u64) -> Arc<Level1> {
 }
 
 /// The three-level tree, seeded.
-pub fn tree(seed: u64) -> Arc<Root> {
+pub(crate) fn tree(seed: u64) -> Arc<Root> {
     Arc::new(Root {
         name: "root".into(),
         a: level1(seed),

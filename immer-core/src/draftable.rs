@@ -20,14 +20,14 @@ use crate::place::Place;
 /// [`leaf!`](crate::leaf) or a field with `#[draft(leaf)]`.
 ///
 /// The supertraits are what snapshots and patches need: `Clone` to copy a node on its first
-/// write, `PartialEq` so that writing an equal value changes nothing, and serde so that
-/// changes travel as JSON patches.
+/// write, `PartialEq` so that writing an equal value changes nothing, serde so that changes
+/// travel as JSON patches, and `'static` because a snapshot owns its data.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a draftable state: it does not implement `Draftable`",
     label = "not `Draftable`",
     note = "derive it with `#[derive(immer::Draftable)]`, declare it a leaf with `immer::leaf!({Self});`, or mark the field `#[draft(leaf)]` (replaced whole) or `#[draft(skip)]` (left out of drafts and patches)"
 )]
-pub trait Draftable: Clone + PartialEq + Serialize + DeserializeOwned {
+pub trait Draftable: Clone + PartialEq + Serialize + DeserializeOwned + 'static {
     /// The draft of a value of this type at place `P`: a [`Leaf`] for leaves, a generated
     /// `<Type>Draft` for derived types, [`ListDraft`](crate::ListDraft) for lists, and so on.
     type Draft<P: Place<Target = Self>>;
@@ -329,3 +329,6 @@ leaf!(
     f32,
     f64
 );
+
+// Shared immutable strings: a clone is a reference count, as a JavaScript string's copy is.
+leaf!(std::sync::Arc<str>, Box<str>);

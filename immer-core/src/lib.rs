@@ -41,7 +41,7 @@ mod value;
 mod wrappers;
 
 pub use apply::{apply_patches, apply_patches_mut};
-pub use collections::list::{List, ListDraft, ListIterMut};
+pub use collections::list::{IterDraft, List, ListDraft, ListIterMut};
 pub use collections::map::{Map, MapDraft};
 pub use collections::set::{Set, SetDraft};
 pub use draftable::{Draftable, Leaf};
@@ -58,7 +58,7 @@ pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 
 #[doc(hidden)]
-pub use collections::list::{ElementDraft, ElementPlace};
+pub use collections::list::{ElementDraft, ElementPlace, IterElement, Pass};
 #[doc(hidden)]
 pub use collections::map::EntryPlace;
 #[doc(hidden)]

@@ -25,6 +25,8 @@ mod sealed {
     pub trait Sealed {}
 }
 
+pub(crate) use sealed::Sealed;
+
 /// Where a draft reads and writes its value: a chain of steps from a root snapshot.
 ///
 /// Implemented only by this crate's place types; name it as a bound to write functions that
@@ -204,7 +206,7 @@ impl<'b, P: Place, K, C> Child<'b, P, K, C> {
 
 #[cold]
 #[inline(never)]
-fn vanished() -> ! {
+pub(crate) fn vanished() -> ! {
     // The child's place holds the only mutable borrow of its parent, so nothing can remove
     // the child while it exists; reaching this is a bug in this crate, not a user error.
     unreachable!("immer: a draft's value vanished while the draft was alive")

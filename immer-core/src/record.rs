@@ -34,6 +34,8 @@ struct Entry {
 pub struct Recording {
     entries: Vec<Option<Entry>>,
     index: BTreeMap<Path, usize>,
+    /// The newest entry, not yet in `index`: a recipe of one operation never builds it.
+    unindexed: Option<usize>,
     failure: Option<String>,
 }
 
@@ -72,13 +74,18 @@ impl Recording {
     }
 
     fn push(&mut self, patch: Patch, inverse: Patch) {
+        if let Some(at) = self.unindexed.take() {
+            if let Some(entry) = &self.entries[at] {
+                self.index.insert(entry.patch.path.clone(), at);
+            }
+        }
         if let Some(&at) = self.index.get(&patch.path) {
             if self.fold(at, &patch) {
                 return;
             }
         }
         self.evict(&patch);
-        self.index.insert(patch.path.clone(), self.entries.len());
+        self.unindexed = Some(self.entries.len());
         self.entries.push(Some(Entry { patch, inverse }));
     }
 
@@ -139,6 +146,9 @@ impl Recording {
 
     /// Removes from `index` every entry a new patch at `patch.path` would make unsafe to fold.
     fn evict(&mut self, patch: &Patch) {
+        if self.index.is_empty() {
+            return;
+        }
         let at = &patch.path;
         let mut doomed: Vec<Path> = Vec::new();
         // Ancestors, and the path itself.

@@ -112,7 +112,7 @@ macro_rules! map_impl {
     };
 }
 
-map_impl!([K, V: Draftable, S: BuildHasher + Default + Clone] HashMap<K, V, S>, "HashMap",
+map_impl!([K, V: Draftable, S: BuildHasher + Default + Clone + 'static] HashMap<K, V, S>, "HashMap",
     [Draftable + Eq + Hash]);
 map_impl!([K, V: Draftable] BTreeMap<K, V>, "BTreeMap", [Draftable + Ord]);
 map_impl!([K, V: Draftable] imbl::HashMap<K, V>, "imbl::HashMap", [Draftable + Eq + Hash]);

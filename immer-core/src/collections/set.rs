@@ -86,7 +86,7 @@ macro_rules! set_impl {
     (@remove std $set:ident, $item:ident) => { $set.remove($item) };
 }
 
-set_impl!(std [T, S: BuildHasher + Default + Clone] HashSet<T, S>, "HashSet", [Draftable + Eq + Hash]);
+set_impl!(std [T, S: BuildHasher + Default + Clone + 'static] HashSet<T, S>, "HashSet", [Draftable + Eq + Hash]);
 set_impl!(std [T] BTreeSet<T>, "BTreeSet", [Draftable + Ord]);
 set_impl!(imbl [T] imbl::HashSet<T>, "imbl::HashSet", [Draftable + Eq + Hash]);
 set_impl!(imbl [T] imbl::OrdSet<T>, "imbl::OrdSet", [Draftable + Ord]);
