@@ -1,0 +1,503 @@
+//! Time travel: a history of versions with undo, redo, jumps, and a replayable log.
+//!
+//! # How versions are kept
+//!
+//! A [`History`] keeps the current snapshot, one entry of patches and inverse patches per
+//! commit, and a *checkpoint* snapshot every [`checkpoint_interval`](History::with_checkpoints)
+//! versions (64 by default). Moving to another version applies, from the nearest of the
+//! current snapshot and the checkpoints, each entry's forward list or inverse list as one
+//! unit, newest entry first when going back. So:
+//!
+//! - memory is the patches (a few hundred bytes for a small change) plus one path copy per
+//!   checkpoint, whatever the size of the state: no version is a full copy;
+//! - `undo` and `redo` apply one entry: O(size of its patches);
+//! - `goto(v)` costs O(distance to the nearest snapshot × patch size), never more than
+//!   O(distance × patch size);
+//! - a version reached by patches is *equal* to the snapshot that was current then, and shares
+//!   every part the patches did not touch with the snapshot it was rebuilt from; at a
+//!   checkpoint it is that very snapshot.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::apply::apply_patches;
+use crate::draftable::Draftable;
+use crate::error::PatchError;
+use crate::patch::Patch;
+use crate::place::NoRecording;
+use crate::produce::{Drafting, RootDraft, produce_with_patches};
+use crate::record::Recording;
+
+/// One step of a [`History`]: the change from `version` to `version + 1`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The version this entry starts from; it leads to `version + 1`.
+    pub version: u64,
+    /// What the step was, for a menu or a log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The patches from `version` to `version + 1`, applied in order.
+    pub patches: Vec<Patch>,
+    /// The patches from `version + 1` back to `version`, applied in order.
+    pub inverse: Vec<Patch>,
+}
+
+/// The current snapshot of a state, with its past and future versions.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::History;
+/// use std::sync::Arc;
+///
+/// let mut history = History::new(Arc::new(vec![1_u32]));
+/// history.commit(Some("push 2"), |d| d.push(2));
+/// history.commit(Some("push 3"), |d| d.push(3));
+/// assert_eq!(**history.current(), [1, 2, 3]);
+///
+/// history.undo();
+/// assert_eq!(**history.current(), [1, 2]);
+/// history.redo();
+/// history.goto(0).unwrap();
+/// assert_eq!(**history.current(), [1]);
+/// assert_eq!(history.labels().collect::<Vec<_>>(), [Some("push 2"), Some("push 3")]);
+/// ```
+pub struct History<T> {
+    current: Arc<T>,
+    /// Retained entries; `entries[i]` leads from version `oldest + i`.
+    entries: VecDeque<HistoryEntry>,
+    /// The version of the oldest retained snapshot.
+    oldest: u64,
+    /// The version `current` is at.
+    version: u64,
+    capacity: Option<usize>,
+    checkpoint_interval: u64,
+    checkpoints: BTreeMap<u64, Arc<T>>,
+}
+
+impl<T: Draftable> History<T> {
+    /// A history whose version 0 is `base`, keeping every entry, with a checkpoint every 64
+    /// versions.
+    #[must_use]
+    pub fn new(base: Arc<T>) -> Self {
+        History {
+            checkpoints: BTreeMap::from([(0, Arc::clone(&base))]),
+            current: base,
+            entries: VecDeque::new(),
+            oldest: 0,
+            version: 0,
+            capacity: None,
+            checkpoint_interval: 64,
+        }
+    }
+
+    /// Keeps at most `capacity` entries, dropping the oldest past that (and so the versions
+    /// before them). A capacity of 0 keeps no past at all.
+    #[must_use]
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity);
+        self.enforce_capacity();
+        self
+    }
+
+    /// Keeps a checkpoint snapshot every `interval` versions (at least 1): smaller is faster
+    /// `goto` and more memory.
+    #[must_use]
+    pub fn with_checkpoints(mut self, interval: u64) -> Self {
+        self.checkpoint_interval = interval.max(1);
+        self
+    }
+
+    /// The current snapshot.
+    #[must_use]
+    pub fn current(&self) -> &Arc<T> {
+        &self.current
+    }
+
+    /// The current version: 0 for the base, one more per commit.
+    #[must_use]
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The oldest version still reachable.
+    #[must_use]
+    pub fn oldest_version(&self) -> u64 {
+        self.oldest
+    }
+
+    /// The newest version (the end of the redo branch).
+    #[must_use]
+    pub fn newest_version(&self) -> u64 {
+        self.oldest + self.entries.len() as u64
+    }
+
+    /// Whether there is a version to undo to.
+    #[must_use]
+    pub fn can_undo(&self) -> bool {
+        self.version > self.oldest
+    }
+
+    /// Whether there is a version to redo to.
+    #[must_use]
+    pub fn can_redo(&self) -> bool {
+        self.version < self.newest_version()
+    }
+
+    /// The retained entries, oldest first.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = &HistoryEntry> + DoubleEndedIterator {
+        self.entries.iter()
+    }
+
+    /// The labels of the retained entries, oldest first.
+    pub fn labels(&self) -> impl Iterator<Item = Option<&str>> {
+        self.entries.iter().map(|e| e.label.as_deref())
+    }
+
+    /// Runs `recipe` on a draft of the current snapshot and, if it changed anything, records
+    /// it as a new version (dropping any versions that were undone). Returns the new version,
+    /// or `None` when the recipe changed nothing.
+    ///
+    /// # Panics
+    ///
+    /// As [`produce_with_patches`](crate::produce_with_patches): if a written value has no JSON
+    /// form.
+    pub fn commit<F>(&mut self, label: Option<&str>, recipe: F) -> Option<u64>
+    where
+        F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+    {
+        let (next, patches, inverse) = produce_with_patches(&self.current, recipe);
+        self.push(label.map(str::to_owned), next, patches, inverse)
+    }
+
+    /// Starts a transaction: several recipes that become one version, one undo step.
+    /// Dropping the transaction without [`commit`](Transaction::commit) discards it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::History;
+    /// use std::sync::Arc;
+    ///
+    /// let mut history = History::new(Arc::new(vec![0_u8]));
+    /// let mut tx = history.transaction(Some("three pushes"));
+    /// for i in 1..=3 {
+    ///     tx.draft().push(i);
+    /// }
+    /// assert_eq!(tx.commit(), Some(1));
+    /// history.undo();
+    /// assert_eq!(**history.current(), [0]);
+    /// ```
+    pub fn transaction(&mut self, label: Option<&str>) -> Transaction<'_, T> {
+        let session = Drafting::with_patches(&self.current);
+        Transaction { history: self, session, label: label.map(str::to_owned) }
+    }
+
+    fn push(&mut self, label: Option<String>, next: Arc<T>, patches: Vec<Patch>, inverse: Vec<Patch>) -> Option<u64> {
+        if patches.is_empty() {
+            return None;
+        }
+        // A commit after an undo drops the redo branch.
+        let keep = usize::try_from(self.version - self.oldest).unwrap_or(usize::MAX);
+        self.entries.truncate(keep);
+        self.checkpoints.retain(|v, _| *v <= self.version);
+        self.entries.push_back(HistoryEntry { version: self.version, label, patches, inverse });
+        self.version += 1;
+        self.current = next;
+        if self.version % self.checkpoint_interval == 0 {
+            self.checkpoints.insert(self.version, Arc::clone(&self.current));
+        }
+        self.enforce_capacity();
+        Some(self.version)
+    }
+
+    fn enforce_capacity(&mut self) {
+        let Some(capacity) = self.capacity else { return };
+        while self.entries.len() > capacity {
+            // Drop the oldest entry; the current version is never dropped, since it is at
+            // most `capacity` entries past the oldest only after a commit, which sits at the end.
+            if self.version == self.oldest {
+                // The current version is the oldest: drop from the redo end instead.
+                self.entries.pop_back();
+                continue;
+            }
+            self.entries.pop_front();
+            self.oldest += 1;
+        }
+        let oldest = self.oldest;
+        self.checkpoints.retain(|v, _| *v >= oldest);
+    }
+
+    /// Goes back one version: applies the newest applied entry's inverse patches as one unit.
+    /// Returns the new version, or `None` when there is nothing to undo.
+    pub fn undo(&mut self) -> Option<u64> {
+        if !self.can_undo() {
+            return None;
+        }
+        self.goto(self.version - 1).ok()
+    }
+
+    /// Goes forward one version. Returns the new version, or `None` when there is nothing to
+    /// redo.
+    pub fn redo(&mut self) -> Option<u64> {
+        if !self.can_redo() {
+            return None;
+        }
+        self.goto(self.version + 1).ok()
+    }
+
+    /// Moves to `version`, from the nearest snapshot (the current one or a checkpoint),
+    /// applying each entry's patches in order going forward and each entry's inverse list,
+    /// newest entry first, going back.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError::NotRetained`] for a version outside `oldest_version()..=newest_version()`,
+    /// and [`HistoryError::Patch`] if an entry fails to apply (entries recorded by this history
+    /// always apply; one rebuilt from a foreign log might not).
+    pub fn goto(&mut self, version: u64) -> Result<u64, HistoryError> {
+        let state = self.state_at(version)?;
+        self.current = state;
+        self.version = version;
+        Ok(version)
+    }
+
+    /// The snapshot at a retained `version`, without moving to it.
+    ///
+    /// # Errors
+    ///
+    /// As [`goto`](History::goto).
+    pub fn state_at(&self, version: u64) -> Result<Arc<T>, HistoryError> {
+        self.check_retained(version)?;
+        let distance = |v: u64| v.abs_diff(version);
+        let mut from = (self.version, Arc::clone(&self.current));
+        if let Some((v, snapshot)) = self.checkpoints.iter().min_by_key(|(v, _)| distance(**v)) {
+            if distance(*v) < distance(from.0) {
+                from = (*v, Arc::clone(snapshot));
+            }
+        }
+        let (start, state) = from;
+        let patches = self.patches_between(start, version)?;
+        apply_patches(&state, &patches).map_err(HistoryError::Patch)
+    }
+
+    /// The patches that take version `from` to version `to`, in either direction: the forward
+    /// lists of the entries in between, oldest first, or their inverse lists, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError::NotRetained`] when either version is not retained.
+    pub fn patches_between(&self, from: u64, to: u64) -> Result<Vec<Patch>, HistoryError> {
+        self.check_retained(from)?;
+        self.check_retained(to)?;
+        let index = |v: u64| usize::try_from(v - self.oldest).unwrap_or(usize::MAX);
+        Ok(if from <= to {
+            self.entries.range(index(from)..index(to)).flat_map(|e| e.patches.iter().cloned()).collect()
+        } else {
+            self.entries.range(index(to)..index(from)).rev().flat_map(|e| e.inverse.iter().cloned()).collect()
+        })
+    }
+
+    fn check_retained(&self, version: u64) -> Result<(), HistoryError> {
+        if version < self.oldest || version > self.newest_version() {
+            return Err(HistoryError::NotRetained { version, oldest: self.oldest, newest: self.newest_version() });
+        }
+        Ok(())
+    }
+
+    /// Starts over from `base` as version 0, with no past and no future.
+    pub fn reset(&mut self, base: Arc<T>) {
+        self.entries.clear();
+        self.checkpoints = BTreeMap::from([(0, Arc::clone(&base))]);
+        self.current = base;
+        self.oldest = 0;
+        self.version = 0;
+    }
+
+    /// Writes the retained entries as JSON Lines, one entry a line (`version`, `label`,
+    /// `patches`, `inverse`), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// The writer's I/O errors.
+    pub fn write_log<W: Write>(&self, mut out: W) -> std::io::Result<()> {
+        for entry in &self.entries {
+            serde_json::to_writer(&mut out, entry)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// The log of [`write_log`](History::write_log) as a string.
+    #[must_use]
+    pub fn to_log(&self) -> String {
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail, and entries always serialize.
+        let _ = self.write_log(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Rebuilds a history from the snapshot at the log's first version and the log, as
+    /// another machine would, to step through a recorded session. The history ends at the
+    /// log's newest version; [`goto`](History::goto) any other.
+    ///
+    /// Each line must continue the versions of the one before, its patches must apply to the
+    /// state so far, and its inverse must apply to the result. Blank lines are skipped.
+    ///
+    /// # Errors
+    ///
+    /// A [`LogError`] naming the line (from 1) and what is wrong with it; nothing is built.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::History;
+    /// use std::sync::Arc;
+    ///
+    /// let base = Arc::new(vec![String::from("a")]);
+    /// let mut history = History::new(Arc::clone(&base));
+    /// history.commit(None, |d| d.push("b".into()));
+    /// history.commit(Some("rename"), |d| { d.set(0, "A".into()).unwrap(); });
+    ///
+    /// let replayed = History::from_log(base, history.to_log().as_bytes()).unwrap();
+    /// assert_eq!(replayed.current(), history.current());
+    /// assert_eq!(replayed.version(), 2);
+    ///
+    /// let broken = History::from_log(Arc::new(vec![]), "{\"version\":0}\n".as_bytes());
+    /// assert_eq!(broken.err().map(|e| e.line), Some(1));
+    /// ```
+    pub fn from_log<R: BufRead>(base: Arc<T>, log: R) -> Result<Self, LogError> {
+        let mut history: Option<History<T>> = None;
+        let mut state = Arc::clone(&base);
+        for (n, line) in log.lines().enumerate() {
+            let number = n + 1;
+            let fail = |reason: String| LogError { line: number, reason };
+            let line = line.map_err(|e| fail(format!("cannot be read: {e}")))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry: HistoryEntry = serde_json::from_str(&line).map_err(|e| fail(format!("is not a history entry: {e}")))?;
+            let history = history.get_or_insert_with(|| {
+                let mut h = History::new(Arc::clone(&base));
+                h.oldest = entry.version;
+                h.version = entry.version;
+                h.checkpoints = BTreeMap::from([(entry.version, Arc::clone(&base))]);
+                h
+            });
+            if entry.version != history.version {
+                return Err(fail(format!("has version {}, but the line before ends at version {}", entry.version, history.version)));
+            }
+            let next = apply_patches(&state, &entry.patches).map_err(|e| fail(format!("its patches do not apply: {e}")))?;
+            apply_patches(&next, &entry.inverse).map_err(|e| fail(format!("its inverse does not apply: {e}")))?;
+            state = next;
+            let (label, patches, inverse) = (entry.label, entry.patches, entry.inverse);
+            if history.push(label, Arc::clone(&state), patches, inverse).is_none() {
+                return Err(fail("has no patches".to_owned()));
+            }
+        }
+        Ok(history.unwrap_or_else(|| History::new(base)))
+    }
+}
+
+impl<T: Draftable> fmt::Debug for History<T>
+where
+    T: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("History")
+            .field("version", &self.version)
+            .field("oldest", &self.oldest)
+            .field("newest", &self.newest_version())
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Several recipes that become one version of a [`History`]: one undo step.
+///
+/// Made by [`History::transaction`]. Dropping it without [`commit`](Transaction::commit)
+/// discards every step.
+pub struct Transaction<'h, T: Draftable> {
+    history: &'h mut History<T>,
+    session: Drafting<T>,
+    label: Option<String>,
+}
+
+impl<T: Draftable> Transaction<'_, T> {
+    /// The draft, for one more step.
+    pub fn draft(&mut self) -> RootDraft<'_, T, Option<&mut Recording>> {
+        self.session.draft()
+    }
+
+    /// The state as the steps so far left it.
+    #[must_use]
+    pub fn current(&self) -> &Arc<T> {
+        self.session.current()
+    }
+
+    /// Records the steps as one version. Returns it, or `None` when they changed nothing.
+    ///
+    /// # Panics
+    ///
+    /// If a written value has no JSON form (see [`produce_with_patches`](crate::produce_with_patches)).
+    pub fn commit(self) -> Option<u64> {
+        let produced = match self.session.finish() {
+            Ok(produced) => produced,
+            Err(error) => panic!("{error}"),
+        };
+        self.history.push(self.label, produced.state, produced.patches, produced.inverse)
+    }
+}
+
+/// Why a [`History`] could not move.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HistoryError {
+    /// The version is outside the retained range.
+    NotRetained {
+        /// The version asked for.
+        version: u64,
+        /// The oldest retained version.
+        oldest: u64,
+        /// The newest retained version.
+        newest: u64,
+    },
+    /// An entry's patches did not apply.
+    Patch(PatchError),
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HistoryError::NotRetained { version, oldest, newest } => {
+                write!(f, "version {version} is not retained; the history holds versions {oldest} to {newest}")
+            }
+            HistoryError::Patch(error) => write!(f, "a history entry does not apply: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for HistoryError {}
+
+/// A line of a history log that cannot be replayed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogError {
+    /// The line, counting from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {} of the history log {}", self.line, self.reason)
+    }
+}
+
+impl std::error::Error for LogError {}
+
+#[allow(dead_code, reason = "names the recorder type of plain produce for the docs")]
+type Plain = NoRecording;
