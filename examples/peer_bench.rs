@@ -365,7 +365,7 @@ fn main() {
                 t.done = value;
             },
             push: |board, item| board.todos.push_back(item),
-            toggle: |board| for t in board.todos.iter_mut() {
+            toggle: |board| for t in &mut board.todos {
                 t.done = !t.done;
             },
         );
@@ -377,7 +377,7 @@ fn main() {
                 t.done = value;
             },
             push: |board, item| board.todos.push_back(item),
-            toggle: |board| for t in board.todos.iter_mut() {
+            toggle: |board| for t in &mut board.todos {
                 t.done = !t.done;
             },
         );

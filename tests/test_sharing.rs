@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use immer::{Draftable, Snapshot, produce};
+use immer::{Draftable, ProduceExt, produce};
 use serde::{Deserialize, Serialize};
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]

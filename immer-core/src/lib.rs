@@ -32,6 +32,7 @@ mod apply;
 mod collections;
 mod draftable;
 mod error;
+mod history;
 mod patch;
 mod path;
 mod place;
@@ -46,12 +47,13 @@ pub use collections::map::{Map, MapDraft};
 pub use collections::set::{Set, SetDraft};
 pub use draftable::{Draftable, Leaf};
 pub use error::{PatchError, PatchErrorKind};
+pub use history::{History, HistoryEntry, HistoryError, LogError, Transaction};
 pub use imbl::{HashMap, HashSet, OrdMap, OrdSet, Vector};
 pub use patch::{Patch, PatchOp, from_json_patch, to_json_patch};
 pub use path::{Path, PathSegment, PointerError};
 pub use place::Place;
 pub use produce::{
-    Drafting, Produced, RootDraft, Snapshot, UnserializableError, produce, produce_with_patches,
+    Drafting, ProduceExt, Produced, RootDraft, UnserializableError, produce, produce_with_patches,
     try_produce_with_patches,
 };
 pub use value::ValueDraft;

@@ -224,7 +224,7 @@ impl<T: Draftable> Drafting<T> {
 /// # Examples
 ///
 /// ```
-/// use immer_core::Snapshot;
+/// use immer_core::ProduceExt;
 /// use std::sync::Arc;
 ///
 /// let base = Arc::new(vec![1_u8]);
@@ -232,7 +232,7 @@ impl<T: Draftable> Drafting<T> {
 /// assert_eq!(*next, vec![1, 2]);
 /// assert_eq!(base.apply_patches(&base.produce_with_patches(|d| d.push(2)).1).unwrap(), next);
 /// ```
-pub trait Snapshot<T: Draftable> {
+pub trait ProduceExt<T: Draftable> {
     /// [`produce`].
     fn produce<F>(&self, recipe: F) -> Arc<T>
     where
@@ -251,7 +251,7 @@ pub trait Snapshot<T: Draftable> {
     fn apply_patches(&self, patches: &[Patch]) -> Result<Arc<T>, crate::PatchError>;
 }
 
-impl<T: Draftable> Snapshot<T> for Arc<T> {
+impl<T: Draftable> ProduceExt<T> for Arc<T> {
     fn produce<F>(&self, recipe: F) -> Arc<T>
     where
         F: FnOnce(&mut RootDraft<'_, T, NoRecording>),
