@@ -281,7 +281,7 @@ where
 /// leaf!(Rgb);
 ///
 /// let base = Arc::new(vec![Rgb(0, 0, 0)]);
-/// let next = produce(&base, |d| d.set(0, Rgb(255, 0, 0)));
+/// let next = produce(&base, |d| d.set(0, Rgb(255, 0, 0)).unwrap());
 /// assert_eq!(next[0], Rgb(255, 0, 0));
 /// ```
 #[macro_export]

@@ -411,7 +411,7 @@ impl<T: Draftable> History<T> {
     /// assert_eq!(replayed.current(), history.current());
     /// assert_eq!(replayed.version(), 2);
     ///
-    /// let broken = History::from_log(Arc::new(vec![]), "{\"version\":0}\n".as_bytes());
+    /// let broken = History::from_log(Arc::new(Vec::<String>::new()), "{\"version\":0}\n".as_bytes());
     /// assert_eq!(broken.err().map(|e| e.line), Some(1));
     /// ```
     pub fn from_log<R: BufRead>(base: Arc<T>, log: R) -> Result<Self, LogError> {

@@ -38,6 +38,8 @@ mod path;
 mod place;
 mod produce;
 mod record;
+pub mod sync;
+mod transform;
 mod value;
 mod wrappers;
 
@@ -56,6 +58,7 @@ pub use produce::{
     Drafting, ProduceExt, Produced, RootDraft, UnserializableError, produce, produce_with_patches,
     try_produce_with_patches,
 };
+pub use transform::{Conflict, transform};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 

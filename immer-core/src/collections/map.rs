@@ -223,7 +223,7 @@ type ValueDraft<'b, P, M> =
 /// use immer_core::{produce_with_patches, OrdMap};
 /// use std::sync::Arc;
 ///
-/// let base = Arc::new(OrdMap::from_iter([(String::from("ann"), 1_u32)]));
+/// let base: Arc<OrdMap<String, u32>> = Arc::new(OrdMap::from_iter([(String::from("ann"), 1_u32)]));
 /// let (next, patches, _) = produce_with_patches(&base, |d| {
 ///     d.get_mut(&"ann".to_string()).unwrap().set(2);
 ///     d.insert("bob".into(), 5);

@@ -1,0 +1,163 @@
+//! Moving patches through concurrent ones: the path transformation behind `sync`.
+//!
+//! Two lists of patches made against the same state, `mine` and `theirs`, with `theirs`
+//! ordered first: [`transform`] gives `mine` as it applies after `theirs`, and `theirs` as it
+//! applies after `mine`. Only paths change, never values:
+//!
+//! - an insert into a list at index `i` shifts every path through an element at `i` or after
+//!   up by one (two inserts at the same index: the one ordered first stays first);
+//! - a removal at `i` shifts paths through elements after `i` down by one, and a path through
+//!   the removed element itself is a conflict: its target is gone;
+//! - a `replace` or `remove` of a whole value (a struct field, a map key, a whole list, a list
+//!   element replaced by `set`) is a conflict for every path below it, since the value it
+//!   edited is not there any more; the same path replaced twice keeps the later write.
+
+use crate::patch::{Patch, PatchOp};
+use crate::path::{Path, PathSegment};
+
+/// Why a patch could not be moved through another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The index, in its list, of the patch that could not be moved.
+    pub index: usize,
+    /// The path it targets.
+    pub path: Path,
+    /// The path of the patch that removed or replaced its target.
+    pub by: Path,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the target of {} was removed or replaced by a change at {}",
+            self.path, self.by
+        )
+    }
+}
+
+impl std::error::Error for Conflict {}
+
+/// Moves `mine` through `theirs` (both made against the same state, `theirs` ordered first).
+/// Returns `mine` as it applies after `theirs`, and `theirs` as it applies after `mine`.
+///
+/// # Errors
+///
+/// A [`Conflict`] when a patch of `mine` targets something `theirs` removed or replaced: the
+/// edit has no place to land. `theirs` never conflicts: a patch of `theirs` whose target
+/// `mine` removed simply has no effect on the rest of `mine`.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{Patch, Path, transform};
+/// use serde_json::json;
+///
+/// let theirs = [Patch::remove(Path::from_pointer("/todos/0").unwrap())];
+/// let mine = [Patch::replace(Path::from_pointer("/todos/5/done").unwrap(), json!(true))];
+/// let (moved, _) = transform(&mine, &theirs).unwrap();
+/// assert_eq!(moved[0].path.to_pointer(), "/todos/4/done");
+///
+/// let gone = [Patch::replace(Path::from_pointer("/todos/0/done").unwrap(), json!(true))];
+/// assert!(transform(&gone, &theirs).is_err());
+/// ```
+pub fn transform(mine: &[Patch], theirs: &[Patch]) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
+    let mut theirs: Vec<Patch> = theirs.iter().flat_map(expand).collect();
+    let mut moved = Vec::with_capacity(mine.len());
+    for (index, patch) in mine.iter().enumerate() {
+        for mine_part in expand(patch) {
+            let mut current = mine_part;
+            let mut theirs_after = Vec::with_capacity(theirs.len());
+            for theirs_patch in &theirs {
+                let next = move_through(&current, theirs_patch, true).ok_or_else(|| Conflict {
+                    index,
+                    path: patch.path.clone(),
+                    by: theirs_patch.path.clone(),
+                })?;
+                // Their patch, moved past mine: if mine removed its target, it has no effect.
+                if let Some(theirs_moved) = move_through(theirs_patch, &current, false) {
+                    theirs_after.push(theirs_moved);
+                }
+                current = next;
+            }
+            theirs = theirs_after;
+            moved.push(current);
+        }
+    }
+    Ok((moved, theirs))
+}
+
+/// `move` and `copy` as the `remove` and `add` they amount to, for moving paths.
+fn expand(patch: &Patch) -> Vec<Patch> {
+    match (patch.op, &patch.from) {
+        (PatchOp::Move, Some(from)) => vec![
+            Patch::remove(from.clone()),
+            Patch {
+                op: PatchOp::Add,
+                from: None,
+                ..patch.clone()
+            },
+        ],
+        (PatchOp::Copy, Some(_)) => vec![Patch {
+            op: PatchOp::Add,
+            from: None,
+            ..patch.clone()
+        }],
+        _ => vec![patch.clone()],
+    }
+}
+
+/// `patch` as it applies after `against` (both made against the same state); `None` when its
+/// target is gone. `against_first`: on a tie (two inserts at one index), `against` comes first.
+fn move_through(patch: &Patch, against: &Patch, against_first: bool) -> Option<Patch> {
+    if against.op == PatchOp::Test {
+        return Some(patch.clone());
+    }
+    let (target, at) = (&patch.path, &against.path);
+    if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) = (against.op, at.last()) {
+        let list = &at[..at.len() - 1];
+        let depth = list.len();
+        if target.len() > depth && target.segments().starts_with(list) {
+            if let PathSegment::Index(j) = target[depth] {
+                let mut moved = patch.clone();
+                let own_slot = target.len() == depth + 1;
+                let shifted = match against.op {
+                    // An insert at `i`: elements at `i` and after move up. My own insert at the
+                    // same index stays before theirs only when mine is ordered first.
+                    PatchOp::Add => {
+                        if j > *i
+                            || (j == *i
+                                && !(own_slot && patch.op == PatchOp::Add && !against_first))
+                        {
+                            j + 1
+                        } else {
+                            j
+                        }
+                    }
+                    // A removal at `i`: elements after it move down; the element itself is gone
+                    // unless mine inserts at its old place.
+                    _ => {
+                        if j > *i {
+                            j - 1
+                        } else if j == *i && !(own_slot && patch.op == PatchOp::Add) {
+                            return None;
+                        } else {
+                            j
+                        }
+                    }
+                };
+                moved.path.segments_mut()[depth] = PathSegment::Index(shifted);
+                return Some(moved);
+            }
+        }
+        return Some(patch.clone());
+    }
+    // A whole value replaced, added or removed at `at`: everything below it is gone.
+    if target.len() > at.len() && target.starts_with(at) {
+        return None;
+    }
+    if target == at && against.op == PatchOp::Remove && patch.op != PatchOp::Add {
+        return None;
+    }
+    Some(patch.clone())
+}
