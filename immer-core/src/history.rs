@@ -173,7 +173,7 @@ impl<T: Draftable> History<T> {
     ///
     /// # Panics
     ///
-    /// As [`produce_with_patches`](crate::produce_with_patches): if a written value has no JSON
+    /// As [`produce_with_patches`]: if a written value has no JSON
     /// form.
     pub fn commit<F>(&mut self, label: Option<&str>, recipe: F) -> Option<u64>
     where
@@ -498,7 +498,7 @@ impl<T: Draftable> Transaction<'_, T> {
     ///
     /// # Panics
     ///
-    /// If a written value has no JSON form (see [`produce_with_patches`](crate::produce_with_patches)).
+    /// If a written value has no JSON form (see [`produce_with_patches`]).
     pub fn commit(self) -> Option<u64> {
         let produced = match self.session.finish() {
             Ok(produced) => produced,

@@ -4,6 +4,14 @@
 //!
 //! Use it through the `immer` crate, which adds `#[derive(Draftable)]`.
 //!
+//! - [`produce`] and [`produce_with_patches`] run a recipe on a draft; [`Drafting`] keeps a
+//!   draft across several steps.
+//! - [`Patch`] is Immer's patch format; [`apply_patches`] and [`apply_patches_mut`] apply
+//!   patches typed and atomically; [`Path`] converts to and from JSON Pointers.
+//! - [`History`] is time travel: undo, redo, jumps, and a replayable log.
+//! - [`sync`] keeps a state consistent across nodes; [`transform`] moves patches through
+//!   concurrent ones.
+//!
 //! # Collections and their costs
 //!
 //! A std collection is stored inline in its parent: the first write below the `Arc` that holds

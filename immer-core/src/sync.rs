@@ -491,7 +491,7 @@ impl<T: Draftable> Follower<T> {
     ///
     /// # Panics
     ///
-    /// If a written value has no JSON form (see [`produce_with_patches`](crate::produce_with_patches)).
+    /// If a written value has no JSON form (see [`produce_with_patches`]).
     pub fn edit<F>(&mut self, recipe: F) -> Option<u64>
     where
         F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),

@@ -16,8 +16,77 @@ mod valid;
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
-/// Derives `immer::Draftable` and a `<Type>Draft` with a setter and a draft accessor per
-/// field. See the `immer` crate's documentation.
+/// Derives `immer::Draftable`, and the draft types a recipe writes through.
+///
+/// # A struct
+///
+/// ```ignore
+/// #[derive(Draftable, Clone, PartialEq, Serialize, Deserialize)]
+/// pub struct Todo {
+///     pub text: String,
+///     done: bool,
+/// }
+/// ```
+///
+/// generates, in outline (every path in the real expansion is absolute, and the runtime is
+/// reached through `immer::__private`):
+///
+/// ```ignore
+/// /// The draft of [`Todo`] ...
+/// pub struct TodoDraft<P> { __place: P }
+///
+/// impl Draftable for Todo {
+///     type Draft<P: Place<Target = Self>> = TodoDraft<P>;
+///     // and the typed patch application: "text" -> self.text, "done" -> self.done
+/// }
+///
+/// impl<P: Place<Target = Todo>> Deref for TodoDraft<P> { type Target = Todo; /* reads */ }
+///
+/// impl<P: Place<Target = Todo>> TodoDraft<P> {
+///     /// The draft of `text`, to change it in place.
+///     pub fn text(&mut self) -> <String as Draftable>::Draft<Child<'_, P, &'static str, String>>;
+///     /// Sets `text`, recording one `replace` patch.
+///     pub fn set_text(&mut self, value: String);
+///     // `done` is private, so are its accessor and setter:
+///     fn done(&mut self) -> Leaf<Child<'_, P, &'static str, bool>>;
+///     fn set_done(&mut self, value: bool);
+/// }
+/// ```
+///
+/// A tuple struct's accessors are `_0()`, `_1()` and its setters `set_0`, `set_1`; a newtype
+/// (`struct Meters(f64)`) drafts through to its field with no path segment of its own, as
+/// serde writes it.
+///
+/// # An enum
+///
+/// ```ignore
+/// #[derive(Draftable, Clone, PartialEq, Serialize, Deserialize)]
+/// pub enum Shape {
+///     Circle { radius: f64 },
+///     Rect(f64, f64),
+///     Empty,
+/// }
+/// ```
+///
+/// generates `ShapeDraft<P>` (with `Deref<Target = Shape>`, `set(Shape)` to replace the whole
+/// value, and `variant()`), and the draft of the current variant:
+///
+/// ```ignore
+/// pub enum ShapeVariantDraft<'b, P: Place> {
+///     Circle(ShapeCircleDraft<'b, P>), // radius(), set_radius()
+///     Rect(ShapeRectDraft<'b, P>),     // _0(), set_0(), _1(), set_1()
+///     Empty,
+/// }
+/// ```
+///
+/// An enum whose variants are all units is a leaf: its draft is `Leaf` (`set`, `modify`).
+///
+/// # Attributes
+///
+/// `#[draft(leaf)]` and `#[draft(skip)]` on fields, `#[draft(leaf)]` and
+/// `#[draft(crate = "...")]` on the type, and serde's `rename`, `rename_all`, `alias`, `skip`,
+/// `default`, `flatten`, `tag`, `content` and `untagged`. See the `immer` crate's
+/// documentation for each.
 #[proc_macro_derive(Draftable, attributes(draft))]
 pub fn derive_draftable(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
