@@ -234,6 +234,7 @@ enum MapOp {
     Clear,
     Extend(Vec<(u8, u8)>),
     ForEachMutAdd(u8),
+    IterMutAdd(u8),
 }
 
 fn map_op() -> impl Strategy<Value = MapOp> {
@@ -247,6 +248,7 @@ fn map_op() -> impl Strategy<Value = MapOp> {
         Just(MapOp::Clear),
         prop::collection::vec((key.clone(), any::<u8>()), 0..3).prop_map(MapOp::Extend),
         any::<u8>().prop_map(MapOp::ForEachMutAdd),
+        any::<u8>().prop_map(MapOp::IterMutAdd),
     ]
 }
 
@@ -270,7 +272,7 @@ fn model_map<K: Ord + Clone>(m: &mut BTreeMap<K, u8>, key: impl Fn(u8) -> K, op:
         MapOp::Retain(r) => m.retain(|_, v| *v % r != 0),
         MapOp::Clear => m.clear(),
         MapOp::Extend(pairs) => m.extend(pairs.iter().map(|(k, v)| (key(*k), *v))),
-        MapOp::ForEachMutAdd(d) => {
+        MapOp::ForEachMutAdd(d) | MapOp::IterMutAdd(d) => {
             for v in m.values_mut() {
                 *v = v.wrapping_add(*d);
             }
@@ -307,6 +309,13 @@ fn draft_map<M: Map<Value = u8>, P: Place<Target = M>>(
             let next = value.wrapping_add(*delta);
             value.set(next);
         }),
+        MapOp::IterMutAdd(delta) => {
+            let mut entries = d.iter_mut();
+            while let Some((_, mut value)) = entries.next() {
+                let next = value.wrapping_add(*delta);
+                value.set(next);
+            }
+        }
     }
 }
 

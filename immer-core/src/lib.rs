@@ -53,7 +53,7 @@ mod wrappers;
 
 pub use apply::{apply_patches, apply_patches_mut};
 pub use collections::list::{IterDraft, List, ListDraft, ListIterMut};
-pub use collections::map::{Map, MapDraft};
+pub use collections::map::{Map, MapDraft, MapIterMut};
 pub use collections::set::{Set, SetDraft};
 pub use draftable::{Draftable, Leaf};
 pub use error::{PatchError, PatchErrorKind};

@@ -322,6 +322,24 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
         self.retain(|_, _| false);
     }
 
+    /// A lending iterator over the keys and the drafts of their values, in the map's order:
+    /// `while let Some((key, mut value)) = it.next() { ... }`.
+    ///
+    /// Time: O(n) to collect the keys, then one lookup per step; writes copy as their drafts
+    /// do.
+    #[allow(
+        clippy::iter_not_returning_iterator,
+        reason = "a lending iterator: each draft borrows the map"
+    )]
+    pub fn iter_mut(&mut self) -> MapIterMut<'_, P> {
+        let keys = self.place.get().entries().map(|(k, _)| k.clone()).collect();
+        MapIterMut {
+            place: &mut self.place,
+            keys,
+            next: 0,
+        }
+    }
+
     /// Calls `f` with each key and the draft of its value, in the map's order.
     ///
     /// Time: O(n) lookups; writes copy as their drafts do.
@@ -338,6 +356,30 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
         for (key, value) in iter {
             self.insert(key, value);
         }
+    }
+}
+
+/// A lending iterator over a map's keys and value drafts, made by [`MapDraft::iter_mut`].
+pub struct MapIterMut<'b, P: Place>
+where
+    P::Target: Map,
+{
+    place: &'b mut P,
+    keys: Vec<<P::Target as Map>::Key>,
+    next: usize,
+}
+
+impl<M: Map, P: Place<Target = M>> MapIterMut<'_, P> {
+    /// The next key and the draft of its value, or `None` at the end.
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "a lending iterator: each draft borrows the iterator"
+    )]
+    pub fn next(&mut self) -> Option<(&M::Key, ValueDraft<'_, P, M>)> {
+        let key = self.keys.get(self.next)?;
+        self.next += 1;
+        let draft = M::Value::draft(Child::new(&mut *self.place, key.clone(), entry::<M>()));
+        Some((key, draft))
     }
 }
 
