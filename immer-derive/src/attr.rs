@@ -259,6 +259,38 @@ impl Container {
     }
 }
 
+/// The `#[serde(...)]` keys fields and variants share: `rename`, `alias`, `skip` and its two
+/// halves, `with` and its two halves. Returns false for any other key.
+fn shared_serde_key(
+    meta: &ParseNestedMeta<'_>,
+    item_names: &mut Names,
+    aliases: &mut Vec<String>,
+    skip: &mut Attr<'_, Symbol>,
+    with: &mut Attr<'_, Symbol>,
+) -> syn::Result<bool> {
+    if meta.path == RENAME {
+        let parsed = names(meta, RENAME)?;
+        item_names.serialize = parsed.serialize.or(item_names.serialize.take());
+        item_names.deserialize = parsed.deserialize.or(item_names.deserialize.take());
+    } else if meta.path == ALIAS {
+        aliases.push(string(meta, "#[serde(alias = \"name\")]")?);
+    } else if let Some(symbol) = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING]
+        .into_iter()
+        .find(|s| meta.path == *s)
+    {
+        skip.set(&meta.path, symbol, SERDE);
+    } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH]
+        .into_iter()
+        .find(|s| meta.path == *s)
+    {
+        skip_value(meta)?;
+        with.set(&meta.path, symbol, SERDE);
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl Field {
     pub(crate) fn from_ast(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut leaf = Attr::none(cx, LEAF);
@@ -292,22 +324,16 @@ impl Field {
                 Ok(())
             },
             |meta| {
-                if meta.path == RENAME {
-                    let parsed = names(meta, RENAME)?;
-                    field_names.serialize = parsed.serialize.or(field_names.serialize.take());
-                    field_names.deserialize = parsed.deserialize.or(field_names.deserialize.take());
-                } else if meta.path == ALIAS {
-                    aliases.push(string(meta, "#[serde(alias = \"name\")]")?);
-                } else if meta.path == SKIP
-                    || meta.path == SKIP_SERIALIZING
-                    || meta.path == SKIP_DESERIALIZING
-                {
-                    let symbol = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING]
-                        .into_iter()
-                        .find(|s| meta.path == *s)
-                        .unwrap_or(SKIP);
-                    serde_skip.set(&meta.path, symbol, SERDE);
-                } else if meta.path == DEFAULT {
+                if shared_serde_key(
+                    meta,
+                    &mut field_names,
+                    &mut aliases,
+                    &mut serde_skip,
+                    &mut with,
+                )? {
+                    return Ok(());
+                }
+                if meta.path == DEFAULT {
                     let path = if meta.input.peek(Token![=]) {
                         let text = string(meta, "#[serde(default = \"path::to::function\")]")?;
                         Some(syn::parse_str::<syn::ExprPath>(&text).map_err(|_| {
@@ -319,12 +345,6 @@ impl Field {
                     default.set(&meta.path, path, SERDE);
                 } else if meta.path == FLATTEN {
                     flatten.set(&meta.path, (), SERDE);
-                } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH]
-                    .into_iter()
-                    .find(|s| meta.path == *s)
-                {
-                    skip_value(meta)?;
-                    with.set(&meta.path, symbol, SERDE);
                 } else {
                     skip_value(meta)?;
                 }
@@ -363,29 +383,8 @@ impl Variant {
                 )))
             },
             |meta| {
-                if meta.path == RENAME {
-                    let parsed = names(meta, RENAME)?;
-                    variant_names.serialize = parsed.serialize.or(variant_names.serialize.take());
-                    variant_names.deserialize =
-                        parsed.deserialize.or(variant_names.deserialize.take());
-                } else if meta.path == ALIAS {
-                    aliases.push(string(meta, "#[serde(alias = \"name\")]")?);
-                } else if meta.path == SKIP
-                    || meta.path == SKIP_SERIALIZING
-                    || meta.path == SKIP_DESERIALIZING
+                if !shared_serde_key(meta, &mut variant_names, &mut aliases, &mut skip, &mut with)?
                 {
-                    let symbol = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING]
-                        .into_iter()
-                        .find(|s| meta.path == *s)
-                        .unwrap_or(SKIP);
-                    skip.set(&meta.path, symbol, SERDE);
-                } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH]
-                    .into_iter()
-                    .find(|s| meta.path == *s)
-                {
-                    skip_value(meta)?;
-                    with.set(&meta.path, symbol, SERDE);
-                } else {
                     skip_value(meta)?;
                 }
                 Ok(())

@@ -156,7 +156,6 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
     if let Some(bound) = self_bound(cx) {
         generics.make_where_clause().predicates.push(bound);
     }
-    let (impl_generics, _, where_clause) = generics.split_for_impl();
     let draft_generics = with_place(&generics, krate, self_ty, &place);
     let (draft_impl_generics, _, draft_where) = draft_generics.split_for_impl();
 
@@ -172,8 +171,16 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
     let methods = drafted
         .iter()
         .map(|field| field_methods(cx, style, transparent, field, &FieldAccess::Struct));
-    let apply = apply_body(cx, style, transparent, &drafted);
-    let value_at = value_at_body(cx, style, transparent, &drafted);
+    let apply = struct_body(cx, Mode::Apply, style, transparent, &drafted);
+    let value_at = struct_body(cx, Mode::Value, style, transparent, &drafted);
+    let impls = draftable_impls(
+        cx,
+        &generics,
+        &draft_generics,
+        &draft_ident,
+        &apply,
+        &value_at,
+    );
 
     quote! {
         #[doc = #struct_doc]
@@ -181,36 +188,7 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
             __place: #place,
         }
 
-        #[automatically_derived]
-        impl #impl_generics #krate::Draftable for #self_ty #where_clause {
-            type Draft<#place: #krate::Place<Target = Self>> = #draft_ident<#place>;
-            #[inline]
-            fn draft<#place: #krate::Place<Target = Self>>(place: #place) -> Self::Draft<#place> {
-                #draft_ident { __place: place }
-            }
-            fn apply_edit(
-                &mut self,
-                __path: &[#krate::PathSegment],
-                __edit: &mut #krate::__private::Edit<'_>,
-            ) -> ::core::result::Result<(), #krate::PatchErrorKind> {
-                #apply
-            }
-            fn value_at(
-                &self,
-                __path: &[#krate::PathSegment],
-            ) -> ::core::result::Result<#krate::__private::Value, #krate::PatchErrorKind> {
-                #value_at
-            }
-        }
-
-        #[automatically_derived]
-        impl #draft_impl_generics ::core::ops::Deref for #draft_ident<#place> #draft_where {
-            type Target = #self_ty;
-            #[inline]
-            fn deref(&self) -> &#self_ty {
-                #krate::Place::get(&self.__place)
-            }
-        }
+        #impls
 
         #[automatically_derived]
         impl #draft_impl_generics #draft_ident<#place> #draft_where {
@@ -451,8 +429,10 @@ pub(crate) fn field_names(cx: &Context<'_>, fields: &[&Field<'_>]) -> Vec<String
         .collect()
 }
 
-fn apply_body(
+/// The body of `apply_edit` or `value_at` for a struct: the path routed to its fields.
+fn struct_body(
     cx: &Context<'_>,
+    mode: Mode,
     style: Style,
     transparent: bool,
     drafted: &[&Field<'_>],
@@ -464,55 +444,64 @@ fn apply_body(
         .iter()
         .map(|f| {
             let member = &f.member;
-            Reached {
-                field: f,
-                expr: quote!(&mut self.#member),
-            }
+            let expr = match mode {
+                Mode::Apply => quote!(&mut self.#member),
+                Mode::Value => quote!(&self.#member),
+            };
+            Reached { field: f, expr }
         })
         .collect();
     let expected = field_names(cx, drafted);
-    let whole = quote!(return #krate::__private::apply_whole(self, __edit, #type_name););
+    let whole = match mode {
+        Mode::Apply => quote!(return #krate::__private::apply_whole(self, __edit, #type_name);),
+        Mode::Value => quote!(return #krate::__private::to_json(self);),
+    };
     let unknown = quote!(::core::result::Result::Err(#krate::__private::unknown_field(__segment, #type_name, &[#(#expected),*])));
-    dispatch(
-        cx,
-        Mode::Apply,
-        style,
-        transparent,
-        &reached,
-        &whole,
-        &unknown,
-    )
+    dispatch(cx, mode, style, transparent, &reached, &whole, &unknown)
 }
 
-fn value_at_body(
+/// The `Draftable` impl and the draft's `Deref`, for a struct or an enum.
+pub(crate) fn draftable_impls(
     cx: &Context<'_>,
-    style: Style,
-    transparent: bool,
-    drafted: &[&Field<'_>],
+    generics: &syn::Generics,
+    draft_generics: &syn::Generics,
+    draft_ident: &Ident,
+    apply: &TokenStream,
+    value_at: &TokenStream,
 ) -> TokenStream {
-    let Context {
-        krate, type_name, ..
-    } = cx;
-    let reached: Vec<Reached<'_, '_>> = drafted
-        .iter()
-        .map(|f| {
-            let member = &f.member;
-            Reached {
-                field: f,
-                expr: quote!(&self.#member),
+    let Context { krate, self_ty, .. } = cx;
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (draft_impl_generics, _, draft_where) = draft_generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::Draftable for #self_ty #where_clause {
+            type Draft<__P: #krate::Place<Target = Self>> = #draft_ident<__P>;
+            #[inline]
+            fn draft<__P: #krate::Place<Target = Self>>(place: __P) -> Self::Draft<__P> {
+                #draft_ident { __place: place }
             }
-        })
-        .collect();
-    let expected = field_names(cx, drafted);
-    let whole = quote!(return #krate::__private::to_json(self););
-    let unknown = quote!(::core::result::Result::Err(#krate::__private::unknown_field(__segment, #type_name, &[#(#expected),*])));
-    dispatch(
-        cx,
-        Mode::Value,
-        style,
-        transparent,
-        &reached,
-        &whole,
-        &unknown,
-    )
+            fn apply_edit(
+                &mut self,
+                __path: &[#krate::PathSegment],
+                __edit: &mut #krate::__private::Edit<'_>,
+            ) -> ::core::result::Result<(), #krate::PatchErrorKind> {
+                #apply
+            }
+            fn value_at(
+                &self,
+                __path: &[#krate::PathSegment],
+            ) -> ::core::result::Result<#krate::__private::Value, #krate::PatchErrorKind> {
+                #value_at
+            }
+        }
+
+        #[automatically_derived]
+        impl #draft_impl_generics ::core::ops::Deref for #draft_ident<__P> #draft_where {
+            type Target = #self_ty;
+            #[inline]
+            fn deref(&self) -> &#self_ty {
+                #krate::Place::get(&self.__place)
+            }
+        }
+    }
 }
