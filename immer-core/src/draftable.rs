@@ -171,6 +171,7 @@ pub fn apply_leaf<T: Serialize + DeserializeOwned>(
 /// Replaces the value at `place` with `value`, recording one `replace` patch; does nothing
 /// when the two are equal. The setter behind every draft's `set` and `set_<field>`.
 #[doc(hidden)]
+#[inline]
 pub fn set_place<P: Place>(place: &mut P, value: P::Target)
 where
     P::Target: PartialEq + Serialize,
@@ -233,6 +234,7 @@ where
     /// records nothing.
     ///
     /// Time: O(1) plus the copy-on-write of the path to this leaf on the first write.
+    #[inline]
     pub fn set(&mut self, value: P::Target) {
         set_place(&mut self.place, value);
     }

@@ -809,6 +809,7 @@ impl<P: Place> crate::place::Sealed for IterElement<'_, '_, P> where P::Target: 
 impl<L: List, P: Place<Target = L>> Place for IterElement<'_, '_, P> {
     type Target = L::Item;
 
+    #[inline]
     fn get(&self) -> &L::Item {
         if let Some(live) = self.live.as_deref() {
             return live;
@@ -825,6 +826,7 @@ impl<L: List, P: Place<Target = L>> Place for IterElement<'_, '_, P> {
         }
     }
 
+    #[inline]
     fn get_mut(&mut self) -> &mut L::Item {
         if self.live.is_none() && self.original.is_some() {
             // A snapshot exists, so nobody records: switch the pass to its cursor (once) and
@@ -855,6 +857,7 @@ impl<L: List, P: Place<Target = L>> Place for IterElement<'_, '_, P> {
         }
     }
 
+    #[inline]
     fn is_recording(&self) -> bool {
         match self.pass.as_deref() {
             Some(Pass::Lazy(place)) => place.is_recording(),
