@@ -159,8 +159,10 @@ fn board<P: Place<Target = Board>>(d: &mut BoardDraft<P>, path: &[Value], op: &O
         ("owner", rest) => return user(&mut d.owner(), rest, op),
         ("todos", []) if set => d.set_todos(op.value()?),
         ("todos", rest) => return todos(&mut d.todos(), rest, op),
+        ("members", []) if set => d.set_members(op.value()?),
         ("members", rest) => return members(&mut d.members(), rest, op),
         ("archived", []) if set => d.set_archived(op.value()?),
+        ("archived", []) if op.kind == "delete" => d.set_archived(None),
         ("archived", rest) => {
             let mut archived = d.archived();
             let mut todo_draft = archived.get_mut().ok_or("archived is null")?;
@@ -172,6 +174,7 @@ fn board<P: Place<Target = Board>>(d: &mut BoardDraft<P>, path: &[Value], op: &O
             "fontSize" => d.settings().set_font_size(op.value()?),
             other => return Err(format!("no settings field {other}")),
         },
+        ("labels", []) if set => d.set_labels(op.value()?),
         ("labels", rest) => return leaf_list(&mut d.labels(), rest, op),
         (other, _) => {
             return Err(format!(
@@ -188,6 +191,7 @@ fn user<P: Place<Target = User>>(d: &mut UserDraft<P>, path: &[Value], op: &Op) 
     match path {
         [field] if set && key(field)? == "name" => d.set_name(op.value()?),
         [field] if set && key(field)? == "email" => d.set_email(op.value()?),
+        [field] if set && key(field)? == "tags" => d.set_tags(op.value()?),
         [field, rest @ ..] if key(field)? == "tags" => return leaf_list(&mut d.tags(), rest, op),
         _ => return Err(op.unsupported("the owner")),
     }
