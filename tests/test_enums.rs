@@ -368,3 +368,34 @@ proptest! {
         prop_assert_eq!(&wire, &patches);
     }
 }
+
+/// A recursive generic type: the recursive field bounds `T`, not itself.
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Tree<T> {
+    Leaf(T),
+    Branch { children: Vec<Tree<T>> },
+}
+
+#[test]
+fn recursive_generic_types_draft_and_patch() {
+    let base: Arc<Tree<String>> = Arc::new(Tree::Branch {
+        children: vec![Tree::Leaf("a".into()), Tree::Branch { children: vec![] }],
+    });
+    let (next, forward, inverse) = produce_with_patches(&base, |d| {
+        if let TreeVariantDraft::Branch(mut branch) = d.variant() {
+            let mut children = branch.children();
+            if let Some(mut second) = children.get_mut(1) {
+                if let TreeVariantDraft::Branch(mut inner) = second.variant() {
+                    inner.children().push(Tree::Leaf("deep".into()));
+                }
+            }
+            children.get_mut(0).unwrap().set(Tree::Leaf("b".into()));
+        }
+    });
+    assert_eq!(
+        paths(&forward),
+        ["/Branch/children/1/Branch/children/0", "/Branch/children/0"]
+    );
+    assert_eq!(apply_patches(&base, &forward).unwrap(), next);
+    assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+}

@@ -50,7 +50,7 @@ pub(crate) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStre
     let place = Ident::new("__P", Span::call_site());
     let repr = repr(cx);
 
-    let mut bounds = InferredBounds::new(&input.original.generics);
+    let mut bounds = InferredBounds::new(input.ident(), &input.original.generics);
     for field in variants
         .iter()
         .flat_map(|v| &v.fields)

@@ -148,7 +148,7 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
     let drafted: Vec<&Field<'_>> = fields.iter().filter(|f| f.is_drafted()).collect();
     let place = Ident::new("__P", Span::call_site());
 
-    let mut bounds = InferredBounds::new(&input.original.generics);
+    let mut bounds = InferredBounds::new(input.ident(), &input.original.generics);
     for field in &drafted {
         bounds.insert(field.ty, &field_bound(krate, field));
     }

@@ -1,6 +1,8 @@
 //! Bounds for the generated impls: only field types that mention a type parameter get a
 //! bound, so `struct Tree<T> { items: Vec<T>, name: String }` needs `Vec<T>: Draftable` and
-//! nothing about `String` (thiserror's `generics.rs`, serde's `bound.rs`).
+//! nothing about `String` (thiserror's `generics.rs`, serde's `bound.rs`). A field type that
+//! mentions the type itself (`Vec<Tree<T>>`) would make the bound its own premise, so such a
+//! field bounds the parameters it mentions instead (`T: Draftable`), as serde does.
 
 use std::collections::BTreeSet;
 
@@ -9,14 +11,16 @@ use quote::{ToTokens, quote};
 use syn::{Generics, Ident, Type, WherePredicate, parse_quote};
 
 pub(crate) struct InferredBounds {
+    self_ident: String,
     type_params: BTreeSet<String>,
     predicates: Vec<WherePredicate>,
     seen: BTreeSet<String>,
 }
 
 impl InferredBounds {
-    pub(crate) fn new(generics: &Generics) -> Self {
+    pub(crate) fn new(self_ident: &Ident, generics: &Generics) -> Self {
         InferredBounds {
+            self_ident: self_ident.to_string(),
             type_params: generics
                 .type_params()
                 .map(|p| p.ident.to_string())
@@ -26,12 +30,30 @@ impl InferredBounds {
         }
     }
 
-    /// Adds `ty: bound` when `ty` mentions a type parameter.
+    /// Adds `ty: bound` when `ty` mentions a type parameter (or, for a recursive field,
+    /// `Param: bound` for each parameter it mentions).
     pub(crate) fn insert(&mut self, ty: &Type, bound: &TokenStream) {
-        if !mentions(ty.to_token_stream(), &self.type_params) {
+        let tokens = ty.to_token_stream();
+        if !mentions(tokens.clone(), &self.type_params) {
             return;
         }
-        let predicate: WherePredicate = parse_quote!(#ty: #bound);
+        if mentions(tokens.clone(), &BTreeSet::from([self.self_ident.clone()])) {
+            let params: Vec<String> = self
+                .type_params
+                .iter()
+                .filter(|p| mentions(tokens.clone(), &BTreeSet::from([(*p).clone()])))
+                .cloned()
+                .collect();
+            for param in params {
+                let param = Ident::new(&param, proc_macro2::Span::call_site());
+                self.push(parse_quote!(#param: #bound));
+            }
+            return;
+        }
+        self.push(parse_quote!(#ty: #bound));
+    }
+
+    fn push(&mut self, predicate: WherePredicate) {
         if self.seen.insert(predicate.to_token_stream().to_string()) {
             self.predicates.push(predicate);
         }
