@@ -187,7 +187,7 @@ where
 }
 
 /// The `replace` patch and its inverse for writing `value` at `place`.
-pub(crate) fn replace_change<P: Place>(place: &P, value: &P::Target) -> crate::place::Change
+pub(crate) fn replace_change<P: Place>(place: &P, value: &P::Target) -> crate::place::Recorded
 where
     P::Target: Serialize,
 {

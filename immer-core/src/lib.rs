@@ -75,7 +75,7 @@ pub use collections::list::{ElementDraft, ElementPlace, IterElement, Pass};
 #[doc(hidden)]
 pub use collections::map::EntryPlace;
 #[doc(hidden)]
-pub use place::{Access, Boxed, Change, Child, NoRecording, Root, Shared};
+pub use place::{Access, Boxed, Child, NoRecording, Recorded, Root, Shared};
 #[doc(hidden)]
 pub use record::Recording;
 

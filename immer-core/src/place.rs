@@ -17,7 +17,7 @@ use crate::patch::Patch;
 
 /// A recorded change: a patch and its inverse, or why they could not be written as JSON.
 #[doc(hidden)]
-pub type Change = Result<(Patch, Patch), String>;
+pub type Recorded = Result<(Patch, Patch), String>;
 use crate::path::{Path, PathSegment};
 use crate::record::Recording;
 
@@ -74,7 +74,7 @@ pub trait Place: sealed::Sealed {
 
     /// Hands a patch and its inverse (or why they could not be written) to the recorder.
     #[doc(hidden)]
-    fn record(&mut self, change: Change);
+    fn record(&mut self, change: Recorded);
 
     /// The path from the root to this place.
     #[doc(hidden)]
@@ -89,7 +89,7 @@ pub trait Place: sealed::Sealed {
 #[doc(hidden)]
 pub trait Recorder: sealed::Sealed {
     fn is_recording(&self) -> bool;
-    fn record(&mut self, change: Change);
+    fn record(&mut self, change: Recorded);
 }
 
 /// The recorder of plain `produce`: records nothing, costs nothing.
@@ -104,7 +104,7 @@ impl Recorder for NoRecording {
         false
     }
     #[inline]
-    fn record(&mut self, _: Change) {}
+    fn record(&mut self, _: Recorded) {}
 }
 
 impl sealed::Sealed for &mut Recording {}
@@ -113,7 +113,7 @@ impl Recorder for &mut Recording {
     fn is_recording(&self) -> bool {
         true
     }
-    fn record(&mut self, change: Change) {
+    fn record(&mut self, change: Recorded) {
         Recording::record(self, change);
     }
 }
@@ -124,7 +124,7 @@ impl<R: Recorder> Recorder for Option<R> {
     fn is_recording(&self) -> bool {
         self.as_ref().is_some_and(Recorder::is_recording)
     }
-    fn record(&mut self, change: Change) {
+    fn record(&mut self, change: Recorded) {
         if let Some(recorder) = self {
             recorder.record(change);
         }
@@ -162,7 +162,7 @@ impl<T, R: Recorder> Place for Root<'_, T, R> {
     #[inline]
     fn write_path(&self, _: &mut Vec<PathSegment>) {}
     #[inline]
-    fn record(&mut self, change: Change) {
+    fn record(&mut self, change: Recorded) {
         self.recorder.record(change);
     }
 }
@@ -240,7 +240,7 @@ impl<P: Place, K, C> Place for Child<'_, P, K, C> {
         }
     }
     #[inline]
-    fn record(&mut self, change: Change) {
+    fn record(&mut self, change: Recorded) {
         self.parent.record(change);
     }
 }
@@ -270,7 +270,7 @@ impl<T: Clone, P: Place<Target = Arc<T>>> Place for Shared<P> {
         self.0.write_path(path);
     }
     #[inline]
-    fn record(&mut self, change: Change) {
+    fn record(&mut self, change: Recorded) {
         self.0.record(change);
     }
 }
@@ -299,7 +299,7 @@ impl<T, P: Place<Target = Box<T>>> Place for Boxed<P> {
         self.0.write_path(path);
     }
     #[inline]
-    fn record(&mut self, change: Change) {
+    fn record(&mut self, change: Recorded) {
         self.0.record(change);
     }
 }

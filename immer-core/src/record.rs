@@ -21,7 +21,7 @@ use std::ops::Bound;
 
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
-use crate::place::Change;
+use crate::place::Recorded;
 
 struct Entry {
     patch: Patch,
@@ -44,7 +44,7 @@ impl Recording {
         Recording::default()
     }
 
-    pub(crate) fn record(&mut self, change: Change) {
+    pub(crate) fn record(&mut self, change: Recorded) {
         match change {
             Ok((patch, inverse)) => self.push(patch, inverse),
             Err(message) => {

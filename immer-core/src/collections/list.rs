@@ -872,7 +872,7 @@ impl<L: List, P: Place<Target = L>> Place for IterElement<'_, '_, P> {
         path.push(PathSegment::Index(self.index));
     }
 
-    fn record(&mut self, change: crate::place::Change) {
+    fn record(&mut self, change: crate::place::Recorded) {
         if let Some(Pass::Lazy(place)) = self.pass.as_deref_mut() {
             place.record(change);
         }
