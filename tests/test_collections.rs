@@ -177,50 +177,53 @@ fn draft_list<L: List<Item = u8>, P: Place<Target = L>>(d: &mut ListDraft<P>, op
     }
 }
 
-/// Runs `ops` on a list of the given type built from `start`, and checks it against the
-/// model and the patch laws. (A macro: generic code cannot name a list's draft type, which the
-/// compiler knows only for a concrete list.)
-macro_rules! check_list {
-    ($ty:ty, $start:expr, $ops:expr) => {{
-        let (start, ops): (&[u8], &[ListOp]) = ($start, $ops);
-        let base: Arc<$ty> = Arc::new(start.iter().copied().collect());
-        let mut model = start.to_vec();
+/// Runs `ops` on a list of type `L` built from `start`, and checks it against the model and
+/// the patch laws.
+fn check_list<L>(start: &[u8], ops: &[ListOp]) -> Result<(), TestCaseError>
+where
+    L: List<Item = u8> + FromIterator<u8> + std::fmt::Debug,
+    for<'a> &'a L: IntoIterator<Item = &'a u8>,
+{
+    let base: Arc<L> = Arc::new(start.iter().copied().collect());
+    let mut model = start.to_vec();
+    for op in ops {
+        model_list(&mut model, op);
+    }
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        let d = L::list_draft(d);
         for op in ops {
-            model_list(&mut model, op);
+            draft_list(d, op);
         }
-        let (next, patches, inverse) = produce_with_patches(&base, |d| {
-            for op in ops {
-                draft_list(d, op);
-            }
-        });
-        let got: Vec<u8> = next.iter().copied().collect();
-        prop_assert_eq!(&got, &model);
-        prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
-        prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
-        // The same recipe without recording gives the same state.
-        let plain = produce(&base, |d| {
-            for op in ops {
-                draft_list(d, op);
-            }
-        });
-        prop_assert_eq!(&plain, &next);
-    }};
+    });
+    let got: Vec<u8> = next.as_ref().into_iter().copied().collect();
+    prop_assert_eq!(&got, &model);
+    prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
+    prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
+    // The same recipe without recording gives the same state.
+    let plain = produce(&base, |d| {
+        let d = L::list_draft(d);
+        for op in ops {
+            draft_list(d, op);
+        }
+    });
+    prop_assert_eq!(&plain, &next);
+    Ok(())
 }
 
 proptest! {
     #[test]
     fn vec_drafts_match_std(start in prop::collection::vec(any::<u8>(), 0..8), ops in prop::collection::vec(list_op(), 0..12)) {
-        check_list!(Vec<u8>, &start, &ops);
+        check_list::<Vec<u8>>(&start, &ops)?;
     }
 
     #[test]
     fn vec_deque_drafts_match_std(start in prop::collection::vec(any::<u8>(), 0..8), ops in prop::collection::vec(list_op(), 0..12)) {
-        check_list!(VecDeque<u8>, &start, &ops);
+        check_list::<VecDeque<u8>>(&start, &ops)?;
     }
 
     #[test]
     fn imbl_vector_drafts_match_std(start in prop::collection::vec(any::<u8>(), 0..8), ops in prop::collection::vec(list_op(), 0..12)) {
-        check_list!(immer::Vector<u8>, &start, &ops);
+        check_list::<immer::Vector<u8>>(&start, &ops)?;
     }
 }
 
@@ -319,38 +322,49 @@ fn draft_map<M: Map<Value = u8>, P: Place<Target = M>>(
     }
 }
 
-macro_rules! check_map {
-    ($ty:ty, $start:expr, $ops:expr, $key:expr) => {{
-        let (start, ops): (&[(u8, u8)], &[MapOp]) = ($start, $ops);
-        let key = $key;
-        let base: Arc<$ty> = Arc::new(start.iter().map(|(k, v)| (key(*k), *v)).collect());
-        let mut model: BTreeMap<_, u8> = start.iter().map(|(k, v)| (key(*k), *v)).collect();
+fn check_map<M, K>(
+    start: &[(u8, u8)],
+    ops: &[MapOp],
+    key: impl Fn(u8) -> K + Copy,
+) -> Result<(), TestCaseError>
+where
+    K: Ord + Clone + std::fmt::Debug,
+    M: Map<Key = K, Value = u8> + FromIterator<(K, u8)> + std::fmt::Debug,
+    for<'a> &'a M: IntoIterator<Item = (&'a K, &'a u8)>,
+{
+    let base: Arc<M> = Arc::new(start.iter().map(|(k, v)| (key(*k), *v)).collect());
+    let mut model: BTreeMap<K, u8> = start.iter().map(|(k, v)| (key(*k), *v)).collect();
+    for op in ops {
+        model_map(&mut model, key, op);
+    }
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        let d = M::map_draft(d);
         for op in ops {
-            model_map(&mut model, key, op);
+            draft_map(d, key, op);
         }
-        let (next, patches, inverse) = produce_with_patches(&base, |d| {
-            for op in ops {
-                draft_map(d, key, op);
-            }
-        });
-        let got: BTreeMap<_, u8> = next.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        prop_assert_eq!(&got, &model);
-        prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
-        prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
-    }};
+    });
+    let got: BTreeMap<K, u8> = next
+        .as_ref()
+        .into_iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    prop_assert_eq!(&got, &model);
+    prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
+    prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
+    Ok(())
 }
 
 proptest! {
     #[test]
     fn maps_match_std(start in prop::collection::vec((0..8_u8, any::<u8>()), 0..6), ops in prop::collection::vec(map_op(), 0..10)) {
         let name = |k: u8| format!("k{k}");
-        check_map!(HashMap<String, u8>, &start, &ops, name);
-        check_map!(BTreeMap<String, u8>, &start, &ops, name);
-        check_map!(immer::HashMap<String, u8>, &start, &ops, name);
-        check_map!(immer::OrdMap<String, u8>, &start, &ops, name);
+        check_map::<HashMap<String, u8>, _>(&start, &ops, name)?;
+        check_map::<BTreeMap<String, u8>, _>(&start, &ops, name)?;
+        check_map::<immer::HashMap<String, u8>, _>(&start, &ops, name)?;
+        check_map::<immer::OrdMap<String, u8>, _>(&start, &ops, name)?;
         // Keys that are not strings travel as their JSON text.
-        check_map!(BTreeMap<u32, u8>, &start, &ops, u32::from);
-        check_map!(immer::OrdMap<i64, u8>, &start, &ops, |k: u8| i64::from(k) - 4);
+        check_map::<BTreeMap<u32, u8>, _>(&start, &ops, u32::from)?;
+        check_map::<immer::OrdMap<i64, u8>, _>(&start, &ops, |k: u8| i64::from(k) - 4)?;
     }
 }
 
@@ -396,30 +410,33 @@ fn draft_set<S: Set<Item = u8>, P: Place<Target = S>>(
     }
 }
 
-macro_rules! check_set {
-    ($ty:ty, $start:expr, $ops:expr) => {{
-        let (start, ops): (&[u8], &[SetOp]) = ($start, $ops);
-        let base: Arc<$ty> = Arc::new(start.iter().copied().collect());
-        let mut model: BTreeSet<u8> = start.iter().copied().collect();
-        let (next, patches, inverse) = produce_with_patches(&base, |d| {
-            for op in ops {
-                draft_set(d, op, &mut model);
-            }
-        });
-        let got: BTreeSet<u8> = next.iter().copied().collect();
-        prop_assert_eq!(&got, &model);
-        prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
-        prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
-    }};
+fn check_set<S>(start: &[u8], ops: &[SetOp]) -> Result<(), TestCaseError>
+where
+    S: Set<Item = u8> + FromIterator<u8> + std::fmt::Debug,
+    for<'a> &'a S: IntoIterator<Item = &'a u8>,
+{
+    let base: Arc<S> = Arc::new(start.iter().copied().collect());
+    let mut model: BTreeSet<u8> = start.iter().copied().collect();
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        let d = S::set_draft(d);
+        for op in ops {
+            draft_set(d, op, &mut model);
+        }
+    });
+    let got: BTreeSet<u8> = next.as_ref().into_iter().copied().collect();
+    prop_assert_eq!(&got, &model);
+    prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
+    prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
+    Ok(())
 }
 
 proptest! {
     #[test]
     fn sets_match_std(start in prop::collection::vec(0..10_u8, 0..6), ops in prop::collection::vec(set_op(), 0..10)) {
-        check_set!(HashSet<u8>, &start, &ops);
-        check_set!(BTreeSet<u8>, &start, &ops);
-        check_set!(immer::HashSet<u8>, &start, &ops);
-        check_set!(immer::OrdSet<u8>, &start, &ops);
+        check_set::<HashSet<u8>>(&start, &ops)?;
+        check_set::<BTreeSet<u8>>(&start, &ops)?;
+        check_set::<immer::HashSet<u8>>(&start, &ops)?;
+        check_set::<immer::OrdSet<u8>>(&start, &ops)?;
     }
 }
 

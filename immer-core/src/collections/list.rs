@@ -71,6 +71,10 @@ pub trait List: sealed::Sealed + Draftable {
     /// for lists whose copy is O(n).
     #[doc(hidden)]
     fn snapshot(&self) -> Option<Self>;
+
+    /// The list's draft as the [`ListDraft`] it is, for code generic over `L: List` (where
+    /// the compiler knows `L::Draft<P>` only as a projection).
+    fn list_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut ListDraft<P>;
 }
 
 macro_rules! list_impl {
@@ -105,6 +109,9 @@ fn keep_by_mask<T>(keep: &[bool]) -> impl FnMut(&T) -> bool + '_ {
 
 impl<T: Draftable> List for Vec<T> {
     type Item = T;
+    fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
+        draft
+    }
     const NAME: &'static str = "Vec";
     fn len(&self) -> usize {
         Vec::len(self)
@@ -160,6 +167,9 @@ impl<T: Draftable> List for Vec<T> {
 
 impl<T: Draftable> List for VecDeque<T> {
     type Item = T;
+    fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
+        draft
+    }
     const NAME: &'static str = "VecDeque";
     fn len(&self) -> usize {
         VecDeque::len(self)
@@ -218,6 +228,9 @@ impl<T: Draftable> List for VecDeque<T> {
 
 impl<T: Draftable> List for Vector<T> {
     type Item = T;
+    fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
+        draft
+    }
     const NAME: &'static str = "imbl::Vector";
     fn len(&self) -> usize {
         Vector::len(self)

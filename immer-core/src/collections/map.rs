@@ -61,6 +61,8 @@ pub trait Map: sealed::Sealed + Draftable {
     fn remove_entry(&mut self, key: &Self::Key) -> Option<Self::Value>;
     #[doc(hidden)]
     fn entries(&self) -> impl Iterator<Item = (&Self::Key, &Self::Value)>;
+    /// The map's draft as the [`MapDraft`] it is, for code generic over `M: Map`.
+    fn map_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut MapDraft<P>;
 }
 
 macro_rules! map_impl {
@@ -90,6 +92,9 @@ macro_rules! map_impl {
             type Key = K;
             type Value = V;
             const NAME: &'static str = $name;
+            fn map_draft<P: Place<Target = Self>>(draft: &mut MapDraft<P>) -> &mut MapDraft<P> {
+                draft
+            }
             fn len(&self) -> usize {
                 <$ty>::len(self)
             }

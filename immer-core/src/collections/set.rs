@@ -35,6 +35,8 @@ pub trait Set: sealed::Sealed + Draftable {
     fn take(&mut self, item: &Self::Item) -> bool;
     #[doc(hidden)]
     fn items(&self) -> impl Iterator<Item = &Self::Item>;
+    /// The set's draft as the [`SetDraft`] it is, for code generic over `S: Set`.
+    fn set_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut SetDraft<P>;
 }
 
 macro_rules! set_impl {
@@ -63,6 +65,9 @@ macro_rules! set_impl {
         {
             type Item = T;
             const NAME: &'static str = $name;
+            fn set_draft<P: Place<Target = Self>>(draft: &mut SetDraft<P>) -> &mut SetDraft<P> {
+                draft
+            }
             fn len(&self) -> usize {
                 <$ty>::len(self)
             }
