@@ -114,6 +114,29 @@ fn nested_lists_keys_and_whole_replaces() {
 }
 
 #[test]
+fn set_removals_go_by_value() {
+    let theirs = Patch {
+        value: Some(json!("b")),
+        ..Patch::remove(p("/tags/1"))
+    };
+    // Another element's removal, at any position, is unaffected.
+    let other = Patch {
+        value: Some(json!("c")),
+        ..Patch::remove(p("/tags/1"))
+    };
+    assert_eq!(moved(&other, &theirs).as_deref(), Some("/tags/1"));
+    let same = Patch {
+        value: Some(json!("b")),
+        ..Patch::remove(p("/tags/0"))
+    };
+    assert_eq!(moved(&same, &theirs), None, "the element is gone already");
+    assert_eq!(
+        moved(&Patch::add(p("/tags/3"), json!("d")), &theirs).as_deref(),
+        Some("/tags/3")
+    );
+}
+
+#[test]
 fn sequences_move_through_each_other() {
     // Mine: insert at 0, then edit what is now index 3 (the element that was at 2).
     let mine = [

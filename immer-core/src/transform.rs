@@ -8,6 +8,8 @@
 //!   up by one (two inserts at the same index: the one ordered first stays first);
 //! - a removal at `i` shifts paths through elements after `i` down by one, and a path through
 //!   the removed element itself is a conflict: its target is gone;
+//! - a set's `remove`, which names its element by value, shifts nothing, and conflicts only
+//!   with a removal of the same element;
 //! - a `replace` or `remove` of a whole value (a struct field, a map key, a whole list, a list
 //!   element replaced by `set`) is a conflict for every path below it, since the value it
 //!   edited is not there any more; the same path replaced twice keeps the later write.
@@ -114,6 +116,17 @@ fn move_through(patch: &Patch, against: &Patch, against_first: bool) -> Option<P
         return Some(patch.clone());
     }
     let (target, at) = (&patch.path, &against.path);
+    if against.op == PatchOp::Remove && against.value.is_some() {
+        // A set's removal names its element by value (the index is only where it was):
+        // nothing shifts, and only a removal of the same element conflicts.
+        let same_set = target.len() == at.len() && target[..at.len() - 1] == at[..at.len() - 1];
+        let same_element = same_set && patch.op == PatchOp::Remove && patch.value == against.value;
+        return if same_element {
+            None
+        } else {
+            Some(patch.clone())
+        };
+    }
     if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) = (against.op, at.last()) {
         let list = &at[..at.len() - 1];
         let depth = list.len();
