@@ -8,10 +8,9 @@ use syn::Ident;
 
 use crate::ast::{Field, Style, Variant};
 use crate::expand::{
-    Context, FieldAccess, Mode, Reached, dispatch, draftable_impls, field_bound, field_methods,
-    field_names, self_bound,
+    Context, FieldAccess, Mode, Reached, dispatch, draftable_impls, field_methods, field_names,
+    impl_generics,
 };
-use crate::generics::{InferredBounds, with_place};
 
 /// serde's four enum representations.
 enum Repr {
@@ -50,19 +49,14 @@ pub(crate) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStre
     let place = Ident::new("__P", Span::call_site());
     let repr = repr(cx);
 
-    let mut bounds = InferredBounds::new(input.ident(), &input.original.generics);
-    for field in variants
-        .iter()
-        .flat_map(|v| &v.fields)
-        .filter(|f| f.is_drafted())
-    {
-        bounds.insert(field.ty, &field_bound(krate, field));
-    }
-    let mut generics = bounds.augment(&input.original.generics);
-    if let Some(bound) = self_bound(cx) {
-        generics.make_where_clause().predicates.push(bound);
-    }
-    let draft_generics = with_place(&generics, krate, self_ty, &place);
+    let (generics, draft_generics) = impl_generics(
+        cx,
+        variants
+            .iter()
+            .flat_map(|v| &v.fields)
+            .filter(|f| f.is_drafted()),
+        &place,
+    );
     let (draft_impl_generics, _, draft_where) = draft_generics.split_for_impl();
     let mut payload_generics = draft_generics.clone();
     payload_generics.params.insert(0, syn::parse_quote!('__b));

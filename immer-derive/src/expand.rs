@@ -63,6 +63,26 @@ fn impl_input(input: &Input<'_>) -> TokenStream {
     }
 }
 
+/// The generics of the `Draftable` impl (the user's, with the inferred bounds of the drafted
+/// `fields`) and of the draft's impls (those plus the place parameter).
+pub(crate) fn impl_generics<'f, 'a: 'f>(
+    cx: &Context<'_>,
+    fields: impl Iterator<Item = &'f Field<'a>>,
+    place: &Ident,
+) -> (syn::Generics, syn::Generics) {
+    let input = cx.input;
+    let mut bounds = InferredBounds::new(input.ident(), &input.original.generics);
+    for field in fields {
+        bounds.insert(field.ty, &field_bound(&cx.krate, field));
+    }
+    let mut generics = bounds.augment(&input.original.generics);
+    if let Some(bound) = self_bound(cx) {
+        generics.make_where_clause().predicates.push(bound);
+    }
+    let draft_generics = with_place(&generics, &cx.krate, &cx.self_ty, place);
+    (generics, draft_generics)
+}
+
 /// The bound every generic impl carries, so the supertraits hold whatever the user's own
 /// derives require of the parameters.
 pub(crate) fn self_bound(cx: &Context<'_>) -> Option<syn::WherePredicate> {
@@ -139,24 +159,13 @@ fn reach(style: Style, transparent: bool, field: &Field<'_>) -> Reach {
 
 fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStream {
     let Context {
-        krate,
-        self_ty,
-        type_name,
-        input,
+        type_name, input, ..
     } = cx;
     let transparent = input.attrs.transparent.is_some();
     let drafted: Vec<&Field<'_>> = fields.iter().filter(|f| f.is_drafted()).collect();
     let place = Ident::new("__P", Span::call_site());
 
-    let mut bounds = InferredBounds::new(input.ident(), &input.original.generics);
-    for field in &drafted {
-        bounds.insert(field.ty, &field_bound(krate, field));
-    }
-    let mut generics = bounds.augment(&input.original.generics);
-    if let Some(bound) = self_bound(cx) {
-        generics.make_where_clause().predicates.push(bound);
-    }
-    let draft_generics = with_place(&generics, krate, self_ty, &place);
+    let (generics, draft_generics) = impl_generics(cx, drafted.iter().copied(), &place);
     let (draft_impl_generics, _, draft_where) = draft_generics.split_for_impl();
 
     let vis = &input.original.vis;
