@@ -107,124 +107,85 @@ fn keep_by_mask<T>(keep: &[bool]) -> impl FnMut(&T) -> bool + '_ {
     move |_| keep.next().copied().unwrap_or(true)
 }
 
-impl<T: Draftable> List for Vec<T> {
-    type Item = T;
-    fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
-        draft
-    }
-    const NAME: &'static str = "Vec";
-    fn len(&self) -> usize {
-        Vec::len(self)
-    }
-    fn item(&self, index: usize) -> Option<&T> {
-        self.get(index)
-    }
-    fn item_mut(&mut self, index: usize) -> Option<&mut T> {
-        self.get_mut(index)
-    }
-    fn insert_at(&mut self, index: usize, value: T) {
-        self.insert(index, value);
-    }
-    fn remove_at(&mut self, index: usize) -> T {
-        self.remove(index)
-    }
-    fn truncate_to(&mut self, len: usize) {
-        self.truncate(len);
-    }
-    fn swap_at(&mut self, a: usize, b: usize) {
-        self.swap(a, b);
-    }
-    fn retain_mask(&mut self, keep: &[bool]) {
-        self.retain(keep_by_mask(keep));
-    }
-    fn reverse_all(&mut self) {
-        self.reverse();
-    }
-    fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
-        self.sort_by(compare);
-    }
-    type Items<'a>
-        = std::slice::Iter<'a, T>
-    where
-        T: 'a;
-    fn items(&self) -> Self::Items<'_> {
-        self.iter()
-    }
-    type Cursor<'a>
-        = &'a mut Vec<T>
-    where
-        T: 'a;
-    fn cursor(&mut self) -> Self::Cursor<'_> {
-        self
-    }
-    fn cursor_item<'c>(cursor: &'c mut Self::Cursor<'_>, index: usize) -> Option<&'c mut T> {
-        cursor.get_mut(index)
-    }
-    fn snapshot(&self) -> Option<Self> {
-        None
-    }
+/// `List` for a std list: both hold their elements in one allocation, and differ only in how
+/// an element is removed and how a contiguous slice is reached.
+macro_rules! std_list {
+    ($ty:ident, $name:literal, iter: $iter:ty, remove: |$list:ident, $index:ident| $remove:expr, slice: $slice:ident) => {
+        impl<T: Draftable> List for $ty<T> {
+            type Item = T;
+            fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
+                draft
+            }
+            const NAME: &'static str = $name;
+            fn len(&self) -> usize {
+                $ty::len(self)
+            }
+            fn item(&self, index: usize) -> Option<&T> {
+                self.get(index)
+            }
+            fn item_mut(&mut self, index: usize) -> Option<&mut T> {
+                self.get_mut(index)
+            }
+            fn insert_at(&mut self, index: usize, value: T) {
+                self.insert(index, value);
+            }
+            fn remove_at(&mut self, index: usize) -> T {
+                let ($list, $index) = (self, index);
+                $remove
+            }
+            fn truncate_to(&mut self, len: usize) {
+                self.truncate(len);
+            }
+            fn swap_at(&mut self, a: usize, b: usize) {
+                self.swap(a, b);
+            }
+            fn retain_mask(&mut self, keep: &[bool]) {
+                self.retain(keep_by_mask(keep));
+            }
+            fn reverse_all(&mut self) {
+                self.$slice().reverse();
+            }
+            fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
+                self.$slice().sort_by(compare);
+            }
+            type Items<'a>
+                = $iter
+            where
+                T: 'a;
+            fn items(&self) -> Self::Items<'_> {
+                self.iter()
+            }
+            type Cursor<'a>
+                = &'a mut $ty<T>
+            where
+                T: 'a;
+            fn cursor(&mut self) -> Self::Cursor<'_> {
+                self
+            }
+            fn cursor_item<'c>(
+                cursor: &'c mut Self::Cursor<'_>,
+                index: usize,
+            ) -> Option<&'c mut T> {
+                cursor.get_mut(index)
+            }
+            fn snapshot(&self) -> Option<Self> {
+                None
+            }
+        }
+    };
 }
 
-impl<T: Draftable> List for VecDeque<T> {
-    type Item = T;
-    fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
-        draft
-    }
-    const NAME: &'static str = "VecDeque";
-    fn len(&self) -> usize {
-        VecDeque::len(self)
-    }
-    fn item(&self, index: usize) -> Option<&T> {
-        self.get(index)
-    }
-    fn item_mut(&mut self, index: usize) -> Option<&mut T> {
-        self.get_mut(index)
-    }
-    fn insert_at(&mut self, index: usize, value: T) {
-        self.insert(index, value);
-    }
-    fn remove_at(&mut self, index: usize) -> T {
-        match self.remove(index) {
-            Some(value) => value,
-            None => unreachable!("immer: the caller checks the index"),
-        }
-    }
-    fn truncate_to(&mut self, len: usize) {
-        self.truncate(len);
-    }
-    fn swap_at(&mut self, a: usize, b: usize) {
-        self.swap(a, b);
-    }
-    fn retain_mask(&mut self, keep: &[bool]) {
-        self.retain(keep_by_mask(keep));
-    }
-    fn reverse_all(&mut self) {
-        self.make_contiguous().reverse();
-    }
-    fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
-        self.make_contiguous().sort_by(compare);
-    }
-    type Items<'a>
-        = std::collections::vec_deque::Iter<'a, T>
-    where
-        T: 'a;
-    fn items(&self) -> Self::Items<'_> {
-        self.iter()
-    }
-    type Cursor<'a>
-        = &'a mut VecDeque<T>
-    where
-        T: 'a;
-    fn cursor(&mut self) -> Self::Cursor<'_> {
-        self
-    }
-    fn cursor_item<'c>(cursor: &'c mut Self::Cursor<'_>, index: usize) -> Option<&'c mut T> {
-        cursor.get_mut(index)
-    }
-    fn snapshot(&self) -> Option<Self> {
-        None
-    }
-}
+std_list!(Vec, "Vec", iter: std::slice::Iter<'a, T>, remove: |list, index| list.remove(index), slice: as_mut_slice);
+std_list!(
+    VecDeque,
+    "VecDeque",
+    iter: std::collections::vec_deque::Iter<'a, T>,
+    remove: |list, index| match list.remove(index) {
+        Some(value) => value,
+        None => unreachable!("immer: the caller checks the index"),
+    },
+    slice: make_contiguous
+);
 
 impl<T: Draftable> List for Vector<T> {
     type Item = T;
