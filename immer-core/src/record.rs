@@ -81,6 +81,11 @@ impl Recording {
         }
         if let Some(&at) = self.index.get(&patch.path) {
             if self.fold(at, &patch) {
+                // A folded insert or removal still shifts the list's later elements: the
+                // entries at those positions must not take folds any more.
+                if matches!(patch.op, PatchOp::Add | PatchOp::Remove) {
+                    self.evict_shifted(&patch.path);
+                }
                 return;
             }
         }
@@ -165,14 +170,24 @@ impl Recording {
                 .take_while(|(p, _)| p.starts_with(at))
                 .map(|(p, _)| p.clone()),
         );
-        // Siblings at and after an inserted or removed list index, and everything below them.
-        if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) = (patch.op, at.last())
-        {
-            let parent = at.parent().unwrap_or_default();
-            let from = parent.child(PathSegment::Index(*i));
-            let to = parent.child(PathSegment::Key(String::new()));
-            doomed.extend(self.index.range(from..to).map(|(p, _)| p.clone()));
+        for path in doomed {
+            self.index.remove(&path);
         }
+        if matches!(patch.op, PatchOp::Add | PatchOp::Remove) {
+            self.evict_shifted(at);
+        }
+    }
+
+    /// Removes from `index` the siblings after a list index that an insert or removal at `at`
+    /// shifts, and everything below them (nothing when `at` is not a list index).
+    fn evict_shifted(&mut self, at: &Path) {
+        let Some(PathSegment::Index(i)) = at.last() else {
+            return;
+        };
+        let parent = at.parent().unwrap_or_default();
+        let from = parent.child(PathSegment::Index(i.saturating_add(1)));
+        let to = parent.child(PathSegment::Key(String::new()));
+        let doomed: Vec<Path> = self.index.range(from..to).map(|(p, _)| p.clone()).collect();
         for path in doomed {
             self.index.remove(&path);
         }

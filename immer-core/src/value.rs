@@ -341,6 +341,38 @@ impl<P: Place<Target = Value>> ValueDraft<P> {
         Ok(())
     }
 
+    /// Inserts into an array at `index` (`index == len` appends), shifting the rest. One `add`
+    /// patch.
+    ///
+    /// # Errors
+    ///
+    /// `Err(value)` when this value is not an array or `index > len`.
+    ///
+    /// Time: O(n - index) plus the copy on first write.
+    pub fn insert_index(&mut self, index: usize, value: Value) -> Result<(), Value> {
+        match self.place.get().as_array() {
+            Some(array) if index <= array.len() => {}
+            _ => return Err(value),
+        }
+        record(&mut self.place, |_, path| {
+            let path = path.child(index);
+            Ok((Patch::add(path.clone(), value.clone()), Patch::remove(path)))
+        });
+        if let Some(array) = self.place.get_mut().as_array_mut() {
+            array.insert(index, value);
+        }
+        Ok(())
+    }
+
+    /// Removes an array's last element and returns it; `None` when empty or not an array.
+    /// One `remove` patch.
+    ///
+    /// Time: O(1) plus the copy on first write.
+    pub fn pop(&mut self) -> Option<Value> {
+        let len = self.place.get().as_array()?.len();
+        self.remove_index(len.checked_sub(1)?)
+    }
+
     /// Removes an array's element and returns it; `None` when out of range or not an array.
     /// One `remove` patch.
     ///
