@@ -10,6 +10,8 @@ use immer::{
     produce_with_patches,
 };
 use proptest::prelude::*;
+
+mod common;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug)]
@@ -410,7 +412,7 @@ fn draft_set<S: Set<Item = u8>, P: Place<Target = S>>(
     }
 }
 
-fn check_set<S>(start: &[u8], ops: &[SetOp]) -> Result<(), TestCaseError>
+fn check_set<S>(start: &[u8], ops: &[SetOp], ordered: bool) -> Result<(), TestCaseError>
 where
     S: Set<Item = u8> + FromIterator<u8> + std::fmt::Debug,
     for<'a> &'a S: IntoIterator<Item = &'a u8>,
@@ -427,16 +429,48 @@ where
     prop_assert_eq!(&got, &model);
     prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
     prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
+    if ordered {
+        // A plain RFC 6902 applier follows an ordered set's positions in its JSON array.
+        if let Err(message) = common::json_law(&*base, &*next, &patches, &inverse) {
+            return Err(TestCaseError::fail(message));
+        }
+    }
     Ok(())
+}
+
+#[test]
+fn a_set_insert_records_the_position_the_element_takes() {
+    let base = Arc::new(BTreeSet::from(["b", "c"].map(String::from)));
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.insert("a".into());
+    });
+    assert_eq!(patches[0].path.to_pointer(), "/0");
+    assert_eq!(inverse[0].path.to_pointer(), "/0");
+    common::json_law(&*base, &*next, &patches, &inverse).unwrap();
+    // Removing it records where it was, and undoing puts it back there.
+    let (back, patches, inverse) = produce_with_patches(&next, |d| {
+        d.remove(&"b".to_string());
+    });
+    assert_eq!(patches[0].path.to_pointer(), "/1");
+    common::json_law(&*next, &*back, &patches, &inverse).unwrap();
+}
+
+#[test]
+fn a_set_clear_is_one_replace() {
+    let base: Arc<immer::OrdSet<u32>> = Arc::new((0..1_000_u32).collect());
+    let (next, patches, inverse) = produce_with_patches(&base, |d| d.clear());
+    assert!(next.is_empty());
+    assert_eq!(patches.len(), 1);
+    assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
 }
 
 proptest! {
     #[test]
     fn sets_match_std(start in prop::collection::vec(0..10_u8, 0..6), ops in prop::collection::vec(set_op(), 0..10)) {
-        check_set::<HashSet<u8>>(&start, &ops)?;
-        check_set::<BTreeSet<u8>>(&start, &ops)?;
-        check_set::<immer::HashSet<u8>>(&start, &ops)?;
-        check_set::<immer::OrdSet<u8>>(&start, &ops)?;
+        check_set::<HashSet<u8>>(&start, &ops, false)?;
+        check_set::<BTreeSet<u8>>(&start, &ops, true)?;
+        check_set::<immer::HashSet<u8>>(&start, &ops, false)?;
+        check_set::<immer::OrdSet<u8>>(&start, &ops, true)?;
     }
 }
 

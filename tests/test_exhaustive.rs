@@ -8,9 +8,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use immer::{List, Patch, Vector, apply_patches, produce_with_patches, to_json_patch};
+mod common;
+
+use immer::{List, Patch, Vector, apply_patches, produce_with_patches};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Clone, Copy, Debug)]
 enum Op {
@@ -107,30 +109,9 @@ fn check_laws<T: Serialize + PartialEq + std::fmt::Debug + immer::Draftable>(
     let undone = apply_patches(next, inverse).expect("inverse applies");
     assert_eq!(undone, *base, "inverse {inverse:?} of {ops:?}");
 
-    let (base_json, next_json) = (json(&**base), json(&**next));
-    assert_eq!(
-        rfc6902(&base_json, patches),
-        next_json,
-        "json-patch: patches {patches:?} of {ops:?}"
-    );
-    assert_eq!(
-        rfc6902(&next_json, inverse),
-        base_json,
-        "json-patch: inverse {inverse:?} of {ops:?}"
-    );
-}
-
-fn json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).expect("JSON")
-}
-
-/// Applies patches with the `json-patch` crate, an independent RFC 6902 implementation.
-pub fn rfc6902(document: &Value, patches: &[Patch]) -> Value {
-    let patch: json_patch::Patch =
-        serde_json::from_value(to_json_patch(patches)).expect("an RFC 6902 document");
-    let mut out = document.clone();
-    json_patch::patch(&mut out, &patch).expect("json-patch applies the patches");
-    out
+    if let Err(message) = common::json_law(&**base, &**next, patches, inverse) {
+        panic!("{message} ({ops:?})");
+    }
 }
 
 fn run_list<L>(ops: &[Op])

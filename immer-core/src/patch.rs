@@ -115,6 +115,16 @@ impl Patch {
         }
     }
 
+    /// A set's `remove`: it names the element by `value`; the last segment of `path` is the
+    /// element's position in the set's order.
+    #[must_use]
+    pub(crate) fn remove_element(path: Path, value: Value) -> Patch {
+        Patch {
+            value: Some(value),
+            ..Patch::remove(path)
+        }
+    }
+
     /// A `replace` with `value` at `path`.
     #[must_use]
     pub fn replace(path: Path, value: Value) -> Patch {

@@ -35,6 +35,13 @@ pub trait Set: sealed::Sealed + Draftable {
     fn take(&mut self, item: &Self::Item) -> bool;
     #[doc(hidden)]
     fn items(&self) -> impl Iterator<Item = &Self::Item>;
+    #[doc(hidden)]
+    fn clear_all(&mut self);
+    /// The position of `item` in the set's order (its index in the set's JSON array).
+    #[doc(hidden)]
+    fn position(&self, item: &Self::Item) -> Option<usize> {
+        self.items().position(|x| x == item)
+    }
     /// The set's draft as the [`SetDraft`] it is, for code generic over `S: Set`.
     fn set_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut SetDraft<P>;
 }
@@ -82,6 +89,9 @@ macro_rules! set_impl {
             }
             fn items(&self) -> impl Iterator<Item = &T> {
                 self.iter()
+            }
+            fn clear_all(&mut self) {
+                self.clear();
             }
         }
     };
@@ -137,10 +147,23 @@ fn apply_set<S: Set>(
     } else {
         None
     };
-    let changed = if edit.op == PatchOp::Add {
-        set.add(item)
+    // The inverse names the element's position in the set's order: after an add, where it
+    // landed; before a remove, where it was.
+    let (changed, position) = if edit.op == PatchOp::Add {
+        let changed = set.add(item.clone());
+        let position = if edit.want_undo {
+            set.position(&item)
+        } else {
+            None
+        };
+        (changed, position)
     } else if set.has(&item) {
-        set.take(&item)
+        let position = if edit.want_undo {
+            set.position(&item)
+        } else {
+            None
+        };
+        (set.take(&item), position)
     } else {
         return Err(PatchErrorKind::MissingKey {
             key: value.map_or_else(|| segment.to_string(), |v| v.to_string()),
@@ -155,7 +178,7 @@ fn apply_set<S: Set>(
         edit.undo = Some(Undo {
             op,
             value,
-            index: None,
+            index: position,
         });
     }
     Ok(())
@@ -184,9 +207,15 @@ fn set_value_at<S: Set>(set: &S, path: &[PathSegment]) -> Result<Value, PatchErr
 /// The draft of a set: `HashSet`, `BTreeSet`, `imbl::HashSet` or `imbl::OrdSet`.
 ///
 /// Elements are leaves: insert and remove them. Patches follow Immer's for sets: an `add`
-/// with the value, and a `remove` with the element's position in the set's order and its
-/// value (appliers use the value). Copy on write: a std set is copied whole (O(n)) on the first
-/// write below the `Arc` that holds it; an `imbl` set copies O(log n) nodes.
+/// and a `remove`, each with the element's value and its position in the set's order (the
+/// index it has in the set's JSON array: after an `add`, where it landed; for a `remove`,
+/// where it was), so a plain RFC 6902 applier on serde's JSON of an ordered set gets the same
+/// array. Appliers of set patches, this crate's and Immer's, go by the value. Copy on write: a
+/// std set is copied whole (O(n)) on the first write below the `Arc` that holds it; an `imbl`
+/// set copies O(log n) nodes.
+///
+/// A hash set's order is its hasher's: an insert may reorder it, so only an ordered set
+/// (`BTreeSet`, `imbl::OrdSet`) has positions that a JSON array can follow.
 ///
 /// # Examples
 ///
@@ -195,12 +224,12 @@ fn set_value_at<S: Set>(set: &S, path: &[PathSegment]) -> Result<Value, PatchErr
 /// use std::collections::BTreeSet;
 /// use std::sync::Arc;
 ///
-/// let base = Arc::new(BTreeSet::from([1_u8, 2]));
+/// let base = Arc::new(BTreeSet::from(["b", "c"].map(String::from)));
 /// let (next, patches, inverse) = produce_with_patches(&base, |d| {
-///     d.remove(&1);
-///     d.insert(3);
+///     d.insert("a".into());
 /// });
-/// assert_eq!(*next, BTreeSet::from([2, 3]));
+/// assert_eq!(serde_json::to_string(&patches).unwrap(), r#"[{"op":"add","path":[0],"value":"a"}]"#);
+/// assert_eq!(serde_json::to_string(&inverse).unwrap(), r#"[{"op":"remove","path":[0],"value":"a"}]"#);
 /// assert_eq!(apply_patches(&base, &patches).unwrap(), next);
 /// assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
 /// ```
@@ -209,72 +238,88 @@ pub struct SetDraft<P> {
 }
 
 impl<S: Set, P: Place<Target = S>> SetDraft<P> {
-    /// Adds `item`; `false` (and no write) when it is already there. One `add` patch.
+    /// Adds `item`; `false` (and no write) when it is already there. One `add` patch at the
+    /// position the element takes.
     ///
-    /// Time: one lookup and insert, plus the copy on first write.
+    /// Time: one lookup and insert, plus the copy on first write; when recording, plus O(n)
+    /// to find the element's position.
     pub fn insert(&mut self, item: S::Item) -> bool {
         if self.place.get().has(&item) {
             return false;
         }
-        record(&mut self.place, |set, path| {
-            let path = path.child(set.len());
-            let value = json(&item)?;
+        if !self.place.is_recording() {
+            return self.place.get_mut().add(item);
+        }
+        let value = json(&item);
+        self.place.get_mut().add(item.clone());
+        let position = self.place.get().position(&item).unwrap_or_default();
+        record(&mut self.place, |_, path| {
+            let path = path.child(position);
+            let value = value?;
             Ok((
                 Patch::add(path.clone(), value.clone()),
-                Patch {
-                    value: Some(value),
-                    ..Patch::remove(path)
-                },
+                Patch::remove_element(path, value),
             ))
         });
-        self.place.get_mut().add(item)
+        true
     }
 
-    /// Removes `item`; `false` (and no write) when it is absent. One `remove` patch.
+    /// Removes `item`; `false` (and no write) when it is absent. One `remove` patch at the
+    /// position the element had.
     ///
-    /// Time: one lookup and removal, plus O(n) to find its position when recording, plus the
-    /// copy on first write.
+    /// Time: one lookup and removal, plus the copy on first write; when recording, plus O(n)
+    /// to find the element's position.
     pub fn remove(&mut self, item: &S::Item) -> bool {
         if !self.place.get().has(item) {
             return false;
         }
-        record(&mut self.place, |set, path| {
-            let position = set.items().position(|x| x == item).unwrap_or_default();
-            let path = path.child(position);
-            let value = json(item)?;
-            Ok((
-                Patch {
-                    value: Some(value.clone()),
-                    ..Patch::remove(path.clone())
-                },
-                Patch::add(path, value),
-            ))
-        });
+        if self.place.is_recording() {
+            let position = self.place.get().position(item).unwrap_or_default();
+            record_removal(&mut self.place, position, item);
+        }
         self.place.get_mut().take(item)
     }
 
     /// Keeps the elements for which `keep` returns true. One `remove` patch per element
-    /// removed; no write when all stay.
+    /// removed, from the back of the set's order (so each position holds when applied in
+    /// order); no write when all stay.
     ///
     /// Time: O(n) plus one removal per element removed.
     pub fn retain(&mut self, mut keep: impl FnMut(&S::Item) -> bool) {
-        let doomed: Vec<S::Item> = self
+        let doomed: Vec<(usize, S::Item)> = self
             .place
             .get()
             .items()
-            .filter(|x| !keep(x))
-            .cloned()
+            .enumerate()
+            .filter(|(_, x)| !keep(x))
+            .map(|(position, x)| (position, x.clone()))
             .collect();
-        for item in &doomed {
-            self.remove(item);
+        if self.place.is_recording() {
+            for (position, item) in doomed.iter().rev() {
+                record_removal(&mut self.place, *position, item);
+            }
+        }
+        for (_, item) in &doomed {
+            self.place.get_mut().take(item);
         }
     }
 
-    /// Removes every element: one `remove` patch each; no write when already empty.
+    /// Removes every element. One `replace` patch of the whole set (with `[]`); no write when
+    /// already empty.
     ///
-    /// Time: O(n).
+    /// Time: O(n) to drop the elements (O(1) when the base still shares them); when
+    /// recording, plus O(n) to write the old set as JSON for the inverse.
     pub fn clear(&mut self) {
-        self.retain(|_| false);
+        if self.place.get().is_empty() {
+            return;
+        }
+        record(&mut self.place, |set, path| {
+            Ok((
+                Patch::replace(path.clone(), Value::Array(Vec::new())),
+                Patch::replace(path, json(set)?),
+            ))
+        });
+        self.place.get_mut().clear_all();
     }
 
     /// Adds every element of `iter`, as [`insert`](SetDraft::insert) does.
@@ -283,6 +328,18 @@ impl<S: Set, P: Place<Target = S>> SetDraft<P> {
             self.insert(item);
         }
     }
+}
+
+/// Records the removal of `item`, which is at `position` in the set's order.
+fn record_removal<S: Set, P: Place<Target = S>>(place: &mut P, position: usize, item: &S::Item) {
+    record(place, |_, path| {
+        let path = path.child(position);
+        let value = json(item)?;
+        Ok((
+            Patch::remove_element(path.clone(), value.clone()),
+            Patch::add(path, value),
+        ))
+    });
 }
 
 impl<P: Place> Deref for SetDraft<P> {
