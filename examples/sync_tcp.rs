@@ -94,10 +94,7 @@ fn run_leader(
         let Ok((index, message)) = inbox.recv_timeout(Duration::from_millis(50)) else {
             continue;
         };
-        match &message {
-            ToLeader::Change(change) => client_of.insert(change.client, index),
-            ToLeader::Resync { client, .. } => client_of.insert(*client, index),
-        };
+        client_of.insert(message.client(), index);
         for out in leader.receive(message) {
             let targets: Vec<usize> = match out.to {
                 Recipient::All => (0..connections.len()).collect(),

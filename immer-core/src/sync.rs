@@ -58,10 +58,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::apply::apply_patches;
 use crate::draftable::Draftable;
+use crate::error::PatchError;
 use crate::patch::Patch;
+use crate::path::Path;
 use crate::produce::{RootDraft, produce_with_patches};
 use crate::record::Recording;
-use crate::transform::transform;
+use crate::transform::{Conflict, transform};
 
 /// A node's identity.
 pub type ClientId = u64;
@@ -100,7 +102,85 @@ pub struct Rejected {
     /// Its number among its author's changes.
     pub change_id: u64,
     /// Why.
-    pub reason: String,
+    pub reason: RejectReason,
+}
+
+/// Why the leader refused a change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The change claims a base version the leader has not reached.
+    BaseAhead {
+        /// The change's base version.
+        base_version: u64,
+        /// The leader's version.
+        leader_version: u64,
+    },
+    /// The change's base version is older than the leader's log, so it cannot be moved
+    /// through what was committed since.
+    Compacted {
+        /// The change's base version.
+        base_version: u64,
+        /// The version the leader's log starts after.
+        log_start: u64,
+    },
+    /// A change committed since its base removed or replaced what it edits.
+    Conflict {
+        /// The committed version that removed or replaced the target.
+        version: u64,
+        /// Which patch, and what took its target away.
+        conflict: Conflict,
+    },
+    /// Its patches, moved to the leader's version, do not apply there.
+    DoesNotApply {
+        /// The failing patch's index in the change.
+        index: usize,
+        /// Its path.
+        path: Path,
+        /// Why it does not apply.
+        message: String,
+    },
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RejectReason::BaseAhead {
+                base_version,
+                leader_version,
+            } => write!(
+                f,
+                "its base version {base_version} is ahead of the leader's {leader_version}"
+            ),
+            RejectReason::Compacted {
+                base_version,
+                log_start,
+            } => write!(
+                f,
+                "its base version {base_version} is older than the leader's log, which starts at {log_start}"
+            ),
+            RejectReason::Conflict { version, conflict } => {
+                write!(f, "{conflict} (version {version})")
+            }
+            RejectReason::DoesNotApply {
+                index,
+                path,
+                message,
+            } => write!(f, "its patch {index} at {path} does not apply: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for RejectReason {}
+
+impl From<PatchError> for RejectReason {
+    fn from(error: PatchError) -> Self {
+        RejectReason::DoesNotApply {
+            index: error.index,
+            path: error.path,
+            message: error.kind.to_string(),
+        }
+    }
 }
 
 /// The leader's whole state at a version, for a follower that cannot catch up by changes.
@@ -126,6 +206,22 @@ pub enum ToLeader {
         /// The newest version it has applied.
         version: u64,
     },
+    /// "Send me a snapshot": for a follower whose state no longer takes the leader's changes.
+    SnapshotRequest {
+        /// Who asks.
+        client: ClientId,
+    },
+}
+
+impl ToLeader {
+    /// The follower that sent the message.
+    #[must_use]
+    pub fn client(&self) -> ClientId {
+        match self {
+            ToLeader::Change(change) => change.client,
+            ToLeader::Resync { client, .. } | ToLeader::SnapshotRequest { client } => *client,
+        }
+    }
 }
 
 /// A message to a follower.
@@ -202,7 +298,7 @@ pub struct Leader<T> {
 #[derive(Clone, Debug)]
 enum Answer {
     Committed(u64),
-    Rejected(String),
+    Rejected(RejectReason),
 }
 
 impl<T: Draftable> Leader<T> {
@@ -262,6 +358,10 @@ impl<T: Draftable> Leader<T> {
         match message {
             ToLeader::Change(change) => self.receive_change(&change),
             ToLeader::Resync { client, version } => self.resync(client, version),
+            ToLeader::SnapshotRequest { client } => vec![Outbound {
+                to: Recipient::Client(client),
+                message: ToFollower::Snapshot(self.snapshot()),
+            }],
         }
     }
 
@@ -321,18 +421,18 @@ impl<T: Draftable> Leader<T> {
     }
 
     /// Moves a change through what was committed since its base, applies it, logs it.
-    fn commit(&mut self, change: &Change) -> Result<Committed, String> {
+    fn commit(&mut self, change: &Change) -> Result<Committed, RejectReason> {
         if change.base_version > self.version {
-            return Err(format!(
-                "its base version {} is ahead of the leader's {}",
-                change.base_version, self.version
-            ));
+            return Err(RejectReason::BaseAhead {
+                base_version: change.base_version,
+                leader_version: self.version,
+            });
         }
         if change.base_version < self.log_start {
-            return Err(format!(
-                "its base version {} is older than the leader's log, which starts at {}",
-                change.base_version, self.log_start
-            ));
+            return Err(RejectReason::Compacted {
+                base_version: change.base_version,
+                log_start: self.log_start,
+            });
         }
         let mut patches = change.patches.clone();
         for version in change.base_version + 1..=self.version {
@@ -340,11 +440,10 @@ impl<T: Draftable> Leader<T> {
                 break;
             };
             patches = transform(&patches, &committed.patches)
-                .map_err(|conflict| format!("{conflict} (version {version})"))?
+                .map_err(|conflict| RejectReason::Conflict { version, conflict })?
                 .0;
         }
-        let next = apply_patches(&self.state, &patches)
-            .map_err(|e| format!("its patches do not apply: {e}"))?;
+        let next = apply_patches(&self.state, &patches)?;
         self.state = next;
         self.version += 1;
         let committed = Committed {
@@ -390,14 +489,75 @@ pub enum FollowerEvent {
         /// Its version.
         version: u64,
     },
+    /// A committed change did not apply to the follower's confirmed state, which therefore
+    /// is not the leader's: the follower asks for a snapshot and takes no changes until it
+    /// arrives.
+    Diverged {
+        /// The version of the change that did not apply.
+        version: u64,
+        /// Why it did not apply.
+        error: String,
+    },
     /// One of the follower's changes was dropped: the leader refused it, or its target was
     /// removed meanwhile. Its effect is gone from the follower's state.
     Dropped {
         /// The change.
         change_id: u64,
         /// Why.
-        reason: String,
+        reason: DropReason,
     },
+}
+
+/// Why a follower dropped one of its edits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The leader refused it.
+    Rejected(RejectReason),
+    /// Another node's change, ordered before it, removed or replaced what it edits.
+    Conflict(Conflict),
+    /// It was made after the edit `change_id`, which was dropped, and could not be moved back
+    /// through that edit's inverse.
+    AfterDropped {
+        /// The dropped edit it was made after.
+        change_id: u64,
+    },
+    /// The follower resynchronized from a snapshot, which skips the changes it would have to
+    /// be moved through.
+    Snapshot,
+    /// It no longer applies to the follower's state.
+    DoesNotApply {
+        /// The failing patch's index in the edit.
+        index: usize,
+        /// Its path.
+        path: Path,
+        /// Why it does not apply.
+        message: String,
+    },
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DropReason::Rejected(reason) => write!(f, "the leader rejected it: {reason}"),
+            DropReason::Conflict(conflict) => conflict.fmt(f),
+            DropReason::AfterDropped { change_id } => write!(
+                f,
+                "it was made after edit {change_id}, which was dropped and cannot be undone under it"
+            ),
+            DropReason::Snapshot => {
+                f.write_str("resynchronized from a snapshot: the changes it skips over are unknown")
+            }
+            DropReason::DoesNotApply {
+                index,
+                path,
+                message,
+            } => write!(
+                f,
+                "its patch {index} at {path} no longer applies: {message}"
+            ),
+        }
+    }
 }
 
 struct Pending {
@@ -425,6 +585,8 @@ pub struct Follower<T> {
     early: BTreeMap<u64, Committed>,
     next_id: u64,
     events: Vec<FollowerEvent>,
+    /// A committed change did not apply: wait for a snapshot.
+    diverged: bool,
 }
 
 impl<T: Draftable> Follower<T> {
@@ -440,8 +602,12 @@ impl<T: Draftable> Follower<T> {
             pending: VecDeque::new(),
             in_flight: None,
             early: BTreeMap::new(),
-            next_id: snapshot.answered.get(&client).map_or(1, |id| id + 1),
+            next_id: snapshot
+                .answered
+                .get(&client)
+                .map_or(1, |id| id.saturating_add(1)),
             events: Vec::new(),
+            diverged: false,
         }
     }
 
@@ -531,9 +697,15 @@ impl<T: Draftable> Follower<T> {
             .iter()
             .map(|(_, change)| ToLeader::Change(change.clone()))
             .collect();
-        out.push(ToLeader::Resync {
-            client: self.client,
-            version: self.version,
+        out.push(if self.diverged {
+            ToLeader::SnapshotRequest {
+                client: self.client,
+            }
+        } else {
+            ToLeader::Resync {
+                client: self.client,
+                version: self.version,
+            }
         });
         out
     }
@@ -542,10 +714,17 @@ impl<T: Draftable> Follower<T> {
     pub fn receive(&mut self, message: ToFollower<T>) {
         match message {
             ToFollower::Committed(committed) => {
+                if self.diverged {
+                    return;
+                }
                 if committed.version > self.version {
                     self.early.insert(committed.version, committed);
                 }
-                while let Some(next) = self.early.remove(&(self.version + 1)) {
+                while let Some(next) = self
+                    .version
+                    .checked_add(1)
+                    .and_then(|v| self.early.remove(&v))
+                {
                     self.apply_committed(next);
                 }
                 self.early.retain(|v, _| *v > self.version);
@@ -558,7 +737,10 @@ impl<T: Draftable> Follower<T> {
                 }
                 self.in_flight = None;
                 if self.pending.iter().any(|p| p.id == rejected.change_id) {
-                    self.rebase(Vec::new(), Some(&(rejected.change_id, rejected.reason)));
+                    self.rebase(
+                        Vec::new(),
+                        Some((rejected.change_id, DropReason::Rejected(rejected.reason))),
+                    );
                     self.rebuild_local();
                 }
             }
@@ -568,9 +750,18 @@ impl<T: Draftable> Follower<T> {
 
     fn apply_committed(&mut self, committed: Committed) {
         // The leader applied these patches to this very state, so they apply here too.
-        let Ok(next) = apply_patches(&self.confirmed, &committed.patches) else {
-            // Not the leader's history: wait for a resync to set it right.
-            return;
+        let next = match apply_patches(&self.confirmed, &committed.patches) {
+            Ok(next) => next,
+            Err(error) => {
+                // Not the leader's history: say so, and take nothing more until a snapshot.
+                self.diverged = true;
+                self.early.clear();
+                self.events.push(FollowerEvent::Diverged {
+                    version: committed.version,
+                    error: error.to_string(),
+                });
+                return;
+            }
         };
         self.confirmed = next;
         self.version = committed.version;
@@ -600,9 +791,10 @@ impl<T: Draftable> Follower<T> {
     }
 
     fn apply_snapshot(&mut self, snapshot: Snapshot<T>) {
-        if snapshot.version <= self.version {
+        if snapshot.version < self.version || (snapshot.version == self.version && !self.diverged) {
             return;
         }
+        self.diverged = false;
         let answered = snapshot.answered.get(&self.client).copied().unwrap_or(0);
         self.confirmed = Arc::new(snapshot.state);
         self.version = snapshot.version;
@@ -622,8 +814,7 @@ impl<T: Draftable> Follower<T> {
             {
                 self.events.push(FollowerEvent::Dropped {
                     change_id: pending.id,
-                    reason: "resynchronized from a snapshot: the changes it skips over are unknown"
-                        .to_owned(),
+                    reason: DropReason::Snapshot,
                 });
             } else if pending.id > answered {
                 self.pending.push_back(pending);
@@ -640,7 +831,7 @@ impl<T: Draftable> Follower<T> {
     ///
     /// Walking the queue, `theirs` is kept as it applies after the edits kept so far, and
     /// `undo` as the patches that take the old queue's state back to the kept edits' state.
-    fn rebase(&mut self, mut theirs: Vec<Patch>, drop: Option<&(u64, String)>) {
+    fn rebase(&mut self, mut theirs: Vec<Patch>, drop: Option<(u64, DropReason)>) {
         let mut undo: Vec<Patch> = Vec::new();
         let mut kept = VecDeque::with_capacity(self.pending.len());
         let mut queue = std::mem::take(&mut self.pending).into_iter();
@@ -656,7 +847,7 @@ impl<T: Draftable> Follower<T> {
                         let (mine, theirs_after) = transform(&mine, &theirs)?;
                         Ok((mine, undo_after, theirs_after))
                     })
-                    .map_err(|conflict| conflict.to_string()),
+                    .map_err(DropReason::Conflict),
             };
             match moved {
                 Ok((mine, undo_after, theirs_after)) => {
@@ -687,7 +878,9 @@ impl<T: Draftable> Follower<T> {
                             for later in queue.by_ref() {
                                 self.events.push(FollowerEvent::Dropped {
                                     change_id: later.id,
-                                    reason: format!("it was made after edit {}, which was dropped and cannot be undone under it", pending.id),
+                                    reason: DropReason::AfterDropped {
+                                        change_id: pending.id,
+                                    },
                                 });
                             }
                         }
@@ -708,7 +901,12 @@ impl<T: Draftable> Follower<T> {
                     // Not expected after a rebase; drop it, and move the rest through its
                     // inverse as any dropped edit.
                     let id = self.pending[at].id;
-                    self.rebase(Vec::new(), Some(&(id, error.to_string())));
+                    let reason = DropReason::DoesNotApply {
+                        index: error.index,
+                        path: error.path,
+                        message: error.kind.to_string(),
+                    };
+                    self.rebase(Vec::new(), Some((id, reason)));
                     return self.rebuild_local();
                 }
             }

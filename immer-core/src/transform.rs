@@ -18,7 +18,7 @@ use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
 
 /// Why a patch could not be moved through another.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// The index, in its list, of the patch that could not be moved.
     pub index: usize,
@@ -116,10 +116,13 @@ fn move_through(patch: &Patch, against: &Patch, against_first: bool) -> Option<P
         return Some(patch.clone());
     }
     let (target, at) = (&patch.path, &against.path);
-    if against.op == PatchOp::Remove && against.value.is_some() {
+    if let (PatchOp::Remove, Some(_), Some(PathSegment::Index(_))) =
+        (against.op, &against.value, at.last())
+    {
         // A set's removal names its element by value (the index is only where it was):
         // nothing shifts, and only a removal of the same element conflicts.
-        let same_set = target.len() == at.len() && target[..at.len() - 1] == at[..at.len() - 1];
+        let parent = &at[..at.len() - 1];
+        let same_set = target.len() == at.len() && target.segments().starts_with(parent);
         let same_element = same_set && patch.op == PatchOp::Remove && patch.value == against.value;
         return if same_element {
             None
@@ -142,7 +145,8 @@ fn move_through(patch: &Patch, against: &Patch, against_first: bool) -> Option<P
                             || (j == *i
                                 && !(own_slot && patch.op == PatchOp::Add && !against_first))
                         {
-                            j + 1
+                            // An index at `usize::MAX` is out of range anyway; it stays so.
+                            j.saturating_add(1)
                         } else {
                             j
                         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// `patches` applied to `document` by the `json-patch` crate, or its error.
-pub fn rfc6902(document: &Value, patches: &[Patch]) -> Result<Value, String> {
+pub(crate) fn rfc6902(document: &Value, patches: &[Patch]) -> Result<Value, String> {
     let patch: json_patch::Patch =
         serde_json::from_value(to_json_patch(patches)).map_err(|e| e.to_string())?;
     let mut out = document.clone();
@@ -17,13 +17,13 @@ pub fn rfc6902(document: &Value, patches: &[Patch]) -> Result<Value, String> {
 }
 
 /// serde's JSON of a value.
-pub fn json<T: Serialize + ?Sized>(value: &T) -> Value {
+pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Value {
     serde_json::to_value(value).expect("the test types have a JSON form")
 }
 
 /// The JSON-level law: the patches take serde's JSON of `base` to serde's JSON of `next`, and
 /// the inverse takes it back, by the `json-patch` crate. `Err` says which half failed.
-pub fn json_law<T: Serialize + ?Sized>(
+pub(crate) fn json_law<T: Serialize + ?Sized>(
     base: &T,
     next: &T,
     patches: &[Patch],
