@@ -201,6 +201,9 @@ where
     prop_assert_eq!(&got, &model);
     prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
     prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
+    if let Err(message) = common::json_law(&*base, &*next, &patches, &inverse) {
+        return Err(TestCaseError::fail(message));
+    }
     // The same recipe without recording gives the same state.
     let plain = produce(&base, |d| {
         let d = L::list_draft(d);
@@ -353,6 +356,9 @@ where
     prop_assert_eq!(&got, &model);
     prop_assert_eq!(&apply_patches(&base, &patches).unwrap(), &next);
     prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
+    if let Err(message) = common::json_law(&*base, &*next, &patches, &inverse) {
+        return Err(TestCaseError::fail(message));
+    }
     Ok(())
 }
 

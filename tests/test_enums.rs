@@ -7,6 +7,8 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+mod common;
+
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 enum External {
     Circle { radius: u32 },
@@ -45,12 +47,60 @@ enum Untagged {
     Numbered { number: u32 },
 }
 
+/// serde's renaming rules on an enum: the container's `rename_all` renames variants, a
+/// variant's own `rename_all` (else the container's `rename_all_fields`) its fields.
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "SCREAMING_SNAKE_CASE")]
+enum Renamed {
+    MyCircle {
+        some_radius: u32,
+    },
+    #[serde(rename_all = "kebab-case")]
+    MyRect {
+        rect_width: u32,
+        rect_height: u32,
+    },
+    #[serde(rename = "dot")]
+    MyDot {
+        #[serde(rename = "size")]
+        dot_size: u32,
+    },
+}
+
+/// The same rules on an internally tagged enum, and a flattened struct beside renamed fields.
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+enum Tagged {
+    BigCircle { some_radius: u32 },
+    SmallSquare { side_length: u32 },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta {
+    created_at: u64,
+    #[serde(flatten)]
+    extra: Extra,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Extra {
+    extra_note: String,
+}
+
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Scene {
     external: Vec<External>,
     internal: Internal,
     adjacent: Adjacent,
     untagged: Untagged,
+    renamed: Vec<Renamed>,
+    tagged: Tagged,
+    meta: Meta,
 }
 
 fn scene() -> Arc<Scene> {
@@ -68,7 +118,60 @@ fn scene() -> Arc<Scene> {
         },
         adjacent: Adjacent::Rect(1, 1),
         untagged: Untagged::Numbered { number: 7 },
+        renamed: vec![
+            Renamed::MyCircle { some_radius: 1 },
+            Renamed::MyRect {
+                rect_width: 2,
+                rect_height: 3,
+            },
+            Renamed::MyDot { dot_size: 4 },
+        ],
+        tagged: Tagged::BigCircle { some_radius: 1 },
+        meta: Meta {
+            created_at: 1,
+            extra: Extra {
+                extra_note: "x".into(),
+            },
+        },
     })
+}
+
+#[test]
+fn renamed_enums_record_the_paths_serde_writes() {
+    let base = scene();
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        let mut renamed = d.renamed();
+        for i in 0..3 {
+            let Some(mut shape) = renamed.get_mut(i) else {
+                continue;
+            };
+            match shape.variant() {
+                RenamedVariantDraft::MyCircle(mut c) => c.set_some_radius(10),
+                RenamedVariantDraft::MyRect(mut r) => r.set_rect_height(30),
+                RenamedVariantDraft::MyDot(mut dot) => dot.set_dot_size(40),
+            }
+        }
+        match d.tagged().variant() {
+            TaggedVariantDraft::BigCircle(mut c) => c.set_some_radius(5),
+            TaggedVariantDraft::SmallSquare(mut s) => s.set_side_length(5),
+        }
+        d.meta().set_created_at(2);
+        d.meta().extra().set_extra_note("y".into());
+    });
+    assert_eq!(
+        paths(&patches),
+        [
+            "/renamed/0/myCircle/SOME_RADIUS",
+            "/renamed/1/myRect/rect-height",
+            "/renamed/2/dot/size",
+            "/tagged/someRadius",
+            "/meta/createdAt",
+            "/meta/extra_note",
+        ]
+    );
+    common::json_law(&*base, &*next, &patches, &inverse).unwrap();
+    // And serde's names are what our own apply reads back.
+    assert_eq!(apply_patches(&base, &patches).unwrap(), next);
 }
 
 fn paths(patches: &[Patch]) -> Vec<String> {
@@ -268,6 +371,11 @@ enum Op {
     AdjacentGrow(u32),
     Untagged(bool),
     UntaggedEdit(u32),
+    RenamedSet(usize, u8),
+    RenamedGrow(usize, u32),
+    TaggedSet(bool),
+    TaggedGrow(u32),
+    MetaEdit(u64),
 }
 
 fn external(kind: u8) -> External {
@@ -337,6 +445,42 @@ fn run<P: immer::Place<Target = Scene>>(d: &mut SceneDraft<P>, op: &Op) {
             UntaggedVariantDraft::Named(mut n) => n.name().modify(|s| s.push('x')),
             UntaggedVariantDraft::Numbered(mut n) => n.number().modify(|x| *x += by),
         },
+        Op::RenamedSet(i, kind) => {
+            if let Some(mut shape) = d.renamed().get_mut(*i) {
+                shape.set(match kind % 3 {
+                    0 => Renamed::MyCircle { some_radius: 7 },
+                    1 => Renamed::MyRect {
+                        rect_width: 7,
+                        rect_height: 8,
+                    },
+                    _ => Renamed::MyDot { dot_size: 9 },
+                });
+            }
+        }
+        Op::RenamedGrow(i, by) => {
+            let mut list = d.renamed();
+            let Some(mut shape) = list.get_mut(*i) else {
+                return;
+            };
+            match shape.variant() {
+                RenamedVariantDraft::MyCircle(mut c) => c.some_radius().modify(|r| *r += by),
+                RenamedVariantDraft::MyRect(mut r) => r.rect_width().modify(|w| *w += by),
+                RenamedVariantDraft::MyDot(mut dot) => dot.dot_size().modify(|s| *s += by),
+            }
+        }
+        Op::TaggedSet(big) => d.tagged().set(if *big {
+            Tagged::BigCircle { some_radius: 3 }
+        } else {
+            Tagged::SmallSquare { side_length: 3 }
+        }),
+        Op::TaggedGrow(by) => match d.tagged().variant() {
+            TaggedVariantDraft::BigCircle(mut c) => c.some_radius().modify(|r| *r += by),
+            TaggedVariantDraft::SmallSquare(mut s) => s.side_length().modify(|x| *x += by),
+        },
+        Op::MetaEdit(at) => {
+            d.meta().set_created_at(*at);
+            d.meta().extra().extra_note().modify(|n| n.push('!'));
+        }
     }
 }
 
@@ -350,6 +494,11 @@ fn op() -> impl Strategy<Value = Op> {
         (1..5_u32).prop_map(Op::AdjacentGrow),
         any::<bool>().prop_map(Op::Untagged),
         (1..5_u32).prop_map(Op::UntaggedEdit),
+        (0..4_usize, any::<u8>()).prop_map(|(i, k)| Op::RenamedSet(i, k)),
+        (0..4_usize, 1..5_u32).prop_map(|(i, b)| Op::RenamedGrow(i, b)),
+        any::<bool>().prop_map(Op::TaggedSet),
+        (1..5_u32).prop_map(Op::TaggedGrow),
+        (0..5_u64).prop_map(Op::MetaEdit),
     ]
 }
 
@@ -366,6 +515,10 @@ proptest! {
         prop_assert_eq!(&apply_patches(&next, &inverse).unwrap(), &base);
         let wire: Vec<Patch> = serde_json::from_str(&serde_json::to_string(&patches).unwrap()).unwrap();
         prop_assert_eq!(&wire, &patches);
+        // The paths are serde's: an independent RFC 6902 applier agrees on serde's JSON.
+        if let Err(message) = common::json_law(&*base, &*next, &patches, &inverse) {
+            return Err(TestCaseError::fail(message));
+        }
     }
 }
 

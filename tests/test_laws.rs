@@ -12,6 +12,8 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+mod common;
+
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct State {
     title: String,
@@ -242,6 +244,10 @@ proptest! {
         let mut owned = (*base).clone();
         apply_patches_mut(&mut owned, &patches).unwrap();
         prop_assert_eq!(&owned, &*next);
+        // The paths are serde's: an independent RFC 6902 applier agrees on serde's JSON.
+        if let Err(message) = common::json_law(&*base, &*next, &patches, &inverse) {
+            return Err(TestCaseError::fail(message));
+        }
         // The JSON round trip of the patches changes nothing.
         let wire = serde_json::to_string(&patches).unwrap();
         let back: Vec<Patch> = serde_json::from_str(&wire).unwrap();

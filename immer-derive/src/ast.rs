@@ -39,6 +39,10 @@ pub(crate) struct Variant<'a> {
     pub(crate) attrs: attr::Variant,
     pub(crate) style: Style,
     pub(crate) fields: Vec<Field<'a>>,
+    /// The variant's name as serde serializes it.
+    pub(crate) name: String,
+    /// Every name serde accepts for it when deserializing, `name` first.
+    pub(crate) accepted: Vec<String>,
 }
 
 pub(crate) struct Field<'a> {
@@ -46,26 +50,46 @@ pub(crate) struct Field<'a> {
     pub(crate) member: Member,
     pub(crate) attrs: attr::Field,
     pub(crate) ty: &'a Type,
+    /// The field's name in JSON as serde serializes it (its position for a tuple field).
+    pub(crate) name: String,
+    /// Every name serde accepts for it when deserializing, `name` first.
+    pub(crate) accepted: Vec<String>,
 }
 
 impl<'a> Input<'a> {
     pub(crate) fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Self {
         let attrs = attr::Container::from_ast(cx, &input.attrs);
+        // Every serialized name is resolved here, once, by serde's rules: on a struct the
+        // container's `rename_all` renames the fields; on an enum it renames the variants,
+        // and a variant's fields follow the variant's own `rename_all`, else the container's
+        // `rename_all_fields`.
         let data = match &input.data {
             syn::Data::Struct(data) => {
-                let (style, fields) = fields_from_syn(cx, &data.fields);
+                let (style, fields) = fields_from_syn(cx, &data.fields, attrs.rename_all);
                 Data::Struct(style, fields)
             }
             syn::Data::Enum(data) => Data::Enum(
                 data.variants
                     .iter()
                     .map(|variant| {
-                        let (style, fields) = fields_from_syn(cx, &variant.fields);
+                        let variant_attrs = attr::Variant::from_ast(cx, &variant.attrs);
+                        let field_rules = variant_attrs.rename_all.or(attrs.rename_all_fields);
+                        let (style, fields) = fields_from_syn(cx, &variant.fields, field_rules);
+                        let ident = variant.ident.unraw().to_string();
+                        let (name, accepted) = resolve_names(
+                            &ident,
+                            &variant_attrs.names,
+                            &variant_attrs.aliases,
+                            attrs.rename_all,
+                            RenameRule::apply_to_variant,
+                        );
                         Variant {
                             original: variant,
-                            attrs: attr::Variant::from_ast(cx, &variant.attrs),
+                            attrs: variant_attrs,
                             style,
                             fields,
+                            name,
+                            accepted,
                         }
                     })
                     .collect(),
@@ -95,7 +119,11 @@ impl<'a> Input<'a> {
     }
 }
 
-fn fields_from_syn<'a>(cx: &Ctxt, fields: &'a syn::Fields) -> (Style, Vec<Field<'a>>) {
+fn fields_from_syn<'a>(
+    cx: &Ctxt,
+    fields: &'a syn::Fields,
+    rules: attr::RenameRules,
+) -> (Style, Vec<Field<'a>>) {
     let style = match fields {
         syn::Fields::Named(_) => Style::Named,
         syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => Style::Newtype,
@@ -105,17 +133,61 @@ fn fields_from_syn<'a>(cx: &Ctxt, fields: &'a syn::Fields) -> (Style, Vec<Field<
     let fields = fields
         .iter()
         .enumerate()
-        .map(|(i, field)| Field {
-            original: field,
-            member: field
-                .ident
-                .clone()
-                .map_or_else(|| Member::Unnamed(i.into()), Member::Named),
-            attrs: attr::Field::from_ast(cx, &field.attrs),
-            ty: &field.ty,
+        .map(|(i, field)| {
+            let attrs = attr::Field::from_ast(cx, &field.attrs);
+            let (name, accepted) = match &field.ident {
+                Some(ident) => resolve_names(
+                    &ident.unraw().to_string(),
+                    &attrs.names,
+                    &attrs.aliases,
+                    rules,
+                    RenameRule::apply_to_field,
+                ),
+                None => (i.to_string(), vec![i.to_string()]),
+            };
+            Field {
+                original: field,
+                member: field
+                    .ident
+                    .clone()
+                    .map_or_else(|| Member::Unnamed(i.into()), Member::Named),
+                attrs,
+                ty: &field.ty,
+                name,
+                accepted,
+            }
         })
         .collect();
     (style, fields)
+}
+
+/// The serialize name of a field or variant written `ident`, and every name serde accepts
+/// for it when deserializing (the serialize name first): an explicit `rename` wins over the
+/// rule, and aliases add to the deserialize name.
+fn resolve_names(
+    ident: &str,
+    names: &attr::Names,
+    aliases: &[String],
+    rules: attr::RenameRules,
+    apply: fn(RenameRule, &str) -> String,
+) -> (String, Vec<String>) {
+    let by_rule =
+        |rule: Option<RenameRule>| rule.map_or_else(|| ident.to_owned(), |r| apply(r, ident));
+    let serialize = names
+        .serialize
+        .clone()
+        .unwrap_or_else(|| by_rule(rules.serialize));
+    let deserialize = names
+        .deserialize
+        .clone()
+        .unwrap_or_else(|| by_rule(rules.deserialize));
+    let mut accepted = vec![serialize.clone()];
+    for name in std::iter::once(deserialize).chain(aliases.iter().cloned()) {
+        if !accepted.contains(&name) {
+            accepted.push(name);
+        }
+    }
+    (serialize, accepted)
 }
 
 impl Field<'_> {
@@ -133,46 +205,6 @@ impl Field<'_> {
             Member::Unnamed(index) => index.index as usize,
             Member::Named(_) => 0,
         }
-    }
-
-    /// The name of the field in JSON, as serde serializes it.
-    pub(crate) fn serialize_name(&self, rule: Option<RenameRule>) -> String {
-        if let Some(name) = &self.attrs.names.serialize {
-            return name.clone();
-        }
-        match &self.member {
-            Member::Named(ident) => {
-                let name = ident.unraw().to_string();
-                rule.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name))
-            }
-            Member::Unnamed(index) => index.index.to_string(),
-        }
-    }
-
-    /// Every name serde accepts for the field when deserializing, the serialize name first.
-    pub(crate) fn accepted_names(
-        &self,
-        serialize: Option<RenameRule>,
-        deserialize: Option<RenameRule>,
-    ) -> Vec<String> {
-        let mut names = vec![self.serialize_name(serialize)];
-        let de = match (&self.attrs.names.deserialize, &self.member) {
-            (Some(name), _) => name.clone(),
-            (None, Member::Named(ident)) => {
-                let name = ident.unraw().to_string();
-                deserialize.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name))
-            }
-            (None, Member::Unnamed(index)) => index.index.to_string(),
-        };
-        names.push(de);
-        names.extend(self.attrs.aliases.iter().cloned());
-        let mut seen = Vec::new();
-        names.retain(|n| {
-            let fresh = !seen.contains(n);
-            seen.push(n.clone());
-            fresh
-        });
-        names
     }
 
     /// The accessor of the field's draft: the field's name (`_0` for a tuple field).
@@ -195,35 +227,6 @@ impl Field<'_> {
 }
 
 impl Variant<'_> {
-    pub(crate) fn serialize_name(&self, rule: Option<RenameRule>) -> String {
-        if let Some(name) = &self.attrs.names.serialize {
-            return name.clone();
-        }
-        let name = self.original.ident.unraw().to_string();
-        rule.map_or_else(|| name.clone(), |rule| rule.apply_to_variant(&name))
-    }
-
-    pub(crate) fn accepted_names(
-        &self,
-        serialize: Option<RenameRule>,
-        deserialize: Option<RenameRule>,
-    ) -> Vec<String> {
-        let mut names = vec![self.serialize_name(serialize)];
-        let de = self.attrs.names.deserialize.clone().unwrap_or_else(|| {
-            let name = self.original.ident.unraw().to_string();
-            deserialize.map_or_else(|| name.clone(), |rule| rule.apply_to_variant(&name))
-        });
-        if !names.contains(&de) {
-            names.push(de);
-        }
-        for alias in &self.attrs.aliases {
-            if !names.contains(alias) {
-                names.push(alias.clone());
-            }
-        }
-        names
-    }
-
     pub(crate) fn is_drafted(&self) -> bool {
         self.attrs.skip.is_none()
     }

@@ -11,8 +11,8 @@ use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     ALIAS, CONTENT, CRATE, DEFAULT, DESERIALIZE, DESERIALIZE_WITH, DRAFT, FLATTEN, FROM, INTO,
-    LEAF, REMOTE, RENAME, RENAME_ALL, SERDE, SERIALIZE, SERIALIZE_WITH, SKIP, SKIP_DESERIALIZING,
-    SKIP_SERIALIZING, Symbol, TAG, TRANSPARENT, TRY_FROM, UNTAGGED, WITH,
+    LEAF, NAME, REMOTE, RENAME, RENAME_ALL, RENAME_ALL_FIELDS, SERDE, SERIALIZE, SERIALIZE_WITH,
+    SKIP, SKIP_DESERIALIZING, SKIP_SERIALIZING, Symbol, TAG, TRANSPARENT, TRY_FROM, UNTAGGED, WITH,
 };
 
 /// A flag or value set once; a second setting is an error that names the key.
@@ -57,12 +57,32 @@ pub(crate) struct Names {
     pub(crate) deserialize: Option<String>,
 }
 
+/// A `rename_all` (or `rename_all_fields`): the rule for each direction.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct RenameRules {
+    pub(crate) serialize: Option<RenameRule>,
+    pub(crate) deserialize: Option<RenameRule>,
+}
+
+impl RenameRules {
+    /// Each direction's rule, or `other`'s where this one has none (serde's
+    /// `RenameAllRules::or`).
+    pub(crate) fn or(self, other: RenameRules) -> RenameRules {
+        RenameRules {
+            serialize: self.serialize.or(other.serialize),
+            deserialize: self.deserialize.or(other.deserialize),
+        }
+    }
+}
+
 /// The attributes of the struct or enum itself.
 pub(crate) struct Container {
     pub(crate) crate_path: Spanned<syn::Path>,
     pub(crate) leaf: Spanned<()>,
-    pub(crate) rename_all_serialize: Option<RenameRule>,
-    pub(crate) rename_all_deserialize: Option<RenameRule>,
+    /// On a struct, renames its fields; on an enum, its variants.
+    pub(crate) rename_all: RenameRules,
+    /// On an enum, renames the fields of every variant that has no `rename_all` of its own.
+    pub(crate) rename_all_fields: RenameRules,
     pub(crate) transparent: Spanned<()>,
     pub(crate) tag: Spanned<String>,
     pub(crate) content: Spanned<String>,
@@ -87,8 +107,12 @@ pub(crate) struct Field {
 pub(crate) struct Variant {
     pub(crate) names: Names,
     pub(crate) aliases: Vec<String>,
+    /// Renames this variant's fields.
+    pub(crate) rename_all: RenameRules,
     pub(crate) skip: Spanned<Symbol>,
     pub(crate) with: Spanned<Symbol>,
+    /// `#[draft(name = "...")]`: the name of the variant's draft type.
+    pub(crate) draft_name: Spanned<syn::Ident>,
 }
 
 /// Consumes the value of a key this macro does not read: `= expr`, `(...)`, or nothing.
@@ -142,12 +166,28 @@ fn names(meta: &ParseNestedMeta<'_>, key: Symbol) -> syn::Result<Names> {
     Ok(names)
 }
 
-fn rename_rule(meta: &ParseNestedMeta<'_>, value: &str) -> syn::Result<RenameRule> {
+fn rename_rule(meta: &ParseNestedMeta<'_>, key: Symbol, value: &str) -> syn::Result<RenameRule> {
     RenameRule::from_str(value).ok_or_else(|| {
         meta.error(format!(
-            "unknown rename rule `rename_all = {value:?}`; expected one of {}",
+            "unknown rename rule `{key} = {value:?}`; expected one of {}",
             RenameRule::names()
         ))
+    })
+}
+
+/// `rename_all = "rule"` or `rename_all(serialize = "rule", deserialize = "rule")` (and the
+/// same for `rename_all_fields`).
+fn rename_rules(meta: &ParseNestedMeta<'_>, key: Symbol) -> syn::Result<RenameRules> {
+    let parsed = names(meta, key)?;
+    Ok(RenameRules {
+        serialize: parsed
+            .serialize
+            .map(|rule| rename_rule(meta, key, &rule))
+            .transpose()?,
+        deserialize: parsed
+            .deserialize
+            .map(|rule| rename_rule(meta, key, &rule))
+            .transpose()?,
     })
 }
 
@@ -179,9 +219,9 @@ impl Container {
         let mut tag = Attr::none(cx, TAG);
         let mut content = Attr::none(cx, CONTENT);
         let mut untagged = Attr::none(cx, UNTAGGED);
-        let mut conversion = Attr::none(cx, FROM);
-        let mut rename_all_serialize = None;
-        let mut rename_all_deserialize = None;
+        let mut conversions = [FROM, TRY_FROM, INTO, REMOTE].map(|key| Attr::none(cx, key));
+        let mut rename_all = Attr::none(cx, RENAME_ALL);
+        let mut rename_all_fields = Attr::none(cx, RENAME_ALL_FIELDS);
         for_each_meta(
             cx,
             attrs,
@@ -214,13 +254,13 @@ impl Container {
             },
             |meta| {
                 if meta.path == RENAME_ALL {
-                    let parsed = names(meta, RENAME_ALL)?;
-                    if let Some(rule) = parsed.serialize {
-                        rename_all_serialize = Some(rename_rule(meta, &rule)?);
-                    }
-                    if let Some(rule) = parsed.deserialize {
-                        rename_all_deserialize = Some(rename_rule(meta, &rule)?);
-                    }
+                    rename_all.set(&meta.path, rename_rules(meta, RENAME_ALL)?, SERDE);
+                } else if meta.path == RENAME_ALL_FIELDS {
+                    rename_all_fields.set(
+                        &meta.path,
+                        rename_rules(meta, RENAME_ALL_FIELDS)?,
+                        SERDE,
+                    );
                 } else if meta.path == TRANSPARENT {
                     transparent.set(&meta.path, (), SERDE);
                 } else if meta.path == TAG {
@@ -233,12 +273,10 @@ impl Container {
                     );
                 } else if meta.path == UNTAGGED {
                     untagged.set(&meta.path, (), SERDE);
-                } else if let Some(symbol) = [FROM, TRY_FROM, INTO, REMOTE]
-                    .into_iter()
-                    .find(|s| meta.path == *s)
-                {
+                } else if let Some(attr) = conversions.iter_mut().find(|a| meta.path == a.name) {
                     skip_value(meta)?;
-                    conversion.set(&meta.path, symbol, SERDE);
+                    let name = attr.name;
+                    attr.set(&meta.path, name, SERDE);
                 } else {
                     skip_value(meta)?;
                 }
@@ -248,59 +286,79 @@ impl Container {
         Container {
             crate_path: crate_path.get(),
             leaf: leaf.get(),
-            rename_all_serialize,
-            rename_all_deserialize,
+            rename_all: rename_all.get().map(|(_, rules)| rules).unwrap_or_default(),
+            rename_all_fields: rename_all_fields
+                .get()
+                .map(|(_, rules)| rules)
+                .unwrap_or_default(),
             transparent: transparent.get(),
             tag: tag.get(),
             content: content.get(),
             untagged: untagged.get(),
-            conversion: conversion.get(),
+            conversion: first_of(conversions),
         }
     }
 }
 
-/// The `#[serde(...)]` keys fields and variants share: `rename`, `alias`, `skip` and its two
-/// halves, `with` and its two halves. Returns false for any other key.
-fn shared_serde_key(
-    meta: &ParseNestedMeta<'_>,
-    item_names: &mut Names,
-    aliases: &mut Vec<String>,
-    skip: &mut Attr<'_, Symbol>,
-    with: &mut Attr<'_, Symbol>,
-) -> syn::Result<bool> {
-    if meta.path == RENAME {
-        let parsed = names(meta, RENAME)?;
-        item_names.serialize = parsed.serialize.or(item_names.serialize.take());
-        item_names.deserialize = parsed.deserialize.or(item_names.deserialize.take());
-    } else if meta.path == ALIAS {
-        aliases.push(string(meta, "#[serde(alias = \"name\")]")?);
-    } else if let Some(symbol) = [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING]
-        .into_iter()
-        .find(|s| meta.path == *s)
-    {
-        skip.set(&meta.path, symbol, SERDE);
-    } else if let Some(symbol) = [WITH, SERIALIZE_WITH, DESERIALIZE_WITH]
-        .into_iter()
-        .find(|s| meta.path == *s)
-    {
-        skip_value(meta)?;
-        with.set(&meta.path, symbol, SERDE);
-    } else {
-        return Ok(false);
+/// The first of several keys that were set, each checked for duplicates on its own.
+fn first_of<const N: usize>(attrs: [Attr<'_, Symbol>; N]) -> Spanned<Symbol> {
+    attrs.into_iter().find_map(Attr::get)
+}
+
+/// The `#[serde(...)]` keys fields and variants share, each set at most once.
+struct SharedKeys<'c> {
+    names: Names,
+    aliases: Vec<String>,
+    rename: Attr<'c, ()>,
+    /// `skip`, `skip_serializing`, `skip_deserializing`.
+    skip: [Attr<'c, Symbol>; 3],
+    /// `with`, `serialize_with`, `deserialize_with`.
+    with: [Attr<'c, Symbol>; 3],
+}
+
+impl<'c> SharedKeys<'c> {
+    fn new(cx: &'c Ctxt) -> Self {
+        SharedKeys {
+            names: Names::default(),
+            aliases: Vec::new(),
+            rename: Attr::none(cx, RENAME),
+            skip: [SKIP, SKIP_SERIALIZING, SKIP_DESERIALIZING].map(|key| Attr::none(cx, key)),
+            with: [WITH, SERIALIZE_WITH, DESERIALIZE_WITH].map(|key| Attr::none(cx, key)),
+        }
     }
-    Ok(true)
+
+    /// Reads `rename`, `alias`, the `skip` keys and the `with` keys. Returns false for any
+    /// other key.
+    fn parse(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
+        if meta.path == RENAME {
+            let parsed = names(meta, RENAME)?;
+            self.rename.set(&meta.path, (), SERDE);
+            self.names.serialize = parsed.serialize.or(self.names.serialize.take());
+            self.names.deserialize = parsed.deserialize.or(self.names.deserialize.take());
+        } else if meta.path == ALIAS {
+            self.aliases
+                .push(string(meta, "#[serde(alias = \"name\")]")?);
+        } else if let Some(attr) = self.skip.iter_mut().find(|a| meta.path == a.name) {
+            let name = attr.name;
+            attr.set(&meta.path, name, SERDE);
+        } else if let Some(attr) = self.with.iter_mut().find(|a| meta.path == a.name) {
+            skip_value(meta)?;
+            let name = attr.name;
+            attr.set(&meta.path, name, SERDE);
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
 }
 
 impl Field {
     pub(crate) fn from_ast(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut leaf = Attr::none(cx, LEAF);
         let mut skip = Attr::none(cx, SKIP);
-        let mut serde_skip = Attr::none(cx, SKIP);
         let mut default = Attr::none(cx, DEFAULT);
         let mut flatten = Attr::none(cx, FLATTEN);
-        let mut with = Attr::none(cx, WITH);
-        let mut field_names = Names::default();
-        let mut aliases = Vec::new();
+        let mut shared = SharedKeys::new(cx);
         for_each_meta(
             cx,
             attrs,
@@ -324,13 +382,7 @@ impl Field {
                 Ok(())
             },
             |meta| {
-                if shared_serde_key(
-                    meta,
-                    &mut field_names,
-                    &mut aliases,
-                    &mut serde_skip,
-                    &mut with,
-                )? {
+                if shared.parse(meta)? {
                     return Ok(());
                 }
                 if meta.path == DEFAULT {
@@ -354,47 +406,59 @@ impl Field {
         Field {
             leaf: leaf.get(),
             skip: skip.get(),
-            names: field_names,
-            aliases,
-            serde_skip: serde_skip.get(),
+            names: shared.names,
+            aliases: shared.aliases,
+            serde_skip: first_of(shared.skip),
             default: default.get(),
             flatten: flatten.get(),
-            with: with.get(),
+            with: first_of(shared.with),
         }
     }
 }
 
 impl Variant {
     pub(crate) fn from_ast(cx: &Ctxt, attrs: &[Attribute]) -> Self {
-        let mut skip = Attr::none(cx, SKIP);
-        let mut with = Attr::none(cx, WITH);
-        let mut variant_names = Names::default();
-        let mut aliases = Vec::new();
+        let mut shared = SharedKeys::new(cx);
+        let mut rename_all = Attr::none(cx, RENAME_ALL);
+        let mut draft_name = Attr::none(cx, NAME);
         for_each_meta(
             cx,
             attrs,
             |meta| {
+                if meta.path == NAME {
+                    let text = string(meta, "#[draft(name = \"ClickPayloadDraft\")]")?;
+                    let ident: syn::Ident = syn::parse_str(&text).map_err(|_| {
+                        meta.error(format!(
+                            "`{text}` is not a type name; expected one like \"ClickPayloadDraft\""
+                        ))
+                    })?;
+                    draft_name.set(&meta.path, ident, DRAFT);
+                    return Ok(());
+                }
                 let key = meta
                     .path
                     .get_ident()
                     .map_or_else(|| "?".to_owned(), ToString::to_string);
                 Err(meta.error(format!(
-                    "unknown draft attribute `{key}` on a variant; `leaf` and `skip` go on fields, `leaf` and `crate` on the type"
+                    "unknown draft attribute `{key}` on a variant; expected `name`; `leaf` and `skip` go on fields, `leaf` and `crate` on the type"
                 )))
             },
             |meta| {
-                if !shared_serde_key(meta, &mut variant_names, &mut aliases, &mut skip, &mut with)?
-                {
+                if meta.path == RENAME_ALL {
+                    rename_all.set(&meta.path, rename_rules(meta, RENAME_ALL)?, SERDE);
+                } else if !shared.parse(meta)? {
                     skip_value(meta)?;
                 }
                 Ok(())
             },
         );
         Variant {
-            names: variant_names,
-            aliases,
-            skip: skip.get(),
-            with: with.get(),
+            names: shared.names,
+            aliases: shared.aliases,
+            rename_all: rename_all.get().map(|(_, rules)| rules).unwrap_or_default(),
+            skip: first_of(shared.skip),
+            with: first_of(shared.with),
+            draft_name: draft_name.get(),
         }
     }
 }

@@ -65,7 +65,10 @@ pub(crate) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStre
     let vis = &input.original.vis;
     let draft_ident = format_ident!("{}Draft", enum_ident);
     let variant_enum = format_ident!("{}VariantDraft", enum_ident);
-    let payload_ident = |v: &Variant<'_>| format_ident!("{}{}Draft", enum_ident, v.original.ident);
+    let payload_ident = |v: &Variant<'_>| match &v.attrs.draft_name {
+        Some((_, name)) => name.clone(),
+        None => format_ident!("{}{}Draft", enum_ident, v.original.ident),
+    };
 
     // Where a variant's fields sit in JSON, relative to the enum's own path.
     let (segment_key, tagged) = match &repr {
@@ -86,9 +89,7 @@ pub(crate) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStre
             continue;
         }
         let payload = payload_ident(variant);
-        let name = segment_key
-            .clone()
-            .unwrap_or_else(|| variant.serialize_name(input.attrs.rename_all_serialize));
+        let name = segment_key.clone().unwrap_or_else(|| variant.name.clone());
         let doc = format!(
             "The draft of the fields of [`{type_name}::{ident}`], from [`{draft_ident}::variant`]."
         );
@@ -189,11 +190,11 @@ pub(crate) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStre
 }
 
 /// The serialize name of every variant, and each variant's field names.
-fn variant_names(cx: &Context<'_>, variants: &[Variant<'_>]) -> Vec<String> {
+fn variant_names(variants: &[Variant<'_>]) -> Vec<String> {
     variants
         .iter()
         .filter(|v| v.is_drafted())
-        .map(|v| v.serialize_name(cx.input.attrs.rename_all_serialize))
+        .map(|v| v.name.clone())
         .collect()
 }
 
@@ -202,7 +203,7 @@ fn current_name(cx: &Context<'_>, variants: &[Variant<'_>], value: &TokenStream)
     let enum_ident = cx.input.ident();
     let arms = variants.iter().map(|v| {
         let ident = &v.original.ident;
-        let name = v.serialize_name(cx.input.attrs.rename_all_serialize);
+        let name = &v.name;
         quote!(#enum_ident::#ident { .. } => #name,)
     });
     quote!(match #value { #(#arms)* })
@@ -260,16 +261,12 @@ fn apply_tagged(
         ..
     } = cx;
     let enum_ident = input.ident();
-    let (ser, de) = (
-        input.attrs.rename_all_serialize,
-        input.attrs.rename_all_deserialize,
-    );
-    let all = variant_names(cx, variants);
+    let all = variant_names(variants);
     let current = current_name(cx, variants, &quote!(&*self));
     let mut arms = Vec::new();
     for variant in variants.iter().filter(|v| v.is_drafted()) {
         let ident = &variant.original.ident;
-        let variant_name = variant.serialize_name(ser);
+        let variant_name = &variant.name;
         let label = format!("{type_name}::{ident}");
         let (pattern, reached) = bindings(variant);
         let (guard, wrap) = if let Some((tag, content)) = adjacent {
@@ -278,7 +275,7 @@ fn apply_tagged(
                 quote!(|__v| #krate::__private::json!({ #tag: #variant_name, #content: __v })),
             )
         } else {
-            let names = variant.accepted_names(ser, de);
+            let names = &variant.accepted;
             (
                 quote!(if matches!(&*#krate::__private::field_key(__segment), #(#names)|*)),
                 quote!(|__v| #krate::__private::json!({ #variant_name: __v })),
@@ -289,7 +286,7 @@ fn apply_tagged(
         let body = if variant.style == Style::Unit {
             quote!(::core::result::Result::Err(#krate::PatchErrorKind::ThroughLeaf { type_name: #label }))
         } else {
-            let names = field_names(cx, &reached.iter().map(|r| r.field).collect::<Vec<_>>());
+            let names = field_names(&reached.iter().map(|r| r.field).collect::<Vec<_>>());
             let unknown = quote!(::core::result::Result::Err(#krate::__private::unknown_field(__segment, #label, &[#(#names),*])));
             let inner = dispatch(
                 cx,
@@ -343,8 +340,7 @@ fn apply_flat(cx: &Context<'_>, variants: &[Variant<'_>], tag: Option<&String>) 
         ..
     } = cx;
     let enum_ident = input.ident();
-    let ser = input.attrs.rename_all_serialize;
-    let all = variant_names(cx, variants);
+    let all = variant_names(variants);
     let current = current_name(cx, variants, &quote!(&*self));
     let tag_check = tag.map(|tag| {
         quote! {
@@ -357,9 +353,8 @@ fn apply_flat(cx: &Context<'_>, variants: &[Variant<'_>], tag: Option<&String>) 
         .iter()
         .filter(|v| v.is_drafted())
         .map(|v| {
-            let name = v.serialize_name(ser);
+            let name = &v.name;
             let fields = field_names(
-                cx,
                 &v.fields
                     .iter()
                     .filter(|f| f.is_drafted())
@@ -370,9 +365,9 @@ fn apply_flat(cx: &Context<'_>, variants: &[Variant<'_>], tag: Option<&String>) 
         .collect();
     let arms = variants.iter().filter(|v| v.is_drafted()).map(|variant| {
         let ident = &variant.original.ident;
-        let variant_name = variant.serialize_name(ser);
+        let variant_name = &variant.name;
         let (pattern, reached) = bindings(variant);
-        let names = field_names(cx, &reached.iter().map(|r| r.field).collect::<Vec<_>>());
+        let names = field_names(&reached.iter().map(|r| r.field).collect::<Vec<_>>());
         let unknown = quote! {
             ::core::result::Result::Err(#krate::__private::unknown_in_variant(
                 __segment, #type_name, #variant_name, &[#(#names),*], &[#(#others),*],

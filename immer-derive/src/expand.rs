@@ -2,7 +2,8 @@
 //! -> impl).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{DeriveInput, Ident, parse_quote};
 
 use crate::ast::{Data, Field, Input, Style};
@@ -224,7 +225,12 @@ pub(crate) fn field_methods(
     let krate = &cx.krate;
     let ty = field.ty;
     let member = &field.member;
-    let vis = &field.original.vis;
+    // A struct field's draft methods have the field's visibility; an enum's fields have the
+    // enum's, and so do their drafts.
+    let vis = match access {
+        FieldAccess::Struct => &field.original.vis,
+        FieldAccess::Variant(..) => &cx.input.original.vis,
+    };
     let accessor = field.accessor();
     let setter = field.setter();
     let (read, write) = match access {
@@ -243,7 +249,7 @@ pub(crate) fn field_methods(
     };
     let (place, place_ty) = match reach(style, transparent, field) {
         Reach::Name => {
-            let name = field.serialize_name(cx.input.attrs.rename_all_serialize);
+            let name = &field.name;
             (
                 quote!(#krate::__private::field(&mut self.__place, #name, #read, #write)),
                 quote!(#krate::__private::Child<'_, #parent, &'static str, #ty>),
@@ -261,12 +267,14 @@ pub(crate) fn field_methods(
             quote!(#krate::__private::Child<'_, #parent, (), #ty>),
         ),
     };
+    // Spanned at the field's type, so that a type without `Draftable` is reported there.
+    let draftable = draftable_at(krate, ty);
     let (draft_ty, make_draft) = if field.is_leaf() {
         (quote!(#krate::Leaf<#place_ty>), quote!(#krate::Leaf::new))
     } else {
         (
-            quote!(<#ty as #krate::Draftable>::Draft<#place_ty>),
-            quote!(<#ty as #krate::Draftable>::draft),
+            quote_spanned!(ty.span()=> <#ty as #draftable>::Draft<#place_ty>),
+            quote_spanned!(ty.span()=> <#ty as #draftable>::draft),
         )
     };
     let shown = member_name(field);
@@ -274,12 +282,17 @@ pub(crate) fn field_methods(
         format!("The draft of `{shown}`, to change it in place. Copies nothing until it writes.");
     let setter_doc =
         format!("Sets `{shown}`, recording one `replace` patch. An equal value changes nothing.");
-    quote! {
+    // The whole accessor carries the field type's span: the checks of its signature report a
+    // missing `Draftable` at the field too.
+    let accessor_fn = quote_spanned! {ty.span()=>
         #[doc = #accessor_doc]
         #[inline]
         #vis fn #accessor(&mut self) -> #draft_ty {
             #make_draft(#place)
         }
+    };
+    quote! {
+        #accessor_fn
 
         #[doc = #setter_doc]
         #[inline]
@@ -307,12 +320,13 @@ pub(crate) struct Reached<'f, 'a> {
 fn apply_call(cx: &Context<'_>, reached: &Reached<'_, '_>, path: &TokenStream) -> TokenStream {
     let krate = &cx.krate;
     let expr = &reached.expr;
+    let ty = reached.field.ty;
     if reached.field.is_leaf() {
-        let ty = reached.field.ty;
-        let name = quote!(#ty).to_string();
+        let name = type_name(ty);
         quote!(#krate::__private::apply_leaf(#expr, #path, __edit, #name))
     } else {
-        quote!(#krate::Draftable::apply_edit(#expr, #path, __edit))
+        let draftable = draftable_at(krate, ty);
+        quote_spanned!(ty.span()=> <#ty as #draftable>::apply_edit(#expr, #path, __edit))
     }
 }
 
@@ -320,13 +334,52 @@ fn apply_call(cx: &Context<'_>, reached: &Reached<'_, '_>, path: &TokenStream) -
 fn value_call(cx: &Context<'_>, reached: &Reached<'_, '_>, path: &TokenStream) -> TokenStream {
     let krate = &cx.krate;
     let expr = &reached.expr;
+    let ty = reached.field.ty;
     if reached.field.is_leaf() {
-        let ty = reached.field.ty;
-        let name = quote!(#ty).to_string();
+        let name = type_name(ty);
         quote!(#krate::__private::leaf_value_at(#expr, #path, #name))
     } else {
-        quote!(#krate::Draftable::value_at(#expr, #path))
+        let draftable = draftable_at(krate, ty);
+        quote_spanned!(ty.span()=> <#ty as #draftable>::value_at(#expr, #path))
     }
+}
+
+/// The path of the `Draftable` trait with the span of a field's type, so that an error for a
+/// type without it points at the field, as serde's and thiserror's do.
+fn draftable_at(krate: &syn::Path, ty: &syn::Type) -> syn::Path {
+    let mut path = krate.clone();
+    path.segments.push(parse_quote!(Draftable));
+    let span = ty.span();
+    if let Some(colon) = &mut path.leading_colon {
+        colon.spans = [span, span];
+    }
+    for segment in &mut path.segments {
+        segment.ident.set_span(span);
+    }
+    path
+}
+
+/// A type as its user wrote it, for messages: `Vec<u8>`, not the token stream's `Vec < u8 >`.
+pub(crate) fn type_name(ty: &syn::Type) -> String {
+    let mut text = quote!(#ty).to_string();
+    for (spaced, tight) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
 }
 
 #[derive(Copy, Clone, PartialEq)]
@@ -375,10 +428,6 @@ pub(crate) fn dispatch(
             }
         };
     }
-    let (ser, de) = (
-        cx.input.attrs.rename_all_serialize,
-        cx.input.attrs.rename_all_deserialize,
-    );
     let mut arms = Vec::new();
     let mut flattened = Vec::new();
     for reached in fields {
@@ -402,7 +451,7 @@ pub(crate) fn dispatch(
             });
             continue;
         }
-        let names = field.accepted_names(ser, de);
+        let names = &field.accepted;
         if let (Mode::Apply, Some((_, default))) = (mode, &field.attrs.default) {
             let expr = &reached.expr;
             let make = default.as_ref().map_or_else(
@@ -430,11 +479,11 @@ pub(crate) fn dispatch(
     }
 }
 
-pub(crate) fn field_names(cx: &Context<'_>, fields: &[&Field<'_>]) -> Vec<String> {
+pub(crate) fn field_names(fields: &[&Field<'_>]) -> Vec<String> {
     fields
         .iter()
         .filter(|f| f.attrs.flatten.is_none())
-        .map(|f| f.serialize_name(cx.input.attrs.rename_all_serialize))
+        .map(|f| f.name.clone())
         .collect()
 }
 
@@ -460,7 +509,7 @@ fn struct_body(
             Reached { field: f, expr }
         })
         .collect();
-    let expected = field_names(cx, drafted);
+    let expected = field_names(drafted);
     let whole = match mode {
         Mode::Apply => quote!(return #krate::__private::apply_whole(self, __edit, #type_name);),
         Mode::Value => quote!(return #krate::__private::to_json(self);),

@@ -18,6 +18,8 @@ pub(crate) const CRATE: Symbol = Symbol("crate");
 // #[serde(...)] keys that change a value's JSON form.
 pub(crate) const RENAME: Symbol = Symbol("rename");
 pub(crate) const RENAME_ALL: Symbol = Symbol("rename_all");
+pub(crate) const RENAME_ALL_FIELDS: Symbol = Symbol("rename_all_fields");
+pub(crate) const NAME: Symbol = Symbol("name");
 pub(crate) const ALIAS: Symbol = Symbol("alias");
 pub(crate) const SKIP_SERIALIZING: Symbol = Symbol("skip_serializing");
 pub(crate) const SKIP_DESERIALIZING: Symbol = Symbol("skip_deserializing");

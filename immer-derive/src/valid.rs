@@ -84,14 +84,13 @@ fn check_fields(cx: &Ctxt, input: &Input<'_>, style: Style, fields: &[Field<'_>]
     if leaf_type {
         return;
     }
-    let rule = input.attrs.rename_all_serialize;
     let drafted: Vec<&Field<'_>> = fields.iter().filter(|f| f.is_drafted()).collect();
     for (i, field) in drafted.iter().enumerate() {
-        let name = field.serialize_name(rule);
+        let name = &field.name;
         if style == Style::Named
-            && drafted[..i].iter().any(|earlier| {
-                earlier.serialize_name(rule) == name && earlier.attrs.flatten.is_none()
-            })
+            && drafted[..i]
+                .iter()
+                .any(|earlier| earlier.name == *name && earlier.attrs.flatten.is_none())
             && field.attrs.flatten.is_none()
         {
             cx.error_spanned_by(field.original, format!("two fields are named `{name}` in JSON; give one another `#[serde(rename = \"...\")]`"));
