@@ -831,15 +831,14 @@ impl<T: Draftable> Follower<T> {
     ///
     /// Walking the queue, `theirs` is kept as it applies after the edits kept so far, and
     /// `undo` as the patches that take the old queue's state back to the kept edits' state.
-    fn rebase(&mut self, mut theirs: Vec<Patch>, drop: Option<(u64, DropReason)>) {
+    fn rebase(&mut self, mut theirs: Vec<Patch>, mut drop: Option<(u64, DropReason)>) {
         let mut undo: Vec<Patch> = Vec::new();
         let mut kept = VecDeque::with_capacity(self.pending.len());
         let mut queue = std::mem::take(&mut self.pending).into_iter();
         while let Some(pending) = queue.next() {
             let forced = drop
-                .as_ref()
-                .filter(|(id, _)| *id == pending.id)
-                .map(|(_, reason)| reason.clone());
+                .take_if(|(id, _)| *id == pending.id)
+                .map(|(_, reason)| reason);
             let moved = match forced {
                 Some(reason) => Err(reason),
                 None => transform(&pending.patches, &undo)
