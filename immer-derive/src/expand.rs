@@ -287,7 +287,7 @@ pub(crate) fn field_methods(
     let accessor_fn = quote_spanned! {ty.span()=>
         #[doc = #accessor_doc]
         #[inline]
-        #[allow(clippy::type_complexity)]
+        #[allow(dead_code, clippy::type_complexity)]
         #vis fn #accessor(&mut self) -> #draft_ty {
             #make_draft(#place)
         }
