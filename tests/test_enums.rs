@@ -56,12 +56,12 @@ enum Renamed {
         some_radius: u32,
     },
     #[serde(rename_all = "kebab-case")]
-    MyRect {
+    WideRect {
         rect_width: u32,
         rect_height: u32,
     },
     #[serde(rename = "dot")]
-    MyDot {
+    TinyDot {
         #[serde(rename = "size")]
         dot_size: u32,
     },
@@ -120,11 +120,11 @@ fn scene() -> Arc<Scene> {
         untagged: Untagged::Numbered { number: 7 },
         renamed: vec![
             Renamed::MyCircle { some_radius: 1 },
-            Renamed::MyRect {
+            Renamed::WideRect {
                 rect_width: 2,
                 rect_height: 3,
             },
-            Renamed::MyDot { dot_size: 4 },
+            Renamed::TinyDot { dot_size: 4 },
         ],
         tagged: Tagged::BigCircle { some_radius: 1 },
         meta: Meta {
@@ -147,8 +147,8 @@ fn renamed_enums_record_the_paths_serde_writes() {
             };
             match shape.variant() {
                 RenamedVariantDraft::MyCircle(mut c) => c.set_some_radius(10),
-                RenamedVariantDraft::MyRect(mut r) => r.set_rect_height(30),
-                RenamedVariantDraft::MyDot(mut dot) => dot.set_dot_size(40),
+                RenamedVariantDraft::WideRect(mut r) => r.set_rect_height(30),
+                RenamedVariantDraft::TinyDot(mut dot) => dot.set_dot_size(40),
             }
         }
         match d.tagged().variant() {
@@ -162,7 +162,7 @@ fn renamed_enums_record_the_paths_serde_writes() {
         paths(&patches),
         [
             "/renamed/0/myCircle/SOME_RADIUS",
-            "/renamed/1/myRect/rect-height",
+            "/renamed/1/wideRect/rect-height",
             "/renamed/2/dot/size",
             "/tagged/someRadius",
             "/meta/createdAt",
@@ -449,11 +449,11 @@ fn run<P: immer::Place<Target = Scene>>(d: &mut SceneDraft<P>, op: &Op) {
             if let Some(mut shape) = d.renamed().get_mut(*i) {
                 shape.set(match kind % 3 {
                     0 => Renamed::MyCircle { some_radius: 7 },
-                    1 => Renamed::MyRect {
+                    1 => Renamed::WideRect {
                         rect_width: 7,
                         rect_height: 8,
                     },
-                    _ => Renamed::MyDot { dot_size: 9 },
+                    _ => Renamed::TinyDot { dot_size: 9 },
                 });
             }
         }
@@ -464,8 +464,8 @@ fn run<P: immer::Place<Target = Scene>>(d: &mut SceneDraft<P>, op: &Op) {
             };
             match shape.variant() {
                 RenamedVariantDraft::MyCircle(mut c) => c.some_radius().modify(|r| *r += by),
-                RenamedVariantDraft::MyRect(mut r) => r.rect_width().modify(|w| *w += by),
-                RenamedVariantDraft::MyDot(mut dot) => dot.dot_size().modify(|s| *s += by),
+                RenamedVariantDraft::WideRect(mut r) => r.rect_width().modify(|w| *w += by),
+                RenamedVariantDraft::TinyDot(mut dot) => dot.dot_size().modify(|s| *s += by),
             }
         }
         Op::TaggedSet(big) => d.tagged().set(if *big {

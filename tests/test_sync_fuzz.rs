@@ -137,7 +137,7 @@ fn plausible(rng: &mut Rng) -> Patch {
 
 fn patches(rng: &mut Rng) -> Vec<Patch> {
     if rng.below(2) == 0 {
-        return (0..1 + rng.below(2)).map(|_| plausible(rng)).collect();
+        return (0..=rng.below(2)).map(|_| plausible(rng)).collect();
     }
     let n = match rng.below(20) {
         0 => 0,
