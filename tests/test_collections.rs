@@ -464,7 +464,9 @@ fn a_set_insert_records_the_position_the_element_takes() {
 #[test]
 fn a_set_clear_is_one_replace() {
     let base: Arc<immer::OrdSet<u32>> = Arc::new((0..1_000_u32).collect());
-    let (next, patches, inverse) = produce_with_patches(&base, immer::SetDraft::clear);
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.clear();
+    });
     assert!(next.is_empty());
     assert_eq!(patches.len(), 1);
     assert_eq!(apply_patches(&next, &inverse).unwrap(), base);

@@ -284,13 +284,18 @@ pub(crate) fn field_methods(
         format!("Sets `{shown}`, recording one `replace` patch. An equal value changes nothing.");
     // The whole accessor carries the field type's span: the checks of its signature report a
     // missing `Draftable` at the field too.
-    let accessor_fn = quote_spanned! {ty.span()=>
-        #[doc = #accessor_doc]
-        #[inline]
-        #[allow(dead_code, clippy::type_complexity)]
-        #vis fn #accessor(&mut self) -> #draft_ty {
+    // Its `fn` keyword stays the macro's, so lints treat it as generated code.
+    let fn_token = quote!(fn);
+    let signature = quote_spanned! {ty.span()=>
+        #accessor(&mut self) -> #draft_ty {
             #make_draft(#place)
         }
+    };
+    let accessor_fn = quote! {
+        #[doc = #accessor_doc]
+        #[inline]
+        #[allow(clippy::type_complexity)]
+        #vis #fn_token #signature
     };
     quote! {
         #accessor_fn
