@@ -77,19 +77,19 @@ fn main() {
     tx.commit();
     println!("v{}: {}", history.version(), describe(history.current()));
 
-    history.undo();
+    history.undo().expect("entries recorded here always undo");
     println!(
         "undo -> v{}: {}",
         history.version(),
         describe(history.current())
     );
-    history.undo();
+    history.undo().expect("entries recorded here always undo");
     println!(
         "undo -> v{}: {}",
         history.version(),
         describe(history.current())
     );
-    history.redo();
+    history.redo().expect("entries recorded here always redo");
     println!(
         "redo -> v{}: {}",
         history.version(),

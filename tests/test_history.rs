@@ -59,17 +59,17 @@ fn commit_undo_redo_and_goto() {
     let v3 = Arc::clone(history.current());
     assert_eq!(history.version(), 3);
 
-    assert_eq!(history.undo(), Some(2));
-    assert_eq!(history.undo(), Some(1));
+    assert_eq!(history.undo().unwrap(), Some(2));
+    assert_eq!(history.undo().unwrap(), Some(1));
     assert_eq!(*history.current(), v1);
     assert!(history.can_undo() && history.can_redo());
-    assert_eq!(history.redo(), Some(2));
+    assert_eq!(history.redo().unwrap(), Some(2));
     assert_eq!(history.goto(0), Ok(0));
     assert_eq!(*history.current(), v0);
-    assert_eq!(history.undo(), None);
+    assert_eq!(history.undo().unwrap(), None);
     assert_eq!(history.goto(3), Ok(3));
     assert_eq!(*history.current(), v3);
-    assert_eq!(history.redo(), None);
+    assert_eq!(history.redo().unwrap(), None);
     assert_eq!(
         history.goto(4),
         Err(HistoryError::NotRetained {
@@ -90,7 +90,7 @@ fn a_commit_after_undo_drops_the_redo_branch_and_a_no_op_leaves_no_entry() {
     let mut history = History::new(doc());
     history.commit(None, |d| d.set_title("a".into()));
     history.commit(None, |d| d.set_title("b".into()));
-    history.undo();
+    history.undo().unwrap();
     assert_eq!(history.commit(None, |d| d.set_title("doc".into())), Some(2));
     assert_eq!(history.newest_version(), 2);
     assert_eq!(history.current().title, "doc");
@@ -113,7 +113,7 @@ fn a_transaction_is_one_undo_step() {
     assert_eq!(tx.current().items.len(), 2);
     assert_eq!(tx.commit(), Some(1));
     assert_eq!(history.current().items.len(), 2);
-    history.undo();
+    history.undo().unwrap();
     assert_eq!(*history.current(), base);
 
     // Dropped without commit: nothing happened.
@@ -126,7 +126,7 @@ fn a_transaction_is_one_undo_step() {
 
 #[test]
 fn capacity_drops_the_oldest_entries() {
-    let mut history = History::new(doc()).with_capacity(3);
+    let mut history = History::new(doc()).with_max_entries(3);
     for i in 0..10_u32 {
         history.commit(None, |d| {
             d.index().insert(format!("k{i}"), i);
@@ -325,11 +325,11 @@ proptest! {
                     }
                 }
                 Step::Undo => {
-                    let moved = history.undo();
+                    let moved = history.undo().unwrap();
                     if at > 0 { at -= 1; prop_assert_eq!(moved, Some(at as u64)); } else { prop_assert_eq!(moved, None); }
                 }
                 Step::Redo => {
-                    let moved = history.redo();
+                    let moved = history.redo().unwrap();
                     if at + 1 < versions.len() { at += 1; prop_assert_eq!(moved, Some(at as u64)); } else { prop_assert_eq!(moved, None); }
                 }
                 Step::Goto(target) => {
@@ -351,4 +351,19 @@ proptest! {
             prop_assert_eq!(&**replayed.current(), expected);
         }
     }
+}
+
+#[test]
+fn an_undo_that_does_not_apply_is_an_error_not_nothing_to_undo() {
+    // JSON writes NaN as `null`, which does not read back as an `f64`: the inverse of
+    // overwriting a NaN cannot apply. That failure must surface, and the history stay put.
+    let mut history = History::new(Arc::new(vec![f64::NAN]));
+    history.commit(None, |d| {
+        let _ = d.set(0, 1.0);
+    });
+    assert!(history.can_undo());
+    let error = history.undo().unwrap_err();
+    assert!(matches!(error, HistoryError::Patch(_)), "{error}");
+    assert_eq!(history.version(), 1);
+    assert_eq!(**history.current(), [1.0]);
 }

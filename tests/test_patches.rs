@@ -504,3 +504,30 @@ fn immer_set_patches_apply_by_value() {
     .unwrap();
     assert_eq!(*next, std::collections::BTreeSet::from([3, 9]));
 }
+
+/// A map key whose `Serialize` fails: it has no JSON form, so no patch path can name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+struct Opaque(u8);
+
+impl Serialize for Opaque {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("opaque keys have no JSON form"))
+    }
+}
+
+immer::leaf!(Opaque);
+
+#[test]
+fn a_map_key_with_no_json_form_fails_the_recording() {
+    // Such keys once all got one placeholder path, so two different keys shared a path.
+    let base = Arc::new(BTreeMap::from([(Opaque(1), 1_u8), (Opaque(2), 2)]));
+    let error = immer::try_produce_with_patches(&base, |d| {
+        d.get_mut(&Opaque(1)).unwrap().set(10);
+        d.get_mut(&Opaque(2)).unwrap().set(20);
+    })
+    .unwrap_err();
+    assert!(error.to_string().contains("no JSON form"), "{error}");
+    // Without recording, the same recipe works.
+    let next = immer::produce(&base, |d| d.get_mut(&Opaque(1)).unwrap().set(10));
+    assert_eq!(next[&Opaque(1)], 10);
+}

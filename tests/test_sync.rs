@@ -692,3 +692,46 @@ fn a_thousand_seeded_runs_over_a_faulty_network_converge() {
         "the faults were not exercised"
     );
 }
+
+#[test]
+fn a_committed_change_that_does_not_apply_surfaces_and_resyncs() {
+    // A follower whose state is not the leader's (a committed change does not apply) once
+    // ignored the change silently and was stuck; now it says so and asks for a snapshot.
+    let mut leader = Leader::new(Arc::new(vec![1_u32, 2, 3]));
+    let mut follower = Follower::new(7, leader.snapshot());
+    let bogus = immer::sync::Committed {
+        version: 1,
+        client: 9,
+        change_id: 1,
+        patches: vec![Patch::remove(p("/9"))],
+    };
+    follower.receive(ToFollower::Committed(bogus));
+    let events = follower.take_events();
+    assert!(
+        matches!(events[..], [FollowerEvent::Diverged { version: 1, .. }]),
+        "{events:?}"
+    );
+    let requests = follower.poll();
+    assert!(
+        requests
+            .iter()
+            .any(|m| matches!(m, ToLeader::SnapshotRequest { client: 7 }))
+    );
+    // Meanwhile the leader moved on; its snapshot sets the follower right.
+    let mut bob = Follower::new(8, leader.snapshot());
+    bob.edit(|d| d.push(4));
+    for message in bob.poll() {
+        leader.receive(message);
+    }
+    for message in requests {
+        for out in leader.receive(message) {
+            follower.receive(out.message);
+        }
+    }
+    assert_eq!(follower.state(), leader.state());
+    assert_eq!(follower.version(), leader.version());
+    assert!(matches!(
+        follower.poll().last(),
+        Some(ToLeader::Resync { .. })
+    ));
+}

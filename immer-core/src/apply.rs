@@ -52,7 +52,10 @@ pub fn apply_patches<T: Draftable>(base: &Arc<T>, patches: &[Patch]) -> Result<A
 /// Applies `patches` in order to a state held mutably, all or nothing.
 ///
 /// The same checks as [`apply_patches`]. On an error, the patches already applied are undone
-/// (in reverse order) before returning, so `state` is equal to what it was.
+/// (in reverse order) before returning, so `state` is equal to what it was. That rollback
+/// writes back the JSON of what each patch replaced, so it needs values whose JSON reads back
+/// as themselves (not a NaN float, which JSON writes as `null`); [`apply_patches`], which
+/// leaves the base untouched, needs nothing of the kind.
 ///
 /// # Errors
 ///
@@ -80,8 +83,14 @@ pub fn apply_patches_mut<T: Draftable>(state: &mut T, patches: &[Patch]) -> Resu
             Ok(inverse) => undo.extend(inverse),
             Err(kind) => {
                 for inverse in undo.iter().rev() {
-                    // Each inverse undoes an edit that just succeeded on this very state.
-                    let _ = apply_one(state, inverse, false);
+                    // Each inverse undoes an edit that just succeeded on this very state; it
+                    // fails only for a value whose JSON does not read back as itself (a NaN
+                    // float, a lossy `Serialize`), which the docs above rule out.
+                    let undone = apply_one(state, inverse, false);
+                    debug_assert!(
+                        undone.is_ok(),
+                        "immer: rolling back patch {index} failed: {undone:?}"
+                    );
                 }
                 return Err(PatchError {
                     index,

@@ -61,12 +61,13 @@ pub struct HistoryEntry {
 /// history.commit(Some("push 3"), |d| d.push(3));
 /// assert_eq!(**history.current(), [1, 2, 3]);
 ///
-/// history.undo();
+/// assert_eq!(history.undo()?, Some(1));
 /// assert_eq!(**history.current(), [1, 2]);
-/// history.redo();
-/// history.goto(0).unwrap();
+/// history.redo()?;
+/// history.goto(0)?;
 /// assert_eq!(**history.current(), [1]);
 /// assert_eq!(history.labels().collect::<Vec<_>>(), [Some("push 2"), Some("push 3")]);
+/// # Ok::<(), immer_core::HistoryError>(())
 /// ```
 pub struct History<T> {
     current: Arc<T>,
@@ -76,7 +77,7 @@ pub struct History<T> {
     oldest: u64,
     /// The version `current` is at.
     version: u64,
-    capacity: Option<usize>,
+    max_entries: Option<usize>,
     /// Keep a snapshot every this many versions; `None`: keep none.
     checkpoint_interval: Option<u64>,
     checkpoints: BTreeMap<u64, Arc<T>>,
@@ -93,17 +94,18 @@ impl<T: Draftable> History<T> {
             entries: VecDeque::new(),
             oldest: 0,
             version: 0,
-            capacity: None,
+            max_entries: None,
             checkpoint_interval: None,
         }
     }
 
-    /// Keeps at most `capacity` entries, dropping the oldest past that (and so the versions
-    /// before them). A capacity of 0 keeps no past at all.
+    /// Keeps at most `max_entries` entries, dropping the oldest past that (and so the
+    /// versions before them). A limit of 0 keeps no past at all. (A limit, not a
+    /// preallocation: nothing is reserved.)
     #[must_use]
-    pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = Some(capacity);
-        self.enforce_capacity();
+    pub fn with_max_entries(mut self, max_entries: usize) -> Self {
+        self.max_entries = Some(max_entries);
+        self.enforce_max_entries();
         self
     }
 
@@ -198,8 +200,9 @@ impl<T: Draftable> History<T> {
     ///     tx.draft().push(i);
     /// }
     /// assert_eq!(tx.commit(), Some(1));
-    /// history.undo();
+    /// history.undo()?;
     /// assert_eq!(**history.current(), [0]);
+    /// # Ok::<(), immer_core::HistoryError>(())
     /// ```
     pub fn transaction(&mut self, label: Option<&str>) -> Transaction<'_, T> {
         let session = Drafting::with_patches(&self.current);
@@ -239,17 +242,17 @@ impl<T: Draftable> History<T> {
             self.checkpoints
                 .insert(self.version, Arc::clone(&self.current));
         }
-        self.enforce_capacity();
+        self.enforce_max_entries();
         Some(self.version)
     }
 
-    fn enforce_capacity(&mut self) {
-        let Some(capacity) = self.capacity else {
+    fn enforce_max_entries(&mut self) {
+        let Some(max_entries) = self.max_entries else {
             return;
         };
-        while self.entries.len() > capacity {
+        while self.entries.len() > max_entries {
             // Drop the oldest entry; the current version is never dropped, since it is at
-            // most `capacity` entries past the oldest only after a commit, which sits at the end.
+            // most `max_entries` entries past the oldest only after a commit, which sits at the end.
             if self.version == self.oldest {
                 // The current version is the oldest: drop from the redo end instead.
                 self.entries.pop_back();
@@ -263,21 +266,31 @@ impl<T: Draftable> History<T> {
     }
 
     /// Goes back one version: applies the newest applied entry's inverse patches as one unit.
-    /// Returns the new version, or `None` when there is nothing to undo.
-    pub fn undo(&mut self) -> Option<u64> {
+    /// Returns the new version, or `Ok(None)` when there is nothing to undo.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError::Patch`] when the entry's inverse does not apply (entries recorded by
+    /// this history always apply; one rebuilt from a foreign log might not). The history
+    /// then stays where it was.
+    pub fn undo(&mut self) -> Result<Option<u64>, HistoryError> {
         if !self.can_undo() {
-            return None;
+            return Ok(None);
         }
-        self.goto(self.version - 1).ok()
+        self.goto(self.version - 1).map(Some)
     }
 
-    /// Goes forward one version. Returns the new version, or `None` when there is nothing to
-    /// redo.
-    pub fn redo(&mut self) -> Option<u64> {
+    /// Goes forward one version. Returns the new version, or `Ok(None)` when there is nothing
+    /// to redo.
+    ///
+    /// # Errors
+    ///
+    /// As [`undo`](History::undo).
+    pub fn redo(&mut self) -> Result<Option<u64>, HistoryError> {
         if !self.can_redo() {
-            return None;
+            return Ok(None);
         }
-        self.goto(self.version + 1).ok()
+        self.goto(self.version + 1).map(Some)
     }
 
     /// Moves to `version`, from the nearest snapshot (the current one or a checkpoint),
@@ -515,6 +528,7 @@ impl<T: Draftable> Transaction<'_, T> {
 
 /// Why a [`History`] could not move.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum HistoryError {
     /// The version is outside the retained range.
     NotRetained {

@@ -17,11 +17,27 @@ use crate::place::{Access, Child, Place};
 
 /// The key of a path segment: a string key as it is, any other key as its JSON text
 /// (`1`, `true`, `[1,2]`), which is how `serde_json` writes non-string keys in an object.
+///
+/// A key with no JSON form gets a placeholder that is never recorded: every draft method
+/// that reaches a key while recording checks it first with [`check_key`].
 pub(crate) fn key_segment<K: Serialize>(key: &K) -> PathSegment {
-    match serde_json::to_value(key) {
-        Ok(Value::String(text)) => PathSegment::Key(text),
-        Ok(other) => PathSegment::Key(other.to_string()),
-        Err(_) => PathSegment::Key(String::from("<a key with no JSON form>")),
+    try_key_segment(key).unwrap_or_else(|_| PathSegment::Key(String::new()))
+}
+
+fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Error> {
+    Ok(match serde_json::to_value(key)? {
+        Value::String(text) => PathSegment::Key(text),
+        other => PathSegment::Key(other.to_string()),
+    })
+}
+
+/// While recording, a key with no JSON form fails the recording: no patch path can name it,
+/// and two such keys must never share one.
+fn check_key<P: Place, K: Serialize>(place: &mut P, key: &K) {
+    if place.is_recording() {
+        if let Err(error) = try_key_segment(key) {
+            place.record(Err(format!("a map key has no JSON form: {error}")));
+        }
     }
 }
 
@@ -247,6 +263,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     /// Time: one lookup (`HashMap`: O(1); `BTreeMap`, `imbl`: O(log n)).
     pub fn get_mut(&mut self, key: &M::Key) -> Option<ValueDraft<'_, P, M>> {
         self.place.get().value(key)?;
+        check_key(&mut self.place, key);
         Some(M::Value::draft(Child::new(
             &mut self.place,
             key.clone(),
@@ -260,6 +277,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     /// Time: one lookup and insert, plus the copy on first write (a clone of the old value to
     /// return it, since the snapshot keeps the original).
     pub fn insert(&mut self, key: M::Key, value: M::Value) -> Option<M::Value> {
+        check_key(&mut self.place, &key);
         if let Some(old) = self.place.get().value(&key) {
             let old = old.clone();
             if old != value {
@@ -284,6 +302,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     /// Time: one lookup and removal, plus the copy on first write.
     pub fn remove(&mut self, key: &M::Key) -> Option<M::Value> {
         self.place.get().value(key)?;
+        check_key(&mut self.place, key);
         record_removal(&mut self.place, key);
         self.place.get_mut().remove_entry(key)
     }
@@ -300,6 +319,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
         if self.place.get().value(&key).is_none() {
             self.insert(key.clone(), default());
         }
+        check_key(&mut self.place, &key);
         M::Value::draft(Child::new(&mut self.place, key, entry::<M>()))
     }
 
@@ -351,6 +371,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&M::Key, ValueDraft<'_, P, M>)) {
         let keys: Vec<M::Key> = self.place.get().entries().map(|(k, _)| k.clone()).collect();
         for key in keys {
+            check_key(&mut self.place, &key);
             let draft = M::Value::draft(Child::new(&mut self.place, key.clone(), entry::<M>()));
             f(&key, draft);
         }
@@ -383,6 +404,7 @@ impl<M: Map, P: Place<Target = M>> MapIterMut<'_, P> {
     pub fn next(&mut self) -> Option<(&M::Key, ValueDraft<'_, P, M>)> {
         let key = self.keys.get(self.next)?;
         self.next += 1;
+        check_key(&mut *self.place, key);
         let draft = M::Value::draft(Child::new(&mut *self.place, key.clone(), entry::<M>()));
         Some((key, draft))
     }
