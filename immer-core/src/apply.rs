@@ -16,6 +16,11 @@ use crate::path::{Path, PathSegment};
 ///
 /// Accepts Immer's patches for the same JSON shape, and RFC 6902's `test`, `move` and `copy`.
 ///
+/// Time: per `add`, `remove` or `replace`, the walk down its path (copying the nodes on it
+/// once) and deserializing its value. `test`, `move` and `copy` also read a value as JSON:
+/// O(size of that value), and a path that goes through an enum with data writes that enum's
+/// whole value as JSON first.
+///
 /// # Errors
 ///
 /// A [`PatchError`] naming the failing patch's index, its path, and the reason.

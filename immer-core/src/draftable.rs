@@ -233,7 +233,9 @@ where
     /// Replaces the value. Writing the value that is already there changes nothing and
     /// records nothing.
     ///
-    /// Time: O(1) plus the copy-on-write of the path to this leaf on the first write.
+    /// Time: one `PartialEq` comparison with the old value (O(1) for a number, O(size) for a
+    /// string or a collection marked leaf), plus the copy-on-write of the path to this leaf
+    /// on the first write; when recording, plus writing the old and new values as JSON.
     #[inline]
     pub fn set(&mut self, value: P::Target) {
         set_place(&mut self.place, value);

@@ -280,8 +280,10 @@ pub(crate) fn field_methods(
     let shown = member_name(field);
     let accessor_doc =
         format!("The draft of `{shown}`, to change it in place. Copies nothing until it writes.");
-    let setter_doc =
-        format!("Sets `{shown}`, recording one `replace` patch. An equal value changes nothing.");
+    let setter_doc = format!(
+        "Sets `{shown}`, recording one `replace` patch. An equal value changes nothing (one \
+         `PartialEq` comparison with the old value)."
+    );
     // The whole accessor carries the field type's span: the checks of its signature report a
     // missing `Draftable` at the field too.
     // Its `fn` keyword stays the macro's, so lints treat it as generated code.

@@ -480,7 +480,8 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     ///
     /// `Err(value)` when `index` is out of range.
     ///
-    /// Time: O(1) (`Vector`: O(log n)) plus the copy on first write.
+    /// Time: O(1) (`Vector`: O(log n)) plus one `PartialEq` comparison with the old element
+    /// (O(its size)) and the copy on first write.
     pub fn set(&mut self, index: usize, value: L::Item) -> Result<(), L::Item> {
         if index >= self.place.get().len() {
             return Err(value);
