@@ -41,10 +41,18 @@ fn set_clear(c: &mut Criterion) {
     let mut group = c.benchmark_group("set_100k");
     group.sample_size(20);
     group.bench_function("clear_with_patches", |b| {
-        b.iter(|| produce_with_patches(black_box(&base), |d| d.clear()));
+        b.iter(|| {
+            produce_with_patches(black_box(&base), |d| {
+                d.clear();
+            })
+        });
     });
     group.bench_function("clear", |b| {
-        b.iter(|| produce(black_box(&base), |d| d.clear()));
+        b.iter(|| {
+            produce(black_box(&base), |d| {
+                d.clear();
+            })
+        });
     });
     group.bench_function("clear_handwritten", |b| {
         b.iter(|| {
