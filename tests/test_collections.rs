@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use immer::{
-    List, ListDraft, Map, MapDraft, Place, Set, SetDraft, apply_patches, produce,
+    List, ListDraft, Map, MapDraft, MapLookup, Place, Set, SetDraft, apply_patches, produce,
     produce_with_patches,
 };
 use proptest::prelude::*;
@@ -288,11 +288,10 @@ fn model_map<K: Ord + Clone>(m: &mut BTreeMap<K, u8>, key: impl Fn(u8) -> K, op:
     }
 }
 
-fn draft_map<M: Map<Value = u8>, P: Place<Target = M>>(
-    d: &mut MapDraft<P>,
-    key: impl Fn(u8) -> M::Key,
-    op: &MapOp,
-) {
+fn draft_map<M, P: Place<Target = M>>(d: &mut MapDraft<P>, key: impl Fn(u8) -> M::Key, op: &MapOp)
+where
+    M: Map<Value = u8> + MapLookup<<M as Map>::Key>,
+{
     match op {
         MapOp::Insert(k, v) => {
             d.insert(key(*k), *v);
@@ -334,7 +333,7 @@ fn check_map<M, K>(
 ) -> Result<(), TestCaseError>
 where
     K: Ord + Clone + std::fmt::Debug,
-    M: Map<Key = K, Value = u8> + FromIterator<(K, u8)> + std::fmt::Debug,
+    M: Map<Key = K, Value = u8> + MapLookup<K> + FromIterator<(K, u8)> + std::fmt::Debug,
     for<'a> &'a M: IntoIterator<Item = (&'a K, &'a u8)>,
 {
     let base: Arc<M> = Arc::new(start.iter().map(|(k, v)| (key(*k), *v)).collect());
@@ -368,7 +367,7 @@ proptest! {
         let name = |k: u8| format!("k{k}");
         check_map::<HashMap<String, u8>, _>(&start, &ops, name)?;
         check_map::<BTreeMap<String, u8>, _>(&start, &ops, name)?;
-        check_map::<immer::HashMap<String, u8>, _>(&start, &ops, name)?;
+        check_map::<immer::imbl::HashMap<String, u8>, _>(&start, &ops, name)?;
         check_map::<immer::OrdMap<String, u8>, _>(&start, &ops, name)?;
         // Keys that are not strings travel as their JSON text.
         check_map::<BTreeMap<u32, u8>, _>(&start, &ops, u32::from)?;
@@ -477,7 +476,7 @@ proptest! {
     fn sets_match_std(start in prop::collection::vec(0..10_u8, 0..6), ops in prop::collection::vec(set_op(), 0..10)) {
         check_set::<HashSet<u8>>(&start, &ops, false)?;
         check_set::<BTreeSet<u8>>(&start, &ops, true)?;
-        check_set::<immer::HashSet<u8>>(&start, &ops, false)?;
+        check_set::<immer::imbl::HashSet<u8>>(&start, &ops, false)?;
         check_set::<immer::OrdSet<u8>>(&start, &ops, true)?;
     }
 }

@@ -10,6 +10,7 @@ use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
 use crate::place::Place;
+use crate::produce::UnserializableError;
 
 /// A type that can live in a snapshot: it has a *draft* to mutate it inside a recipe, and it
 /// can take patches.
@@ -22,12 +23,17 @@ use crate::place::Place;
 /// The supertraits are what snapshots and patches need: `Clone` to copy a node on its first
 /// write, `PartialEq` so that writing an equal value changes nothing, serde so that changes
 /// travel as JSON patches, and `'static` because a snapshot owns its data.
+///
+/// The trait is sealed: its methods are how drafts, patches and the derive work together, and
+/// they change with them. Implement it with `#[derive(Draftable)]`, [`leaf!`](crate::leaf), or
+/// `#[draft(leaf)]` on a field; a type the derive cannot describe (a custom `Serialize`) is a
+/// leaf.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a draftable state: it does not implement `Draftable`",
     label = "not `Draftable`",
     note = "derive it with `#[derive(immer::Draftable)]`, declare it a leaf with `immer::leaf!({Self});`, or mark the field `#[draft(leaf)]` (replaced whole) or `#[draft(skip)]` (left out of drafts and patches)"
 )]
-pub trait Draftable: Clone + PartialEq + Serialize + DeserializeOwned + 'static {
+pub trait Draftable: Sealed + Clone + PartialEq + Serialize + DeserializeOwned + 'static {
     /// The draft of a value of this type at place `P`: a [`Leaf`] for leaves, a generated
     /// `<Type>Draft` for derived types, [`ListDraft`](crate::ListDraft) for lists, and so on.
     type Draft<P: Place<Target = Self>>;
@@ -48,6 +54,11 @@ pub trait Draftable: Clone + PartialEq + Serialize + DeserializeOwned + 'static 
     #[doc(hidden)]
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind>;
 }
+
+/// Seals [`Draftable`]: implemented by `#[derive(Draftable)]`, [`leaf!`](crate::leaf) and this
+/// crate, never by hand.
+#[doc(hidden)]
+pub trait Sealed {}
 
 /// One `add`, `remove` or `replace` on its way down a path, and, when asked for, what undoes it.
 #[doc(hidden)]
@@ -192,8 +203,11 @@ where
     P::Target: Serialize,
 {
     let path = place.path();
-    let old = serde_json::to_value(place.get()).map_err(|e| e.to_string())?;
-    let new = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    let json = |value: &P::Target| {
+        serde_json::to_value(value).map_err(|error| UnserializableError::new(path.clone(), &error))
+    };
+    let old = json(place.get())?;
+    let new = json(value)?;
     Ok((Patch::replace(path.clone(), new), Patch::replace(path, old)))
 }
 
@@ -291,6 +305,7 @@ where
 #[macro_export]
 macro_rules! leaf {
     ($($ty:ty),+ $(,)?) => {$(
+        impl $crate::__private::Sealed for $ty {}
         impl $crate::Draftable for $ty {
             type Draft<P: $crate::Place<Target = Self>> = $crate::Leaf<P>;
             fn draft<P: $crate::Place<Target = Self>>(place: P) -> Self::Draft<P> {

@@ -31,8 +31,7 @@ use crate::apply::apply_patches;
 use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::Patch;
-use crate::produce::{Drafting, RootDraft, produce_with_patches};
-use crate::record::Recording;
+use crate::produce::{Drafting, PatchDraft, SessionDraft, produce_with_patches};
 
 /// One step of a [`History`]: the change from `version` to `version + 1`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -179,7 +178,7 @@ impl<T: Draftable> History<T> {
     /// form.
     pub fn commit<F>(&mut self, label: Option<&str>, recipe: F) -> Option<u64>
     where
-        F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+        F: FnOnce(&mut PatchDraft<'_, '_, T>),
     {
         let (next, patches, inverse) = produce_with_patches(&self.current, recipe);
         self.push(label.map(str::to_owned), next, patches, inverse)
@@ -497,7 +496,7 @@ pub struct Transaction<'h, T: Draftable> {
 
 impl<T: Draftable> Transaction<'_, T> {
     /// The draft, for one more step.
-    pub fn draft(&mut self) -> RootDraft<'_, T, Option<&mut Recording>> {
+    pub fn draft(&mut self) -> SessionDraft<'_, '_, T> {
         self.session.draft()
     }
 

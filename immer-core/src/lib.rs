@@ -43,7 +43,7 @@ mod error;
 mod history;
 mod patch;
 mod path;
-mod place;
+pub mod place;
 mod produce;
 mod record;
 pub mod sync;
@@ -52,37 +52,34 @@ mod value;
 mod wrappers;
 
 pub use apply::{apply_patches, apply_patches_mut};
-pub use collections::list::{IterDraft, List, ListDraft, ListIterMut};
-pub use collections::map::{Map, MapDraft, MapIterMut};
+pub use collections::list::{
+    ElementDraft, IterDraft, List, ListDraft, ListIterMut, OwnedElementDraft,
+};
+pub use collections::map::{EntryDraft, Map, MapDraft, MapIterMut, MapLookup, OwnedEntryDraft};
 pub use collections::set::{Set, SetDraft};
 pub use draftable::{Draftable, Leaf};
 pub use error::{PatchError, PatchErrorKind};
 pub use history::{History, HistoryEntry, HistoryError, LogError, Transaction};
-pub use imbl::{HashMap, HashSet, OrdMap, OrdSet, Vector};
+/// The persistent collections of [`imbl`]: their maps and sets are `imbl::HashMap`,
+/// `imbl::OrdMap`, `imbl::HashSet` and `imbl::OrdSet`, named here with the crate, not under
+/// std's names.
+pub use imbl;
+pub use imbl::{OrdMap, OrdSet, Vector};
 pub use patch::{Patch, PatchOp, from_json_patch, to_json_patch};
 pub use path::{Path, PathSegment, PointerError};
 pub use place::Place;
 pub use produce::{
-    Drafting, ProduceExt, Produced, RootDraft, UnserializableError, produce, produce_with_patches,
-    try_produce_with_patches,
+    Draft, Drafting, PatchDraft, ProduceExt, Produced, RootDraft, SessionDraft,
+    UnserializableError, produce, produce_with_patches, try_produce_with_patches,
 };
 pub use transform::{Conflict, transform};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 
-#[doc(hidden)]
-pub use collections::list::{ElementDraft, ElementPlace, IterElement, Pass};
-#[doc(hidden)]
-pub use collections::map::EntryPlace;
-#[doc(hidden)]
-pub use place::{Access, Boxed, Child, NoRecording, Recorded, Root, Shared};
-#[doc(hidden)]
-pub use record::Recording;
-
 /// Not public API: what `#[derive(Draftable)]` expands to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::draftable::{Edit, apply_leaf, apply_whole, leaf_value_at, set_place};
+    pub use crate::draftable::{Edit, Sealed, apply_leaf, apply_whole, leaf_value_at, set_place};
     pub use crate::place::Child;
     pub use serde::Serialize;
     pub use serde::de::DeserializeOwned;

@@ -1,4 +1,4 @@
-//! Places: where a draft reads and writes.
+//! Places: where a draft reads and writes, and who records its patches.
 //!
 //! A draft does not own or borrow its value directly. It holds a *place*: a chain of steps
 //! from the root snapshot down to the value (a struct field, a list index, a map key, the
@@ -7,19 +7,29 @@
 //! write below an `Arc` copies that node once and every later write finds it unique: a
 //! produce copies exactly the path from the root to what changed.
 //!
-//! The chain also knows its [`Path`], built only when a patch is recorded, and where the
-//! recorder is, if there is one. Users name [`Place`] only as a bound, to write functions over
-//! drafts (`fn finish<P: Place<Target = Todo>>(todo: &mut TodoDraft<P>)`).
+//! The chain also knows its [`Path`], built only when a patch is recorded, and its root knows
+//! its [`Recorder`]: [`NoRecording`] in [`produce`](crate::produce), a [`Recording`] in
+//! [`produce_with_patches`](crate::produce_with_patches).
+//!
+//! Users name these types rarely: [`Place`] as a bound, to write functions over drafts
+//! (`fn finish<P: Place<Target = Todo>>(todo: &mut TodoDraft<P>)`), and the root draft by its
+//! aliases [`Draft`](crate::Draft), [`PatchDraft`](crate::PatchDraft) and
+//! [`SessionDraft`](crate::SessionDraft). The types are here so that every draft's type can
+//! be named and read in the docs.
 
 use std::sync::Arc;
 
 use crate::patch::Patch;
+use crate::path::{Path, PathSegment};
+use crate::produce::UnserializableError;
+
+pub use crate::collections::list::{ElementPlace, IterElement};
+pub use crate::collections::map::EntryPlace;
+pub use crate::record::Recording;
 
 /// A recorded change: a patch and its inverse, or why they could not be written as JSON.
 #[doc(hidden)]
-pub type Recorded = Result<(Patch, Patch), String>;
-use crate::path::{Path, PathSegment};
-use crate::record::Recording;
+pub type Recorded = Result<(Patch, Patch), UnserializableError>;
 
 mod sealed {
     pub trait Sealed {}
@@ -85,15 +95,20 @@ pub trait Place: sealed::Sealed {
     }
 }
 
-/// Who receives the patches of a root place: nobody ([`NoRecording`]) or a [`Recording`].
-#[doc(hidden)]
+/// Who receives the patches of a root place: nobody ([`NoRecording`]), a [`Recording`]
+/// (`&mut Recording`), or either (`Option<&mut Recording>`, a [`Drafting`](crate::Drafting)
+/// session that may record). Sealed: implemented by these alone.
 pub trait Recorder: sealed::Sealed {
+    /// Whether patches are recorded.
+    #[doc(hidden)]
     fn is_recording(&self) -> bool;
+    /// Takes one patch and its inverse.
+    #[doc(hidden)]
     fn record(&mut self, change: Recorded);
 }
 
-/// The recorder of plain `produce`: records nothing, costs nothing.
-#[doc(hidden)]
+/// The recorder of plain `produce`: records nothing, and costs nothing, since whether to
+/// record is known at compile time.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoRecording;
 
@@ -131,8 +146,7 @@ impl<R: Recorder> Recorder for Option<R> {
     }
 }
 
-/// The root of a draft: the value being produced, and the recorder.
-#[doc(hidden)]
+/// The root of a draft: the snapshot being produced, and the recorder `R`.
 pub struct Root<'a, T, R> {
     value: &'a mut T,
     recorder: R,
@@ -183,24 +197,59 @@ impl<T, K, C> Clone for Access<T, K, C> {
 impl<T, K, C> Copy for Access<T, K, C> {}
 
 /// A child of another place: a struct field, a list element, a map value, an `Option`'s
-/// inside. Borrows its parent's place mutably, so the parent cannot change shape (shrink,
-/// drop the key, become `None`) while the child's draft exists.
-#[doc(hidden)]
-pub struct Child<'b, P: Place, K, C> {
-    parent: &'b mut P,
+/// inside, reached from the parent place `P` by a key `K` (a field name, an index, a map
+/// key). Borrows its parent's place mutably, so the parent cannot change shape (shrink, drop
+/// the key, become `None`) while the child's draft exists.
+pub type Child<'b, P, K, C> = Nested<&'b mut P, K, C>;
+
+/// A child of a place held by value: the place of the drafts that the consuming accessors
+/// (`into_mut`) return, which outlive the parent draft they consumed.
+pub type OwnedChild<P, K, C> = Nested<P, K, C>;
+
+/// A child place below the parent place `Q` (a `&mut P` for a [`Child`], a place by value for
+/// an [`OwnedChild`]), reached by a key `K`, of type `C`.
+pub struct Nested<Q: Place, K, C> {
+    parent: Q,
     key: K,
-    access: Access<P::Target, K, C>,
+    access: Access<Q::Target, K, C>,
 }
 
-impl<'b, P: Place, K, C> Child<'b, P, K, C> {
+impl<Q: Place, K, C> Nested<Q, K, C> {
     /// A child place. The child must exist when this is called: drafts check first.
+    #[doc(hidden)]
     #[inline]
-    pub fn new(parent: &'b mut P, key: K, access: Access<P::Target, K, C>) -> Self {
-        Child {
+    pub fn new(parent: Q, key: K, access: Access<Q::Target, K, C>) -> Self {
+        Nested {
             parent,
             key,
             access,
         }
+    }
+}
+
+/// A place borrowed: what a [`Child`] holds of its parent.
+impl<P: Place + ?Sized> sealed::Sealed for &mut P {}
+impl<P: Place + ?Sized> Place for &mut P {
+    type Target = P::Target;
+    #[inline]
+    fn get(&self) -> &P::Target {
+        (**self).get()
+    }
+    #[inline]
+    fn get_mut(&mut self) -> &mut P::Target {
+        (**self).get_mut()
+    }
+    #[inline]
+    fn is_recording(&self) -> bool {
+        (**self).is_recording()
+    }
+    #[inline]
+    fn write_path(&self, path: &mut Vec<PathSegment>) {
+        (**self).write_path(path);
+    }
+    #[inline]
+    fn record(&mut self, change: Recorded) {
+        (**self).record(change);
     }
 }
 
@@ -212,8 +261,8 @@ pub(crate) fn vanished() -> ! {
     unreachable!("immer: a draft's value vanished while the draft was alive")
 }
 
-impl<P: Place, K, C> sealed::Sealed for Child<'_, P, K, C> {}
-impl<P: Place, K, C> Place for Child<'_, P, K, C> {
+impl<Q: Place, K, C> sealed::Sealed for Nested<Q, K, C> {}
+impl<Q: Place, K, C> Place for Nested<Q, K, C> {
     type Target = C;
     #[inline]
     fn get(&self) -> &C {
@@ -247,7 +296,6 @@ impl<P: Place, K, C> Place for Child<'_, P, K, C> {
 
 /// The inside of an `Arc<T>`: reads deref, writes `Arc::make_mut` (copying `T` once if the
 /// `Arc` is still shared with the base).
-#[doc(hidden)]
 pub struct Shared<P>(pub(crate) P);
 
 impl<P> sealed::Sealed for Shared<P> {}
@@ -276,7 +324,6 @@ impl<T: Clone, P: Place<Target = Arc<T>>> Place for Shared<P> {
 }
 
 /// The inside of a `Box<T>`.
-#[doc(hidden)]
 pub struct Boxed<P>(pub(crate) P);
 
 impl<P> sealed::Sealed for Boxed<P> {}

@@ -5,11 +5,47 @@ use std::sync::Arc;
 
 use crate::draftable::Draftable;
 use crate::patch::Patch;
+use crate::path::Path;
 use crate::place::{NoRecording, Root, Shared};
 use crate::record::Recording;
 
-/// The draft a `produce` recipe receives for a snapshot `Arc<T>` (`R` says who records).
+/// The draft of a whole snapshot `Arc<T>`, whose patches go to the recorder `R` (see
+/// [`Recorder`](crate::place::Recorder)). Named by its three uses:
+///
+/// - [`Draft`], what a [`produce`] recipe receives;
+/// - [`PatchDraft`], what a [`produce_with_patches`] recipe receives;
+/// - [`SessionDraft`], what [`Drafting::draft`] and a history
+///   [`Transaction`](crate::Transaction) hand out.
+///
+/// For `T` with `#[derive(Draftable)]` it is the generated `<T>Draft`; to write a function
+/// that works inside all three (and on nested values too), take `&mut TDraft<P>` with
+/// `P: Place<Target = T>`.
 pub type RootDraft<'a, T, R> = <T as Draftable>::Draft<Shared<Root<'a, Arc<T>, R>>>;
+
+/// The draft a [`produce`] recipe receives: records nothing.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{Draft, produce};
+/// use std::sync::Arc;
+///
+/// fn add_two(d: &mut Draft<'_, Vec<u32>>) {
+///     d.push(2);
+/// }
+///
+/// let next = produce(&Arc::new(vec![1]), add_two);
+/// assert_eq!(*next, [1, 2]);
+/// ```
+pub type Draft<'a, T> = RootDraft<'a, T, NoRecording>;
+
+/// The draft a [`produce_with_patches`] recipe receives: records into a [`Recording`] it
+/// borrows for `'r`.
+pub type PatchDraft<'a, 'r, T> = RootDraft<'a, T, &'r mut Recording>;
+
+/// The draft of a [`Drafting`] session or a history [`Transaction`](crate::Transaction):
+/// records when the session does.
+pub type SessionDraft<'a, 'r, T> = RootDraft<'a, T, Option<&'r mut Recording>>;
 
 /// Runs `recipe` on a draft of `base` and returns the new snapshot.
 ///
@@ -32,7 +68,7 @@ pub type RootDraft<'a, T, R> = <T as Draftable>::Draft<Shared<Root<'a, Arc<T>, R
 pub fn produce<T, F>(base: &Arc<T>, recipe: F) -> Arc<T>
 where
     T: Draftable,
-    F: FnOnce(&mut RootDraft<'_, T, NoRecording>),
+    F: FnOnce(&mut Draft<'_, T>),
 {
     let mut next = Arc::clone(base);
     recipe(&mut T::draft(Shared(Root::new(&mut next, NoRecording))));
@@ -69,7 +105,7 @@ where
 pub fn produce_with_patches<T, F>(base: &Arc<T>, recipe: F) -> (Arc<T>, Vec<Patch>, Vec<Patch>)
 where
     T: Draftable,
-    F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+    F: FnOnce(&mut PatchDraft<'_, '_, T>),
 {
     match try_produce_with_patches(base, recipe) {
         Ok(produced) => produced.into_parts(),
@@ -89,14 +125,12 @@ pub fn try_produce_with_patches<T, F>(
 ) -> Result<Produced<T>, UnserializableError>
 where
     T: Draftable,
-    F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+    F: FnOnce(&mut PatchDraft<'_, '_, T>),
 {
     let mut next = Arc::clone(base);
     let mut recording = Recording::new();
     recipe(&mut T::draft(Shared(Root::new(&mut next, &mut recording))));
-    let (patches, inverse) = recording
-        .finish()
-        .map_err(|message| UnserializableError { message })?;
+    let (patches, inverse) = recording.finish()?;
     Ok(Produced {
         state: next,
         patches,
@@ -124,17 +158,29 @@ impl<T> Produced<T> {
 
 /// A value written in a recipe that has no JSON form, so no patch could describe it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UnserializableError {
+    /// Where the value was written.
+    pub path: Path,
     /// serde's message.
     pub message: String,
+}
+
+impl UnserializableError {
+    pub(crate) fn new(path: Path, error: &impl fmt::Display) -> Self {
+        UnserializableError {
+            path,
+            message: error.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for UnserializableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "immer: a value written in the recipe cannot be written as JSON, so no patch can describe it: {}",
-            self.message
+            "immer: a value written in the recipe at {} cannot be written as JSON, so no patch can describe it: {}",
+            self.path, self.message
         )
     }
 }
@@ -188,7 +234,7 @@ impl<T: Draftable> Drafting<T> {
     }
 
     /// The draft, for one more step.
-    pub fn draft(&mut self) -> RootDraft<'_, T, Option<&mut Recording>> {
+    pub fn draft(&mut self) -> SessionDraft<'_, '_, T> {
         T::draft(Shared(Root::new(&mut self.state, self.recording.as_mut())))
     }
 
@@ -206,9 +252,7 @@ impl<T: Draftable> Drafting<T> {
     /// [`UnserializableError`] when a written value has no JSON form.
     pub fn finish(self) -> Result<Produced<T>, UnserializableError> {
         let (patches, inverse) = match self.recording {
-            Some(recording) => recording
-                .finish()
-                .map_err(|message| UnserializableError { message })?,
+            Some(recording) => recording.finish()?,
             None => (Vec::new(), Vec::new()),
         };
         Ok(Produced {
@@ -236,12 +280,12 @@ pub trait ProduceExt<T: Draftable> {
     /// [`produce`].
     fn produce<F>(&self, recipe: F) -> Arc<T>
     where
-        F: FnOnce(&mut RootDraft<'_, T, NoRecording>);
+        F: FnOnce(&mut Draft<'_, T>);
 
     /// [`produce_with_patches`].
     fn produce_with_patches<F>(&self, recipe: F) -> (Arc<T>, Vec<Patch>, Vec<Patch>)
     where
-        F: FnOnce(&mut RootDraft<'_, T, &mut Recording>);
+        F: FnOnce(&mut PatchDraft<'_, '_, T>);
 
     /// [`apply_patches`](crate::apply_patches).
     ///
@@ -254,14 +298,14 @@ pub trait ProduceExt<T: Draftable> {
 impl<T: Draftable> ProduceExt<T> for Arc<T> {
     fn produce<F>(&self, recipe: F) -> Arc<T>
     where
-        F: FnOnce(&mut RootDraft<'_, T, NoRecording>),
+        F: FnOnce(&mut Draft<'_, T>),
     {
         produce(self, recipe)
     }
 
     fn produce_with_patches<F>(&self, recipe: F) -> (Arc<T>, Vec<Patch>, Vec<Patch>)
     where
-        F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+        F: FnOnce(&mut PatchDraft<'_, '_, T>),
     {
         produce_with_patches(self, recipe)
     }

@@ -22,21 +22,23 @@ use std::ops::Bound;
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
 use crate::place::Recorded;
+use crate::produce::UnserializableError;
 
 struct Entry {
     patch: Patch,
     inverse: Patch,
 }
 
-/// The patches recorded so far in one produce.
-#[doc(hidden)]
+/// The patches recorded so far by one [`produce_with_patches`](crate::produce_with_patches)
+/// (or a recording [`Drafting`](crate::Drafting) session): the recorder its drafts write to.
+/// Opaque: the patches come out of the produce that holds it.
 #[derive(Default)]
 pub struct Recording {
     entries: Vec<Option<Entry>>,
     index: BTreeMap<Path, usize>,
     /// The newest entry, not yet in `index`: a recipe of one operation never builds it.
     unindexed: Option<usize>,
-    failure: Option<String>,
+    failure: Option<UnserializableError>,
 }
 
 impl Recording {
@@ -47,17 +49,17 @@ impl Recording {
     pub(crate) fn record(&mut self, change: Recorded) {
         match change {
             Ok((patch, inverse)) => self.push(patch, inverse),
-            Err(message) => {
-                self.failure.get_or_insert(message);
+            Err(error) => {
+                self.failure.get_or_insert(error);
             }
         }
     }
 
     /// The forward patches in order, and the inverse patches in the order that undoes them;
     /// or why a value could not be written as JSON.
-    pub(crate) fn finish(self) -> Result<(Vec<Patch>, Vec<Patch>), String> {
-        if let Some(message) = self.failure {
-            return Err(message);
+    pub(crate) fn finish(self) -> Result<(Vec<Patch>, Vec<Patch>), UnserializableError> {
+        if let Some(error) = self.failure {
+            return Err(error);
         }
         let (patches, mut inverse): (Vec<Patch>, Vec<Patch>) = self
             .entries

@@ -61,8 +61,7 @@ use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::Patch;
 use crate::path::Path;
-use crate::produce::{RootDraft, produce_with_patches};
-use crate::record::Recording;
+use crate::produce::{PatchDraft, produce_with_patches};
 use crate::transform::{Conflict, transform};
 
 /// A node's identity.
@@ -635,9 +634,16 @@ impl<T: Draftable> Follower<T> {
         self.version
     }
 
+    /// The edits that wait for the leader, oldest first: each one's id and its patches as
+    /// they now apply after the confirmed state (moved through everything confirmed since the
+    /// edit was made).
+    pub fn pending_edits(&self) -> impl ExactSizeIterator<Item = (u64, &[Patch])> {
+        self.pending.iter().map(|p| (p.id, p.patches.as_slice()))
+    }
+
     /// How many edits wait for the leader.
     #[must_use]
-    pub fn pending(&self) -> usize {
+    pub fn pending_count(&self) -> usize {
         self.pending.len()
             + usize::from(
                 self.in_flight
@@ -660,7 +666,7 @@ impl<T: Draftable> Follower<T> {
     /// If a written value has no JSON form (see [`produce_with_patches`]).
     pub fn edit<F>(&mut self, recipe: F) -> Option<u64>
     where
-        F: FnOnce(&mut RootDraft<'_, T, &mut Recording>),
+        F: FnOnce(&mut PatchDraft<'_, '_, T>),
     {
         let (next, patches, inverse) = produce_with_patches(&self.local, recipe);
         if patches.is_empty() {

@@ -13,6 +13,7 @@ use crate::place::{Access, Child, Place};
 
 /// A JSON value drafts by key (objects) and by index (arrays), and applies patches with
 /// RFC 6902's rules, so a state can hold parts whose shape is only known at run time.
+impl crate::draftable::Sealed for Value {}
 impl Draftable for Value {
     type Draft<P: Place<Target = Self>> = ValueDraft<P>;
 

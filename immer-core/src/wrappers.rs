@@ -9,9 +9,10 @@ use crate::draftable::{Draftable, Edit, set_place, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::PatchOp;
 use crate::path::PathSegment;
-use crate::place::{Access, Boxed, Child, Place, Shared};
+use crate::place::{Access, Boxed, Child, OwnedChild, Place, Shared};
 
 /// `Box<T>` drafts as `T` itself: `d.boxed_field()` gives `T`'s draft.
+impl<T: Draftable> crate::draftable::Sealed for Box<T> {}
 impl<T: Draftable> Draftable for Box<T> {
     type Draft<P: Place<Target = Self>> = T::Draft<Boxed<P>>;
 
@@ -35,6 +36,7 @@ impl<T: Draftable> Draftable for Box<T> {
 /// `Arc<T>` drafts as `T` itself, copy-on-write: the first write below it calls
 /// `Arc::make_mut`, which copies `T` once if the `Arc` is still shared with the base.
 /// An `Arc` nobody writes through stays pointer-equal to the base's.
+impl<T: Draftable> crate::draftable::Sealed for Arc<T> {}
 impl<T: Draftable> Draftable for Arc<T> {
     type Draft<P: Place<Target = Self>> = T::Draft<Shared<P>>;
 
@@ -62,6 +64,7 @@ impl<T: Draftable> Draftable for Arc<T> {
     }
 }
 
+impl<T: Draftable> crate::draftable::Sealed for Option<T> {}
 impl<T: Draftable> Draftable for Option<T> {
     type Draft<P: Place<Target = Self>> = OptionDraft<P>;
 
@@ -150,6 +153,20 @@ impl<T: Draftable, P: Place<Target = Option<T>>> OptionDraft<P> {
     pub fn get_mut(&mut self) -> Option<T::Draft<Child<'_, P, (), T>>> {
         if self.place.get().is_some() {
             Some(T::draft(Child::new(&mut self.place, (), some_access())))
+        } else {
+            None
+        }
+    }
+
+    /// The draft of the value inside, or `None`, consuming this draft: unlike
+    /// [`get_mut`](OptionDraft::get_mut), the result can be bound to a variable when this
+    /// draft is a temporary (`let mut note = d.note().into_mut().unwrap();`), as std's entry
+    /// API has `into_mut`.
+    ///
+    /// Time: O(1).
+    pub fn into_mut(self) -> Option<T::Draft<OwnedChild<P, (), T>>> {
+        if self.place.get().is_some() {
+            Some(T::draft(OwnedChild::new(self.place, (), some_access())))
         } else {
             None
         }

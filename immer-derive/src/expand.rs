@@ -107,6 +107,9 @@ fn impl_leaf(cx: &Context<'_>) -> TokenStream {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     quote! {
         #[automatically_derived]
+        impl #impl_generics #krate::__private::Sealed for #self_ty #where_clause {}
+
+        #[automatically_derived]
         impl #impl_generics #krate::Draftable for #self_ty #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #krate::Leaf<__P>;
             #[inline]
@@ -539,6 +542,9 @@ pub(crate) fn draftable_impls(
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (draft_impl_generics, _, draft_where) = draft_generics.split_for_impl();
     quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::Sealed for #self_ty #where_clause {}
+
         #[automatically_derived]
         impl #impl_generics #krate::Draftable for #self_ty #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #draft_ident<__P>;

@@ -28,6 +28,9 @@ pub(crate) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> Toke
         #error
 
         #[automatically_derived]
+        impl #impl_generics #krate::__private::Sealed for #ident #ty_generics #where_clause {}
+
+        #[automatically_derived]
         impl #impl_generics #krate::Draftable for #ident #ty_generics #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #krate::Leaf<__P>;
             fn draft<__P: #krate::Place<Target = Self>>(_: __P) -> Self::Draft<__P> {

@@ -10,7 +10,7 @@ use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
-use crate::place::{Access, Child, Place};
+use crate::place::{Access, Child, OwnedChild, Place};
 
 /// A list type that [`ListDraft`] can draft: `Vec`, `VecDeque`, `imbl::Vector`.
 pub trait List: sealed::Sealed + Draftable {
@@ -80,6 +80,8 @@ pub trait List: sealed::Sealed + Draftable {
 macro_rules! list_impl {
     ($ty:ident, $name:literal, $($bound:path),*) => {
         impl<T: Draftable $(+ $bound)*> sealed::Sealed for $ty<T> {}
+
+        impl<T: Draftable $(+ $bound)*> crate::draftable::Sealed for $ty<T> {}
 
         impl<T: Draftable $(+ $bound)*> Draftable for $ty<T> {
             type Draft<P: Place<Target = Self>> = ListDraft<P>;
@@ -343,6 +345,11 @@ pub type ElementPlace<'b, P, T> = Child<'b, P, usize, T>;
 pub type ElementDraft<'b, P, L> =
     <<L as List>::Item as Draftable>::Draft<ElementPlace<'b, P, <L as List>::Item>>;
 
+/// The draft of an element of the list `L` at place `P`, holding the list's place by value:
+/// what [`ListDraft::into_mut`] returns.
+pub type OwnedElementDraft<P, L> =
+    <<L as List>::Item as Draftable>::Draft<OwnedChild<P, usize, <L as List>::Item>>;
+
 fn element<L: List>() -> Access<L, usize, L::Item> {
     Access {
         read: |l, i| l.item(*i),
@@ -390,6 +397,37 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
         if index < self.place.get().len() {
             Some(L::Item::draft(Child::new(
                 &mut self.place,
+                index,
+                element::<L>(),
+            )))
+        } else {
+            None
+        }
+    }
+
+    /// The draft of the element at `index`, or `None` when out of range, consuming the
+    /// list's draft: unlike [`get_mut`](ListDraft::get_mut), the result can be bound to a
+    /// variable when the list's draft is a temporary, as std's entry API has `into_mut`.
+    ///
+    /// ```
+    /// use immer_core::produce;
+    /// use std::sync::Arc;
+    ///
+    /// let base = Arc::new(Some(vec![1_u32, 2, 3]));
+    /// let next = produce(&base, |d| {
+    ///     // `d.get_mut().unwrap().get_mut(1)` would borrow a temporary that is dropped at
+    ///     // the end of the statement; `into_mut` takes it instead.
+    ///     let mut second = d.get_mut().unwrap().into_mut(1).unwrap();
+    ///     second.set(20);
+    /// });
+    /// assert_eq!(*next, Some(vec![1, 20, 3]));
+    /// ```
+    ///
+    /// Time: as [`get_mut`](ListDraft::get_mut).
+    pub fn into_mut(self, index: usize) -> Option<OwnedElementDraft<P, L>> {
+        if index < self.place.get().len() {
+            Some(L::Item::draft(OwnedChild::new(
+                self.place,
                 index,
                 element::<L>(),
             )))
@@ -756,8 +794,7 @@ pub type IterDraft<'e, 'p, P, L> = <<L as List>::Item as Draftable>::Draft<IterE
 
 /// Where a pass over a list writes: through the place chain until the first write, then,
 /// on a persistent list outside recording, through one cursor.
-#[doc(hidden)]
-pub enum Pass<'p, P: Place>
+pub(crate) enum Pass<'p, P: Place>
 where
     P::Target: List,
 {
@@ -766,9 +803,9 @@ where
     Moving,
 }
 
-/// The place of an element during a pass: reads the pass's snapshot until the element is
-/// written, then the live element.
-#[doc(hidden)]
+/// The place of an element during a pass over a list ([`ListDraft::for_each_mut`],
+/// [`ListDraft::iter_mut`]): reads the pass's snapshot until the element is written, then the
+/// live element.
 pub struct IterElement<'e, 'p, P: Place>
 where
     P::Target: List,

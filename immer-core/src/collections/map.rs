@@ -13,7 +13,8 @@ use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
-use crate::place::{Access, Child, Place};
+use crate::place::{Access, Child, OwnedChild, Place};
+use crate::produce::UnserializableError;
 
 /// The key of a path segment: a string key as it is, any other key as its JSON text
 /// (`1`, `true`, `[1,2]`), which is how `serde_json` writes non-string keys in an object.
@@ -36,7 +37,8 @@ fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Err
 fn check_key<P: Place, K: Serialize>(place: &mut P, key: &K) {
     if place.is_recording() {
         if let Err(error) = try_key_segment(key) {
-            place.record(Err(format!("a map key has no JSON form: {error}")));
+            let message = format!("a map key has no JSON form: {error}");
+            place.record(Err(UnserializableError::new(place.path(), &message)));
         }
     }
 }
@@ -81,9 +83,28 @@ pub trait Map: sealed::Sealed + Draftable {
     fn map_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut MapDraft<P>;
 }
 
+/// A map that can look a key up by a borrowed form `Q` of its key type, as std's maps do
+/// (`K: Borrow<Q>`): so [`MapDraft::get_mut`] takes `"ann"` for a `String` key.
+pub trait MapLookup<Q: ?Sized>: Map {
+    /// The map's own key equal to `key`, if any.
+    #[doc(hidden)]
+    fn key_of(&self, key: &Q) -> Option<&Self::Key>;
+}
+
 macro_rules! map_impl {
-    ([$($generics:tt)*] $ty:ty, $name:literal, [$($key_bound:tt)*]) => {
+    ([$($generics:tt)*] $ty:ty, $name:literal, [$($key_bound:tt)*], [$($lookup_bound:tt)*]) => {
+        impl<$($generics)*, Q: ?Sized + $($lookup_bound)*> MapLookup<Q> for $ty
+        where
+            K: $($key_bound)* + std::borrow::Borrow<Q>,
+        {
+            fn key_of(&self, key: &Q) -> Option<&K> {
+                self.get_key_value(key).map(|(k, _)| k)
+            }
+        }
+
         impl<$($generics)*> sealed::Sealed for $ty where K: $($key_bound)* {}
+
+        impl<$($generics)*> crate::draftable::Sealed for $ty where K: $($key_bound)* {}
 
         impl<$($generics)*> Draftable for $ty
         where
@@ -134,10 +155,10 @@ macro_rules! map_impl {
 }
 
 map_impl!([K, V: Draftable, S: BuildHasher + Default + Clone + 'static] HashMap<K, V, S>, "HashMap",
-    [Draftable + Eq + Hash]);
-map_impl!([K, V: Draftable] BTreeMap<K, V>, "BTreeMap", [Draftable + Ord]);
-map_impl!([K, V: Draftable] imbl::HashMap<K, V>, "imbl::HashMap", [Draftable + Eq + Hash]);
-map_impl!([K, V: Draftable] imbl::OrdMap<K, V>, "imbl::OrdMap", [Draftable + Ord]);
+    [Draftable + Eq + Hash], [Eq + Hash]);
+map_impl!([K, V: Draftable] BTreeMap<K, V>, "BTreeMap", [Draftable + Ord], [Ord]);
+map_impl!([K, V: Draftable] imbl::HashMap<K, V>, "imbl::HashMap", [Draftable + Eq + Hash], [Eq + Hash]);
+map_impl!([K, V: Draftable] imbl::OrdMap<K, V>, "imbl::OrdMap", [Draftable + Ord], [Ord]);
 
 fn apply_map<M: Map>(
     map: &mut M,
@@ -228,7 +249,13 @@ fn entry<M: Map>() -> Access<M, M::Key, M::Value> {
     }
 }
 
-type ValueDraft<'b, P, M> =
+/// The draft of a value of the map `M` at place `P`, holding the map's place by value: what
+/// [`MapDraft::into_mut`] returns.
+pub type OwnedEntryDraft<P, M> =
+    <<M as Map>::Value as Draftable>::Draft<OwnedChild<P, <M as Map>::Key, <M as Map>::Value>>;
+
+/// The draft of a value of the map `M` at place `P`, as [`MapDraft::get_mut`] returns it.
+pub type EntryDraft<'b, P, M> =
     <<M as Map>::Value as Draftable>::Draft<EntryPlace<'b, P, <M as Map>::Key, <M as Map>::Value>>;
 
 /// The draft of a map: `HashMap`, `BTreeMap`, `imbl::HashMap` or `imbl::OrdMap`.
@@ -246,7 +273,7 @@ type ValueDraft<'b, P, M> =
 ///
 /// let base: Arc<OrdMap<String, u32>> = Arc::new(OrdMap::from_iter([(String::from("ann"), 1_u32)]));
 /// let (next, patches, _) = produce_with_patches(&base, |d| {
-///     d.get_mut(&"ann".to_string()).unwrap().set(2);
+///     d.get_mut("ann").unwrap().set(2);
 ///     d.insert("bob".into(), 5);
 /// });
 /// assert_eq!(next.get("ann"), Some(&2));
@@ -259,14 +286,38 @@ pub struct MapDraft<P> {
 
 impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     /// The draft of the value at `key`, or `None`. Copies nothing until the draft writes.
+    /// Takes any borrowed form of the key, as std's maps do (`"ann"` for a `String` key).
     ///
-    /// Time: one lookup (`HashMap`: O(1); `BTreeMap`, `imbl`: O(log n)).
-    pub fn get_mut(&mut self, key: &M::Key) -> Option<ValueDraft<'_, P, M>> {
-        self.place.get().value(key)?;
-        check_key(&mut self.place, key);
+    /// Time: one lookup (`HashMap`: O(1); `BTreeMap`, `imbl`: O(log n)) and a clone of the
+    /// key, which the draft holds.
+    pub fn get_mut<Q: ?Sized>(&mut self, key: &Q) -> Option<EntryDraft<'_, P, M>>
+    where
+        M: MapLookup<Q>,
+    {
+        let key = self.place.get().key_of(key)?.clone();
+        check_key(&mut self.place, &key);
         Some(M::Value::draft(Child::new(
             &mut self.place,
-            key.clone(),
+            key,
+            entry::<M>(),
+        )))
+    }
+
+    /// The draft of the value at `key`, or `None`, consuming the map's draft: unlike
+    /// [`get_mut`](MapDraft::get_mut), the result can be bound to a variable when the map's
+    /// draft is a temporary (`let mut ann = d.members().into_mut("ann").unwrap();`), as std's
+    /// entry API has `into_mut`.
+    ///
+    /// Time: as [`get_mut`](MapDraft::get_mut).
+    pub fn into_mut<Q: ?Sized>(mut self, key: &Q) -> Option<OwnedEntryDraft<P, M>>
+    where
+        M: MapLookup<Q>,
+    {
+        let key = self.place.get().key_of(key)?.clone();
+        check_key(&mut self.place, &key);
+        Some(M::Value::draft(OwnedChild::new(
+            self.place,
+            key,
             entry::<M>(),
         )))
     }
@@ -297,11 +348,19 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     }
 
     /// Removes `key` and returns its value, or `None` (and no write) when absent. One
-    /// `remove` patch.
+    /// `remove` patch. Takes any borrowed form of the key, as std's maps do.
     ///
     /// Time: one lookup and removal, plus the copy on first write.
-    pub fn remove(&mut self, key: &M::Key) -> Option<M::Value> {
-        self.place.get().value(key)?;
+    pub fn remove<Q: ?Sized>(&mut self, key: &Q) -> Option<M::Value>
+    where
+        M: MapLookup<Q>,
+    {
+        let key = self.place.get().key_of(key)?.clone();
+        self.remove_entry(&key)
+    }
+
+    /// Removes a key that is in the map.
+    fn remove_entry(&mut self, key: &M::Key) -> Option<M::Value> {
         check_key(&mut self.place, key);
         record_removal(&mut self.place, key);
         self.place.get_mut().remove_entry(key)
@@ -315,7 +374,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
         &mut self,
         key: M::Key,
         default: impl FnOnce() -> M::Value,
-    ) -> ValueDraft<'_, P, M> {
+    ) -> EntryDraft<'_, P, M> {
         if self.place.get().value(&key).is_none() {
             self.insert(key.clone(), default());
         }
@@ -336,7 +395,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
             .map(|(k, _)| k.clone())
             .collect();
         for key in &doomed {
-            self.remove(key);
+            self.remove_entry(key);
         }
     }
 
@@ -368,7 +427,7 @@ impl<M: Map, P: Place<Target = M>> MapDraft<P> {
     /// Calls `f` with each key and the draft of its value, in the map's order.
     ///
     /// Time: O(n) lookups; writes copy as their drafts do.
-    pub fn for_each_mut(&mut self, mut f: impl FnMut(&M::Key, ValueDraft<'_, P, M>)) {
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&M::Key, EntryDraft<'_, P, M>)) {
         let keys: Vec<M::Key> = self.place.get().entries().map(|(k, _)| k.clone()).collect();
         for key in keys {
             check_key(&mut self.place, &key);
@@ -401,7 +460,7 @@ impl<M: Map, P: Place<Target = M>> MapIterMut<'_, P> {
         clippy::should_implement_trait,
         reason = "a lending iterator: each draft borrows the iterator"
     )]
-    pub fn next(&mut self) -> Option<(&M::Key, ValueDraft<'_, P, M>)> {
+    pub fn next(&mut self) -> Option<(&M::Key, EntryDraft<'_, P, M>)> {
         let key = self.keys.get(self.next)?;
         self.next += 1;
         check_key(&mut *self.place, key);

@@ -8,6 +8,7 @@ pub(crate) mod set;
 use crate::patch::Patch;
 use crate::path::Path;
 use crate::place::Place;
+use crate::produce::UnserializableError;
 
 /// Records the patch and inverse `build` makes from the value and path of `place`, if anyone
 /// listens. Call it before the write, so `build` sees the old value.
@@ -17,7 +18,8 @@ pub(crate) fn record<P: Place>(
     build: impl FnOnce(&P::Target, Path) -> Result<(Patch, Patch), serde_json::Error>,
 ) {
     if place.is_recording() {
-        let change = build(place.get(), place.path()).map_err(|e| e.to_string());
+        let change = build(place.get(), place.path())
+            .map_err(|error| UnserializableError::new(place.path(), &error));
         place.record(change);
     }
 }

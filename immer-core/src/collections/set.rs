@@ -50,6 +50,8 @@ macro_rules! set_impl {
     ($family:ident [$($generics:tt)*] $ty:ty, $name:literal, [$($bound:tt)*]) => {
         impl<$($generics)*> sealed::Sealed for $ty where T: $($bound)* {}
 
+        impl<$($generics)*> crate::draftable::Sealed for $ty where T: $($bound)* {}
+
         impl<$($generics)*> Draftable for $ty
         where
             T: $($bound)*,
