@@ -531,3 +531,20 @@ fn a_map_key_with_no_json_form_fails_the_recording() {
     let next = immer::produce(&base, |d| d.get_mut(&Opaque(1)).unwrap().set(10));
     assert_eq!(next[&Opaque(1)], 10);
 }
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Blob {
+    #[draft(leaf)]
+    bytes: Vec<u8>,
+}
+
+#[test]
+fn errors_name_leaf_types_as_written() {
+    let base = Arc::new(Blob { bytes: vec![1] });
+    let patch = Patch::replace(Path::from_pointer("/bytes/0").unwrap(), json!(2));
+    let error = apply_patches(&base, &[patch]).unwrap_err();
+    assert!(
+        error.to_string().contains("`Vec<u8>`"),
+        "{error} should name `Vec<u8>`"
+    );
+}
