@@ -41,15 +41,16 @@ fn board() -> Arc<Board> {
     })
 }
 
-/// A change from `client` voting on item `index`, against `base_version`.
-fn vote(client: u64, id: u64, base_version: u64, index: u64) -> ToLeader {
+/// A change from `session` voting on item `index`, against `base_version`.
+fn vote(session: u64, id: u64, base_version: u64, index: u64) -> ToLeader {
     let path = Path::from(vec![
         PathSegment::from("items"),
         PathSegment::Index(usize::try_from(index).unwrap_or(0)),
         PathSegment::from("votes"),
     ]);
     ToLeader::Change(Change {
-        client,
+        client: session,
+        session,
         id,
         base_version,
         patches: vec![Patch::replace(path, json!(1))],
@@ -61,17 +62,18 @@ fn leader_throughput(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, lag) in [("fresh_change", 0_u64), ("change_10_versions_behind", 10)] {
         let mut leader = Leader::new(board());
+        let (one, two) = (leader.join(1).session, leader.join(2).session);
         let mut id = 0_u64;
         // Versions for the lagging changes to move through.
         for i in 0..lag {
-            leader.receive(vote(2, i + 1, leader.version(), i * 7));
+            leader.receive(vote(two, i + 1, leader.version(), i * 7));
         }
         group.bench_function(name, |b| {
             b.iter(|| {
                 id += 1;
                 let base = leader.version().saturating_sub(lag);
                 let index = (id * 7_919) % ITEMS;
-                let out = leader.receive(vote(1, id, base, index));
+                let out = leader.receive(vote(one, id, base, index));
                 // The broadcast, written once for every follower.
                 black_box(serde_json::to_string(&out[0].message).unwrap_or_default())
             });

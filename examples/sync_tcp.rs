@@ -13,7 +13,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use immer::sync::{Follower, Leader, Recipient, Snapshot, ToFollower, ToLeader};
+use immer::sync::{Follower, Leader, Recipient, ToFollower, ToLeader, Welcome};
 use immer::{Draftable, Vector};
 use serde::{Deserialize, Serialize};
 
@@ -78,27 +78,31 @@ fn run_leader(
     let (to_leader, inbox) = mpsc::channel::<(usize, ToLeader)>();
     let mut connections: Vec<TcpStream> = Vec::new();
     for index in 0..FOLLOWERS as usize {
-        let Ok((mut stream, _)) = listener.accept() else {
+        let Ok((stream, _)) = listener.accept() else {
             break;
         };
-        // A new follower starts from a snapshot.
-        let _ = send_line(&mut stream, &ToFollower::Snapshot(leader.snapshot()));
         if let Ok(reader) = stream.try_clone() {
             read_lines(reader, index, to_leader.clone());
         }
         connections.push(stream);
     }
-    let mut client_of: HashMap<u64, usize> = HashMap::new();
+    // Which connection holds each session: learned from the welcome sent on it.
+    let mut connection_of: HashMap<u64, usize> = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while done.load(Ordering::SeqCst) < FOLLOWERS as usize && Instant::now() < deadline {
         let Ok((index, message)) = inbox.recv_timeout(Duration::from_millis(50)) else {
             continue;
         };
-        client_of.insert(message.client(), index);
         for out in leader.receive(message) {
+            if let ToFollower::Welcome(welcome) = &out.message {
+                connection_of.insert(welcome.session, index);
+            }
             let targets: Vec<usize> = match out.to {
                 Recipient::All => (0..connections.len()).collect(),
-                Recipient::Client(client) => client_of.get(&client).copied().into_iter().collect(),
+                Recipient::Sender => vec![index],
+                Recipient::Session(session) => {
+                    connection_of.get(&session).copied().into_iter().collect()
+                }
             };
             for target in targets {
                 let _ = send_line(&mut connections[target], &out.message);
@@ -119,11 +123,13 @@ fn run_follower(
     let mut writer = stream.try_clone().expect("a socket can be cloned");
     let (to_me, inbox) = mpsc::channel::<((), ToFollower<Board>)>();
     read_lines(stream, (), to_me);
-    let Ok(((), ToFollower::Snapshot(snapshot))) = inbox.recv() else {
-        panic!("the leader sends a snapshot first")
+    // Join: the leader opens a session and sends where to start.
+    send_line(&mut writer, &ToLeader::Join { client }).expect("the leader listens");
+    let Ok(((), ToFollower::Welcome(welcome))) = inbox.recv() else {
+        panic!("the leader answers a join with a welcome")
     };
-    let snapshot: Snapshot<Board> = snapshot;
-    let mut follower = Follower::new(client, snapshot);
+    let welcome: Welcome<Board> = welcome;
+    let mut follower = Follower::new(welcome);
     let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ client;
     let mut random = move |n: u64| {
         seed ^= seed << 13;

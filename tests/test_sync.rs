@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use immer::sync::{
-    Follower, FollowerEvent, Leader, Recipient, RejectReason, Rejected, ToFollower, ToLeader,
+    ClientId, DropReason, Follower, FollowerEvent, Leader, Recipient, RejectReason, Rejected,
+    SessionId, ToFollower, ToLeader,
 };
 use immer::{Draftable, Patch, Path, Vector, transform};
 use serde::{Deserialize, Serialize};
@@ -192,7 +193,8 @@ fn pump(leader: &mut Leader<Board>, followers: &mut [Follower<Board>]) {
         for message in outgoing {
             for out in leader.receive(message) {
                 for follower in followers.iter_mut() {
-                    if out.to == Recipient::All || out.to == Recipient::Client(follower.client()) {
+                    if out.to == Recipient::All || out.to == Recipient::Session(follower.session())
+                    {
                         follower.receive(out.message.clone());
                     }
                 }
@@ -204,10 +206,7 @@ fn pump(leader: &mut Leader<Board>, followers: &mut [Follower<Board>]) {
 #[test]
 fn the_leader_moves_a_stale_change_and_the_author_sees_it_land() {
     let mut leader = Leader::new(board(8));
-    let mut nodes = vec![
-        Follower::new(1, leader.snapshot()),
-        Follower::new(2, leader.snapshot()),
-    ];
+    let mut nodes = vec![Follower::new(leader.join(1)), Follower::new(leader.join(2))];
     // Node 1 edits item 5 while node 2 removes item 0; node 2's change commits first.
     nodes[1].edit(|d| {
         d.items().remove(0);
@@ -248,10 +247,7 @@ fn the_leader_moves_a_stale_change_and_the_author_sees_it_land() {
 #[test]
 fn an_edit_of_a_removed_element_is_dropped_and_reported_on_both_sides() {
     let mut leader = Leader::new(board(3));
-    let mut nodes = vec![
-        Follower::new(1, leader.snapshot()),
-        Follower::new(2, leader.snapshot()),
-    ];
+    let mut nodes = vec![Follower::new(leader.join(1)), Follower::new(leader.join(2))];
     nodes[0].edit(|d| d.items().get_mut(1).unwrap().set_note("lost".into()));
     nodes[1].edit(|d| {
         d.items().remove(1);
@@ -264,7 +260,6 @@ fn an_edit_of_a_removed_element_is_dropped_and_reported_on_both_sides() {
     assert!(matches!(
         &rejected[0].message,
         ToFollower::Rejected(Rejected {
-            client: 1,
             reason: RejectReason::Conflict { .. },
             ..
         })
@@ -293,10 +288,7 @@ fn an_edit_of_a_removed_element_is_dropped_and_reported_on_both_sides() {
 #[test]
 fn a_pending_edit_is_rebased_on_the_follower_through_other_nodes_changes() {
     let mut leader = Leader::new(board(6));
-    let mut nodes = vec![
-        Follower::new(1, leader.snapshot()),
-        Follower::new(2, leader.snapshot()),
-    ];
+    let mut nodes = vec![Follower::new(leader.join(1)), Follower::new(leader.join(2))];
     // Node 1 queues two edits; only the first goes out.
     nodes[0].edit(|d| d.items().get_mut(4).unwrap().tags().push("a".into()));
     nodes[0].edit(|d| d.items().get_mut(5).unwrap().set_note("b".into()));
@@ -350,30 +342,44 @@ impl Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
+    fn index(&mut self, len: usize) -> usize {
+        usize::try_from(self.below(len as u64)).unwrap_or(0)
+    }
 }
 
+/// A message on the wire, as JSON: to the leader from a node, or to a node.
 enum Wire {
-    ToLeader(String),
-    ToFollower(u64, String),
+    ToLeader(usize, String),
+    ToNode(usize, String),
 }
 
-/// The messages in flight, each due at a tick; faults while `faulty`.
+/// The messages in flight, each due at a tick; loss, duplication, reordering and delay while
+/// `faulty`, and no traffic at all to or from a node cut off by a partition.
 struct Network {
     queue: Vec<(u64, u64, Wire)>,
     sequence: u64,
     faulty: bool,
+    /// Per node, the tick its partition ends.
+    cut_until: Vec<u64>,
 }
 
 impl Network {
+    fn cut(&self, node: usize, now: u64) -> bool {
+        self.cut_until.get(node).is_some_and(|until| now < *until)
+    }
+
     fn send(&mut self, rng: &mut Rng, now: u64, wire: Wire) {
-        if self.faulty && rng.chance(20) {
+        let node = match &wire {
+            Wire::ToLeader(n, _) | Wire::ToNode(n, _) => *n,
+        };
+        if self.cut(node, now) || (self.faulty && rng.chance(20)) {
             return; // dropped
         }
         let delay = if self.faulty { 1 + rng.below(8) } else { 1 };
         if self.faulty && rng.chance(10) {
             let copy = match &wire {
-                Wire::ToLeader(s) => Wire::ToLeader(s.clone()),
-                Wire::ToFollower(to, s) => Wire::ToFollower(*to, s.clone()),
+                Wire::ToLeader(n, s) => Wire::ToLeader(*n, s.clone()),
+                Wire::ToNode(n, s) => Wire::ToNode(*n, s.clone()),
             };
             self.sequence += 1;
             self.queue
@@ -388,18 +394,38 @@ impl Network {
             self.queue.drain(..).partition(|(at, _, _)| *at <= now);
         self.queue = rest;
         due.sort_by_key(|(at, seq, _)| (*at, *seq));
-        due.into_iter().map(|(_, _, w)| w).collect()
+        // A partition also cuts what was already on the way.
+        due.into_iter()
+            .map(|(_, _, w)| w)
+            .filter(|w| match w {
+                Wire::ToLeader(n, _) | Wire::ToNode(n, _) => !self.cut(*n, now),
+            })
+            .collect()
     }
 }
 
-/// What an edit meant: the note it wrote and the id of the item it wrote it to.
-type Intents = HashMap<(u64, u64), (String, u64)>;
+/// Edits are named by their session and id.
+type EditKey = (SessionId, u64);
 
-fn random_edit(rng: &mut Rng, node: &mut Follower<Board>, seq: u64, intents: &mut Intents) {
+/// What an edit meant (the note it wrote and the id of the item it wrote it to), and how it
+/// ended as its author was told.
+#[derive(Default)]
+struct EditRecord {
+    intent: Option<(String, u64)>,
+    outcome: Option<Result<u64, DropReason>>,
+}
+
+fn random_edit(
+    rng: &mut Rng,
+    node: &mut Follower<Board>,
+    seq: u64,
+    edits: &mut HashMap<EditKey, EditRecord>,
+) {
     let client = node.client();
-    let len = node.state().items.len() as u64;
-    let index = usize::try_from(rng.below(len.max(1))).unwrap_or(0);
-    match rng.below(10) {
+    let len = node.state().items.len();
+    let index = rng.index(len.max(1));
+    let mut intent = None;
+    let made = match rng.below(10) {
         0 | 1 => {
             let id = client * 1_000_000 + seq;
             node.edit(|d| {
@@ -413,41 +439,48 @@ fn random_edit(rng: &mut Rng, node: &mut Follower<Board>, seq: u64, intents: &mu
                         tags: vec![],
                     },
                 );
-            });
+            })
         }
-        2 | 3 => {
-            node.edit(|d| {
-                d.items().remove(index);
-            });
-        }
+        2 | 3 => node.edit(|d| {
+            d.items().remove(index);
+        }),
         4..=6 => {
             let Some(target) = node.state().items.get(index).map(|i| i.id) else {
                 return;
             };
             let token = format!("c{client}-{seq}");
             let written = token.clone();
-            if let Some(change) = node.edit(|d| {
+            intent = Some((token, target));
+            node.edit(|d| {
                 if let Some(mut item) = d.items().get_mut(index) {
                     item.set_note(written);
                 }
-            }) {
-                intents.insert((client, change), (token, target));
+            })
+        }
+        7 | 8 => node.edit(|d| {
+            if let Some(mut item) = d.items().get_mut(index) {
+                item.tags().insert(0, format!("t{seq}")).ok();
             }
-        }
-        7 | 8 => {
-            node.edit(|d| {
-                if let Some(mut item) = d.items().get_mut(index) {
-                    item.tags().insert(0, format!("t{seq}")).ok();
-                }
-            });
-        }
+        }),
         _ => {
             if rng.chance(30) {
-                node.edit(|d| d.items().reverse());
+                node.edit(|d| d.items().reverse())
             } else {
-                node.edit(|d| d.set_title(format!("title {client}-{seq}")));
+                node.edit(|d| d.set_title(format!("title {client}-{seq}")))
             }
         }
+    };
+    if let Some(id) = made {
+        let fresh = edits
+            .insert(
+                (node.session(), id),
+                EditRecord {
+                    intent,
+                    outcome: None,
+                },
+            )
+            .is_none();
+        assert!(fresh, "an edit id was reused");
     }
 }
 
@@ -457,34 +490,50 @@ struct Tally {
     accepted: usize,
     dropped: usize,
     snapshots: usize,
+    crashes: usize,
+    partitions: usize,
+    /// Changes of a crashed incarnation that were committed after it crashed.
+    orphans_committed: usize,
 }
 
-/// One simulated cluster: a leader, followers, and the network between them.
+/// One node: its client id, and its follower, or none while it (re)joins.
+struct Node {
+    client: ClientId,
+    follower: Option<Follower<Board>>,
+}
+
+/// One simulated cluster: a leader, nodes that crash and rejoin, and the network.
 struct Cluster {
     seed: u64,
     rng: Rng,
     base: Arc<Board>,
     leader: Leader<Board>,
-    nodes: Vec<Follower<Board>>,
+    nodes: Vec<Node>,
     net: Network,
-    intents: Intents,
-    /// What the followers were told was accepted: (client, change) -> version.
-    accepted: BTreeMap<(u64, u64), u64>,
+    edits: HashMap<EditKey, EditRecord>,
+    /// Sessions whose process crashed: their edits may have no outcome.
+    dead: std::collections::HashSet<SessionId>,
+    /// Every change the leader broadcast, by version.
+    broadcast: BTreeMap<u64, immer::sync::Committed>,
     tally: Tally,
 }
 
 impl Cluster {
-    fn new(seed: u64, followers: u64) -> Self {
+    fn new(seed: u64, nodes: u64) -> Self {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let base = board(1 + rng.below(6));
-        let leader = Leader::new(Arc::clone(&base));
-        let nodes = (1..=followers)
-            .map(|c| Follower::new(c, leader.snapshot()))
+        let mut leader = Leader::new(Arc::clone(&base));
+        let nodes: Vec<Node> = (1..=nodes)
+            .map(|client| Node {
+                client,
+                follower: Some(Follower::new(leader.join(client))),
+            })
             .collect();
         let net = Network {
             queue: Vec::new(),
             sequence: 0,
             faulty: true,
+            cut_until: vec![0; nodes.len()],
         };
         Cluster {
             seed,
@@ -493,67 +542,112 @@ impl Cluster {
             leader,
             nodes,
             net,
-            intents: Intents::new(),
-            accepted: BTreeMap::new(),
+            edits: HashMap::new(),
+            dead: std::collections::HashSet::new(),
+            broadcast: BTreeMap::new(),
             tally: Tally::default(),
         }
     }
 
-    /// Followers send on a timer (every tick once the network is healed): the change in
-    /// flight and a resync request.
+    /// Nodes send on a timer (every tick once the network is healed): the change in flight
+    /// and a resync request, or, while (re)joining, a join.
     fn poll(&mut self, now: u64) {
-        for node in &mut self.nodes {
-            if self.rng.chance(30) || !self.net.faulty {
-                for message in node.poll() {
-                    let wire = Wire::ToLeader(serde_json::to_string(&message).unwrap());
-                    self.net.send(&mut self.rng, now, wire);
-                }
+        for (at, node) in self.nodes.iter_mut().enumerate() {
+            if !(self.rng.chance(30) || !self.net.faulty) {
+                continue;
+            }
+            let messages = match &mut node.follower {
+                Some(follower) => follower.poll(),
+                None => vec![ToLeader::Join {
+                    client: node.client,
+                }],
+            };
+            for message in messages {
+                let wire = Wire::ToLeader(at, serde_json::to_string(&message).unwrap());
+                self.net.send(&mut self.rng, now, wire);
             }
         }
+    }
+
+    /// A node's process dies with whatever it had not sent; it then joins again under its
+    /// client id.
+    fn crash(&mut self, at: usize) {
+        if let Some(follower) = self.nodes[at].follower.take() {
+            self.dead.insert(follower.session());
+            self.tally.crashes += 1;
+        }
+    }
+
+    fn record_event(&mut self, session: SessionId, event: FollowerEvent) {
+        let seed = self.seed;
+        let (id, outcome) = match event {
+            FollowerEvent::Accepted { change_id, version } => (change_id, Ok(version)),
+            FollowerEvent::Dropped { change_id, reason } => (change_id, Err(reason)),
+            FollowerEvent::Diverged { version, error } => {
+                panic!("seed {seed}: session {session} diverged at {version}: {error}")
+            }
+            _ => return,
+        };
+        let record = self
+            .edits
+            .get_mut(&(session, id))
+            .unwrap_or_else(|| panic!("seed {seed}: an outcome for edit {id} never made"));
+        assert!(
+            record.outcome.is_none(),
+            "seed {seed}: edit ({session}, {id}) has two outcomes: {:?} and {outcome:?}",
+            record.outcome
+        );
+        match &outcome {
+            Ok(_) => self.tally.accepted += 1,
+            Err(_) => self.tally.dropped += 1,
+        }
+        record.outcome = Some(outcome);
     }
 
     /// Delivers what is due, through JSON, and sends the answers.
     fn deliver(&mut self, now: u64) {
         for wire in self.net.due(now) {
             match wire {
-                Wire::ToLeader(text) => {
+                Wire::ToLeader(from, text) => {
                     let message: ToLeader = serde_json::from_str(&text).unwrap();
                     for out in self.leader.receive(message) {
-                        let text = serde_json::to_string(&out.message).unwrap();
-                        for node in &self.nodes {
-                            if out.to == Recipient::All
-                                || out.to == Recipient::Client(node.client())
-                            {
-                                self.net.send(
-                                    &mut self.rng,
-                                    now,
-                                    Wire::ToFollower(node.client(), text.clone()),
-                                );
+                        if let ToFollower::Committed(c) = &out.message {
+                            if out.to == Recipient::All {
+                                let before = self.broadcast.insert(c.version, c.clone());
+                                assert!(before.is_none(), "seed {}: version twice", self.seed);
                             }
+                        }
+                        let text = serde_json::to_string(&out.message).unwrap();
+                        let targets: Vec<usize> = match out.to {
+                            Recipient::All => (0..self.nodes.len()).collect(),
+                            Recipient::Sender => vec![from],
+                            Recipient::Session(s) => self
+                                .nodes
+                                .iter()
+                                .position(|n| n.follower.as_ref().is_some_and(|f| f.session() == s))
+                                .into_iter()
+                                .collect(),
+                        };
+                        for to in targets {
+                            self.net
+                                .send(&mut self.rng, now, Wire::ToNode(to, text.clone()));
                         }
                     }
                 }
-                Wire::ToFollower(to, text) => {
+                Wire::ToNode(to, text) => {
                     let message: ToFollower<Board> = serde_json::from_str(&text).unwrap();
                     self.tally.snapshots += usize::from(matches!(message, ToFollower::Snapshot(_)));
-                    let Some(node) = self.nodes.iter_mut().find(|n| n.client() == to) else {
+                    let node = &mut self.nodes[to];
+                    let Some(follower) = &mut node.follower else {
+                        if let ToFollower::Welcome(welcome) = message {
+                            node.follower = Some(Follower::new(welcome));
+                        }
                         continue;
                     };
-                    node.receive(message);
-                    for event in node.take_events() {
-                        match event {
-                            FollowerEvent::Accepted { change_id, version } => {
-                                let first =
-                                    self.accepted.insert((to, change_id), version).is_none();
-                                assert!(first, "seed {}: accepted twice", self.seed);
-                            }
-                            FollowerEvent::Dropped { .. } => self.tally.dropped += 1,
-                            FollowerEvent::Applied(_) => {}
-                            FollowerEvent::Diverged { version, error } => panic!(
-                                "seed {}: follower {to} diverged at {version}: {error}",
-                                self.seed
-                            ),
-                        }
+                    follower.receive(message);
+                    let session = follower.session();
+                    for event in follower.take_events() {
+                        self.record_event(session, event);
                     }
                 }
             }
@@ -562,57 +656,59 @@ impl Cluster {
 
     fn settled(&self) -> bool {
         !self.net.faulty
-            && self
-                .nodes
-                .iter()
-                .all(|n| n.is_settled() && n.version() == self.leader.version())
+            && self.nodes.iter().all(|n| {
+                n.follower
+                    .as_ref()
+                    .is_some_and(|f| f.is_settled() && f.version() == self.leader.version())
+            })
     }
 
-    /// Every replica equals the leader; the log holds exactly the accepted changes; each
-    /// accepted note landed on the item its author edited.
-    fn check(&self, complete_log: bool) {
+    /// The guarantees of the module docs, checked on the settled cluster.
+    fn check(&mut self) {
         let seed = self.seed;
+        // Convergence: every replica equals the leader, which equals a replay of what it
+        // broadcast; each change was committed once.
         for node in &self.nodes {
-            assert!(
-                node.is_settled(),
-                "seed {seed}: node {} still has pending edits",
-                node.client()
-            );
-            assert_eq!(node.version(), self.leader.version(), "seed {seed}");
+            let follower = node.follower.as_ref().expect("joined");
+            assert_eq!(follower.version(), self.leader.version(), "seed {seed}");
             assert_eq!(
-                node.state(),
+                follower.state(),
                 self.leader.state(),
                 "seed {seed}: node {} diverged",
-                node.client()
+                node.client
             );
         }
-        for committed in self.leader.log() {
-            let author_saw = self.accepted.get(&(committed.client, committed.change_id));
-            assert!(
-                author_saw.is_none() || author_saw == Some(&committed.version),
-                "seed {seed}"
-            );
-        }
-        if !complete_log {
-            return;
-        }
-        let logged: BTreeMap<(u64, u64), u64> = self
-            .leader
-            .log()
-            .map(|c| ((c.client, c.change_id), c.version))
-            .collect();
+        let versions: Vec<u64> = self.broadcast.keys().copied().collect();
         assert_eq!(
-            logged, self.accepted,
-            "seed {seed}: the log and the accepted changes differ"
+            versions,
+            (1..=self.leader.version()).collect::<Vec<_>>(),
+            "seed {seed}: a version was never broadcast"
         );
-        // Replaying the log from the base gives the leader's state, and after each accepted
-        // note edit the note sits on the item its author edited.
+        let mut once = std::collections::HashSet::new();
         let mut state = Arc::clone(&self.base);
-        for committed in self.leader.log() {
+        for (version, committed) in &self.broadcast {
+            let key = (committed.session, committed.change_id);
+            assert!(once.insert(key), "seed {seed}: {key:?} committed twice");
             state = immer::apply_patches(&state, &committed.patches).unwrap();
-            if let Some((token, target)) =
-                self.intents.get(&(committed.client, committed.change_id))
-            {
+            let Some(record) = self.edits.get(&key) else {
+                panic!("seed {seed}: {key:?} committed but never made");
+            };
+            // Exactly one outcome, and the one the author was told.
+            match &record.outcome {
+                Some(Ok(told)) => assert_eq!(told, version, "seed {seed}: {key:?}"),
+                Some(Err(reason)) => {
+                    panic!("seed {seed}: {key:?} was reported dropped ({reason}) and committed")
+                }
+                None => {
+                    assert!(
+                        self.dead.contains(&key.0),
+                        "seed {seed}: {key:?} committed, its author never told"
+                    );
+                    self.tally.orphans_committed += 1;
+                }
+            }
+            // Where its author meant: the note sits on the item it was written to.
+            if let Some((token, target)) = &record.intent {
                 let holders: Vec<u64> = state
                     .items
                     .iter()
@@ -626,35 +722,67 @@ impl Cluster {
                 );
             }
         }
-        assert_eq!(&state, self.leader.state(), "seed {seed}");
+        assert_eq!(&state, self.leader.state(), "seed {seed}: replay differs");
+        // Never neither: every edit of a live incarnation has its outcome.
+        for (key, record) in &self.edits {
+            if !self.dead.contains(&key.0) {
+                assert!(
+                    record.outcome.is_some(),
+                    "seed {seed}: edit {key:?} has no outcome"
+                );
+                if let Some(Ok(version)) = record.outcome {
+                    let committed = &self.broadcast[&version];
+                    assert_eq!(
+                        (committed.session, committed.change_id),
+                        *key,
+                        "seed {seed}"
+                    );
+                }
+            }
+        }
     }
 }
 
-/// One seeded run: random edits over a faulty network, then the network heals.
-fn simulate(seed: u64, followers: u64, edits: u64) -> Tally {
-    let mut cluster = Cluster::new(seed, followers);
-    let compacts = cluster.rng.chance(25);
+/// One seeded run: random edits and bursts over a faulty network with partitions, crashes
+/// and rejoins, and compaction at random moments; then the network heals and the cluster
+/// settles.
+fn simulate(seed: u64, nodes: u64, edits: u64) -> Tally {
+    let mut cluster = Cluster::new(seed, nodes);
+    let compacts = cluster.rng.chance(40);
     let mut made = 0;
     let mut settled = false;
-    for now in 0..5_000_u64 {
-        if made < edits && cluster.rng.chance(40) {
-            let who = usize::try_from(cluster.rng.below(followers)).unwrap_or(0);
-            made += 1;
-            random_edit(
-                &mut cluster.rng,
-                &mut cluster.nodes[who],
-                made,
-                &mut cluster.intents,
-            );
-        }
-        if made == edits {
-            cluster.net.faulty = false; // the network heals
+    for now in 0..20_000_u64 {
+        if made < edits {
+            let who = cluster.rng.index(cluster.nodes.len());
+            let burst = if cluster.rng.chance(2) { 20 } else { 1 };
+            if cluster.rng.chance(40) {
+                for _ in 0..burst {
+                    made += 1;
+                    if let Some(follower) = &mut cluster.nodes[who].follower {
+                        random_edit(&mut cluster.rng, follower, made, &mut cluster.edits);
+                    }
+                }
+            }
+            if cluster.rng.chance(1) {
+                let at = cluster.rng.index(cluster.nodes.len());
+                cluster.net.cut_until[at] = now + 20 + cluster.rng.below(80);
+                cluster.tally.partitions += 1;
+            }
+            if cluster.rng.chance(1) {
+                let at = cluster.rng.index(cluster.nodes.len());
+                cluster.crash(at);
+            }
+        } else {
+            // The network heals.
+            cluster.net.faulty = false;
+            cluster.net.cut_until.fill(0);
         }
         cluster.poll(now);
         if compacts && cluster.rng.chance(5) {
+            let keep = cluster.rng.below(4);
             cluster
                 .leader
-                .compact(cluster.leader.version().saturating_sub(3));
+                .compact(cluster.leader.version().saturating_sub(keep));
         }
         cluster.deliver(now);
         if cluster.settled() {
@@ -663,32 +791,52 @@ fn simulate(seed: u64, followers: u64, edits: u64) -> Tally {
         }
     }
     assert!(settled, "seed {seed}: did not settle");
-    cluster.check(!compacts);
-    cluster.tally.accepted = cluster.accepted.len();
+    cluster.check();
     cluster.tally
 }
 
+/// The seeds to run: `SYNC_SEEDS` of them (2,000 unless set).
+fn seeds() -> u64 {
+    std::env::var("SYNC_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000)
+}
+
 #[test]
-fn a_thousand_seeded_runs_over_a_faulty_network_converge() {
+fn seeded_runs_with_faults_partitions_crashes_and_compaction_keep_every_guarantee() {
     let mut total = Tally::default();
-    for seed in 1..=1_000 {
-        let tally = simulate(seed, 1 + seed % 4, 12 + seed % 20);
+    let runs = seeds();
+    for seed in 1..=runs {
+        let tally = simulate(seed, 1 + seed % 4, 12 + seed % 30);
         total.accepted += tally.accepted;
         total.dropped += tally.dropped;
         total.snapshots += tally.snapshots;
+        total.crashes += tally.crashes;
+        total.partitions += tally.partitions;
+        total.orphans_committed += tally.orphans_committed;
     }
     eprintln!(
-        "accepted {}, dropped {}, snapshots {}",
-        total.accepted, total.dropped, total.snapshots
+        "{runs} seeds: accepted {}, dropped {}, snapshots {}, crashes {}, partitions {}, changes of crashed sessions committed {}",
+        total.accepted,
+        total.dropped,
+        total.snapshots,
+        total.crashes,
+        total.partitions,
+        total.orphans_committed
     );
-    // Most edits get through; conflicts and snapshots drop some, and both happen.
+    // Every fault was exercised.
+    let runs = usize::try_from(runs).unwrap_or(usize::MAX);
     assert!(
-        total.accepted > 10_000,
-        "only {} changes accepted in 1,000 runs",
+        total.accepted > runs * 5,
+        "only {} accepted",
         total.accepted
     );
     assert!(
-        total.dropped > 100 && total.snapshots > 10,
+        total.dropped > runs / 10
+            && total.snapshots > runs / 20
+            && total.crashes > runs / 10
+            && total.partitions > runs / 10,
         "the faults were not exercised"
     );
 }
@@ -698,10 +846,11 @@ fn a_committed_change_that_does_not_apply_surfaces_and_resyncs() {
     // A follower whose state is not the leader's (a committed change does not apply) once
     // ignored the change silently and was stuck; now it says so and asks for a snapshot.
     let mut leader = Leader::new(Arc::new(vec![1_u32, 2, 3]));
-    let mut follower = Follower::new(7, leader.snapshot());
+    let mut follower = Follower::new(leader.join(7));
     let bogus = immer::sync::Committed {
         version: 1,
         client: 9,
+        session: 99,
         change_id: 1,
         patches: vec![Patch::remove(p("/9"))],
     };
@@ -712,13 +861,11 @@ fn a_committed_change_that_does_not_apply_surfaces_and_resyncs() {
         "{events:?}"
     );
     let requests = follower.poll();
-    assert!(
-        requests
-            .iter()
-            .any(|m| matches!(m, ToLeader::SnapshotRequest { client: 7 }))
-    );
+    assert!(requests.iter().any(
+        |m| matches!(m, ToLeader::SnapshotRequest { session } if *session == follower.session())
+    ));
     // Meanwhile the leader moved on; its snapshot sets the follower right.
-    let mut bob = Follower::new(8, leader.snapshot());
+    let mut bob = Follower::new(leader.join(8));
     bob.edit(|d| d.push(4));
     for message in bob.poll() {
         leader.receive(message);

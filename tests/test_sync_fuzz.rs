@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use immer::sync::{
-    Change, Committed, Follower, Leader, Recipient, Rejected, Snapshot, ToFollower, ToLeader,
+    Answered, Change, Committed, Follower, Leader, Outcome, Recipient, RejectReason, Rejected,
+    Snapshot, ToFollower, ToLeader,
 };
 use immer::{Draftable, Patch, PatchOp, Path, PathSegment, apply_patches};
 use serde::{Deserialize, Serialize};
@@ -177,28 +178,34 @@ fn fuzz_leader<T: Draftable + std::fmt::Debug>(seed: u64, count: usize, base: T)
     let mut rng = Rng(seed);
     let base = Arc::new(base);
     let mut leader = Leader::new(Arc::clone(&base));
+    // Four sessions that joined; sessions past them were never opened.
+    let sessions: Vec<u64> = (0..4).map(|c| leader.join(c).session).collect();
     let mut sent: Vec<Change> = Vec::new();
     let (mut committed, mut rejected) = (0, 0);
     for _ in 0..count {
-        let message = match rng.below(10) {
+        let message = match rng.below(12) {
             0 => ToLeader::Resync {
-                client: rng.below(4),
+                session: rng.below(8),
                 version: version(&mut rng, leader.version()),
             },
             1 => ToLeader::SnapshotRequest {
-                client: rng.below(4),
+                session: rng.below(8),
             },
+            2 => ToLeader::Join { client: rng.next() },
             // A duplicate or a stale change.
-            2 if !sent.is_empty() => ToLeader::Change(rng.pick(&sent).clone()),
+            3 if !sent.is_empty() => ToLeader::Change(rng.pick(&sent).clone()),
             _ => {
-                // Extreme ids come from clients of their own, which they then wedge.
-                let (client, id) = match rng.below(8) {
+                // Extreme ids and unknown sessions; extreme ids wedge their sessions, so
+                // they get sessions of their own.
+                let (session, id) = match rng.below(10) {
                     0 => (100 + rng.below(4), u64::MAX),
                     1 => (100 + rng.below(4), 0),
-                    _ => (rng.below(4), sent.len() as u64 + 1),
+                    2 => (u64::MAX - rng.below(2), 1),
+                    _ => (*rng.pick(&sessions), sent.len() as u64 + 1),
                 };
                 let change = Change {
-                    client,
+                    client: rng.below(4),
+                    session,
                     id,
                     base_version: version(&mut rng, leader.version()),
                     patches: patches(&mut rng),
@@ -259,8 +266,10 @@ fn removing_the_root_option_after_a_removal_with_a_value_does_not_panic() {
     let mut leader = Leader::new(Arc::new(Some(vec![1_u32])));
     let mut with_value = Patch::remove(Path::default());
     with_value.value = Some(json!([1]));
+    let (ann, bob) = (leader.join(1).session, leader.join(2).session);
     let first = leader.receive(ToLeader::Change(Change {
         client: 1,
+        session: ann,
         id: 1,
         base_version: 0,
         patches: vec![with_value],
@@ -268,6 +277,7 @@ fn removing_the_root_option_after_a_removal_with_a_value_does_not_panic() {
     assert!(matches!(first[0].message, ToFollower::Committed(_)));
     let second = leader.receive(ToLeader::Change(Change {
         client: 2,
+        session: bob,
         id: 1,
         base_version: 0,
         patches: vec![Patch::remove(Path::default())],
@@ -284,17 +294,18 @@ fn a_follower_never_panics_on_arbitrary_messages() {
     let mut total = 0;
     for seed in 0..50 {
         let mut rng = Rng(seed);
-        let leader = Leader::new(Arc::new(board()));
-        let mut follower = Follower::new(1, leader.snapshot());
+        let mut leader = Leader::new(Arc::new(board()));
+        let mut follower = Follower::new(leader.join(1));
+        let me = follower.session();
         for step in 0..2_000 {
             if step % 7 == 0 {
                 follower.edit(|d| d.set_title(format!("t{step}")));
             }
             let message: ToFollower<Board> = match rng.below(8) {
                 0 => ToFollower::Rejected(Rejected {
-                    client: rng.below(3),
+                    session: me + rng.below(2),
                     change_id: rng.below(400),
-                    reason: immer::sync::RejectReason::BaseAhead {
+                    reason: RejectReason::BaseAhead {
                         base_version: 1,
                         leader_version: 0,
                     },
@@ -302,11 +313,22 @@ fn a_follower_never_panics_on_arbitrary_messages() {
                 1 => ToFollower::Snapshot(Snapshot {
                     version: version(&mut rng, follower.version()),
                     state: board(),
-                    answered: [(1, rng.below(400))].into(),
+                    answered: Some(Answered {
+                        change_id: rng.below(400),
+                        outcome: if rng.below(2) == 0 {
+                            Outcome::Committed {
+                                version: rng.below(400),
+                            }
+                        } else {
+                            Outcome::Rejected(RejectReason::UnknownSession { session: 9 })
+                        },
+                    }),
                 }),
+                2 => ToFollower::Welcome(leader.join(rng.below(3))),
                 _ => ToFollower::Committed(Committed {
                     version: version(&mut rng, follower.version()),
                     client: rng.below(3),
+                    session: me + rng.below(2),
                     change_id: rng.below(400),
                     patches: patches(&mut rng),
                 }),

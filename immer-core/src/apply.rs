@@ -108,6 +108,27 @@ pub fn apply_patches_mut<T: Draftable>(state: &mut T, patches: &[Patch]) -> Resu
     Ok(())
 }
 
+/// Applies `patches` in order to `base` and returns the new snapshot with the exact inverse
+/// (the patches that take it back to `base`, in apply order), computed from the state each
+/// patch met.
+pub(crate) fn apply_with_inverse<T: Draftable>(
+    base: &Arc<T>,
+    patches: &[Patch],
+) -> Result<(Arc<T>, Vec<Patch>), PatchError> {
+    let mut next = Arc::clone(base);
+    let mut undo: Vec<Patch> = Vec::new();
+    for (index, patch) in patches.iter().enumerate() {
+        let inverse = apply_one(&mut next, patch, true).map_err(|kind| PatchError {
+            index,
+            path: patch.path.clone(),
+            kind,
+        })?;
+        undo.extend(inverse);
+    }
+    undo.reverse();
+    Ok((next, undo))
+}
+
 /// Applies one patch; with `want_undo`, returns the patches that undo it (in apply order
 /// reversed: the last one undoes first).
 pub(crate) fn apply_one<T: Draftable>(

@@ -9,6 +9,11 @@
 //!
 //! # The protocol
 //!
+//! - A follower joins with [`ToLeader::Join`] (or, in process, [`Leader::join`]): the leader
+//!   opens a *session*, one per follower incarnation, and answers with a [`Welcome`] that
+//!   holds the session and a [`Snapshot`]. A follower that restarts, even under the same
+//!   [`ClientId`], joins again and gets a new session, so nothing its previous life sent is
+//!   mistaken for its own.
 //! - A follower's edit is applied to its own state at once and queued as a [`Change`]. One
 //!   change at a time is in flight: the next is sent when the leader has answered the one
 //!   before, so each change is based on a version the follower has confirmed.
@@ -16,29 +21,43 @@
 //!   since (see [`transform`](crate::transform)): list indices shift with the inserts and
 //!   removals committed before them, and an edit of an element or key removed or replaced
 //!   meanwhile is rejected. It then applies the change atomically, gives it the next version,
-//!   and returns a [`Committed`] for every follower, or a [`Rejected`] for its author.
+//!   and returns a [`Committed`] for every follower, or a [`Rejected`] for its author. Each
+//!   session's last answer is kept, so a retransmitted change is answered again, never
+//!   applied twice.
 //! - A follower applies committed changes in version order, buffering early ones and ignoring
-//!   duplicates, and moves its pending edits through each change from another node as it
-//!   arrives, with the same transformation. A pending edit whose target was removed, or that
-//!   the leader rejects, is dropped and reported as a [`FollowerEvent`].
+//!   duplicates, and moves its pending edits through each change from another session as it
+//!   arrives, with the same transformation. When an edit is dropped, the edits made after it
+//!   are moved back through its exact inverse, computed from the state it was applied to.
 //! - [`Follower::poll`] asks for the committed changes after the follower's version
 //!   ([`ToLeader::Resync`]), so a lost broadcast is found even when nothing else arrives. The
 //!   leader answers with those changes from its log, or with a [`Snapshot`] when it no longer
-//!   holds them (after [`Leader::compact`]).
+//!   holds them (after [`Leader::compact`]). A snapshot sent to a session says how that
+//!   session's last answered change ended ([`Answered`]).
 //!
-//! # Consistency
+//! # Guarantees
 //!
-//! Guaranteed, for any loss, duplication, reordering and delay of messages that eventually
-//! stops (each message sent often enough gets through):
+//! For any loss, duplication, reordering and delay of messages, partitions, and followers
+//! that crash and join again, as long as the network eventually delivers what is sent often
+//! enough:
 //!
-//! - the leader's log is one total order of every accepted change, and no accepted change is
-//!   lost: each is in the log, and every follower applies every one of them, in that order;
-//! - every follower converges to the leader's state once the network heals and its pending
-//!   edits are answered: its state is then equal to the leader's at the same version;
-//! - an accepted edit lands on the element its author edited, found by moving its paths
-//!   through the changes committed since the author's version;
-//! - each follower sees its own edits at once, and its state is always its confirmed version
-//!   plus its pending edits, moved through everything confirmed since they were made.
+//! 1. **One order.** The leader's log is one total order of the changes it accepted; each is
+//!    in it once, under the session and id it was sent with, however often it was sent.
+//! 2. **Exactly one outcome.** Every edit a follower makes (and does not lose by crashing) is
+//!    reported exactly once, as [`FollowerEvent::Accepted`] with the version it became, or as
+//!    [`FollowerEvent::Dropped`] with a [`DropReason`]; never both, never neither. A dropped
+//!    edit is never committed, and an accepted one is in the log at the version reported,
+//!    also when the follower learned of it from a snapshot.
+//! 3. **Where its author meant.** An accepted edit lands on the element its author edited,
+//!    found by moving its paths through everything committed between the author's version
+//!    and its own; an edit whose element was removed or replaced meanwhile is dropped. Edits
+//!    made after a dropped one still land on their own elements.
+//! 4. **Convergence.** Once the network heals and a follower's edits are answered, its state
+//!    equals the leader's at the same version, which equals a replay of the committed changes
+//!    from the start.
+//! 5. **Local first.** A follower sees its own edits at once; its state is its confirmed
+//!    version with its pending edits applied, moved through everything confirmed since.
+//! 6. **No panic.** No message, however malformed or hostile, makes a leader or a follower
+//!    panic; a change that cannot be ordered is [`Rejected`] with a [`RejectReason`].
 //!
 //! Not guaranteed:
 //!
@@ -47,8 +66,13 @@
 //! - any order between edits of different followers beyond the leader's;
 //! - progress while the leader is unreachable: followers keep editing locally, and their
 //!   edits queue until it answers (the leader is a single point of ordering, not replicated);
-//! - pending edits across a [`Snapshot`]: the changes in between are not known, so edits not
-//!   yet accepted when a follower resynchronizes from a snapshot are dropped and reported.
+//! - edits across a [`Snapshot`]: the changes a snapshot skips are not known, so edits not yet
+//!   sent when a follower resynchronizes from one are dropped and reported. The change in
+//!   flight keeps its one outcome: the snapshot's [`Answered`] says it, or it waits, out of
+//!   the follower's state, for the leader's answer;
+//! - edits a follower had not yet had answered when it crashed: the one in flight may still
+//!   be committed (under the old session, seen by everyone as another session's change), the
+//!   others are lost with the process.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
@@ -56,7 +80,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::apply_patches;
+use crate::apply::{apply_patches, apply_with_inverse};
 use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::Patch;
@@ -64,15 +88,20 @@ use crate::path::Path;
 use crate::produce::{PatchDraft, produce_with_patches};
 use crate::transform::{Conflict, transform};
 
-/// A node's identity.
+/// Who a follower is: its user or device, the same across restarts.
 pub type ClientId = u64;
+
+/// One incarnation of a follower: handed out by the leader when the follower joins.
+pub type SessionId = u64;
 
 /// A follower's edit, sent to the leader.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// Its author.
     pub client: ClientId,
-    /// Its number among its author's changes, increasing.
+    /// The author's session.
+    pub session: SessionId,
+    /// Its number among the session's changes, from 1, increasing.
     pub id: u64,
     /// The version it was made against.
     pub base_version: u64,
@@ -87,7 +116,9 @@ pub struct Committed {
     pub version: u64,
     /// Its author.
     pub client: ClientId,
-    /// Its number among its author's changes.
+    /// The author's session.
+    pub session: SessionId,
+    /// Its number among the session's changes.
     pub change_id: u64,
     /// What it does, moved through every change committed before it.
     pub patches: Vec<Patch>,
@@ -96,12 +127,34 @@ pub struct Committed {
 /// A change the leader refused, sent back to its author.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejected {
-    /// Its author.
-    pub client: ClientId,
-    /// Its number among its author's changes.
+    /// The author's session.
+    pub session: SessionId,
+    /// Its number among the session's changes.
     pub change_id: u64,
     /// Why.
     pub reason: RejectReason,
+}
+
+/// How a change ended at the leader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Committed as this version.
+    Committed {
+        /// The version it became.
+        version: u64,
+    },
+    /// Refused.
+    Rejected(RejectReason),
+}
+
+/// A session's last answered change and how it ended, carried by a [`Snapshot`] so that a
+/// follower that resynchronizes learns the outcome of the change it had in flight.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answered {
+    /// The change.
+    pub change_id: u64,
+    /// How it ended.
+    pub outcome: Outcome,
 }
 
 /// Why the leader refused a change.
@@ -129,6 +182,11 @@ pub enum RejectReason {
         version: u64,
         /// Which patch, and what took its target away.
         conflict: Conflict,
+    },
+    /// It names a session the leader did not open (or no longer knows).
+    UnknownSession {
+        /// The session named.
+        session: SessionId,
     },
     /// Its patches, moved to the leader's version, do not apply there.
     DoesNotApply {
@@ -158,6 +216,12 @@ impl fmt::Display for RejectReason {
                 f,
                 "its base version {base_version} is older than the leader's log, which starts at {log_start}"
             ),
+            RejectReason::UnknownSession { session } => {
+                write!(
+                    f,
+                    "session {session} was not opened by this leader; join again"
+                )
+            }
             RejectReason::Conflict { version, conflict } => {
                 write!(f, "{conflict} (version {version})")
             }
@@ -182,50 +246,58 @@ impl From<PatchError> for RejectReason {
     }
 }
 
-/// The leader's whole state at a version, for a follower that cannot catch up by changes.
+/// The leader's whole state at a version, for a follower that joins or cannot catch up by
+/// changes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot<T> {
     /// The version of `state`.
     pub version: u64,
     /// The state.
     pub state: T,
-    /// For each client, the id of its last change the leader has answered.
-    pub answered: BTreeMap<ClientId, u64>,
+    /// For a snapshot sent to a session: its last answered change and how it ended.
+    pub answered: Option<Answered>,
+}
+
+/// The leader's answer to [`ToLeader::Join`]: the new session and where it starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Welcome<T> {
+    /// The follower that joined.
+    pub client: ClientId,
+    /// Its new session.
+    pub session: SessionId,
+    /// The state to start from.
+    pub snapshot: Snapshot<T>,
 }
 
 /// A message to the leader.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToLeader {
+    /// "Open a session for me": answered with a [`Welcome`] to the sender.
+    Join {
+        /// Who joins.
+        client: ClientId,
+    },
     /// An edit to order.
     Change(Change),
     /// "Send me what was committed after `version`."
     Resync {
         /// Who asks.
-        client: ClientId,
+        session: SessionId,
         /// The newest version it has applied.
         version: u64,
     },
     /// "Send me a snapshot": for a follower whose state no longer takes the leader's changes.
     SnapshotRequest {
         /// Who asks.
-        client: ClientId,
+        session: SessionId,
     },
-}
-
-impl ToLeader {
-    /// The follower that sent the message.
-    #[must_use]
-    pub fn client(&self) -> ClientId {
-        match self {
-            ToLeader::Change(change) => change.client,
-            ToLeader::Resync { client, .. } | ToLeader::SnapshotRequest { client } => *client,
-        }
-    }
 }
 
 /// A message to a follower.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToFollower<T> {
+    /// A session opened, with the state to start from.
+    Welcome(Welcome<T>),
     /// A change to apply, in version order.
     Committed(Committed),
     /// The follower's change was refused.
@@ -234,13 +306,16 @@ pub enum ToFollower<T> {
     Snapshot(Snapshot<T>),
 }
 
-/// Where the leader sends a message: to every follower, or to one.
+/// Where the leader sends a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Recipient {
-    /// Broadcast.
+    /// Every follower.
     All,
-    /// One follower.
-    Client(ClientId),
+    /// One session.
+    Session(SessionId),
+    /// Whoever sent the message being answered (a [`Welcome`] for a [`ToLeader::Join`]: the
+    /// joiner has no session yet).
+    Sender,
 }
 
 /// A message from the leader and its recipient.
@@ -261,22 +336,18 @@ pub struct Outbound<T> {
 /// use std::sync::Arc;
 ///
 /// let mut leader = Leader::new(Arc::new(vec![10_u32, 20, 30]));
-/// let mut ann = Follower::new(1, leader.snapshot());
-/// let mut bob = Follower::new(2, leader.snapshot());
+/// let mut ann = Follower::new(leader.join(1));
+/// let mut bob = Follower::new(leader.join(2));
 ///
 /// // Bob removes the first element while Ann, who has not heard of it, edits the third.
 /// bob.edit(|d| { d.remove(0); });
 /// ann.edit(|d| d.get_mut(2).unwrap().set(31));
-/// for message in bob.poll().into_iter().chain(ann.poll()) {
-///     for out in leader.receive(message) {
-///         ann.receive(out.message.clone());
-///         bob.receive(out.message);
-///     }
-/// }
-/// for message in ann.poll().into_iter().chain(bob.poll()) {
-///     for out in leader.receive(message) {
-///         ann.receive(out.message.clone());
-///         bob.receive(out.message);
+/// for _ in 0..2 {
+///     for message in bob.poll().into_iter().chain(ann.poll()) {
+///         for out in leader.receive(message) {
+///             ann.receive(out.message.clone());
+///             bob.receive(out.message);
+///         }
 ///     }
 /// }
 /// // Ann's edit landed on the element she edited, now at index 1.
@@ -290,14 +361,14 @@ pub struct Leader<T> {
     /// Committed changes from version `log_start + 1` on.
     log: VecDeque<Committed>,
     log_start: u64,
-    /// Per client: the last change id answered, and the answer.
-    answered: HashMap<ClientId, (u64, Answer)>,
+    /// The sessions opened, each with its client and its last answered change.
+    sessions: HashMap<SessionId, Session>,
+    next_session: SessionId,
 }
 
-#[derive(Clone, Debug)]
-enum Answer {
-    Committed(u64),
-    Rejected(RejectReason),
+struct Session {
+    client: ClientId,
+    answered: Option<(u64, Outcome)>,
 }
 
 impl<T: Draftable> Leader<T> {
@@ -309,7 +380,8 @@ impl<T: Draftable> Leader<T> {
             version: 0,
             log: VecDeque::new(),
             log_start: 0,
-            answered: HashMap::new(),
+            sessions: HashMap::new(),
+            next_session: 1,
         }
     }
 
@@ -330,17 +402,43 @@ impl<T: Draftable> Leader<T> {
         self.log.iter()
     }
 
-    /// The current state as a [`Snapshot`], for a new follower.
+    /// Opens a session for `client`: what [`ToLeader::Join`] does, for a follower in the same
+    /// process.
+    pub fn join(&mut self, client: ClientId) -> Welcome<T> {
+        let session = self.next_session;
+        self.next_session += 1;
+        self.sessions.insert(
+            session,
+            Session {
+                client,
+                answered: None,
+            },
+        );
+        Welcome {
+            client,
+            session,
+            snapshot: self.snapshot(),
+        }
+    }
+
+    /// The current state as a [`Snapshot`] (with no session's answer).
     #[must_use]
     pub fn snapshot(&self) -> Snapshot<T> {
         Snapshot {
             version: self.version,
             state: (*self.state).clone(),
+            answered: None,
+        }
+    }
+
+    fn snapshot_for(&self, session: SessionId) -> Snapshot<T> {
+        Snapshot {
             answered: self
-                .answered
-                .iter()
-                .map(|(client, (id, _))| (*client, *id))
-                .collect(),
+                .sessions
+                .get(&session)
+                .and_then(|s| s.answered.clone())
+                .map(|(change_id, outcome)| Answered { change_id, outcome }),
+            ..self.snapshot()
         }
     }
 
@@ -355,63 +453,81 @@ impl<T: Draftable> Leader<T> {
     /// Handles one message; returns the messages to send.
     pub fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>> {
         match message {
+            ToLeader::Join { client } => vec![Outbound {
+                to: Recipient::Sender,
+                message: ToFollower::Welcome(self.join(client)),
+            }],
             ToLeader::Change(change) => self.receive_change(&change),
-            ToLeader::Resync { client, version } => self.resync(client, version),
-            ToLeader::SnapshotRequest { client } => vec![Outbound {
-                to: Recipient::Client(client),
-                message: ToFollower::Snapshot(self.snapshot()),
+            ToLeader::Resync { session, version } => self.resync(session, version),
+            ToLeader::SnapshotRequest { session } => vec![Outbound {
+                to: Recipient::Session(session),
+                message: ToFollower::Snapshot(self.snapshot_for(session)),
             }],
         }
     }
 
     fn receive_change(&mut self, change: &Change) -> Vec<Outbound<T>> {
-        let client = change.client;
-        if let Some((last, answer)) = self.answered.get(&client) {
+        let to = Recipient::Session(change.session);
+        let Some(session) = self.sessions.get(&change.session) else {
+            let rejected = Rejected {
+                session: change.session,
+                change_id: change.id,
+                reason: RejectReason::UnknownSession {
+                    session: change.session,
+                },
+            };
+            return vec![Outbound {
+                to,
+                message: ToFollower::Rejected(rejected),
+            }];
+        };
+        if let Some((last, outcome)) = &session.answered {
             if change.id < *last {
                 return Vec::new();
             }
             if change.id == *last {
                 // A retransmission: answer again, to its author only.
-                let message = match answer {
-                    Answer::Committed(version) => match self.committed(*version) {
+                let message = match outcome {
+                    Outcome::Committed { version } => match self.committed(*version) {
                         Some(committed) => ToFollower::Committed(committed.clone()),
-                        None => return self.resync(client, version.saturating_sub(1)),
+                        None => return self.resync(change.session, version.saturating_sub(1)),
                     },
-                    Answer::Rejected(reason) => ToFollower::Rejected(Rejected {
-                        client,
+                    Outcome::Rejected(reason) => ToFollower::Rejected(Rejected {
+                        session: change.session,
                         change_id: change.id,
                         reason: reason.clone(),
                     }),
                 };
-                return vec![Outbound {
-                    to: Recipient::Client(client),
-                    message,
-                }];
+                return vec![Outbound { to, message }];
             }
         }
-        match self.commit(change) {
-            Ok(committed) => {
-                self.answered
-                    .insert(client, (change.id, Answer::Committed(committed.version)));
-                vec![Outbound {
+        let client = session.client;
+        let (outcome, out) = match self.commit(client, change) {
+            Ok(committed) => (
+                Outcome::Committed {
+                    version: committed.version,
+                },
+                Outbound {
                     to: Recipient::All,
                     message: ToFollower::Committed(committed),
-                }]
-            }
-            Err(reason) => {
-                self.answered
-                    .insert(client, (change.id, Answer::Rejected(reason.clone())));
-                let rejected = Rejected {
-                    client,
-                    change_id: change.id,
-                    reason,
-                };
-                vec![Outbound {
-                    to: Recipient::Client(client),
-                    message: ToFollower::Rejected(rejected),
-                }]
-            }
+                },
+            ),
+            Err(reason) => (
+                Outcome::Rejected(reason.clone()),
+                Outbound {
+                    to,
+                    message: ToFollower::Rejected(Rejected {
+                        session: change.session,
+                        change_id: change.id,
+                        reason,
+                    }),
+                },
+            ),
+        };
+        if let Some(session) = self.sessions.get_mut(&change.session) {
+            session.answered = Some((change.id, outcome));
         }
+        vec![out]
     }
 
     fn committed(&self, version: u64) -> Option<&Committed> {
@@ -420,7 +536,7 @@ impl<T: Draftable> Leader<T> {
     }
 
     /// Moves a change through what was committed since its base, applies it, logs it.
-    fn commit(&mut self, change: &Change) -> Result<Committed, RejectReason> {
+    fn commit(&mut self, client: ClientId, change: &Change) -> Result<Committed, RejectReason> {
         if change.base_version > self.version {
             return Err(RejectReason::BaseAhead {
                 base_version: change.base_version,
@@ -447,7 +563,8 @@ impl<T: Draftable> Leader<T> {
         self.version += 1;
         let committed = Committed {
             version: self.version,
-            client: change.client,
+            client,
+            session: change.session,
             change_id: change.id,
             patches,
         };
@@ -455,15 +572,15 @@ impl<T: Draftable> Leader<T> {
         Ok(committed)
     }
 
-    fn resync(&self, client: ClientId, version: u64) -> Vec<Outbound<T>> {
-        let to = Recipient::Client(client);
+    fn resync(&self, session: SessionId, version: u64) -> Vec<Outbound<T>> {
+        let to = Recipient::Session(session);
         if version >= self.version {
             return Vec::new();
         }
         if version < self.log_start {
             return vec![Outbound {
                 to,
-                message: ToFollower::Snapshot(self.snapshot()),
+                message: ToFollower::Snapshot(self.snapshot_for(session)),
             }];
         }
         (version + 1..=self.version)
@@ -478,6 +595,7 @@ impl<T: Draftable> Leader<T> {
 
 /// What happened to a follower's own edits, and to its version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum FollowerEvent {
     /// The follower's state reached this confirmed version.
     Applied(u64),
@@ -488,6 +606,15 @@ pub enum FollowerEvent {
         /// Its version.
         version: u64,
     },
+    /// One of the follower's changes was dropped: the leader refused it, or its target was
+    /// removed meanwhile. Its effect is gone from the follower's state, and it is never
+    /// committed.
+    Dropped {
+        /// The change.
+        change_id: u64,
+        /// Why.
+        reason: DropReason,
+    },
     /// A committed change did not apply to the follower's confirmed state, which therefore
     /// is not the leader's: the follower asks for a snapshot and takes no changes until it
     /// arrives.
@@ -496,14 +623,6 @@ pub enum FollowerEvent {
         version: u64,
         /// Why it did not apply.
         error: String,
-    },
-    /// One of the follower's changes was dropped: the leader refused it, or its target was
-    /// removed meanwhile. Its effect is gone from the follower's state.
-    Dropped {
-        /// The change.
-        change_id: u64,
-        /// Why.
-        reason: DropReason,
     },
 }
 
@@ -559,12 +678,23 @@ impl fmt::Display for DropReason {
     }
 }
 
+/// An edit applied to the follower's state and not yet answered.
 struct Pending {
     id: u64,
-    /// The patches, moved through everything confirmed since the edit.
+    /// The patches, as they apply after the confirmed state and the edits before this one.
     patches: Vec<Patch>,
-    /// What undoes them, moved likewise; `None` once a move found no place for it.
-    inverse: Option<Vec<Patch>>,
+    /// What takes the state back from after this edit to before it, computed from the state
+    /// it was applied to when the local state was last built.
+    inverse: Vec<Patch>,
+}
+
+/// The change sent and not yet answered.
+struct InFlight {
+    change: Change,
+    /// Whether its edit is in the local state (the front of the pending queue). After a
+    /// snapshot skipped over its base, or when it no longer applies locally, it is not: it
+    /// waits out of the state for the leader's answer, which alone decides its outcome.
+    applied: bool,
 }
 
 /// A node that follows the leader's order and edits optimistically.
@@ -572,14 +702,14 @@ struct Pending {
 /// See the [module docs](self) for the protocol and what it guarantees.
 pub struct Follower<T> {
     client: ClientId,
+    session: SessionId,
     /// The state at `version`, as the leader has it.
     confirmed: Arc<T>,
     version: u64,
     /// `confirmed` with the pending edits applied: what the user sees.
     local: Arc<T>,
     pending: VecDeque<Pending>,
-    /// The change sent and not yet answered: its id and the message, for retransmission.
-    in_flight: Option<(u64, Change)>,
+    in_flight: Option<InFlight>,
     /// Committed changes that arrived before the ones they follow.
     early: BTreeMap<u64, Committed>,
     next_id: u64,
@@ -589,31 +719,36 @@ pub struct Follower<T> {
 }
 
 impl<T: Draftable> Follower<T> {
-    /// A follower starting from the leader's snapshot.
+    /// A follower in the session the leader opened for it (with [`Leader::join`] or by
+    /// answering [`ToLeader::Join`]).
     #[must_use]
-    pub fn new(client: ClientId, snapshot: Snapshot<T>) -> Self {
-        let state = Arc::new(snapshot.state);
+    pub fn new(welcome: Welcome<T>) -> Self {
+        let state = Arc::new(welcome.snapshot.state);
         Follower {
-            client,
+            client: welcome.client,
+            session: welcome.session,
             local: Arc::clone(&state),
             confirmed: state,
-            version: snapshot.version,
+            version: welcome.snapshot.version,
             pending: VecDeque::new(),
             in_flight: None,
             early: BTreeMap::new(),
-            next_id: snapshot
-                .answered
-                .get(&client)
-                .map_or(1, |id| id.saturating_add(1)),
+            next_id: 1,
             events: Vec::new(),
             diverged: false,
         }
     }
 
-    /// This node's id.
+    /// This node's client id.
     #[must_use]
     pub fn client(&self) -> ClientId {
         self.client
+    }
+
+    /// This node's session.
+    #[must_use]
+    pub fn session(&self) -> SessionId {
+        self.session
     }
 
     /// The state the user sees: the confirmed state with the pending edits applied.
@@ -634,28 +769,27 @@ impl<T: Draftable> Follower<T> {
         self.version
     }
 
-    /// The edits that wait for the leader, oldest first: each one's id and its patches as
-    /// they now apply after the confirmed state (moved through everything confirmed since the
-    /// edit was made).
+    /// The edits in the follower's state that wait for the leader, oldest first: each one's
+    /// id and its patches as they now apply after the confirmed state and the edits before
+    /// it.
     pub fn pending_edits(&self) -> impl ExactSizeIterator<Item = (u64, &[Patch])> {
         self.pending.iter().map(|p| (p.id, p.patches.as_slice()))
     }
 
-    /// How many edits wait for the leader.
+    /// How many edits wait for the leader: those in [`pending_edits`](Follower::pending_edits)
+    /// and a change in flight that waits out of the state (after a snapshot).
     #[must_use]
     pub fn pending_count(&self) -> usize {
-        self.pending.len()
-            + usize::from(
-                self.in_flight
-                    .as_ref()
-                    .is_some_and(|(id, _)| !self.pending.iter().any(|p| p.id == *id)),
-            )
+        self.pending.len() + usize::from(self.in_flight.as_ref().is_some_and(|f| !f.applied))
     }
 
     /// Whether every edit has been answered and nothing waits to be applied.
     #[must_use]
     pub fn is_settled(&self) -> bool {
-        self.pending.is_empty() && self.in_flight.is_none() && self.early.is_empty()
+        self.pending.is_empty()
+            && self.in_flight.is_none()
+            && self.early.is_empty()
+            && !self.diverged
     }
 
     /// Edits the local state at once and queues the change for the leader. Returns the
@@ -678,38 +812,41 @@ impl<T: Draftable> Follower<T> {
         self.pending.push_back(Pending {
             id,
             patches,
-            inverse: Some(inverse),
+            inverse,
         });
         Some(id)
     }
 
     /// What to send now: the change in flight (sent again until the leader answers it; the
     /// leader ignores duplicates), and a request for anything committed after this
-    /// follower's version.
+    /// follower's version (or for a snapshot, after [`FollowerEvent::Diverged`]).
     pub fn poll(&mut self) -> Vec<ToLeader> {
         if self.in_flight.is_none() {
             if let Some(next) = self.pending.front() {
-                let change = Change {
-                    client: self.client,
-                    id: next.id,
-                    base_version: self.version,
-                    patches: next.patches.clone(),
-                };
-                self.in_flight = Some((next.id, change));
+                self.in_flight = Some(InFlight {
+                    change: Change {
+                        client: self.client,
+                        session: self.session,
+                        id: next.id,
+                        base_version: self.version,
+                        patches: next.patches.clone(),
+                    },
+                    applied: true,
+                });
             }
         }
         let mut out: Vec<ToLeader> = self
             .in_flight
             .iter()
-            .map(|(_, change)| ToLeader::Change(change.clone()))
+            .map(|f| ToLeader::Change(f.change.clone()))
             .collect();
         out.push(if self.diverged {
             ToLeader::SnapshotRequest {
-                client: self.client,
+                session: self.session,
             }
         } else {
             ToLeader::Resync {
-                client: self.client,
+                session: self.session,
                 version: self.version,
             }
         });
@@ -735,23 +872,16 @@ impl<T: Draftable> Follower<T> {
                 }
                 self.early.retain(|v, _| *v > self.version);
             }
-            ToFollower::Rejected(rejected) => {
-                if rejected.client != self.client
-                    || self.in_flight.as_ref().map(|(id, _)| *id) != Some(rejected.change_id)
-                {
-                    return;
-                }
-                self.in_flight = None;
-                if self.pending.iter().any(|p| p.id == rejected.change_id) {
-                    self.rebase(
-                        Vec::new(),
-                        Some((rejected.change_id, DropReason::Rejected(rejected.reason))),
-                    );
-                    self.rebuild_local();
-                }
-            }
+            ToFollower::Rejected(rejected) => self.apply_rejected(rejected),
             ToFollower::Snapshot(snapshot) => self.apply_snapshot(snapshot),
+            // A follower has its session; a welcome for another joiner is not for it.
+            ToFollower::Welcome(_) => {}
         }
+    }
+
+    /// The id of the change in flight, if any.
+    fn in_flight_id(&self) -> Option<u64> {
+        self.in_flight.as_ref().map(|f| f.change.id)
     }
 
     fn apply_committed(&mut self, committed: Committed) {
@@ -769,150 +899,202 @@ impl<T: Draftable> Follower<T> {
                 return;
             }
         };
-        self.confirmed = next;
-        self.version = committed.version;
-        let own = committed.client == self.client;
-        if own && self.in_flight.as_ref().map(|(id, _)| *id) == Some(committed.change_id) {
-            self.in_flight = None;
-        }
+        let own =
+            committed.session == self.session && self.in_flight_id() == Some(committed.change_id);
         if own {
-            // My change: it was moved through the same changes here and at the leader.
-            if let Some(at) = self
+            let applied = self.in_flight.take().is_some_and(|f| f.applied);
+            let same = self
                 .pending
-                .iter()
-                .position(|p| p.id == committed.change_id)
-            {
-                self.pending.remove(at);
+                .front()
+                .is_some_and(|p| p.patches == committed.patches);
+            if applied && same {
+                // Moved through the same changes here and at the leader: the rest of the
+                // queue already applies after it.
+                self.pending.pop_front();
+            } else if applied {
+                // Committed in another form than the local one: take the local one out and
+                // move the rest through the committed one.
+                self.rebase(committed.patches, Some((committed.change_id, None)));
+            } else {
+                // It waited out of the state: to the queue it is another node's change.
+                self.rebase(committed.patches, None);
             }
             self.events.push(FollowerEvent::Accepted {
                 change_id: committed.change_id,
                 version: committed.version,
             });
         } else {
-            // Someone else's: move my pending edits through it.
             self.rebase(committed.patches, None);
         }
+        self.confirmed = next;
+        self.version = committed.version;
         self.events.push(FollowerEvent::Applied(self.version));
         self.rebuild_local();
+    }
+
+    fn apply_rejected(&mut self, rejected: Rejected) {
+        if rejected.session != self.session || self.in_flight_id() != Some(rejected.change_id) {
+            return;
+        }
+        let applied = self.in_flight.take().is_some_and(|f| f.applied);
+        let reason = DropReason::Rejected(rejected.reason);
+        if applied {
+            self.rebase(Vec::new(), Some((rejected.change_id, Some(reason))));
+            self.rebuild_local();
+        } else {
+            self.events.push(FollowerEvent::Dropped {
+                change_id: rejected.change_id,
+                reason,
+            });
+        }
     }
 
     fn apply_snapshot(&mut self, snapshot: Snapshot<T>) {
         if snapshot.version < self.version || (snapshot.version == self.version && !self.diverged) {
             return;
         }
-        self.diverged = false;
-        let answered = snapshot.answered.get(&self.client).copied().unwrap_or(0);
-        self.confirmed = Arc::new(snapshot.state);
-        self.version = snapshot.version;
-        self.early.retain(|v, _| *v > snapshot.version);
-        if self
-            .in_flight
-            .as_ref()
-            .is_some_and(|(id, _)| *id <= answered)
-        {
-            self.in_flight = None;
-        }
-        // Edits the leader has answered are in the snapshot (or were refused); the others
-        // cannot be moved through the changes the snapshot skips over.
-        for pending in std::mem::take(&mut self.pending) {
-            if pending.id > answered
-                && self.in_flight.as_ref().map(|(id, _)| *id) != Some(pending.id)
-            {
-                self.events.push(FollowerEvent::Dropped {
-                    change_id: pending.id,
-                    reason: DropReason::Snapshot,
-                });
-            } else if pending.id > answered {
-                self.pending.push_back(pending);
+        // The change in flight: the snapshot may say how it ended.
+        if let Some(in_flight) = self.in_flight.take() {
+            let id = in_flight.change.id;
+            match snapshot.answered {
+                Some(Answered { change_id, outcome }) if change_id == id => {
+                    if in_flight.applied {
+                        self.pending.pop_front();
+                    }
+                    self.events.push(match outcome {
+                        Outcome::Committed { version } => FollowerEvent::Accepted {
+                            change_id: id,
+                            version,
+                        },
+                        Outcome::Rejected(reason) => FollowerEvent::Dropped {
+                            change_id: id,
+                            reason: DropReason::Rejected(reason),
+                        },
+                    });
+                }
+                _ => {
+                    // Not answered yet: it cannot be moved through what the snapshot skips,
+                    // and only the leader can decide it, so it waits out of the state.
+                    if in_flight.applied {
+                        self.pending.pop_front();
+                    }
+                    self.in_flight = Some(InFlight {
+                        applied: false,
+                        ..in_flight
+                    });
+                }
             }
         }
+        // The edits not sent yet cannot be moved through what the snapshot skips.
+        for pending in std::mem::take(&mut self.pending) {
+            self.events.push(FollowerEvent::Dropped {
+                change_id: pending.id,
+                reason: DropReason::Snapshot,
+            });
+        }
+        self.confirmed = Arc::new(snapshot.state);
+        self.version = snapshot.version;
+        self.diverged = false;
+        self.early.retain(|v, _| *v > snapshot.version);
         self.events.push(FollowerEvent::Applied(self.version));
         self.rebuild_local();
     }
 
     /// Moves the pending edits through `theirs` (made against `confirmed`, ordered before
-    /// them), dropping each that conflicts and the one named by `drop`, and moving the edits
-    /// after a dropped one through its inverse, so that they still land where their author
-    /// meant them to.
+    /// them), taking out each that conflicts and the one named by `drop` (reported with its
+    /// reason, or silently for `None`), and moving the edits after one taken out back through
+    /// its exact inverse, so that they still land where their author meant them to.
     ///
     /// Walking the queue, `theirs` is kept as it applies after the edits kept so far, and
     /// `undo` as the patches that take the old queue's state back to the kept edits' state.
-    fn rebase(&mut self, mut theirs: Vec<Patch>, mut drop: Option<(u64, DropReason)>) {
+    /// The change in flight is never dropped here: only the leader decides it; when it
+    /// conflicts, it leaves the state and waits for the leader's answer.
+    fn rebase(&mut self, mut theirs: Vec<Patch>, mut drop: Option<(u64, Option<DropReason>)>) {
         let mut undo: Vec<Patch> = Vec::new();
         let mut kept = VecDeque::with_capacity(self.pending.len());
-        let mut queue = std::mem::take(&mut self.pending).into_iter();
-        while let Some(pending) = queue.next() {
-            let forced = drop
-                .take_if(|(id, _)| *id == pending.id)
-                .map(|(_, reason)| reason);
-            let moved = match forced {
-                Some(reason) => Err(reason),
-                None => transform(&pending.patches, &undo)
-                    .and_then(|(mine, undo_after)| {
-                        let (mine, theirs_after) = transform(&mine, &theirs)?;
-                        Ok((mine, undo_after, theirs_after))
-                    })
-                    .map_err(DropReason::Conflict),
+        let mut last_taken_out: Option<u64> = None;
+        for pending in std::mem::take(&mut self.pending) {
+            let outcome = match drop.take_if(|(id, _)| *id == pending.id) {
+                Some((_, reason)) => Err(reason),
+                None => match transform(&pending.patches, &undo) {
+                    Err(_) => Err(Some(DropReason::AfterDropped {
+                        change_id: last_taken_out.unwrap_or_default(),
+                    })),
+                    Ok((mine, undo_after)) => match transform(&mine, &theirs) {
+                        Err(conflict) => Err(Some(DropReason::Conflict(conflict))),
+                        Ok((mine, theirs_after)) => Ok((mine, undo_after, theirs_after)),
+                    },
+                },
             };
-            match moved {
+            match outcome {
                 Ok((mine, undo_after, theirs_after)) => {
-                    let inverse = pending.inverse.and_then(|inverse| {
-                        let (inverse, _) = transform(&inverse, &undo_after).ok()?;
-                        transform(&inverse, &theirs_after)
-                            .ok()
-                            .map(|(inverse, _)| inverse)
-                    });
                     undo = undo_after;
                     theirs = theirs_after;
                     kept.push_back(Pending {
                         id: pending.id,
                         patches: mine,
-                        inverse,
+                        inverse: pending.inverse,
                     });
                 }
                 Err(reason) => {
-                    self.events.push(FollowerEvent::Dropped {
-                        change_id: pending.id,
-                        reason,
-                    });
-                    match pending.inverse {
-                        // Later edits go back through this one's inverse, then through the
-                        // inverses of the ones dropped before it.
-                        Some(inverse) => undo = inverse.into_iter().chain(undo).collect(),
-                        None => {
-                            for later in queue.by_ref() {
-                                self.events.push(FollowerEvent::Dropped {
-                                    change_id: later.id,
-                                    reason: DropReason::AfterDropped {
-                                        change_id: pending.id,
-                                    },
-                                });
-                            }
-                        }
+                    let in_flight = self
+                        .in_flight
+                        .as_mut()
+                        .filter(|f| f.applied && f.change.id == pending.id);
+                    match (in_flight, reason) {
+                        // Sent: the leader decides it.
+                        (Some(in_flight), Some(_)) => in_flight.applied = false,
+                        (_, Some(reason)) => self.events.push(FollowerEvent::Dropped {
+                            change_id: pending.id,
+                            reason,
+                        }),
+                        (_, None) => {}
                     }
+                    last_taken_out = Some(pending.id);
+                    undo = pending.inverse.into_iter().chain(undo).collect();
                 }
             }
         }
         self.pending = kept;
     }
 
-    /// `local` = `confirmed` + pending edits; an edit that no longer applies is dropped.
+    /// `local` = `confirmed` + pending edits, recording each edit's exact inverse. An edit
+    /// that no longer applies is taken out with every edit after it (the one in flight waits
+    /// for the leader's answer; the others are dropped and reported).
     fn rebuild_local(&mut self) {
         let mut local = Arc::clone(&self.confirmed);
         for at in 0..self.pending.len() {
-            match apply_patches(&local, &self.pending[at].patches) {
-                Ok(next) => local = next,
+            match apply_with_inverse(&local, &self.pending[at].patches) {
+                Ok((next, inverse)) => {
+                    self.pending[at].inverse = inverse;
+                    local = next;
+                }
                 Err(error) => {
-                    // Not expected after a rebase; drop it, and move the rest through its
-                    // inverse as any dropped edit.
-                    let id = self.pending[at].id;
-                    let reason = DropReason::DoesNotApply {
-                        index: error.index,
-                        path: error.path,
-                        message: error.kind.to_string(),
-                    };
-                    self.rebase(Vec::new(), Some((id, reason)));
-                    return self.rebuild_local();
+                    let failed = self.pending[at].id;
+                    for (n, pending) in self.pending.drain(at..).enumerate() {
+                        let in_flight = self
+                            .in_flight
+                            .as_mut()
+                            .filter(|f| f.applied && f.change.id == pending.id);
+                        if let Some(in_flight) = in_flight {
+                            in_flight.applied = false;
+                            continue;
+                        }
+                        let reason = if n == 0 {
+                            DropReason::DoesNotApply {
+                                index: error.index,
+                                path: error.path.clone(),
+                                message: error.kind.to_string(),
+                            }
+                        } else {
+                            DropReason::AfterDropped { change_id: failed }
+                        };
+                        self.events.push(FollowerEvent::Dropped {
+                            change_id: pending.id,
+                            reason,
+                        });
+                    }
+                    break;
                 }
             }
         }
@@ -929,6 +1111,7 @@ impl<T: fmt::Debug> fmt::Debug for Follower<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Follower")
             .field("client", &self.client)
+            .field("session", &self.session)
             .field("version", &self.version)
             .field("pending", &self.pending.len())
             .field("state", &self.local)
