@@ -124,7 +124,7 @@ fn run_follower(
     let (to_me, inbox) = mpsc::channel::<((), ToFollower<Board>)>();
     read_lines(stream, (), to_me);
     // Join: the leader opens a session and sends where to start.
-    send_line(&mut writer, &ToLeader::Join { client }).expect("the leader listens");
+    send_line(&mut writer, &ToLeader::Join { client, nonce: 0 }).expect("the leader listens");
     let Ok(((), ToFollower::Welcome(welcome))) = inbox.recv() else {
         panic!("the leader answers a join with a welcome")
     };

@@ -496,10 +496,11 @@ struct Tally {
     orphans_committed: usize,
 }
 
-/// One node: its client id, and its follower, or none while it (re)joins.
+/// One node: its client id, and its follower, or none while it (re)joins with `nonce`.
 struct Node {
     client: ClientId,
     follower: Option<Follower<Board>>,
+    nonce: u64,
 }
 
 /// One simulated cluster: a leader, nodes that crash and rejoin, and the network.
@@ -527,6 +528,7 @@ impl Cluster {
             .map(|client| Node {
                 client,
                 follower: Some(Follower::new(leader.join(client))),
+                nonce: 0,
             })
             .collect();
         let net = Network {
@@ -553,13 +555,14 @@ impl Cluster {
     /// and a resync request, or, while (re)joining, a join.
     fn poll(&mut self, now: u64) {
         for (at, node) in self.nodes.iter_mut().enumerate() {
-            if !(self.rng.chance(30) || !self.net.faulty) {
+            if self.net.faulty && !self.rng.chance(30) {
                 continue;
             }
             let messages = match &mut node.follower {
                 Some(follower) => follower.poll(),
                 None => vec![ToLeader::Join {
                     client: node.client,
+                    nonce: node.nonce,
                 }],
             };
             for message in messages {
@@ -575,6 +578,7 @@ impl Cluster {
         if let Some(follower) = self.nodes[at].follower.take() {
             self.dead.insert(follower.session());
             self.tally.crashes += 1;
+            self.nodes[at].nonce = self.rng.next();
         }
     }
 
@@ -639,8 +643,12 @@ impl Cluster {
                     self.tally.snapshots += usize::from(matches!(message, ToFollower::Snapshot(_)));
                     let node = &mut self.nodes[to];
                     let Some(follower) = &mut node.follower else {
-                        if let ToFollower::Welcome(welcome) = message {
-                            node.follower = Some(Follower::new(welcome));
+                        match message {
+                            // Only the answer to this life's own join.
+                            ToFollower::Welcome(welcome) if welcome.nonce == node.nonce => {
+                                node.follower = Some(Follower::new(welcome));
+                            }
+                            _ => {}
                         }
                         continue;
                     };

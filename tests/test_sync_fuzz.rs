@@ -191,7 +191,10 @@ fn fuzz_leader<T: Draftable + std::fmt::Debug>(seed: u64, count: usize, base: T)
             1 => ToLeader::SnapshotRequest {
                 session: rng.below(8),
             },
-            2 => ToLeader::Join { client: rng.next() },
+            2 => ToLeader::Join {
+                client: rng.next(),
+                nonce: rng.next(),
+            },
             // A duplicate or a stale change.
             3 if !sent.is_empty() => ToLeader::Change(rng.pick(&sent).clone()),
             _ => {

@@ -263,6 +263,9 @@ pub struct Snapshot<T> {
 pub struct Welcome<T> {
     /// The follower that joined.
     pub client: ClientId,
+    /// The join's nonce, echoed: a joiner takes only the welcome that answers its own join
+    /// (a late welcome for an earlier life of the same client is not its).
+    pub nonce: u64,
     /// Its new session.
     pub session: SessionId,
     /// The state to start from.
@@ -272,10 +275,15 @@ pub struct Welcome<T> {
 /// A message to the leader.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToLeader {
-    /// "Open a session for me": answered with a [`Welcome`] to the sender.
+    /// "Open a session for me": answered with a [`Welcome`] to the sender. Sent again until
+    /// a welcome arrives; every join opens a session, and the joiner takes the first welcome
+    /// that carries its nonce.
     Join {
         /// Who joins.
         client: ClientId,
+        /// A number the joiner picks anew for each life (a random one), echoed in the
+        /// welcome.
+        nonce: u64,
     },
     /// An edit to order.
     Change(Change),
@@ -403,8 +411,12 @@ impl<T: Draftable> Leader<T> {
     }
 
     /// Opens a session for `client`: what [`ToLeader::Join`] does, for a follower in the same
-    /// process.
+    /// process (nonce 0).
     pub fn join(&mut self, client: ClientId) -> Welcome<T> {
+        self.open_session(client, 0)
+    }
+
+    fn open_session(&mut self, client: ClientId, nonce: u64) -> Welcome<T> {
         let session = self.next_session;
         self.next_session += 1;
         self.sessions.insert(
@@ -416,6 +428,7 @@ impl<T: Draftable> Leader<T> {
         );
         Welcome {
             client,
+            nonce,
             session,
             snapshot: self.snapshot(),
         }
@@ -453,9 +466,9 @@ impl<T: Draftable> Leader<T> {
     /// Handles one message; returns the messages to send.
     pub fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>> {
         match message {
-            ToLeader::Join { client } => vec![Outbound {
+            ToLeader::Join { client, nonce } => vec![Outbound {
                 to: Recipient::Sender,
-                message: ToFollower::Welcome(self.join(client)),
+                message: ToFollower::Welcome(self.open_session(client, nonce)),
             }],
             ToLeader::Change(change) => self.receive_change(&change),
             ToLeader::Resync { session, version } => self.resync(session, version),
