@@ -653,6 +653,14 @@ impl Cluster {
                         continue;
                     };
                     follower.receive(message);
+                    // Local first: the state is the confirmed one with the pending edits.
+                    let mut local = Arc::clone(follower.confirmed());
+                    for (id, patches) in follower.pending_edits() {
+                        local = immer::apply_patches(&local, patches).unwrap_or_else(|e| {
+                            panic!("seed {}: pending edit {id} does not apply: {e}", self.seed)
+                        });
+                    }
+                    assert_eq!(&local, follower.state(), "seed {}", self.seed);
                     let session = follower.session();
                     for event in follower.take_events() {
                         self.record_event(session, event);
