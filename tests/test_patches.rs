@@ -548,3 +548,68 @@ fn errors_name_leaf_types_as_written() {
         "{error} should name `Vec<u8>`"
     );
 }
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Deep {
+    list: Vec<Vec<u32>>,
+    note: String,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Outer {
+    deep: Deep,
+    matrix: Vec<Vec<u32>>,
+    other: u32,
+}
+
+fn outer() -> Arc<Outer> {
+    Arc::new(Outer {
+        deep: Deep {
+            list: vec![vec![1, 2], vec![3]],
+            note: "n".into(),
+        },
+        matrix: Vec::new(),
+        other: 0,
+    })
+}
+
+#[test]
+fn a_replace_of_a_subtree_subsumes_the_writes_inside_it() {
+    let base = outer();
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.deep().list().get_mut(0).unwrap().remove(0);
+        d.deep().set_note("m".into());
+        d.set_other(1);
+        d.set_deep(Deep {
+            list: vec![],
+            note: "x".into(),
+        });
+    });
+    let paths: Vec<String> = patches.iter().map(|p| p.path.to_pointer()).collect();
+    assert_eq!(paths, ["/other", "/deep"]);
+    assert_eq!(apply_patches(&base, &patches).unwrap(), next);
+    assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+    // Writes that end where they started leave nothing, subsumed ones included.
+    let (same, patches, _) = produce_with_patches(&base, |d| {
+        d.deep().set_note("changed".into());
+        d.set_deep(base.deep.clone());
+    });
+    assert!(patches.is_empty(), "{patches:?}");
+    assert_eq!(same, base);
+}
+
+#[test]
+fn a_write_inside_a_value_the_recipe_added_goes_into_its_patch() {
+    let base = outer();
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.matrix().push(vec![1]);
+        d.matrix().get_mut(0).unwrap().set(0, 5).unwrap();
+        d.matrix().get_mut(0).unwrap().push(6);
+    });
+    assert_eq!(
+        serde_json::to_value(&patches).unwrap(),
+        json!([{"op": "add", "path": ["matrix", 0], "value": [5, 6]}])
+    );
+    assert_eq!(apply_patches(&base, &patches).unwrap(), next);
+    assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+}

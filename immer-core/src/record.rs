@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use crate::apply::apply_patches_mut;
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
 use crate::place::Recorded;
@@ -75,11 +76,16 @@ impl Recording {
         self.entries.iter().rposition(Option::is_some)
     }
 
-    fn push(&mut self, patch: Patch, inverse: Patch) {
+    fn push(&mut self, patch: Patch, mut inverse: Patch) {
         if let Some(at) = self.unindexed.take() {
             if let Some(entry) = &self.entries[at] {
                 self.index.insert(entry.patch.path.clone(), at);
             }
+        }
+        if self.index.is_empty() {
+            self.unindexed = Some(self.entries.len());
+            self.entries.push(Some(Entry { patch, inverse }));
+            return;
         }
         if let Some(&at) = self.index.get(&patch.path) {
             if self.fold(at, &patch) {
@@ -91,16 +97,115 @@ impl Recording {
                 return;
             }
         }
+        if self.fold_into_ancestor(&patch) {
+            return;
+        }
+        if matches!(patch.op, PatchOp::Replace | PatchOp::Remove) {
+            self.subsume_descendants(&patch.path, &mut inverse);
+            if patch.op == PatchOp::Replace && patch.value == inverse.value {
+                // The writes it subsumed, and it, end where they started.
+                self.evict(&patch);
+                return;
+            }
+        }
         self.evict(&patch);
         self.unindexed = Some(self.entries.len());
         self.entries.push(Some(Entry { patch, inverse }));
+    }
+
+    /// A write inside a value this recipe added or replaced whole, and that nothing recorded
+    /// since depends on (its entry is still in `index`): written into that patch's value
+    /// instead of recorded, as Immer does (`push([1])` then `[0][0] = 5` is one `add` of
+    /// `[5]`). The entry's inverse stays as it is: it undoes the whole value.
+    fn fold_into_ancestor(&mut self, patch: &Patch) -> bool {
+        let at = &patch.path;
+        let Some((depth, index)) = (0..at.len()).rev().find_map(|depth| {
+            let ancestor: Path = at[..depth].iter().cloned().collect();
+            self.index.get(&ancestor).map(|&index| (depth, index))
+        }) else {
+            return false;
+        };
+        let Some(entry) = self.entries[index].as_mut() else {
+            return false;
+        };
+        if !matches!(entry.patch.op, PatchOp::Add | PatchOp::Replace) {
+            return false;
+        }
+        let Some(value) = entry.patch.value.as_mut() else {
+            return false;
+        };
+        let relative = Patch {
+            path: at[depth..].iter().cloned().collect(),
+            ..patch.clone()
+        };
+        // All or nothing: on an error the value is as it was, and the patch is recorded.
+        apply_patches_mut(value, std::slice::from_ref(&relative)).is_ok()
+    }
+
+    /// A `replace` or `remove` at `at` makes the earlier patches below `at` redundant, back to
+    /// the newest patch that changes what `at` names (one at `at` or above it, or an insert or
+    /// removal in a list above it): those are dropped, and `inverse`, which holds the value as
+    /// they left it, gets the value from before them. Dropping only the newest of them is
+    /// sound too (nothing older depends on them), so the walk back is bounded.
+    fn subsume_descendants(&mut self, at: &Path, inverse: &mut Patch) {
+        const LOOK: usize = 32;
+        let mut below: Vec<usize> = Vec::new();
+        for (index, entry) in self.entries.iter().enumerate().rev().take(LOOK) {
+            let Some(entry) = entry else { continue };
+            let path = &entry.patch.path;
+            let replaced_here = path == at && entry.patch.op == PatchOp::Replace;
+            if replaced_here || (path.len() > at.len() && path.starts_with(at)) {
+                // Below `at`, or `at` replaced: what `at` names is the same node.
+                below.push(index);
+            } else if at.starts_with(path) {
+                break;
+            } else if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(j))) =
+                (entry.patch.op, path.last())
+            {
+                // An insert or removal in a list above `at`, at or before `at`'s element,
+                // moves it (or removes it).
+                let list = &path[..path.len() - 1];
+                if at.len() > list.len()
+                    && at.segments().starts_with(list)
+                    && at[list.len()].as_index().is_some_and(|k| *j <= k)
+                {
+                    break;
+                }
+            }
+        }
+        if below.is_empty() {
+            return;
+        }
+        // Undo the newest first: `below` is in that order.
+        let undo: Vec<Patch> = below
+            .iter()
+            .filter_map(|&index| self.entries[index].as_ref())
+            .map(|entry| Patch {
+                path: entry.inverse.path[at.len()..].iter().cloned().collect(),
+                ..entry.inverse.clone()
+            })
+            .collect();
+        let Some(value) = inverse.value.as_mut() else {
+            // A `remove`'s inverse is an `add` that always carries the value.
+            return;
+        };
+        let mut before = value.clone();
+        if apply_patches_mut(&mut before, &undo).is_err() {
+            return;
+        }
+        *value = before;
+        for index in below {
+            self.drop_entry(index);
+        }
     }
 
     /// Folds `next` into the entry at `at`, which is at the same path and still foldable.
     /// Returns false when the two do not fold.
     fn fold(&mut self, at: usize, next: &Patch) -> bool {
         let in_list = matches!(next.path.last(), Some(PathSegment::Index(_)));
-        let newest = self.last_live() == Some(at);
+        // A structural fold on a list moves an insert or removal back to the earlier entry's
+        // place: sound when nothing recorded since sits after it in the same list.
+        let newest = self.last_live() == Some(at) || !self.later_in_list(at, &next.path);
         let Some(entry) = self.entries[at].as_mut() else {
             return false;
         };
@@ -143,6 +248,26 @@ impl Recording {
             }
             _ => false,
         }
+    }
+
+    /// Whether an entry recorded after `at` goes through the list that holds `path` (a list
+    /// element) at its index or after, so that its position depends on what happened at
+    /// `path` in between. Looks at a bounded number of entries; past that, answers yes.
+    fn later_in_list(&self, at: usize, path: &Path) -> bool {
+        const LOOK: usize = 64;
+        let (Some(PathSegment::Index(i)), Some(list)) = (path.last(), path.parent()) else {
+            return true;
+        };
+        let later = &self.entries[at + 1..];
+        if later.len() > LOOK {
+            return true;
+        }
+        later.iter().flatten().any(|entry| {
+            let p = &entry.patch.path;
+            p.len() > list.len()
+                && p.starts_with(&list)
+                && matches!(p[list.len()], PathSegment::Index(j) if j >= *i)
+        })
     }
 
     fn drop_entry(&mut self, at: usize) {
