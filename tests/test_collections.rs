@@ -212,6 +212,17 @@ where
         }
     });
     prop_assert_eq!(&plain, &next);
+    // Recorded in place: the same state and the same patches.
+    let mut owned = (*base).clone();
+    let (in_place, in_place_inverse) = immer::record_in_place(&mut owned, |d| {
+        let d = L::list_draft(d);
+        for op in ops {
+            draft_list(d, op);
+        }
+    });
+    prop_assert_eq!(&owned, &*next);
+    prop_assert_eq!(&in_place, &patches);
+    prop_assert_eq!(&in_place_inverse, &inverse);
     Ok(())
 }
 

@@ -244,6 +244,17 @@ proptest! {
         let mut owned = (*base).clone();
         apply_patches_mut(&mut owned, &patches).unwrap();
         prop_assert_eq!(&owned, &*next);
+        // Recording in place gives the same patches, and the same state, without an `Arc`.
+        let mut in_place = (*base).clone();
+        let mut ignored = BTreeSet::new();
+        let (patches_in_place, inverse_in_place) = immer::record_in_place(&mut in_place, |d| {
+            for op in &ops {
+                run(d, op, &mut ignored);
+            }
+        });
+        prop_assert_eq!(&in_place, &*next);
+        prop_assert_eq!(&patches_in_place, &patches);
+        prop_assert_eq!(&inverse_in_place, &inverse);
         // The paths are serde's: an independent RFC 6902 applier agrees on serde's JSON.
         if let Err(message) = common::json_law(&*base, &*next, &patches, &inverse) {
             return Err(TestCaseError::fail(message));

@@ -69,8 +69,9 @@ pub use patch::{Patch, PatchOp, from_json_patch, to_json_patch};
 pub use path::{Path, PathSegment, PointerError};
 pub use place::Place;
 pub use produce::{
-    Draft, Drafting, PatchDraft, ProduceExt, Produced, RootDraft, SessionDraft,
-    UnserializableError, produce, produce_with_patches, try_produce_with_patches,
+    Draft, Drafting, InPlaceDraft, PatchDraft, ProduceExt, Produced, RootDraft, SessionDraft,
+    UnserializableError, produce, produce_with_patches, record_in_place, try_produce_with_patches,
+    try_record_in_place,
 };
 pub use transform::{Conflict, transform};
 pub use value::ValueDraft;

@@ -138,6 +138,68 @@ where
     })
 }
 
+/// The draft a [`record_in_place`] recipe receives: the value itself, no `Arc`, recording
+/// into a [`Recording`] it borrows for `'r`.
+pub type InPlaceDraft<'a, 'r, T> = <T as Draftable>::Draft<Root<'a, T, &'r mut Recording>>;
+
+/// Runs `recipe` on a draft of `state` itself and returns the patches and the inverse
+/// patches of what it did: recording in place, for programs that keep no old versions (a
+/// game loop, a server that only ships changes).
+///
+/// No `Arc`, no copy: every write goes straight into `state`. The patches are the ones
+/// [`produce_with_patches`] records for the same recipe (one per operation, folded the same
+/// way): `remove(0)` on a list of 100,000 is one `remove`.
+///
+/// # Panics
+///
+/// If a value the recipe writes cannot be written as JSON; [`try_record_in_place`] returns
+/// that as an error instead.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{apply_patches_mut, record_in_place};
+///
+/// let mut state = vec![String::from("a"), String::from("b")];
+/// let (patches, inverse) = record_in_place(&mut state, |d| {
+///     d.remove(0);
+/// });
+/// assert_eq!(state, ["b"]);
+/// assert_eq!(serde_json::to_string(&patches).unwrap(), r#"[{"op":"remove","path":[0]}]"#);
+/// apply_patches_mut(&mut state, &inverse).unwrap();
+/// assert_eq!(state, ["a", "b"]);
+/// ```
+pub fn record_in_place<T, F>(state: &mut T, recipe: F) -> (Vec<Patch>, Vec<Patch>)
+where
+    T: Draftable,
+    F: FnOnce(&mut InPlaceDraft<'_, '_, T>),
+{
+    match try_record_in_place(state, recipe) {
+        Ok(recorded) => recorded,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// [`record_in_place`], returning an error instead of panicking when a written value has no
+/// JSON form. The recipe's writes are in `state` either way: in place, nothing can be rolled
+/// back without the patches that failed.
+///
+/// # Errors
+///
+/// [`UnserializableError`] with where and serde's message.
+pub fn try_record_in_place<T, F>(
+    state: &mut T,
+    recipe: F,
+) -> Result<(Vec<Patch>, Vec<Patch>), UnserializableError>
+where
+    T: Draftable,
+    F: FnOnce(&mut InPlaceDraft<'_, '_, T>),
+{
+    let mut recording = Recording::new();
+    recipe(&mut T::draft(Root::new(state, &mut recording)));
+    recording.finish()
+}
+
 /// A new snapshot with the patches that made it and the inverse patches that undo them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Produced<T> {
