@@ -9,7 +9,11 @@
 //! Prints, per workload, the median time per change, the patches (or mutations) and the
 //! size of their JSON.
 
-#![allow(unsafe_code, reason = "morphix's derive expands to unsafe blocks")]
+#![allow(
+    unsafe_code,
+    clippy::cast_lossless,
+    reason = "morphix's derive expands to unsafe blocks and casts"
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;
