@@ -111,10 +111,7 @@ fn mutation_size(mutation: Option<&Mutation<serde_json::Value>>) -> (usize, usiz
 }
 
 fn show(name: &str, time: Duration, changes: usize, json_bytes: usize) {
-    println!(
-        "{name:<44} {:>12.2?}  {changes} patch(es), {json_bytes} bytes of JSON",
-        time
-    );
+    println!("{name:<44} {time:>12.2?}  {changes} patch(es), {json_bytes} bytes of JSON");
 }
 
 fn main() {
@@ -134,7 +131,7 @@ fn main() {
             let (patches, _inverse) = record_in_place(&mut state, |d| {
                 d.todos().get_mut(middle).unwrap().set_done(flip);
             });
-            last = patches.clone();
+            last.clone_from(&patches);
             patches
         },
     );
@@ -168,7 +165,7 @@ fn main() {
             let (next, patches, _) = produce_with_patches(&snapshot, |d| {
                 d.todos().get_mut(middle).unwrap().set_done(flip);
             });
-            last = patches.clone();
+            last.clone_from(&patches);
             (next, patches)
         },
     );
@@ -185,7 +182,7 @@ fn main() {
         let (patches, _inverse) = record_in_place(&mut state, |d| {
             d.todos().remove(0);
         });
-        last = patches.clone();
+        last.clone_from(&patches);
         (state, patches)
     });
     show(
