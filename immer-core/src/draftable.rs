@@ -53,6 +53,20 @@ pub trait Draftable: Sealed + Clone + PartialEq + Serialize + DeserializeOwned +
     /// The JSON value at `path` below this value.
     #[doc(hidden)]
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind>;
+
+    /// Writes the patches that turn `self` into `other` into `differ` (see
+    /// [`diff`](crate::diff)). By default, one `replace` when they differ.
+    #[doc(hidden)]
+    fn diff_into(&self, other: &Self, differ: &mut crate::diff::Differ) {
+        differ.leaf(self, other);
+    }
+
+    /// Whether the two are equal, as cheaply as their sharing allows (`Arc::ptr_eq`, imbl's
+    /// `ptr_eq`) before comparing.
+    #[doc(hidden)]
+    fn same_as(&self, other: &Self) -> bool {
+        self == other
+    }
 }
 
 /// Seals [`Draftable`]: implemented by `#[derive(Draftable)]`, [`leaf!`](crate::leaf) and this

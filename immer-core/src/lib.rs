@@ -38,6 +38,7 @@
 
 mod apply;
 mod collections;
+mod diff;
 mod draftable;
 mod error;
 mod history;
@@ -57,6 +58,7 @@ pub use collections::list::{
 };
 pub use collections::map::{EntryDraft, Map, MapDraft, MapIterMut, MapLookup, OwnedEntryDraft};
 pub use collections::set::{Set, SetDraft};
+pub use diff::diff;
 pub use draftable::{Draftable, Leaf};
 pub use error::{PatchError, PatchErrorKind};
 pub use history::{History, HistoryEntry, HistoryError, LogError, Transaction};
@@ -80,6 +82,7 @@ pub use wrappers::OptionDraft;
 /// Not public API: what `#[derive(Draftable)]` expands to.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::diff::Differ;
     pub use crate::draftable::{Edit, Sealed, apply_leaf, apply_whole, leaf_value_at, set_place};
     pub use crate::place::Child;
     pub use serde::Serialize;

@@ -5,6 +5,7 @@ use std::ops::Deref;
 use serde_json::{Map, Value};
 
 use crate::collections::{json, record};
+use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, set_place, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
@@ -81,6 +82,32 @@ impl Draftable for Value {
             };
         }
         Ok(here.clone())
+    }
+
+    fn diff_into(&self, other: &Self, differ: &mut Differ) {
+        match (self, other) {
+            (Value::Object(from), Value::Object(to)) => {
+                for (key, old) in from {
+                    match to.get(key) {
+                        None => differ.remove(PathSegment::Key(key.clone()), old),
+                        Some(new) if old != new => differ
+                            .child(Some(PathSegment::Key(key.clone())), |d| {
+                                old.diff_into(new, d)
+                            }),
+                        Some(_) => {}
+                    }
+                }
+                for (key, new) in to {
+                    if !from.contains_key(key) {
+                        differ.add(PathSegment::Key(key.clone()), new);
+                    }
+                }
+            }
+            (Value::Array(from), Value::Array(to)) => {
+                differ.list(from.len(), to.len(), |i| from.get(i), |i| to.get(i));
+            }
+            _ => differ.leaf(self, other),
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, set_place, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::PatchOp;
@@ -30,6 +31,14 @@ impl<T: Draftable> Draftable for Box<T> {
 
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
         (**self).value_at(path)
+    }
+
+    fn diff_into(&self, other: &Self, differ: &mut Differ) {
+        (**self).diff_into(other, differ);
+    }
+
+    fn same_as(&self, other: &Self) -> bool {
+        (**self).same_as(other)
     }
 }
 
@@ -61,6 +70,17 @@ impl<T: Draftable> Draftable for Arc<T> {
 
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
         (**self).value_at(path)
+    }
+
+    /// Shared: nothing to diff, whatever its size.
+    fn diff_into(&self, other: &Self, differ: &mut Differ) {
+        if !Arc::ptr_eq(self, other) {
+            (**self).diff_into(other, differ);
+        }
+    }
+
+    fn same_as(&self, other: &Self) -> bool {
+        Arc::ptr_eq(self, other) || (**self).same_as(other)
     }
 }
 
@@ -102,6 +122,21 @@ impl<T: Draftable> Draftable for Option<T> {
             (_, true) => to_json(self),
             (Some(inner), false) => inner.value_at(path),
             (None, false) => Err(PatchErrorKind::ThroughNone),
+        }
+    }
+
+    fn diff_into(&self, other: &Self, differ: &mut Differ) {
+        match (self, other) {
+            (Some(a), Some(b)) => a.diff_into(b, differ),
+            (None, None) => {}
+            _ => differ.replace(self, other),
+        }
+    }
+
+    fn same_as(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Some(a), Some(b)) => a.same_as(b),
+            (a, b) => a.is_none() && b.is_none(),
         }
     }
 }

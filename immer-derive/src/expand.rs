@@ -186,6 +186,7 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
         .map(|field| field_methods(cx, style, transparent, field, &FieldAccess::Struct));
     let apply = struct_body(cx, Mode::Apply, style, transparent, &drafted);
     let value_at = struct_body(cx, Mode::Value, style, transparent, &drafted);
+    let diff = diff_method(cx, style, transparent, &drafted);
     let impls = draftable_impls(
         cx,
         &generics,
@@ -193,6 +194,7 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
         &draft_ident,
         &apply,
         &value_at,
+        &diff,
     );
 
     quote! {
@@ -206,6 +208,42 @@ fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) -> TokenStr
         #[automatically_derived]
         impl #draft_impl_generics #draft_ident<#place> #draft_where {
             #(#methods)*
+        }
+    }
+}
+
+/// `diff_into` of a struct: field by field, each under its own path segment.
+fn diff_method(
+    cx: &Context<'_>,
+    style: Style,
+    transparent: bool,
+    drafted: &[&Field<'_>],
+) -> TokenStream {
+    let krate = &cx.krate;
+    let fields = drafted.iter().map(|field| {
+        let member = &field.member;
+        let segment = match reach(style, transparent, field) {
+            Reach::Name => {
+                let name = &field.name;
+                quote!(::core::option::Option::Some(#krate::PathSegment::Key(::std::string::String::from(#name))))
+            }
+            Reach::Position => {
+                let index = field.position();
+                quote!(::core::option::Option::Some(#krate::PathSegment::Index(#index)))
+            }
+            Reach::Through => quote!(::core::option::Option::None),
+        };
+        let call = if field.is_leaf() {
+            quote!(__d.leaf(&self.#member, &__other.#member))
+        } else {
+            let ty = field.ty;
+            quote!(<#ty as #krate::Draftable>::diff_into(&self.#member, &__other.#member, __d))
+        };
+        quote!(__differ.child(#segment, |__d| #call);)
+    });
+    quote! {
+        fn diff_into(&self, __other: &Self, __differ: &mut #krate::__private::Differ) {
+            #(#fields)*
         }
     }
 }
@@ -537,6 +575,7 @@ pub(crate) fn draftable_impls(
     draft_ident: &Ident,
     apply: &TokenStream,
     value_at: &TokenStream,
+    extra_methods: &TokenStream,
 ) -> TokenStream {
     let Context { krate, self_ty, .. } = cx;
     let (impl_generics, _, where_clause) = generics.split_for_impl();
@@ -565,6 +604,7 @@ pub(crate) fn draftable_impls(
             ) -> ::core::result::Result<#krate::__private::Value, #krate::PatchErrorKind> {
                 #value_at
             }
+            #extra_methods
         }
 
         #[automatically_derived]

@@ -6,6 +6,7 @@ use std::ops::Deref;
 use serde_json::Value;
 
 use super::{json, record, sealed};
+use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
@@ -72,6 +73,12 @@ pub trait List: sealed::Sealed + Draftable {
     #[doc(hidden)]
     fn snapshot(&self) -> Option<Self>;
 
+    /// Whether the two share their contents (`imbl::Vector::ptr_eq`; never for std lists).
+    #[doc(hidden)]
+    fn ptr_eq(&self, _other: &Self) -> bool {
+        false
+    }
+
     /// The list's draft as the [`ListDraft`] it is, for code generic over `L: List` (where
     /// the compiler knows `L::Draft<P>` only as a projection).
     fn list_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut ListDraft<P>;
@@ -93,6 +100,16 @@ macro_rules! list_impl {
             }
             fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
                 list_value_at(self, path)
+            }
+            fn diff_into(&self, other: &Self, differ: &mut Differ) {
+                if !List::ptr_eq(self, other) {
+                    differ.list(self.len(), other.len(), |i| self.item(i), |i| other.item(i));
+                }
+            }
+            fn same_as(&self, other: &Self) -> bool {
+                List::ptr_eq(self, other)
+                    || (List::len(self) == List::len(other)
+                        && self.items().zip(other.items()).all(|(a, b)| a.same_as(b)))
             }
         }
     };
@@ -247,6 +264,9 @@ impl<T: Draftable> List for Vector<T> {
     }
     fn snapshot(&self) -> Option<Self> {
         Some(self.clone())
+    }
+    fn ptr_eq(&self, other: &Self) -> bool {
+        Vector::ptr_eq(self, other)
     }
 }
 

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{json, record, sealed};
+use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
@@ -25,7 +26,7 @@ pub(crate) fn key_segment<K: Serialize>(key: &K) -> PathSegment {
     try_key_segment(key).unwrap_or_else(|_| PathSegment::Key(String::new()))
 }
 
-fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Error> {
+pub(crate) fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Error> {
     Ok(match serde_json::to_value(key)? {
         Value::String(text) => PathSegment::Key(text),
         other => PathSegment::Key(other.to_string()),
@@ -79,6 +80,11 @@ pub trait Map: sealed::Sealed + Draftable {
     fn remove_entry(&mut self, key: &Self::Key) -> Option<Self::Value>;
     #[doc(hidden)]
     fn entries(&self) -> impl Iterator<Item = (&Self::Key, &Self::Value)>;
+    /// Whether the two share their contents (imbl's `ptr_eq`; never for std maps).
+    #[doc(hidden)]
+    fn ptr_eq(&self, _other: &Self) -> bool {
+        false
+    }
     /// The map's draft as the [`MapDraft`] it is, for code generic over `M: Map`.
     fn map_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut MapDraft<P>;
 }
@@ -92,7 +98,7 @@ pub trait MapLookup<Q: ?Sized>: Map {
 }
 
 macro_rules! map_impl {
-    ([$($generics:tt)*] $ty:ty, $name:literal, [$($key_bound:tt)*], [$($lookup_bound:tt)*]) => {
+    ([$($generics:tt)*] $ty:ty, $name:literal, [$($key_bound:tt)*], [$($lookup_bound:tt)*], $ptr_eq:expr) => {
         impl<$($generics)*, Q: ?Sized + $($lookup_bound)*> MapLookup<Q> for $ty
         where
             K: $($key_bound)* + std::borrow::Borrow<Q>,
@@ -119,6 +125,12 @@ macro_rules! map_impl {
             }
             fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
                 map_value_at(self, path)
+            }
+            fn diff_into(&self, other: &Self, differ: &mut Differ) {
+                diff_map(self, other, differ);
+            }
+            fn same_as(&self, other: &Self) -> bool {
+                Map::ptr_eq(self, other) || self == other
             }
         }
 
@@ -150,15 +162,20 @@ macro_rules! map_impl {
             fn entries(&self) -> impl Iterator<Item = (&K, &V)> {
                 self.iter()
             }
+            fn ptr_eq(&self, other: &Self) -> bool {
+                ($ptr_eq)(self, other)
+            }
         }
     };
 }
 
 map_impl!([K, V: Draftable, S: BuildHasher + Default + Clone + 'static] HashMap<K, V, S>, "HashMap",
-    [Draftable + Eq + Hash], [Eq + Hash]);
-map_impl!([K, V: Draftable] BTreeMap<K, V>, "BTreeMap", [Draftable + Ord], [Ord]);
-map_impl!([K, V: Draftable] imbl::HashMap<K, V>, "imbl::HashMap", [Draftable + Eq + Hash], [Eq + Hash]);
-map_impl!([K, V: Draftable] imbl::OrdMap<K, V>, "imbl::OrdMap", [Draftable + Ord], [Ord]);
+    [Draftable + Eq + Hash], [Eq + Hash], |_, _| false);
+map_impl!([K, V: Draftable] BTreeMap<K, V>, "BTreeMap", [Draftable + Ord], [Ord], |_, _| false);
+map_impl!([K, V: Draftable] imbl::HashMap<K, V>, "imbl::HashMap", [Draftable + Eq + Hash], [Eq + Hash],
+    imbl::HashMap::ptr_eq);
+map_impl!([K, V: Draftable] imbl::OrdMap<K, V>, "imbl::OrdMap", [Draftable + Ord], [Ord],
+    imbl::OrdMap::ptr_eq);
 
 fn apply_map<M: Map>(
     map: &mut M,
@@ -221,6 +238,32 @@ fn apply_map<M: Map>(
         _ => apply_whole(map.value_mut(&key).ok_or_else(missing)?, edit, M::NAME)?,
     }
     Ok(())
+}
+
+/// A map's diff: a `remove` or `add` per key in one only, the values of keys in both diffed.
+fn diff_map<M: Map>(from: &M, to: &M, differ: &mut Differ) {
+    if from.ptr_eq(to) {
+        return;
+    }
+    for (key, old) in from.entries() {
+        let Some(segment) = differ.key(key) else {
+            continue;
+        };
+        match to.value(key) {
+            None => differ.remove(segment, old),
+            Some(new) if !old.same_as(new) => {
+                differ.child(Some(segment), |d| old.diff_into(new, d));
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, new) in to.entries() {
+        if from.value(key).is_none() {
+            if let Some(segment) = differ.key(key) {
+                differ.add(segment, new);
+            }
+        }
+    }
 }
 
 fn map_value_at<M: Map>(map: &M, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {

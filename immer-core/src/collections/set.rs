@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{json, record, sealed};
+use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
@@ -65,6 +66,9 @@ macro_rules! set_impl {
             }
             fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
                 set_value_at(self, path)
+            }
+            fn diff_into(&self, other: &Self, differ: &mut Differ) {
+                diff_set(self, other, differ);
             }
         }
 
@@ -184,6 +188,22 @@ fn apply_set<S: Set>(
         });
     }
     Ok(())
+}
+
+/// A set's diff: the elements of `from` only removed at their positions, from the back, then
+/// those of `to` only added at theirs.
+fn diff_set<S: Set>(from: &S, to: &S, differ: &mut Differ) {
+    let removed: Vec<(usize, &S::Item)> = from
+        .items()
+        .enumerate()
+        .filter(|(_, x)| !to.has(x))
+        .collect();
+    for (position, item) in removed.into_iter().rev() {
+        differ.remove_element(position, item);
+    }
+    for (position, item) in to.items().enumerate().filter(|(_, x)| !from.has(x)) {
+        differ.add_element(position, item);
+    }
 }
 
 fn set_value_at<S: Set>(set: &S, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
