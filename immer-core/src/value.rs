@@ -90,10 +90,10 @@ impl Draftable for Value {
                 for (key, old) in from {
                     match to.get(key) {
                         None => differ.remove(PathSegment::Key(key.clone()), old),
-                        Some(new) if old != new => differ
-                            .child(Some(PathSegment::Key(key.clone())), |d| {
-                                old.diff_into(new, d)
-                            }),
+                        Some(new) if old != new => {
+                            let segment = PathSegment::Key(key.clone());
+                            differ.child(Some(segment), |d| old.diff_into(new, d));
+                        }
                         Some(_) => {}
                     }
                 }
