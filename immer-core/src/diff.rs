@@ -61,6 +61,23 @@ pub fn diff<T: Draftable>(
     differ.finish()
 }
 
+/// The diff that pending edits are moved through when a follower resynchronizes from a
+/// snapshot: as [`diff`], except that list elements paired by position in the middle of a
+/// list are replaced whole when they differ. Nothing tells whether such a pair is one element
+/// changed or one removed and another inserted, so an edit of it conflicts (and is dropped)
+/// rather than landing on another element.
+pub(crate) fn diff_for_rebase<T: Draftable>(
+    from: &T,
+    to: &T,
+) -> Result<(Vec<Patch>, Vec<Patch>), UnserializableError> {
+    let mut differ = Differ {
+        whole_elements: true,
+        ..Differ::default()
+    };
+    from.diff_into(to, &mut differ);
+    differ.finish()
+}
+
 /// Collects the patches of a diff as the walk goes down the two values.
 #[doc(hidden)]
 #[derive(Default)]
@@ -69,6 +86,8 @@ pub struct Differ {
     patches: Vec<Patch>,
     inverse: Vec<Patch>,
     failure: Option<UnserializableError>,
+    /// List elements paired by position are replaced whole (see [`diff_for_rebase`]).
+    whole_elements: bool,
 }
 
 impl Differ {
@@ -194,7 +213,12 @@ impl Differ {
         let common = (from_end - prefix).min(to_end - prefix);
         for i in prefix..prefix + common {
             if let (Some(a), Some(b)) = (from(i), to(i)) {
-                if !a.same_as(b) {
+                if a.same_as(b) {
+                    continue;
+                }
+                if self.whole_elements {
+                    self.child(Some(PathSegment::Index(i)), |d| d.replace(a, b));
+                } else {
                     self.child(Some(PathSegment::Index(i)), |d| a.diff_into(b, d));
                 }
             }

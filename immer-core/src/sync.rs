@@ -966,46 +966,74 @@ impl<T: Draftable> Follower<T> {
         if snapshot.version < self.version || (snapshot.version == self.version && !self.diverged) {
             return;
         }
-        // The change in flight: the snapshot may say how it ended.
+        let state = Arc::new(snapshot.state);
+        // What the snapshot changed since the confirmed state, as patches: the pending edits
+        // move through it as through another node's change (a diverged state is not the
+        // leader's, so nothing can be moved through it).
+        let theirs = if self.diverged {
+            None
+        } else {
+            crate::diff::diff_for_rebase(&*self.confirmed, &*state).ok()
+        };
+        // The change in flight: the snapshot may say how it ended. Either way it leaves the
+        // queue here: its effect is in the snapshot, it was refused, or it waits, out of the
+        // state, for the leader's answer (it cannot be moved through what the snapshot skips,
+        // and only the leader can decide it).
+        let mut taken_out = None;
         if let Some(in_flight) = self.in_flight.take() {
             let id = in_flight.change.id;
-            match snapshot.answered {
-                Some(Answered { change_id, outcome }) if change_id == id => {
-                    if in_flight.applied {
-                        self.pending.pop_front();
-                    }
-                    self.events.push(match outcome {
-                        Outcome::Committed { version } => FollowerEvent::Accepted {
-                            change_id: id,
-                            version,
-                        },
-                        Outcome::Rejected(reason) => FollowerEvent::Dropped {
-                            change_id: id,
-                            reason: DropReason::Rejected(reason),
-                        },
+            let answered = snapshot
+                .answered
+                .filter(|answered| answered.change_id == id)
+                .map(|answered| answered.outcome);
+            let reason = match answered {
+                Some(Outcome::Committed { version }) => {
+                    self.events.push(FollowerEvent::Accepted {
+                        change_id: id,
+                        version,
                     });
+                    None
                 }
-                _ => {
-                    // Not answered yet: it cannot be moved through what the snapshot skips,
-                    // and only the leader can decide it, so it waits out of the state.
-                    if in_flight.applied {
-                        self.pending.pop_front();
-                    }
+                Some(Outcome::Rejected(reason)) => Some(DropReason::Rejected(reason)),
+                None => {
                     self.in_flight = Some(InFlight {
                         applied: false,
                         ..in_flight
                     });
+                    None
+                }
+            };
+            if in_flight.applied {
+                taken_out = Some((id, reason));
+            } else if let Some(reason) = reason {
+                self.events.push(FollowerEvent::Dropped {
+                    change_id: id,
+                    reason,
+                });
+            }
+        }
+        match theirs {
+            Some((theirs, _)) => self.rebase(theirs, taken_out),
+            None => {
+                // No way to move the edits not sent yet: they are dropped and reported.
+                let in_flight = taken_out.as_ref().map(|(id, _)| *id);
+                if let Some((id, Some(reason))) = taken_out {
+                    self.events.push(FollowerEvent::Dropped {
+                        change_id: id,
+                        reason,
+                    });
+                }
+                for pending in std::mem::take(&mut self.pending) {
+                    if Some(pending.id) != in_flight {
+                        self.events.push(FollowerEvent::Dropped {
+                            change_id: pending.id,
+                            reason: DropReason::Snapshot,
+                        });
+                    }
                 }
             }
         }
-        // The edits not sent yet cannot be moved through what the snapshot skips.
-        for pending in std::mem::take(&mut self.pending) {
-            self.events.push(FollowerEvent::Dropped {
-                change_id: pending.id,
-                reason: DropReason::Snapshot,
-            });
-        }
-        self.confirmed = Arc::new(snapshot.state);
+        self.confirmed = state;
         self.version = snapshot.version;
         self.diverged = false;
         self.early.retain(|v, _| *v > snapshot.version);
