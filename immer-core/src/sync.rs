@@ -1012,24 +1012,23 @@ impl<T: Draftable> Follower<T> {
                 });
             }
         }
-        match theirs {
-            Some((theirs, _)) => self.rebase(theirs, taken_out),
-            None => {
-                // No way to move the edits not sent yet: they are dropped and reported.
-                let in_flight = taken_out.as_ref().map(|(id, _)| *id);
-                if let Some((id, Some(reason))) = taken_out {
+        if let Some((theirs, _)) = theirs {
+            self.rebase(theirs, taken_out);
+        } else {
+            // No way to move the edits not sent yet: they are dropped and reported.
+            let in_flight = taken_out.as_ref().map(|(id, _)| *id);
+            if let Some((id, Some(reason))) = taken_out {
+                self.events.push(FollowerEvent::Dropped {
+                    change_id: id,
+                    reason,
+                });
+            }
+            for pending in std::mem::take(&mut self.pending) {
+                if Some(pending.id) != in_flight {
                     self.events.push(FollowerEvent::Dropped {
-                        change_id: id,
-                        reason,
+                        change_id: pending.id,
+                        reason: DropReason::Snapshot,
                     });
-                }
-                for pending in std::mem::take(&mut self.pending) {
-                    if Some(pending.id) != in_flight {
-                        self.events.push(FollowerEvent::Dropped {
-                            change_id: pending.id,
-                            reason: DropReason::Snapshot,
-                        });
-                    }
                 }
             }
         }
