@@ -21,16 +21,17 @@ use crate::produce::UnserializableError;
 /// - an enum: one `replace` of the whole value when they differ;
 /// - `Option`: the inside when both are `Some`, else one `replace`;
 /// - a list (`Vec`, `VecDeque`, `imbl::Vector`, JSON arrays): the common prefix and suffix are
-///   skipped (O(prefix + suffix) comparisons); in the middle, elements at the same position
-///   are diffed, then the extra elements of `from` are removed (from the back) or those of
-///   `to` added: one patch per inserted or removed element when the change is one run of
-///   inserts or removals, as most edits are;
+///   skipped (O(prefix + suffix) comparisons); the middle that remains is aligned by a longest
+///   common subsequence when it is small (n × m at most 4,096 comparisons; O(n m) time), by
+///   position otherwise. One `remove` per element removed, one `add` per element inserted,
+///   and an element removed where another is inserted is diffed as one element changed;
 /// - a map: one `remove` or `add` per key in one only, the values of keys in both diffed;
 /// - a set: one `remove` per element in `from` only (at its position, from the back) and one
 ///   `add` per element in `to` only;
 /// - anything else (a leaf): one `replace` when they differ (`PartialEq`).
 ///
-/// Time: O(size of the parts that differ, plus the list prefixes and suffixes compared).
+/// Time: O(size of the parts that differ, plus the list prefixes and suffixes compared, plus
+/// the alignment of small list middles).
 ///
 /// # Errors
 ///
@@ -191,8 +192,10 @@ impl Differ {
         self.inverse.push(Patch::remove_element(path, value));
     }
 
-    /// A list: the common prefix and suffix skipped, the middle diffed by position, the rest
-    /// removed from the back or added.
+    /// A list: the common prefix and suffix skipped, then the middle: aligned by a longest
+    /// common subsequence when it is small (at most [`ALIGNED`] pairs to compare), by
+    /// position otherwise; each removed element is one `remove`, each inserted one an `add`,
+    /// and an element removed where another is inserted is one change of that element.
     pub(crate) fn list<'a, T: Draftable + 'a>(
         &mut self,
         from_len: usize,
@@ -209,29 +212,112 @@ impl Differ {
         let suffix = (0..shorter - prefix)
             .take_while(|&k| same(from_len - 1 - k, to_len - 1 - k))
             .count();
-        let (from_end, to_end) = (from_len - suffix, to_len - suffix);
-        let common = (from_end - prefix).min(to_end - prefix);
-        for i in prefix..prefix + common {
-            if let (Some(a), Some(b)) = (from(i), to(i)) {
-                if a.same_as(b) {
-                    continue;
+        let (n, m) = (from_len - suffix - prefix, to_len - suffix - prefix);
+        let steps = if n.saturating_mul(m) <= ALIGNED {
+            aligned(n, m, |i, j| same(prefix + i, prefix + j))
+        } else {
+            positional(n, m)
+        };
+        // Walk the steps with the index each lands on in the list as it is then.
+        let mut at = prefix;
+        let mut steps = steps.into_iter().peekable();
+        while let Some(step) = steps.next() {
+            match step {
+                Step::Keep => at += 1,
+                Step::Change(i, j) => {
+                    self.change(at, from(prefix + i), to(prefix + j));
+                    at += 1;
                 }
-                if self.whole_elements {
-                    self.child(Some(PathSegment::Index(i)), |d| d.replace(a, b));
-                } else {
-                    self.child(Some(PathSegment::Index(i)), |d| a.diff_into(b, d));
+                Step::Remove(i) => {
+                    if let Some(Step::Insert(j)) = steps.peek().copied() {
+                        steps.next();
+                        self.change(at, from(prefix + i), to(prefix + j));
+                        at += 1;
+                    } else if let Some(a) = from(prefix + i) {
+                        self.remove(PathSegment::Index(at), a);
+                    }
                 }
-            }
-        }
-        for i in (prefix + common..from_end).rev() {
-            if let Some(a) = from(i) {
-                self.remove(PathSegment::Index(i), a);
-            }
-        }
-        for i in prefix + common..to_end {
-            if let Some(b) = to(i) {
-                self.add(PathSegment::Index(i), b);
+                Step::Insert(j) => {
+                    if let Some(Step::Remove(i)) = steps.peek().copied() {
+                        steps.next();
+                        self.change(at, from(prefix + i), to(prefix + j));
+                    } else if let Some(b) = to(prefix + j) {
+                        self.add(PathSegment::Index(at), b);
+                    }
+                    at += 1;
+                }
             }
         }
     }
+
+    /// One element changed in place: diffed inside, or replaced whole (see
+    /// [`diff_for_rebase`]).
+    fn change<T: Draftable>(&mut self, at: usize, from: Option<&T>, to: Option<&T>) {
+        let (Some(a), Some(b)) = (from, to) else {
+            return;
+        };
+        if a.same_as(b) {
+            return;
+        }
+        if self.whole_elements {
+            self.child(Some(PathSegment::Index(at)), |d| d.replace(a, b));
+        } else {
+            self.child(Some(PathSegment::Index(at)), |d| a.diff_into(b, d));
+        }
+    }
+}
+
+/// The most pairs of list elements the middle of a list diff compares to align them.
+const ALIGNED: usize = 4_096;
+
+/// One step of a list diff's middle, by positions in the middles of the two lists.
+#[derive(Clone, Copy)]
+enum Step {
+    Keep,
+    Change(usize, usize),
+    Remove(usize),
+    Insert(usize),
+}
+
+/// The steps of a longest-common-subsequence alignment of two middles of `n` and `m`
+/// elements. Time and memory: O(n m).
+fn aligned(n: usize, m: usize, same: impl Fn(usize, usize) -> bool) -> Vec<Step> {
+    // lcs[i][j]: the longest common subsequence of from[i..] and to[j..].
+    let width = m + 1;
+    let mut lcs = vec![0_usize; (n + 1) * width];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i * width + j] = if same(i, j) {
+                lcs[(i + 1) * width + j + 1] + 1
+            } else {
+                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
+            };
+        }
+    }
+    let mut steps = Vec::with_capacity(n + m);
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && same(i, j) {
+            steps.push(Step::Keep);
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i * width + j + 1] >= lcs[(i + 1) * width + j]) {
+            steps.push(Step::Insert(j));
+            j += 1;
+        } else {
+            steps.push(Step::Remove(i));
+            i += 1;
+        }
+    }
+    steps
+}
+
+/// The steps that pair two middles by position, then remove the extra elements of the first
+/// (from the back) or insert those of the second.
+fn positional(n: usize, m: usize) -> Vec<Step> {
+    let common = n.min(m);
+    let mut steps: Vec<Step> = (0..common).map(|i| Step::Change(i, i)).collect();
+    steps.extend((common..n).rev().map(Step::Remove));
+    steps.extend((common..m).map(Step::Insert));
+    steps
 }

@@ -292,6 +292,38 @@ impl<T: Draftable> History<T> {
         self.goto(self.version + 1).map(Some)
     }
 
+    /// The patches from a snapshot the caller holds (of this history or not) to the current
+    /// one, and their inverse: [`diff`](crate::diff), which skips every part the two share,
+    /// so two versions of one history cost what changed between them.
+    ///
+    /// # Errors
+    ///
+    /// [`UnserializableError`](crate::UnserializableError) when a differing value has no
+    /// JSON form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::History;
+    /// use std::sync::Arc;
+    ///
+    /// let mut history = History::new(Arc::new(vec![1_u32, 2]));
+    /// let held = Arc::clone(history.current());
+    /// history.commit(None, |d| d.push(3));
+    /// history.commit(None, |d| { d.remove(0); });
+    /// let (patches, _) = history.diff_from(&held).unwrap();
+    /// assert_eq!(patches.len(), 2);
+    /// ```
+    pub fn diff_from(
+        &self,
+        snapshot: &Arc<T>,
+    ) -> Result<(Vec<Patch>, Vec<Patch>), crate::UnserializableError> {
+        if Arc::ptr_eq(snapshot, &self.current) {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        crate::diff::diff(&**snapshot, &*self.current)
+    }
+
     /// Moves to `version`, from the nearest snapshot (the current one or a checkpoint),
     /// applying each entry's patches in order going forward and each entry's inverse list,
     /// newest entry first, going back.

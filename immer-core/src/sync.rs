@@ -66,10 +66,13 @@
 //! - any order between edits of different followers beyond the leader's;
 //! - progress while the leader is unreachable: followers keep editing locally, and their
 //!   edits queue until it answers (the leader is a single point of ordering, not replicated);
-//! - edits across a [`Snapshot`]: the changes a snapshot skips are not known, so edits not yet
-//!   sent when a follower resynchronizes from one are dropped and reported. The change in
-//!   flight keeps its one outcome: the snapshot's [`Answered`] says it, or it waits, out of
-//!   the follower's state, for the leader's answer;
+//! - that an edit survives a [`Snapshot`] exactly as a change would: the changes a snapshot
+//!   skips are not known, so the edits not yet sent are moved through the
+//!   [`diff`](crate::diff) from the confirmed state to the snapshot, in which list elements
+//!   that differ at the same position count as replaced: an edit of one is dropped (and
+//!   reported), never moved onto another element. The change in flight keeps its one
+//!   outcome: the snapshot's [`Answered`] says it, or it waits, out of the follower's state,
+//!   for the leader's answer;
 //! - edits a follower had not yet had answered when it crashed: the one in flight may still
 //!   be committed (under the old session, seen by everyone as another session's change), the
 //!   others are lost with the process.
@@ -653,8 +656,8 @@ pub enum DropReason {
         /// The dropped edit it was made after.
         change_id: u64,
     },
-    /// The follower resynchronized from a snapshot, which skips the changes it would have to
-    /// be moved through.
+    /// The follower resynchronized from a snapshot it could not diff from its confirmed state
+    /// (its state had diverged, or a value has no JSON form), so nothing could move the edit.
     Snapshot,
     /// It no longer applies to the follower's state.
     DoesNotApply {
