@@ -108,6 +108,9 @@ impl Recording {
                 return;
             }
         }
+        if self.fold_beside_insert(&patch, &inverse) {
+            return;
+        }
         self.evict(&patch);
         self.unindexed = Some(self.entries.len());
         self.entries.push(Some(Entry { patch, inverse }));
@@ -140,6 +143,51 @@ impl Recording {
         };
         // All or nothing: on an error the value is as it was, and the patch is recorded.
         apply_patches_mut(value, std::slice::from_ref(&relative)).is_ok()
+    }
+
+    /// A removal of the element just after or just before one this recipe inserted, with
+    /// nothing recorded since after them in the list: the insert took that element's place,
+    /// so the two are one `replace` of it, as Immer writes it.
+    fn fold_beside_insert(&mut self, patch: &Patch, inverse: &Patch) -> bool {
+        let (PatchOp::Remove, None, Some(PathSegment::Index(k)), Some(list)) = (
+            patch.op,
+            &patch.value,
+            patch.path.last(),
+            patch.path.parent(),
+        ) else {
+            return false;
+        };
+        // The insert just before (k - 1) keeps its place; the one just after (k + 1) moves
+        // down into the removed element's.
+        let candidates = [(k.checked_sub(1), 0), (k.checked_add(1), 1)];
+        for (inserted, shift) in candidates {
+            let Some(inserted) = inserted else { continue };
+            let at = list.child(PathSegment::Index(inserted));
+            let Some(&index) = self.index.get(&at) else {
+                continue;
+            };
+            let place = inserted - shift;
+            let Some(entry) = self.entries[index].as_ref() else {
+                continue;
+            };
+            if entry.patch.op != PatchOp::Add
+                || self.later_in_list(index, &list.child(PathSegment::Index(place)))
+            {
+                continue;
+            }
+            let path = list.child(PathSegment::Index(place));
+            let value = entry.patch.value.clone().unwrap_or_default();
+            let old = inverse.value.clone().unwrap_or_default();
+            self.index.remove(&at);
+            self.entries[index] = Some(Entry {
+                patch: Patch::replace(path.clone(), value),
+                inverse: Patch::replace(path.clone(), old),
+            });
+            self.evict_shifted(&path);
+            self.index.insert(path, index);
+            return true;
+        }
+        false
     }
 
     /// A `replace` or `remove` at `at` makes the earlier patches below `at` redundant, back to
@@ -202,10 +250,31 @@ impl Recording {
     /// Folds `next` into the entry at `at`, which is at the same path and still foldable.
     /// Returns false when the two do not fold.
     fn fold(&mut self, at: usize, next: &Patch) -> bool {
+        let Some(entry) = self.entries[at].as_ref() else {
+            return false;
+        };
+        // A structural fold moves an insert or removal back to the earlier entry's place: the
+        // entries recorded since after it in the same list shift by one the other way.
+        let shift = match (entry.patch.op, next.op) {
+            (PatchOp::Replace | PatchOp::Add, PatchOp::Replace) => 0,
+            // A set's remove names its value; it cancels only the add of that same value.
+            (PatchOp::Add, PatchOp::Remove)
+                if next.value.is_none() || next.value == entry.patch.value =>
+            {
+                -1
+            }
+            (PatchOp::Replace, PatchOp::Remove) if next.value.is_none() => -1,
+            (PatchOp::Remove, PatchOp::Add) if entry.patch.value.is_none() => 1,
+            _ => return false,
+        };
         let in_list = matches!(next.path.last(), Some(PathSegment::Index(_)));
-        // A structural fold on a list moves an insert or removal back to the earlier entry's
-        // place: sound when nothing recorded since sits after it in the same list.
-        let newest = self.last_live() == Some(at) || !self.later_in_list(at, &next.path);
+        if shift != 0
+            && in_list
+            && self.last_live() != Some(at)
+            && !self.shift_later(at, &next.path, shift)
+        {
+            return false;
+        }
         let Some(entry) = self.entries[at].as_mut() else {
             return false;
         };
@@ -217,25 +286,14 @@ impl Recording {
                 if back_where_it_started {
                     self.drop_entry(at);
                 }
-                true
             }
-            // A set's remove names its value; it cancels only the add of that same value.
-            (PatchOp::Add, PatchOp::Remove)
-                if (!in_list || newest)
-                    && (next.value.is_none() || next.value == entry.patch.value) =>
-            {
-                self.drop_entry(at);
-                true
-            }
-            (PatchOp::Replace, PatchOp::Remove) if (!in_list || newest) && next.value.is_none() => {
+            (PatchOp::Add, PatchOp::Remove) => self.drop_entry(at),
+            (PatchOp::Replace, PatchOp::Remove) => {
                 entry.patch = Patch::remove(next.path.clone());
                 entry.inverse.op = PatchOp::Add;
                 self.index.remove(&next.path);
-                true
             }
-            (PatchOp::Remove, PatchOp::Add)
-                if (!in_list || newest) && entry.patch.value.is_none() =>
-            {
+            _ => {
                 // Removed, then put back: a replace of the original, or nothing at all.
                 if entry.inverse.value == next.value {
                     self.drop_entry(at);
@@ -244,12 +302,59 @@ impl Recording {
                         Patch::replace(next.path.clone(), next.value.clone().unwrap_or_default());
                     entry.inverse.op = PatchOp::Replace;
                 }
-                true
             }
-            _ => false,
         }
+        true
     }
 
+    /// Moves the entries recorded after `at` that sit in the list holding `path` (a list
+    /// element) after it (`shift` -1) or at and after it (`shift` 1) by `shift` positions, for
+    /// a fold that moves an insert or removal at `path` back to `at`. They leave `index`.
+    /// Looks at a bounded number of entries; past that, does nothing and answers false.
+    fn shift_later(&mut self, at: usize, path: &Path, shift: isize) -> bool {
+        const LOOK: usize = 64;
+        let (Some(PathSegment::Index(i)), Some(list)) = (path.last(), path.parent()) else {
+            return false;
+        };
+        let from = if shift < 0 { i.saturating_add(1) } else { *i };
+        let depth = list.len();
+        if self.entries.len() - at - 1 > LOOK {
+            return false;
+        }
+        let moves = |p: &Path| {
+            p.len() > depth
+                && p.starts_with(&list)
+                && matches!(p[depth], PathSegment::Index(j) if j >= from)
+        };
+        for entry in self.entries[at + 1..].iter_mut().flatten() {
+            for patch in [&mut entry.patch, &mut entry.inverse] {
+                if moves(&patch.path) {
+                    if let PathSegment::Index(j) = &mut patch.path.segments_mut()[depth] {
+                        *j = j.saturating_add_signed(shift);
+                    }
+                }
+            }
+        }
+        // In the index, the list's later entries move with their patches (everything after
+        // them moved alike, so they still fold); the earlier ones leave it: the fold now puts
+        // an insert or removal after them.
+        let first = list.child(PathSegment::Index(0));
+        let past = list.child(PathSegment::Key(String::new()));
+        let listed: Vec<(Path, usize)> = self
+            .index
+            .range(first..past)
+            .map(|(p, &index)| (p.clone(), index))
+            .collect();
+        for (path, _) in &listed {
+            self.index.remove(path);
+        }
+        for (_, index) in listed {
+            if let Some(entry) = self.entries[index].as_ref().filter(|_| index > at) {
+                self.index.insert(entry.patch.path.clone(), index);
+            }
+        }
+        true
+    }
     /// Whether an entry recorded after `at` goes through the list that holds `path` (a list
     /// element) at its index or after, so that its position depends on what happened at
     /// `path` in between. Looks at a bounded number of entries; past that, answers yes.
