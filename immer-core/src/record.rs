@@ -175,16 +175,16 @@ impl Recording {
             {
                 continue;
             }
-            let path = list.child(PathSegment::Index(place));
+            let target = list.child(PathSegment::Index(place));
             let value = entry.patch.value.clone().unwrap_or_default();
             let old = inverse.value.clone().unwrap_or_default();
             self.index.remove(&at);
             self.entries[index] = Some(Entry {
-                patch: Patch::replace(path.clone(), value),
-                inverse: Patch::replace(path.clone(), old),
+                patch: Patch::replace(target.clone(), value),
+                inverse: Patch::replace(target.clone(), old),
             });
-            self.evict_shifted(&path);
-            self.index.insert(path, index);
+            self.evict_shifted(&target);
+            self.index.insert(target, index);
             return true;
         }
         false
