@@ -198,33 +198,45 @@ impl Recording {
     fn subsume_descendants(&mut self, at: &Path, inverse: &mut Patch) {
         const LOOK: usize = 32;
         let mut below: Vec<usize> = Vec::new();
+        // `at` as the entries met so far name it: an insert or removal before its element in
+        // a list above it moved it by one.
+        let mut target = at.clone();
         for (index, entry) in self.entries.iter().enumerate().rev().take(LOOK) {
             let Some(entry) = entry else { continue };
             let path = &entry.patch.path;
-            let replaced_here = path == at && entry.patch.op == PatchOp::Replace;
-            if replaced_here || (path.len() > at.len() && path.starts_with(at)) {
+            let replaced_here = *path == target && entry.patch.op == PatchOp::Replace;
+            if replaced_here || (path.len() > target.len() && path.starts_with(&target)) {
                 // Below `at`, or `at` replaced: what `at` names is the same node.
                 below.push(index);
-            } else if at.starts_with(path) {
+            } else if target.starts_with(path) {
                 break;
             } else if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(j))) =
                 (entry.patch.op, path.last())
             {
-                // An insert or removal in a list above `at`, at or before `at`'s element,
-                // moves it (or removes it).
-                let list = &path[..path.len() - 1];
-                if at.len() > list.len()
-                    && at.segments().starts_with(list)
-                    && at[list.len()].as_index().is_some_and(|k| *j <= k)
-                {
-                    break;
-                }
+                let depth = path.len() - 1;
+                let in_list = target.len() > depth && target.segments().starts_with(&path[..depth]);
+                let Some(k) = target
+                    .get(depth)
+                    .and_then(PathSegment::as_index)
+                    .filter(|_| in_list)
+                else {
+                    continue;
+                };
+                let before = match entry.patch.op {
+                    // Inserted here: before it, `at` was not there.
+                    PatchOp::Add if *j == k => break,
+                    PatchOp::Add if *j < k => k - 1,
+                    PatchOp::Remove if *j <= k => k + 1,
+                    _ => k,
+                };
+                target.segments_mut()[depth] = PathSegment::Index(before);
             }
         }
         if below.is_empty() {
             return;
         }
-        // Undo the newest first: `below` is in that order.
+        // Undo the newest first: `below` is in that order. Each entry's path goes through
+        // `at` as that entry named it, at the same depth.
         let undo: Vec<Patch> = below
             .iter()
             .filter_map(|&index| self.entries[index].as_ref())
@@ -291,7 +303,9 @@ impl Recording {
             (PatchOp::Replace, PatchOp::Remove) => {
                 entry.patch = Patch::remove(next.path.clone());
                 entry.inverse.op = PatchOp::Add;
-                self.index.remove(&next.path);
+                if self.index.get(&next.path) == Some(&at) {
+                    self.index.remove(&next.path);
+                }
             }
             _ => {
                 // Removed, then put back: a replace of the original, or nothing at all.
@@ -377,7 +391,10 @@ impl Recording {
 
     fn drop_entry(&mut self, at: usize) {
         if let Some(entry) = self.entries[at].take() {
-            self.index.remove(&entry.patch.path);
+            // Its path may name another entry by now (a fold moved one there).
+            if self.index.get(&entry.patch.path) == Some(&at) {
+                self.index.remove(&entry.patch.path);
+            }
         }
     }
 
