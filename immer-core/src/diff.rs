@@ -104,8 +104,9 @@ impl Differ {
         Path::from(self.path.clone())
     }
 
-    fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> Option<Value> {
-        match serde_json::to_value(value) {
+    /// The value, or `None` with the diff failed at the current path.
+    fn ok<V>(&mut self, result: Result<V, serde_json::Error>) -> Option<V> {
+        match result {
             Ok(value) => Some(value),
             Err(error) => {
                 let path = self.path();
@@ -114,6 +115,10 @@ impl Differ {
                 None
             }
         }
+    }
+
+    fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> Option<Value> {
+        self.ok(serde_json::to_value(value))
     }
 
     /// Runs `walk` with `segment` added to the path (none: the same path).
@@ -127,15 +132,7 @@ impl Differ {
 
     /// The path segment of a map key, or `None` (and the diff fails) when it has no JSON form.
     pub(crate) fn key<K: Serialize>(&mut self, key: &K) -> Option<PathSegment> {
-        match crate::collections::map::try_key_segment(key) {
-            Ok(segment) => Some(segment),
-            Err(error) => {
-                let path = self.path();
-                self.failure
-                    .get_or_insert_with(|| UnserializableError::new(path, &error));
-                None
-            }
-        }
+        self.ok(crate::collections::map::try_key_segment(key))
     }
 
     /// One `replace` of the whole value when the two differ.

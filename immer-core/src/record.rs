@@ -1,14 +1,19 @@
-//! The patch recorder behind `produce_with_patches`.
+//! The patch recorder behind `produce_with_patches` and `record_in_place`.
 //!
 //! Drafts hand it one patch (and its inverse) per operation, as the operation happens. It
-//! keeps them in order and folds repeated writes together:
+//! keeps them in order and makes the list shorter wherever that is sound, so that it is never
+//! longer than the positional diff Immer writes in all but a few recipes:
 //!
 //! - a `replace` (or `add`) followed by a `replace` at the same path keeps one patch with the
 //!   last value, and drops it when the value is back where it started;
 //! - a map key that is added and then removed leaves nothing, one that is replaced and then
-//!   removed leaves one `remove`, one that is removed and added again one `replace`;
-//! - on a list, where later patches may depend on an element's position, the structural
-//!   folds (insert then remove, and so on) apply only to the newest patch.
+//!   removed leaves one `remove`, one that is removed and added again one `replace`; the same
+//!   on a list element, with the entries recorded since after it in the list shifted back;
+//! - a write inside a value the recipe added or replaced whole goes into that patch's value;
+//! - a `replace` or `remove` drops the earlier writes below its path (following its element
+//!   back through inserts and removals before it), its inverse taking the value from before
+//!   them;
+//! - a removal just beside an element the recipe inserted is one `replace` of it.
 //!
 //! A fold is sound only while every patch recorded after the earlier one is disjoint from its
 //! path (not an ancestor, not a descendant, not an insert or remove that shifts it). `index`
