@@ -151,8 +151,9 @@ impl Recording {
     }
 
     /// A removal of the element just after or just before one this recipe inserted, with
-    /// nothing recorded since after them in the list: the insert took that element's place,
-    /// so the two are one `replace` of it, as Immer writes it.
+    /// nothing recorded since on the removed element: the insert took that element's place,
+    /// so the two are one `replace` of it, as Immer writes it, and the entries recorded since
+    /// after it in the list move back by one.
     fn fold_beside_insert(&mut self, patch: &Patch, inverse: &Patch) -> bool {
         let (PatchOp::Remove, None, Some(PathSegment::Index(k)), Some(list)) = (
             patch.op,
@@ -172,16 +173,23 @@ impl Recording {
                 continue;
             };
             let place = inserted - shift;
-            let Some(entry) = self.entries[index].as_ref() else {
+            let Some(value) = self.entries[index]
+                .as_ref()
+                .filter(|entry| entry.patch.op == PatchOp::Add)
+                .and_then(|entry| entry.patch.value.clone())
+            else {
                 continue;
             };
-            if entry.patch.op != PatchOp::Add
-                || self.later_in_list(index, &list.child(PathSegment::Index(place)))
+            let removed = list.child(PathSegment::Index(*k));
+            if self.entries[index + 1..]
+                .iter()
+                .flatten()
+                .any(|later| later.patch.path.starts_with(&removed))
+                || !self.shift_later(index, &at, -1)
             {
                 continue;
             }
             let target = list.child(PathSegment::Index(place));
-            let value = entry.patch.value.clone().unwrap_or_default();
             let old = inverse.value.clone().unwrap_or_default();
             self.index.remove(&at);
             self.entries[index] = Some(Entry {
@@ -374,26 +382,6 @@ impl Recording {
         }
         true
     }
-    /// Whether an entry recorded after `at` goes through the list that holds `path` (a list
-    /// element) at its index or after, so that its position depends on what happened at
-    /// `path` in between. Looks at a bounded number of entries; past that, answers yes.
-    fn later_in_list(&self, at: usize, path: &Path) -> bool {
-        const LOOK: usize = 64;
-        let (Some(PathSegment::Index(i)), Some(list)) = (path.last(), path.parent()) else {
-            return true;
-        };
-        let later = &self.entries[at + 1..];
-        if later.len() > LOOK {
-            return true;
-        }
-        later.iter().flatten().any(|entry| {
-            let p = &entry.patch.path;
-            p.len() > list.len()
-                && p.starts_with(&list)
-                && matches!(p[list.len()], PathSegment::Index(j) if j >= *i)
-        })
-    }
-
     fn drop_entry(&mut self, at: usize) {
         if let Some(entry) = self.entries[at].take() {
             // Its path may name another entry by now (a fold moved one there).
