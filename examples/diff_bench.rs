@@ -13,15 +13,12 @@ use std::time::{Duration, Instant};
 use immer::{Draftable, Vector, diff, produce};
 use serde::{Deserialize, Serialize};
 
-const N: u64 = 100_000;
+#[path = "common/mod.rs"]
+mod common;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: u64,
-    text: String,
-    done: bool,
-    tags: Vec<String>,
-}
+use common::{Todo, todo};
+
+const N: u64 = 100_000;
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Board {
@@ -33,15 +30,6 @@ struct Board {
 struct PlainBoard {
     title: String,
     todos: Vec<Todo>,
-}
-
-fn todo(id: u64) -> Todo {
-    Todo {
-        id,
-        text: format!("todo {id}"),
-        done: false,
-        tags: vec!["a".into(), "b".into()],
-    }
 }
 
 fn median(runs: usize, mut f: impl FnMut() -> usize) -> (Duration, usize) {

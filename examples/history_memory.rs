@@ -7,13 +7,10 @@ use std::sync::Arc;
 use immer::{Draftable, History, Vector};
 use serde::{Deserialize, Serialize};
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: u64,
-    text: String,
-    done: bool,
-    tags: Vec<String>,
-}
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{Todo, todo};
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Board {
@@ -36,14 +33,7 @@ fn main() {
     const ITEMS: u64 = 100_000;
     const COMMITS: u64 = 10_000;
     let base = Arc::new(Board {
-        todos: (0..ITEMS)
-            .map(|id| Todo {
-                id,
-                text: format!("todo {id}"),
-                done: false,
-                tags: vec!["a".into(), "b".into()],
-            })
-            .collect(),
+        todos: (0..ITEMS).map(todo).collect(),
     });
     let before = status_kb("VmHWM:");
     let mut history = History::new(Arc::clone(&base));

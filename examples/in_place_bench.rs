@@ -24,15 +24,12 @@ use morphix::adapter::Json;
 use morphix::{Mutation, MutationKind, Observe, observe};
 use serde::{Deserialize, Serialize};
 
-const N: usize = 100_000;
+#[path = "common/mod.rs"]
+mod common;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: u64,
-    text: String,
-    done: bool,
-    tags: Vec<String>,
-}
+use common::{Todo, todo};
+
+const N: usize = 100_000;
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Board {
@@ -55,14 +52,7 @@ struct MxBoard {
 
 fn board() -> Board {
     Board {
-        todos: (0..N as u64)
-            .map(|id| Todo {
-                id,
-                text: format!("todo {id}"),
-                done: false,
-                tags: vec!["a".into(), "b".into()],
-            })
-            .collect(),
+        todos: (0..N as u64).map(todo).collect(),
     }
 }
 

@@ -24,13 +24,10 @@ use immer::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: u64,
-    text: String,
-    done: bool,
-    tags: Vec<String>,
-}
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{Todo, todo};
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct SharedTodo {
@@ -56,15 +53,6 @@ struct VectorBoard {
 struct SharedBoard {
     todos: Vector<SharedTodo>,
     title: String,
-}
-
-fn todo(i: u64) -> Todo {
-    Todo {
-        id: i,
-        text: format!("todo {i}"),
-        done: false,
-        tags: vec!["a".into(), "b".into()],
-    }
 }
 
 fn shared_todo(i: u64) -> SharedTodo {
