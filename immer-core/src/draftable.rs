@@ -31,7 +31,7 @@ use crate::produce::UnserializableError;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a draftable state: it does not implement `Draftable`",
     label = "not `Draftable`",
-    note = "derive it with `#[derive(immer::Draftable)]`, declare it a leaf with `immer::leaf!({Self});`, or mark the field `#[draft(leaf)]` (replaced whole) or `#[draft(skip)]` (left out of drafts and patches)"
+    note = "for a type of another crate, mark the field `#[draft(leaf)]` (replaced whole) or `#[draft(skip)]` (left out of drafts and patches); for your own type, `#[derive(immer::Draftable)]` or `immer::leaf!({Self});` (the orphan rule forbids both for other crates' types)"
 )]
 pub trait Draftable: Sealed + Clone + PartialEq + Serialize + DeserializeOwned + 'static {
     /// The draft of a value of this type at place `P`: a [`Leaf`] for leaves, a generated
@@ -72,6 +72,11 @@ pub trait Draftable: Sealed + Clone + PartialEq + Serialize + DeserializeOwned +
 /// Seals [`Draftable`]: implemented by `#[derive(Draftable)]`, [`leaf!`](crate::leaf) and this
 /// crate, never by hand.
 #[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a draftable state: it does not implement `Draftable`",
+    label = "not `Draftable`",
+    note = "for a type of another crate, mark the field `#[draft(leaf)]` (replaced whole) or `#[draft(skip)]` (left out of drafts and patches); for your own type, `#[derive(immer::Draftable)]` or `immer::leaf!({Self});` (the orphan rule forbids both for other crates' types)"
+)]
 pub trait Sealed {}
 
 /// One `add`, `remove` or `replace` on its way down a path, and, when asked for, what undoes it.
@@ -365,3 +370,44 @@ leaf!(
 
 // Shared immutable strings: a clone is a reference count, as a JavaScript string's copy is.
 leaf!(std::sync::Arc<str>, Box<str>);
+
+// The std types serde writes as one value: times, paths, addresses, non-zero integers,
+// borrowed-or-owned strings. A user crate cannot implement `Draftable` for them (the orphan
+// rule), so they are leaves here.
+mod std_leaves {
+    use std::borrow::Cow;
+    use std::ffi::OsString;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+    use std::num::{
+        NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize, NonZeroU8,
+        NonZeroU16, NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
+    };
+    use std::path::PathBuf;
+    use std::time::{Duration, SystemTime};
+
+    leaf!(
+        Duration,
+        SystemTime,
+        PathBuf,
+        OsString,
+        IpAddr,
+        Ipv4Addr,
+        Ipv6Addr,
+        SocketAddr,
+        SocketAddrV4,
+        SocketAddrV6,
+        NonZeroU8,
+        NonZeroU16,
+        NonZeroU32,
+        NonZeroU64,
+        NonZeroU128,
+        NonZeroUsize,
+        NonZeroI8,
+        NonZeroI16,
+        NonZeroI32,
+        NonZeroI64,
+        NonZeroI128,
+        NonZeroIsize,
+        Cow<'static, str>,
+    );
+}

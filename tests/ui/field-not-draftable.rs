@@ -1,9 +1,9 @@
 use immer::Draftable;
-use std::time::Duration;
+use std::ops::Range;
 
 #[derive(Draftable, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Timer {
-    elapsed: Duration,
+struct Selection {
+    span: Range<u32>,
 }
 
 fn main() {}

@@ -1,0 +1,90 @@
+//! The std types serde writes as one value are leaves out of the box: each through
+//! `produce_with_patches`, `apply_patches` and the JSON-level law with the `json-patch` crate.
+
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::num::{NonZeroI64, NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use immer::{Draftable, apply_patches, produce_with_patches};
+use serde::{Deserialize, Serialize};
+
+mod common;
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Settings {
+    timeout: Duration,
+    started: SystemTime,
+    home: PathBuf,
+    address: IpAddr,
+    v4: Ipv4Addr,
+    v6: Ipv6Addr,
+    listen: SocketAddr,
+    workers: NonZeroU32,
+    limit: Option<NonZeroUsize>,
+    offset: NonZeroI64,
+    name: Cow<'static, str>,
+    history: Vec<Duration>,
+}
+
+fn settings() -> Arc<Settings> {
+    Arc::new(Settings {
+        timeout: Duration::from_millis(1_500),
+        started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        home: PathBuf::from("/home/ann"),
+        address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        v4: Ipv4Addr::new(10, 0, 0, 1),
+        v6: Ipv6Addr::LOCALHOST,
+        listen: "127.0.0.1:8080".parse().unwrap(),
+        workers: NonZeroU32::new(4).unwrap(),
+        limit: None,
+        offset: NonZeroI64::new(-3).unwrap(),
+        name: Cow::Borrowed("default"),
+        history: vec![Duration::from_secs(1)],
+    })
+}
+
+#[test]
+fn std_types_are_leaves_with_patches_that_apply_both_ways() {
+    let base = settings();
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.set_timeout(Duration::from_secs(3));
+        d.started()
+            .set(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        d.home().modify(|p| p.push("projects"));
+        d.set_address(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        d.set_v4(Ipv4Addr::new(10, 0, 0, 2));
+        d.set_v6(Ipv6Addr::UNSPECIFIED);
+        d.set_listen("0.0.0.0:9090".parse().unwrap());
+        d.set_workers(NonZeroU32::new(8).unwrap());
+        d.limit().set(NonZeroUsize::new(100));
+        d.set_offset(NonZeroI64::new(7).unwrap());
+        d.set_name(Cow::Owned("custom".into()));
+        d.history().push(Duration::from_millis(250));
+    });
+    assert_eq!(patches.len(), 12);
+    assert_eq!(next.home, PathBuf::from("/home/ann/projects"));
+    assert_eq!(apply_patches(&base, &patches).unwrap(), next);
+    assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+    common::json_law(&*base, &*next, &patches, &inverse).unwrap();
+    // And an equal value changes nothing.
+    let (same, none, _) = produce_with_patches(&base, |d| {
+        d.set_timeout(Duration::from_millis(1_500));
+        d.set_name(Cow::Owned("default".into()));
+    });
+    assert!(none.is_empty());
+    assert!(Arc::ptr_eq(&same, &base));
+}
+
+#[test]
+fn a_non_zero_integer_refuses_zero_from_a_patch() {
+    let base = settings();
+    let bad = immer::Patch::replace(immer::Path::from_pointer("/workers").unwrap(), 0.into());
+    let error = apply_patches(&base, &[bad]).unwrap_err();
+    assert!(
+        matches!(error.kind, immer::PatchErrorKind::InvalidValue { .. }),
+        "{error}"
+    );
+}
