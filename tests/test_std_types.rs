@@ -88,3 +88,40 @@ fn a_non_zero_integer_refuses_zero_from_a_patch() {
         "{error}"
     );
 }
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Window {
+    size: (u32, u32),
+    corner: (i64, i64, String),
+    nested: Vec<(String, Vec<u8>)>,
+}
+
+#[test]
+fn tuples_draft_element_by_element_with_positions_as_paths() {
+    let base = Arc::new(Window {
+        size: (800, 600),
+        corner: (0, 0, "top-left".into()),
+        nested: vec![("a".into(), vec![1])],
+    });
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.size().set_0(1024);
+        d.size()._1().set(768);
+        d.corner()._2().modify(|s| s.push('!'));
+        d.nested().get_mut(0).unwrap()._1().push(2);
+    });
+    let paths: Vec<String> = patches.iter().map(|p| p.path.to_pointer()).collect();
+    assert_eq!(paths, ["/size/0", "/size/1", "/corner/2", "/nested/0/1/1"]);
+    assert_eq!(next.size, (1024, 768));
+    assert_eq!(apply_patches(&base, &patches).unwrap(), next);
+    assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+    common::json_law(&*base, &*next, &patches, &inverse).unwrap();
+    // The diff goes element by element too.
+    let (diffed, _) = immer::diff(&*base, &*next).unwrap();
+    assert_eq!(apply_patches(&base, &diffed).unwrap(), next);
+    // A position past the end is an error, never a panic.
+    let bad = immer::Patch::replace(immer::Path::from_pointer("/size/2").unwrap(), 1.into());
+    assert!(matches!(
+        apply_patches(&base, &[bad]).unwrap_err().kind,
+        immer::PatchErrorKind::IndexOutOfRange { index: 2, len: 2 }
+    ));
+}

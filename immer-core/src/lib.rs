@@ -49,6 +49,7 @@ mod produce;
 mod record;
 pub mod sync;
 mod transform;
+mod tuples;
 mod value;
 mod wrappers;
 
@@ -76,6 +77,7 @@ pub use produce::{
     try_record_in_place,
 };
 pub use transform::{Conflict, transform};
+pub use tuples::{Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 
