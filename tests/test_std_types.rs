@@ -125,3 +125,37 @@ fn tuples_draft_element_by_element_with_positions_as_paths() {
         immer::PatchErrorKind::IndexOutOfRange { index: 2, len: 2 }
     ));
 }
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Grid {
+    cells: [[u8; 3]; 2],
+    names: [String; 2],
+}
+
+#[test]
+fn arrays_draft_by_index_and_keep_their_length() {
+    let base = Arc::new(Grid {
+        cells: [[0; 3]; 2],
+        names: ["a".into(), "b".into()],
+    });
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.cells().get_mut(1).unwrap().set(2, 9).unwrap();
+        assert!(d.cells().get_mut(2).is_none());
+        assert!(d.names().swap(0, 1));
+        d.names().get_mut(0).unwrap().modify(|s| s.push('!'));
+    });
+    assert_eq!(next.cells, [[0, 0, 0], [0, 0, 9]]);
+    assert_eq!(next.names, ["b!".to_string(), "a".to_string()]);
+    assert_eq!(apply_patches(&base, &patches).unwrap(), next);
+    assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+    common::json_law(&*base, &*next, &patches, &inverse).unwrap();
+    let (diffed, _) = immer::diff(&*base, &*next).unwrap();
+    assert_eq!(apply_patches(&base, &diffed).unwrap(), next);
+    // A fixed length: an `add` into an array is refused, the state untouched.
+    let add = immer::Patch::add(immer::Path::from_pointer("/names/1").unwrap(), "c".into());
+    let error = apply_patches(&base, &[add]).unwrap_err();
+    assert!(
+        matches!(error.kind, immer::PatchErrorKind::Malformed { .. }),
+        "{error}"
+    );
+}

@@ -77,7 +77,7 @@ pub use produce::{
     try_record_in_place,
 };
 pub use transform::{Conflict, transform};
-pub use tuples::{Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
+pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 
