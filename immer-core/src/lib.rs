@@ -40,6 +40,7 @@ mod apply;
 mod collections;
 mod diff;
 mod draftable;
+mod ecosystem;
 mod error;
 mod history;
 mod patch;

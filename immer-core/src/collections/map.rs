@@ -528,3 +528,107 @@ impl<P: Place> Deref for MapDraft<P> {
         self.place.get()
     }
 }
+
+/// `indexmap::IndexMap`: a map that keeps insertion order, as a JavaScript object does, so its
+/// keys' order in JSON is Immer's. A removal shifts the later keys (`shift_remove`), keeping
+/// the order of the rest.
+#[cfg(feature = "indexmap")]
+mod index_map {
+    use std::borrow::Borrow;
+    use std::hash::{BuildHasher, Hash};
+
+    use indexmap::IndexMap;
+    use serde_json::Value;
+
+    use super::{Map, MapDraft, MapLookup, apply_map, diff_map, map_value_at, sealed};
+    use crate::diff::Differ;
+    use crate::draftable::{Draftable, Edit};
+    use crate::error::PatchErrorKind;
+    use crate::path::PathSegment;
+    use crate::place::Place;
+
+    impl<K, V, S> sealed::Sealed for IndexMap<K, V, S>
+    where
+        K: Draftable + Eq + Hash,
+        V: Draftable,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+    }
+
+    impl<K, V, S> crate::draftable::Sealed for IndexMap<K, V, S>
+    where
+        K: Draftable + Eq + Hash,
+        V: Draftable,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+    }
+
+    impl<K, V, S> Draftable for IndexMap<K, V, S>
+    where
+        K: Draftable + Eq + Hash,
+        V: Draftable,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+        type Draft<P: Place<Target = Self>> = MapDraft<P>;
+        fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
+            MapDraft { place }
+        }
+        fn apply_edit(
+            &mut self,
+            path: &[PathSegment],
+            edit: &mut Edit<'_>,
+        ) -> Result<(), PatchErrorKind> {
+            apply_map(self, path, edit)
+        }
+        fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+            map_value_at(self, path)
+        }
+        fn diff_into(&self, other: &Self, differ: &mut Differ) {
+            diff_map(self, other, differ);
+        }
+    }
+
+    impl<K, V, S> Map for IndexMap<K, V, S>
+    where
+        K: Draftable + Eq + Hash,
+        V: Draftable,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+        type Key = K;
+        type Value = V;
+        const NAME: &'static str = "IndexMap";
+        fn map_draft<P: Place<Target = Self>>(draft: &mut MapDraft<P>) -> &mut MapDraft<P> {
+            draft
+        }
+        fn len(&self) -> usize {
+            IndexMap::len(self)
+        }
+        fn value(&self, key: &K) -> Option<&V> {
+            self.get(key)
+        }
+        fn value_mut(&mut self, key: &K) -> Option<&mut V> {
+            self.get_mut(key)
+        }
+        fn insert_entry(&mut self, key: K, value: V) -> Option<V> {
+            self.insert(key, value)
+        }
+        fn remove_entry(&mut self, key: &K) -> Option<V> {
+            self.shift_remove(key)
+        }
+        fn entries(&self) -> impl Iterator<Item = (&K, &V)> {
+            self.iter()
+        }
+    }
+
+    impl<K, V, S, Q> MapLookup<Q> for IndexMap<K, V, S>
+    where
+        K: Draftable + Eq + Hash + Borrow<Q>,
+        V: Draftable,
+        S: BuildHasher + Default + Clone + 'static,
+        Q: ?Sized + Eq + Hash,
+    {
+        fn key_of(&self, key: &Q) -> Option<&K> {
+            self.get_key_value(key).map(|(k, _)| k)
+        }
+    }
+}

@@ -32,6 +32,12 @@ pub trait Set: sealed::Sealed + Draftable {
     fn has(&self, item: &Self::Item) -> bool;
     #[doc(hidden)]
     fn add(&mut self, item: Self::Item) -> bool;
+    /// Adds `item` at `position` in the set's order, for sets whose order is their own
+    /// (insertion-ordered sets); others place it where their order says.
+    #[doc(hidden)]
+    fn add_at(&mut self, _position: usize, item: Self::Item) -> bool {
+        self.add(item)
+    }
     #[doc(hidden)]
     fn take(&mut self, item: &Self::Item) -> bool;
     #[doc(hidden)]
@@ -156,7 +162,10 @@ fn apply_set<S: Set>(
     // The inverse names the element's position in the set's order: after an add, where it
     // landed; before a remove, where it was.
     let (changed, position) = if edit.op == PatchOp::Add {
-        let changed = set.add(item.clone());
+        let changed = match segment.as_index() {
+            Some(at) => set.add_at(at, item.clone()),
+            None => set.add(item.clone()),
+        };
         let position = if edit.want_undo {
             set.position(&item)
         } else {
@@ -368,5 +377,100 @@ impl<P: Place> Deref for SetDraft<P> {
     type Target = P::Target;
     fn deref(&self) -> &P::Target {
         self.place.get()
+    }
+}
+
+/// `indexmap::IndexSet`: a set that keeps insertion order; a removal shifts the later
+/// elements (`shift_remove`), so positions in patches follow its order.
+#[cfg(feature = "indexmap")]
+mod index_set {
+    use std::hash::{BuildHasher, Hash};
+
+    use indexmap::IndexSet;
+    use serde_json::Value;
+
+    use super::{Set, SetDraft, apply_set, diff_set, sealed, set_value_at};
+    use crate::diff::Differ;
+    use crate::draftable::{Draftable, Edit};
+    use crate::error::PatchErrorKind;
+    use crate::path::PathSegment;
+    use crate::place::Place;
+
+    impl<T, S> sealed::Sealed for IndexSet<T, S>
+    where
+        T: Draftable + Eq + Hash,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+    }
+
+    impl<T, S> crate::draftable::Sealed for IndexSet<T, S>
+    where
+        T: Draftable + Eq + Hash,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+    }
+
+    impl<T, S> Draftable for IndexSet<T, S>
+    where
+        T: Draftable + Eq + Hash,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+        type Draft<P: Place<Target = Self>> = SetDraft<P>;
+        fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
+            SetDraft { place }
+        }
+        fn apply_edit(
+            &mut self,
+            path: &[PathSegment],
+            edit: &mut Edit<'_>,
+        ) -> Result<(), PatchErrorKind> {
+            apply_set(self, path, edit)
+        }
+        fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+            set_value_at(self, path)
+        }
+        fn diff_into(&self, other: &Self, differ: &mut Differ) {
+            diff_set(self, other, differ);
+        }
+    }
+
+    impl<T, S> Set for IndexSet<T, S>
+    where
+        T: Draftable + Eq + Hash,
+        S: BuildHasher + Default + Clone + 'static,
+    {
+        type Item = T;
+        const NAME: &'static str = "IndexSet";
+        fn set_draft<P: Place<Target = Self>>(draft: &mut SetDraft<P>) -> &mut SetDraft<P> {
+            draft
+        }
+        fn len(&self) -> usize {
+            IndexSet::len(self)
+        }
+        fn has(&self, item: &T) -> bool {
+            self.contains(item)
+        }
+        fn add(&mut self, item: T) -> bool {
+            self.insert(item)
+        }
+        fn add_at(&mut self, position: usize, item: T) -> bool {
+            if self.contains(&item) {
+                return false;
+            }
+            self.shift_insert(position.min(self.len()), item);
+            true
+        }
+        fn take(&mut self, item: &T) -> bool {
+            self.shift_remove(item)
+        }
+        fn items(&self) -> impl Iterator<Item = &T> {
+            self.iter()
+        }
+        fn clear_all(&mut self) {
+            self.clear();
+        }
+        fn position(&self, item: &T) -> Option<usize> {
+            self.get_index_of(item)
+        }
     }
 }
