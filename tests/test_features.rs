@@ -173,3 +173,39 @@ fn index_maps_and_sets_keep_their_order_in_patches() {
     assert_eq!(back.tags.iter().collect::<Vec<_>>(), ["x", "b", "y"]);
     assert_eq!(back.fields.keys().collect::<Vec<_>>(), ["z", "m", "a"]);
 }
+
+#[cfg(feature = "smallvec")]
+#[test]
+fn small_vecs_are_list_drafts() {
+    use smallvec::SmallVec;
+    let base: Arc<SmallVec<[u32; 4]>> = Arc::new(SmallVec::from_slice(&[1, 2, 3]));
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.remove(0);
+        d.push(4);
+        d.push(5);
+        d.get_mut(0).unwrap().set(20);
+    });
+    assert_eq!(next.as_slice(), [20, 3, 4, 5]);
+    laws(&base, &next, &patches, &inverse);
+}
+
+#[cfg(feature = "arrayvec")]
+#[test]
+fn array_vecs_are_list_drafts_that_refuse_what_does_not_fit() {
+    use arrayvec::ArrayVec;
+    let base: Arc<ArrayVec<u32, 3>> = Arc::new([1, 2].into_iter().collect());
+    let (next, patches, inverse) = produce_with_patches(&base, |d| {
+        d.push(3);
+        assert_eq!(d.insert(0, 9), Err(9), "full: the value comes back");
+        d.get_mut(1).unwrap().set(20);
+    });
+    assert_eq!(next.as_slice(), [1, 20, 3]);
+    laws(&base, &next, &patches, &inverse);
+    // An `add` into a full one is an error, never a panic, and nothing is applied.
+    let add = immer::Patch::add(immer::Path::from_pointer("/0").unwrap(), 7.into());
+    let error = apply_patches(&next, &[add]).unwrap_err();
+    assert!(
+        matches!(error.kind, immer::PatchErrorKind::ListFull { len: 3 }),
+        "{error}"
+    );
+}

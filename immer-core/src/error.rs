@@ -52,6 +52,11 @@ pub enum PatchErrorKind {
         /// The list's length.
         len: usize,
     },
+    /// An `add` into a list whose capacity is fixed and reached (an `ArrayVec`).
+    ListFull {
+        /// The list's length, its capacity.
+        len: usize,
+    },
     /// A list was addressed by something that is not an index.
     NotAnIndex {
         /// The segment in the path.
@@ -137,6 +142,12 @@ impl fmt::Display for PatchErrorKind {
                 write!(
                     f,
                     "index {index} is out of range for a list of length {len}"
+                )
+            }
+            PatchErrorKind::ListFull { len } => {
+                write!(
+                    f,
+                    "the list is full at {len} elements: its capacity is fixed"
                 )
             }
             PatchErrorKind::NotAnIndex { segment } => {

@@ -73,6 +73,12 @@ pub trait List: sealed::Sealed + Draftable {
     #[doc(hidden)]
     fn snapshot(&self) -> Option<Self>;
 
+    /// Whether the list is at its fixed capacity (`ArrayVec`; never for growable lists).
+    #[doc(hidden)]
+    fn is_full(&self) -> bool {
+        false
+    }
+
     /// Whether the two share their contents (`imbl::Vector::ptr_eq`; never for std lists).
     #[doc(hidden)]
     fn ptr_eq(&self, _other: &Self) -> bool {
@@ -306,6 +312,9 @@ fn apply_list<L: List>(
     match edit.op {
         PatchOp::Add => {
             let index = list_index(segment, list.len(), true)?;
+            if list.is_full() {
+                return Err(PatchErrorKind::ListFull { len: list.len() });
+            }
             let value: L::Item = edit.decode()?;
             list.insert_at(index, value);
             if edit.want_undo {
@@ -553,6 +562,11 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
 
     /// Appends an element. One `add` patch.
     ///
+    /// # Panics
+    ///
+    /// On a full `ArrayVec`, as `ArrayVec::push` does; check `is_full()` on the list first, or
+    /// use [`insert`](ListDraft::insert), which gives the value back.
+    ///
     /// Time: O(1) amortized (`Vector`: O(1) amortized, copying O(log n) nodes) plus the copy
     /// on first write.
     pub fn push(&mut self, value: L::Item) {
@@ -576,12 +590,13 @@ impl<L: List, P: Place<Target = L>> ListDraft<P> {
     ///
     /// # Errors
     ///
-    /// `Err(value)` when `index > len`.
+    /// `Err(value)` when `index > len`, or when the list is full (an `ArrayVec`).
     ///
     /// Time: `Vec`: O(n - index); `VecDeque`: O(min(index, n - index)); `Vector`: O(log n);
     /// plus the copy on first write.
     pub fn insert(&mut self, index: usize, value: L::Item) -> Result<(), L::Item> {
-        if index > self.place.get().len() {
+        let list = self.place.get();
+        if index > list.len() || list.is_full() {
             return Err(value);
         }
         record(&mut self.place, |_, path| {
@@ -907,6 +922,215 @@ impl<L: List, P: Place<Target = L>> Place for IterElement<'_, '_, P> {
     fn record(&mut self, change: crate::place::Recorded) {
         if let Some(Pass::Lazy(place)) = self.pass.as_deref_mut() {
             place.record(change);
+        }
+    }
+}
+
+/// `smallvec::SmallVec` (feature `smallvec`): a list draft, as `Vec`.
+#[cfg(feature = "smallvec")]
+mod small_vec {
+    use serde_json::Value;
+    use smallvec::{Array, SmallVec};
+
+    use super::{List, ListDraft, apply_list, keep_by_mask, list_value_at, sealed};
+    use crate::diff::Differ;
+    use crate::draftable::{Draftable, Edit};
+    use crate::error::PatchErrorKind;
+    use crate::path::PathSegment;
+    use crate::place::Place;
+
+    impl<A: Array + 'static> sealed::Sealed for SmallVec<A> where A::Item: Draftable {}
+    impl<A: Array + 'static> crate::draftable::Sealed for SmallVec<A> where A::Item: Draftable {}
+
+    impl<A: Array + 'static> Draftable for SmallVec<A>
+    where
+        A::Item: Draftable,
+    {
+        type Draft<P: Place<Target = Self>> = ListDraft<P>;
+        fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
+            ListDraft { place }
+        }
+        fn apply_edit(
+            &mut self,
+            path: &[PathSegment],
+            edit: &mut Edit<'_>,
+        ) -> Result<(), PatchErrorKind> {
+            apply_list(self, path, edit)
+        }
+        fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+            list_value_at(self, path)
+        }
+        fn diff_into(&self, other: &Self, differ: &mut Differ) {
+            differ.list(self.len(), other.len(), |i| self.get(i), |i| other.get(i));
+        }
+    }
+
+    impl<A: Array + 'static> List for SmallVec<A>
+    where
+        A::Item: Draftable,
+    {
+        type Item = A::Item;
+        const NAME: &'static str = "SmallVec";
+        fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
+            draft
+        }
+        fn len(&self) -> usize {
+            SmallVec::len(self)
+        }
+        fn item(&self, index: usize) -> Option<&A::Item> {
+            self.get(index)
+        }
+        fn item_mut(&mut self, index: usize) -> Option<&mut A::Item> {
+            self.get_mut(index)
+        }
+        fn insert_at(&mut self, index: usize, value: A::Item) {
+            self.insert(index, value);
+        }
+        fn remove_at(&mut self, index: usize) -> A::Item {
+            self.remove(index)
+        }
+        fn truncate_to(&mut self, len: usize) {
+            self.truncate(len);
+        }
+        fn swap_at(&mut self, a: usize, b: usize) {
+            self.swap(a, b);
+        }
+        fn retain_mask(&mut self, keep: &[bool]) {
+            let mut keep = keep_by_mask(keep);
+            self.retain(|x| keep(x));
+        }
+        fn reverse_all(&mut self) {
+            self.reverse();
+        }
+        fn sort_all_by(
+            &mut self,
+            compare: &mut dyn FnMut(&A::Item, &A::Item) -> std::cmp::Ordering,
+        ) {
+            self.sort_by(compare);
+        }
+        type Items<'a>
+            = std::slice::Iter<'a, A::Item>
+        where
+            A: 'a;
+        fn items(&self) -> Self::Items<'_> {
+            self.iter()
+        }
+        type Cursor<'a>
+            = &'a mut SmallVec<A>
+        where
+            A: 'a;
+        fn cursor(&mut self) -> Self::Cursor<'_> {
+            self
+        }
+        fn cursor_item<'c>(
+            cursor: &'c mut Self::Cursor<'_>,
+            index: usize,
+        ) -> Option<&'c mut A::Item> {
+            cursor.get_mut(index)
+        }
+        fn snapshot(&self) -> Option<Self> {
+            None
+        }
+    }
+}
+
+/// `arrayvec::ArrayVec` (feature `arrayvec`): a list draft with a fixed capacity. An `add`
+/// patch into a full one is refused; the draft's `insert` gives the value back; `push` and
+/// `extend` panic when it is full, as `ArrayVec::push` does.
+#[cfg(feature = "arrayvec")]
+mod array_vec {
+    use arrayvec::ArrayVec;
+    use serde_json::Value;
+
+    use super::{List, ListDraft, apply_list, keep_by_mask, list_value_at, sealed};
+    use crate::diff::Differ;
+    use crate::draftable::{Draftable, Edit};
+    use crate::error::PatchErrorKind;
+    use crate::path::PathSegment;
+    use crate::place::Place;
+
+    impl<T: Draftable, const CAP: usize> sealed::Sealed for ArrayVec<T, CAP> {}
+    impl<T: Draftable, const CAP: usize> crate::draftable::Sealed for ArrayVec<T, CAP> {}
+
+    impl<T: Draftable, const CAP: usize> Draftable for ArrayVec<T, CAP> {
+        type Draft<P: Place<Target = Self>> = ListDraft<P>;
+        fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
+            ListDraft { place }
+        }
+        fn apply_edit(
+            &mut self,
+            path: &[PathSegment],
+            edit: &mut Edit<'_>,
+        ) -> Result<(), PatchErrorKind> {
+            apply_list(self, path, edit)
+        }
+        fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
+            list_value_at(self, path)
+        }
+        fn diff_into(&self, other: &Self, differ: &mut Differ) {
+            differ.list(self.len(), other.len(), |i| self.get(i), |i| other.get(i));
+        }
+    }
+
+    impl<T: Draftable, const CAP: usize> List for ArrayVec<T, CAP> {
+        type Item = T;
+        const NAME: &'static str = "ArrayVec";
+        fn is_full(&self) -> bool {
+            ArrayVec::is_full(self)
+        }
+        fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
+            draft
+        }
+        fn len(&self) -> usize {
+            ArrayVec::len(self)
+        }
+        fn item(&self, index: usize) -> Option<&T> {
+            self.get(index)
+        }
+        fn item_mut(&mut self, index: usize) -> Option<&mut T> {
+            self.get_mut(index)
+        }
+        fn insert_at(&mut self, index: usize, value: T) {
+            self.insert(index, value);
+        }
+        fn remove_at(&mut self, index: usize) -> T {
+            self.remove(index)
+        }
+        fn truncate_to(&mut self, len: usize) {
+            self.truncate(len);
+        }
+        fn swap_at(&mut self, a: usize, b: usize) {
+            self.swap(a, b);
+        }
+        fn retain_mask(&mut self, keep: &[bool]) {
+            let mut keep = keep_by_mask(keep);
+            self.retain(|x| keep(x));
+        }
+        fn reverse_all(&mut self) {
+            self.reverse();
+        }
+        fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
+            self.sort_by(compare);
+        }
+        type Items<'a>
+            = std::slice::Iter<'a, T>
+        where
+            T: 'a;
+        fn items(&self) -> Self::Items<'_> {
+            self.iter()
+        }
+        type Cursor<'a>
+            = &'a mut ArrayVec<T, CAP>
+        where
+            T: 'a;
+        fn cursor(&mut self) -> Self::Cursor<'_> {
+            self
+        }
+        fn cursor_item<'c>(cursor: &'c mut Self::Cursor<'_>, index: usize) -> Option<&'c mut T> {
+            cursor.get_mut(index)
+        }
+        fn snapshot(&self) -> Option<Self> {
+            None
         }
     }
 }
