@@ -90,13 +90,14 @@ pub trait List: sealed::Sealed + Draftable {
     fn list_draft<P: Place<Target = Self>>(draft: &mut Self::Draft<P>) -> &mut ListDraft<P>;
 }
 
+/// `Draftable` for a list type: `list_impl!([generics] Type where [bounds])`.
 macro_rules! list_impl {
-    ($ty:ident, $name:literal, $($bound:path),*) => {
-        impl<T: Draftable $(+ $bound)*> sealed::Sealed for $ty<T> {}
+    ([$($generics:tt)*] $ty:ty where [$($bounds:tt)*]) => {
+        impl<$($generics)*> sealed::Sealed for $ty where $($bounds)* {}
 
-        impl<T: Draftable $(+ $bound)*> crate::draftable::Sealed for $ty<T> {}
+        impl<$($generics)*> crate::draftable::Sealed for $ty where $($bounds)* {}
 
-        impl<T: Draftable $(+ $bound)*> Draftable for $ty<T> {
+        impl<$($generics)*> Draftable for $ty where $($bounds)* {
             type Draft<P: Place<Target = Self>> = ListDraft<P>;
             fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
                 ListDraft { place }
@@ -121,9 +122,9 @@ macro_rules! list_impl {
     };
 }
 
-list_impl!(Vec, "Vec",);
-list_impl!(VecDeque, "VecDeque",);
-list_impl!(Vector, "imbl::Vector",);
+list_impl!([T: Draftable] Vec<T> where []);
+list_impl!([T: Draftable] VecDeque<T> where []);
+list_impl!([T: Draftable] Vector<T> where []);
 
 use imbl::Vector;
 
@@ -132,29 +133,42 @@ fn keep_by_mask<T>(keep: &[bool]) -> impl FnMut(&T) -> bool + '_ {
     move |_| keep.next().copied().unwrap_or(true)
 }
 
-/// `List` for a std list: both hold their elements in one allocation, and differ only in how
-/// an element is removed and how a contiguous slice is reached.
+/// `List` for a list held in one allocation (`Vec`, `VecDeque`, `SmallVec`, `ArrayVec`): they
+/// differ only in their generics, how an element is removed, how a contiguous slice is reached,
+/// and whether their capacity is fixed.
 macro_rules! std_list {
-    ($ty:ident, $name:literal, iter: $iter:ty, remove: |$list:ident, $index:ident| $remove:expr, slice: $slice:ident) => {
-        impl<T: Draftable> List for $ty<T> {
-            type Item = T;
+    (
+        [$($generics:tt)*] $ty:ty where [$($bounds:tt)*],
+        item: $item:ty,
+        name: $name:literal,
+        iter: $iter:ty,
+        remove: |$list:ident, $index:ident| $remove:expr,
+        slice: $slice:ident
+        $(, is_full: |$full:ident| $is_full:expr)?
+    ) => {
+        impl<$($generics)*> List for $ty where $($bounds)* {
+            type Item = $item;
             fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
                 draft
             }
             const NAME: &'static str = $name;
+            $(fn is_full(&self) -> bool {
+                let $full = self;
+                $is_full
+            })?
             fn len(&self) -> usize {
-                $ty::len(self)
+                self.len()
             }
-            fn item(&self, index: usize) -> Option<&T> {
+            fn item(&self, index: usize) -> Option<&$item> {
                 self.get(index)
             }
-            fn item_mut(&mut self, index: usize) -> Option<&mut T> {
+            fn item_mut(&mut self, index: usize) -> Option<&mut $item> {
                 self.get_mut(index)
             }
-            fn insert_at(&mut self, index: usize, value: T) {
+            fn insert_at(&mut self, index: usize, value: $item) {
                 self.insert(index, value);
             }
-            fn remove_at(&mut self, index: usize) -> T {
+            fn remove_at(&mut self, index: usize) -> $item {
                 let ($list, $index) = (self, index);
                 $remove
             }
@@ -165,32 +179,34 @@ macro_rules! std_list {
                 self.swap(a, b);
             }
             fn retain_mask(&mut self, keep: &[bool]) {
-                self.retain(keep_by_mask(keep));
+                let mut keep = keep_by_mask(keep);
+                // `SmallVec::retain` hands out `&mut`: read it as `&`.
+                self.retain(|x| keep(x));
             }
             fn reverse_all(&mut self) {
                 self.$slice().reverse();
             }
-            fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
+            fn sort_all_by(&mut self, compare: &mut dyn FnMut(&$item, &$item) -> std::cmp::Ordering) {
                 self.$slice().sort_by(compare);
             }
             type Items<'a>
                 = $iter
             where
-                T: 'a;
+                Self: 'a;
             fn items(&self) -> Self::Items<'_> {
                 self.iter()
             }
             type Cursor<'a>
-                = &'a mut $ty<T>
+                = &'a mut $ty
             where
-                T: 'a;
+                Self: 'a;
             fn cursor(&mut self) -> Self::Cursor<'_> {
                 self
             }
             fn cursor_item<'c>(
                 cursor: &'c mut Self::Cursor<'_>,
                 index: usize,
-            ) -> Option<&'c mut T> {
+            ) -> Option<&'c mut $item> {
                 cursor.get_mut(index)
             }
             fn snapshot(&self) -> Option<Self> {
@@ -200,10 +216,18 @@ macro_rules! std_list {
     };
 }
 
-std_list!(Vec, "Vec", iter: std::slice::Iter<'a, T>, remove: |list, index| list.remove(index), slice: as_mut_slice);
 std_list!(
-    VecDeque,
-    "VecDeque",
+    [T: Draftable] Vec<T> where [],
+    item: T,
+    name: "Vec",
+    iter: std::slice::Iter<'a, T>,
+    remove: |list, index| list.remove(index),
+    slice: as_mut_slice
+);
+std_list!(
+    [T: Draftable] VecDeque<T> where [],
+    item: T,
+    name: "VecDeque",
     iter: std::collections::vec_deque::Iter<'a, T>,
     remove: |list, index| match list.remove(index) {
         Some(value) => value,
@@ -939,99 +963,15 @@ mod small_vec {
     use crate::path::PathSegment;
     use crate::place::Place;
 
-    impl<A: Array + 'static> sealed::Sealed for SmallVec<A> where A::Item: Draftable {}
-    impl<A: Array + 'static> crate::draftable::Sealed for SmallVec<A> where A::Item: Draftable {}
-
-    impl<A: Array + 'static> Draftable for SmallVec<A>
-    where
-        A::Item: Draftable,
-    {
-        type Draft<P: Place<Target = Self>> = ListDraft<P>;
-        fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
-            ListDraft { place }
-        }
-        fn apply_edit(
-            &mut self,
-            path: &[PathSegment],
-            edit: &mut Edit<'_>,
-        ) -> Result<(), PatchErrorKind> {
-            apply_list(self, path, edit)
-        }
-        fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
-            list_value_at(self, path)
-        }
-        fn diff_into(&self, other: &Self, differ: &mut Differ) {
-            differ.list(self.len(), other.len(), |i| self.get(i), |i| other.get(i));
-        }
-    }
-
-    impl<A: Array + 'static> List for SmallVec<A>
-    where
-        A::Item: Draftable,
-    {
-        type Item = A::Item;
-        const NAME: &'static str = "SmallVec";
-        fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
-            draft
-        }
-        fn len(&self) -> usize {
-            SmallVec::len(self)
-        }
-        fn item(&self, index: usize) -> Option<&A::Item> {
-            self.get(index)
-        }
-        fn item_mut(&mut self, index: usize) -> Option<&mut A::Item> {
-            self.get_mut(index)
-        }
-        fn insert_at(&mut self, index: usize, value: A::Item) {
-            self.insert(index, value);
-        }
-        fn remove_at(&mut self, index: usize) -> A::Item {
-            self.remove(index)
-        }
-        fn truncate_to(&mut self, len: usize) {
-            self.truncate(len);
-        }
-        fn swap_at(&mut self, a: usize, b: usize) {
-            self.swap(a, b);
-        }
-        fn retain_mask(&mut self, keep: &[bool]) {
-            let mut keep = keep_by_mask(keep);
-            self.retain(|x| keep(x));
-        }
-        fn reverse_all(&mut self) {
-            self.reverse();
-        }
-        fn sort_all_by(
-            &mut self,
-            compare: &mut dyn FnMut(&A::Item, &A::Item) -> std::cmp::Ordering,
-        ) {
-            self.sort_by(compare);
-        }
-        type Items<'a>
-            = std::slice::Iter<'a, A::Item>
-        where
-            A: 'a;
-        fn items(&self) -> Self::Items<'_> {
-            self.iter()
-        }
-        type Cursor<'a>
-            = &'a mut SmallVec<A>
-        where
-            A: 'a;
-        fn cursor(&mut self) -> Self::Cursor<'_> {
-            self
-        }
-        fn cursor_item<'c>(
-            cursor: &'c mut Self::Cursor<'_>,
-            index: usize,
-        ) -> Option<&'c mut A::Item> {
-            cursor.get_mut(index)
-        }
-        fn snapshot(&self) -> Option<Self> {
-            None
-        }
-    }
+    list_impl!([A: Array + 'static] SmallVec<A> where [A::Item: Draftable]);
+    std_list!(
+        [A: Array + 'static] SmallVec<A> where [A::Item: Draftable],
+        item: A::Item,
+        name: "SmallVec",
+        iter: std::slice::Iter<'a, A::Item>,
+        remove: |list, index| list.remove(index),
+        slice: as_mut_slice
+    );
 }
 
 /// `arrayvec::ArrayVec` (feature `arrayvec`): a list draft with a fixed capacity. An `add`
@@ -1049,88 +989,14 @@ mod array_vec {
     use crate::path::PathSegment;
     use crate::place::Place;
 
-    impl<T: Draftable, const CAP: usize> sealed::Sealed for ArrayVec<T, CAP> {}
-    impl<T: Draftable, const CAP: usize> crate::draftable::Sealed for ArrayVec<T, CAP> {}
-
-    impl<T: Draftable, const CAP: usize> Draftable for ArrayVec<T, CAP> {
-        type Draft<P: Place<Target = Self>> = ListDraft<P>;
-        fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
-            ListDraft { place }
-        }
-        fn apply_edit(
-            &mut self,
-            path: &[PathSegment],
-            edit: &mut Edit<'_>,
-        ) -> Result<(), PatchErrorKind> {
-            apply_list(self, path, edit)
-        }
-        fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
-            list_value_at(self, path)
-        }
-        fn diff_into(&self, other: &Self, differ: &mut Differ) {
-            differ.list(self.len(), other.len(), |i| self.get(i), |i| other.get(i));
-        }
-    }
-
-    impl<T: Draftable, const CAP: usize> List for ArrayVec<T, CAP> {
-        type Item = T;
-        const NAME: &'static str = "ArrayVec";
-        fn is_full(&self) -> bool {
-            ArrayVec::is_full(self)
-        }
-        fn list_draft<P: Place<Target = Self>>(draft: &mut ListDraft<P>) -> &mut ListDraft<P> {
-            draft
-        }
-        fn len(&self) -> usize {
-            ArrayVec::len(self)
-        }
-        fn item(&self, index: usize) -> Option<&T> {
-            self.get(index)
-        }
-        fn item_mut(&mut self, index: usize) -> Option<&mut T> {
-            self.get_mut(index)
-        }
-        fn insert_at(&mut self, index: usize, value: T) {
-            self.insert(index, value);
-        }
-        fn remove_at(&mut self, index: usize) -> T {
-            self.remove(index)
-        }
-        fn truncate_to(&mut self, len: usize) {
-            self.truncate(len);
-        }
-        fn swap_at(&mut self, a: usize, b: usize) {
-            self.swap(a, b);
-        }
-        fn retain_mask(&mut self, keep: &[bool]) {
-            let mut keep = keep_by_mask(keep);
-            self.retain(|x| keep(x));
-        }
-        fn reverse_all(&mut self) {
-            self.reverse();
-        }
-        fn sort_all_by(&mut self, compare: &mut dyn FnMut(&T, &T) -> std::cmp::Ordering) {
-            self.sort_by(compare);
-        }
-        type Items<'a>
-            = std::slice::Iter<'a, T>
-        where
-            T: 'a;
-        fn items(&self) -> Self::Items<'_> {
-            self.iter()
-        }
-        type Cursor<'a>
-            = &'a mut ArrayVec<T, CAP>
-        where
-            T: 'a;
-        fn cursor(&mut self) -> Self::Cursor<'_> {
-            self
-        }
-        fn cursor_item<'c>(cursor: &'c mut Self::Cursor<'_>, index: usize) -> Option<&'c mut T> {
-            cursor.get_mut(index)
-        }
-        fn snapshot(&self) -> Option<Self> {
-            None
-        }
-    }
+    list_impl!([T: Draftable, const CAP: usize] ArrayVec<T, CAP> where []);
+    std_list!(
+        [T: Draftable, const CAP: usize] ArrayVec<T, CAP> where [],
+        item: T,
+        name: "ArrayVec",
+        iter: std::slice::Iter<'a, T>,
+        remove: |list, index| list.remove(index),
+        slice: as_mut_slice,
+        is_full: |list| list.is_full()
+    );
 }
