@@ -510,6 +510,8 @@ struct Cluster {
     base: Arc<Board>,
     leader: Leader<Board>,
     nodes: Vec<Node>,
+    /// How many waiting edits a follower sends as one change.
+    batch: usize,
     net: Network,
     edits: HashMap<EditKey, EditRecord>,
     /// Sessions whose process crashed: their edits may have no outcome.
@@ -524,10 +526,12 @@ impl Cluster {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let base = board(1 + rng.below(6));
         let mut leader = Leader::new(Arc::clone(&base));
+        // Half the runs send one edit per change, half merge up to 2 to 5.
+        let batch = if rng.chance(50) { 1 } else { 2 + rng.index(4) };
         let nodes: Vec<Node> = (1..=nodes)
             .map(|client| Node {
                 client,
-                follower: Some(Follower::new(leader.join(client))),
+                follower: Some(Follower::new(leader.join(client)).with_batch(batch)),
                 nonce: 0,
             })
             .collect();
@@ -543,6 +547,7 @@ impl Cluster {
             base,
             leader,
             nodes,
+            batch,
             net,
             edits: HashMap::new(),
             dead: std::collections::HashSet::new(),
@@ -646,7 +651,7 @@ impl Cluster {
                         match message {
                             // Only the answer to this life's own join.
                             ToFollower::Welcome(welcome) if welcome.nonce == node.nonce => {
-                                node.follower = Some(Follower::new(welcome));
+                                node.follower = Some(Follower::new(welcome).with_batch(self.batch));
                             }
                             _ => {}
                         }
@@ -747,11 +752,13 @@ impl Cluster {
                     "seed {seed}: edit {key:?} has no outcome"
                 );
                 if let Some(Ok(version)) = record.outcome {
+                    // Its own change, or one it was merged into with the edits after it.
                     let committed = &self.broadcast[&version];
-                    assert_eq!(
-                        (committed.session, committed.change_id),
-                        *key,
-                        "seed {seed}"
+                    assert_eq!(committed.session, key.0, "seed {seed}: {key:?}");
+                    assert!(
+                        (key.1..key.1 + self.batch as u64).contains(&committed.change_id),
+                        "seed {seed}: {key:?} reported as version {version}, which is change {}",
+                        committed.change_id
                     );
                 }
             }

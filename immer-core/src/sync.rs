@@ -191,6 +191,12 @@ pub enum RejectReason {
         /// The session named.
         session: SessionId,
     },
+    /// The validation hook refused the state it would lead to (see
+    /// [`Leader::with_validator`]).
+    Invalid {
+        /// The hook's reason.
+        message: String,
+    },
     /// Its patches, moved to the leader's version, do not apply there.
     DoesNotApply {
         /// The failing patch's index in the change.
@@ -228,6 +234,7 @@ impl fmt::Display for RejectReason {
             RejectReason::Conflict { version, conflict } => {
                 write!(f, "{conflict} (version {version})")
             }
+            RejectReason::Invalid { message } => write!(f, "refused by validation: {message}"),
             RejectReason::DoesNotApply {
                 index,
                 path,
@@ -375,7 +382,43 @@ pub struct Leader<T> {
     /// The sessions opened, each with its client and its last answered change.
     sessions: HashMap<SessionId, Session>,
     next_session: SessionId,
+    validator: Option<Box<Validator<T>>>,
 }
+
+/// A validation hook: given the state a change applies to, the state it leads to, and its
+/// author, `Ok(())` lets it be committed and `Err(reason)` refuses it (as
+/// [`RejectReason::Invalid`]). See [`Leader::with_validator`].
+pub type Validator<T> = dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync;
+
+/// A change ordered elsewhere (in a shared log) that does not follow a [`Leader`]'s version,
+/// or does not apply to its state: see [`Leader::append`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// Its version is not the leader's next one.
+    NotNext {
+        /// The leader's version.
+        version: u64,
+        /// The change's version.
+        got: u64,
+    },
+    /// Its patches do not apply to the leader's state.
+    DoesNotApply(PatchError),
+}
+
+impl fmt::Display for AppendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppendError::NotNext { version, got } => write!(
+                f,
+                "version {got} does not follow the leader's version {version}"
+            ),
+            AppendError::DoesNotApply(error) => write!(f, "it does not apply: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
 
 struct Session {
     client: ClientId,
@@ -386,14 +429,65 @@ impl<T: Draftable> Leader<T> {
     /// A leader whose version 0 is `state`.
     #[must_use]
     pub fn new(state: Arc<T>) -> Self {
+        Self::resume(state, 0)
+    }
+
+    /// A leader that starts at `version` with `state` (a snapshot), with no log before it:
+    /// changes based on an older version are refused as [`RejectReason::Compacted`].
+    #[must_use]
+    pub fn resume(state: Arc<T>, version: u64) -> Self {
         Leader {
             state,
-            version: 0,
+            version,
             log: VecDeque::new(),
-            log_start: 0,
+            log_start: version,
             sessions: HashMap::new(),
             next_session: 1,
+            validator: None,
         }
+    }
+
+    /// Runs `validator` on every change before it is committed, with the state it applies
+    /// to, the state it leads to, and its author: a change it refuses is rejected with
+    /// [`RejectReason::Invalid`], never enters the log, and its author's follower rolls it
+    /// back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{FollowerEvent, Follower, Leader, RejectReason, DropReason};
+    /// use std::sync::Arc;
+    ///
+    /// // At most three elements.
+    /// let mut leader = Leader::new(Arc::new(vec![1_u32, 2]))
+    ///     .with_validator(|_, next: &Vec<u32>, _| {
+    ///         if next.len() <= 3 { Ok(()) } else { Err(format!("{} elements", next.len())) }
+    ///     });
+    /// let mut ann = Follower::new(leader.join(1));
+    /// ann.edit(|d| d.push(3));
+    /// ann.edit(|d| d.push(4));
+    /// for _ in 0..3 {
+    ///     for message in ann.poll() {
+    ///         for out in leader.receive(message) {
+    ///             ann.receive(out.message);
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(**leader.state(), [1, 2, 3]);
+    /// assert_eq!(ann.state(), leader.state());
+    /// let events = ann.take_events();
+    /// assert!(events.iter().any(|e| matches!(e, FollowerEvent::Dropped {
+    ///     change_id: 2,
+    ///     reason: DropReason::Rejected(RejectReason::Invalid { .. }),
+    /// })));
+    /// ```
+    #[must_use]
+    pub fn with_validator<F>(mut self, validator: F) -> Self
+    where
+        F: Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.validator = Some(Box::new(validator));
+        self
     }
 
     /// The current state.
@@ -551,8 +645,20 @@ impl<T: Draftable> Leader<T> {
         self.log.get(usize::try_from(index).ok()?)
     }
 
-    /// Moves a change through what was committed since its base, applies it, logs it.
-    fn commit(&mut self, client: ClientId, change: &Change) -> Result<Committed, RejectReason> {
+    /// Orders `change` by `client` as the next version without committing it: the change
+    /// moved through everything committed since its base, applied, and validated, with the
+    /// state it leads to. This is what [`receive`](Leader::receive) commits; a node that
+    /// orders changes in a shared log (where another node may append first) prepares a
+    /// change here, appends it there, and records it with [`append`](Leader::append).
+    ///
+    /// # Errors
+    ///
+    /// Why the change would be rejected.
+    pub fn prepare(
+        &self,
+        client: ClientId,
+        change: &Change,
+    ) -> Result<(Committed, Arc<T>), RejectReason> {
         if change.base_version > self.version {
             return Err(RejectReason::BaseAhead {
                 base_version: change.base_version,
@@ -575,16 +681,54 @@ impl<T: Draftable> Leader<T> {
                 .0;
         }
         let next = apply_patches(&self.state, &patches)?;
-        self.state = next;
-        self.version += 1;
+        if let Some(validator) = &self.validator {
+            validator(&self.state, &next, client)
+                .map_err(|message| RejectReason::Invalid { message })?;
+        }
         let committed = Committed {
-            version: self.version,
+            version: self.version + 1,
             client,
             session: change.session,
             change_id: change.id,
             patches,
         };
-        self.log.push_back(committed.clone());
+        Ok((committed, next))
+    }
+
+    /// Records a change ordered elsewhere as the next version: it must be
+    /// [`version`](Leader::version)` + 1` and apply to the state (it is not validated again).
+    ///
+    /// # Errors
+    ///
+    /// When it does not follow the leader's version or does not apply; nothing changes.
+    pub fn append(&mut self, committed: Committed) -> Result<(), AppendError> {
+        if Some(committed.version) != self.version.checked_add(1) {
+            return Err(AppendError::NotNext {
+                version: self.version,
+                got: committed.version,
+            });
+        }
+        let next =
+            apply_patches(&self.state, &committed.patches).map_err(AppendError::DoesNotApply)?;
+        self.push(committed, next);
+        Ok(())
+    }
+
+    fn push(&mut self, committed: Committed, next: Arc<T>) {
+        self.state = next;
+        self.version = committed.version;
+        self.log.push_back(committed);
+    }
+
+    /// The version the log starts after: changes based on an older one are refused.
+    #[must_use]
+    pub fn log_start(&self) -> u64 {
+        self.log_start
+    }
+
+    fn commit(&mut self, client: ClientId, change: &Change) -> Result<Committed, RejectReason> {
+        let (committed, next) = self.prepare(client, change)?;
+        self.push(committed.clone(), next);
         Ok(committed)
     }
 
@@ -696,6 +840,9 @@ impl fmt::Display for DropReason {
 
 /// An edit applied to the follower's state and not yet answered.
 struct Pending {
+    /// The first edit it holds: edits merged into one change (see
+    /// [`Follower::with_batch`]) hold `first..=id`.
+    first: u64,
     id: u64,
     /// The patches, as they apply after the confirmed state and the edits before this one.
     patches: Vec<Patch>,
@@ -706,6 +853,8 @@ struct Pending {
 
 /// The change sent and not yet answered.
 struct InFlight {
+    /// The first edit it holds (its change's id is the last).
+    first: u64,
     change: Change,
     /// Whether its edit is in the local state (the front of the pending queue). After a
     /// snapshot skipped over its base, or when it no longer applies locally, it is not: it
@@ -732,6 +881,8 @@ pub struct Follower<T> {
     events: Vec<FollowerEvent>,
     /// A committed change did not apply: wait for a snapshot.
     diverged: bool,
+    /// How many waiting edits go out as one change.
+    batch: usize,
 }
 
 impl<T: Draftable> Follower<T> {
@@ -752,7 +903,41 @@ impl<T: Draftable> Follower<T> {
             next_id: 1,
             events: Vec::new(),
             diverged: false,
+            batch: 1,
         }
+    }
+
+    /// Sends up to `max_edits` waiting edits as one change (at least one): when the leader
+    /// is a round trip away, throughput then follows the rate of edits, not of round trips.
+    /// The edits of a change are committed or refused together (each still reported with
+    /// its own id); an edit that conflicts takes the others of its change with it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader, ToLeader};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+    /// let mut ann = Follower::new(leader.join(1)).with_batch(100);
+    /// for n in 0..10 {
+    ///     ann.edit(|d| d.push(n));
+    /// }
+    /// let changes: Vec<_> = ann.poll().into_iter().filter(|m| matches!(m, ToLeader::Change(_))).collect();
+    /// assert_eq!(changes.len(), 1);
+    /// for message in changes {
+    ///     for out in leader.receive(message) {
+    ///         ann.receive(out.message);
+    ///     }
+    /// }
+    /// assert_eq!(leader.version(), 1);
+    /// assert_eq!(leader.state().len(), 10);
+    /// assert!(ann.is_settled());
+    /// ```
+    #[must_use]
+    pub fn with_batch(mut self, max_edits: usize) -> Self {
+        self.batch = max_edits.max(1);
+        self
     }
 
     /// This node's client id.
@@ -826,6 +1011,7 @@ impl<T: Draftable> Follower<T> {
         self.next_id += 1;
         self.local = next;
         self.pending.push_back(Pending {
+            first: id,
             id,
             patches,
             inverse,
@@ -838,8 +1024,10 @@ impl<T: Draftable> Follower<T> {
     /// follower's version (or for a snapshot, after [`FollowerEvent::Diverged`]).
     pub fn poll(&mut self) -> Vec<ToLeader> {
         if self.in_flight.is_none() {
+            self.merge_front();
             if let Some(next) = self.pending.front() {
                 self.in_flight = Some(InFlight {
+                    first: next.first,
                     change: Change {
                         client: self.client,
                         session: self.session,
@@ -918,7 +1106,10 @@ impl<T: Draftable> Follower<T> {
         let own =
             committed.session == self.session && self.in_flight_id() == Some(committed.change_id);
         if own {
-            let applied = self.in_flight.take().is_some_and(|f| f.applied);
+            let (first, applied) = self
+                .in_flight
+                .take()
+                .map_or((committed.change_id, false), |f| (f.first, f.applied));
             let same = self
                 .pending
                 .front()
@@ -935,10 +1126,12 @@ impl<T: Draftable> Follower<T> {
                 // It waited out of the state: to the queue it is another node's change.
                 self.rebase(committed.patches, None);
             }
-            self.events.push(FollowerEvent::Accepted {
-                change_id: committed.change_id,
-                version: committed.version,
-            });
+            for change_id in first..=committed.change_id {
+                self.events.push(FollowerEvent::Accepted {
+                    change_id,
+                    version: committed.version,
+                });
+            }
         } else {
             self.rebase(committed.patches, None);
         }
@@ -952,16 +1145,15 @@ impl<T: Draftable> Follower<T> {
         if rejected.session != self.session || self.in_flight_id() != Some(rejected.change_id) {
             return;
         }
-        let applied = self.in_flight.take().is_some_and(|f| f.applied);
+        let Some(in_flight) = self.in_flight.take() else {
+            return;
+        };
         let reason = DropReason::Rejected(rejected.reason);
-        if applied {
+        if in_flight.applied {
             self.rebase(Vec::new(), Some((rejected.change_id, Some(reason))));
             self.rebuild_local();
         } else {
-            self.events.push(FollowerEvent::Dropped {
-                change_id: rejected.change_id,
-                reason,
-            });
+            self.report_dropped(in_flight.first, rejected.change_id, &reason);
         }
     }
 
@@ -985,16 +1177,17 @@ impl<T: Draftable> Follower<T> {
         let mut taken_out = None;
         if let Some(in_flight) = self.in_flight.take() {
             let id = in_flight.change.id;
+            let first = in_flight.first;
             let answered = snapshot
                 .answered
                 .filter(|answered| answered.change_id == id)
                 .map(|answered| answered.outcome);
             let reason = match answered {
                 Some(Outcome::Committed { version }) => {
-                    self.events.push(FollowerEvent::Accepted {
-                        change_id: id,
-                        version,
-                    });
+                    for change_id in first..=id {
+                        self.events
+                            .push(FollowerEvent::Accepted { change_id, version });
+                    }
                     None
                 }
                 Some(Outcome::Rejected(reason)) => Some(DropReason::Rejected(reason)),
@@ -1009,10 +1202,7 @@ impl<T: Draftable> Follower<T> {
             if in_flight.applied {
                 taken_out = Some((id, reason));
             } else if let Some(reason) = reason {
-                self.events.push(FollowerEvent::Dropped {
-                    change_id: id,
-                    reason,
-                });
+                self.report_dropped(first, id, &reason);
             }
         }
         if let Some((theirs, _)) = theirs {
@@ -1020,18 +1210,15 @@ impl<T: Draftable> Follower<T> {
         } else {
             // No way to move the edits not sent yet: they are dropped and reported.
             let in_flight = taken_out.as_ref().map(|(id, _)| *id);
-            if let Some((id, Some(reason))) = taken_out {
-                self.events.push(FollowerEvent::Dropped {
-                    change_id: id,
-                    reason,
-                });
-            }
             for pending in std::mem::take(&mut self.pending) {
-                if Some(pending.id) != in_flight {
-                    self.events.push(FollowerEvent::Dropped {
-                        change_id: pending.id,
-                        reason: DropReason::Snapshot,
-                    });
+                match &taken_out {
+                    Some((id, Some(reason))) if *id == pending.id => {
+                        self.report_dropped(pending.first, pending.id, reason);
+                    }
+                    _ if Some(pending.id) != in_flight => {
+                        self.report_dropped(pending.first, pending.id, &DropReason::Snapshot);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -1074,6 +1261,7 @@ impl<T: Draftable> Follower<T> {
                     undo = undo_after;
                     theirs = theirs_after;
                     kept.push_back(Pending {
+                        first: pending.first,
                         id: pending.id,
                         patches: mine,
                         inverse: pending.inverse,
@@ -1087,10 +1275,9 @@ impl<T: Draftable> Follower<T> {
                     match (in_flight, reason) {
                         // Sent: the leader decides it.
                         (Some(in_flight), Some(_)) => in_flight.applied = false,
-                        (_, Some(reason)) => self.events.push(FollowerEvent::Dropped {
-                            change_id: pending.id,
-                            reason,
-                        }),
+                        (_, Some(reason)) => {
+                            self.report_dropped(pending.first, pending.id, &reason);
+                        }
                         (_, None) => {}
                     }
                     last_taken_out = Some(pending.id);
@@ -1114,7 +1301,8 @@ impl<T: Draftable> Follower<T> {
                 }
                 Err(error) => {
                     let failed = self.pending[at].id;
-                    for (n, pending) in self.pending.drain(at..).enumerate() {
+                    let drained: Vec<Pending> = self.pending.drain(at..).collect();
+                    for (n, pending) in drained.into_iter().enumerate() {
                         let in_flight = self
                             .in_flight
                             .as_mut()
@@ -1132,16 +1320,53 @@ impl<T: Draftable> Follower<T> {
                         } else {
                             DropReason::AfterDropped { change_id: failed }
                         };
-                        self.events.push(FollowerEvent::Dropped {
-                            change_id: pending.id,
-                            reason,
-                        });
+                        self.report_dropped(pending.first, pending.id, &reason);
                     }
                     break;
                 }
             }
         }
         self.local = local;
+    }
+
+    /// Merges up to `batch` edits at the front of the queue into one, to send as one change.
+    fn merge_front(&mut self) {
+        // Only edits with consecutive ids: a merged change holds `first..=id`.
+        let mut take = 1;
+        while take < self.batch.min(self.pending.len())
+            && self.pending[take].first == self.pending[take - 1].id + 1
+        {
+            take += 1;
+        }
+        if take < 2 {
+            return;
+        }
+        let merged: Vec<Pending> = self.pending.drain(..take).collect();
+        let first = merged[0].first;
+        let id = merged[take - 1].id;
+        let mut patches = Vec::new();
+        let mut inverses = Vec::with_capacity(take);
+        for pending in merged {
+            patches.extend(pending.patches);
+            inverses.push(pending.inverse);
+        }
+        let inverse = inverses.into_iter().rev().flatten().collect();
+        self.pending.push_front(Pending {
+            first,
+            id,
+            patches,
+            inverse,
+        });
+    }
+
+    /// Reports the edits `first..=last` (one pending edit or change) as dropped.
+    fn report_dropped(&mut self, first: u64, last: u64, reason: &DropReason) {
+        for change_id in first..=last {
+            self.events.push(FollowerEvent::Dropped {
+                change_id,
+                reason: reason.clone(),
+            });
+        }
     }
 
     /// The events since the last call: versions applied, own changes accepted or dropped.
