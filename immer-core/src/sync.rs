@@ -197,6 +197,13 @@ pub enum RejectReason {
         /// The hook's reason.
         message: String,
     },
+    /// Its encoded form is larger than the transport carries.
+    TooLarge {
+        /// Its size in bytes.
+        bytes: usize,
+        /// The largest size carried.
+        limit: usize,
+    },
     /// Its patches, moved to the leader's version, do not apply there.
     DoesNotApply {
         /// The failing patch's index in the change.
@@ -235,6 +242,9 @@ impl fmt::Display for RejectReason {
                 write!(f, "{conflict} (version {version})")
             }
             RejectReason::Invalid { message } => write!(f, "refused by validation: {message}"),
+            RejectReason::TooLarge { bytes, limit } => {
+                write!(f, "it takes {bytes} bytes, more than the {limit} carried")
+            }
             RejectReason::DoesNotApply {
                 index,
                 path,

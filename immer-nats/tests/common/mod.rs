@@ -1,0 +1,260 @@
+//! Real `nats-server` processes for the tests, and the board they edit.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use immer::Draftable;
+use immer_nats::{Config, Store};
+use serde::{Deserialize, Serialize};
+
+/// The board every test edits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Draftable)]
+pub struct Board {
+    pub title: String,
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Draftable)]
+pub struct Item {
+    pub id: u64,
+    pub title: String,
+    pub done: bool,
+}
+
+/// A small deterministic generator (xorshift), so a run can be repeated from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+}
+
+/// One random edit of the kinds the issue names: list inserts, removals, reorders, field
+/// writes. `tag` makes each written value unique.
+pub fn random_edit(board: &immer_nats::Document<Board>, rng: &mut Rng, tag: u64) -> Option<u64> {
+    let len = board.state().items.len() as u64;
+    let at = rng.below(len.max(1)) as usize;
+    let to = rng.below(len.max(1)) as usize;
+    match rng.below(10) {
+        0..=2 => board.edit(|d| {
+            let item = Item {
+                id: tag,
+                title: format!("item {tag}"),
+                done: false,
+            };
+            let at = at.min(d.items().len());
+            d.items().insert(at, item);
+        }),
+        3 | 4 if len > 0 => board.edit(|d| {
+            d.items().remove(at);
+        }),
+        5 if len > 1 => board.edit(|d| {
+            // Move an item: remove it and insert it elsewhere.
+            let item = d.items().remove(at);
+            if let Some(item) = item {
+                let to = to.min(d.items().len());
+                d.items().insert(to, item);
+            }
+        }),
+        6..=8 if len > 0 => board.edit(|d| {
+            if let Some(mut item) = d.items().get_mut(at) {
+                if tag % 2 == 0 {
+                    let done = *item.done();
+                    item.set_done(!done);
+                } else {
+                    item.set_title(format!("renamed {tag}"));
+                }
+            }
+        }),
+        _ => board.edit(|d| d.set_title(format!("board {tag}"))),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn binary() -> PathBuf {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([
+            "/usr/sbin".into(),
+            "/usr/local/bin".into(),
+            "/usr/local/sbin".into(),
+        ]);
+    for dir in candidates {
+        let path = dir.join("nats-server");
+        if path.is_file() {
+            return path;
+        }
+    }
+    panic!(
+        "nats-server is not installed: these tests start real servers. The README's test \
+         command installs it (apt-get install nats-server)."
+    );
+}
+
+/// A `nats-server` with JetStream on a free loopback port and its own store directory,
+/// killed and its directory removed when dropped.
+pub struct NatsServer {
+    child: Option<Child>,
+    pub port: u16,
+    args: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsServer {
+    /// One server.
+    pub fn start() -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let args = vec![
+            "-js".to_owned(),
+            "-a".to_owned(),
+            "127.0.0.1".to_owned(),
+            "-p".to_owned(),
+            port.to_string(),
+            "-sd".to_owned(),
+            dir.path().display().to_string(),
+        ];
+        let mut server = NatsServer {
+            child: None,
+            port,
+            args,
+            _dir: dir,
+        };
+        server.restart();
+        server
+    }
+
+    /// A JetStream cluster of `n` servers on loopback.
+    pub fn cluster(n: usize) -> Vec<Self> {
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let routes = ports
+            .iter()
+            .map(|(_, c)| format!("nats://127.0.0.1:{c}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut servers: Vec<Self> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (port, cluster))| {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let args = vec![
+                    "-js".to_owned(),
+                    "-a".to_owned(),
+                    "127.0.0.1".to_owned(),
+                    "-p".to_owned(),
+                    port.to_string(),
+                    "-sd".to_owned(),
+                    dir.path().display().to_string(),
+                    "-n".to_owned(),
+                    format!("s{i}"),
+                    "--cluster_name".to_owned(),
+                    "immer".to_owned(),
+                    "--cluster".to_owned(),
+                    format!("nats://127.0.0.1:{cluster}"),
+                    "--routes".to_owned(),
+                    routes.clone(),
+                ];
+                NatsServer {
+                    child: None,
+                    port: *port,
+                    args,
+                    _dir: dir,
+                }
+            })
+            .collect();
+        for server in &mut servers {
+            server.spawn();
+        }
+        for server in &servers {
+            server.wait_listening();
+        }
+        servers
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(binary())
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        self.child = Some(child);
+    }
+
+    fn wait_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not listen within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the process (SIGKILL: no clean shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// Starts the process again with the same port and store.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+        self.wait_listening();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Connects and opens a store, retrying while JetStream comes up (a cluster elects its
+/// meta leader first).
+pub async fn store(urls: &str, config: Config) -> Store {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempt = async {
+            let client = async_nats::ConnectOptions::new()
+                .retry_on_initial_connect()
+                .connect(urls)
+                .await
+                .map_err(immer_nats::Error::nats)?;
+            Store::open(client, config.clone()).await
+        };
+        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Ok(Ok(store)) => return store,
+            Ok(Err(error)) if Instant::now() > deadline => panic!("store: {error}"),
+            Err(_) if Instant::now() > deadline => panic!("store: timed out"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
