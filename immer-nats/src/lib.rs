@@ -483,16 +483,23 @@ impl Store {
             let Some((head, _)) = self.head(document).await? else {
                 return Err(Error::NotFound(document.to_owned()));
             };
-            let read = async {
-                let mut object = self
-                    .snapshots
-                    .get(&head.object)
+            // In a task of its own: async-nats's object reader panics when it cannot create
+            // its consumer (a server of the cluster is down), and that must not take the
+            // node with it.
+            let snapshots = self.snapshots.clone();
+            let object_name = head.object.clone();
+            let read = tokio::spawn(async move {
+                let read = async {
+                    let mut object = snapshots.get(&object_name).await.map_err(Error::nats)?;
+                    let mut bytes = Vec::new();
+                    object.read_to_end(&mut bytes).await.map_err(Error::nats)?;
+                    Ok::<_, Error>(bytes)
+                };
+                tokio::time::timeout(Duration::from_secs(10), read)
                     .await
-                    .map_err(Error::nats)?;
-                let mut bytes = Vec::new();
-                object.read_to_end(&mut bytes).await.map_err(Error::nats)?;
-                Ok::<_, Error>(bytes)
-            };
+                    .unwrap_or(Err(Error::Timeout("a snapshot's chunks")))
+            });
+            let read = async { read.await.unwrap_or_else(|error| Err(Error::nats(error))) };
             match read.await {
                 Ok(bytes) => {
                     return tokio::task::spawn_blocking(move || {
@@ -505,7 +512,7 @@ impl Store {
                 Err(error) if attempts >= 10 => return Err(error),
                 Err(_) => {
                     attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
         }
@@ -592,6 +599,10 @@ where
         let store = self.store;
         let stored: StoredSnapshot<T> = store.load_snapshot(&self.name).await?;
         let head = store.last_seq(&self.name).await?;
+        debug(&format!(
+            "join: snapshot {} at {}, log to {head}",
+            stored.version, stored.seq
+        ));
         let session = random_session();
         let state = Arc::new(stored.state);
         let replica = replica(Arc::clone(&state), stored.version, self.validator.as_ref());
@@ -668,6 +679,12 @@ fn random_session() -> SessionId {
     );
     hasher.write_u32(std::process::id());
     hasher.finish().max(1)
+}
+
+fn debug(message: &str) {
+    if std::env::var_os("IMMER_NATS_DEBUG").is_some() {
+        eprintln!("immer-nats: {message}");
+    }
 }
 
 /// What the node's worker and its handle share.
@@ -752,11 +769,17 @@ where
         // what made an append fail).
         let mut hold_until = 0_u64;
         let mut retry: Option<Pin<Box<tokio::time::Sleep>>> = None;
+        // Liveness: a consumer can go quiet without an error (its server died while it was
+        // being recreated). After a quiet second, ask where the log ends, and follow it
+        // through a new consumer when it is ahead.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut heard = tokio::time::Instant::now();
         loop {
             if messages.is_none() {
                 match self.subscribe().await {
                     Ok(stream) => messages = Some(stream),
-                    Err(_) => {
+                    Err(error) => {
+                        debug(&format!("subscribe: {error}"));
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -771,11 +794,17 @@ where
             tokio::select! {
                 () = self.shared.wake.notified() => {}
                 message = stream.next() => match message {
-                    Some(Ok(message)) => self.receive(&message).await,
-                    // The ordered consumer recreates itself after a missed heartbeat or a
-                    // reconnection; it goes on from where it was.
-                    Some(Err(_)) => {}
-                    None => messages = None,
+                    Some(Ok(message)) => {
+                        heard = tokio::time::Instant::now();
+                        self.receive(&message).await;
+                    }
+                    // A missed heartbeat (its server died, the connection dropped): follow
+                    // the log again from this node's position, through a new consumer.
+                    Some(Err(error)) => {
+                        debug(&format!("consumer: {error}"));
+                        messages = None;
+                    }
+                    None => { debug("consumer ended"); messages = None }
                 },
                 result = async { (&mut ack.as_mut().expect("guarded").0).await }, if ack.is_some() => {
                     let (_, expected) = ack.take().expect("guarded");
@@ -787,11 +816,23 @@ where
                             hold_until = expected + 1;
                         }
                         // Unknown outcome: send it again (same message id) a little later.
-                        Err(_) => retry = Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
+                        Err(error) => { debug(&format!("append: {error}")); retry = Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))) }
                     }
                 }
                 () = async { retry.as_mut().expect("guarded").await }, if retry.is_some() => {
                     retry = None;
+                }
+                _ = tick.tick() => {
+                    if heard.elapsed() >= Duration::from_secs(1) {
+                        let end = tokio::time::timeout(Duration::from_secs(2), self.store.last_seq(&self.shared.name)).await;
+                        if let Ok(Ok(end)) = end {
+                            if end > self.shared.lock().last_seq {
+                                debug("consumer: behind the log's end; following it anew");
+                                messages = None;
+                            }
+                        }
+                        heard = tokio::time::Instant::now();
+                    }
                 }
             }
         }
@@ -898,6 +939,7 @@ where
             return Applied::Done;
         }
         if committed.version > version + 1 {
+            debug(&format!("gap: {} after {version}", committed.version));
             return Applied::Reload;
         }
         if node.replica.append(committed.clone()).is_err() {

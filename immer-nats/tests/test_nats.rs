@@ -1,61 +1,516 @@
-//! Documents replicated through a real `nats-server` that each test starts.
+//! Documents replicated through real `nats-server` processes that each test starts (a
+//! missing `nats-server` fails the test: the README's test command installs it). Faults are
+//! real: servers are killed with SIGKILL and restarted, connections are cut by a proxy,
+//! nodes run as separate processes and crash.
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Board, Item, NatsServer, Rng, random_edit, store};
-use immer::sync::FollowerEvent;
-use immer_nats::Config;
+use common::{
+    Board, Item, NatsServer, Outcomes, Proxy, Rng, check_log, random_edit, read_log, store,
+};
+use immer::sync::{DropReason, FollowerEvent, RejectReason};
+use immer_nats::{Config, Document};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(90);
+
+fn initial(items: u64) -> Board {
+    Board {
+        title: "board".into(),
+        items: (0..items)
+            .map(|id| Item {
+                id: 1_000_000 + id,
+                title: format!("seed {id}"),
+                done: false,
+            })
+            .collect(),
+    }
+}
+
+/// A node in its own OS process: this test binary run again as the ignored test
+/// `node_process`, configured by environment variables, speaking lines on stdout.
+struct NodeProcess {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl NodeProcess {
+    fn spawn(url: &str, config: &Config, client: u64, edits: u64, seed: u64) -> Self {
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "node_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("IMMER_NODE_URL", url)
+            .env("IMMER_NODE_STREAM", &config.stream)
+            .env(
+                "IMMER_NODE_SNAPSHOT_EVERY",
+                config.snapshot_every.to_string(),
+            )
+            .env("IMMER_NODE_COMPACT", config.compact.to_string())
+            .env("IMMER_NODE_CLIENT", client.to_string())
+            .env("IMMER_NODE_EDITS", edits.to_string())
+            .env("IMMER_NODE_SEED", seed.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        NodeProcess { child, lines }
+    }
+
+    /// The rest of the next line that starts with `prefix`.
+    async fn expect(&mut self, prefix: &str) -> String {
+        let read = async {
+            while let Some(line) = self.lines.next_line().await.unwrap() {
+                // The test harness may write its own words before ours on the same line.
+                if let Some(at) = line.find(prefix) {
+                    return line[at + prefix.len()..].trim().to_owned();
+                }
+            }
+            panic!("the node process ended before saying {prefix}");
+        };
+        tokio::time::timeout(Duration::from_secs(240), read)
+            .await
+            .unwrap_or_else(|_| panic!("the node process did not say {prefix}"))
+    }
+
+    async fn say(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    async fn crash(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the test that starts the node"))
+}
+
+/// Not a test by itself: the body of a node process that the other tests start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a node process, started by the other tests"]
+async fn node_process() {
+    let mut config = Config::default();
+    config.stream = env("IMMER_NODE_STREAM");
+    config.snapshot_every = env("IMMER_NODE_SNAPSHOT_EVERY").parse().unwrap();
+    config.compact = env("IMMER_NODE_COMPACT").parse().unwrap();
+    let store = store(&env("IMMER_NODE_URL"), config).await;
+    eprintln!("node: store open");
+    let client: u64 = env("IMMER_NODE_CLIENT").parse().unwrap();
+    let board = store
+        .document::<Board>("board")
+        .client(client)
+        .join()
+        .await
+        .unwrap();
+    println!("JOINED {}", board.version());
+    let mut rng = Rng(env("IMMER_NODE_SEED").parse::<u64>().unwrap() | 1);
+    let mut outcomes = Outcomes {
+        session: board.session(),
+        ..Outcomes::default()
+    };
+    let edits: u64 = env("IMMER_NODE_EDITS").parse().unwrap();
+    let mut tag = client * 1_000_000;
+    for n in 1..=edits {
+        // Until the recipe changes something: `edits` edits made.
+        loop {
+            tag += 1;
+            if let Some(id) = random_edit(&board, &mut rng, tag) {
+                outcomes.made.push(id);
+                break;
+            }
+        }
+        outcomes.collect(board.take_events());
+        if n % 100 == 0 {
+            println!("EDITED {n}");
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    board.settle(WAIT).await.unwrap();
+    outcomes.collect(board.take_events());
+    println!("RESULT {}", serde_json::to_string(&outcomes).unwrap());
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let line = stdin.next_line().await.unwrap().unwrap();
+    let version: u64 = line.strip_prefix("final ").unwrap().parse().unwrap();
+    board.wait_for_version(version, WAIT).await.unwrap();
+    println!("STATE {}", serde_json::to_string(&*board.state()).unwrap());
+}
+
+/// Edits `count` times in process, a little apart, collecting outcomes.
+async fn edit_for_a_while(board: Arc<Document<Board>>, seed: u64, count: u64) -> Outcomes {
+    let mut rng = Rng(seed | 1);
+    let mut outcomes = Outcomes {
+        session: board.session(),
+        ..Outcomes::default()
+    };
+    for n in 1..=count {
+        outcomes
+            .made
+            .extend(random_edit(&board, &mut rng, seed * 1_000_000 + n));
+        outcomes.collect(board.take_events());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    board.settle(WAIT).await.unwrap();
+    outcomes.collect(board.take_events());
+    outcomes
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_edit_and_converge() {
+async fn three_node_processes_make_a_thousand_edits_each_and_converge() {
     let server = NatsServer::start();
-    let a = store(&server.url(), Config::default()).await;
-    let b = store(&server.url(), Config::default()).await;
-    a.create("board", &Board::default()).await.unwrap();
+    let config = Config::default();
+    let admin = store(&server.url(), config.clone()).await;
+    let base = initial(20);
+    admin.create("board", &base).await.unwrap();
+    let mut nodes: Vec<NodeProcess> = (1..=3)
+        .map(|client| NodeProcess::spawn(&server.url(), &config, client, 1000, 7 * client))
+        .collect();
+    let mut reports = Vec::new();
+    for node in &mut nodes {
+        let report: Outcomes = serde_json::from_str(&node.expect("RESULT").await).unwrap();
+        assert_eq!(report.made.len(), 1000);
+        assert!(report.outcomes.values().filter(|o| o.is_ok()).count() > 500);
+        reports.push(report);
+    }
+    // A fresh node replays the whole log.
+    let fresh = admin
+        .document::<Board>("board")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    let version = fresh.version();
+    for node in &mut nodes {
+        node.say(&format!("final {version}")).await;
+        let state: Board = serde_json::from_str(&node.expect("STATE").await).unwrap();
+        assert_eq!(state, *fresh.state(), "a node process did not converge");
+    }
+    let log = read_log(&server.url(), &config.stream, "board").await;
+    assert_eq!(log.len() as u64, version);
+    check_log(&base, &log, &fresh.state(), &reports);
+    let accepted: usize = reports
+        .iter()
+        .map(|r| r.outcomes.values().filter(|o| o.is_ok()).count())
+        .sum();
+    println!(
+        "3 processes x 1000 edits: {accepted} accepted in {version} appends, {} dropped",
+        3000 - accepted
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_resume_after_the_server_is_killed_and_restarted() {
+    let mut server = NatsServer::start();
+    let config = Config::default();
+    let base = initial(10);
+    let admin = store(&server.url(), config.clone()).await;
+    admin.create("board", &base).await.unwrap();
+    let mut tasks = Vec::new();
+    let mut boards = Vec::new();
+    for client in 1..=2 {
+        let store = store(&server.url(), config.clone()).await;
+        let board = Arc::new(
+            store
+                .document::<Board>("board")
+                .client(client)
+                .join()
+                .await
+                .unwrap(),
+        );
+        boards.push(Arc::clone(&board));
+        tasks.push(tokio::spawn(edit_for_a_while(board, client, 400)));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = boards[0].version();
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    server.restart();
+    let mut reports = Vec::new();
+    for task in tasks {
+        reports.push(task.await.unwrap());
+    }
+    let fresh = store(&server.url(), config.clone())
+        .await
+        .document::<Board>("board")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    for board in &boards {
+        board.wait_for_version(fresh.version(), WAIT).await.unwrap();
+        assert_eq!(board.state(), fresh.state());
+    }
+    assert!(
+        before > 0 && fresh.version() > before,
+        "edits before and after the restart"
+    );
+    let log = read_log(&server.url(), &config.stream, "board").await;
+    check_log(&base, &log, &fresh.state(), &reports);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_server_cluster_loses_a_server_and_writes_go_on() {
+    let mut servers = NatsServer::cluster(3);
+    let urls = servers
+        .iter()
+        .map(NatsServer::url)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut config = Config::default();
+    config.replicas = 3;
+    let base = initial(10);
+    let admin = store(&urls, config.clone()).await;
+    admin.create("board", &base).await.unwrap();
+    let mut tasks = Vec::new();
+    let mut boards = Vec::new();
+    for client in 1..=2 {
+        let store = store(&urls, config.clone()).await;
+        let board = Arc::new(
+            store
+                .document::<Board>("board")
+                .client(client)
+                .join()
+                .await
+                .unwrap(),
+        );
+        boards.push(Arc::clone(&board));
+        tasks.push(tokio::spawn(edit_for_a_while(board, client + 10, 300)));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = boards[0].version();
+    servers[0].kill();
+    let mut reports = Vec::new();
+    for task in tasks {
+        reports.push(task.await.unwrap());
+    }
+    let survivor = servers[1].url();
+    let fresh = store(&survivor, config.clone())
+        .await
+        .document::<Board>("board")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    for board in &boards {
+        board.wait_for_version(fresh.version(), WAIT).await.unwrap();
+        assert_eq!(board.state(), fresh.state());
+    }
+    assert!(fresh.version() > before, "writes went on after the kill");
+    let log = read_log(&survivor, &config.stream, "board").await;
+    check_log(&base, &log, &fresh.state(), &reports);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_node_restarts_from_a_snapshot_and_an_offline_one_catches_up_across_compaction() {
+    let server = NatsServer::start();
+    let mut config = Config::default();
+    config.snapshot_every = 50;
+    config.compact = true;
+    let admin = store(&server.url(), config.clone()).await;
+    admin.create("board", &initial(10)).await.unwrap();
+
+    // A node offline behind a proxy, with edits waiting.
+    let proxy = Proxy::start(server.port).await;
+    let offline_store = store(&proxy.url(), config.clone()).await;
+    let offline = offline_store
+        .document::<Board>("board")
+        .client(3)
+        .join()
+        .await
+        .unwrap();
+    let mut offline_outcomes = Outcomes {
+        session: offline.session(),
+        ..Outcomes::default()
+    };
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut rng = Rng(99);
+    for n in 1..=5 {
+        offline_outcomes
+            .made
+            .extend(random_edit(&offline, &mut rng, 3_000_000 + n));
+    }
+    let offline_version = offline.version();
+
+    // A node process edits and crashes; another edits throughout.
+    let mut crashing = NodeProcess::spawn(&server.url(), &config, 1, 100_000, 5);
+    crashing.expect("EDITED 300").await;
+    crashing.crash().await;
+    let writer = store(&server.url(), config.clone()).await;
+    let writer = Arc::new(
+        writer
+            .document::<Board>("board")
+            .client(2)
+            .join()
+            .await
+            .unwrap(),
+    );
+    let report = edit_for_a_while(Arc::clone(&writer), 2, 200).await;
+
+    // The log was purged up to a snapshot past the offline node's version.
+    let log = read_log(&server.url(), &config.stream, "board").await;
+    let first = log.first().map_or(writer.version() + 1, |(_, c)| c.version);
+    assert!(
+        first > offline_version + 1,
+        "compacted: the log starts at {first}"
+    );
+
+    // The crashed node's next life starts from the snapshot and the tail.
+    let mut restarted = NodeProcess::spawn(&server.url(), &config, 1, 50, 6);
+    let joined: u64 = restarted.expect("JOINED").await.parse().unwrap();
+    assert!(joined + 1 >= first);
+    let restarted_report: Outcomes =
+        serde_json::from_str(&restarted.expect("RESULT").await).unwrap();
+
+    // The offline node comes back and catches up from the snapshot.
+    proxy.heal();
+    offline.settle(WAIT).await.unwrap();
+    offline_outcomes.collect(offline.take_events());
+    for id in &offline_outcomes.made {
+        assert!(
+            offline_outcomes.outcomes.contains_key(id),
+            "offline edit {id} has an outcome"
+        );
+    }
+
+    let fresh = admin
+        .document::<Board>("board")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    let version = fresh.version();
+    restarted.say(&format!("final {version}")).await;
+    let state: Board = serde_json::from_str(&restarted.expect("STATE").await).unwrap();
+    assert_eq!(state, *fresh.state());
+    for board in [&offline, &*writer] {
+        board.wait_for_version(version, WAIT).await.unwrap();
+        assert_eq!(board.state(), fresh.state());
+    }
+    // Every accepted edit still in the log is where its author was told.
+    let log = read_log(&server.url(), &config.stream, "board").await;
+    let first = log.first().map_or(version + 1, |(_, c)| c.version);
+    for node in [&report, &restarted_report, &offline_outcomes] {
+        for (id, outcome) in &node.outcomes {
+            if let Ok(v) = outcome {
+                if *v >= first {
+                    let committed = &log[(*v - first) as usize].1;
+                    assert_eq!(
+                        (committed.session, committed.version),
+                        (node.session, *v),
+                        "edit {id}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_validation_hook_keeps_an_invalid_change_out_of_the_log() {
+    let server = NatsServer::start();
+    let config = Config::default();
+    let admin = store(&server.url(), config.clone()).await;
+    admin.create("board", &initial(3)).await.unwrap();
+    let no_forbidden = |_: &Board, next: &Board, _client: u64| match next
+        .items
+        .iter()
+        .find(|i| i.title.contains("forbidden"))
+    {
+        Some(item) => Err(format!("item {} has a forbidden title", item.id)),
+        None => Ok(()),
+    };
+    let ann = admin
+        .document::<Board>("board")
+        .client(1)
+        .validator(no_forbidden)
+        .join()
+        .await
+        .unwrap();
+    let bob = store(&server.url(), config.clone())
+        .await
+        .document::<Board>("board")
+        .client(2)
+        .validator(no_forbidden)
+        .join()
+        .await
+        .unwrap();
+    let bad = ann
+        .edit(|d| {
+            d.items().get_mut(0).unwrap().set_title("forbidden".into());
+        })
+        .unwrap();
+    assert_eq!(ann.state().items[0].title, "forbidden", "shown at once");
+    ann.settle(WAIT).await.unwrap();
+    // After its outcome (an edit sent in the same change would be refused with it).
+    let good = ann.edit(|d| d.set_title("renamed".into())).unwrap();
+    ann.settle(WAIT).await.unwrap();
+    let events = ann.take_events();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        FollowerEvent::Dropped {
+            change_id,
+            reason: DropReason::Rejected(RejectReason::Invalid { message }),
+        } if *change_id == bad && message.contains("forbidden")
+    )));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, FollowerEvent::Accepted { change_id, .. } if *change_id == good))
+    );
+    assert_eq!(ann.state().items[0].title, "seed 0", "rolled back");
+    bob.wait_for_version(ann.version(), WAIT).await.unwrap();
+    assert_eq!(bob.state(), ann.state());
+    assert_eq!(bob.state().title, "renamed");
+    let log = read_log(&server.url(), &config.stream, "board").await;
+    assert!(log.iter().all(|(_, c)| {
+        !serde_json::to_string(&c.patches)
+            .unwrap()
+            .contains("forbidden")
+    }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_created_listed_and_deleted() {
+    let server = NatsServer::start();
+    let store = store(&server.url(), Config::default()).await;
+    store.create("b", &Board::default()).await.unwrap();
+    store.create("a", &initial(2)).await.unwrap();
     assert!(matches!(
-        b.create("board", &Board::default()).await,
+        store.create("a", &Board::default()).await,
         Err(immer_nats::Error::Exists(_))
     ));
-    let ann = a.document::<Board>("board").client(1).join().await.unwrap();
-    let bob = b.document::<Board>("board").client(2).join().await.unwrap();
-    ann.edit(|d| {
-        d.items().push(Item {
-            id: 1,
-            title: "one".into(),
-            done: false,
-        })
-    });
-    bob.edit(|d| {
-        d.items().push(Item {
-            id: 2,
-            title: "two".into(),
-            done: false,
-        })
-    });
-    ann.settle(WAIT).await.unwrap();
-    bob.settle(WAIT).await.unwrap();
-    eprintln!(
-        "ann {} {:?} bob {} {:?}",
-        ann.version(),
-        ann.take_events(),
-        bob.version(),
-        bob.state()
-    );
-    ann.wait_for_version(2, WAIT).await.unwrap();
-    bob.wait_for_version(2, WAIT).await.unwrap();
-    assert_eq!(ann.state(), bob.state());
-    assert_eq!(ann.state().items.len(), 2);
-    let accepted = ann
-        .take_events()
-        .into_iter()
-        .filter(|e| matches!(e, FollowerEvent::Accepted { .. }))
-        .count();
-    assert_eq!(accepted, 1);
-    assert_eq!(a.documents().await.unwrap(), ["board"]);
-    let _ = Rng(1);
-    let _ = random_edit;
+    assert!(matches!(
+        store.create("no spaces", &Board::default()).await,
+        Err(immer_nats::Error::InvalidName(_))
+    ));
+    assert_eq!(store.documents().await.unwrap(), ["a", "b"]);
+    let a = store.document::<Board>("a").join().await.unwrap();
+    assert_eq!(*a.state(), initial(2));
+    a.edit(|d| d.set_title("x".into()));
+    a.settle(WAIT).await.unwrap();
+    store.delete("a").await.unwrap();
+    assert_eq!(store.documents().await.unwrap(), ["b"]);
+    assert!(matches!(
+        store.document::<Board>("a").join().await,
+        Err(immer_nats::Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delete("a").await,
+        Err(immer_nats::Error::NotFound(_))
+    ));
 }

@@ -54,7 +54,7 @@ pub fn random_edit(board: &immer_nats::Document<Board>, rng: &mut Rng, tag: u64)
                 done: false,
             };
             let at = at.min(d.items().len());
-            d.items().insert(at, item);
+            d.items().insert(at, item).expect("a Vec takes it");
         }),
         3 | 4 if len > 0 => board.edit(|d| {
             d.items().remove(at);
@@ -64,7 +64,7 @@ pub fn random_edit(board: &immer_nats::Document<Board>, rng: &mut Rng, tag: u64)
             let item = d.items().remove(at);
             if let Some(item) = item {
                 let to = to.min(d.items().len());
-                d.items().insert(to, item);
+                d.items().insert(to, item).expect("a Vec takes it");
             }
         }),
         6..=8 if len > 0 => board.edit(|d| {
@@ -243,9 +243,13 @@ pub async fn store(urls: &str, config: Config) -> Store {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let attempt = async {
+            let servers: Vec<async_nats::ServerAddr> = urls
+                .split(',')
+                .map(|u| u.parse().expect("a server URL"))
+                .collect();
             let client = async_nats::ConnectOptions::new()
                 .retry_on_initial_connect()
-                .connect(urls)
+                .connect(servers)
                 .await
                 .map_err(immer_nats::Error::nats)?;
             Store::open(client, config.clone()).await
@@ -255,6 +259,187 @@ pub async fn store(urls: &str, config: Config) -> Store {
             Ok(Err(error)) if Instant::now() > deadline => panic!("store: {error}"),
             Err(_) if Instant::now() > deadline => panic!("store: timed out"),
             _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// A TCP proxy on loopback in front of a server, whose connections the test can cut: a
+/// node behind it goes offline while its process goes on.
+pub struct Proxy {
+    pub port: u16,
+    online: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: std::sync::Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: u16) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let online = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cut = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (on, cut_all) = (online.clone(), cut.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !on.load(Ordering::SeqCst) {
+                    continue; // refused: dropped at once
+                }
+                let cut = cut_all.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        () = cut.notified() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            online,
+            cut,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Drops every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.online
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cut.notify_waiters();
+    }
+
+    pub fn heal(&self) {
+        self.online.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.task.abort();
+    }
+}
+
+/// Every message in a document's log, in order, read directly from the stream.
+pub async fn read_log(
+    url: &str,
+    stream: &str,
+    document: &str,
+) -> Vec<(u64, immer::sync::Committed)> {
+    let client = async_nats::connect(url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream(stream).await.unwrap();
+    let info = stream.info().await.unwrap().state.clone();
+    let subject = format!("immer.{}.{document}", stream.cached_info().config.name);
+    let mut log = Vec::new();
+    for seq in info.first_sequence..=info.last_sequence {
+        if let Ok(message) = stream.get_raw_message(seq).await {
+            if message.subject.as_str() == subject {
+                log.push((
+                    seq,
+                    serde_json::from_slice(&message.payload).expect("a change"),
+                ));
+            }
+        }
+    }
+    log
+}
+
+/// What became of one node's edits, collected from its events: exactly one outcome each.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Outcomes {
+    pub session: u64,
+    pub made: Vec<u64>,
+    /// Edit id → the version it became, or why it was dropped.
+    pub outcomes: std::collections::BTreeMap<u64, Result<u64, String>>,
+}
+
+impl Outcomes {
+    pub fn collect(&mut self, events: Vec<immer::sync::FollowerEvent>) {
+        use immer::sync::FollowerEvent;
+        for event in events {
+            let (id, outcome) = match event {
+                FollowerEvent::Accepted { change_id, version } => (change_id, Ok(version)),
+                FollowerEvent::Dropped { change_id, reason } => {
+                    (change_id, Err(reason.to_string()))
+                }
+                _ => continue,
+            };
+            if let Some(earlier) = self.outcomes.insert(id, outcome.clone()) {
+                panic!(
+                    "edit {id} of session {} has two outcomes: {earlier:?} and {outcome:?}",
+                    self.session
+                );
+            }
+        }
+    }
+}
+
+/// The log's laws: one version after another, each change once, its replay the final state;
+/// every edit made has exactly one outcome; an accepted edit is in the log at the version
+/// its author was told, and every logged change was told to its author as accepted.
+pub fn check_log(
+    initial: &Board,
+    log: &[(u64, immer::sync::Committed)],
+    last: &Board,
+    nodes: &[Outcomes],
+) {
+    let mut state = std::sync::Arc::new(initial.clone());
+    let mut once = std::collections::HashSet::new();
+    for (at, (_, committed)) in log.iter().enumerate() {
+        assert_eq!(
+            committed.version,
+            at as u64 + 1,
+            "versions follow each other"
+        );
+        assert!(
+            once.insert((committed.session, committed.change_id)),
+            "{committed:?} logged twice"
+        );
+        state = immer::apply_patches(&state, &committed.patches).expect("the log replays");
+    }
+    assert_eq!(&*state, last, "the replay of the log is the final state");
+    for node in nodes {
+        for id in &node.made {
+            assert!(
+                node.outcomes.contains_key(id),
+                "edit {id} of session {} has no outcome",
+                node.session
+            );
+        }
+        for (id, outcome) in &node.outcomes {
+            if let Ok(version) = outcome {
+                let (_, committed) = &log[*version as usize - 1];
+                assert_eq!(
+                    committed.session, node.session,
+                    "edit {id} told version {version}"
+                );
+                assert!(
+                    committed.change_id >= *id,
+                    "edit {id} told version {version}"
+                );
+            }
+        }
+        for (_, committed) in log.iter().filter(|(_, c)| c.session == node.session) {
+            assert_eq!(
+                node.outcomes.get(&committed.change_id),
+                Some(&Ok(committed.version)),
+                "a logged change of session {} was not told accepted",
+                node.session
+            );
         }
     }
 }
