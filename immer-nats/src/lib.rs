@@ -21,6 +21,12 @@
 //!   [`Accepted`](immer::sync::FollowerEvent::Accepted) or
 //!   [`Dropped`](immer::sync::FollowerEvent::Dropped), with the guarantees of
 //!   [`immer::sync`]. Waiting edits go out as one append ([`DocumentBuilder::batch`]).
+//! - **One rule decides.** A message takes effect only when its version is the one after
+//!   the last that did; every node skips any other alike. JetStream's expected sequence
+//!   makes such a message rare: a retry whose first attempt landed unseen, or, in a cluster
+//!   of nats-server older than 2.9.21, two appends accepted with the same expectation
+//!   (nats-server#4320). An author whose append was skipped appends its change again, under
+//!   a new message id.
 //! - **Snapshots** of a document live in a JetStream object store, pointed to by a key-value
 //!   bucket entry that says the version and stream sequence they include. The node that
 //!   commits every [`Config::snapshot_every`]-th change writes one; with
@@ -632,6 +638,8 @@ where
                     .collect(),
                 events: Vec::new(),
                 snapshotting: false,
+                attempt: (0, 0),
+                stale: 0,
             }),
             wake: Notify::new(),
             changed,
@@ -721,6 +729,11 @@ struct Node<T> {
     sessions: BTreeMap<SessionId, (u64, u64)>,
     events: Vec<FollowerEvent>,
     snapshotting: bool,
+    /// The change in flight and how many of its appends are known to have no effect (they
+    /// landed stale): each such attempt gets a message id of its own.
+    attempt: (u64, u32),
+    /// How many messages this node skipped as stale.
+    stale: u64,
 }
 
 impl<T: Draftable> Node<T> {
@@ -873,14 +886,29 @@ where
                 Ok((committed, _)) => match serde_json::to_vec(&committed) {
                     Ok(payload) if payload.len() + 1024 <= self.store.max_payload() => {
                         let expected = node.last_seq;
+                        if node.attempt.0 != change.id {
+                            node.attempt = (change.id, 0);
+                        }
+                        let attempt = node.attempt.1;
                         let js = self.store.js.clone();
                         let subject = self.shared.subject.clone();
                         let publish = jetstream::message::PublishMessage::build()
                             .payload(payload.into())
-                            .message_id(format!("{}.{}", change.session, change.id))
+                            .message_id(format!("{}.{}.{}", change.session, change.id, attempt))
                             .expected_last_subject_sequence(expected);
-                        let ack: Ack =
-                            Box::pin(async move { js.send_publish(subject, publish).await?.await });
+                        // Bounded as a whole: the client's own timeouts do not cover every
+                        // step (waiting for a free acknowledgement slot after a failover).
+                        let limit = self.store.config.ack_timeout * 2;
+                        let ack: Ack = Box::pin(async move {
+                            let publish = async { js.send_publish(subject, publish).await?.await };
+                            tokio::time::timeout(limit, publish)
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(jetstream::context::PublishError::new(
+                                        jetstream::context::PublishErrorKind::TimedOut,
+                                    ))
+                                })
+                        });
                         return Some((ack, expected));
                     }
                     Ok(payload) => RejectReason::TooLarge {
@@ -935,7 +963,16 @@ where
         };
         let version = node.replica.version();
         if committed.version <= version {
+            // Stale: appended after another change took its version (a duplicate of a
+            // retried append, or one that nats-server before 2.9.21 let through in a
+            // cluster, nats-server#4320). Every node skips it alike; when it is this
+            // node's change in flight, the next append is a new attempt.
             node.last_seq = seq;
+            node.stale += 1;
+            if committed.session == node.follower.session() && node.attempt.0 == committed.change_id
+            {
+                node.attempt.1 += 1;
+            }
             return Applied::Done;
         }
         if committed.version > version + 1 {
@@ -1115,6 +1152,12 @@ where
     /// The stream sequence of the last change applied.
     pub fn sequence(&self) -> u64 {
         self.shared.lock().last_seq
+    }
+
+    /// How many messages of the log this node skipped as stale: appended with a version
+    /// another change had taken (see the crate docs). Every node skips the same ones.
+    pub fn stale_skipped(&self) -> u64 {
+        self.shared.lock().stale
     }
 
     /// How many of this node's edits wait for the log.

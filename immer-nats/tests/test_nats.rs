@@ -109,7 +109,6 @@ async fn node_process() {
     config.snapshot_every = env("IMMER_NODE_SNAPSHOT_EVERY").parse().unwrap();
     config.compact = env("IMMER_NODE_COMPACT").parse().unwrap();
     let store = store(&env("IMMER_NODE_URL"), config).await;
-    eprintln!("node: store open");
     let client: u64 = env("IMMER_NODE_CLIENT").parse().unwrap();
     let board = store
         .document::<Board>("board")
@@ -201,7 +200,11 @@ async fn three_node_processes_make_a_thousand_edits_each_and_converge() {
     }
     let log = read_log(&server.url(), &config.stream, "board").await;
     assert_eq!(log.len() as u64, version);
-    check_log(&base, &log, &fresh.state(), &reports);
+    assert_eq!(
+        check_log(&base, &log, &fresh.state(), &reports),
+        0,
+        "no stale append on one server"
+    );
     let accepted: usize = reports
         .iter()
         .map(|r| r.outcomes.values().filter(|o| o.is_ok()).count())
@@ -311,7 +314,16 @@ async fn a_three_server_cluster_loses_a_server_and_writes_go_on() {
     }
     assert!(fresh.version() > before, "writes went on after the kill");
     let log = read_log(&survivor, &config.stream, "board").await;
-    check_log(&base, &log, &fresh.state(), &reports);
+    let stale = check_log(&base, &log, &fresh.state(), &reports);
+    assert_eq!(
+        stale as u64,
+        fresh.stale_skipped(),
+        "the fresh node skipped the same"
+    );
+    println!(
+        "cluster: {} changes, {stale} stale appends skipped",
+        fresh.version()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
