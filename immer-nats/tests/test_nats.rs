@@ -9,13 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    Board, Item, NatsServer, Outcomes, Proxy, Rng, check_log, random_edit, read_log, store,
+    Board, Item, NatsServer, NodeProcess, Outcomes, Proxy, Rng, WAIT, check_log, random_edit,
+    read_log, store,
 };
 use immer::sync::{DropReason, FollowerEvent, RejectReason};
 use immer_nats::{Config, Document};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-const WAIT: Duration = Duration::from_secs(90);
 
 fn initial(items: u64) -> Board {
     Board {
@@ -28,125 +26,6 @@ fn initial(items: u64) -> Board {
             })
             .collect(),
     }
-}
-
-/// A node in its own OS process: this test binary run again as the ignored test
-/// `node_process`, configured by environment variables, speaking lines on stdout.
-struct NodeProcess {
-    child: tokio::process::Child,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-}
-
-impl NodeProcess {
-    fn spawn(url: &str, config: &Config, client: u64, edits: u64, seed: u64) -> Self {
-        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "node_process",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("IMMER_NODE_URL", url)
-            .env("IMMER_NODE_STREAM", &config.stream)
-            .env(
-                "IMMER_NODE_SNAPSHOT_EVERY",
-                config.snapshot_every.to_string(),
-            )
-            .env("IMMER_NODE_COMPACT", config.compact.to_string())
-            .env("IMMER_NODE_CLIENT", client.to_string())
-            .env("IMMER_NODE_EDITS", edits.to_string())
-            .env("IMMER_NODE_SEED", seed.to_string())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        NodeProcess { child, lines }
-    }
-
-    /// The rest of the next line that starts with `prefix`.
-    async fn expect(&mut self, prefix: &str) -> String {
-        let read = async {
-            while let Some(line) = self.lines.next_line().await.unwrap() {
-                // The test harness may write its own words before ours on the same line.
-                if let Some(at) = line.find(prefix) {
-                    return line[at + prefix.len()..].trim().to_owned();
-                }
-            }
-            panic!("the node process ended before saying {prefix}");
-        };
-        tokio::time::timeout(Duration::from_secs(240), read)
-            .await
-            .unwrap_or_else(|_| panic!("the node process did not say {prefix}"))
-    }
-
-    async fn say(&mut self, line: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
-    }
-
-    async fn crash(&mut self) {
-        self.child.kill().await.unwrap();
-    }
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the test that starts the node"))
-}
-
-/// Not a test by itself: the body of a node process that the other tests start.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a node process, started by the other tests"]
-async fn node_process() {
-    let mut config = Config::default();
-    config.stream = env("IMMER_NODE_STREAM");
-    config.snapshot_every = env("IMMER_NODE_SNAPSHOT_EVERY").parse().unwrap();
-    config.compact = env("IMMER_NODE_COMPACT").parse().unwrap();
-    let store = store(&env("IMMER_NODE_URL"), config).await;
-    let client: u64 = env("IMMER_NODE_CLIENT").parse().unwrap();
-    let board = store
-        .document::<Board>("board")
-        .client(client)
-        .join()
-        .await
-        .unwrap();
-    println!("JOINED {}", board.version());
-    let mut rng = Rng(env("IMMER_NODE_SEED").parse::<u64>().unwrap() | 1);
-    let mut outcomes = Outcomes {
-        session: board.session(),
-        ..Outcomes::default()
-    };
-    let edits: u64 = env("IMMER_NODE_EDITS").parse().unwrap();
-    let mut tag = client * 1_000_000;
-    for n in 1..=edits {
-        // Until the recipe changes something: `edits` edits made.
-        loop {
-            tag += 1;
-            if let Some(id) = random_edit(&board, &mut rng, tag) {
-                outcomes.made.push(id);
-                break;
-            }
-        }
-        outcomes.collect(board.take_events());
-        if n % 100 == 0 {
-            println!("EDITED {n}");
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
-    board.settle(WAIT).await.unwrap();
-    outcomes.collect(board.take_events());
-    println!("RESULT {}", serde_json::to_string(&outcomes).unwrap());
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-    let line = stdin.next_line().await.unwrap().unwrap();
-    let version: u64 = line.strip_prefix("final ").unwrap().parse().unwrap();
-    board.wait_for_version(version, WAIT).await.unwrap();
-    println!("STATE {}", serde_json::to_string(&*board.state()).unwrap());
 }
 
 /// Edits `count` times in process, a little apart, collecting outcomes.
@@ -176,7 +55,16 @@ async fn three_node_processes_make_a_thousand_edits_each_and_converge() {
     let base = initial(20);
     admin.create("board", &base).await.unwrap();
     let mut nodes: Vec<NodeProcess> = (1..=3)
-        .map(|client| NodeProcess::spawn(&server.url(), &config, client, 1000, 7 * client))
+        .map(|client| {
+            NodeProcess::spawn(
+                &common::board_example(),
+                &server.url(),
+                &config,
+                client,
+                1000,
+                7 * client,
+            )
+        })
         .collect();
     let mut reports = Vec::new();
     for node in &mut nodes {
@@ -359,7 +247,14 @@ async fn a_crashed_node_restarts_from_a_snapshot_and_an_offline_one_catches_up_a
     let offline_version = offline.version();
 
     // A node process edits and crashes; another edits throughout.
-    let mut crashing = NodeProcess::spawn(&server.url(), &config, 1, 100_000, 5);
+    let mut crashing = NodeProcess::spawn(
+        &common::board_example(),
+        &server.url(),
+        &config,
+        1,
+        100_000,
+        5,
+    );
     crashing.expect("EDITED 300").await;
     crashing.crash().await;
     let writer = store(&server.url(), config.clone()).await;
@@ -382,7 +277,8 @@ async fn a_crashed_node_restarts_from_a_snapshot_and_an_offline_one_catches_up_a
     );
 
     // The crashed node's next life starts from the snapshot and the tail.
-    let mut restarted = NodeProcess::spawn(&server.url(), &config, 1, 50, 6);
+    let mut restarted =
+        NodeProcess::spawn(&common::board_example(), &server.url(), &config, 1, 50, 6);
     let joined: u64 = restarted.expect("JOINED").await.parse().unwrap();
     assert!(joined + 1 >= first);
     let restarted_report: Outcomes =

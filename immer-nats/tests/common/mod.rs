@@ -2,13 +2,14 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use immer::Draftable;
 use immer_nats::{Config, Store};
 use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The board every test edits.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Draftable)]
@@ -254,12 +255,13 @@ pub async fn store(urls: &str, config: Config) -> Store {
                 .map_err(immer_nats::Error::nats)?;
             Store::open(client, config.clone()).await
         };
-        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+        let error = match tokio::time::timeout(Duration::from_secs(10), attempt).await {
             Ok(Ok(store)) => return store,
-            Ok(Err(error)) if Instant::now() > deadline => panic!("store: {error}"),
-            Err(_) if Instant::now() > deadline => panic!("store: timed out"),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
+            Ok(Err(error)) => error.to_string(),
+            Err(elapsed) => elapsed.to_string(),
+        };
+        assert!(Instant::now() < deadline, "store: {error}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -360,6 +362,7 @@ pub async fn read_log(
 
 /// What became of one node's edits, collected from its events: exactly one outcome each.
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[allow(clippy::struct_field_names)]
 pub struct Outcomes {
     pub session: u64,
     pub made: Vec<u64>,
@@ -411,16 +414,16 @@ pub fn check_log(
         }
     }
     let stale = raw.len() - log.len();
-    let mut state = std::sync::Arc::new(initial.clone());
+    let mut replay = std::sync::Arc::new(initial.clone());
     let mut once = std::collections::HashSet::new();
     for (_, committed) in &log {
         assert!(
             once.insert((committed.session, committed.change_id)),
             "{committed:?} logged twice"
         );
-        state = immer::apply_patches(&state, &committed.patches).expect("the log replays");
+        replay = immer::apply_patches(&replay, &committed.patches).expect("the log replays");
     }
-    assert_eq!(&*state, last, "the replay of the log is the final state");
+    assert_eq!(&*replay, last, "the replay of the log is the final state");
     for node in nodes {
         for id in &node.made {
             assert!(
@@ -452,4 +455,151 @@ pub fn check_log(
         }
     }
     stale
+}
+
+/// How long a node waits for its edits and versions.
+pub const WAIT: Duration = Duration::from_secs(90);
+
+/// The `nats_board` example, which `cargo test` builds beside the test binaries.
+pub fn board_example() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("examples").join("nats_board"))
+        .expect("the target directory");
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo test --workspace` builds it (or `cargo build -p immer-nats --example nats_board`)",
+        path.display()
+    );
+    path
+}
+
+/// A node in its own OS process: the `nats_board` example in node mode
+/// ([`run_node`]), configured by environment variables, speaking lines on stdout.
+pub struct NodeProcess {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl NodeProcess {
+    pub fn spawn(
+        program: &Path,
+        url: &str,
+        config: &Config,
+        client: u64,
+        edits: u64,
+        seed: u64,
+    ) -> Self {
+        let mut child = tokio::process::Command::new(program)
+            .env("IMMER_NODE_URL", url)
+            .env("IMMER_NODE_STREAM", &config.stream)
+            .env(
+                "IMMER_NODE_SNAPSHOT_EVERY",
+                config.snapshot_every.to_string(),
+            )
+            .env("IMMER_NODE_COMPACT", config.compact.to_string())
+            .env("IMMER_NODE_CLIENT", client.to_string())
+            .env("IMMER_NODE_EDITS", edits.to_string())
+            .env("IMMER_NODE_SEED", seed.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        NodeProcess { child, lines }
+    }
+
+    /// The rest of the next line that starts with `prefix`.
+    pub async fn expect(&mut self, prefix: &str) -> String {
+        let read = async {
+            while let Some(line) = self.lines.next_line().await.unwrap() {
+                // The test harness may write its own words before ours on the same line.
+                if let Some(at) = line.find(prefix) {
+                    return line[at + prefix.len()..].trim().to_owned();
+                }
+            }
+            panic!("the node process ended before saying {prefix}");
+        };
+        tokio::time::timeout(Duration::from_secs(240), read)
+            .await
+            .unwrap_or_else(|_| panic!("the node process did not say {prefix}"))
+    }
+
+    pub async fn say(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    pub async fn crash(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by whoever starts the node"))
+}
+
+/// Whether this process was started as a node by [`NodeProcess::spawn`].
+pub fn is_node() -> bool {
+    std::env::var_os("IMMER_NODE_URL").is_some()
+}
+
+/// A node process: joins the board, makes `IMMER_NODE_EDITS` random edits (saying `JOINED`,
+/// `EDITED n` every 100, then `RESULT` with every edit's outcome once settled), then waits
+/// for `final <version>` on stdin and says its `STATE` at that version.
+pub async fn run_node() {
+    let mut config = Config::default();
+    config.stream = env("IMMER_NODE_STREAM");
+    config.snapshot_every = env("IMMER_NODE_SNAPSHOT_EVERY").parse().unwrap();
+    config.compact = env("IMMER_NODE_COMPACT").parse().unwrap();
+    let store = store(&env("IMMER_NODE_URL"), config).await;
+    let client: u64 = env("IMMER_NODE_CLIENT").parse().unwrap();
+    let board = store
+        .document::<Board>("board")
+        .client(client)
+        .join()
+        .await
+        .unwrap();
+    println!("JOINED {}", board.version());
+    let mut rng = Rng(env("IMMER_NODE_SEED").parse::<u64>().unwrap() | 1);
+    let mut outcomes = Outcomes {
+        session: board.session(),
+        ..Outcomes::default()
+    };
+    let edits: u64 = env("IMMER_NODE_EDITS").parse().unwrap();
+    let mut tag = client * 1_000_000;
+    for n in 1..=edits {
+        // Until the recipe changes something: `edits` edits made.
+        loop {
+            tag += 1;
+            if let Some(id) = random_edit(&board, &mut rng, tag) {
+                outcomes.made.push(id);
+                break;
+            }
+        }
+        outcomes.collect(board.take_events());
+        if n % 100 == 0 {
+            println!("EDITED {n}");
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    board.settle(WAIT).await.unwrap();
+    outcomes.collect(board.take_events());
+    println!("RESULT {}", serde_json::to_string(&outcomes).unwrap());
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let line = stdin.next_line().await.unwrap().unwrap();
+    let version: u64 = line.strip_prefix("final ").unwrap().parse().unwrap();
+    board.wait_for_version(version, WAIT).await.unwrap();
+    println!("STATE {}", serde_json::to_string(&*board.state()).unwrap());
 }
