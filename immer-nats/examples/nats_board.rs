@@ -22,7 +22,7 @@ use immer_nats::Config;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if common::is_node() {
-        common::run_node().await;
+        Box::pin(common::run_node()).await;
         return Ok(());
     }
     let mut args = std::env::args().skip(1);

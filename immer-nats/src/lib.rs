@@ -5,10 +5,10 @@
 //!
 //! - **The stream is the leader.** Every document is one subject of a JetStream stream
 //!   (`immer.<stream>.<document>`); its messages are the document's committed changes
-//!   ([`Committed`](immer::sync::Committed), as JSON), in order. A change's version counts
+//!   ([`Committed`], as JSON), in order. A change's version counts
 //!   the document's changes; the stream sequence of its message is where it sits in the log.
 //! - **Optimistic appends.** A node orders its own change as the in-process
-//!   [`Leader`](immer::sync::Leader) would (moving it through the changes committed since
+//!   [`Leader`] would (moving it through the changes committed since
 //!   the version it was made against, then validating it) and appends it with JetStream's
 //!   `Nats-Expected-Last-Subject-Sequence` set to the last message it applied. When another
 //!   node got there first, the append fails, the node applies what it missed as it arrives,
@@ -16,7 +16,7 @@
 //!   of the node's session and the change's id, so a retry after a lost acknowledgement is
 //!   dropped by JetStream's deduplication instead of being appended twice.
 //! - **Followers, as in process.** Every node follows its document's subject with an ordered
-//!   consumer and is a [`Follower`](immer::sync::Follower): local edits show at once, move
+//!   consumer and is a [`Follower`]: local edits show at once, move
 //!   through the changes of other nodes, and end exactly once as
 //!   [`Accepted`](immer::sync::FollowerEvent::Accepted) or
 //!   [`Dropped`](immer::sync::FollowerEvent::Dropped), with the guarantees of
