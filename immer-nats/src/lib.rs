@@ -783,9 +783,10 @@ where
         let mut hold_until = 0_u64;
         let mut retry: Option<Pin<Box<tokio::time::Sleep>>> = None;
         // Liveness: a consumer can go quiet without an error (its server died while it was
-        // being recreated). After a quiet second, ask where the log ends, and follow it
-        // through a new consumer when it is ahead.
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // being recreated). After a quiet moment, ask where the log ends, and follow it
+        // through a new consumer when it is ahead (checked every quarter second after half a
+        // second without a message).
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
         let mut heard = tokio::time::Instant::now();
         loop {
             if messages.is_none() {
@@ -836,7 +837,7 @@ where
                     retry = None;
                 }
                 _ = tick.tick() => {
-                    if heard.elapsed() >= Duration::from_secs(1) {
+                    if heard.elapsed() >= Duration::from_millis(500) {
                         let end = tokio::time::timeout(Duration::from_secs(2), self.store.last_seq(&self.shared.name)).await;
                         if let Ok(Ok(end)) = end {
                             if end > self.shared.lock().last_seq {
