@@ -34,6 +34,9 @@
 //!   newest snapshot and replays the tail; a node that finds the log purged past its
 //!   position reloads from the snapshot and keeps its waiting edits where it can.
 //!
+//! Set the environment variable `IMMER_NATS_DEBUG` to have nodes say on stderr when they
+//! follow the log anew, reload a snapshot, or retry an append.
+//!
 //! # Examples
 //!
 //! ```no_run
