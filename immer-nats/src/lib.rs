@@ -475,7 +475,11 @@ impl Store {
             self.log
                 .purge()
                 .filter(self.subject(document))
-                .sequence(head.seq + 1)
+                // Up to the snapshot's own last change: "up to but not including" on
+                // current servers, but including it on nats-server 2.9, which with a filter
+                // purged the message after it as well. Either way nothing after the snapshot
+                // goes (a change left at or before it is skipped by every node).
+                .sequence(head.seq)
                 .await
                 .map_err(Error::nats)?;
         }
@@ -841,16 +845,43 @@ where
                 }
                 _ = tick.tick() => {
                     if heard.elapsed() >= Duration::from_millis(500) {
+                        {
+                            let node = self.shared.lock();
+                            if !node.follower.is_settled() {
+                                debug(&format!("quiet: applied {} (version {}), holding until {hold_until}, {} pending, append {}, retry {}", node.last_seq, node.replica.version(), node.follower.pending_count(), ack.is_some(), retry.is_some()));
+                            }
+                        }
                         let end = tokio::time::timeout(Duration::from_secs(2), self.store.last_seq(&self.shared.name)).await;
                         if let Ok(Ok(end)) = end {
                             if end > self.shared.lock().last_seq {
-                                debug("consumer: behind the log's end; following it anew");
+                                debug("consumer: behind the log's end; reading the rest directly and following it anew");
+                                self.read_directly(end).await;
                                 messages = None;
                             }
                         }
                         heard = tokio::time::Instant::now();
                     }
                 }
+            }
+        }
+    }
+
+    /// Reads the log up to `end` message by message, without a consumer (a consumer that
+    /// does not deliver what the stream holds, as nats-server 2.9 can after a purge, must not
+    /// keep a node behind).
+    async fn read_directly(&self, end: u64) {
+        let start = self.shared.lock().last_seq + 1;
+        for seq in start..=end.min(start.saturating_add(10_000)) {
+            let read =
+                tokio::time::timeout(Duration::from_secs(2), self.store.log.get_raw_message(seq))
+                    .await;
+            match read {
+                Ok(Ok(message)) if message.subject.as_str() == self.shared.subject => {
+                    self.receive_payload(seq, &message.payload).await;
+                }
+                // Another document's, purged, or deleted: not this log's.
+                Ok(Ok(_)) | Ok(Err(_)) => {}
+                Err(_) => return,
             }
         }
     }
@@ -941,14 +972,18 @@ where
         let Ok(info) = message.info() else {
             return;
         };
-        let seq = info.stream_sequence;
-        let applied = self.apply(seq, &message.payload);
+        self.receive_payload(info.stream_sequence, &message.payload)
+            .await;
+    }
+
+    async fn receive_payload(&self, seq: u64, payload: &[u8]) {
+        let applied = self.apply(seq, payload);
         match applied {
             Applied::Done => {}
             Applied::Snapshot(stored) => self.snapshot(stored),
             Applied::Reload => {
                 self.reload().await;
-                if let Applied::Snapshot(stored) = self.apply(seq, &message.payload) {
+                if let Applied::Snapshot(stored) = self.apply(seq, payload) {
                     self.snapshot(stored);
                 }
             }

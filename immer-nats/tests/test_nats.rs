@@ -362,7 +362,6 @@ async fn the_validation_hook_keeps_an_invalid_change_out_of_the_log() {
             d.items().get_mut(0).unwrap().set_title("forbidden".into());
         })
         .unwrap();
-    assert_eq!(ann.state().items[0].title, "forbidden", "shown at once");
     ann.settle(WAIT).await.unwrap();
     // After its outcome (an edit sent in the same change would be refused with it).
     let good = ann.edit(|d| d.set_title("renamed".into())).unwrap();
