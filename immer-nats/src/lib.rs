@@ -880,7 +880,7 @@ where
                     self.receive_payload(seq, &message.payload).await;
                 }
                 // Another document's, purged, or deleted: not this log's.
-                Ok(Ok(_)) | Ok(Err(_)) => {}
+                Ok(Ok(_) | Err(_)) => {}
                 Err(_) => return,
             }
         }
