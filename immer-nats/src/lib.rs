@@ -791,9 +791,10 @@ where
         let mut retry: Option<Pin<Box<tokio::time::Sleep>>> = None;
         // Liveness: a consumer can go quiet without an error (its server died while it was
         // being recreated). After a quiet moment, ask where the log ends, and follow it
-        // through a new consumer when it is ahead (checked every quarter second after half a
-        // second without a message).
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        // through a new consumer when it is ahead (checked every tenth of a second, after a
+        // fifth of a second without a message while this node waits for one, half a second
+        // otherwise).
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
         let mut heard = tokio::time::Instant::now();
         loop {
             if messages.is_none() {
@@ -844,7 +845,11 @@ where
                     retry = None;
                 }
                 _ = tick.tick() => {
-                    if heard.elapsed() >= Duration::from_millis(500) {
+                    // Sooner when this node waits for the log (its own append's message, or
+                    // the one that refused it).
+                    let waiting = self.shared.lock().last_seq < hold_until;
+                    let quiet = if waiting { Duration::from_millis(200) } else { Duration::from_millis(500) };
+                    if heard.elapsed() >= quiet {
                         {
                             let node = self.shared.lock();
                             if !node.follower.is_settled() {
