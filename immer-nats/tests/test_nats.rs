@@ -47,6 +47,65 @@ async fn edit_for_a_while(board: Arc<Document<Board>>, seed: u64, count: u64) ->
     outcomes
 }
 
+/// Two in-process nodes, each on its own connection, editing `edits` times in tasks of their
+/// own (seeds `seed + 1` and `seed + 2`).
+async fn start_writers(
+    urls: &str,
+    config: &Config,
+    seed: u64,
+    edits: u64,
+) -> (
+    Vec<Arc<Document<Board>>>,
+    Vec<tokio::task::JoinHandle<Outcomes>>,
+) {
+    let mut boards = Vec::new();
+    let mut tasks = Vec::new();
+    for client in 1..=2 {
+        let store = store(urls, config.clone()).await;
+        let board = Arc::new(
+            store
+                .document::<Board>("board")
+                .client(client)
+                .join()
+                .await
+                .unwrap(),
+        );
+        boards.push(Arc::clone(&board));
+        tasks.push(tokio::spawn(edit_for_a_while(board, client + seed, edits)));
+    }
+    (boards, tasks)
+}
+
+/// Waits for the writers' outcomes; a fresh node joined through `url` replays the log, every
+/// writer shows its state, and the log's laws hold. Returns the fresh node and how many stale
+/// messages the log holds.
+async fn converge_and_check(
+    url: &str,
+    config: &Config,
+    base: &Board,
+    boards: &[Arc<Document<Board>>],
+    tasks: Vec<tokio::task::JoinHandle<Outcomes>>,
+) -> (Document<Board>, usize) {
+    let mut reports = Vec::new();
+    for task in tasks {
+        reports.push(task.await.unwrap());
+    }
+    let fresh = store(url, config.clone())
+        .await
+        .document::<Board>("board")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    for board in boards {
+        board.wait_for_version(fresh.version(), WAIT).await.unwrap();
+        assert_eq!(board.state(), fresh.state());
+    }
+    let log = read_log(url, &config.stream, "board").await;
+    let stale = check_log(base, &log, &fresh.state(), &reports);
+    (fresh, stale)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_node_processes_make_a_thousand_edits_each_and_converge() {
     let server = NatsServer::start();
@@ -110,47 +169,24 @@ async fn nodes_resume_after_the_server_is_killed_and_restarted() {
     let base = initial(10);
     let admin = store(&server.url(), config.clone()).await;
     admin.create("board", &base).await.unwrap();
-    let mut tasks = Vec::new();
-    let mut boards = Vec::new();
-    for client in 1..=2 {
-        let store = store(&server.url(), config.clone()).await;
-        let board = Arc::new(
-            store
-                .document::<Board>("board")
-                .client(client)
-                .join()
-                .await
-                .unwrap(),
-        );
-        boards.push(Arc::clone(&board));
-        tasks.push(tokio::spawn(edit_for_a_while(board, client, 400)));
-    }
+    let (boards, tasks) = Box::pin(start_writers(&server.url(), &config, 0, 400)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = boards[0].version();
     server.kill();
     tokio::time::sleep(Duration::from_millis(800)).await;
     server.restart();
-    let mut reports = Vec::new();
-    for task in tasks {
-        reports.push(task.await.unwrap());
-    }
-    let fresh = store(&server.url(), config.clone())
-        .await
-        .document::<Board>("board")
-        .client(9)
-        .join()
-        .await
-        .unwrap();
-    for board in &boards {
-        board.wait_for_version(fresh.version(), WAIT).await.unwrap();
-        assert_eq!(board.state(), fresh.state());
-    }
+    let (fresh, _) = Box::pin(converge_and_check(
+        &server.url(),
+        &config,
+        &base,
+        &boards,
+        tasks,
+    ))
+    .await;
     assert!(
         before > 0 && fresh.version() > before,
         "edits before and after the restart"
     );
-    let log = read_log(&server.url(), &config.stream, "board").await;
-    check_log(&base, &log, &fresh.state(), &reports);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,43 +202,19 @@ async fn a_three_server_cluster_loses_a_server_and_writes_go_on() {
     let base = initial(10);
     let admin = store(&urls, config.clone()).await;
     admin.create("board", &base).await.unwrap();
-    let mut tasks = Vec::new();
-    let mut boards = Vec::new();
-    for client in 1..=2 {
-        let store = store(&urls, config.clone()).await;
-        let board = Arc::new(
-            store
-                .document::<Board>("board")
-                .client(client)
-                .join()
-                .await
-                .unwrap(),
-        );
-        boards.push(Arc::clone(&board));
-        tasks.push(tokio::spawn(edit_for_a_while(board, client + 10, 300)));
-    }
+    let (boards, tasks) = Box::pin(start_writers(&urls, &config, 10, 300)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = boards[0].version();
     servers[0].kill();
-    let mut reports = Vec::new();
-    for task in tasks {
-        reports.push(task.await.unwrap());
-    }
-    let survivor = servers[1].url();
-    let fresh = store(&survivor, config.clone())
-        .await
-        .document::<Board>("board")
-        .client(9)
-        .join()
-        .await
-        .unwrap();
-    for board in &boards {
-        board.wait_for_version(fresh.version(), WAIT).await.unwrap();
-        assert_eq!(board.state(), fresh.state());
-    }
+    let (fresh, stale) = Box::pin(converge_and_check(
+        &servers[1].url(),
+        &config,
+        &base,
+        &boards,
+        tasks,
+    ))
+    .await;
     assert!(fresh.version() > before, "writes went on after the kill");
-    let log = read_log(&survivor, &config.stream, "board").await;
-    let stale = check_log(&base, &log, &fresh.state(), &reports);
     assert_eq!(
         stale as u64,
         fresh.stale_skipped(),
