@@ -197,6 +197,21 @@ pub enum RejectReason {
         /// The hook's reason.
         message: String,
     },
+    /// The authorization hook refused a path it writes (see [`Leader::with_authorizer`]).
+    Forbidden {
+        /// The path refused, as the change would be committed.
+        path: Path,
+    },
+    /// It exceeds a limit of the transport or the server (patches per change, path depth,
+    /// changes waiting per client).
+    Limit {
+        /// Which limit, in words.
+        limit: String,
+        /// The limit.
+        max: usize,
+        /// What the change came to.
+        got: usize,
+    },
     /// Its encoded form is larger than the transport carries.
     TooLarge {
         /// Its size in bytes.
@@ -242,6 +257,10 @@ impl fmt::Display for RejectReason {
                 write!(f, "{conflict} (version {version})")
             }
             RejectReason::Invalid { message } => write!(f, "refused by validation: {message}"),
+            RejectReason::Forbidden { path } => write!(f, "it may not write {path}"),
+            RejectReason::Limit { limit, max, got } => {
+                write!(f, "it exceeds the limit of {max} {limit} ({got})")
+            }
             RejectReason::TooLarge { bytes, limit } => {
                 write!(f, "it takes {bytes} bytes, more than the {limit} carried")
             }
@@ -393,12 +412,19 @@ pub struct Leader<T> {
     sessions: HashMap<SessionId, Session>,
     next_session: SessionId,
     validator: Option<Box<Validator<T>>>,
+    authorizer: Option<Box<Authorizer>>,
 }
 
 /// A validation hook: given the state a change applies to, the state it leads to, and its
 /// author, `Ok(())` lets it be committed and `Err(reason)` refuses it (as
 /// [`RejectReason::Invalid`]). See [`Leader::with_validator`].
 pub type Validator<T> = dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync;
+
+/// An authorization hook: given a change's author and its patches as they would be committed
+/// (moved through everything committed since the author's version), `Ok(())` lets it through
+/// and `Err(path)` refuses it (as [`RejectReason::Forbidden`]). See
+/// [`Leader::with_authorizer`].
+pub type Authorizer = dyn Fn(ClientId, &[Patch]) -> Result<(), Path> + Send + Sync;
 
 /// A change ordered elsewhere (in a shared log) that does not follow a [`Leader`]'s version,
 /// or does not apply to its state: see [`Leader::append`].
@@ -454,6 +480,7 @@ impl<T: Draftable> Leader<T> {
             sessions: HashMap::new(),
             next_session: 1,
             validator: None,
+            authorizer: None,
         }
     }
 
@@ -497,6 +524,43 @@ impl<T: Draftable> Leader<T> {
         F: Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync + 'static,
     {
         self.validator = Some(Box::new(validator));
+        self
+    }
+
+    /// Runs `authorizer` on every change before it is applied, with its author and its
+    /// patches as they would be committed (indices moved through the changes committed since
+    /// the author's version): a change it refuses is rejected with
+    /// [`RejectReason::Forbidden`] naming the path, and never enters the log. It runs before
+    /// the [validator](Leader::with_validator).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader, RejectReason, ToFollower};
+    /// use std::sync::Arc;
+    ///
+    /// // Client 2 may only write the first element.
+    /// let mut leader = Leader::new(Arc::new(vec![1_u32, 2])).with_authorizer(|client, patches| {
+    ///     match patches.iter().find(|p| client == 2 && p.path.to_pointer() != "/0") {
+    ///         Some(p) => Err(p.path.clone()),
+    ///         None => Ok(()),
+    ///     }
+    /// });
+    /// let mut bob = Follower::new(leader.join(2));
+    /// bob.edit(|d| d.get_mut(1).unwrap().set(20));
+    /// let answer = leader.receive(bob.poll().remove(0));
+    /// assert!(matches!(
+    ///     &answer[0].message,
+    ///     ToFollower::Rejected(r) if matches!(r.reason, RejectReason::Forbidden { .. })
+    /// ));
+    /// assert_eq!(**leader.state(), [1, 2]);
+    /// ```
+    #[must_use]
+    pub fn with_authorizer<F>(mut self, authorizer: F) -> Self
+    where
+        F: Fn(ClientId, &[Patch]) -> Result<(), Path> + Send + Sync + 'static,
+    {
+        self.authorizer = Some(Box::new(authorizer));
         self
     }
 
@@ -689,6 +753,9 @@ impl<T: Draftable> Leader<T> {
             patches = transform(&patches, &committed.patches)
                 .map_err(|conflict| RejectReason::Conflict { version, conflict })?
                 .0;
+        }
+        if let Some(authorizer) = &self.authorizer {
+            authorizer(client, &patches).map_err(|path| RejectReason::Forbidden { path })?;
         }
         let next = apply_patches(&self.state, &patches)?;
         if let Some(validator) = &self.validator {

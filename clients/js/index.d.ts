@@ -1,0 +1,138 @@
+// Types of the immer-web client (index.js, follower.js, transform.js).
+
+/** A path as Immer writes it: a number is a list index, a string a key. */
+export type PathSegment = string | number;
+export type Path = PathSegment[];
+
+/** An Immer patch (JSON Patch, with array paths). */
+export interface Patch {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: Path;
+  value?: unknown;
+  from?: Path;
+}
+
+/** Why the server refused a change, as the Rust `RejectReason` serializes (`{ Forbidden: { path } }`, ...). */
+export type RejectReason = Record<string, unknown>;
+
+/** Why an edit was dropped. */
+export type DropReason =
+  | { kind: 'rejected'; reason: RejectReason; message: string }
+  | { kind: 'conflict'; conflict: Conflict }
+  | { kind: 'afterDropped'; id: number }
+  | { kind: 'snapshot' }
+  | { kind: 'doesNotApply'; message: string };
+
+export interface Conflict {
+  /** The index, in its list, of the patch that could not be moved. */
+  index: number;
+  /** The path it targets. */
+  path: Path;
+  /** The path of the patch that removed or replaced its target. */
+  by: Path;
+}
+
+export type FollowerEvent =
+  | { type: 'applied'; version: number }
+  | { type: 'accepted'; id: number; version: number }
+  | { type: 'dropped'; id: number; reason: DropReason }
+  | { type: 'diverged'; version: number; error: string };
+
+/** What a client sends. */
+export type ClientMessage =
+  | { type: 'auth'; token: string; resume?: number }
+  | { type: 'change'; id: number; base: number; patches: Patch[] }
+  | { type: 'resync'; version: number }
+  | { type: 'snapshot' };
+
+/** What the server sends. */
+export type ServerMessage =
+  | { type: 'welcome'; session: number; user: string; role: string; version: number; state: unknown; resumed: boolean }
+  | { type: 'committed'; version: number; session: number; id: number; patches: Patch[] }
+  | { type: 'rejected'; id: number; reason: RejectReason; message: string }
+  | {
+      type: 'snapshot';
+      version: number;
+      state: unknown;
+      answered: { id: number; committed?: number; rejected?: RejectReason; message?: string } | null;
+    };
+
+export interface ConnectOptions {
+  /** The token the server's authentication hook verifies. */
+  token: string;
+  /** A WebSocket constructor: the browser's by default; in Node 20, the `ws` package's. */
+  WebSocket?: unknown;
+  /** How many waiting edits go out as one change (16 by default). */
+  batch?: number;
+  /** Whether to reconnect (and resume the session) after the connection drops (true by default). */
+  reconnect?: boolean;
+}
+
+export interface StoreEvents {
+  open: { session: number; resumed: boolean };
+  close: { code: number; reason: string };
+  welcome: Extract<ServerMessage, { type: 'welcome' }>;
+  applied: Extract<FollowerEvent, { type: 'applied' }>;
+  accepted: Extract<FollowerEvent, { type: 'accepted' }>;
+  dropped: Extract<FollowerEvent, { type: 'dropped' }>;
+  diverged: Extract<FollowerEvent, { type: 'diverged' }>;
+  error: { message: string };
+}
+
+/** A shared document. */
+export declare class Store<S = any> {
+  /** 'connecting', 'open' or 'closed'. */
+  readonly status: 'connecting' | 'open' | 'closed';
+  /** The user and role the server's authentication hook gave this connection. */
+  readonly user: string | null;
+  readonly role: string | null;
+  /** The last version confirmed by the server. */
+  readonly version: number;
+  /** How many of this client's edits wait for the server's answer. */
+  readonly pendingCount: number;
+  /** Whether every edit has been answered and nothing waits to be applied. */
+  readonly isSettled: boolean;
+  /** The state as this client sees it: the server's, with its own pending edits applied. */
+  getState(): S;
+  /** Edits with an Immer recipe: applied at once, sent as a change. */
+  update(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
+  /** Calls the listener whenever the state changes; returns an unsubscribe function. */
+  subscribe(listener: (state: S) => void): () => void;
+  /** Listens for connection and edit events; returns a function that stops listening. */
+  on<K extends keyof StoreEvents>(type: K, handler: (event: StoreEvents[K]) => void): () => void;
+  /** Resolves once every edit has been answered. */
+  settled(timeoutMs?: number): Promise<void>;
+  /** Closes the connection for good. */
+  close(): void;
+}
+
+/** Connects, and resolves once the server has welcomed this client. */
+export declare function connect<S = any>(url: string, options: ConnectOptions): Promise<Store<S>>;
+
+/** The follower's bookkeeping without I/O (a port of the Rust `Follower`). */
+export declare class Follower<S = any> {
+  constructor(start: { session: number; version: number; state: S }, options?: { batch?: number });
+  readonly session: number;
+  readonly version: number;
+  readonly confirmed: S;
+  readonly state: S;
+  readonly pendingCount: number;
+  readonly isSettled: boolean;
+  edit(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
+  poll(): ClientMessage[];
+  nextChange(): ClientMessage | undefined;
+  receive(message: ServerMessage): void;
+  takeEvents(): FollowerEvent[];
+}
+
+/** Applies patches and returns the next state with the patches that take it back. */
+export declare function applyWithInverse<S>(base: S, patches: readonly Patch[]): [S, Patch[]];
+
+/** Moves `mine` through `theirs` (both made against one state, `theirs` ordered first). */
+export declare function transform(
+  mine: readonly Patch[],
+  theirs: readonly Patch[],
+): { ok: true; mine: Patch[]; theirs: Patch[] } | { ok: false; conflict: Conflict };
+
+/** Structural equality of two JSON values. */
+export declare function deepEqual(a: unknown, b: unknown): boolean;

@@ -1,0 +1,155 @@
+// The client against the real Rust server (the web_board example), started by the tests.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { connect } from '../index.js';
+import { startServer, waitFor } from './server.js';
+
+let server;
+const open = [];
+async function client(token, options = {}) {
+  const store = await connect(server.ws, { token, WebSocket, ...options });
+  open.push(store);
+  return store;
+}
+
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  for (const store of open) store.close();
+  await server.stop();
+});
+
+/** Waits until every store has answered all its edits and reached the server's version. */
+async function converged(...stores) {
+  await waitFor(async () => {
+    const { version } = await server.state();
+    return stores.every((s) => s.isSettled && s.version === version);
+  }, 'the clients to reach the server');
+  const { state } = await server.state();
+  for (const store of stores) assert.deepEqual(store.getState(), state);
+  return state;
+}
+
+test('two clients edit concurrently, including reorders and removals, and converge', async () => {
+  const ann = await client('ann');
+  const bob = await client('bob');
+  const outcomes = new Map();
+  for (const store of [ann, bob]) {
+    store.on('accepted', (e) => outcomes.set(`${store.user}:${e.id}`, 'accepted'));
+    store.on('dropped', (e) => outcomes.set(`${store.user}:${e.id}`, 'dropped'));
+  }
+  const made = [];
+  for (let round = 0; round < 30; round++) {
+    const annId = ann.update((d) => {
+      d.todos.push({ id: `a${round}`, text: `ann ${round}`, done: false });
+    });
+    const bobId = bob.update((d) => {
+      if (d.todos.length > 1) {
+        const [first] = d.todos.splice(0, 1);
+        d.todos.push(first);
+      }
+      if (round % 3 === 0 && d.todos.length > 2) d.todos.splice(d.todos.length - 2, 1);
+    });
+    const annToggle = ann.update((d) => {
+      if (d.todos.length > 0) d.todos[round % d.todos.length].done = !d.todos[round % d.todos.length].done;
+    });
+    // A recipe that changed nothing makes no edit (and has no id).
+    for (const [who, id] of [['ann', annId], ['bob', bobId], ['ann', annToggle]]) {
+      if (id !== undefined) made.push(`${who}:${id}`);
+    }
+    // Now and then, let the other's changes arrive between edits.
+    if (round % 2 === 0) await new Promise((r) => setTimeout(r, 2));
+  }
+  const state = await converged(ann, bob);
+  // Every edit has exactly one outcome.
+  for (const key of made) assert.ok(outcomes.has(key), `no outcome for ${key}`);
+  assert.ok(made.filter((k) => k.startsWith('bob:')).length >= 25, `bob edited: ${made.join(' ')}`);
+  assert.ok([...outcomes.values()].includes('accepted'));
+  assert.ok(state.todos.length > 0);
+});
+
+test('no token, or a bad one, is refused with a reason', async () => {
+  await assert.rejects(client(''), /unauthorized/);
+  await assert.rejects(client('mallory'), /unauthorized: unknown token/);
+});
+
+test("a viewer's write is rejected and rolled back", async () => {
+  const victor = await client('victor');
+  assert.equal(victor.role, 'viewer');
+  const before = victor.getState();
+  const dropped = new Promise((resolve) => victor.on('dropped', resolve));
+  victor.update((d) => {
+    d.title = 'mine now';
+  });
+  assert.equal(victor.getState().title, 'mine now', 'applied at once');
+  const event = await dropped;
+  assert.equal(event.reason.kind, 'rejected');
+  assert.ok('Forbidden' in event.reason.reason, JSON.stringify(event.reason));
+  assert.deepEqual(victor.getState(), before);
+  assert.notEqual((await server.state()).state.title, 'mine now');
+});
+
+test('a write outside the paths a role may write is rejected; inside, accepted', async () => {
+  const carol = await client('carol');
+  const events = [];
+  carol.on('dropped', (e) => events.push(['dropped', e]));
+  carol.on('accepted', (e) => events.push(['accepted', e]));
+  const text = carol.getState().todos[0].text;
+  carol.update((d) => {
+    d.todos[0].text = 'renamed';
+  });
+  await carol.settled();
+  assert.equal(events.at(-1)[0], 'dropped');
+  assert.deepEqual(events.at(-1)[1].reason.reason.Forbidden.path, ['todos', 0, 'text']);
+  assert.equal(carol.getState().todos[0].text, text);
+  const done = carol.getState().todos[0].done;
+  carol.update((d) => {
+    d.todos[0].done = !done;
+  });
+  await carol.settled();
+  assert.equal(events.at(-1)[0], 'accepted');
+  assert.equal((await server.state()).state.todos[0].done, !done);
+});
+
+test('the validation hook refuses an invalid next state', async () => {
+  const ann = await client('ann');
+  const dropped = new Promise((resolve) => ann.on('dropped', resolve));
+  ann.update((d) => {
+    d.title = '   ';
+  });
+  const event = await dropped;
+  assert.ok('Invalid' in event.reason.reason);
+  assert.match(event.reason.message, /title may not be empty/);
+  assert.notEqual(ann.getState().title, '   ');
+});
+
+test('a dropped connection reconnects, resumes its session, and loses no edit', async () => {
+  const ann = await client('ann');
+  const bob = await client('bob');
+  const accepted = new Set();
+  ann.on('accepted', (e) => accepted.add(e.id));
+  ann.on('dropped', (e) => accepted.add(e.id));
+  const session = ann.follower.session;
+  const ids = [];
+  for (let n = 0; n < 20; n++) {
+    ids.push(ann.update((d) => {
+      d.todos.push({ id: `r${n}`, text: `resumed ${n}`, done: false });
+    }));
+    if (n === 10) ann.socket.terminate();
+    bob.update((d) => {
+      d.title = `title ${n}`;
+    });
+  }
+  const reopened = new Promise((resolve) => ann.on('open', resolve));
+  const event = await reopened;
+  assert.equal(event.resumed, true);
+  assert.equal(ann.follower.session, session);
+  const state = await converged(ann, bob);
+  for (const id of ids) assert.ok(accepted.has(id), `edit ${id} has an outcome`);
+  // Each accepted todo is in the state once.
+  for (let n = 0; n < 20; n++) {
+    assert.ok(state.todos.filter((t) => t.id === `r${n}`).length <= 1);
+  }
+});

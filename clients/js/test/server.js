@@ -1,0 +1,65 @@
+// Starts the demo server (the `web_board` example, built by the README's test command) on a
+// free port for a test file, and stops it after.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(here, '..', '..', '..', 'target');
+
+/** The server binary: $WEB_BOARD_BIN, or the debug build of the example. */
+export function serverBinary() {
+  const bin = process.env.WEB_BOARD_BIN ?? join(targetDir, 'debug', 'examples', 'web_board');
+  if (!existsSync(bin)) {
+    throw new Error(`no server binary at ${bin}: run \`cargo build -p immer-web --example web_board\` first`);
+  }
+  return bin;
+}
+
+/**
+ * Starts a server; resolves with its http and ws addresses and a `stop()`.
+ *
+ * @returns {Promise<{ http: string, ws: string, stop: () => Promise<void>, state: () => Promise<any> }>}
+ */
+export async function startServer() {
+  const child = spawn(serverBinary(), ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const first = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not start within 30 s')), 30000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
+  });
+  const http = first.replace(/^listening on /, '');
+  const ws = `${http.replace(/^http/, 'ws')}/ws`;
+  return {
+    http,
+    ws,
+    child,
+    async state() {
+      const response = await fetch(`${http}/state`);
+      return response.json();
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resolves when `predicate()` holds, checking every 10 ms; rejects after `timeoutMs`. */
+export async function waitFor(predicate, what, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

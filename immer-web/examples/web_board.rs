@@ -1,0 +1,172 @@
+//! The todo board as a web page: an axum server with the document at `/ws`, the page at `/`,
+//! and the JavaScript client and Immer served from `clients/js` (its installed npm packages;
+//! nothing from a CDN). Open it in two tabs and edit.
+//!
+//! `npm ci --prefix clients/js && cargo run -p immer-web --example web_board`
+//!
+//! Tokens (`?token=` in the page's address): `ann` and `bob` edit everything, `carol` may only
+//! tick todos, `victor` only views. `--port N` picks the port (0: any free one); the first
+//! line printed is the address.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use immer::{Draftable, Vector};
+use immer_web::{Hub, Identity, Policy};
+use serde::{Deserialize, Serialize};
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Board {
+    title: String,
+    todos: Vector<Todo>,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Todo {
+    id: String,
+    text: String,
+    done: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    Editor,
+    Checker,
+    Viewer,
+}
+
+const MAX_TODOS: usize = 500;
+const MAX_TEXT: usize = 200;
+
+fn hub() -> Hub<Board, Role> {
+    let todos = ["Write the server", "Write the client", "Try it in two tabs"]
+        .iter()
+        .enumerate()
+        .map(|(n, text)| Todo {
+            id: format!("t{n}"),
+            text: (*text).to_owned(),
+            done: n == 0,
+        })
+        .collect();
+    let board = Board {
+        title: "Todo board".to_owned(),
+        todos,
+    };
+    let pattern = |p: &str| p.parse().expect("the demo's patterns are valid");
+    Hub::builder(Arc::new(board))
+        .authenticate(|token: String| async move {
+            let role = match token.as_str() {
+                "ann" | "bob" => Role::Editor,
+                "carol" => Role::Checker,
+                "victor" => Role::Viewer,
+                _ => return Err("unknown token".to_owned()),
+            };
+            Ok(Identity { user: token, role })
+        })
+        .policy(
+            Policy::new()
+                .allow(Role::Editor, pattern("/**"))
+                .allow(Role::Checker, pattern("/todos/*/done")),
+        )
+        .validator(|_, next: &Board, _| {
+            if next.todos.len() > MAX_TODOS {
+                return Err(format!("at most {MAX_TODOS} todos"));
+            }
+            if next.title.trim().is_empty() {
+                return Err("the title may not be empty".to_owned());
+            }
+            match next
+                .todos
+                .iter()
+                .find(|t| t.text.chars().count() > MAX_TEXT)
+            {
+                Some(todo) => Err(format!(
+                    "todo {} is longer than {MAX_TEXT} characters",
+                    todo.id
+                )),
+                None => Ok(()),
+            }
+        })
+        .build()
+}
+
+/// Where the page's files are: the page beside this example, the client and Immer in
+/// `clients/js`.
+fn file(name: &str) -> Option<(PathBuf, &'static str)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let js = "text/javascript; charset=utf-8";
+    match name {
+        "" | "index.html" => Some((
+            root.join("examples/web/index.html"),
+            "text/html; charset=utf-8",
+        )),
+        "app.js" => Some((root.join("examples/web/app.js"), js)),
+        "client/index.js" | "client/follower.js" | "client/transform.js" => Some((
+            root.join("../clients/js").join(&name["client/".len()..]),
+            js,
+        )),
+        // Immer's browser build (its development build reads `process.env`).
+        "vendor/immer.mjs" => Some((
+            root.join("../clients/js/node_modules/immer/dist/immer.production.mjs"),
+            js,
+        )),
+        _ => None,
+    }
+}
+
+async fn serve_file(name: Option<UrlPath<String>>) -> Response {
+    let name = name.map(|UrlPath(n)| n).unwrap_or_default();
+    let Some((path, mime)) = file(&name) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    match tokio::fs::read(&path).await {
+        Ok(body) => ([(header::CONTENT_TYPE, mime)], body).into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "{}: {error} (run `npm ci --prefix clients/js`)",
+                path.display()
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn state(State(hub): State<Hub<Board, Role>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "version": hub.version(), "state": *hub.state() }))
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut port = 3000_u16;
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next().and_then(|p| p.parse().ok())) {
+            ("--port", Some(p)) => port = p,
+            _ => {
+                eprintln!("usage: web_board [--port N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let hub = hub();
+    let app = Router::new()
+        .route("/", get(serve_file))
+        .route("/{*name}", get(serve_file))
+        .route("/state", get(state))
+        .with_state(hub.clone())
+        .merge(hub.router());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
