@@ -147,13 +147,12 @@ async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut port = 3000_u16;
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next().and_then(|p| p.parse().ok())) {
-            ("--port", Some(p)) => port = p,
-            _ => {
-                eprintln!("usage: web_board [--port N]");
-                std::process::exit(2);
-            }
-        }
+        let value = args.next().and_then(|p| p.parse().ok());
+        let (true, Some(p)) = (arg == "--port", value) else {
+            eprintln!("usage: web_board [--port N]");
+            std::process::exit(2);
+        };
+        port = p;
     }
     let hub = hub();
     let app = Router::new()

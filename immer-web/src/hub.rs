@@ -15,8 +15,7 @@ use axum::routing::get;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use immer::sync::{
-    Change, ClientId, Committed, Leader, Outcome, Recipient, RejectReason, SessionId, Snapshot,
-    ToFollower, ToLeader,
+    Change, ClientId, Committed, Leader, Recipient, RejectReason, SessionId, ToLeader,
 };
 use immer::{Draftable, Patch, PatchOp};
 use serde::Serialize;
@@ -24,7 +23,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::policy::Policy;
-use crate::protocol::{Answered, ClientMessage, ServerMessage};
+use crate::protocol::{ClientMessage, ServerMessage};
 
 /// Who a connection is, as the authentication hook says: a user and a role.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -483,11 +482,14 @@ where
             outs = core.leader.receive(ToLeader::SnapshotRequest { session });
         }
         for out in outs {
-            let text = match encode(out.message) {
-                Ok(text) => Utf8Bytes::from(text),
-                // A state with no JSON form cannot be sent; the client resynchronizes later.
-                Err(_) => continue,
+            // Welcomes are the hub's own (with the identity); a state with no JSON form cannot
+            // be sent, and the client resynchronizes later.
+            let Some(Ok(text)) =
+                ServerMessage::from_leader_message(out.message).map(|m| serde_json::to_string(&m))
+            else {
+                continue;
             };
+            let text = Utf8Bytes::from(text);
             let core = &mut *core;
             match out.to {
                 Recipient::All => {
@@ -591,52 +593,6 @@ fn check_limits(patches: &[Patch], limits: &Limits) -> Option<RejectReason> {
             message: "clients apply changes with Immer, which takes only add, remove and replace"
                 .to_owned(),
         })
-}
-
-/// A leader's message as the wire has it.
-fn encode<T: Serialize>(message: ToFollower<T>) -> Result<String, serde_json::Error> {
-    let wire = match message {
-        ToFollower::Committed(c) => ServerMessage::Committed {
-            version: c.version,
-            session: c.session,
-            id: c.change_id,
-            patches: c.patches,
-        },
-        ToFollower::Rejected(r) => ServerMessage::Rejected {
-            id: r.change_id,
-            message: r.reason.to_string(),
-            reason: r.reason,
-        },
-        ToFollower::Snapshot(Snapshot {
-            version,
-            state,
-            answered,
-        }) => ServerMessage::Snapshot {
-            version,
-            state,
-            answered: answered.map(|a| match a.outcome {
-                Outcome::Committed { version } => Answered {
-                    id: a.change_id,
-                    committed: Some(version),
-                    rejected: None,
-                    message: None,
-                },
-                Outcome::Rejected(reason) => Answered {
-                    id: a.change_id,
-                    committed: None,
-                    message: Some(reason.to_string()),
-                    rejected: Some(reason),
-                },
-            }),
-        },
-        // Welcomes are built by the hub, with the identity.
-        ToFollower::Welcome(w) => ServerMessage::Snapshot {
-            version: w.snapshot.version,
-            state: w.snapshot.state,
-            answered: None,
-        },
-    };
-    serde_json::to_string(&wire)
 }
 
 fn closing(code: u16, reason: String) -> Message {

@@ -17,7 +17,9 @@
 //! ```
 
 use immer::Patch;
-use immer::sync::{RejectReason, SessionId};
+use immer::sync::{
+    Committed, Outcome, RejectReason, Rejected, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
+};
 use serde::{Deserialize, Serialize};
 
 /// A message from a client.
@@ -115,4 +117,123 @@ pub struct Answered {
     /// The refusal in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl ClientMessage {
+    /// What a [`Follower`](immer::sync::Follower) sends, as a client of this server sends it
+    /// (the session is the connection's). `None` for [`ToLeader::Join`]: a connection joins
+    /// by authenticating.
+    #[must_use]
+    pub fn from_leader_message(message: ToLeader) -> Option<ClientMessage> {
+        match message {
+            ToLeader::Change(change) => Some(ClientMessage::Change {
+                id: change.id,
+                base: change.base_version,
+                patches: change.patches,
+            }),
+            ToLeader::Resync { version, .. } => Some(ClientMessage::Resync { version }),
+            ToLeader::SnapshotRequest { .. } => Some(ClientMessage::Snapshot),
+            ToLeader::Join { .. } => None,
+        }
+    }
+}
+
+impl<T> ServerMessage<T> {
+    /// A leader's message as the server sends it; `None` for a [`ToFollower::Welcome`]
+    /// (the server's welcome names the user and role, which the leader does not know).
+    #[must_use]
+    pub fn from_leader_message(message: ToFollower<T>) -> Option<Self> {
+        Some(match message {
+            ToFollower::Committed(c) => ServerMessage::Committed {
+                version: c.version,
+                session: c.session,
+                id: c.change_id,
+                patches: c.patches,
+            },
+            ToFollower::Rejected(r) => ServerMessage::Rejected {
+                id: r.change_id,
+                message: r.reason.to_string(),
+                reason: r.reason,
+            },
+            ToFollower::Snapshot(snapshot) => ServerMessage::Snapshot {
+                version: snapshot.version,
+                state: snapshot.state,
+                answered: snapshot.answered.map(|a| {
+                    let (committed, rejected) = match a.outcome {
+                        Outcome::Committed { version } => (Some(version), None),
+                        Outcome::Rejected(reason) => (None, Some(reason)),
+                    };
+                    Answered {
+                        id: a.change_id,
+                        committed,
+                        message: rejected.as_ref().map(ToString::to_string),
+                        rejected,
+                    }
+                }),
+            },
+            ToFollower::Welcome(_) => return None,
+        })
+    }
+
+    /// The message as a [`Follower`](immer::sync::Follower) of session `session` takes it:
+    /// a Rust client of this server is a follower fed with these. A welcome (with its state)
+    /// is the follower's [`Welcome`]; a welcome that resumed a session has nothing to feed
+    /// (`None`).
+    #[must_use]
+    pub fn into_follower_message(self, session: SessionId) -> Option<ToFollower<T>> {
+        Some(match self {
+            ServerMessage::Welcome {
+                session,
+                version,
+                state,
+                ..
+            } => ToFollower::Welcome(Welcome {
+                client: 0,
+                nonce: 0,
+                session,
+                snapshot: Snapshot {
+                    version,
+                    state: state?,
+                    answered: None,
+                },
+            }),
+            ServerMessage::Committed {
+                version,
+                session,
+                id,
+                patches,
+            } => ToFollower::Committed(Committed {
+                version,
+                // The server does not say who the author is, only its session.
+                client: 0,
+                session,
+                change_id: id,
+                patches,
+            }),
+            ServerMessage::Rejected { id, reason, .. } => ToFollower::Rejected(Rejected {
+                session,
+                change_id: id,
+                reason,
+            }),
+            ServerMessage::Snapshot {
+                version,
+                state,
+                answered,
+            } => ToFollower::Snapshot(Snapshot {
+                version,
+                state,
+                answered: answered.and_then(|a| {
+                    let outcome = match (a.committed, a.rejected) {
+                        (Some(version), _) => Outcome::Committed { version },
+                        (None, Some(reason)) => Outcome::Rejected(reason),
+                        (None, None) => return None,
+                    };
+                    Some(immer::sync::Answered {
+                        change_id: a.id,
+                        outcome,
+                    })
+                }),
+            }),
+        })
+    }
 }
