@@ -119,7 +119,10 @@ fn the_transformation_cases_are_written_for_the_javascript_client() {
         cases.push(json!({"mine": mine, "theirs": theirs, "expected": expected}));
     }
     // The cases exercise both answers, and moves that change paths.
-    assert!(conflicts > 200 && moved > 200, "{conflicts} conflicts, {moved} moved");
+    assert!(
+        conflicts > 200 && moved > 200,
+        "{conflicts} conflicts, {moved} moved"
+    );
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("clients/js/test/vectors/transform.json");
     let text = serde_json::to_string(&json!({

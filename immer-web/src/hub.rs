@@ -60,6 +60,9 @@ pub struct Limits {
     pub max_outbound: usize,
     /// How long a connection has to authenticate. 5 seconds by default.
     pub auth_timeout: Duration,
+    /// How long a write to one client may take: a client that does not read for that long
+    /// is disconnected. 10 seconds by default.
+    pub write_timeout: Duration,
     /// How many committed changes are kept for clients that resynchronize: one further
     /// behind gets a snapshot. 10,000 by default.
     pub keep_log: u64,
@@ -76,6 +79,7 @@ impl Default for Limits {
             burst: 400,
             max_outbound: 4_096,
             auth_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(10),
             keep_log: 10_000,
         }
     }
@@ -342,7 +346,13 @@ where
         // 3. The writer: what the hub queues for this connection; a close reason ends it and
         // the reader.
         let (reader_close, reader_closed) = oneshot::channel::<()>();
-        let writer = tokio::spawn(write(sink, outbound_rx, close_rx, reader_close));
+        let writer = tokio::spawn(write(
+            sink,
+            outbound_rx,
+            close_rx,
+            reader_close,
+            limits.write_timeout,
+        ));
 
         // 4. The handler: this connection's messages, one at a time, in order.
         let (inbound, mut inbound_rx) = mpsc::channel::<ClientMessage>(limits.max_pending);
@@ -366,7 +376,7 @@ where
         }
         drop(inbound);
         let _ = handler.await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        let _ = tokio::time::timeout(limits.write_timeout, writer).await;
     }
 
     /// The connection's identity from its first message, or why it has none.
@@ -491,22 +501,20 @@ where
             };
             let text = Utf8Bytes::from(text);
             let core = &mut *core;
-            match out.to {
-                Recipient::All => {
-                    for entry in core.connections.values_mut() {
-                        entry.push(Message::Text(text.clone()), limits.max_outbound);
-                    }
+            let mut too_slow = Vec::new();
+            for (id, entry) in &mut core.connections {
+                let to = match out.to {
+                    Recipient::All => true,
+                    Recipient::Session(session) => entry.session == session,
+                    Recipient::Sender => *id == connection,
+                };
+                if to && !entry.push(Message::Text(text.clone()), limits.max_outbound) {
+                    too_slow.push(*id);
                 }
-                Recipient::Session(to) => {
-                    for entry in core.connections.values_mut().filter(|c| c.session == to) {
-                        entry.push(Message::Text(text.clone()), limits.max_outbound);
-                    }
-                }
-                Recipient::Sender => {
-                    if let Some(entry) = core.connections.get_mut(&connection) {
-                        entry.push(Message::Text(text), limits.max_outbound);
-                    }
-                }
+            }
+            // Told why (the close frame follows what its socket holds), and sent nothing more.
+            for id in too_slow {
+                core.connections.remove(&id);
             }
         }
         let version = core.leader.version();
@@ -603,34 +611,38 @@ fn closing(code: u16, reason: String) -> Message {
 }
 
 /// Writes what the hub queues for a connection, several messages per flush, until the queue
-/// closes or a close reason arrives (sent as the close frame; the reader is told to stop).
+/// closes, a write takes longer than `patience`, or a close reason arrives (sent as the close
+/// frame). Then tells the reader to stop.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Message>,
     mut close: oneshot::Receiver<(u16, String)>,
     reader: oneshot::Sender<()>,
+    patience: Duration,
 ) {
     loop {
         tokio::select! {
-            message = queue.recv() => {
-                let Some(message) = message else { break };
-                if sink.feed(message).await.is_err() {
-                    break;
-                }
-                while let Ok(message) = queue.try_recv() {
-                    if sink.feed(message).await.is_err() {
-                        break;
-                    }
-                }
-                if sink.flush().await.is_err() {
-                    break;
-                }
-            }
+            biased;
             reason = &mut close => {
                 if let Ok((code, reason)) = reason {
-                    let _ = sink.send(closing(code, reason)).await;
+                    // The close frame goes after what the socket holds: a client that reads
+                    // again in time gets it.
+                    let _ = tokio::time::timeout(patience, sink.send(closing(code, reason))).await;
                 }
                 break;
+            }
+            message = queue.recv() => {
+                let Some(message) = message else { break };
+                let written = tokio::time::timeout(patience, async {
+                    sink.feed(message).await?;
+                    while let Ok(message) = queue.try_recv() {
+                        sink.feed(message).await?;
+                    }
+                    sink.flush().await
+                });
+                if !matches!(written.await, Ok(Ok(()))) {
+                    break;
+                }
             }
         }
     }

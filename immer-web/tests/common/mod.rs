@@ -1,0 +1,227 @@
+//! What the server's tests share: a board, a hub on a free port, and a Rust client (a
+//! `Follower` over tokio-tungstenite).
+
+#![allow(dead_code, reason = "each test file uses what it needs")]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use immer::sync::{Follower, FollowerEvent, ToFollower};
+use immer::{Draftable, PatchDraft, Vector};
+use immer_web::protocol::{ClientMessage, ServerMessage};
+use immer_web::{Hub, Identity, Limits, Policy};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Board {
+    pub(crate) title: String,
+    pub(crate) todos: Vector<Todo>,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Todo {
+    pub(crate) id: String,
+    pub(crate) text: String,
+    pub(crate) done: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Role {
+    Editor,
+    Checker,
+    Viewer,
+}
+
+pub(crate) fn board(todos: usize) -> Board {
+    Board {
+        title: "Board".to_owned(),
+        todos: (0..todos)
+            .map(|n| Todo {
+                id: format!("t{n}"),
+                text: format!("todo {n}"),
+                done: false,
+            })
+            .collect(),
+    }
+}
+
+/// A hub over `board` with the demo's rules: tokens `editor-*` edit everything, `checker-*`
+/// tick todos, `viewer-*` only view; titles may not be empty.
+pub(crate) fn hub(board: Board, limits: Limits) -> Hub<Board, Role> {
+    Hub::builder(Arc::new(board))
+        .authenticate(|token: String| async move {
+            let role = match token.split('-').next() {
+                Some("editor") => Role::Editor,
+                Some("checker") => Role::Checker,
+                Some("viewer") => Role::Viewer,
+                _ => return Err("unknown token".to_owned()),
+            };
+            Ok(Identity { user: token, role })
+        })
+        .policy(
+            Policy::new()
+                .allow(Role::Editor, "/**".parse().unwrap())
+                .allow(Role::Checker, "/todos/*/done".parse().unwrap()),
+        )
+        .validator(|_, next: &Board, _| {
+            if next.title.is_empty() {
+                Err("the title may not be empty".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+        .limits(limits)
+        .build()
+}
+
+/// Serves `hub` on a free loopback port until the returned task is aborted (or the test's
+/// runtime ends).
+pub(crate) async fn serve(hub: &Hub<Board, Role>) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let router = hub.router();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (format!("ws://{addr}/ws"), task)
+}
+
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A raw connection, nothing sent.
+pub(crate) async fn raw(url: &str) -> Socket {
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// How a connection ended: the close frame's code and reason, or `None` without one.
+pub(crate) async fn closed(socket: &mut Socket) -> Option<(u16, String)> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => panic!("the connection did not close within {WAIT:?}"),
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => return None,
+        }
+    }
+}
+
+pub(crate) fn auth(token: &str) -> Message {
+    let auth = ClientMessage::Auth {
+        token: token.to_owned(),
+        resume: None,
+    };
+    Message::text(serde_json::to_string(&auth).unwrap())
+}
+
+/// A Rust client: a follower fed from the server.
+pub(crate) struct Client {
+    pub(crate) socket: Socket,
+    pub(crate) follower: Follower<Board>,
+    pub(crate) events: Vec<FollowerEvent>,
+    sent: Option<u64>,
+}
+
+impl Client {
+    /// Connects and authenticates; panics unless welcomed.
+    pub(crate) async fn connect(url: &str, token: &str) -> Client {
+        let mut socket = raw(url).await;
+        socket.send(auth(token)).await.unwrap();
+        let welcome = match tokio::time::timeout(WAIT, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                serde_json::from_str::<ServerMessage<Board>>(&text).unwrap()
+            }
+            other => panic!("no welcome: {other:?}"),
+        };
+        let Some(ToFollower::Welcome(welcome)) = welcome.into_follower_message(0) else {
+            panic!("the first message is not a welcome with a state");
+        };
+        Client {
+            socket,
+            follower: Follower::new(welcome),
+            events: Vec::new(),
+            sent: None,
+        }
+    }
+
+    /// Edits locally and sends the change when none is in flight.
+    pub(crate) async fn edit<F: FnOnce(&mut PatchDraft<'_, '_, Board>)>(
+        &mut self,
+        recipe: F,
+    ) -> u64 {
+        let id = self
+            .follower
+            .edit(recipe)
+            .expect("the recipe changes something");
+        self.send_next().await;
+        id
+    }
+
+    async fn send_next(&mut self) {
+        for message in self.follower.poll() {
+            let Some(message) = ClientMessage::from_leader_message(message) else {
+                continue;
+            };
+            if let ClientMessage::Change { id, .. } = &message {
+                if self.sent == Some(*id) {
+                    continue;
+                }
+                self.sent = Some(*id);
+            } else {
+                continue;
+            }
+            let text = serde_json::to_string(&message).unwrap();
+            self.socket.send(Message::text(text)).await.unwrap();
+        }
+    }
+
+    /// Reads one message and feeds it to the follower; false when the connection ended.
+    pub(crate) async fn step(&mut self) -> bool {
+        match tokio::time::timeout(WAIT, self.socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let message: ServerMessage<Board> = serde_json::from_str(&text).unwrap();
+                let session = self.follower.session();
+                if let Some(message) = message.into_follower_message(session) {
+                    self.follower.receive(message);
+                }
+                self.events.extend(self.follower.take_events());
+                self.send_next().await;
+                true
+            }
+            Ok(Some(Ok(_))) => true,
+            Ok(Some(Err(_)) | None) => false,
+            Err(_) => panic!("nothing from the server within {WAIT:?}"),
+        }
+    }
+
+    /// Reads until every edit is answered and the follower is at `version`.
+    pub(crate) async fn settle(&mut self, version: impl Fn() -> u64) {
+        while !(self.follower.is_settled() && self.follower.version() >= version()) {
+            assert!(self.step().await, "the connection ended before settling");
+        }
+    }
+
+    /// The outcome of edit `id`, if it has one.
+    pub(crate) fn outcome(&self, id: u64) -> Option<&FollowerEvent> {
+        self.events.iter().find(|e| match e {
+            FollowerEvent::Accepted { change_id, .. }
+            | FollowerEvent::Dropped { change_id, .. } => *change_id == id,
+            _ => false,
+        })
+    }
+}
+
+pub(crate) fn code(code: CloseCode) -> u16 {
+    u16::from(code)
+}
