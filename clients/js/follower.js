@@ -5,6 +5,7 @@
 // exact inverse, so that each still lands where its author meant it.
 
 import { applyPatches, enablePatches, produceWithPatches } from 'immer';
+import { listPatches } from './lists.js';
 import { deepEqual, transform } from './transform.js';
 
 enablePatches();
@@ -80,8 +81,12 @@ export class Follower {
    * @returns {number | undefined} the edit's id, or `undefined` when it changed nothing
    */
   edit(recipe) {
-    const [next, patches, inverse] = produceWithPatches(this.state, recipe);
-    if (patches.length === 0) return undefined;
+    const [next, immerPatches, immerInverse] = produceWithPatches(this.state, recipe);
+    if (immerPatches.length === 0) return undefined;
+    // Moves in lists as the remove and add of what moved, not as position-by-position
+    // replaces (see lists.js).
+    const patches = listPatches(this.state, next, immerPatches);
+    const inverse = listPatches(next, this.state, immerInverse);
     const id = this.nextId++;
     this.state = next;
     this.pending.push({ first: id, id, patches, inverse });

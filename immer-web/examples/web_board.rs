@@ -107,10 +107,12 @@ fn file(name: &str) -> Option<(PathBuf, &'static str)> {
             "text/html; charset=utf-8",
         )),
         "app.js" => Some((root.join("examples/web/app.js"), js)),
-        "client/index.js" | "client/follower.js" | "client/transform.js" => Some((
-            root.join("../clients/js").join(&name["client/".len()..]),
-            js,
-        )),
+        "client/index.js" | "client/follower.js" | "client/lists.js" | "client/transform.js" => {
+            Some((
+                root.join("../clients/js").join(&name["client/".len()..]),
+                js,
+            ))
+        }
         // Immer's browser build (its development build reads `process.env`).
         "vendor/immer.mjs" => Some((
             root.join("../clients/js/node_modules/immer/dist/immer.production.mjs"),

@@ -68,6 +68,9 @@ test('two clients edit concurrently, including reorders and removals, and conver
   assert.ok(made.filter((k) => k.startsWith('bob:')).length >= 25, `bob edited: ${made.join(' ')}`);
   assert.ok([...outcomes.values()].includes('accepted'));
   assert.ok(state.todos.length > 0);
+  // Reorders moved through each other neither duplicate nor lose a todo.
+  const ids = state.todos.map((t) => t.id);
+  assert.equal(new Set(ids).size, ids.length, `duplicates in ${ids}`);
 });
 
 test('no token, or a bad one, is refused with a reason', async () => {

@@ -1,0 +1,150 @@
+// The demo page in headless Chromium (Debian's `chromium`, driven by playwright-core; nothing
+// is downloaded): two pages edit the same board through the DOM at once, including reorders
+// and removals, and both converge to the server's state; a viewer's edit is undone on its
+// page. Screenshots go to test/output/. A browser that cannot start fails the test.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { startServer, waitFor } from './server.js';
+
+const output = new URL('./output/', import.meta.url);
+let server;
+let browser;
+
+function chromiumPath() {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  const found = candidates.find((path) => path && existsSync(path));
+  if (found === undefined) {
+    throw new Error('no Chromium: install it (`apt-get install chromium`) or set CHROMIUM_PATH');
+  }
+  return found;
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    timeout: 30000,
+  });
+  mkdirSync(output, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(token) {
+  const page = await browser.newPage({ viewport: { width: 640, height: 900 } });
+  const errors = [];
+  // A script that fails or a file the server does not have fails the test at once.
+  const failed = new Promise((_, reject) => {
+    page.on('pageerror', (error) => {
+      errors.push(error);
+      reject(error);
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400) reject(new Error(`${response.url()}: ${response.status()}`));
+    });
+  });
+  failed.catch(() => {});
+  await page.goto(`${server.http}/?token=${token}`);
+  await Promise.race([page.waitForSelector('#status[data-state="open"]', { timeout: 15000 }), failed]);
+  return { page, errors };
+}
+
+/** The board as the page shows it. */
+function shown(page) {
+  return page.evaluate(() => ({
+    title: document.getElementById('title').textContent,
+    todos: [...document.querySelectorAll('#todos li')].map((li) => ({
+      id: li.dataset.id,
+      text: li.querySelector('.text').textContent,
+      done: li.querySelector('input[type=checkbox]').checked,
+    })),
+  }));
+}
+
+async function settled(...pages) {
+  await waitFor(async () => {
+    const { version } = await server.state();
+    for (const page of pages) {
+      const status = await page.$eval('#status', (el) => ({ ...el.dataset }));
+      if (status.pending !== '0' || Number(status.version) !== version) return false;
+      if (!(await page.evaluate(() => window.board.isSettled))) return false;
+    }
+    return true;
+  }, 'the pages to reach the server', 20000);
+}
+
+/**
+ * Clicks the control `selector` of the todo at `index` (modulo their number), if it is there
+ * and enabled: found and clicked in one step in the page, which re-renders the list whenever
+ * the other page's changes arrive.
+ */
+function click(page, index, selector) {
+  return page.evaluate(
+    ([index, selector]) => {
+      const controls = document.querySelectorAll(`#todos li ${selector}`);
+      const control = controls[index % Math.max(controls.length, 1)];
+      if (control !== undefined && !control.disabled) control.click();
+    },
+    [index, selector],
+  );
+}
+
+async function add(page, text) {
+  await page.fill('#text', text);
+  await page.click('#add button');
+}
+
+test('two pages edit one board at once and converge to the server', async () => {
+  const ann = await open('ann');
+  const bob = await open('bob');
+  for (let round = 0; round < 12; round++) {
+    await Promise.all([
+      (async () => {
+        await add(ann.page, `ann ${round}`);
+        await click(ann.page, round, '[data-action="down"]');
+        await click(ann.page, round + 1, 'input[type=checkbox]');
+      })(),
+      (async () => {
+        await add(bob.page, `bob ${round}`);
+        await click(bob.page, round + 2, '[data-action="up"]');
+        if (round % 3 === 2) await click(bob.page, round, '[data-action="remove"]');
+      })(),
+    ]);
+  }
+  await settled(ann.page, bob.page);
+  const { state } = await server.state();
+  const annShows = await shown(ann.page);
+  const bobShows = await shown(bob.page);
+  assert.deepEqual(annShows, state);
+  assert.deepEqual(bobShows, state);
+  assert.ok(state.todos.some((t) => t.text.startsWith('ann')) && state.todos.some((t) => t.text.startsWith('bob')));
+  assert.ok(state.todos.length >= 12, `${state.todos.length} todos`);
+  const ids = state.todos.map((t) => t.id);
+  assert.equal(new Set(ids).size, ids.length, `no todo twice: ${ids}`);
+  await ann.page.screenshot({ path: new URL('ann.png', output).pathname, fullPage: true });
+  await bob.page.screenshot({ path: new URL('bob.png', output).pathname, fullPage: true });
+  assert.deepEqual([...ann.errors, ...bob.errors], []);
+  await ann.page.close();
+  await bob.page.close();
+});
+
+test("a viewer's edit is undone on its page, with the reason", async () => {
+  const victor = await open('victor');
+  const before = await shown(victor.page);
+  await victor.page.locator('#todos li input[type=checkbox]').first().click();
+  await victor.page.waitForFunction(() => document.getElementById('notice').textContent !== '', null, { timeout: 10000 });
+  const notice = await victor.page.textContent('#notice');
+  assert.match(notice, /undone: it may not write \/todos\/0\/done/);
+  await settled(victor.page);
+  assert.deepEqual(await shown(victor.page), before);
+  assert.deepEqual(await shown(victor.page), (await server.state()).state);
+  await victor.page.screenshot({ path: new URL('victor.png', output).pathname, fullPage: true });
+  await victor.page.close();
+});
