@@ -27,6 +27,10 @@ impl Rng {
     }
 }
 
+fn word(rng: &mut Rng, words: &[&'static str]) -> &'static str {
+    words[rng.below(words.len() as u64) as usize]
+}
+
 fn key(k: &str) -> PathSegment {
     PathSegment::Key(k.to_owned())
 }
@@ -39,7 +43,7 @@ fn path(rng: &mut Rng) -> Path {
         0 => vec![key("title")],
         1 => vec![key("todos")],
         2 | 3 => vec![key("todos"), i],
-        4 => vec![key("todos"), i, key(*rng.pick(&["done", "text"]))],
+        4 => vec![key("todos"), i, key(word(rng, &["done", "text"]))],
         5 => vec![key("todos"), i, key("tags")],
         6 => vec![
             key("todos"),
@@ -48,7 +52,7 @@ fn path(rng: &mut Rng) -> Path {
             PathSegment::Index(rng.below(3) as usize),
         ],
         // A key that reads as a number is still a key.
-        7 => vec![key("settings"), key(*rng.pick(&["1", "theme", "0"]))],
+        7 => vec![key("settings"), key(word(rng, &["1", "theme", "0"]))],
         8 => vec![key("labels"), PathSegment::Index(rng.below(3) as usize)],
         _ => vec![key("settings")],
     };
@@ -70,7 +74,6 @@ fn patch(rng: &mut Rng) -> Patch {
     match rng.below(12) {
         0..=3 => Patch::replace(at, value(rng)),
         4..=6 => Patch::add(at, value(rng)),
-        7..=8 => Patch::remove(at),
         // A set's removal names its element by value.
         9 if list_element => Patch {
             op: PatchOp::Remove,
@@ -90,6 +93,7 @@ fn patch(rng: &mut Rng) -> Patch {
             value: Some(value(rng)),
             from: None,
         },
+        // 7 and 8, and 9 when the path does not end in an index.
         _ => Patch::remove(at),
     }
 }
