@@ -186,7 +186,15 @@ struct Seen {
     applied: Vec<(SessionId, u64, Instant)>,
 }
 
-async fn client(url: String, index: usize, rate: u64, until: Instant, drain: Instant) -> Seen {
+async fn client(
+    url: String,
+    index: usize,
+    rate: u64,
+    all_joined: Arc<tokio::sync::Barrier>,
+    times: (Instant, Instant),
+    (clients, run_seconds): (usize, u64),
+) -> Seen {
+    let (until, drain) = times;
     let (mut socket, _) = tokio_tungstenite::connect_async_with_config(&url, None, true)
         .await
         .unwrap();
@@ -206,8 +214,23 @@ async fn client(url: String, index: usize, rate: u64, until: Instant, drain: Ins
         panic!("client {index}: not a welcome");
     };
     let mut follower = Follower::new(welcome).with_batch(16);
+    // Nobody edits before every client has its welcome (the relay's welcome is version 0).
+    all_joined.wait().await;
     let session = follower.session();
-    let mut seen = Seen::default();
+    // Room for every change of the run, reserved up front: growing a vector of megabytes
+    // mid-run (copying it, faulting in fresh pages) would stall this client's thread and show
+    // up as latency.
+    let expected = (clients * rate as usize * (run_seconds as usize + 3)).next_power_of_two();
+    let mut seen = Seen {
+        sent: Vec::with_capacity(expected / clients),
+        answered: Vec::with_capacity(expected / clients),
+        applied: Vec::with_capacity(expected),
+    };
+    for (list, len) in [(&mut seen.applied, expected)] {
+        // Touch the pages now.
+        list.resize(len, (0, 0, Instant::now()));
+        list.clear();
+    }
     let mut in_flight: Option<u64> = None;
     let mut counter = 0_u64;
     // Spread the clients' ticks over the period.
@@ -284,14 +307,16 @@ async fn run(url: &str, options: &Options) -> Figures {
     let start = Instant::now() + Duration::from_millis(500);
     let until = start + Duration::from_secs(options.seconds);
     let drain = until + Duration::from_secs(2);
+    let all_joined = Arc::new(tokio::sync::Barrier::new(options.clients));
     let mut tasks = Vec::new();
     for index in 0..options.clients {
         tasks.push(tokio::spawn(client(
             url.to_owned(),
             index,
             options.rate,
-            until,
-            drain,
+            Arc::clone(&all_joined),
+            (until, drain),
+            (options.clients, options.seconds),
         )));
     }
     let mut sent = HashMap::new();
@@ -380,20 +405,7 @@ async fn main() {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     );
 
-    let hub = hub(options.clients);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
-    let server = tokio::spawn(axum::serve(no_delay(listener), hub.router()).into_future());
-    let ours = run(&url, &options).await;
-    server.abort();
-    let ok = hub
-        .state()
-        .todos
-        .iter()
-        .all(|t| t.text.parse::<u64>().is_ok_and(|n| n > 0));
-    print("immer-web hub", &ours, options.seconds);
-    println!("{:<28} every client's todo written: {ok}", "");
-
+    // The relay first, the hub second: each starts on a machine the other has just left.
     let relay = Relay {
         todos: options.clients,
         ..Relay::default()
@@ -407,6 +419,20 @@ async fn main() {
     let relayed = run(&url, &options).await;
     server.abort();
     print("hand-written relay", &relayed, options.seconds);
+
+    let hub = hub(options.clients);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let server = tokio::spawn(axum::serve(no_delay(listener), hub.router()).into_future());
+    let ours = run(&url, &options).await;
+    server.abort();
+    let ok = hub
+        .state()
+        .todos
+        .iter()
+        .all(|t| t.text.parse::<u64>().is_ok_and(|n| n > 0));
+    print("immer-web hub", &ours, options.seconds);
+    println!("{:<28} every client's todo written: {ok}", "");
 
     let p99 = |f: &Figures| percentile(&f.every, 0.99).as_secs_f64() * 1e3;
     println!(
