@@ -71,14 +71,14 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, object_store, stream};
 use futures_util::StreamExt;
 use immer::sync::{
-    Answered, ClientId, Committed, Follower, FollowerEvent, Leader, Outcome, RejectReason,
-    Rejected, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
+    Answered, Change, ClientId, Committed, Follower, FollowerEvent, Leader, Outbound, Outcome,
+    Recipient, RejectReason, Rejected, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
 };
 use immer::{Draftable, Patch, PatchDraft};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 /// How a [`Store`] keeps its documents.
 #[derive(Clone, Debug)]
@@ -405,7 +405,10 @@ impl Store {
             name: name.to_owned(),
             client: 0,
             batch: 256,
-            validator: None,
+            checks: Checks {
+                validator: None,
+                authorizer: None,
+            },
         }
     }
 
@@ -547,6 +550,23 @@ impl Store {
 
 /// A validation hook for documents of `T`: see [`DocumentBuilder::validator`].
 type ValidatorFn<T> = Arc<dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync>;
+type AuthorizerFn = Arc<dyn Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + Send + Sync>;
+
+/// The hooks every change passes before it is appended (see [`Leader::with_authorizer`] and
+/// [`Leader::with_validator`]).
+struct Checks<T> {
+    validator: Option<ValidatorFn<T>>,
+    authorizer: Option<AuthorizerFn>,
+}
+
+impl<T> Clone for Checks<T> {
+    fn clone(&self) -> Self {
+        Checks {
+            validator: self.validator.clone(),
+            authorizer: self.authorizer.clone(),
+        }
+    }
+}
 
 /// How to join a document: see [`Store::document`].
 pub struct DocumentBuilder<T> {
@@ -554,7 +574,7 @@ pub struct DocumentBuilder<T> {
     name: String,
     client: ClientId,
     batch: usize,
-    validator: Option<ValidatorFn<T>>,
+    checks: Checks<T>,
 }
 
 impl<T> fmt::Debug for DocumentBuilder<T> {
@@ -595,7 +615,19 @@ where
     where
         F: Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync + 'static,
     {
-        self.validator = Some(Arc::new(validator));
+        self.checks.validator = Some(Arc::new(validator));
+        self
+    }
+
+    /// Runs `authorizer` on each change this node appends, with its author and its patches
+    /// as they would be committed: a refusal (the path refused) never enters the log and is
+    /// answered as [`RejectReason::Forbidden`] (see [`Leader::with_authorizer`]).
+    #[must_use]
+    pub fn authorizer<F>(mut self, authorizer: F) -> Self
+    where
+        F: Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + Send + Sync + 'static,
+    {
+        self.checks.authorizer = Some(Arc::new(authorizer));
         self
     }
 
@@ -618,7 +650,7 @@ where
         ));
         let session = random_session();
         let state = Arc::new(stored.state);
-        let replica = replica(Arc::clone(&state), stored.version, self.validator.as_ref());
+        let replica = replica(Arc::clone(&state), stored.version, &self.checks);
         let follower = Follower::new(Welcome {
             client: self.client,
             nonce: 0,
@@ -645,8 +677,9 @@ where
                     .collect(),
                 events: Vec::new(),
                 snapshotting: false,
-                attempt: (0, 0),
+                attempt: ((0, 0), 0),
                 stale: 0,
+                remote: Remote::default(),
             }),
             wake: Notify::new(),
             changed,
@@ -654,7 +687,7 @@ where
         let worker = Worker {
             store,
             shared: Arc::clone(&shared),
-            validator: self.validator,
+            checks: self.checks,
         };
         let task = tokio::spawn(worker.run());
         let document = Document { shared, task };
@@ -667,19 +700,17 @@ where
     }
 }
 
-fn replica<T: Draftable>(
-    state: Arc<T>,
-    version: u64,
-    validator: Option<&ValidatorFn<T>>,
-) -> Leader<T> {
-    let leader = Leader::resume(state, version);
-    match validator {
-        Some(validator) => {
-            let validator = Arc::clone(validator);
-            leader.with_validator(move |state, next, client| validator(state, next, client))
-        }
-        None => leader,
+fn replica<T: Draftable>(state: Arc<T>, version: u64, checks: &Checks<T>) -> Leader<T> {
+    let mut leader = Leader::resume(state, version);
+    if let Some(validator) = &checks.validator {
+        let validator = Arc::clone(validator);
+        leader = leader.with_validator(move |state, next, client| validator(state, next, client));
     }
+    if let Some(authorizer) = &checks.authorizer {
+        let authorizer = Arc::clone(authorizer);
+        leader = leader.with_authorizer(move |client, patches| authorizer(client, patches));
+    }
+    leader
 }
 
 /// A session id no other node picks: 64 random bits from the standard library's hasher keys
@@ -736,14 +767,70 @@ struct Node<T> {
     sessions: BTreeMap<SessionId, (u64, u64)>,
     events: Vec<FollowerEvent>,
     snapshotting: bool,
-    /// The change in flight and how many of its appends are known to have no effect (they
-    /// landed stale): each such attempt gets a message id of its own.
-    attempt: (u64, u32),
+    /// The change in flight (session and id) and how many of its appends are known to have
+    /// no effect (they landed stale): each such attempt gets a message id of its own.
+    attempt: ((SessionId, u64), u32),
     /// How many messages this node skipped as stale.
     stale: u64,
+    /// Sessions this node opened for remote clients, and their changes.
+    remote: Remote<T>,
+}
+
+/// Sessions a node opened for remote clients (a WebSocket server's): their changes are
+/// appended in order, after the node's own, and every committed change and answer goes out
+/// through the outbox.
+struct Remote<T> {
+    sessions: std::collections::HashMap<SessionId, ClientId>,
+    /// Changes waiting to be appended, oldest first.
+    queue: std::collections::VecDeque<Change>,
+    /// Each remote session's last answered change and how it ended.
+    answered: std::collections::HashMap<SessionId, (u64, Outcome)>,
+    outbox: Option<mpsc::UnboundedSender<Outbound<T>>>,
+}
+
+impl<T> Default for Remote<T> {
+    fn default() -> Self {
+        Remote {
+            sessions: std::collections::HashMap::new(),
+            queue: std::collections::VecDeque::new(),
+            answered: std::collections::HashMap::new(),
+            outbox: None,
+        }
+    }
+}
+
+impl<T> Remote<T> {
+    fn send(&self, to: Recipient, message: ToFollower<T>) {
+        if let Some(outbox) = &self.outbox {
+            // A closed outbox: nobody listens any more.
+            let _ = outbox.send(Outbound { to, message });
+        }
+    }
+
+    fn is_front(&self, session: SessionId, change_id: u64) -> bool {
+        self.queue
+            .front()
+            .is_some_and(|c| c.session == session && c.id == change_id)
+    }
 }
 
 impl<T: Draftable> Node<T> {
+    /// The document as this node has applied it, for a remote session (with how its last
+    /// answered change ended).
+    fn snapshot_for(&self, session: SessionId) -> Snapshot<T> {
+        Snapshot {
+            answered: self
+                .remote
+                .answered
+                .get(&session)
+                .map(|(change_id, outcome)| Answered {
+                    change_id: *change_id,
+                    outcome: outcome.clone(),
+                }),
+            ..self.replica.snapshot()
+        }
+    }
+
     fn take_follower_events(&mut self) -> bool {
         let events = self.follower.take_events();
         let diverged = events
@@ -775,7 +862,7 @@ type Ack = Pin<
 struct Worker<T> {
     store: Store,
     shared: Arc<Shared<T>>,
-    validator: Option<ValidatorFn<T>>,
+    checks: Checks<T>,
 }
 
 impl<T> Worker<T>
@@ -917,17 +1004,24 @@ where
             return None;
         }
         loop {
-            let change = node.follower.poll().into_iter().find_map(|m| match m {
+            // This node's own change first, then remote sessions' in order.
+            let own = node.follower.poll().into_iter().find_map(|m| match m {
                 ToLeader::Change(change) => Some(change),
                 _ => None,
-            })?;
-            let client = node.follower.client();
+            });
+            let remote = own.is_none();
+            let change = own.or_else(|| node.remote.queue.front().cloned())?;
+            let client = if remote {
+                change.client
+            } else {
+                node.follower.client()
+            };
             let reason = match node.replica.prepare(client, &change) {
                 Ok((committed, _)) => match serde_json::to_vec(&committed) {
                     Ok(payload) if payload.len() + 1024 <= self.store.max_payload() => {
                         let expected = node.last_seq;
-                        if node.attempt.0 != change.id {
-                            node.attempt = (change.id, 0);
+                        if node.attempt.0 != (change.session, change.id) {
+                            node.attempt = ((change.session, change.id), 0);
                         }
                         let attempt = node.attempt.1;
                         let js = self.store.js.clone();
@@ -963,12 +1057,23 @@ where
                 },
                 Err(reason) => reason,
             };
-            node.follower.receive(ToFollower::Rejected(Rejected {
+            let rejected = Rejected {
                 session: change.session,
                 change_id: change.id,
                 reason,
-            }));
-            node.take_follower_events();
+            };
+            if remote {
+                node.remote.queue.pop_front();
+                let outcome = Outcome::Rejected(rejected.reason.clone());
+                node.remote
+                    .answered
+                    .insert(change.session, (change.id, outcome));
+                let to = Recipient::Session(change.session);
+                node.remote.send(to, ToFollower::Rejected(rejected));
+            } else {
+                node.follower.receive(ToFollower::Rejected(rejected));
+                node.take_follower_events();
+            }
             self.shared.bump();
         }
     }
@@ -1013,8 +1118,7 @@ where
             // node's change in flight, the next append is a new attempt.
             node.last_seq = seq;
             node.stale += 1;
-            if committed.session == node.follower.session() && node.attempt.0 == committed.change_id
-            {
+            if node.attempt.0 == (committed.session, committed.change_id) {
                 node.attempt.1 += 1;
             }
             return Applied::Done;
@@ -1026,9 +1130,17 @@ where
         if node.replica.append(committed.clone()).is_err() {
             return Applied::Reload;
         }
-        let own = committed.session == node.follower.session();
         let (session, change_id, version) =
             (committed.session, committed.change_id, committed.version);
+        let remote_own = node.remote.is_front(session, change_id);
+        if remote_own {
+            node.remote.queue.pop_front();
+            let outcome = Outcome::Committed { version };
+            node.remote.answered.insert(session, (change_id, outcome));
+        }
+        let own = remote_own || session == node.follower.session();
+        node.remote
+            .send(Recipient::All, ToFollower::Committed(committed.clone()));
         node.follower.receive(ToFollower::Committed(committed));
         node.last_seq = seq;
         node.sessions.insert(session, (change_id, version));
@@ -1097,12 +1209,48 @@ where
                 },
             );
             let state = Arc::new(stored.state);
-            node.replica = replica(Arc::clone(&state), stored.version, self.validator.as_ref());
+            node.replica = replica(Arc::clone(&state), stored.version, &self.checks);
             node.follower.receive(ToFollower::Snapshot(Snapshot {
                 version: stored.version,
                 state: (*state).clone(),
                 answered,
             }));
+            // Remote sessions: a waiting change the snapshot holds is answered with it; every
+            // remote client moves to the snapshot.
+            let mut committed = Vec::new();
+            node.remote.queue.retain(|change| {
+                let found = stored
+                    .sessions
+                    .iter()
+                    .find(|(s, _, _)| *s == change.session);
+                match found {
+                    Some((_, last, version)) if *last >= change.id => {
+                        committed.push((change.session, change.id, *version));
+                        false
+                    }
+                    _ => true,
+                }
+            });
+            for (session, change_id, version) in committed {
+                let outcome = Outcome::Committed { version };
+                node.remote
+                    .answered
+                    .insert(session, (change_id, outcome.clone()));
+                let snapshot = Snapshot {
+                    version: stored.version,
+                    state: (*state).clone(),
+                    answered: Some(Answered { change_id, outcome }),
+                };
+                node.remote
+                    .send(Recipient::Session(session), ToFollower::Snapshot(snapshot));
+            }
+            let snapshot = Snapshot {
+                version: stored.version,
+                state: (*state).clone(),
+                answered: None,
+            };
+            node.remote
+                .send(Recipient::All, ToFollower::Snapshot(snapshot));
             node.last_seq = node.last_seq.max(stored.seq);
             node.sessions = stored
                 .sessions
@@ -1257,6 +1405,114 @@ where
             node.follower.version() >= version
         })
         .await
+    }
+
+    /// Opens a session for a remote client (one of a WebSocket server's, say), whose changes
+    /// this node appends for it ([`submit`](Document::submit)): the welcome holds the
+    /// document as this node has applied it. Its answers and every committed change go out
+    /// through [`remote_messages`](Document::remote_messages).
+    pub fn open_session(&self, client: ClientId) -> Welcome<T> {
+        let mut node = self.shared.lock();
+        let session = random_session();
+        node.remote.sessions.insert(session, client);
+        Welcome {
+            client,
+            nonce: 0,
+            session,
+            snapshot: node.replica.snapshot(),
+        }
+    }
+
+    /// Queues a change of a remote session for the log. It is ordered as this node's own
+    /// are (moved through what was committed since its base, authorized, validated) and
+    /// appended; its answer goes to the session through
+    /// [`remote_messages`](Document::remote_messages): the change committed (sent to every
+    /// session) or a [`Rejected`]. A change sent again is answered again, never appended
+    /// twice.
+    pub fn submit(&self, change: Change) {
+        let mut node = self.shared.lock();
+        let session = change.session;
+        let Some(&client) = node.remote.sessions.get(&session) else {
+            let rejected = Rejected {
+                session,
+                change_id: change.id,
+                reason: RejectReason::UnknownSession { session },
+            };
+            node.remote
+                .send(Recipient::Session(session), ToFollower::Rejected(rejected));
+            return;
+        };
+        if let Some((last, outcome)) = node.remote.answered.get(&session).cloned() {
+            if change.id < last {
+                return;
+            }
+            if change.id == last {
+                let to = Recipient::Session(session);
+                let answer = match outcome {
+                    Outcome::Committed { version } => node
+                        .replica
+                        .log()
+                        .find(|c| c.version == version)
+                        .cloned()
+                        .map_or_else(
+                            || ToFollower::Snapshot(node.snapshot_for(session)),
+                            ToFollower::Committed,
+                        ),
+                    Outcome::Rejected(reason) => ToFollower::Rejected(Rejected {
+                        session,
+                        change_id: change.id,
+                        reason,
+                    }),
+                };
+                node.remote.send(to, answer);
+                return;
+            }
+        }
+        if node
+            .remote
+            .queue
+            .iter()
+            .any(|c| c.session == session && c.id == change.id)
+        {
+            return;
+        }
+        node.remote.queue.push_back(Change { client, ..change });
+        drop(node);
+        self.shared.wake.notify_one();
+    }
+
+    /// What a remote session missed after `version`: the committed changes this node still
+    /// holds, or a snapshot.
+    pub fn resync(&self, session: SessionId, version: u64) -> Vec<ToFollower<T>> {
+        let node = self.shared.lock();
+        if version < node.replica.log_start() {
+            return vec![ToFollower::Snapshot(node.snapshot_for(session))];
+        }
+        node.replica
+            .log()
+            .filter(|c| c.version > version)
+            .cloned()
+            .map(ToFollower::Committed)
+            .collect()
+    }
+
+    /// The document as this node has applied it, for a remote session (with how its last
+    /// answered change ended).
+    pub fn snapshot(&self, session: SessionId) -> Snapshot<T> {
+        self.shared.lock().snapshot_for(session)
+    }
+
+    /// The committed changes still held, oldest first (the last 10,000 at most).
+    pub fn log(&self) -> Vec<Committed> {
+        self.shared.lock().replica.log().cloned().collect()
+    }
+
+    /// The messages for remote sessions: every committed change (to all), and each remote
+    /// change's refusal (to its session). A new call replaces the earlier receiver.
+    pub fn remote_messages(&self) -> mpsc::UnboundedReceiver<Outbound<T>> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.shared.lock().remote.outbox = Some(sender);
+        receiver
     }
 
     async fn wait_until(

@@ -218,19 +218,13 @@ async fn client(
     all_joined.wait().await;
     let session = follower.session();
     // Room for every change of the run, reserved up front: growing a vector of megabytes
-    // mid-run (copying it, faulting in fresh pages) would stall this client's thread and show
-    // up as latency.
+    // mid-run (copying it) would stall this client's thread and show up as latency.
     let expected = (clients * rate as usize * (run_seconds as usize + 3)).next_power_of_two();
     let mut seen = Seen {
         sent: Vec::with_capacity(expected / clients),
         answered: Vec::with_capacity(expected / clients),
         applied: Vec::with_capacity(expected),
     };
-    for (list, len) in [(&mut seen.applied, expected)] {
-        // Touch the pages now.
-        list.resize(len, (0, 0, Instant::now()));
-        list.clear();
-    }
     let mut in_flight: Option<u64> = None;
     let mut counter = 0_u64;
     // Spread the clients' ticks over the period.

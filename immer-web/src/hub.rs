@@ -15,7 +15,8 @@ use axum::routing::get;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use immer::sync::{
-    Change, ClientId, Committed, Leader, Recipient, RejectReason, SessionId, ToLeader,
+    Change, ClientId, Committed, Leader, Outbound, Recipient, RejectReason, SessionId, ToLeader,
+    Welcome,
 };
 use immer::{Draftable, Patch, PatchOp};
 use serde::Serialize;
@@ -99,6 +100,54 @@ pub mod close_code {
     pub const UNAUTHORIZED: u16 = 4401;
 }
 
+/// Where a hub's document is ordered: the in-process [`Leader`] (the default), or a JetStream
+/// log shared with other servers ([`JetStream`](crate::JetStream), with the feature
+/// `jetstream`).
+pub trait Backend<T>: Send + 'static {
+    /// Opens a session for `client`, with the state to start from.
+    fn join(&mut self, client: ClientId) -> Welcome<T>;
+    /// Handles a session's message and returns what to send now. A backend whose answers
+    /// come later (a shared log's) hands them to the hub as they come.
+    fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>>;
+    /// The document's state now.
+    fn state(&self) -> Arc<T>;
+    /// The document's version now.
+    fn version(&self) -> u64;
+    /// The committed changes still held, oldest first.
+    fn log(&self) -> Vec<Committed>;
+    /// Keeps the log to about `keep` changes (called after every change).
+    fn compact(&mut self, keep: u64);
+}
+
+impl<T: Draftable + Send + Sync + 'static> Backend<T> for Leader<T> {
+    fn join(&mut self, client: ClientId) -> Welcome<T> {
+        Leader::join(self, client)
+    }
+
+    fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>> {
+        Leader::receive(self, message)
+    }
+
+    fn state(&self) -> Arc<T> {
+        Arc::clone(Leader::state(self))
+    }
+
+    fn version(&self) -> u64 {
+        Leader::version(self)
+    }
+
+    fn log(&self) -> Vec<Committed> {
+        Leader::log(self).cloned().collect()
+    }
+
+    fn compact(&mut self, keep: u64) {
+        let version = Leader::version(self);
+        if version.saturating_sub(self.log_start()) > keep.saturating_mul(2) {
+            Leader::compact(self, version - keep);
+        }
+    }
+}
+
 type AuthFuture<R> = Pin<Box<dyn Future<Output = Result<Identity<R>, String>> + Send>>;
 type Authenticate<R> = dyn Fn(String) -> AuthFuture<R> + Send + Sync;
 
@@ -138,11 +187,11 @@ type Authenticate<R> = dyn Fn(String) -> AuthFuture<R> + Send + Sync;
 /// axum::serve(listener, hub.router()).await
 /// # }
 /// ```
-pub struct Hub<T, R> {
-    inner: Arc<Inner<T, R>>,
+pub struct Hub<T, R, B = Leader<T>> {
+    inner: Arc<Inner<T, R, B>>,
 }
 
-impl<T, R> Clone for Hub<T, R> {
+impl<T, R, B> Clone for Hub<T, R, B> {
     fn clone(&self) -> Self {
         Hub {
             inner: Arc::clone(&self.inner),
@@ -150,15 +199,16 @@ impl<T, R> Clone for Hub<T, R> {
     }
 }
 
-struct Inner<T, R> {
-    core: Mutex<Core<T>>,
+struct Inner<T, R, B> {
+    core: Mutex<Core<B>>,
+    _document: std::marker::PhantomData<fn() -> T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
     authenticate: Box<Authenticate<R>>,
     limits: Limits,
 }
 
-struct Core<T> {
-    leader: Leader<T>,
+struct Core<B> {
+    backend: B,
     connections: HashMap<u64, Connection>,
     /// Every session opened, with its user.
     sessions: HashMap<SessionId, ClientId>,
@@ -195,11 +245,24 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Configures a [`Hub`]: see [`Hub::builder`].
 pub struct HubBuilder<T, R> {
-    leader: Leader<T>,
+    state: Arc<T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
     authenticate: Box<Authenticate<R>>,
+    authorizer: Option<Arc<Authorizer>>,
+    validator: Option<Arc<Validator<T>>>,
     limits: Limits,
 }
+
+type Authorizer = dyn Fn(ClientId, &[immer::Patch]) -> Result<(), immer::Path> + Send + Sync;
+
+/// What a backend other than the in-process leader needs from the builder.
+#[cfg_attr(not(feature = "jetstream"), allow(dead_code))]
+pub(crate) struct Checks<T> {
+    pub(crate) state: Arc<T>,
+    pub(crate) authorizer: Option<Arc<Authorizer>>,
+    pub(crate) validator: Option<Arc<Validator<T>>>,
+}
+type Validator<T> = dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync;
 
 impl<T, R> HubBuilder<T, R>
 where
@@ -223,14 +286,14 @@ where
     #[must_use]
     pub fn policy(mut self, policy: Policy<R>) -> Self {
         let identities = Arc::clone(&self.identities);
-        self.leader = self.leader.with_authorizer(move |client, patches| {
+        self.authorizer = Some(Arc::new(move |client, patches: &[immer::Patch]| {
             let identities = identities.read().unwrap_or_else(PoisonError::into_inner);
             let refused = match identities.get(&client) {
                 Some(identity) => policy.first_refused(&identity.role, patches),
                 None => patches.first().map(|p| &p.path),
             };
             refused.map_or(Ok(()), |path| Err(path.clone()))
-        });
+        }));
         self
     }
 
@@ -243,13 +306,13 @@ where
         F: Fn(&T, &T, &Identity<R>) -> Result<(), String> + Send + Sync + 'static,
     {
         let identities = Arc::clone(&self.identities);
-        self.leader = self.leader.with_validator(move |state, next, client| {
+        self.validator = Some(Arc::new(move |state: &T, next: &T, client| {
             let identities = identities.read().unwrap_or_else(PoisonError::into_inner);
             match identities.get(&client) {
                 Some(identity) => validator(state, next, identity),
                 None => Err("unknown client".to_owned()),
             }
-        });
+        }));
         self
     }
 
@@ -260,22 +323,47 @@ where
         self
     }
 
-    /// The hub, ready to serve.
+    /// The hub, ready to serve, with the document ordered by an in-process [`Leader`].
     #[must_use]
     pub fn build(self) -> Hub<T, R> {
+        let mut leader = Leader::new(Arc::clone(&self.state));
+        if let Some(authorizer) = self.authorizer.clone() {
+            leader = leader.with_authorizer(move |client, patches| authorizer(client, patches));
+        }
+        if let Some(validator) = self.validator.clone() {
+            leader =
+                leader.with_validator(move |state, next, client| validator(state, next, client));
+        }
+        self.build_with(leader)
+    }
+
+    /// The hub over another [`Backend`], which runs the hub's checks itself (see
+    /// [`checks`](HubBuilder::checks)).
+    pub(crate) fn build_with<B: Backend<T>>(self, backend: B) -> Hub<T, R, B> {
         Hub {
             inner: Arc::new(Inner {
                 core: Mutex::new(Core {
-                    leader: self.leader,
+                    backend,
                     connections: HashMap::new(),
                     sessions: HashMap::new(),
                     users: HashMap::new(),
                     next_connection: 1,
                 }),
+                _document: std::marker::PhantomData,
                 identities: self.identities,
                 authenticate: self.authenticate,
                 limits: self.limits,
             }),
+        }
+    }
+
+    /// The initial state, the authorization hook and the validation hook, for a backend to run.
+    #[cfg_attr(not(feature = "jetstream"), allow(dead_code))]
+    pub(crate) fn checks(&self) -> Checks<T> {
+        Checks {
+            state: Arc::clone(&self.state),
+            authorizer: self.authorizer.clone(),
+            validator: self.validator.clone(),
         }
     }
 }
@@ -291,7 +379,9 @@ where
     #[must_use]
     pub fn builder(state: Arc<T>) -> HubBuilder<T, R> {
         HubBuilder {
-            leader: Leader::new(state),
+            state,
+            authorizer: None,
+            validator: None,
             identities: Arc::new(RwLock::new(HashMap::new())),
             authenticate: Box::new(|_| {
                 Box::pin(async { Err("no authentication is configured".to_owned()) })
@@ -299,7 +389,14 @@ where
             limits: Limits::default(),
         }
     }
+}
 
+impl<T, R, B> Hub<T, R, B>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+    R: Clone + PartialEq + Serialize + Send + Sync + 'static,
+    B: Backend<T>,
+{
     /// An axum router with the WebSocket endpoint at `/ws`.
     pub fn router(&self) -> Router {
         Router::new()
@@ -421,9 +518,9 @@ where
         let role = serde_json::to_value(&identity.role)?;
         let resumed = resume.filter(|s| core.sessions.get(s) == Some(&client));
         let (session, version, state) = if let Some(session) = resumed {
-            (session, core.leader.version(), None)
+            (session, core.backend.version(), None)
         } else {
-            let welcome = core.leader.join(client);
+            let welcome = core.backend.join(client);
             core.sessions.insert(welcome.session, client);
             (
                 welcome.session,
@@ -486,11 +583,18 @@ where
         };
         let mut core = lock(&self.inner.core);
         let resync = matches!(to_leader, ToLeader::Resync { .. });
-        let mut outs = core.leader.receive(to_leader);
+        let mut outs = core.backend.receive(to_leader);
         if resync && outs.len() > limits.max_outbound / 2 {
             // Too far behind to catch up change by change within its queue: a snapshot.
-            outs = core.leader.receive(ToLeader::SnapshotRequest { session });
+            outs = core.backend.receive(ToLeader::SnapshotRequest { session });
         }
+        Self::distribute(&mut core, outs, connection, limits);
+        core.backend.compact(limits.keep_log);
+    }
+
+    /// Queues each message for its recipients; a connection whose queue is full is removed
+    /// and told why.
+    fn distribute(core: &mut Core<B>, outs: Vec<Outbound<T>>, connection: u64, limits: &Limits) {
         for out in outs {
             // Welcomes are the hub's own (with the identity); a state with no JSON form cannot
             // be sent, and the client resynchronizes later.
@@ -500,7 +604,6 @@ where
                 continue;
             };
             let text = Utf8Bytes::from(text);
-            let core = &mut *core;
             let mut too_slow = Vec::new();
             for (id, entry) in &mut core.connections {
                 let to = match out.to {
@@ -517,10 +620,24 @@ where
                 core.connections.remove(&id);
             }
         }
-        let version = core.leader.version();
-        if version.saturating_sub(core.leader.log_start()) > limits.keep_log.saturating_mul(2) {
-            core.leader.compact(version - limits.keep_log);
-        }
+    }
+
+    /// Sends what a backend produces on its own (a shared log's committed changes and
+    /// answers) to its recipients, as it comes, for as long as the hub lives.
+    #[cfg_attr(not(feature = "jetstream"), allow(dead_code))]
+    pub(crate) fn deliver_from(&self, mut messages: mpsc::UnboundedReceiver<Outbound<T>>) {
+        let hub = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(first) = messages.recv().await {
+                let Some(inner) = hub.upgrade() else { return };
+                let mut outs = vec![first];
+                while let Ok(next) = messages.try_recv() {
+                    outs.push(next);
+                }
+                let mut core = lock(&inner.core);
+                Self::distribute(&mut core, outs, 0, &inner.limits);
+            }
+        });
     }
 
     fn send_to(&self, connection: u64, message: &ServerMessage<T>) {
@@ -536,19 +653,19 @@ where
     /// The document's state now.
     #[must_use]
     pub fn state(&self) -> Arc<T> {
-        Arc::clone(lock(&self.inner.core).leader.state())
+        lock(&self.inner.core).backend.state()
     }
 
     /// The document's version now.
     #[must_use]
     pub fn version(&self) -> u64 {
-        lock(&self.inner.core).leader.version()
+        lock(&self.inner.core).backend.version()
     }
 
     /// The committed changes still held, oldest first.
     #[must_use]
     pub fn log(&self) -> Vec<Committed> {
-        lock(&self.inner.core).leader.log().cloned().collect()
+        lock(&self.inner.core).backend.log()
     }
 
     /// How many connections are open.
@@ -558,11 +675,11 @@ where
     }
 }
 
-impl<T: Draftable, R> fmt::Debug for Hub<T, R> {
+impl<T, R, B: Backend<T>> fmt::Debug for Hub<T, R, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let core = lock(&self.inner.core);
         f.debug_struct("Hub")
-            .field("version", &core.leader.version())
+            .field("version", &core.backend.version())
             .field("connections", &core.connections.len())
             .field("limits", &self.inner.limits)
             .finish_non_exhaustive()

@@ -26,8 +26,12 @@
 //! page (run `npm ci` in `clients/js` first).
 
 mod hub;
+#[cfg(feature = "jetstream")]
+mod jetstream;
 mod policy;
 pub mod protocol;
 
-pub use hub::{Hub, HubBuilder, Identity, Limits, close_code};
+pub use hub::{Backend, Hub, HubBuilder, Identity, Limits, close_code};
+#[cfg(feature = "jetstream")]
+pub use jetstream::JetStream;
 pub use policy::{PathPattern, PatternError, Policy};

@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use immer::sync::{Follower, FollowerEvent, ToFollower};
 use immer::{Draftable, PatchDraft, Vector};
 use immer_web::protocol::{ClientMessage, ServerMessage};
-use immer_web::{Hub, Identity, Limits, Policy};
+use immer_web::{Backend, Hub, HubBuilder, Identity, Limits, Policy};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -57,6 +57,11 @@ pub(crate) fn board(todos: usize) -> Board {
 /// A hub over `board` with the demo's rules: tokens `editor-*` edit everything, `checker-*`
 /// tick todos, `viewer-*` only view; titles may not be empty.
 pub(crate) fn hub(board: Board, limits: Limits) -> Hub<Board, Role> {
+    builder(board, limits).build()
+}
+
+/// The hub's configuration, to build on a backend of the test's choosing.
+pub(crate) fn builder(board: Board, limits: Limits) -> HubBuilder<Board, Role> {
     Hub::builder(Arc::new(board))
         .authenticate(|token: String| async move {
             let role = match token.split('-').next() {
@@ -80,12 +85,13 @@ pub(crate) fn hub(board: Board, limits: Limits) -> Hub<Board, Role> {
             }
         })
         .limits(limits)
-        .build()
 }
 
 /// Serves `hub` on a free loopback port until the returned task is aborted (or the test's
 /// runtime ends).
-pub(crate) async fn serve(hub: &Hub<Board, Role>) -> (String, tokio::task::JoinHandle<()>) {
+pub(crate) async fn serve<B: Backend<Board>>(
+    hub: &Hub<Board, Role, B>,
+) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let router = hub.router();

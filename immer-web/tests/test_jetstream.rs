@@ -1,0 +1,168 @@
+//! Two servers, each with its own WebSocket clients, share one document in NATS JetStream
+//! (a real `nats-server -js` the test starts): every edit reaches every client of both, the
+//! policy and the validation hook hold on either server, and a server that joins later
+//! replays the same state.
+
+mod common;
+#[path = "../../immer-nats/tests/common/mod.rs"]
+mod nats;
+
+use std::time::Duration;
+
+use common::{Client, Todo, board, builder, serve};
+use immer::sync::{DropReason, FollowerEvent, RejectReason};
+use immer::{Path, apply_patches};
+use immer_nats::Config;
+use immer_web::Limits;
+use std::sync::Arc;
+
+fn config() -> Config {
+    let mut config = Config::default();
+    "WEB".clone_into(&mut config.stream);
+    config.snapshot_every = 50;
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_a_document_through_jetstream() {
+    let server = nats::NatsServer::start();
+    let store_a = nats::store(&server.url(), config()).await;
+    let store_b = nats::store(&server.url(), config()).await;
+    let start = board(3);
+    let hub_a = builder(start.clone(), Limits::default())
+        .build_on_jetstream(&store_a, "board")
+        .await
+        .unwrap();
+    let hub_b = builder(board(0), Limits::default())
+        .build_on_jetstream(&store_b, "board")
+        .await
+        .unwrap();
+    assert_eq!(
+        *hub_b.state(),
+        start,
+        "the second server joins the existing document"
+    );
+    let (url_a, task_a) = serve(&hub_a).await;
+    let (url_b, task_b) = serve(&hub_b).await;
+
+    let mut ann = Client::connect(&url_a, "editor-ann").await;
+    let mut bob = Client::connect(&url_b, "editor-bob").await;
+    let mut ids = (Vec::new(), Vec::new());
+    for n in 0..100 {
+        ids.0.push(
+            ann.edit(|d| {
+                d.todos().push(Todo {
+                    id: format!("a{n}"),
+                    text: format!("ann {n}"),
+                    done: false,
+                });
+            })
+            .await,
+        );
+        ids.1.push(
+            bob.edit(|d| {
+                let first = d.todos().remove(0);
+                if let Some(first) = first {
+                    d.todos().push(first);
+                }
+                d.todos().push(Todo {
+                    id: format!("b{n}"),
+                    text: format!("bob {n}"),
+                    done: false,
+                });
+            })
+            .await,
+        );
+        if n % 10 == 0 {
+            ann.settle(|| hub_a.version()).await;
+        }
+    }
+    let version = || hub_a.version().max(hub_b.version());
+    ann.settle(version).await;
+    bob.settle(version).await;
+    ann.settle(version).await;
+
+    // Every edit has exactly one outcome; the state is the same everywhere.
+    one_outcome_each(&ann, &ids.0);
+    one_outcome_each(&bob, &ids.1);
+    let state = hub_a.state();
+    assert_eq!(*hub_b.state(), *state);
+    assert_eq!(**ann.follower.state(), *state);
+    assert_eq!(**bob.follower.state(), *state);
+    for n in 0..100 {
+        for id in [format!("a{n}"), format!("b{n}")] {
+            assert!(state.todos.iter().filter(|t| t.id == id).count() <= 1);
+        }
+    }
+    assert_eq!(state.todos.len(), 3 + 200 - dropped(&ann) - dropped(&bob));
+
+    // The policy and the validation hook hold on either server.
+    let mut victor = Client::connect(&url_b, "viewer-victor").await;
+    let id = victor.edit(|d| d.title().set("mine".into())).await;
+    victor.settle(|| hub_b.version()).await;
+    assert_eq!(
+        rejection(&victor, id),
+        RejectReason::Forbidden {
+            path: Path::from_pointer("/title").unwrap()
+        }
+    );
+    let id = ann.edit(|d| d.title().set(String::new())).await;
+    ann.settle(|| hub_a.version()).await;
+    assert!(matches!(rejection(&ann, id), RejectReason::Invalid { .. }));
+    assert_eq!(ann.follower.state().title, "Board");
+
+    // A server that joins later replays the same state; the log replays to it.
+    let store_c = nats::store(&server.url(), config()).await;
+    let hub_c = builder(board(0), Limits::default())
+        .build_on_jetstream(&store_c, "board")
+        .await
+        .unwrap();
+    assert_eq!(*hub_c.state(), *hub_a.state());
+    assert_eq!(hub_c.version(), hub_a.version());
+    let log = nats::read_log(&server.url(), "WEB", "board").await;
+    let mut replay = Arc::new(start);
+    let mut version = 0;
+    for (_, committed) in log {
+        if committed.version == version + 1 {
+            replay = apply_patches(&replay, &committed.patches).unwrap();
+            version += 1;
+        }
+    }
+    assert_eq!(*replay, *hub_a.state());
+    task_a.abort();
+    task_b.abort();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+fn one_outcome_each(client: &Client, ids: &[u64]) {
+    for id in ids {
+        let outcomes = client
+            .events
+            .iter()
+            .filter(|e| match e {
+                FollowerEvent::Accepted { change_id, .. }
+                | FollowerEvent::Dropped { change_id, .. } => change_id == id,
+                _ => false,
+            })
+            .count();
+        assert_eq!(outcomes, 1, "edit {id}");
+    }
+}
+
+fn dropped(client: &Client) -> usize {
+    client
+        .events
+        .iter()
+        .filter(|e| matches!(e, FollowerEvent::Dropped { .. }))
+        .count()
+}
+
+fn rejection(client: &Client, id: u64) -> RejectReason {
+    match client.outcome(id) {
+        Some(FollowerEvent::Dropped {
+            reason: DropReason::Rejected(reason),
+            ..
+        }) => reason.clone(),
+        other => panic!("edit {id} was not rejected: {other:?}"),
+    }
+}
