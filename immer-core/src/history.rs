@@ -27,11 +27,31 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::apply_patches;
+use crate::apply::{apply_patches, apply_with_inverse};
 use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::Patch;
+use crate::patch::PatchOp;
+use crate::path::PathSegment;
 use crate::produce::{Drafting, PatchDraft, SessionDraft, produce_with_patches};
+use crate::transform::{Conflict, transform_ordered};
+
+/// Whether `patch` writes (or removes) a value that `later` writes again: a `replace` of the
+/// same path, or an `add` of the same key. (At a list index an `add` inserts and a `remove`
+/// takes an element out: neither writes the value there.)
+fn overwrites(later: &[Patch], patch: &Patch) -> bool {
+    let keyed = !matches!(patch.path.last(), Some(PathSegment::Index(_)));
+    let writes = |p: &Patch, remove_too: bool| match p.op {
+        PatchOp::Replace => true,
+        PatchOp::Add => keyed,
+        PatchOp::Remove => keyed && remove_too,
+        _ => false,
+    };
+    writes(patch, true)
+        && later
+            .iter()
+            .any(|l| l.path == patch.path && writes(l, false))
+}
 
 /// One step of a [`History`]: the change from `version` to `version + 1`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +65,12 @@ pub struct HistoryEntry {
     pub patches: Vec<Patch>,
     /// The patches from `version + 1` back to `version`, applied in order.
     pub inverse: Vec<Patch>,
+    /// Who made it, when known (a user, a session), for a timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// When it was recorded, in milliseconds since the Unix epoch, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
 }
 
 /// The current snapshot of a state, with its past and future versions.
@@ -231,6 +257,8 @@ impl<T: Draftable> History<T> {
             label,
             patches,
             inverse,
+            author: None,
+            time: None,
         });
         self.version += 1;
         self.current = next;
@@ -392,6 +420,118 @@ impl<T: Draftable> History<T> {
             });
         }
         Ok(())
+    }
+
+    /// Records patches made elsewhere (another node's committed change, say) as a new
+    /// version, with their author and time: applied to the current snapshot as one unit,
+    /// with the inverse computed from it. Returns the new version, or `Ok(None)` for no
+    /// patches.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError::Patch`] when they do not apply; nothing changes.
+    pub fn record(
+        &mut self,
+        label: Option<&str>,
+        author: Option<&str>,
+        time: Option<u64>,
+        patches: Vec<Patch>,
+    ) -> Result<Option<u64>, HistoryError> {
+        let (next, inverse) =
+            apply_with_inverse(&self.current, &patches).map_err(HistoryError::Patch)?;
+        let version = self.push(label.map(str::to_owned), next, patches, inverse);
+        if version.is_some() {
+            if let Some(entry) = self.entries.back_mut() {
+                entry.author = author.map(str::to_owned);
+                entry.time = time;
+            }
+        }
+        Ok(version)
+    }
+
+    /// The current snapshot as if the entry from `version` to `version + 1` had never
+    /// happened, keeping every later entry up to the current version: the entry's inverse,
+    /// moved through each later entry with the path transformation (so the inverse of
+    /// "remove todo 3" still puts it back between the right neighbours after later inserts).
+    /// Where a later entry wrote the same value again, the later write stands. The history
+    /// does not change: this is what [`revert`](History::revert) would commit.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError::Conflict`] when a later entry removed or replaced what the entry
+    /// changed (there is nothing left to revert it in), [`HistoryError::NotRetained`] for an
+    /// entry that is not before the current version, [`HistoryError::Patch`] when the moved
+    /// inverse does not apply.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::History;
+    /// use std::sync::Arc;
+    ///
+    /// let mut history = History::new(Arc::new(vec![String::from("a"), "b".into()]));
+    /// history.commit(Some("remove a"), |d| { d.remove(0); });
+    /// history.commit(Some("push c"), |d| d.push("c".into()));
+    /// history.commit(Some("insert z"), |d| { d.insert(0, "z".into()).unwrap(); });
+    /// // Without the removal: "a" is back before "b", the later edits kept.
+    /// assert_eq!(**history.skipped(0)?, ["z", "a", "b", "c"]);
+    /// assert_eq!(history.version(), 3);
+    /// assert_eq!(history.revert(0, Some("undo remove a"))?, 4);
+    /// assert_eq!(**history.current(), ["z", "a", "b", "c"]);
+    /// # Ok::<(), immer_core::HistoryError>(())
+    /// ```
+    pub fn skipped(&self, version: u64) -> Result<Arc<T>, HistoryError> {
+        let patches = self.revert_patches(version)?;
+        apply_patches(&self.current, &patches).map_err(HistoryError::Patch)
+    }
+
+    /// Reverts the entry from `version` to `version + 1` while keeping every later entry: the
+    /// state of [`skipped`](History::skipped) becomes a new version (its own entry, labelled
+    /// `label`, undoable like any other; versions that were undone are dropped, as by a
+    /// commit). In collaboration this is "undo only my edits": a follower's history reverts
+    /// its own entry after other nodes' changes have landed, and sends the result as an
+    /// edit. Returns the new version.
+    ///
+    /// # Errors
+    ///
+    /// As [`skipped`](History::skipped); nothing changes.
+    pub fn revert(&mut self, version: u64, label: Option<&str>) -> Result<u64, HistoryError> {
+        let patches = self.revert_patches(version)?;
+        if patches.is_empty() {
+            return Ok(self.version);
+        }
+        let (next, inverse) =
+            apply_with_inverse(&self.current, &patches).map_err(HistoryError::Patch)?;
+        Ok(self
+            .push(label.map(str::to_owned), next, patches, inverse)
+            .unwrap_or(self.version))
+    }
+
+    /// The patches that revert the entry from `version`, as they apply to the current
+    /// snapshot.
+    fn revert_patches(&self, version: u64) -> Result<Vec<Patch>, HistoryError> {
+        if version >= self.version {
+            return Err(HistoryError::NotRetained {
+                version,
+                oldest: self.oldest,
+                newest: self.version.saturating_sub(1),
+            });
+        }
+        self.check_retained(version)?;
+        let index = |v: u64| usize::try_from(v - self.oldest).unwrap_or(usize::MAX);
+        let mut revert = self.entries[index(version)].inverse.clone();
+        for later in self.entries.range(index(version) + 1..index(self.version)) {
+            // A value a later entry wrote again keeps the later write.
+            revert.retain(|patch| !overwrites(&later.patches, patch));
+            revert = transform_ordered(&revert, &later.patches, true)
+                .map_err(|conflict| HistoryError::Conflict {
+                    entry: version,
+                    by: later.version,
+                    conflict,
+                })?
+                .0;
+        }
+        Ok(revert)
     }
 
     /// Starts over from `base` as version 0, with no past and no future.
@@ -572,6 +712,15 @@ pub enum HistoryError {
     },
     /// An entry's patches did not apply.
     Patch(PatchError),
+    /// An entry cannot be reverted: a later entry removed or replaced what it changed.
+    Conflict {
+        /// The entry to revert (its starting version).
+        entry: u64,
+        /// The later entry that took its target away (its starting version).
+        by: u64,
+        /// Which patch, and what took its target away.
+        conflict: Conflict,
+    },
 }
 
 impl fmt::Display for HistoryError {
@@ -588,6 +737,14 @@ impl fmt::Display for HistoryError {
                 )
             }
             HistoryError::Patch(error) => write!(f, "a history entry does not apply: {error}"),
+            HistoryError::Conflict {
+                entry,
+                by,
+                conflict,
+            } => write!(
+                f,
+                "the entry from version {entry} cannot be reverted: {conflict}, in the entry from version {by}"
+            ),
         }
     }
 }

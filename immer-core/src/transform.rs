@@ -64,6 +64,17 @@ impl std::error::Error for Conflict {}
 /// assert!(transform(&gone, &theirs).is_err());
 /// ```
 pub fn transform(mine: &[Patch], theirs: &[Patch]) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
+    transform_ordered(mine, theirs, false)
+}
+
+/// [`transform`], with the tie between two inserts at one index going to `mine` when
+/// `mine_first` (a revert of an older entry moved through later ones: what it puts back was
+/// there before them).
+pub(crate) fn transform_ordered(
+    mine: &[Patch],
+    theirs: &[Patch],
+    mine_first: bool,
+) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
     let mut theirs: Vec<Patch> = theirs.iter().flat_map(expand).collect();
     let mut moved = Vec::with_capacity(mine.len());
     for (index, patch) in mine.iter().enumerate() {
@@ -71,13 +82,14 @@ pub fn transform(mine: &[Patch], theirs: &[Patch]) -> Result<(Vec<Patch>, Vec<Pa
             let mut current = mine_part;
             let mut theirs_after = Vec::with_capacity(theirs.len());
             for theirs_patch in &theirs {
-                let next = move_through(&current, theirs_patch, true).ok_or_else(|| Conflict {
-                    index,
-                    path: patch.path.clone(),
-                    by: theirs_patch.path.clone(),
-                })?;
+                let next =
+                    move_through(&current, theirs_patch, !mine_first).ok_or_else(|| Conflict {
+                        index,
+                        path: patch.path.clone(),
+                        by: theirs_patch.path.clone(),
+                    })?;
                 // Their patch, moved past mine: if mine removed its target, it has no effect.
-                if let Some(theirs_moved) = move_through(theirs_patch, &current, false) {
+                if let Some(theirs_moved) = move_through(theirs_patch, &current, mine_first) {
                     theirs_after.push(theirs_moved);
                 }
                 current = next;

@@ -101,7 +101,7 @@ pub mod close_code {
 }
 
 /// Where a hub's document is ordered: the in-process [`Leader`] (the default), or a JetStream
-/// log shared with other servers ([`JetStream`](crate::JetStream), with the feature
+/// log shared with other servers (`JetStream`, with the feature
 /// `jetstream`).
 pub trait Backend<T>: Send + 'static {
     /// Opens a session for `client`, with the state to start from.

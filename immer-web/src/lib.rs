@@ -1,4 +1,4 @@
-//! Serve [immer](immer) documents to browsers over WebSocket.
+//! Serve [immer] documents to browsers over WebSocket.
 //!
 //! A [`Hub`] holds one document and a [`Leader`](immer::sync::Leader) that orders its changes;
 //! every WebSocket connection is a follower. Browsers use the JavaScript client in
