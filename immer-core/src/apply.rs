@@ -110,8 +110,27 @@ pub fn apply_patches_mut<T: Draftable>(state: &mut T, patches: &[Patch]) -> Resu
 
 /// Applies `patches` in order to `base` and returns the new snapshot with the exact inverse
 /// (the patches that take it back to `base`, in apply order), computed from the state each
-/// patch met.
-pub(crate) fn apply_with_inverse<T: Draftable>(
+/// patch met: for patches made elsewhere (another node's, a log's) that need undoing.
+///
+/// # Errors
+///
+/// As [`apply_patches`]; `base` is untouched.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{apply_patches, apply_with_inverse, Patch, Path};
+/// use serde_json::json;
+/// use std::sync::Arc;
+///
+/// let base = Arc::new(vec![1_u32, 2]);
+/// let (next, inverse) = apply_with_inverse(&base, &[
+///     Patch::replace(Path::from_pointer("/0").unwrap(), json!(10)),
+/// ]).unwrap();
+/// assert_eq!(*next, [10, 2]);
+/// assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
+/// ```
+pub fn apply_with_inverse<T: Draftable>(
     base: &Arc<T>,
     patches: &[Patch],
 ) -> Result<(Arc<T>, Vec<Patch>), PatchError> {

@@ -31,27 +31,8 @@ use crate::apply::{apply_patches, apply_with_inverse};
 use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::Patch;
-use crate::patch::PatchOp;
-use crate::path::PathSegment;
 use crate::produce::{Drafting, PatchDraft, SessionDraft, produce_with_patches};
-use crate::transform::{Conflict, transform_ordered};
-
-/// Whether `patch` writes (or removes) a value that `later` writes again: a `replace` of the
-/// same path, or an `add` of the same key. (At a list index an `add` inserts and a `remove`
-/// takes an element out: neither writes the value there.)
-fn overwrites(later: &[Patch], patch: &Patch) -> bool {
-    let keyed = !matches!(patch.path.last(), Some(PathSegment::Index(_)));
-    let writes = |p: &Patch, remove_too: bool| match p.op {
-        PatchOp::Replace => true,
-        PatchOp::Add => keyed,
-        PatchOp::Remove => keyed && remove_too,
-        _ => false,
-    };
-    writes(patch, true)
-        && later
-            .iter()
-            .any(|l| l.path == patch.path && writes(l, false))
-}
+use crate::transform::{Conflict, revert_through};
 
 /// One step of a [`History`]: the change from `version` to `version + 1`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -473,11 +454,12 @@ impl<T: Draftable> History<T> {
     /// history.commit(Some("remove a"), |d| { d.remove(0); });
     /// history.commit(Some("push c"), |d| d.push("c".into()));
     /// history.commit(Some("insert z"), |d| { d.insert(0, "z".into()).unwrap(); });
-    /// // Without the removal: "a" is back before "b", the later edits kept.
-    /// assert_eq!(**history.skipped(0)?, ["z", "a", "b", "c"]);
+    /// // Without the removal: "a" is back where it was, right before "b" (as "z", inserted
+    /// // before "b" later), the later edits kept.
+    /// assert_eq!(**history.skipped(0)?, ["a", "z", "b", "c"]);
     /// assert_eq!(history.version(), 3);
     /// assert_eq!(history.revert(0, Some("undo remove a"))?, 4);
-    /// assert_eq!(**history.current(), ["z", "a", "b", "c"]);
+    /// assert_eq!(**history.current(), ["a", "z", "b", "c"]);
     /// # Ok::<(), immer_core::HistoryError>(())
     /// ```
     pub fn skipped(&self, version: u64) -> Result<Arc<T>, HistoryError> {
@@ -519,19 +501,16 @@ impl<T: Draftable> History<T> {
         }
         self.check_retained(version)?;
         let index = |v: u64| usize::try_from(v - self.oldest).unwrap_or(usize::MAX);
-        let mut revert = self.entries[index(version)].inverse.clone();
-        for later in self.entries.range(index(version) + 1..index(self.version)) {
-            // A value a later entry wrote again keeps the later write.
-            revert.retain(|patch| !overwrites(&later.patches, patch));
-            revert = transform_ordered(&revert, &later.patches, true)
-                .map_err(|conflict| HistoryError::Conflict {
-                    entry: version,
-                    by: later.version,
-                    conflict,
-                })?
-                .0;
-        }
-        Ok(revert)
+        let later = self.entries.range(index(version) + 1..index(self.version));
+        revert_through(
+            &self.entries[index(version)].inverse,
+            later.map(|e| e.patches.as_slice()),
+        )
+        .map_err(|(n, conflict)| HistoryError::Conflict {
+            entry: version,
+            by: version + 1 + n as u64,
+            conflict,
+        })
     }
 
     /// Starts over from `base` as version 0, with no past and no future.

@@ -54,7 +54,7 @@ mod tuples;
 mod value;
 mod wrappers;
 
-pub use apply::{apply_patches, apply_patches_mut};
+pub use apply::{apply_patches, apply_patches_mut, apply_with_inverse};
 pub use collections::list::{
     ElementDraft, IterDraft, List, ListDraft, ListIterMut, OwnedElementDraft,
 };
@@ -77,7 +77,7 @@ pub use produce::{
     UnserializableError, produce, produce_with_patches, record_in_place, try_produce_with_patches,
     try_record_in_place,
 };
-pub use transform::{Conflict, transform};
+pub use transform::{Conflict, revert_through, transform};
 pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;

@@ -70,7 +70,7 @@ pub fn transform(mine: &[Patch], theirs: &[Patch]) -> Result<(Vec<Patch>, Vec<Pa
 /// [`transform`], with the tie between two inserts at one index going to `mine` when
 /// `mine_first` (a revert of an older entry moved through later ones: what it puts back was
 /// there before them).
-pub(crate) fn transform_ordered(
+fn transform_ordered(
     mine: &[Patch],
     theirs: &[Patch],
     mine_first: bool,
@@ -99,6 +99,64 @@ pub(crate) fn transform_ordered(
         }
     }
     Ok((moved, theirs))
+}
+
+/// The patches that revert an older change, moved through every change made after it, so
+/// that they apply after the last: selective undo (see
+/// [`History::revert`](crate::History::revert)). `inverse` is the older change's inverse;
+/// `later` the forward patches of each later change, oldest first.
+///
+/// What the older change put back goes before anything inserted at the same place later (it
+/// was there first), and where a later change wrote the same value again (a `replace` of the
+/// same path, an `add` of the same key) the later write stands.
+///
+/// # Errors
+///
+/// The index in `later` of the change that removed or replaced what the older change
+/// changed, and the [`Conflict`].
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::{Patch, Path, revert_through};
+/// use serde_json::json;
+///
+/// // "remove todo 3" undone after an insert at the front: it goes back at index 4.
+/// let inverse = [Patch::add(Path::from_pointer("/todos/3").unwrap(), json!({"id": 3}))];
+/// let insert = vec![Patch::add(Path::from_pointer("/todos/0").unwrap(), json!({"id": 9}))];
+/// let moved = revert_through(&inverse, [insert.as_slice()]).unwrap();
+/// assert_eq!(moved[0].path.to_pointer(), "/todos/4");
+/// ```
+pub fn revert_through<'a>(
+    inverse: &[Patch],
+    later: impl IntoIterator<Item = &'a [Patch]>,
+) -> Result<Vec<Patch>, (usize, Conflict)> {
+    let mut revert = inverse.to_vec();
+    for (index, patches) in later.into_iter().enumerate() {
+        // A value a later change wrote again keeps the later write.
+        revert.retain(|patch| !overwrites(patches, patch));
+        revert = transform_ordered(&revert, patches, true)
+            .map_err(|conflict| (index, conflict))?
+            .0;
+    }
+    Ok(revert)
+}
+
+/// Whether `patch` writes (or removes) a value that `later` writes again: a `replace` of the
+/// same path, or an `add` of the same key. (At a list index an `add` inserts and a `remove`
+/// takes an element out: neither writes the value there.)
+fn overwrites(later: &[Patch], patch: &Patch) -> bool {
+    let keyed = !matches!(patch.path.last(), Some(PathSegment::Index(_)));
+    let writes = |p: &Patch, remove_too: bool| match p.op {
+        PatchOp::Replace => true,
+        PatchOp::Add => keyed,
+        PatchOp::Remove => keyed && remove_too,
+        _ => false,
+    };
+    writes(patch, true)
+        && later
+            .iter()
+            .any(|l| l.path == patch.path && writes(l, false))
 }
 
 /// `move` and `copy` as the `remove` and `add` they amount to, for moving paths.
