@@ -5,7 +5,7 @@
 //! `npm ci --prefix clients/js && cargo run -p immer-web --example web_board`
 //!
 //! Tokens (`?token=` in the page's address): `ann` and `bob` edit everything, `carol` may only
-//! tick todos, `victor` only views. `--port N` picks the port (0: any free one); the first
+//! tick todos, `victor` only views. The devtools follow the board live at `/devtools`. `--port N` picks the port (0: any free one); the first
 //! line printed is the address.
 
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use immer::{Draftable, Vector};
-use immer_web::{Hub, Identity, Policy};
+use immer_web::{Devtools, Hub, Identity, Policy};
 use serde::{Deserialize, Serialize};
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,12 +158,15 @@ async fn main() -> std::io::Result<()> {
         port = p;
     }
     let hub = hub();
+    // The devtools, following the board live at /devtools.
+    let devtools = Devtools::attach(&hub, "the todo board, live").map_err(std::io::Error::other)?;
     let app = Router::new()
         .route("/", get(serve_file))
         .route("/{*name}", get(serve_file))
         .route("/state", get(state))
         .with_state(hub.clone())
-        .merge(hub.router());
+        .merge(hub.router())
+        .nest("/devtools", devtools.router());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on http://{}", listener.local_addr()?);
     // Small messages go out at once (no Nagle delay).

@@ -15,8 +15,8 @@ use axum::routing::get;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use immer::sync::{
-    Change, ClientId, Committed, Leader, Outbound, Recipient, RejectReason, SessionId, ToLeader,
-    Welcome,
+    Change, ClientId, Committed, Leader, Outbound, Recipient, RejectReason, SessionId, ToFollower,
+    ToLeader, Welcome,
 };
 use immer::{Draftable, Patch, PatchOp};
 use serde::Serialize;
@@ -209,6 +209,8 @@ struct Inner<T, R, B> {
 
 struct Core<B> {
     backend: B,
+    /// Who watches every committed change (the devtools).
+    observers: Vec<mpsc::UnboundedSender<Committed>>,
     connections: HashMap<u64, Connection>,
     /// Every session opened, with its user.
     sessions: HashMap<SessionId, ClientId>,
@@ -344,6 +346,7 @@ where
             inner: Arc::new(Inner {
                 core: Mutex::new(Core {
                     backend,
+                    observers: Vec::new(),
                     connections: HashMap::new(),
                     sessions: HashMap::new(),
                     users: HashMap::new(),
@@ -596,6 +599,10 @@ where
     /// and told why.
     fn distribute(core: &mut Core<B>, outs: Vec<Outbound<T>>, connection: u64, limits: &Limits) {
         for out in outs {
+            if let (Recipient::All, ToFollower::Committed(committed)) = (&out.to, &out.message) {
+                core.observers
+                    .retain(|observer| observer.send(committed.clone()).is_ok());
+            }
             // Welcomes are the hub's own (with the identity); a state with no JSON form cannot
             // be sent, and the client resynchronizes later.
             let Some(Ok(text)) =
@@ -648,6 +655,15 @@ where
         if let Some(entry) = core.connections.get_mut(&connection) {
             entry.push(Message::Text(text.into()), self.inner.limits.max_outbound);
         }
+    }
+
+    /// The document's version and state now, and every change committed from then on, in
+    /// order (for as long as the receiver is kept).
+    pub fn watch_commits(&self) -> (u64, Arc<T>, mpsc::UnboundedReceiver<Committed>) {
+        let mut core = lock(&self.inner.core);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        core.observers.push(sender);
+        (core.backend.version(), core.backend.state(), receiver)
     }
 
     /// The document's state now.

@@ -25,12 +25,15 @@
 //! See [`Hub`], and `cargo run -p immer-web --example web_board` for the todo board as a web
 //! page (run `npm ci` in `clients/js` first).
 
+pub mod devtools;
 mod hub;
 #[cfg(feature = "jetstream")]
 mod jetstream;
 mod policy;
 pub mod protocol;
+mod tree;
 
+pub use devtools::Devtools;
 pub use hub::{Backend, Hub, HubBuilder, Identity, Limits, close_code};
 #[cfg(feature = "jetstream")]
 pub use jetstream::JetStream;

@@ -4,22 +4,13 @@
 // page. Screenshots go to test/output/. A browser that cannot start fails the test.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { startServer, waitFor } from './server.js';
+import { chromiumPath, startServer, waitFor } from './server.js';
 
 const output = new URL('./output/', import.meta.url);
 let server;
 let browser;
-
-function chromiumPath() {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  const found = candidates.find((path) => path && existsSync(path));
-  if (found === undefined) {
-    throw new Error('no Chromium: install it (`apt-get install chromium`) or set CHROMIUM_PATH');
-  }
-  return found;
-}
 
 before(async () => {
   server = await startServer();
@@ -133,6 +124,18 @@ test('two pages edit one board at once and converge to the server', async () => 
   assert.deepEqual([...ann.errors, ...bob.errors], []);
   await ann.page.close();
   await bob.page.close();
+
+  // The devtools followed the board live: every version, each change with its author.
+  const { version } = await server.state();
+  const devtools = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await devtools.goto(`${server.http}/devtools`);
+  await devtools.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+  assert.match(await devtools.textContent('#range'), new RegExp(`versions 0–${version}$`));
+  const newest = await devtools.evaluate(() => window.devtools.reveal('/todos').then((li) => li.textContent));
+  assert.match(newest, new RegExp(`\\[${state.todos.length}\\]`));
+  assert.match(await devtools.textContent('#timeline'), /session \d+/);
+  await devtools.screenshot({ path: new URL('devtools-live.png', output).pathname });
+  await devtools.close();
 });
 
 test("a viewer's edit is undone on its page, with the reason", async () => {

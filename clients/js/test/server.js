@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const targetDir = process.env.CARGO_TARGET_DIR ?? join(here, '..', '..', '..', 'target');
+export const targetDir = process.env.CARGO_TARGET_DIR ?? join(here, '..', '..', '..', 'target');
 
 /** The server binary: $WEB_BOARD_BIN, or the debug build of the example. */
 export function serverBinary() {
@@ -16,6 +16,16 @@ export function serverBinary() {
     throw new Error(`no server binary at ${bin}: run \`cargo build -p immer-web --example web_board\` first`);
   }
   return bin;
+}
+
+/** Debian's Chromium (or $CHROMIUM_PATH): a test that cannot find it fails. */
+export function chromiumPath() {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  const found = candidates.find((path) => path && existsSync(path));
+  if (found === undefined) {
+    throw new Error('no Chromium: install it (`apt-get install chromium`) or set CHROMIUM_PATH');
+  }
+  return found;
 }
 
 /**

@@ -1,0 +1,239 @@
+//! The devtools page for a recorded session: the timeline, the state at any version, each
+//! change's patches, skip and revert, search, export and import.
+//!
+//! `cargo run --release -p immer-web --example devtools -- session.jsonl`
+//!
+//! `--demo OUT [ENTRIES ITEMS]` writes a session to look at instead: a board of ITEMS todos
+//! (100,000 by default) and ENTRIES changes (10,000) by two authors (ticks, renames, inserts,
+//! removals, titles), recorded with a `History`; beside it, `OUT.expected.json` holds values
+//! of the history's own states (for the browser test). `--port N` picks the port (0: any
+//! free one; 3001 by default); the first line printed is the address. A malformed or
+//! truncated session is refused with its line number.
+//!
+//! The live source is the web board: `cargo run -p immer-web --example web_board` serves
+//! these devtools at `/devtools/`, following the board as it is edited.
+
+use std::io::BufReader;
+use std::sync::Arc;
+
+use axum::serve::ListenerExt;
+use immer::{Draftable, History, Vector, produce_with_patches};
+use immer_web::Devtools;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Board {
+    title: String,
+    todos: Vector<Todo>,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Todo {
+    id: u64,
+    text: String,
+    done: bool,
+}
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+type Recipe = Box<dyn FnOnce(&mut immer::PatchDraft<'_, '_, Board>)>;
+
+/// A random change: a tick, a rename, an insert, a removal or a title, with its label.
+fn change(rng: &mut Rng, n: usize, len: usize, next_id: &mut u64) -> (String, Recipe) {
+    let i = rng.below(len);
+    match rng.below(10) {
+        0..=3 => (
+            format!("tick todo at {i}"),
+            Box::new(move |d| {
+                let mut todo = d.todos().into_mut(i).unwrap();
+                let done = *todo.done();
+                todo.set_done(!done);
+            }),
+        ),
+        4..=5 => (
+            format!("rename todo at {i}"),
+            Box::new(move |d| {
+                d.todos()
+                    .into_mut(i)
+                    .unwrap()
+                    .set_text(format!("renamed {n}"));
+            }),
+        ),
+        6..=7 => {
+            *next_id += 1;
+            let id = *next_id;
+            (
+                format!("insert todo {id} at {i}"),
+                Box::new(move |d| {
+                    let todo = Todo {
+                        id,
+                        text: format!("new {id}"),
+                        done: false,
+                    };
+                    d.todos().insert(i, todo).unwrap();
+                }),
+            )
+        }
+        8 => (
+            format!("remove todo at {i}"),
+            Box::new(move |d| {
+                d.todos().remove(i);
+            }),
+        ),
+        _ => (
+            format!("title {n}"),
+            Box::new(move |d| d.set_title(format!("Demo board, take {n}"))),
+        ),
+    }
+}
+
+/// Writes a demo session and what the history says about it.
+fn demo(out: &str, entries: usize, items: usize) -> std::io::Result<()> {
+    let base = Arc::new(Board {
+        title: "Demo board".to_owned(),
+        todos: (0..items as u64)
+            .map(|id| Todo {
+                id,
+                text: format!("todo {id}"),
+                done: false,
+            })
+            .collect(),
+    });
+    let mut history = History::new(Arc::clone(&base)).with_checkpoints(1000);
+    let mut rng = Rng(0x5EED_2026);
+    let mut next_id = items as u64;
+    for n in 0..entries {
+        let len = history.current().todos.len();
+        let (label, recipe) = change(&mut rng, n, len, &mut next_id);
+        let (_, patches, _) = produce_with_patches(history.current(), recipe);
+        let author = if n % 3 == 0 { "bob" } else { "ann" };
+        let time = 1_764_633_600_000 + n as u64 * 1_000;
+        history
+            .record(Some(&label), Some(author), Some(time), patches)
+            .map_err(std::io::Error::other)?;
+    }
+    let mut text = serde_json::to_string(&json!({ "base": &*base, "first": 0 }))?;
+    text.push('\n');
+    text.push_str(&history.to_log());
+    std::fs::write(out, text)?;
+    write_expected(out, &history)?;
+    println!("wrote {out}: {items} todos, {entries} entries");
+    Ok(())
+}
+
+/// The history's own states at the first, middle and last versions, and an entry skipped,
+/// to check the page against.
+fn write_expected(out: &str, history: &History<Board>) -> std::io::Result<()> {
+    let newest = history.version();
+    let mut expected = serde_json::Map::new();
+    for version in [0, newest / 2, newest] {
+        let state = history.state_at(version).map_err(std::io::Error::other)?;
+        let len = state.todos.len();
+        let mut values = serde_json::Map::new();
+        for i in [0, 1, len / 2, len - 1] {
+            values.insert(format!("/todos/{i}/text"), json!(state.todos[i].text));
+            values.insert(format!("/todos/{i}/done"), json!(state.todos[i].done));
+        }
+        values.insert("/title".to_owned(), json!(state.title));
+        expected.insert(version.to_string(), Value::Object(values));
+    }
+    // An entry that ticked a todo, skipped: the todo's `done` in the newest state.
+    let tick = history
+        .entries()
+        .rev()
+        .skip(10)
+        .find(|e| e.label.as_deref().is_some_and(|l| l.starts_with("tick")))
+        .map(|e| e.version)
+        .unwrap_or_default();
+    let skipped = history.skipped(tick).map_err(std::io::Error::other)?;
+    // The ticked todo, found by id in the newest state.
+    let before = history.state_at(tick).map_err(std::io::Error::other)?;
+    let ticked = history
+        .entries()
+        .find(|e| e.version == tick)
+        .and_then(|e| {
+            e.patches[0]
+                .path
+                .segments()
+                .get(1)
+                .and_then(immer::PathSegment::as_index)
+        })
+        .map(|i| before.todos[i].id);
+    let now = history.current();
+    let skip = match ticked.and_then(|id| now.todos.iter().position(|t| t.id == id)) {
+        Some(index) => json!({
+            "entry": tick,
+            "path": format!("/todos/{index}/done"),
+            "value": skipped.todos[index].done,
+            "current": now.todos[index].done,
+        }),
+        None => Value::Null,
+    };
+    let expected = json!({ "newest": newest, "versions": expected, "skip": skip });
+    std::fs::write(
+        format!("{out}.expected.json"),
+        serde_json::to_string_pretty(&expected)?,
+    )
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--demo") {
+        let Some(out) = args.get(1) else {
+            eprintln!("usage: devtools --demo OUT [ENTRIES ITEMS]");
+            std::process::exit(2);
+        };
+        let entries = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+        let items = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+        return demo(out, entries, items);
+    }
+    let mut file = None;
+    let mut port = 3001_u16;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--port" => {
+                let Some(p) = rest.next().and_then(|p| p.parse().ok()) else {
+                    eprintln!("--port needs a number");
+                    std::process::exit(2);
+                };
+                port = p;
+            }
+            name => file = Some(name.to_owned()),
+        }
+    }
+    let Some(file) = file else {
+        eprintln!("usage: devtools SESSION.jsonl [--port N] | devtools --demo OUT [ENTRIES ITEMS]");
+        std::process::exit(2);
+    };
+    let reader = BufReader::new(std::fs::File::open(&file)?);
+    let devtools = match Devtools::from_session(&file, reader) {
+        Ok(devtools) => devtools,
+        Err(error) => {
+            eprintln!("{file}: refused: {error}");
+            std::process::exit(1);
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, devtools.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
