@@ -264,18 +264,18 @@ fn read_session(source: &str, log: impl BufRead) -> Result<Timeline, LogError> {
             continue;
         }
         let Some(timeline) = timeline.as_mut() else {
-            #[derive(Deserialize)]
-            struct Head {
-                base: Value,
-                #[serde(default)]
-                first: u64,
-            }
-            let head: Head = serde_json::from_str(&line).map_err(|e| {
+            let head: Value = serde_json::from_str(&line).map_err(|e| {
                 fail(format!(
                     "is not the session's first line ({{\"base\": ...}}): {e}"
                 ))
             })?;
-            timeline = Some(Timeline::new(source.to_owned(), head.base, head.first));
+            let Some(base) = head.get("base").filter(|_| head.is_object()) else {
+                return Err(fail(
+                    "is not the session's first line ({\"base\": ...})".to_owned(),
+                ));
+            };
+            let first = head.get("first").and_then(Value::as_u64).unwrap_or(0);
+            timeline = Some(Timeline::new(source.to_owned(), base.clone(), first));
             continue;
         };
         let entry: HistoryEntry = serde_json::from_str(&line)
@@ -613,4 +613,109 @@ async fn import(State(devtools): State<Devtools>, body: Bytes) -> Result<Json<Va
     let newest = timeline.newest_version();
     *devtools.lock() = timeline;
     Ok(Json(json!({ "newest": newest })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION: &str = r#"{"base": {"todos": ["a", "b"], "title": "t"}}
+{"version": 0, "label": "remove a", "patches": [{"op": "remove", "path": ["todos", 0]}], "inverse": [{"op": "add", "path": ["todos", 0], "value": "a"}]}
+{"version": 1, "patches": [{"op": "add", "path": ["todos", 0], "value": "z"}], "inverse": [{"op": "remove", "path": ["todos", 0]}], "author": "bob", "time": 5}
+{"version": 2, "patches": [{"op": "replace", "path": ["title"], "value": "u"}], "inverse": [{"op": "replace", "path": ["title"], "value": "t"}]}
+"#;
+
+    fn value(tree: &Tree) -> Value {
+        Value::from(tree)
+    }
+
+    #[test]
+    fn a_session_replays_and_every_version_is_kept() {
+        let timeline = read_session("test", SESSION.as_bytes()).unwrap();
+        assert_eq!(timeline.newest_version(), 3);
+        assert_eq!(
+            value(timeline.state_at(0).ok().unwrap()),
+            json!({"todos": ["a", "b"], "title": "t"})
+        );
+        assert_eq!(
+            value(timeline.state_at(2).ok().unwrap()),
+            json!({"todos": ["z", "b"], "title": "t"})
+        );
+        assert_eq!(
+            value(timeline.newest()),
+            json!({"todos": ["z", "b"], "title": "u"})
+        );
+        assert!(timeline.state_at(4).is_err());
+        // Exported, it reads back the same.
+        let again = read_session("again", timeline.export().as_bytes()).unwrap();
+        assert_eq!(again.entries, timeline.entries);
+        assert_eq!(again.states, timeline.states);
+    }
+
+    #[test]
+    fn skipping_an_entry_keeps_the_later_ones() {
+        let mut timeline = read_session("test", SESSION.as_bytes()).unwrap();
+        // Without "remove a": "a" is back right before "b", where it was, as "z" (inserted
+        // later before "b").
+        let skipped = timeline.skipped(0).ok().unwrap();
+        assert_eq!(
+            value(&skipped),
+            json!({"todos": ["a", "z", "b"], "title": "u"})
+        );
+        let patches = timeline.revert_patches(0).ok().unwrap();
+        timeline
+            .push(HistoryEntry {
+                version: 0,
+                label: None,
+                patches,
+                inverse: Vec::new(),
+                author: None,
+                time: None,
+            })
+            .unwrap();
+        assert_eq!(value(timeline.newest()), value(&skipped));
+        // The revert's inverse takes it back.
+        let mut back = timeline.newest().clone();
+        back.apply(&timeline.entries[3].inverse).unwrap();
+        assert_eq!(&back, timeline.state_at(3).ok().unwrap());
+    }
+
+    #[test]
+    fn a_bad_line_is_refused_with_its_number() {
+        let lines: Vec<&str> = SESSION.lines().collect();
+        let cases = [
+            (
+                format!("{}\n{}\n{{\"version\": 1, \"pat", lines[0], lines[1]),
+                3,
+                "is not a history entry",
+            ),
+            (
+                format!("{}\n{}\n{}", lines[0], lines[1], lines[1]),
+                3,
+                "has version 0, but the line before ends at version 1",
+            ),
+            (
+                format!("{}\n{}", lines[0], lines[3]),
+                2,
+                "has version 2, but the line before ends at version 0",
+            ),
+            (
+                format!(
+                    "{}\n{{\"version\": 0, \"patches\": [{{\"op\": \"remove\", \"path\": [\"nope\"]}}], \"inverse\": []}}",
+                    lines[0]
+                ),
+                2,
+                "its patches do not apply",
+            ),
+            ("[1, 2]".to_owned(), 1, "is not the session's first line"),
+            (String::new(), 1, "is missing"),
+        ];
+        for (text, line, reason) in cases {
+            let Err(error) = read_session("bad", text.as_bytes()) else {
+                panic!("accepted: {text}");
+            };
+            assert_eq!(error.line, line, "{text}");
+            assert!(error.reason.starts_with(reason), "{}", error.reason);
+        }
+    }
 }
