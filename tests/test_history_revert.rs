@@ -332,4 +332,12 @@ fn undo_only_my_edits_after_others_landed() {
     assert_eq!(state.todos[0].id, 51);
     let patches = &history.entries().last().unwrap().patches;
     assert_eq!(patches[0].path.to_pointer(), "/todos/4/done");
+    // Authors and times survive the log.
+    let replayed = History::from_log(Arc::new(base()), history.to_log().as_bytes()).unwrap();
+    assert_eq!(
+        replayed.entries().nth(1).unwrap().author.as_deref(),
+        Some("bob")
+    );
+    assert_eq!(replayed.entries().nth(1).unwrap().time, Some(1));
+    assert_eq!(replayed.current(), history.current());
 }

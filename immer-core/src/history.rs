@@ -580,44 +580,79 @@ impl<T: Draftable> History<T> {
     pub fn from_log<R: BufRead>(base: Arc<T>, log: R) -> Result<Self, LogError> {
         let mut history: Option<History<T>> = None;
         let mut state = Arc::clone(&base);
-        for (n, line) in log.lines().enumerate() {
-            let number = n + 1;
+        for line in HistoryEntry::log_lines(log) {
+            let (number, text) = line?;
+            let entry =
+                HistoryEntry::from_log_line(number, &text, history.as_ref().map(|h| h.version))?;
             let fail = |reason: String| LogError {
                 line: number,
                 reason,
             };
-            let line = line.map_err(|e| fail(format!("cannot be read: {e}")))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let entry: HistoryEntry = serde_json::from_str(&line)
-                .map_err(|e| fail(format!("is not a history entry: {e}")))?;
             let history = history.get_or_insert_with(|| {
                 let mut h = History::new(Arc::clone(&base));
                 h.oldest = entry.version;
                 h.version = entry.version;
                 h
             });
-            if entry.version != history.version {
-                return Err(fail(format!(
-                    "has version {}, but the line before ends at version {}",
-                    entry.version, history.version
-                )));
-            }
             let next = apply_patches(&state, &entry.patches)
                 .map_err(|e| fail(format!("its patches do not apply: {e}")))?;
             apply_patches(&next, &entry.inverse)
                 .map_err(|e| fail(format!("its inverse does not apply: {e}")))?;
             state = next;
-            let (label, patches, inverse) = (entry.label, entry.patches, entry.inverse);
-            if history
-                .push(label, Arc::clone(&state), patches, inverse)
-                .is_none()
-            {
-                return Err(fail("has no patches".to_owned()));
+            let HistoryEntry {
+                label,
+                patches,
+                inverse,
+                author,
+                time,
+                ..
+            } = entry;
+            history.push(label, Arc::clone(&state), patches, inverse);
+            if let Some(pushed) = history.entries.back_mut() {
+                pushed.author = author;
+                pushed.time = time;
             }
         }
         Ok(history.unwrap_or_else(|| History::new(base)))
+    }
+}
+
+impl HistoryEntry {
+    /// The lines of a history log that hold something, numbered from 1 (blank lines are
+    /// skipped): for readers of logs other than [`History::from_log`].
+    pub fn log_lines<R: BufRead>(
+        log: R,
+    ) -> impl Iterator<Item = Result<(usize, String), LogError>> {
+        log.lines().enumerate().filter_map(|(n, line)| match line {
+            Err(e) => Some(Err(LogError {
+                line: n + 1,
+                reason: format!("cannot be read: {e}"),
+            })),
+            Ok(text) if text.trim().is_empty() => None,
+            Ok(text) => Some(Ok((n + 1, text))),
+        })
+    }
+
+    /// Reads line `line` of a history log: an entry with patches, starting at `version` when
+    /// one is expected (the version the line before ends at).
+    ///
+    /// # Errors
+    ///
+    /// A [`LogError`] naming the line and what is wrong with it.
+    pub fn from_log_line(line: usize, text: &str, version: Option<u64>) -> Result<Self, LogError> {
+        let fail = |reason: String| LogError { line, reason };
+        let entry: HistoryEntry =
+            serde_json::from_str(text).map_err(|e| fail(format!("is not a history entry: {e}")))?;
+        if let Some(version) = version.filter(|v| *v != entry.version) {
+            return Err(fail(format!(
+                "has version {}, but the line before ends at version {version}",
+                entry.version
+            )));
+        }
+        if entry.patches.is_empty() {
+            return Err(fail("has no patches".to_owned()));
+        }
+        Ok(entry)
     }
 }
 

@@ -17,23 +17,13 @@ use std::io::BufReader;
 use std::sync::Arc;
 
 use axum::serve::ListenerExt;
-use immer::{Draftable, History, Vector, produce_with_patches};
+use immer::{History, produce_with_patches};
 use immer_web::Devtools;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Board {
-    title: String,
-    todos: Vector<Todo>,
-}
+mod common;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: u64,
-    text: String,
-    done: bool,
-}
+use common::{Board, Todo};
 
 /// A small deterministic generator (xorshift).
 struct Rng(u64);
@@ -77,7 +67,7 @@ fn change(rng: &mut Rng, n: usize, len: usize, next_id: &mut u64) -> (String, Re
                 format!("insert todo {id} at {i}"),
                 Box::new(move |d| {
                     let todo = Todo {
-                        id,
+                        id: format!("t{id}"),
                         text: format!("new {id}"),
                         done: false,
                     };
@@ -104,7 +94,7 @@ fn demo(out: &str, entries: usize, items: usize) -> std::io::Result<()> {
         title: "Demo board".to_owned(),
         todos: (0..items as u64)
             .map(|id| Todo {
-                id,
+                id: format!("t{id}"),
                 text: format!("todo {id}"),
                 done: false,
             })
@@ -169,7 +159,7 @@ fn write_expected(out: &str, history: &History<Board>) -> std::io::Result<()> {
                 .get(1)
                 .and_then(immer::PathSegment::as_index)
         })
-        .map(|i| before.todos[i].id);
+        .map(|i| before.todos[i].id.clone());
     let now = history.current();
     let skip = match ticked.and_then(|id| now.todos.iter().position(|t| t.id == id)) {
         Some(index) => json!({

@@ -17,22 +17,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use immer::{Draftable, Vector};
 use immer_web::{Devtools, Hub, Identity, Policy};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Board {
-    title: String,
-    todos: Vector<Todo>,
-}
+mod common;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: String,
-    text: String,
-    done: bool,
-}
+use common::{Board, Todo};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]

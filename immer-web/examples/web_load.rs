@@ -23,25 +23,14 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use futures_util::{SinkExt, StreamExt};
 use immer::sync::{Follower, SessionId, ToFollower};
-use immer::{Draftable, Vector};
 use immer_web::protocol::{ClientMessage, ServerMessage};
 use immer_web::{Hub, Identity, Policy};
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Board {
-    title: String,
-    todos: Vector<Todo>,
-}
+mod common;
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: String,
-    text: String,
-    done: bool,
-}
+use common::{Board, Todo};
 
 struct Options {
     clients: usize,

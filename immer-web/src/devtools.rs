@@ -253,43 +253,24 @@ impl Timeline {
 /// apply to the state so far.
 fn read_session(source: &str, log: impl BufRead) -> Result<Timeline, LogError> {
     let mut timeline: Option<Timeline> = None;
-    for (n, line) in log.lines().enumerate() {
-        let number = n + 1;
+    for line in HistoryEntry::log_lines(log) {
+        let (number, text) = line?;
         let fail = |reason: String| LogError {
             line: number,
             reason,
         };
-        let line = line.map_err(|e| fail(format!("cannot be read: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
         let Some(timeline) = timeline.as_mut() else {
-            let head: Value = serde_json::from_str(&line).map_err(|e| {
-                fail(format!(
-                    "is not the session's first line ({{\"base\": ...}}): {e}"
-                ))
-            })?;
+            let first_line = "is not the session's first line ({\"base\": ...})";
+            let head: Value =
+                serde_json::from_str(&text).map_err(|e| fail(format!("{first_line}: {e}")))?;
             let Some(base) = head.get("base").filter(|_| head.is_object()) else {
-                return Err(fail(
-                    "is not the session's first line ({\"base\": ...})".to_owned(),
-                ));
+                return Err(fail(first_line.to_owned()));
             };
             let first = head.get("first").and_then(Value::as_u64).unwrap_or(0);
             timeline = Some(Timeline::new(source.to_owned(), base.clone(), first));
             continue;
         };
-        let entry: HistoryEntry = serde_json::from_str(&line)
-            .map_err(|e| fail(format!("is not a history entry: {e}")))?;
-        if entry.version != timeline.newest_version() {
-            return Err(fail(format!(
-                "has version {}, but the line before ends at version {}",
-                entry.version,
-                timeline.newest_version()
-            )));
-        }
-        if entry.patches.is_empty() {
-            return Err(fail("has no patches".to_owned()));
-        }
+        let entry = HistoryEntry::from_log_line(number, &text, Some(timeline.newest_version()))?;
         timeline
             .push(entry)
             .map_err(|e| fail(format!("its patches do not apply: {e}")))?;

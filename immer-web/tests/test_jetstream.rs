@@ -10,7 +10,7 @@ mod nats;
 use std::time::Duration;
 
 use common::{Client, Todo, board, builder, serve};
-use immer::sync::{DropReason, FollowerEvent, RejectReason};
+use immer::sync::{FollowerEvent, RejectReason};
 use immer::{Path, apply_patches};
 use immer_nats::Config;
 use immer_web::Limits;
@@ -101,14 +101,14 @@ async fn two_servers_share_a_document_through_jetstream() {
     let id = victor.edit(|d| d.title().set("mine".into())).await;
     victor.settle(|| hub_b.version()).await;
     assert_eq!(
-        rejection(&victor, id),
+        victor.rejection(id),
         RejectReason::Forbidden {
             path: Path::from_pointer("/title").unwrap()
         }
     );
     let id = ann.edit(|d| d.title().set(String::new())).await;
     ann.settle(|| hub_a.version()).await;
-    assert!(matches!(rejection(&ann, id), RejectReason::Invalid { .. }));
+    assert!(matches!(ann.rejection(id), RejectReason::Invalid { .. }));
     assert_eq!(ann.follower.state().title, "Board");
 
     // A server that joins later replays the same state; the log replays to it.
@@ -155,14 +155,4 @@ fn dropped(client: &Client) -> usize {
         .iter()
         .filter(|e| matches!(e, FollowerEvent::Dropped { .. }))
         .count()
-}
-
-fn rejection(client: &Client, id: u64) -> RejectReason {
-    match client.outcome(id) {
-        Some(FollowerEvent::Dropped {
-            reason: DropReason::Rejected(reason),
-            ..
-        }) => reason.clone(),
-        other => panic!("edit {id} was not rejected: {other:?}"),
-    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{Board, Client, Role, Todo, WAIT, auth, board, closed, hub, raw, serve};
 use futures_util::SinkExt;
-use immer::sync::{DropReason, FollowerEvent, RejectReason};
+use immer::sync::{FollowerEvent, RejectReason};
 use immer::{Path, apply_patches};
 use immer_web::{Hub, Limits, close_code};
 use serde_json::json;
@@ -19,16 +19,6 @@ fn limits() -> Limits {
     let mut limits = Limits::default();
     limits.auth_timeout = Duration::from_millis(300);
     limits
-}
-
-fn rejection(client: &Client, id: u64) -> RejectReason {
-    match client.outcome(id) {
-        Some(FollowerEvent::Dropped {
-            reason: DropReason::Rejected(reason),
-            ..
-        }) => reason.clone(),
-        other => panic!("edit {id} was not rejected: {other:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +63,7 @@ async fn writes_outside_a_role_are_rejected_and_rolled_back() {
     let id = viewer.edit(|d| d.title().set("mine".into())).await;
     assert_eq!(viewer.follower.state().title, "mine", "applied at once");
     viewer.settle(version).await;
-    let reason = rejection(&viewer, id);
+    let reason = viewer.rejection(id);
     assert_eq!(
         reason,
         RejectReason::Forbidden {
@@ -97,7 +87,7 @@ async fn writes_outside_a_role_are_rejected_and_rolled_back() {
         .await;
     checker.settle(version).await;
     assert_eq!(
-        rejection(&checker, renamed),
+        checker.rejection(renamed),
         RejectReason::Forbidden {
             path: Path::from_pointer("/todos/1/text").unwrap()
         }
@@ -117,7 +107,7 @@ async fn writes_outside_a_role_are_rejected_and_rolled_back() {
     let emptied = editor.edit(|d| d.title().set(String::new())).await;
     editor.settle(version).await;
     assert!(matches!(
-        rejection(&editor, emptied),
+        editor.rejection(emptied),
         RejectReason::Invalid { message } if message == "the title may not be empty"
     ));
     for client in [&mut viewer, &mut checker, &mut editor] {

@@ -228,6 +228,17 @@ impl Client {
         }
     }
 
+    /// Why edit `id` was rejected; panics unless it was.
+    pub(crate) fn rejection(&self, id: u64) -> immer::sync::RejectReason {
+        match self.outcome(id) {
+            Some(FollowerEvent::Dropped {
+                reason: immer::sync::DropReason::Rejected(reason),
+                ..
+            }) => reason.clone(),
+            other => panic!("edit {id} was not rejected: {other:?}"),
+        }
+    }
+
     /// The outcome of edit `id`, if it has one.
     pub(crate) fn outcome(&self, id: u64) -> Option<&FollowerEvent> {
         self.events.iter().find(|e| match e {
