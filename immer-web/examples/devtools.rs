@@ -3,6 +3,8 @@
 //!
 //! `cargo run --release -p immer-web --example devtools -- session.jsonl`
 //!
+//! Without a session it writes the demo's (below) to the temporary directory and shows it.
+//!
 //! `--demo OUT [ENTRIES ITEMS]` writes a session to look at instead: a board of ITEMS todos
 //! (100,000 by default) and ENTRIES changes (10,000) by two authors (ticks, renames, inserts,
 //! removals, titles), recorded with a `History`; beside it, `OUT.expected.json` holds values
@@ -204,9 +206,14 @@ async fn main() -> std::io::Result<()> {
             name => file = Some(name.to_owned()),
         }
     }
-    let Some(file) = file else {
-        eprintln!("usage: devtools SESSION.jsonl [--port N] | devtools --demo OUT [ENTRIES ITEMS]");
-        std::process::exit(2);
+    // Without a session, the demo's, written to the temporary directory.
+    let file = if let Some(file) = file {
+        file
+    } else {
+        let demo_file = std::env::temp_dir().join("immer-devtools-demo.jsonl");
+        let demo_file = demo_file.display().to_string();
+        demo(&demo_file, 10_000, 100_000)?;
+        demo_file
     };
     let reader = BufReader::new(std::fs::File::open(&file)?);
     let devtools = match Devtools::from_session(&file, reader) {
