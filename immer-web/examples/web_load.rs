@@ -23,14 +23,29 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use futures_util::{SinkExt, StreamExt};
 use immer::sync::{Follower, SessionId, ToFollower};
+use immer::{Draftable, Vector};
 use immer_web::protocol::{ClientMessage, ServerMessage};
 use immer_web::{Hub, Identity, Policy};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-mod common;
+/// The board of the web examples, with fields that share on copy (`Arc<str>`): a write
+/// path-copies a chunk of 64 todos, and with `String` fields each copy would allocate 128
+/// strings, for each of the 100 clients at every change (the allocator then dominates the
+/// run; see BENCHMARKS.md, the peer workloads).
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Board {
+    title: String,
+    todos: Vector<Todo>,
+}
 
-use common::{Board, Todo};
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Todo {
+    id: Arc<str>,
+    text: Arc<str>,
+    done: bool,
+}
 
 struct Options {
     clients: usize,
@@ -65,8 +80,8 @@ fn board(todos: usize) -> Board {
         title: "Load".to_owned(),
         todos: (0..todos)
             .map(|n| Todo {
-                id: format!("t{n}"),
-                text: String::new(),
+                id: format!("t{n}").into(),
+                text: "".into(),
                 done: false,
             })
             .collect(),
@@ -225,7 +240,7 @@ async fn client(
             _ = ticks.tick(), if Instant::now() < until => {
                 counter += 1;
                 let text = counter.to_string();
-                follower.edit(|d| d.todos().get_mut(index).unwrap().text().set(text));
+                follower.edit(|d| d.todos().get_mut(index).unwrap().text().set(text.into()));
             }
             message = socket.next() => {
                 let Some(Ok(Message::Text(text))) = message else { break };
@@ -341,6 +356,25 @@ async fn run(url: &str, options: &Options) -> Figures {
     }
 }
 
+/// The CPU time this process has used (user and system), on Linux; 0 elsewhere.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Clock ticks are 1/100 s on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn print(name: &str, figures: &Figures, seconds: u64) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
@@ -399,7 +433,9 @@ async fn main() {
         .route("/ws", get(relay_handler))
         .with_state(relay);
     let server = tokio::spawn(axum::serve(no_delay(listener), app).into_future());
+    let cpu = cpu_seconds();
     let relayed = run(&url, &options).await;
+    let relay_cpu = cpu_seconds() - cpu;
     server.abort();
     print("hand-written relay", &relayed, options.seconds);
 
@@ -407,7 +443,9 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/ws", listener.local_addr().unwrap());
     let server = tokio::spawn(axum::serve(no_delay(listener), hub.router()).into_future());
+    let cpu = cpu_seconds();
     let ours = run(&url, &options).await;
+    let hub_cpu = cpu_seconds() - cpu;
     server.abort();
     let ok = hub
         .state()
@@ -417,6 +455,10 @@ async fn main() {
     print("immer-web hub", &ours, options.seconds);
     println!("{:<28} every client's todo written: {ok}", "");
 
+    println!(
+        "CPU time of the process (server and clients): relay {relay_cpu:.1} s, hub {hub_cpu:.1} s, over {} s each",
+        options.seconds + 3
+    );
     let p99 = |f: &Figures| percentile(&f.every, 0.99).as_secs_f64() * 1e3;
     println!(
         "p99 change to every client: hub {:.2} ms, relay {:.2} ms, ratio {:.2}; target 20 ms: {}",
