@@ -59,7 +59,8 @@ pub struct Limits {
     /// than the document changes is disconnected (code 1008), never waited for. 4,096 by
     /// default.
     pub max_outbound: usize,
-    /// How long a connection has to authenticate. 5 seconds by default.
+    /// How long a connection has to send its token, and the authentication hook to verify
+    /// it. 5 seconds by default.
     pub auth_timeout: Duration,
     /// How long a write to one client may take: a client that does not read for that long
     /// is disconnected. 10 seconds by default.
@@ -491,10 +492,15 @@ where
             return Err("unauthorized: the first message must be auth".to_owned());
         };
         match serde_json::from_str(&text) {
-            Ok(ClientMessage::Auth { token, resume }) => (self.inner.authenticate)(token)
-                .await
-                .map(|identity| (identity, resume))
-                .map_err(|reason| format!("unauthorized: {reason}")),
+            // The hook is the app's: bounded too.
+            Ok(ClientMessage::Auth { token, resume }) => {
+                let verified = (self.inner.authenticate)(token);
+                match tokio::time::timeout(self.inner.limits.auth_timeout, verified).await {
+                    Ok(Ok(identity)) => Ok((identity, resume)),
+                    Ok(Err(reason)) => Err(format!("unauthorized: {reason}")),
+                    Err(_) => Err("unauthorized: the token was not verified in time".to_owned()),
+                }
+            }
             Ok(_) => Err("unauthorized: the first message must be auth".to_owned()),
             Err(error) => Err(format!("unauthorized: not an auth message: {error}")),
         }

@@ -25,7 +25,11 @@ fn limits() -> Limits {
 async fn connections_without_a_valid_token_are_refused_with_a_reason() {
     let hub = hub(board(3), limits());
     let (url, server) = serve(&hub).await;
-    let cases: [(Option<Message>, &str); 5] = [
+    let cases: [(Option<Message>, &str); 6] = [
+        (
+            Some(auth("slow-sam")),
+            "unauthorized: the token was not verified in time",
+        ),
         (Some(auth("")), "unauthorized: unknown token"),
         (Some(auth("mallory")), "unauthorized: unknown token"),
         (
