@@ -125,7 +125,7 @@ fn preview(tree: &Tree) -> String {
         Tree::Object(o) => format!("{{{}}}", o.len()),
         other => Value::from(other).to_string(),
     };
-    let mut out = match tree {
+    let out = match tree {
         Tree::Array(a) => format!("[{} items]", a.len()),
         Tree::Object(o) => {
             let mut text = String::from("{");
@@ -141,15 +141,7 @@ fn preview(tree: &Tree) -> String {
         }
         other => scalar(other),
     };
-    if out.len() > 120 {
-        let mut end = 117;
-        while !out.is_char_boundary(end) {
-            end -= 1;
-        }
-        out.truncate(end);
-        out.push('…');
-    }
-    out
+    crate::hub::cut(out, 120, "…")
 }
 
 /// Why the page's request cannot be answered.

@@ -837,17 +837,23 @@ async fn read(
     }
 }
 
-/// A close reason fits in 123 bytes (RFC 6455); longer ones are cut at a character boundary.
-fn clip(mut reason: String) -> String {
-    if reason.len() > 123 {
-        let mut end = 120;
-        while !reason.is_char_boundary(end) {
+/// A close reason fits in 123 bytes (RFC 6455).
+fn clip(reason: String) -> String {
+    cut(reason, 123, "...")
+}
+
+/// `text` in at most `max` bytes: when longer, cut at a character boundary and ended with
+/// `mark`.
+pub(crate) fn cut(mut text: String, max: usize, mark: &str) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub(mark.len());
+        while !text.is_char_boundary(end) {
             end -= 1;
         }
-        reason.truncate(end);
-        reason.push_str("...");
+        text.truncate(end);
+        text.push_str(mark);
     }
-    reason
+    text
 }
 
 /// A token bucket: `rate` messages per second on average, `burst` more at once.
