@@ -21,6 +21,8 @@ export type DropReason =
   | { kind: 'conflict'; conflict: Conflict }
   | { kind: 'afterDropped'; id: number }
   | { kind: 'snapshot' }
+  /** The server no longer knew the session when the client reconnected (it restarted). */
+  | { kind: 'sessionLost' }
   | { kind: 'doesNotApply'; message: string };
 
 export interface Conflict {

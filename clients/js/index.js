@@ -204,6 +204,16 @@ export class Store {
       this.retryDelay = 250;
       this.user = message.user;
       this.role = message.role;
+      if (this.follower !== null && !message.resumed) {
+        // The server no longer knows the old session (it restarted): the edits it had not
+        // answered are reported lost (the one in flight may have landed before it went).
+        const lost = [...this.follower.pending.map((p) => [p.first, p.id])];
+        const inFlight = this.follower.inFlight;
+        if (inFlight !== null && !inFlight.applied) lost.push([inFlight.first, inFlight.change.id]);
+        for (const [first, last] of lost) {
+          for (let id = first; id <= last; id++) this.emit('dropped', { type: 'dropped', id, reason: { kind: 'sessionLost' } });
+        }
+      }
       if (this.follower === null || !message.resumed) {
         // A new session (the first, or the old one is no longer known): start from its state.
         this.follower = new Follower(

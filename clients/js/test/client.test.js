@@ -156,3 +156,38 @@ test('a dropped connection reconnects, resumes its session, and loses no edit', 
     assert.ok(state.todos.filter((t) => t.id === `r${n}`).length <= 1);
   }
 });
+
+test('edits a restarted server never saw are reported lost, once each', async () => {
+  let own = await startServer();
+  const ann = await connect(own.ws, { token: 'ann', WebSocket });
+  try {
+    const outcomes = new Map();
+    ann.on('accepted', (e) => outcomes.set(e.id, 'accepted'));
+    ann.on('dropped', (e) => outcomes.set(e.id, e.reason.kind));
+    const first = ann.update((d) => {
+      d.title = 'before the restart';
+    });
+    await ann.settled();
+    const closed = new Promise((resolve) => ann.on('close', resolve));
+    own.child.kill('SIGKILL');
+    await closed;
+    const offline = [
+      ann.update((d) => {
+        d.title = 'offline 1';
+      }),
+      ann.update((d) => {
+        d.todos.push({ id: 'offline', text: 'offline 2', done: false });
+      }),
+    ];
+    own = await startServer(own.port);
+    const reopened = await new Promise((resolve) => ann.on('open', resolve));
+    assert.equal(reopened.resumed, false);
+    assert.equal(outcomes.get(first), 'accepted');
+    for (const id of offline) assert.equal(outcomes.get(id), 'sessionLost', `edit ${id}`);
+    await ann.settled();
+    assert.deepEqual(ann.getState(), (await own.state()).state);
+  } finally {
+    ann.close();
+    await own.stop();
+  }
+});

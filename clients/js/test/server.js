@@ -33,8 +33,8 @@ export function chromiumPath() {
  *
  * @returns {Promise<{ http: string, ws: string, stop: () => Promise<void>, state: () => Promise<any> }>}
  */
-export async function startServer() {
-  const child = spawn(serverBinary(), ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startServer(port = 0) {
+  const child = spawn(serverBinary(), ['--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start within 30 s')), 30000);
@@ -50,6 +50,7 @@ export async function startServer() {
     http,
     ws,
     child,
+    port: Number(new URL(http).port),
     async state() {
       const response = await fetch(`${http}/state`);
       return response.json();
