@@ -156,3 +156,80 @@ fn dropped(client: &Client) -> usize {
         .filter(|e| matches!(e, FollowerEvent::Dropped { .. }))
         .count()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_cut_off_across_a_compaction_catches_up_from_the_snapshot() {
+    let server = nats::NatsServer::start();
+    let proxy = nats::Proxy::start(server.port).await;
+    let mut config = config();
+    config.snapshot_every = 20;
+    config.compact = true;
+    let store_a = nats::store(&server.url(), config.clone()).await;
+    let store_b = nats::store(&proxy.url(), config).await;
+    let start = board(3);
+    let hub_a = builder(start.clone(), Limits::default())
+        .build_on_jetstream(&store_a, "board")
+        .await
+        .unwrap();
+    let hub_b = builder(board(0), Limits::default())
+        .build_on_jetstream(&store_b, "board")
+        .await
+        .unwrap();
+    let (url_a, task_a) = serve(&hub_a).await;
+    let (url_b, task_b) = serve(&hub_b).await;
+    let mut ann = Client::connect(&url_a, "editor-ann").await;
+    let mut bob = Client::connect(&url_b, "editor-bob").await;
+
+    // Bob's server loses NATS; Bob edits (his change waits in his server's queue) while Ann
+    // makes 100 changes, with snapshots and the log purged behind them.
+    proxy.cut();
+    let offline = bob
+        .edit(|d| {
+            d.todos()
+                .get_mut(0)
+                .unwrap()
+                .set_text("bob, offline".into())
+        })
+        .await;
+    for n in 0..100 {
+        ann.edit(|d| {
+            d.todos().push(Todo {
+                id: format!("a{n}"),
+                text: format!("ann {n}"),
+                done: false,
+            });
+        })
+        .await;
+        ann.settle(|| hub_a.version()).await;
+    }
+    let log = nats::read_log(&server.url(), "WEB", "board").await;
+    assert!(
+        log.first().is_some_and(|(_, c)| c.version > 1),
+        "the log was purged past Bob's server's position"
+    );
+
+    // Back online: Bob's server catches up from the snapshot; Bob's edit has one outcome.
+    proxy.heal();
+    let version = || hub_a.version();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while hub_b.version() < hub_a.version() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("Bob's server catches up");
+    bob.settle(|| hub_b.version().max(version())).await;
+    ann.settle(|| hub_b.version().max(version())).await;
+    one_outcome_each(&bob, &[offline]);
+    let state = hub_a.state();
+    assert_eq!(*hub_b.state(), *state);
+    assert_eq!(**bob.follower.state(), *state);
+    assert_eq!(**ann.follower.state(), *state);
+    assert_eq!(state.todos.len(), 103);
+    match bob.outcome(offline) {
+        Some(FollowerEvent::Accepted { .. }) => assert_eq!(state.todos[0].text, "bob, offline"),
+        _ => assert_eq!(state.todos[0].text, "todo 0"),
+    }
+    task_a.abort();
+    task_b.abort();
+}
