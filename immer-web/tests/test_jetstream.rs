@@ -188,7 +188,7 @@ async fn a_server_cut_off_across_a_compaction_catches_up_from_the_snapshot() {
             d.todos()
                 .get_mut(0)
                 .unwrap()
-                .set_text("bob, offline".into())
+                .set_text("bob, offline".into());
         })
         .await;
     for n in 0..100 {
