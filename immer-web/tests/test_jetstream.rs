@@ -9,11 +9,11 @@ mod nats;
 
 use std::time::Duration;
 
-use common::{Client, Todo, board, builder, serve};
+use common::{Board, Client, Role, Todo, board, builder, serve};
 use immer::sync::{FollowerEvent, RejectReason};
 use immer::{Path, apply_patches};
 use immer_nats::Config;
-use immer_web::Limits;
+use immer_web::{Hub, JetStream, Limits};
 use std::sync::Arc;
 
 fn config() -> Config {
@@ -26,17 +26,7 @@ fn config() -> Config {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_a_document_through_jetstream() {
     let server = nats::NatsServer::start();
-    let store_a = nats::store(&server.url(), config()).await;
-    let store_b = nats::store(&server.url(), config()).await;
-    let start = board(3);
-    let hub_a = builder(start.clone(), Limits::default())
-        .build_on_jetstream(&store_a, "board")
-        .await
-        .unwrap();
-    let hub_b = builder(board(0), Limits::default())
-        .build_on_jetstream(&store_b, "board")
-        .await
-        .unwrap();
+    let (start, hub_a, hub_b) = Box::pin(two_servers(&server.url(), &server.url(), config())).await;
     assert_eq!(
         *hub_b.state(),
         start,
@@ -134,6 +124,31 @@ async fn two_servers_share_a_document_through_jetstream() {
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
+/// Two servers on the document `board` of the stream, through NATS at `url_a` and `url_b`: the
+/// first creates it with three todos, the second joins it. Returns the first state too.
+async fn two_servers(
+    url_a: &str,
+    url_b: &str,
+    config: Config,
+) -> (
+    Board,
+    Hub<Board, Role, JetStream<Board>>,
+    Hub<Board, Role, JetStream<Board>>,
+) {
+    let store_a = nats::store(url_a, config.clone()).await;
+    let store_b = nats::store(url_b, config).await;
+    let start = board(3);
+    let hub_a = builder(start.clone(), Limits::default())
+        .build_on_jetstream(&store_a, "board")
+        .await
+        .unwrap();
+    let hub_b = builder(board(0), Limits::default())
+        .build_on_jetstream(&store_b, "board")
+        .await
+        .unwrap();
+    (start, hub_a, hub_b)
+}
+
 fn one_outcome_each(client: &Client, ids: &[u64]) {
     for id in ids {
         let outcomes = client
@@ -164,17 +179,7 @@ async fn a_server_cut_off_across_a_compaction_catches_up_from_the_snapshot() {
     let mut config = config();
     config.snapshot_every = 20;
     config.compact = true;
-    let store_a = nats::store(&server.url(), config.clone()).await;
-    let store_b = nats::store(&proxy.url(), config).await;
-    let start = board(3);
-    let hub_a = builder(start.clone(), Limits::default())
-        .build_on_jetstream(&store_a, "board")
-        .await
-        .unwrap();
-    let hub_b = builder(board(0), Limits::default())
-        .build_on_jetstream(&store_b, "board")
-        .await
-        .unwrap();
+    let (_, hub_a, hub_b) = Box::pin(two_servers(&server.url(), &proxy.url(), config)).await;
     let (url_a, task_a) = serve(&hub_a).await;
     let (url_b, task_b) = serve(&hub_b).await;
     let mut ann = Client::connect(&url_a, "editor-ann").await;
