@@ -1,7 +1,7 @@
 //! Synchronization: the path transformation, the leader and the followers, and a seeded
 //! simulation over a network that drops, duplicates, reorders and delays messages.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use immer::sync::{
@@ -164,25 +164,45 @@ fn sequences_move_through_each_other() {
 struct Board {
     title: String,
     items: Vector<Item>,
+    meta: Meta,
+    labels: BTreeMap<String, u64>,
+    stars: BTreeSet<String>,
 }
 
+/// A list element: `id` is its identity, never written once it is made.
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Item {
     id: u64,
+    counter: u64,
     note: String,
     tags: Vec<String>,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Meta {
+    title: String,
+    counter: u64,
+}
+
+fn item(id: u64) -> Item {
+    Item {
+        id,
+        counter: 0,
+        note: String::new(),
+        tags: Vec::new(),
+    }
 }
 
 fn board(n: u64) -> Arc<Board> {
     Arc::new(Board {
         title: "b".into(),
-        items: (0..n)
-            .map(|id| Item {
-                id,
-                note: String::new(),
-                tags: Vec::new(),
-            })
-            .collect(),
+        items: (0..n).map(item).collect(),
+        meta: Meta {
+            title: "t".into(),
+            counter: 0,
+        },
+        labels: [("k0".to_owned(), 0), ("k1".to_owned(), 0)].into(),
+        stars: ["s0".to_owned(), "s1".to_owned()].into(),
     })
 }
 
@@ -224,9 +244,8 @@ fn the_leader_moves_a_stale_change_and_the_author_sees_it_land() {
     assert_eq!(
         leader.state().items[4],
         Item {
-            id: 5,
             note: "mine".into(),
-            tags: vec![]
+            ..item(5)
         }
     );
     assert!(
@@ -295,16 +314,7 @@ fn a_pending_edit_is_rebased_on_the_follower_through_other_nodes_changes() {
     let first = nodes[0].poll();
     // Meanwhile node 2 inserts at the front and commits.
     nodes[1].edit(|d| {
-        d.items()
-            .insert(
-                0,
-                Item {
-                    id: 100,
-                    note: String::new(),
-                    tags: vec![],
-                },
-            )
-            .unwrap();
+        d.items().insert(0, item(100)).unwrap();
     });
     for out in nodes[1].poll().into_iter().flat_map(|m| leader.receive(m)) {
         for node in &mut nodes {
@@ -431,14 +441,7 @@ fn random_edit(
             node.edit(|d| {
                 let mut items = d.items();
                 let at = index.min(items.len());
-                let _ = items.insert(
-                    at,
-                    Item {
-                        id,
-                        note: String::new(),
-                        tags: vec![],
-                    },
-                );
+                let _ = items.insert(at, item(id));
             })
         }
         2 | 3 => node.edit(|d| {
