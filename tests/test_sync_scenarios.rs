@@ -1,6 +1,8 @@
 //! The five scenarios of the sync-correctness issue, every message delivered (or held back)
 //! by hand. Each failed on the protocol before sessions, snapshot answers and exact
-//! inverses.
+//! inverses. Then the violations the seeded simulation of intent found: a pending remove
+//! moved through a snapshot onto another item, a dropped edit's effect kept by a later
+//! whole-list write, and `AfterDropped` naming an edit that was accepted.
 
 use std::sync::Arc;
 
@@ -341,4 +343,188 @@ fn a_follower_that_rejoins_under_its_client_id_converges() {
     assert_eq!(ann2.state(), leader.state());
     assert_eq!(leader.state().meta.title, "after the restart");
     assert_eq!(done_ids(leader.state()), [1]);
+}
+
+/// Every outcome in `events` that names another edit, with the edit it names.
+fn after_dropped(events: &[FollowerEvent]) -> Vec<(u64, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            FollowerEvent::Dropped {
+                change_id,
+                reason: DropReason::AfterDropped { change_id: named },
+            } => Some((*change_id, *named)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_remove_waiting_across_a_snapshot_never_removes_another_item() {
+    // Ann's state is [1, 2]. While her first edit is in flight, she removes item 1; Bob
+    // meanwhile marks item 1 done and inserts item 3 after it, and the leader compacts.
+    // The diff from Ann's [1, 2] to the snapshot's [1', 3, 2] can pair item 1 with item 3:
+    // her remove must then be dropped, never moved onto item 3.
+    let mut leader = Leader::new(board(&[1, 2]));
+    let mut ann = Follower::new(leader.join(1));
+    let mut bob = Follower::new(leader.join(2));
+    ann.edit(|d| d.meta().set_title("ann".into()));
+    let in_flight = changes(ann.poll());
+    assert_eq!(ann.state().items[0].id, 1);
+    ann.edit(|d| {
+        d.items().remove(0);
+    });
+    bob.edit(|d| d.items().get_mut(0).unwrap().set_done(true));
+    bob.edit(|d| {
+        let _ = d.items().insert(1, item(3));
+    });
+    for _ in 0..3 {
+        sync_one(&mut leader, 0, &mut [&mut bob]);
+    }
+    assert_eq!(ids(leader.state()), [1, 3, 2]);
+    leader.compact(leader.version());
+    let resync = ToLeader::Resync {
+        session: ann.session(),
+        version: ann.version(),
+    };
+    let snapshot = for_follower(&leader.receive(resync), &ann);
+    assert!(matches!(snapshot[..], [ToFollower::Snapshot(_)]));
+    deliver(&mut ann, snapshot);
+    // Her waiting remove shows on item 1 or nowhere.
+    let local = ids(ann.state());
+    assert!(
+        local.ends_with(&[3, 2]),
+        "after the snapshot, Ann's state (her removal of item 1 waiting) is {local:?}"
+    );
+    for m in in_flight {
+        deliver_outs(&mut ann, &leader.receive(m));
+    }
+    for _ in 0..4 {
+        sync_one(&mut leader, 0, &mut [&mut ann]);
+    }
+    let events = ann.take_events();
+    let committed = ids(leader.state());
+    match outcomes(&events, 2)[..] {
+        [FollowerEvent::Accepted { .. }] => assert_eq!(
+            committed,
+            [3, 2],
+            "Ann's \"remove item 1\" was accepted; the leader has {committed:?}: {events:?}"
+        ),
+        [FollowerEvent::Dropped { .. }] => assert_eq!(committed, [1, 3, 2], "{events:?}"),
+        _ => panic!("Ann's edit 2 has not exactly one outcome: {events:?}"),
+    }
+    assert_eq!(ann.state(), leader.state());
+    assert!(ann.is_settled());
+}
+
+#[test]
+fn a_dropped_edit_leaves_no_trace_in_a_later_whole_list_write() {
+    // Ann, nothing sent yet: edit 1 marks item 1 done and retitles; edit 2 reverses the
+    // items (one write of the whole list, made with item 1 done). Bob replaces the meta
+    // first, so edit 1 conflicts and is dropped: its effect must be gone from Ann's state
+    // at once, and never committed, edit 2 or not.
+    let mut leader = Leader::new(board(&[1, 2]));
+    let mut ann = Follower::new(leader.join(1));
+    let mut bob = Follower::new(leader.join(2));
+    ann.edit(|d| {
+        d.items().get_mut(0).unwrap().set_done(true);
+        d.meta().set_title("ann".into());
+    });
+    ann.edit(|d| d.items().reverse());
+    bob.edit(|d| {
+        d.set_meta(Meta {
+            title: "bob".into(),
+        });
+    });
+    sync_one(&mut leader, 1, &mut [&mut ann, &mut bob]);
+    let mut events = ann.take_events();
+    assert!(
+        matches!(outcomes(&events, 1)[..], [FollowerEvent::Dropped { .. }]),
+        "{events:?}"
+    );
+    assert_eq!(
+        done_ids(ann.state()),
+        [0_u64; 0],
+        "edit 1 (item 1 done) was reported dropped, yet Ann's state shows it: items {:?}",
+        ann.state().items
+    );
+    for _ in 0..3 {
+        sync_one(&mut leader, 0, &mut [&mut ann, &mut bob]);
+    }
+    events.extend(ann.take_events());
+    assert_eq!(outcomes(&events, 2).len(), 1, "{events:?}");
+    let mut state = board(&[1, 2]);
+    for committed in leader.log() {
+        state = immer::apply_patches(&state, &committed.patches).unwrap();
+        assert_eq!(
+            done_ids(&state),
+            [0_u64; 0],
+            "Ann's dropped edit 1 (item 1 done) is committed in version {}: {events:?}",
+            committed.version
+        );
+    }
+    assert_eq!(ann.state(), leader.state());
+    assert!(ann.is_settled() && bob.is_settled());
+}
+
+#[test]
+fn after_dropped_never_names_an_edit_that_is_accepted() {
+    // Ann's edit 1 commits, but its answer is lost; her edit 2 marks item 1 done, which Bob
+    // then removes. A snapshot (after compaction) says edit 1 committed: edit 2 is dropped,
+    // and not as made after a dropped edit 1.
+    let mut leader = Leader::new(board(&[1, 2]));
+    let mut ann = Follower::new(leader.join(1));
+    let mut bob = Follower::new(leader.join(2));
+    ann.edit(|d| d.items().reverse());
+    for m in changes(ann.poll()) {
+        leader.receive(m); // committed; the answer is lost
+    }
+    ann.edit(|d| d.items().get_mut(1).unwrap().set_done(true));
+    let target = ann.state().items[1].id;
+    let catch_up = ToLeader::Resync {
+        session: bob.session(),
+        version: 0,
+    };
+    deliver_outs(&mut bob, &leader.receive(catch_up));
+    let at = bob
+        .state()
+        .items
+        .iter()
+        .position(|i| i.id == target)
+        .unwrap();
+    bob.edit(|d| {
+        d.items().remove(at);
+    });
+    sync_one(&mut leader, 0, &mut [&mut bob]);
+    leader.compact(leader.version());
+    let resync = ToLeader::Resync {
+        session: ann.session(),
+        version: ann.version(),
+    };
+    deliver_outs(&mut ann, &leader.receive(resync));
+    for _ in 0..3 {
+        sync_one(&mut leader, 0, &mut [&mut ann, &mut bob]);
+    }
+    let events = ann.take_events();
+    for (edit, named) in after_dropped(&events) {
+        assert!(
+            matches!(
+                outcomes(&events, named)[..],
+                [FollowerEvent::Dropped { .. }]
+            ),
+            "edit {edit} was dropped as made after edit {named}, whose outcome is {:?}: {events:?}",
+            outcomes(&events, named)
+        );
+    }
+    assert!(
+        matches!(outcomes(&events, 1)[..], [FollowerEvent::Accepted { .. }]),
+        "{events:?}"
+    );
+    assert!(
+        matches!(outcomes(&events, 2)[..], [FollowerEvent::Dropped { .. }]),
+        "{events:?}"
+    );
+    assert_eq!(done_ids(leader.state()), [0_u64; 0]);
+    assert_eq!(ann.state(), leader.state());
+    assert!(ann.is_settled());
 }
