@@ -1700,7 +1700,34 @@ impl Cluster {
             if action.shapes_list() && actions.iter().any(Action::shapes_list) {
                 continue;
             }
+            // The draft records an item's tags by their net effect: a tag added and removed
+            // again in one edit records nothing, a whole write of the tags takes in the tag
+            // edits before it, and tag edits after it are part of what it writes.
+            let mut fold_into_tags = None;
             for intent in Intent::of(&model, &action) {
+                match &intent {
+                    Intent::TagAdd { id, .. } | Intent::TagRemove { id, .. }
+                        if intents
+                            .iter()
+                            .any(|e| matches!(e, Intent::Tags { id: i, .. } if i == id)) =>
+                    {
+                        fold_into_tags = Some(*id);
+                        continue;
+                    }
+                    Intent::TagRemove { id, tag } => {
+                        let added = intents.iter().position(|earlier: &Intent| {
+                            matches!(earlier, Intent::TagAdd { id: i, tag: t } if i == id && t == tag)
+                        });
+                        if let Some(added) = added {
+                            intents.remove(added);
+                            continue;
+                        }
+                    }
+                    Intent::Tags { id, .. } => intents.retain(|e| {
+                        !matches!(e, Intent::TagAdd { id: i, .. } | Intent::TagRemove { id: i, .. } if i == id)
+                    }),
+                    _ => {}
+                }
                 // A write of an item is folded into a later whole write or removal of it.
                 let (covered, whole) = intent.displaces();
                 intents.retain(|earlier: &Intent| {
@@ -1711,6 +1738,20 @@ impl Cluster {
                 intents.push(intent);
             }
             act_on_value(&mut model, &action);
+            if let Some(id) = fold_into_tags {
+                let now = model
+                    .items
+                    .iter()
+                    .find(|i| i.id == id)
+                    .map(|i| i.tags.clone());
+                for intent in &mut intents {
+                    if let (Intent::Tags { id: i, tags }, Some(now)) = (intent, &now) {
+                        if *i == id {
+                            tags.clone_from(now);
+                        }
+                    }
+                }
+            }
             actions.push(action);
         }
         if actions.is_empty() {

@@ -82,6 +82,31 @@ pub fn apply_patches<T: Draftable>(base: &Arc<T>, patches: &[Patch]) -> Result<A
 /// assert_eq!(state, ["a", "b"]);
 /// ```
 pub fn apply_patches_mut<T: Draftable>(state: &mut T, patches: &[Patch]) -> Result<(), PatchError> {
+    apply_mut_with_inverse(state, patches).map(drop)
+}
+
+/// Applies `patches` in order to `state` in place, with no rollback: on an error the patches
+/// before the failing one stay applied. For a state thrown away on failure (a replica that
+/// is then rebuilt or replaced), where keeping what each patch replaced would be wasted work.
+pub(crate) fn apply_in_place<T: Draftable>(
+    state: &mut T,
+    patches: &[Patch],
+) -> Result<(), PatchError> {
+    for (index, patch) in patches.iter().enumerate() {
+        apply_one(state, patch, false).map_err(|kind| PatchError {
+            index,
+            path: patch.path.clone(),
+            kind,
+        })?;
+    }
+    Ok(())
+}
+
+/// [`apply_patches_mut`], returning the exact inverse (in apply order) on success.
+pub(crate) fn apply_mut_with_inverse<T: Draftable>(
+    state: &mut T,
+    patches: &[Patch],
+) -> Result<Vec<Patch>, PatchError> {
     let mut undo: Vec<Patch> = Vec::new();
     for (index, patch) in patches.iter().enumerate() {
         match apply_one(state, patch, true) {
@@ -105,7 +130,8 @@ pub fn apply_patches_mut<T: Draftable>(state: &mut T, patches: &[Patch]) -> Resu
             }
         }
     }
-    Ok(())
+    undo.reverse();
+    Ok(undo)
 }
 
 /// Applies `patches` in order to `base` and returns the new snapshot with the exact inverse

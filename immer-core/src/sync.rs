@@ -83,13 +83,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{apply_patches, apply_with_inverse};
+use crate::apply::{apply_in_place, apply_mut_with_inverse, apply_patches, apply_patches_mut};
 use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::Patch;
 use crate::path::Path;
 use crate::produce::{PatchDraft, produce_with_patches};
-use crate::transform::{Conflict, transform};
+use crate::transform::{Conflict, Rule, Through, transform};
 
 /// Who a follower is: its user or device, the same across restarts.
 pub type ClientId = u64;
@@ -923,9 +923,6 @@ struct Pending {
     id: u64,
     /// The patches, as they apply after the confirmed state and the edits before this one.
     patches: Vec<Patch>,
-    /// What takes the state back from after this edit to before it, computed from the state
-    /// it was applied to when the local state was last built.
-    inverse: Vec<Patch>,
 }
 
 /// The change sent and not yet answered.
@@ -939,6 +936,15 @@ struct InFlight {
     applied: bool,
 }
 
+/// What moving the pending edits through a change gave.
+struct Rebased {
+    /// The change as it applies after the pending edits kept: what brings the local state
+    /// along.
+    theirs: Vec<Patch>,
+    /// Whether an edit left the queue: the local state must then be built anew.
+    took_out: bool,
+}
+
 /// A node that follows the leader's order and edits optimistically.
 ///
 /// See the [module docs](self) for the protocol and what it guarantees.
@@ -948,8 +954,9 @@ pub struct Follower<T> {
     /// The state at `version`, as the leader has it.
     confirmed: Arc<T>,
     version: u64,
-    /// `confirmed` with the pending edits applied: what the user sees.
-    local: Arc<T>,
+    /// `confirmed` with the pending edits applied: what the user sees. `None` while that is
+    /// `confirmed` itself, so that the confirmed state is updated in place.
+    local: Option<Arc<T>>,
     pending: VecDeque<Pending>,
     in_flight: Option<InFlight>,
     /// Committed changes that arrived before the ones they follow.
@@ -967,13 +974,12 @@ impl<T: Draftable> Follower<T> {
     /// answering [`ToLeader::Join`]).
     #[must_use]
     pub fn new(welcome: Welcome<T>) -> Self {
-        let state = Arc::new(welcome.snapshot.state);
         Follower {
             client: welcome.client,
             session: welcome.session,
-            local: Arc::clone(&state),
-            confirmed: state,
+            confirmed: Arc::new(welcome.snapshot.state),
             version: welcome.snapshot.version,
+            local: None,
             pending: VecDeque::new(),
             in_flight: None,
             early: BTreeMap::new(),
@@ -1032,7 +1038,7 @@ impl<T: Draftable> Follower<T> {
     /// The state the user sees: the confirmed state with the pending edits applied.
     #[must_use]
     pub fn state(&self) -> &Arc<T> {
-        &self.local
+        self.local.as_ref().unwrap_or(&self.confirmed)
     }
 
     /// The state as of the last confirmed version.
@@ -1080,18 +1086,17 @@ impl<T: Draftable> Follower<T> {
     where
         F: FnOnce(&mut PatchDraft<'_, '_, T>),
     {
-        let (next, patches, inverse) = produce_with_patches(&self.local, recipe);
+        let (next, patches, _) = produce_with_patches(self.state(), recipe);
         if patches.is_empty() {
             return None;
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.local = next;
+        self.local = Some(next);
         self.pending.push_back(Pending {
             first: id,
             id,
             patches,
-            inverse,
         });
         Some(id)
     }
@@ -1134,30 +1139,69 @@ impl<T: Draftable> Follower<T> {
         out
     }
 
-    /// Handles one message from the leader.
+    /// Handles one message from the leader. See [`receive_all`](Follower::receive_all) for
+    /// many at once.
     pub fn receive(&mut self, message: ToFollower<T>) {
-        match message {
-            ToFollower::Committed(committed) => {
-                if self.diverged {
-                    return;
+        self.receive_all(std::iter::once(message));
+    }
+
+    /// Handles messages from the leader, in the order given, as [`receive`](Follower::receive)
+    /// would one by one, with a run of committed changes applied together: the pending
+    /// edits are moved through the whole run at once and the local state is brought along
+    /// once, so a follower that is far behind catches up in one step.
+    ///
+    /// Time: for a run of committed changes, O(patches of the run × patches pending) path
+    /// comparisons, plus applying the run twice (to the confirmed state and to the local
+    /// one), each in place when no one else holds the state. Building the local state anew
+    /// from the confirmed one (O(the path copies of every pending edit)) happens only when a
+    /// pending edit is dropped or no longer applies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader, ToLeader};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+    /// let mut ann = Follower::new(leader.join(1));
+    /// let mut bob = Follower::new(leader.join(2));
+    /// for n in 0..100 {
+    ///     bob.edit(|d| d.push(n));
+    ///     for message in bob.poll() {
+    ///         for out in leader.receive(message) {
+    ///             bob.receive(out.message);
+    ///         }
+    ///     }
+    /// }
+    /// ann.edit(|d| d.push(1000));
+    /// // Ann catches up with everything she missed at once.
+    /// let resync = ToLeader::Resync { session: ann.session(), version: ann.version() };
+    /// ann.receive_all(leader.receive(resync).into_iter().map(|out| out.message));
+    /// assert_eq!(ann.version(), 100);
+    /// assert_eq!(ann.state().len(), 101);
+    /// assert_eq!(ann.state()[100], 1000);
+    /// ```
+    pub fn receive_all(&mut self, messages: impl IntoIterator<Item = ToFollower<T>>) {
+        for message in messages {
+            match message {
+                ToFollower::Committed(committed) => {
+                    if !self.diverged && committed.version > self.version {
+                        self.early.insert(committed.version, committed);
+                    }
                 }
-                if committed.version > self.version {
-                    self.early.insert(committed.version, committed);
+                ToFollower::Rejected(rejected) => {
+                    self.apply_ready();
+                    self.apply_rejected(rejected);
                 }
-                while let Some(next) = self
-                    .version
-                    .checked_add(1)
-                    .and_then(|v| self.early.remove(&v))
-                {
-                    self.apply_committed(next);
+                ToFollower::Snapshot(snapshot) => {
+                    self.apply_ready();
+                    self.apply_snapshot(snapshot);
                 }
-                self.early.retain(|v, _| *v > self.version);
+                // A follower has its session; a welcome for another joiner is not for it.
+                ToFollower::Welcome(_) => {}
             }
-            ToFollower::Rejected(rejected) => self.apply_rejected(rejected),
-            ToFollower::Snapshot(snapshot) => self.apply_snapshot(snapshot),
-            // A follower has its session; a welcome for another joiner is not for it.
-            ToFollower::Welcome(_) => {}
         }
+        self.apply_ready();
     }
 
     /// The id of the change in flight, if any.
@@ -1165,10 +1209,116 @@ impl<T: Draftable> Follower<T> {
         self.in_flight.as_ref().map(|f| f.change.id)
     }
 
-    fn apply_committed(&mut self, committed: Committed) {
-        // The leader applied these patches to this very state, so they apply here too.
-        let next = match apply_patches(&self.confirmed, &committed.patches) {
-            Ok(next) => next,
+    /// Whether `committed` is this follower's change in flight.
+    fn is_own(&self, committed: &Committed) -> bool {
+        committed.session == self.session && self.in_flight_id() == Some(committed.change_id)
+    }
+
+    /// Applies the committed changes that follow the confirmed version, in order. Other
+    /// nodes' changes in a row are moved through the pending edits together; the local state
+    /// is brought along once at the end (or built anew when an edit left the queue).
+    fn apply_ready(&mut self) {
+        let mut tail: Vec<Patch> = Vec::new();
+        let mut rebuild = false;
+        let mut others: Vec<Committed> = Vec::new();
+        loop {
+            let next = u64::try_from(others.len())
+                .ok()
+                .and_then(|n| self.version.checked_add(n + 1))
+                .and_then(|v| self.early.remove(&v));
+            let own = next.as_ref().is_some_and(|c| self.is_own(c));
+            if (next.is_none() || own) && !others.is_empty() {
+                let run = std::mem::take(&mut others);
+                rebuild |= self.apply_others(&run, &mut tail);
+            }
+            match next {
+                _ if self.diverged => break,
+                None => break,
+                Some(committed) if own => rebuild |= self.apply_own(committed, &mut tail),
+                Some(committed) => others.push(committed),
+            }
+        }
+        let version = self.version;
+        self.early.retain(|v, _| *v > version);
+        self.refresh_local(&tail, rebuild);
+    }
+
+    /// Applies a run of other nodes' changes (consecutive versions): the pending edits move
+    /// through all of them at once. Returns whether an edit left the queue; `tail` gets the
+    /// run as it applies to the local state.
+    fn apply_others(&mut self, run: &[Committed], tail: &mut Vec<Patch>) -> bool {
+        let mut took_out = false;
+        if !self.pending.is_empty() {
+            let base = Arc::clone(&self.confirmed);
+            let theirs = Through::new(run.iter().flat_map(|c| &c.patches));
+            let rebased = self.rebase(&base, theirs, None);
+            took_out = rebased.took_out;
+            tail.extend(rebased.theirs);
+        }
+        for committed in run {
+            if !self.advance(committed) {
+                // Not the leader's history: the edits are decided when the snapshot comes.
+                break;
+            }
+        }
+        took_out
+    }
+
+    /// Applies this follower's own change in flight, committed. Returns whether an edit
+    /// left the queue.
+    fn apply_own(&mut self, committed: Committed, tail: &mut Vec<Patch>) -> bool {
+        let Some(in_flight) = self.in_flight.as_ref() else {
+            return false;
+        };
+        let (first, applied) = (in_flight.first, in_flight.applied);
+        let same = applied
+            && self
+                .pending
+                .front()
+                .is_some_and(|p| p.patches == committed.patches);
+        // The state it applies to, to undo the local form of the change through when it
+        // differs (a copy only then).
+        let base = (!same).then(|| Arc::clone(&self.confirmed));
+        if !self.advance(&committed) {
+            return false;
+        }
+        self.in_flight = None;
+        let took_out = match base {
+            // Moved through the same changes here and at the leader: the rest of the queue
+            // already applies after it, and the local state already holds it.
+            None => {
+                self.pending.pop_front();
+                false
+            }
+            Some(base) => {
+                // Committed in another form than the local one: take the local one out and
+                // move the rest through the committed one. When it waited out of the state,
+                // to the queue it is another node's change.
+                let drop = applied.then_some((committed.change_id, None));
+                let rebased = self.rebase(&base, Through::new(&committed.patches), drop);
+                tail.extend(rebased.theirs);
+                rebased.took_out
+            }
+        };
+        for change_id in first..=committed.change_id {
+            self.events.push(FollowerEvent::Accepted {
+                change_id,
+                version: committed.version,
+            });
+        }
+        took_out
+    }
+
+    /// Applies a committed change to the confirmed state (in place when no one else holds
+    /// it). `false` when it does not apply: the follower has diverged, and its confirmed
+    /// state, no longer the leader's, waits for a snapshot to replace it.
+    fn advance(&mut self, committed: &Committed) -> bool {
+        match apply_in_place(Arc::make_mut(&mut self.confirmed), &committed.patches) {
+            Ok(()) => {
+                self.version = committed.version;
+                self.events.push(FollowerEvent::Applied(self.version));
+                true
+            }
             Err(error) => {
                 // Not the leader's history: say so, and take nothing more until a snapshot.
                 self.diverged = true;
@@ -1177,44 +1327,27 @@ impl<T: Draftable> Follower<T> {
                     version: committed.version,
                     error: error.to_string(),
                 });
-                return;
+                false
             }
-        };
-        let own =
-            committed.session == self.session && self.in_flight_id() == Some(committed.change_id);
-        if own {
-            let (first, applied) = self
-                .in_flight
-                .take()
-                .map_or((committed.change_id, false), |f| (f.first, f.applied));
-            let same = self
-                .pending
-                .front()
-                .is_some_and(|p| p.patches == committed.patches);
-            if applied && same {
-                // Moved through the same changes here and at the leader: the rest of the
-                // queue already applies after it.
-                self.pending.pop_front();
-            } else if applied {
-                // Committed in another form than the local one: take the local one out and
-                // move the rest through the committed one.
-                self.rebase(committed.patches, Some((committed.change_id, None)));
-            } else {
-                // It waited out of the state: to the queue it is another node's change.
-                self.rebase(committed.patches, None);
-            }
-            for change_id in first..=committed.change_id {
-                self.events.push(FollowerEvent::Accepted {
-                    change_id,
-                    version: committed.version,
-                });
-            }
-        } else {
-            self.rebase(committed.patches, None);
         }
-        self.confirmed = next;
-        self.version = committed.version;
-        self.events.push(FollowerEvent::Applied(self.version));
+    }
+
+    /// Brings the local state along `tail` (what was applied to the confirmed state, as it
+    /// applies after the pending edits), or builds it anew: when an edit left the queue, or
+    /// when the tail is longer than the pending edits (applying them again costs less).
+    fn refresh_local(&mut self, tail: &[Patch], rebuild: bool) {
+        if self.pending.is_empty() {
+            self.local = None;
+            return;
+        }
+        let pending: usize = self.pending.iter().map(|p| p.patches.len()).sum();
+        if !rebuild && tail.len() <= pending.max(64) {
+            if let Some(local) = self.local.as_mut() {
+                if tail.is_empty() || apply_in_place(Arc::make_mut(local), tail).is_ok() {
+                    return;
+                }
+            }
+        }
         self.rebuild_local();
     }
 
@@ -1227,7 +1360,12 @@ impl<T: Draftable> Follower<T> {
         };
         let reason = DropReason::Rejected(rejected.reason);
         if in_flight.applied {
-            self.rebase(Vec::new(), Some((rejected.change_id, Some(reason))));
+            let base = Arc::clone(&self.confirmed);
+            self.rebase(
+                &base,
+                Through::default(),
+                Some((rejected.change_id, Some(reason))),
+            );
             self.rebuild_local();
         } else {
             self.report_dropped(in_flight.first, rejected.change_id, &reason);
@@ -1283,7 +1421,8 @@ impl<T: Draftable> Follower<T> {
             }
         }
         if let Some((theirs, _)) = theirs {
-            self.rebase(theirs, taken_out);
+            let base = Arc::clone(&self.confirmed);
+            self.rebase(&base, Through::new(&theirs), taken_out);
         } else {
             // No way to move the edits not sent yet: they are dropped and reported.
             let in_flight = taken_out.as_ref().map(|(id, _)| *id);
@@ -1307,103 +1446,143 @@ impl<T: Draftable> Follower<T> {
         self.rebuild_local();
     }
 
-    /// Moves the pending edits through `theirs` (made against `confirmed`, ordered before
-    /// them), taking out each that conflicts and the one named by `drop` (reported with its
-    /// reason, or silently for `None`), and moving the edits after one taken out back through
-    /// its exact inverse, so that they still land where their author meant them to.
+    /// Moves the pending edits through `theirs` (made against `base`, the confirmed state
+    /// the queue applies to, and ordered before the edits), taking out each that conflicts
+    /// and the one named by `drop` (reported with its reason, or silently for `None`).
+    ///
+    /// The edits after one taken out are moved back through its exact inverse (computed from
+    /// `base`, only when something is taken out), so that they still land where their author
+    /// meant them to. One that cannot be, or that writes a whole value inside which the edit
+    /// taken out changed something (it carries that change), depends on it and is taken out
+    /// too: as [`DropReason::AfterDropped`] when that edit was dropped, or for the reason it
+    /// left when it is the change in flight, which only the leader decides.
     ///
     /// Walking the queue, `theirs` is kept as it applies after the edits kept so far, and
     /// `undo` as the patches that take the old queue's state back to the kept edits' state.
-    /// The change in flight is never dropped here: only the leader decides it; when it
-    /// conflicts, it leaves the state and waits for the leader's answer.
-    fn rebase(&mut self, mut theirs: Vec<Patch>, mut drop: Option<(u64, Option<DropReason>)>) {
-        let mut undo: Vec<Patch> = Vec::new();
-        let mut kept = VecDeque::with_capacity(self.pending.len());
-        let mut last_taken_out: Option<u64> = None;
-        for pending in std::mem::take(&mut self.pending) {
+    /// The change in flight is never dropped here: when it conflicts, it leaves the state and
+    /// waits for the leader's answer.
+    fn rebase(
+        &mut self,
+        base: &Arc<T>,
+        mut theirs: Through,
+        mut drop: Option<(u64, Option<DropReason>)>,
+    ) -> Rebased {
+        let old = std::mem::take(&mut self.pending);
+        let mut kept = VecDeque::with_capacity(old.len());
+        let mut undo = Through::default();
+        // For each edit taken out, the reason the edits depending on it go for (`None`: the
+        // conflict with its inverse).
+        let mut taken_out: Vec<Option<DropReason>> = Vec::new();
+        let mut inverses: Option<Vec<Vec<Patch>>> = None;
+        for (n, pending) in old.iter().enumerate() {
             let outcome = match drop.take_if(|(id, _)| *id == pending.id) {
                 Some((_, reason)) => Err(reason),
-                None => match transform(&pending.patches, &undo) {
-                    Err(_) => Err(Some(DropReason::AfterDropped {
-                        change_id: last_taken_out.unwrap_or_default(),
-                    })),
-                    Ok((mine, undo_after)) => match transform(&mine, &theirs) {
-                        Err(conflict) => Err(Some(DropReason::Conflict(conflict))),
-                        Ok((mine, theirs_after)) => Ok((mine, undo_after, theirs_after)),
-                    },
-                },
+                None => {
+                    let before = (!undo.is_empty()).then(|| undo.clone());
+                    let back = if undo.is_empty() {
+                        Ok(pending.patches.clone())
+                    } else {
+                        undo.pass(&pending.patches, Rule::AFTER_DROPPED)
+                    };
+                    match back {
+                        Err(blocked) => Err(Some(
+                            taken_out[blocked.owner]
+                                .clone()
+                                .unwrap_or(DropReason::Conflict(blocked.conflict)),
+                        )),
+                        Ok(mine) => theirs.pass(&mine, Rule::CONCURRENT).map_err(|blocked| {
+                            // It stays out: `undo` goes back to before it.
+                            if let Some(before) = before {
+                                undo = before;
+                            }
+                            Some(DropReason::Conflict(blocked.conflict))
+                        }),
+                    }
+                }
             };
             match outcome {
-                Ok((mine, undo_after, theirs_after)) => {
-                    undo = undo_after;
-                    theirs = theirs_after;
-                    kept.push_back(Pending {
-                        first: pending.first,
-                        id: pending.id,
-                        patches: mine,
-                        inverse: pending.inverse,
-                    });
-                }
+                Ok(patches) => kept.push_back(Pending {
+                    first: pending.first,
+                    id: pending.id,
+                    patches,
+                }),
                 Err(reason) => {
                     let in_flight = self
                         .in_flight
                         .as_mut()
                         .filter(|f| f.applied && f.change.id == pending.id);
-                    match (in_flight, reason) {
+                    let depending = match (in_flight, reason) {
                         // Sent: the leader decides it.
-                        (Some(in_flight), Some(_)) => in_flight.applied = false,
+                        (Some(in_flight), Some(reason)) => {
+                            in_flight.applied = false;
+                            Some(reason)
+                        }
                         (_, Some(reason)) => {
                             self.report_dropped(pending.first, pending.id, &reason);
+                            Some(DropReason::AfterDropped {
+                                change_id: pending.id,
+                            })
                         }
-                        (_, None) => {}
-                    }
-                    last_taken_out = Some(pending.id);
-                    undo = pending.inverse.into_iter().chain(undo).collect();
+                        (_, None) => None,
+                    };
+                    let inverses = inverses.get_or_insert_with(|| exact_inverses(base, &old));
+                    undo.prepend(std::mem::take(&mut inverses[n]), taken_out.len());
+                    taken_out.push(depending);
                 }
             }
         }
         self.pending = kept;
+        Rebased {
+            theirs: theirs.into_patches(),
+            took_out: !taken_out.is_empty(),
+        }
     }
 
-    /// `local` = `confirmed` + pending edits, recording each edit's exact inverse. An edit
-    /// that no longer applies is taken out with every edit after it (the one in flight waits
-    /// for the leader's answer; the others are dropped and reported).
+    /// `local` = `confirmed` + pending edits, built anew (one copy of the confirmed state's
+    /// root, then each edit in place). An edit that no longer applies is taken out with
+    /// every edit after it (the one in flight waits for the leader's answer; the others are
+    /// dropped and reported).
     fn rebuild_local(&mut self) {
-        let mut local = Arc::clone(&self.confirmed);
-        for at in 0..self.pending.len() {
-            match apply_with_inverse(&local, &self.pending[at].patches) {
-                Ok((next, inverse)) => {
-                    self.pending[at].inverse = inverse;
-                    local = next;
-                }
-                Err(error) => {
-                    let failed = self.pending[at].id;
-                    let drained: Vec<Pending> = self.pending.drain(at..).collect();
-                    for (n, pending) in drained.into_iter().enumerate() {
-                        let in_flight = self
-                            .in_flight
-                            .as_mut()
-                            .filter(|f| f.applied && f.change.id == pending.id);
-                        if let Some(in_flight) = in_flight {
-                            in_flight.applied = false;
-                            continue;
-                        }
-                        let reason = if n == 0 {
-                            DropReason::DoesNotApply {
-                                index: error.index,
-                                path: error.path.clone(),
-                                message: error.kind.to_string(),
-                            }
-                        } else {
-                            DropReason::AfterDropped { change_id: failed }
-                        };
-                        self.report_dropped(pending.first, pending.id, &reason);
-                    }
-                    break;
-                }
-            }
+        if self.pending.is_empty() {
+            self.local = None;
+            return;
         }
-        self.local = local;
+        let mut local = Arc::clone(&self.confirmed);
+        let state = Arc::make_mut(&mut local);
+        for at in 0..self.pending.len() {
+            let Err(error) = apply_patches_mut(state, &self.pending[at].patches) else {
+                continue;
+            };
+            let failed = self.pending[at].id;
+            let does_not_apply = DropReason::DoesNotApply {
+                index: error.index,
+                path: error.path.clone(),
+                message: error.kind.to_string(),
+            };
+            // The reason the edits after it go for: it, when it was dropped; when it is the
+            // change in flight (which waits), the same as its own.
+            let mut depending = does_not_apply.clone();
+            let drained: Vec<Pending> = self.pending.drain(at..).collect();
+            for (n, pending) in drained.into_iter().enumerate() {
+                let in_flight = self
+                    .in_flight
+                    .as_mut()
+                    .filter(|f| f.applied && f.change.id == pending.id);
+                if let Some(in_flight) = in_flight {
+                    in_flight.applied = false;
+                    continue;
+                }
+                let reason = if n == 0 {
+                    depending = DropReason::AfterDropped { change_id: failed };
+                    &does_not_apply
+                } else {
+                    &depending
+                };
+                self.report_dropped(pending.first, pending.id, reason);
+            }
+            break;
+        }
+        self.local = (!self.pending.is_empty()).then_some(local);
     }
 
     /// Merges up to `batch` edits at the front of the queue into one, to send as one change.
@@ -1421,19 +1600,8 @@ impl<T: Draftable> Follower<T> {
         let merged: Vec<Pending> = self.pending.drain(..take).collect();
         let first = merged[0].first;
         let id = merged[take - 1].id;
-        let mut patches = Vec::new();
-        let mut inverses = Vec::with_capacity(take);
-        for pending in merged {
-            patches.extend(pending.patches);
-            inverses.push(pending.inverse);
-        }
-        let inverse = inverses.into_iter().rev().flatten().collect();
-        self.pending.push_front(Pending {
-            first,
-            id,
-            patches,
-            inverse,
-        });
+        let patches = merged.into_iter().flat_map(|p| p.patches).collect();
+        self.pending.push_front(Pending { first, id, patches });
     }
 
     /// Reports the edits `first..=last` (one pending edit or change) as dropped.
@@ -1452,6 +1620,27 @@ impl<T: Draftable> Follower<T> {
     }
 }
 
+/// The exact inverse of each edit of `queue`, applied in order to `base`: one copy of its
+/// root, then each edit in place. An edit that does not apply (it cannot happen to a queue
+/// built on `base`) and those after it get none.
+fn exact_inverses<T: Draftable>(base: &Arc<T>, queue: &VecDeque<Pending>) -> Vec<Vec<Patch>> {
+    let mut state = Arc::clone(base);
+    let state = Arc::make_mut(&mut state);
+    let mut failed = false;
+    queue
+        .iter()
+        .map(|pending| {
+            if failed {
+                return Vec::new();
+            }
+            apply_mut_with_inverse(state, &pending.patches).unwrap_or_else(|_| {
+                failed = true;
+                Vec::new()
+            })
+        })
+        .collect()
+}
+
 impl<T: fmt::Debug> fmt::Debug for Follower<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Follower")
@@ -1459,7 +1648,7 @@ impl<T: fmt::Debug> fmt::Debug for Follower<T> {
             .field("session", &self.session)
             .field("version", &self.version)
             .field("pending", &self.pending.len())
-            .field("state", &self.local)
+            .field("state", self.local.as_ref().unwrap_or(&self.confirmed))
             .finish_non_exhaustive()
     }
 }

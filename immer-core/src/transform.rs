@@ -10,9 +10,16 @@
 //!   the removed element itself is a conflict: its target is gone;
 //! - a set's `remove`, which names its element by value, shifts nothing, and conflicts only
 //!   with a removal of the same element;
-//! - a `replace` or `remove` of a whole value (a struct field, a map key, a whole list, a list
-//!   element replaced by `set`) is a conflict for every path below it, since the value it
-//!   edited is not there any more; the same path replaced twice keeps the later write.
+//! - a `replace` or `remove` of a whole value (a struct field, a map key, a whole list) is a
+//!   conflict for every path below it, since the value it edited is not there any more; the
+//!   same field or key written twice keeps the later write;
+//! - a list element replaced whole (by `set`, a swap, or a snapshot's diff that cannot tell
+//!   an element changed from one removed and another inserted) is another element: a
+//!   `remove` or `replace` of it conflicts too, as does every path below it. Nothing is ever
+//!   moved onto an element its author did not edit.
+//!
+//! Cost: each patch of `mine` is moved through each patch of `theirs` once, in place and
+//! without allocating: O(|mine| × |theirs|) comparisons of paths, no copy of a value.
 
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
@@ -64,41 +71,11 @@ impl std::error::Error for Conflict {}
 /// assert!(transform(&gone, &theirs).is_err());
 /// ```
 pub fn transform(mine: &[Patch], theirs: &[Patch]) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
-    transform_ordered(mine, theirs, false)
-}
-
-/// [`transform`], with the tie between two inserts at one index going to `mine` when
-/// `mine_first` (a revert of an older entry moved through later ones: what it puts back was
-/// there before them).
-fn transform_ordered(
-    mine: &[Patch],
-    theirs: &[Patch],
-    mine_first: bool,
-) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
-    let mut theirs: Vec<Patch> = theirs.iter().flat_map(expand).collect();
-    let mut moved = Vec::with_capacity(mine.len());
-    for (index, patch) in mine.iter().enumerate() {
-        for mine_part in expand(patch) {
-            let mut current = mine_part;
-            let mut theirs_after = Vec::with_capacity(theirs.len());
-            for theirs_patch in &theirs {
-                let next =
-                    move_through(&current, theirs_patch, !mine_first).ok_or_else(|| Conflict {
-                        index,
-                        path: patch.path.clone(),
-                        by: theirs_patch.path.clone(),
-                    })?;
-                // Their patch, moved past mine: if mine removed its target, it has no effect.
-                if let Some(theirs_moved) = move_through(theirs_patch, &current, mine_first) {
-                    theirs_after.push(theirs_moved);
-                }
-                current = next;
-            }
-            theirs = theirs_after;
-            moved.push(current);
-        }
-    }
-    Ok((moved, theirs))
+    let mut through = Through::new(theirs);
+    let moved = through
+        .pass(mine, Rule::CONCURRENT)
+        .map_err(|blocked| blocked.conflict)?;
+    Ok((moved, through.into_patches()))
 }
 
 /// The patches that revert an older change, moved through every change made after it, so
@@ -135,9 +112,9 @@ pub fn revert_through<'a>(
     for (index, patches) in later.into_iter().enumerate() {
         // A value a later change wrote again keeps the later write.
         revert.retain(|patch| !overwrites(patches, patch));
-        revert = transform_ordered(&revert, patches, true)
-            .map_err(|conflict| (index, conflict))?
-            .0;
+        revert = Through::new(patches)
+            .pass(&revert, Rule::REVERT)
+            .map_err(|blocked| (index, blocked.conflict))?;
     }
     Ok(revert)
 }
@@ -157,6 +134,158 @@ fn overwrites(later: &[Patch], patch: &Patch) -> bool {
         && later
             .iter()
             .any(|l| l.path == patch.path && writes(l, false))
+}
+
+/// How one list of patches moves through another.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rule {
+    /// On a tie (two inserts at one index), the patch moved goes first.
+    mine_first: bool,
+    /// Moving an edit back through the inverse of an earlier edit that was dropped: a patch
+    /// that writes or removes a whole value inside which the dropped edit changed something
+    /// carries (or may carry) that change, so it depends on the dropped edit and conflicts.
+    dependent: bool,
+}
+
+impl Rule {
+    /// Concurrent edits, the other side ordered first.
+    pub(crate) const CONCURRENT: Rule = Rule {
+        mine_first: false,
+        dependent: false,
+    };
+    /// A revert of an older change moved through later ones: what it puts back was there
+    /// first.
+    const REVERT: Rule = Rule {
+        mine_first: true,
+        dependent: false,
+    };
+    /// A later edit moved back through a dropped edit's inverse.
+    pub(crate) const AFTER_DROPPED: Rule = Rule {
+        mine_first: false,
+        dependent: true,
+    };
+}
+
+/// One side's patches, kept in place while the other side's edits move through them one
+/// after another: after each [`pass`](Through::pass) they apply after the edit that passed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Through {
+    /// `None` where a patch no longer has any effect (the edit that passed removed its
+    /// target). `move` and `copy` are kept as the `remove` and `add` they amount to.
+    patches: Vec<Option<Patch>>,
+    /// For each patch, the number its caller gave the list it came with (see
+    /// [`prepend`](Through::prepend)).
+    owners: Vec<usize>,
+}
+
+/// Why an edit could not pass: the conflict, and the owner of the patch it met.
+#[derive(Debug)]
+pub(crate) struct Blocked {
+    pub(crate) conflict: Conflict,
+    pub(crate) owner: usize,
+}
+
+/// What a pass changed in a [`Through`], to put back when the pass conflicts.
+enum Saved {
+    Index { at: usize, depth: usize, old: usize },
+    Patch { at: usize, patch: Patch },
+}
+
+impl Through {
+    pub(crate) fn new<'a>(patches: impl IntoIterator<Item = &'a Patch>) -> Self {
+        let mut through = Through::default();
+        for patch in patches {
+            through.patches.extend(expand(patch).into_iter().map(Some));
+        }
+        through.owners = vec![0; through.patches.len()];
+        through
+    }
+
+    /// Puts patches that apply before the ones held in front of them, under `owner`.
+    pub(crate) fn prepend(&mut self, patches: Vec<Patch>, owner: usize) {
+        let mut front = Through::new(&patches);
+        front.owners.fill(owner);
+        front.patches.append(&mut self.patches);
+        front.owners.append(&mut self.owners);
+        *self = front;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.patches.iter().all(Option::is_none)
+    }
+
+    pub(crate) fn into_patches(self) -> Vec<Patch> {
+        self.patches.into_iter().flatten().collect()
+    }
+
+    /// Moves `mine` (made against the state these patches apply to) through them, and them
+    /// past `mine`. Returns `mine` as it applies after these patches; these patches then
+    /// apply after `mine`. On a conflict nothing changes.
+    pub(crate) fn pass(&mut self, mine: &[Patch], rule: Rule) -> Result<Vec<Patch>, Blocked> {
+        let mut saved = Vec::new();
+        let mut moved = Vec::with_capacity(mine.len());
+        let mut blocked = None;
+        'patches: for (index, patch) in mine.iter().enumerate() {
+            for mut current in expand(patch) {
+                for (at, slot) in self.patches.iter_mut().enumerate() {
+                    let Some(theirs) = slot else { continue };
+                    let mine_moves =
+                        effect(&current, theirs, !rule.mine_first, rule.dependent, false);
+                    if let Effect::Gone = mine_moves {
+                        blocked = Some(Blocked {
+                            conflict: Conflict {
+                                index,
+                                path: patch.path.clone(),
+                                by: theirs.path.clone(),
+                            },
+                            owner: self.owners[at],
+                        });
+                        break 'patches;
+                    }
+                    // Their patch, moved past mine: if mine removed its target or wrote the
+                    // same place again, it has no effect any more.
+                    match effect(theirs, &current, rule.mine_first, false, true) {
+                        Effect::Same => {}
+                        Effect::Index { depth, to } => {
+                            let old = set_index(theirs, depth, to);
+                            saved.push(Saved::Index { at, depth, old });
+                        }
+                        Effect::Gone => {
+                            if let Some(patch) = slot.take() {
+                                saved.push(Saved::Patch { at, patch });
+                            }
+                        }
+                    }
+                    if let Effect::Index { depth, to } = mine_moves {
+                        set_index(&mut current, depth, to);
+                    }
+                }
+                moved.push(current);
+            }
+        }
+        let Some(blocked) = blocked else {
+            return Ok(moved);
+        };
+        for change in saved.into_iter().rev() {
+            match change {
+                Saved::Index { at, depth, old } => {
+                    if let Some(patch) = self.patches[at].as_mut() {
+                        set_index(patch, depth, old);
+                    }
+                }
+                Saved::Patch { at, patch } => self.patches[at] = Some(patch),
+            }
+        }
+        Err(blocked)
+    }
+}
+
+/// Sets the index at `depth` of `patch`'s path; returns the old one.
+fn set_index(patch: &mut Patch, depth: usize, to: usize) -> usize {
+    let segment = &mut patch.path.segments_mut()[depth];
+    let old = segment.as_index().unwrap_or(to);
+    *segment = PathSegment::Index(to);
+    old
 }
 
 /// `move` and `copy` as the `remove` and `add` they amount to, for moving paths.
@@ -179,72 +308,127 @@ fn expand(patch: &Patch) -> Vec<Patch> {
     }
 }
 
-/// `patch` as it applies after `against` (both made against the same state); `None` when its
-/// target is gone. `against_first`: on a tie (two inserts at one index), `against` comes first.
-fn move_through(patch: &Patch, against: &Patch, against_first: bool) -> Option<Patch> {
-    if against.op == PatchOp::Test {
-        return Some(patch.clone());
+/// What a patch ordered before another does to the other's path.
+enum Effect {
+    /// Nothing.
+    Same,
+    /// The list index at `depth` becomes `to`.
+    Index { depth: usize, to: usize },
+    /// Its target is gone.
+    Gone,
+}
+
+/// What `against` does to `patch` (both made against the same state) when `patch` is
+/// moved to apply after it. `against_first`: on a tie (two inserts at one index), `against`
+/// comes first. `dependent`: see [`Rule::dependent`]. `overwritten`: `against` is the later
+/// write, so a write of `patch` to the same field, key or list element is lost under it.
+fn effect(
+    patch: &Patch,
+    against: &Patch,
+    against_first: bool,
+    dependent: bool,
+    overwritten: bool,
+) -> Effect {
+    if against.op == PatchOp::Test || patch.op == PatchOp::Test {
+        return Effect::Same;
     }
-    let (target, at) = (&patch.path, &against.path);
-    if let (PatchOp::Remove, Some(_), Some(PathSegment::Index(_))) =
-        (against.op, &against.value, at.last())
-    {
+    let (target, at) = (patch.path.segments(), against.path.segments());
+    // Paths that part at a field or key name never touch (the common case, checked first).
+    if let (Some(PathSegment::Key(a)), Some(PathSegment::Key(b))) = (target.first(), at.first()) {
+        if a != b {
+            return Effect::Same;
+        }
+    }
+    let at_index = matches!(at.last(), Some(PathSegment::Index(_)));
+    if dependent && at.starts_with(target) {
+        // `patch` writes or removes a whole value holding what `against` puts back, or
+        // writes again, as a list or an object, the very value the dropped edit wrote (and
+        // may carry it: a list of tags written from the one before). An insert into a list
+        // does not (it only shifts what follows).
+        let keyed = !matches!(target.last(), Some(PathSegment::Index(_)));
+        let below = at.len() > target.len();
+        let composite = matches!(
+            patch.value,
+            Some(serde_json::Value::Array(_) | serde_json::Value::Object(_))
+        );
+        let depends = match patch.op {
+            PatchOp::Replace => below || composite,
+            PatchOp::Remove => below,
+            PatchOp::Add => keyed && (below || composite),
+            _ => false,
+        };
+        if depends {
+            return Effect::Gone;
+        }
+    }
+    if let (PatchOp::Remove, Some(_), true) = (against.op, &against.value, at_index) {
         // A set's removal names its element by value (the index is only where it was):
         // nothing shifts, and only a removal of the same element conflicts.
         let parent = &at[..at.len() - 1];
-        let same_set = target.len() == at.len() && target.segments().starts_with(parent);
+        let same_set = target.len() == at.len() && target.starts_with(parent);
         let same_element = same_set && patch.op == PatchOp::Remove && patch.value == against.value;
         return if same_element {
-            None
+            Effect::Gone
         } else {
-            Some(patch.clone())
+            Effect::Same
         };
     }
     if let (PatchOp::Add | PatchOp::Remove, Some(PathSegment::Index(i))) = (against.op, at.last()) {
-        let list = &at[..at.len() - 1];
-        let depth = list.len();
-        if target.len() > depth && target.segments().starts_with(list) {
+        let depth = at.len() - 1;
+        if target.len() > depth && target.starts_with(&at[..depth]) {
             if let PathSegment::Index(j) = target[depth] {
-                let mut moved = patch.clone();
                 let own_slot = target.len() == depth + 1;
-                let shifted = match against.op {
-                    // An insert at `i`: elements at `i` and after move up. My own insert at the
-                    // same index stays before theirs only when mine is ordered first.
-                    PatchOp::Add => {
-                        if j > *i
-                            || (j == *i
-                                && !(own_slot && patch.op == PatchOp::Add && !against_first))
-                        {
-                            // An index at `usize::MAX` is out of range anyway; it stays so.
-                            j.saturating_add(1)
-                        } else {
-                            j
-                        }
+                let shifted = if against.op == PatchOp::Add {
+                    // An insert at `i`: elements at `i` and after move up. My own insert at
+                    // the same index stays before theirs only when mine is ordered first.
+                    if j > *i
+                        || (j == *i && !(own_slot && patch.op == PatchOp::Add && !against_first))
+                    {
+                        // An index at `usize::MAX` is out of range anyway; it stays so.
+                        j.saturating_add(1)
+                    } else {
+                        j
                     }
-                    // A removal at `i`: elements after it move down; the element itself is gone
-                    // unless mine inserts at its old place.
-                    _ => {
-                        if j > *i {
-                            j - 1
-                        } else if j == *i && !(own_slot && patch.op == PatchOp::Add) {
-                            return None;
-                        } else {
-                            j
-                        }
-                    }
+                } else if j > *i {
+                    // A removal at `i`: elements after it move down.
+                    j - 1
+                } else if j == *i && !(own_slot && patch.op == PatchOp::Add) {
+                    // The element itself is gone, unless mine inserts at its old place.
+                    return Effect::Gone;
+                } else {
+                    j
                 };
-                moved.path.segments_mut()[depth] = PathSegment::Index(shifted);
-                return Some(moved);
+                return if shifted == j {
+                    Effect::Same
+                } else {
+                    Effect::Index { depth, to: shifted }
+                };
             }
         }
-        return Some(patch.clone());
+        return Effect::Same;
     }
     // A whole value replaced, added or removed at `at`: everything below it is gone.
     if target.len() > at.len() && target.starts_with(at) {
-        return None;
+        return Effect::Gone;
     }
-    if target == at && against.op == PatchOp::Remove && patch.op != PatchOp::Add {
-        return None;
+    if target == at {
+        let keyed = !at_index;
+        let gone = match against.op {
+            _ if overwritten => {
+                matches!(
+                    against.op,
+                    PatchOp::Add | PatchOp::Remove | PatchOp::Replace
+                ) && (patch.op == PatchOp::Replace || keyed)
+            }
+            PatchOp::Remove => patch.op != PatchOp::Add,
+            // A list element replaced whole is another element: removing or replacing "it"
+            // would hit the other one.
+            PatchOp::Replace => at_index && matches!(patch.op, PatchOp::Remove | PatchOp::Replace),
+            _ => false,
+        };
+        if gone {
+            return Effect::Gone;
+        }
     }
-    Some(patch.clone())
+    Effect::Same
 }
