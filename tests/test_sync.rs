@@ -1005,6 +1005,44 @@ impl Fresh<'_> {
     }
 }
 
+/// Adds an edit's next intent to those before it in the same edit, as the draft records an
+/// item's tags, by their net effect: a tag added and removed again records nothing, a whole
+/// write of the tags takes in the tag edits before it, and a tag edit after it is part of what
+/// it writes (returns the item, whose written tags are then what the model holds); a write of
+/// an item is folded into a later whole write or removal of it.
+fn add_intent(intents: &mut Vec<Intent>, intent: Intent) -> Option<u64> {
+    match &intent {
+        Intent::TagAdd { id, .. } | Intent::TagRemove { id, .. }
+            if intents
+                .iter()
+                .any(|e| matches!(e, Intent::Tags { id: i, .. } if i == id)) =>
+        {
+            return Some(*id);
+        }
+        Intent::TagRemove { id, tag } => {
+            let added = intents.iter().position(|earlier: &Intent| {
+                matches!(earlier, Intent::TagAdd { id: i, tag: t } if i == id && t == tag)
+            });
+            if let Some(added) = added {
+                intents.remove(added);
+                return None;
+            }
+        }
+        Intent::Tags { id, .. } => intents.retain(|e| {
+            !matches!(e, Intent::TagAdd { id: i, .. } | Intent::TagRemove { id: i, .. } if i == id)
+        }),
+        _ => {}
+    }
+    let (covered, whole) = intent.displaces();
+    intents.retain(|earlier: &Intent| {
+        !earlier
+            .edits_fields_of()
+            .is_some_and(|id| whole || covered.contains(&id))
+    });
+    intents.push(intent);
+    None
+}
+
 /// A random action on `board` (as its author sees it), or `None` when the kind drawn does
 /// not apply.
 fn random_action(rng: &mut Rng, board: &Board, fresh: &mut Fresh<'_>) -> Option<Action> {
@@ -1700,45 +1738,12 @@ impl Cluster {
             if action.shapes_list() && actions.iter().any(Action::shapes_list) {
                 continue;
             }
-            // The draft records an item's tags by their net effect: a tag added and removed
-            // again in one edit records nothing, a whole write of the tags takes in the tag
-            // edits before it, and tag edits after it are part of what it writes.
-            let mut fold_into_tags = None;
-            for intent in Intent::of(&model, &action) {
-                match &intent {
-                    Intent::TagAdd { id, .. } | Intent::TagRemove { id, .. }
-                        if intents
-                            .iter()
-                            .any(|e| matches!(e, Intent::Tags { id: i, .. } if i == id)) =>
-                    {
-                        fold_into_tags = Some(*id);
-                        continue;
-                    }
-                    Intent::TagRemove { id, tag } => {
-                        let added = intents.iter().position(|earlier: &Intent| {
-                            matches!(earlier, Intent::TagAdd { id: i, tag: t } if i == id && t == tag)
-                        });
-                        if let Some(added) = added {
-                            intents.remove(added);
-                            continue;
-                        }
-                    }
-                    Intent::Tags { id, .. } => intents.retain(|e| {
-                        !matches!(e, Intent::TagAdd { id: i, .. } | Intent::TagRemove { id: i, .. } if i == id)
-                    }),
-                    _ => {}
-                }
-                // A write of an item is folded into a later whole write or removal of it.
-                let (covered, whole) = intent.displaces();
-                intents.retain(|earlier: &Intent| {
-                    !earlier
-                        .edits_fields_of()
-                        .is_some_and(|id| whole || covered.contains(&id))
-                });
-                intents.push(intent);
-            }
+            let folded: Vec<u64> = Intent::of(&model, &action)
+                .into_iter()
+                .filter_map(|intent| add_intent(&mut intents, intent))
+                .collect();
             act_on_value(&mut model, &action);
-            if let Some(id) = fold_into_tags {
+            for id in folded {
                 let now = model
                     .items
                     .iter()

@@ -86,8 +86,8 @@ use serde::{Deserialize, Serialize};
 use crate::apply::{apply_in_place, apply_mut_with_inverse, apply_patches, apply_patches_mut};
 use crate::draftable::Draftable;
 use crate::error::PatchError;
-use crate::patch::Patch;
-use crate::path::Path;
+use crate::patch::{Patch, PatchOp};
+use crate::path::{Path, PathSegment};
 use crate::produce::{PatchDraft, produce_with_patches};
 use crate::transform::{Conflict, Rule, Through, transform};
 
@@ -1234,7 +1234,7 @@ impl<T: Draftable> Follower<T> {
             match next {
                 _ if self.diverged => break,
                 None => break,
-                Some(committed) if own => rebuild |= self.apply_own(committed, &mut tail),
+                Some(committed) if own => rebuild |= self.apply_own(&committed, &mut tail),
                 Some(committed) => others.push(committed),
             }
         }
@@ -1247,13 +1247,12 @@ impl<T: Draftable> Follower<T> {
     /// through all of them at once. Returns whether an edit left the queue; `tail` gets the
     /// run as it applies to the local state.
     fn apply_others(&mut self, run: &[Committed], tail: &mut Vec<Patch>) -> bool {
-        let mut took_out = false;
+        let mut rebuild = false;
         if !self.pending.is_empty() {
             let base = Arc::clone(&self.confirmed);
             let theirs = Through::new(run.iter().flat_map(|c| &c.patches));
             let rebased = self.rebase(&base, theirs, None);
-            took_out = rebased.took_out;
-            tail.extend(rebased.theirs);
+            rebuild = self.keep_along(rebased, tail);
         }
         for committed in run {
             if !self.advance(committed) {
@@ -1261,12 +1260,29 @@ impl<T: Draftable> Follower<T> {
                 break;
             }
         }
-        took_out
+        rebuild
+    }
+
+    /// Takes what a rebase gave for the local state: `tail` gets the change as it applies
+    /// after the pending edits, or, when an edit left the queue or the tail would be longer
+    /// than the pending edits (applying those again costs less), the local state is let go
+    /// now, to be built anew at the end (and the confirmed state is updated in place,
+    /// sharing nothing with it). Returns whether it was let go.
+    fn keep_along(&mut self, rebased: Rebased, tail: &mut Vec<Patch>) -> bool {
+        let pending: usize = self.pending.iter().map(|p| p.patches.len()).sum();
+        if rebased.took_out || tail.len() + rebased.theirs.len() > pending.max(64) {
+            self.local = None;
+            tail.clear();
+            true
+        } else {
+            tail.extend(rebased.theirs);
+            false
+        }
     }
 
     /// Applies this follower's own change in flight, committed. Returns whether an edit
     /// left the queue.
-    fn apply_own(&mut self, committed: Committed, tail: &mut Vec<Patch>) -> bool {
+    fn apply_own(&mut self, committed: &Committed, tail: &mut Vec<Patch>) -> bool {
         let Some(in_flight) = self.in_flight.as_ref() else {
             return false;
         };
@@ -1279,7 +1295,7 @@ impl<T: Draftable> Follower<T> {
         // The state it applies to, to undo the local form of the change through when it
         // differs (a copy only then).
         let base = (!same).then(|| Arc::clone(&self.confirmed));
-        if !self.advance(&committed) {
+        if !self.advance(committed) {
             return false;
         }
         self.in_flight = None;
@@ -1296,8 +1312,7 @@ impl<T: Draftable> Follower<T> {
                 // to the queue it is another node's change.
                 let drop = applied.then_some((committed.change_id, None));
                 let rebased = self.rebase(&base, Through::new(&committed.patches), drop);
-                tail.extend(rebased.theirs);
-                rebased.took_out
+                self.keep_along(rebased, tail)
             }
         };
         for change_id in first..=committed.change_id {
@@ -1333,22 +1348,21 @@ impl<T: Draftable> Follower<T> {
     }
 
     /// Brings the local state along `tail` (what was applied to the confirmed state, as it
-    /// applies after the pending edits), or builds it anew: when an edit left the queue, or
-    /// when the tail is longer than the pending edits (applying them again costs less).
+    /// applies after the pending edits), or builds it anew (see
+    /// [`keep_along`](Follower::keep_along)).
     fn refresh_local(&mut self, tail: &[Patch], rebuild: bool) {
-        if self.pending.is_empty() {
-            self.local = None;
-            return;
-        }
-        let pending: usize = self.pending.iter().map(|p| p.patches.len()).sum();
-        if !rebuild && tail.len() <= pending.max(64) {
+        if !rebuild && !tail.is_empty() {
             if let Some(local) = self.local.as_mut() {
-                if tail.is_empty() || apply_in_place(Arc::make_mut(local), tail).is_ok() {
-                    return;
+                if apply_in_place(Arc::make_mut(local), tail).is_err() {
+                    self.local = None;
                 }
             }
         }
-        self.rebuild_local();
+        if self.pending.is_empty() {
+            self.local = None;
+        } else if rebuild || self.local.is_none() {
+            self.rebuild_local();
+        }
     }
 
     fn apply_rejected(&mut self, rejected: Rejected) {
@@ -1475,9 +1489,10 @@ impl<T: Draftable> Follower<T> {
         let mut taken_out: Vec<Option<DropReason>> = Vec::new();
         let mut inverses: Option<Vec<Vec<Patch>>> = None;
         for (n, pending) in old.iter().enumerate() {
-            let outcome = match drop.take_if(|(id, _)| *id == pending.id) {
-                Some((_, reason)) => Err(reason),
-                None => {
+            let outcome = if let Some((_, reason)) = drop.take_if(|(id, _)| *id == pending.id) {
+                Err(reason)
+            } else {
+                {
                     let before = (!undo.is_empty()).then(|| undo.clone());
                     let back = if undo.is_empty() {
                         Ok(pending.patches.clone())
@@ -1525,8 +1540,11 @@ impl<T: Draftable> Follower<T> {
                         }
                         (_, None) => None,
                     };
-                    let inverses = inverses.get_or_insert_with(|| exact_inverses(base, &old));
-                    undo.prepend(std::mem::take(&mut inverses[n]), taken_out.len());
+                    let inverse = structural_inverse(&pending.patches).unwrap_or_else(|| {
+                        let inverses = inverses.get_or_insert_with(|| exact_inverses(base, &old));
+                        std::mem::take(&mut inverses[n])
+                    });
+                    undo.prepend(&inverse, taken_out.len());
                     taken_out.push(depending);
                 }
             }
@@ -1618,6 +1636,29 @@ impl<T: Draftable> Follower<T> {
     pub fn take_events(&mut self) -> Vec<FollowerEvent> {
         std::mem::take(&mut self.events)
     }
+}
+
+/// The inverse of `patches` as far as moving paths through it goes (its values are not the
+/// ones it would write back, and it is never applied), when the patches alone tell it: each
+/// `replace` undone by a `replace` of its path, each removal by an insert at its index (a
+/// set's removal by value, by an add of that value). `None` when an `add` is among them
+/// (a list's insert and a set's add look alike; an add of a key may have replaced one), or
+/// a `move`, `copy` or `test`.
+fn structural_inverse(patches: &[Patch]) -> Option<Vec<Patch>> {
+    patches
+        .iter()
+        .rev()
+        .map(|patch| match (patch.op, patch.path.last()) {
+            (PatchOp::Replace, _) => {
+                Some(Patch::replace(patch.path.clone(), serde_json::Value::Null))
+            }
+            (PatchOp::Remove, Some(PathSegment::Index(_))) => Some(Patch::add(
+                patch.path.clone(),
+                patch.value.clone().unwrap_or(serde_json::Value::Null),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The exact inverse of each edit of `queue`, applied in order to `base`: one copy of its

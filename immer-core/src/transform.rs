@@ -176,6 +176,60 @@ pub(crate) struct Through {
     /// For each patch, the number its caller gave the list it came with (see
     /// [`prepend`](Through::prepend)).
     owners: Vec<usize>,
+    /// For each patch, the start of its path, kept up to date with it.
+    heads: Vec<Head>,
+    /// The first keys of the patches' paths, each once (what [`Head::key`] counts).
+    keys: Vec<String>,
+}
+
+/// The start of a patch's path, enough to tell most pairs of patches that cannot touch apart
+/// and to move one list's elements through each other without reading the paths: a
+/// different first key, or different elements of one list.
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    /// The first segment when it is a key: its number among the keys a [`Through`] holds,
+    /// from 1 (`u32::MAX` for a key none of them has); 0 when it is not a key (nothing told).
+    key: u32,
+    /// The index at the second segment, if any.
+    index: Option<usize>,
+    /// The path's length (saturated).
+    len: u32,
+    op: PatchOp,
+    /// Whether the patch inserts or removes at the second segment (it shifts the elements
+    /// after it, or names a set element by value).
+    shifts: bool,
+    /// Whether it is a set's removal there, which names its element by value.
+    by_value: bool,
+}
+
+impl Head {
+    fn new(patch: &Patch, key: u32) -> Head {
+        let segments = patch.path.segments();
+        let index = match segments.get(1) {
+            Some(PathSegment::Index(index)) => Some(*index),
+            _ => None,
+        };
+        let shifts = segments.len() == 2 && matches!(patch.op, PatchOp::Add | PatchOp::Remove);
+        Head {
+            key,
+            index,
+            len: u32::try_from(segments.len()).unwrap_or(u32::MAX),
+            op: patch.op,
+            shifts,
+            by_value: shifts && patch.op == PatchOp::Remove && patch.value.is_some(),
+        }
+    }
+
+    /// Whether two patches with these heads certainly leave each other as they are.
+    fn apart(self, other: Head) -> bool {
+        if self.key == 0 || other.key == 0 {
+            return false;
+        }
+        self.key != other.key
+            || (!self.shifts
+                && !other.shifts
+                && matches!((self.index, other.index), (Some(a), Some(b)) if a != b))
+    }
 }
 
 /// Why an edit could not pass: the conflict, and the owner of the patch it met.
@@ -195,19 +249,61 @@ impl Through {
     pub(crate) fn new<'a>(patches: impl IntoIterator<Item = &'a Patch>) -> Self {
         let mut through = Through::default();
         for patch in patches {
-            through.patches.extend(expand(patch).into_iter().map(Some));
+            for part in expand(patch) {
+                through.push(Some(part), 0);
+            }
         }
-        through.owners = vec![0; through.patches.len()];
         through
     }
 
+    fn push(&mut self, patch: Option<Patch>, owner: usize) {
+        let head = match &patch {
+            Some(patch) => {
+                let key = match patch.path.first() {
+                    Some(PathSegment::Key(key)) => {
+                        let known = self.keys.iter().position(|k| k == key);
+                        let at = known.unwrap_or_else(|| {
+                            self.keys.push(key.clone());
+                            self.keys.len() - 1
+                        });
+                        u32::try_from(at + 1).unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                Head::new(patch, key)
+            }
+            None => Head::new(&Patch::remove(Path::root()), 0),
+        };
+        self.patches.push(patch);
+        self.owners.push(owner);
+        self.heads.push(head);
+    }
+
+    /// The head of a patch of the other side, its first key counted among these patches'.
+    fn head(&self, patch: &Patch) -> Head {
+        let key = match patch.path.first() {
+            Some(PathSegment::Key(key)) => self
+                .keys
+                .iter()
+                .position(|k| k == key)
+                .and_then(|at| u32::try_from(at + 1).ok())
+                .unwrap_or(u32::MAX),
+            _ => 0,
+        };
+        Head::new(patch, key)
+    }
+
     /// Puts patches that apply before the ones held in front of them, under `owner`.
-    pub(crate) fn prepend(&mut self, patches: Vec<Patch>, owner: usize) {
-        let mut front = Through::new(&patches);
-        front.owners.fill(owner);
-        front.patches.append(&mut self.patches);
-        front.owners.append(&mut self.owners);
-        *self = front;
+    pub(crate) fn prepend(&mut self, patches: &[Patch], owner: usize) {
+        let held = std::mem::take(self);
+        for patch in patches {
+            for part in expand(patch) {
+                self.push(Some(part), owner);
+            }
+        }
+        for (patch, owner) in held.patches.into_iter().zip(held.owners) {
+            self.push(patch, owner);
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -227,10 +323,17 @@ impl Through {
         let mut blocked = None;
         'patches: for (index, patch) in mine.iter().enumerate() {
             for mut current in expand(patch) {
+                let mut head = self.head(&current);
                 for (at, slot) in self.patches.iter_mut().enumerate() {
+                    if head.apart(self.heads[at]) {
+                        continue;
+                    }
                     let Some(theirs) = slot else { continue };
-                    let mine_moves =
-                        effect(&current, theirs, !rule.mine_first, rule.dependent, false);
+                    let quick = siblings(head, self.heads[at], rule);
+                    let mine_moves = match &quick {
+                        Some((mine_moves, _)) => *mine_moves,
+                        None => effect(&current, theirs, !rule.mine_first, rule.dependent, false),
+                    };
                     if let Effect::Gone = mine_moves {
                         blocked = Some(Blocked {
                             conflict: Conflict {
@@ -244,10 +347,17 @@ impl Through {
                     }
                     // Their patch, moved past mine: if mine removed its target or wrote the
                     // same place again, it has no effect any more.
-                    match effect(theirs, &current, rule.mine_first, false, true) {
+                    let theirs_moves = match quick {
+                        Some((_, theirs_moves)) => theirs_moves,
+                        None => effect(theirs, &current, rule.mine_first, false, true),
+                    };
+                    match theirs_moves {
                         Effect::Same => {}
                         Effect::Index { depth, to } => {
                             let old = set_index(theirs, depth, to);
+                            if depth == 1 {
+                                self.heads[at].index = Some(to);
+                            }
                             saved.push(Saved::Index { at, depth, old });
                         }
                         Effect::Gone => {
@@ -258,6 +368,9 @@ impl Through {
                     }
                     if let Effect::Index { depth, to } = mine_moves {
                         set_index(&mut current, depth, to);
+                        if depth == 1 {
+                            head.index = Some(to);
+                        }
                     }
                 }
                 moved.push(current);
@@ -271,6 +384,9 @@ impl Through {
                 Saved::Index { at, depth, old } => {
                     if let Some(patch) = self.patches[at].as_mut() {
                         set_index(patch, depth, old);
+                        if depth == 1 {
+                            self.heads[at].index = Some(old);
+                        }
                     }
                 }
                 Saved::Patch { at, patch } => self.patches[at] = Some(patch),
@@ -309,6 +425,7 @@ fn expand(patch: &Patch) -> Vec<Patch> {
 }
 
 /// What a patch ordered before another does to the other's path.
+#[derive(Clone, Copy)]
 enum Effect {
     /// Nothing.
     Same,
@@ -316,6 +433,77 @@ enum Effect {
     Index { depth: usize, to: usize },
     /// Its target is gone.
     Gone,
+}
+
+/// What an insert or removal (`against_op`) at index `i` of a list does to a path through
+/// index `j` of the same list (at `depth`): `own_slot` when the path ends there, `patch_op`
+/// its operation, `against_first` who goes first when both insert at one index.
+fn shift(
+    j: usize,
+    i: usize,
+    against_op: PatchOp,
+    own_slot: bool,
+    patch_op: PatchOp,
+    against_first: bool,
+    depth: usize,
+) -> Effect {
+    let shifted = if against_op == PatchOp::Add {
+        // An insert at `i`: elements at `i` and after move up. My own insert at the same
+        // index stays before theirs only when mine is ordered first.
+        if j > i || (j == i && !(own_slot && patch_op == PatchOp::Add && !against_first)) {
+            // An index at `usize::MAX` is out of range anyway; it stays so.
+            j.saturating_add(1)
+        } else {
+            j
+        }
+    } else if j > i {
+        // A removal at `i`: elements after it move down.
+        j - 1
+    } else if j == i && !(own_slot && patch_op == PatchOp::Add) {
+        // The element itself is gone, unless mine inserts at its old place.
+        return Effect::Gone;
+    } else {
+        j
+    };
+    if shifted == j {
+        Effect::Same
+    } else {
+        Effect::Index { depth, to: shifted }
+    }
+}
+
+/// [`effect`] both ways at once, without reading the paths past their second segment, for
+/// the common pair: two patches in one list (the same first key, an index second), at least
+/// one inserting into or removing from it, neither a set removal by value nor a `test`.
+/// `None` for any other pair.
+fn siblings(mh: Head, th: Head, rule: Rule) -> Option<(Effect, Effect)> {
+    let (Some(j), Some(i)) = (mh.index, th.index) else {
+        return None;
+    };
+    let plain = |h: Head| !h.by_value && h.op != PatchOp::Test;
+    if rule.dependent
+        || mh.key == 0
+        || mh.key != th.key
+        || !(mh.shifts || th.shifts)
+        || !plain(mh)
+        || !plain(th)
+    {
+        return None;
+    }
+    let mine_moves = if th.shifts {
+        shift(j, i, th.op, mh.len == 2, mh.op, !rule.mine_first, 1)
+    } else if th.len == 2 && i == j && th.op == PatchOp::Replace && mh.op == PatchOp::Remove {
+        // A removal of an element replaced whole.
+        Effect::Gone
+    } else {
+        Effect::Same
+    };
+    let theirs_moves = if mh.shifts {
+        shift(i, j, mh.op, th.len == 2, th.op, rule.mine_first, 1)
+    } else {
+        Effect::Same
+    };
+    Some((mine_moves, theirs_moves))
 }
 
 /// What `against` does to `patch` (both made against the same state) when `patch` is
@@ -378,31 +566,7 @@ fn effect(
         if target.len() > depth && target.starts_with(&at[..depth]) {
             if let PathSegment::Index(j) = target[depth] {
                 let own_slot = target.len() == depth + 1;
-                let shifted = if against.op == PatchOp::Add {
-                    // An insert at `i`: elements at `i` and after move up. My own insert at
-                    // the same index stays before theirs only when mine is ordered first.
-                    if j > *i
-                        || (j == *i && !(own_slot && patch.op == PatchOp::Add && !against_first))
-                    {
-                        // An index at `usize::MAX` is out of range anyway; it stays so.
-                        j.saturating_add(1)
-                    } else {
-                        j
-                    }
-                } else if j > *i {
-                    // A removal at `i`: elements after it move down.
-                    j - 1
-                } else if j == *i && !(own_slot && patch.op == PatchOp::Add) {
-                    // The element itself is gone, unless mine inserts at its old place.
-                    return Effect::Gone;
-                } else {
-                    j
-                };
-                return if shifted == j {
-                    Effect::Same
-                } else {
-                    Effect::Index { depth, to: shifted }
-                };
+                return shift(j, *i, against.op, own_slot, patch.op, against_first, depth);
             }
         }
         return Effect::Same;
@@ -431,4 +595,99 @@ fn effect(
         }
     }
     Effect::Same
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The pass without the shortcuts of [`Head`] and [`siblings`]: every pair through
+    /// [`effect`], both ways.
+    fn pass_by_effect(
+        theirs: &mut Vec<Option<Patch>>,
+        mine: &[Patch],
+        rule: Rule,
+    ) -> Option<Vec<Patch>> {
+        let before = theirs.clone();
+        let mut moved = Vec::new();
+        for patch in mine {
+            for mut current in expand(patch) {
+                for slot in theirs.iter_mut() {
+                    let Some(t) = slot else { continue };
+                    let mine_moves = effect(&current, t, !rule.mine_first, rule.dependent, false);
+                    if let Effect::Gone = mine_moves {
+                        *theirs = before;
+                        return None;
+                    }
+                    match effect(t, &current, rule.mine_first, false, true) {
+                        Effect::Same => {}
+                        Effect::Index { depth, to } => {
+                            set_index(t, depth, to);
+                        }
+                        Effect::Gone => *slot = None,
+                    }
+                    if let Effect::Index { depth, to } = mine_moves {
+                        set_index(&mut current, depth, to);
+                    }
+                }
+                moved.push(current);
+            }
+        }
+        Some(moved)
+    }
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    fn random_patch(rng: &mut Rng) -> Patch {
+        let key = |k: &str| PathSegment::Key(k.to_owned());
+        let i = PathSegment::Index(rng.below(4) as usize);
+        let segments = match rng.below(8) {
+            0 => vec![key("title")],
+            1 => vec![key("todos")],
+            2..=4 => vec![key("todos"), i],
+            5 => vec![key("todos"), i, key("done")],
+            6 => vec![
+                key("todos"),
+                i,
+                key("tags"),
+                PathSegment::Index(rng.below(3) as usize),
+            ],
+            _ => vec![key("labels"), i],
+        };
+        let path = Path::from(segments);
+        match rng.below(5) {
+            0 | 1 => Patch::replace(path, json!([1])),
+            2 => Patch::add(path, json!({"id": 1})),
+            3 => Patch::remove(path),
+            _ => Patch::remove_element(path, json!("x")),
+        }
+    }
+
+    #[test]
+    fn the_shortcuts_give_what_every_pair_moved_by_effect_gives() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for _ in 0..20_000 {
+            let theirs: Vec<Patch> = (0..rng.below(6)).map(|_| random_patch(&mut rng)).collect();
+            let mine: Vec<Patch> = (0..=rng.below(3)).map(|_| random_patch(&mut rng)).collect();
+            for rule in [Rule::CONCURRENT, Rule::REVERT, Rule::AFTER_DROPPED] {
+                let mut through = Through::new(&theirs);
+                let mut reference: Vec<Option<Patch>> =
+                    theirs.iter().flat_map(expand).map(Some).collect();
+                let fast = through.pass(&mine, rule).ok();
+                let slow = pass_by_effect(&mut reference, &mine, rule);
+                assert_eq!(fast, slow, "mine {mine:?} through {theirs:?}");
+                assert_eq!(through.patches, reference, "theirs past mine {mine:?}");
+            }
+        }
+    }
 }
