@@ -2,13 +2,19 @@
 //!
 //! 1. committed edits per second on one document with 1 and 3 writing nodes;
 //! 2. edit-to-visible latency from one node to another at 1,000 edits per second, p50 and p99;
-//! 3. start-up of a node from a snapshot of a 100,000-item board plus a 10,000-change tail.
+//! 3. start-up of a node from a snapshot of a 100,000-item board plus a 10,000-change tail;
+//! 4. catch-up: a node whose link to the server stalls while it has 500 edits waiting and
+//!    another node makes 10,000 changes to a 100,000-item board; the time from the heal
+//!    until every one of its edits has its outcome (target: 2 s).
 //!
 //! ```sh
-//! cargo run --release -p immer-nats --example nats_bench
+//! cargo run --release -p immer-nats --example nats_bench              # all four
+//! cargo run --release -p immer-nats --example nats_bench -- catch-up  # one of throughput,
+//!                                                                     # latency, start-up, catch-up
 //! ```
 //!
-//! It starts its own `nats-server -js` (file storage) on a free port.
+//! It starts its own `nats-server -js` (file storage) on a free port (`IMMER_NATS_SERVER`
+//! names the binary, as for the tests).
 
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)] // figures for printing
 
@@ -19,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::NatsServer;
+use common::{NatsServer, Proxy};
 use immer::Draftable;
 use immer::sync::{ClientId, Follower, FollowerEvent, Leader, Recipient, ToFollower, ToLeader};
 use immer_nats::{Config, Store};
@@ -458,38 +464,105 @@ async fn tcp_startup() -> Duration {
     took
 }
 
+/// A node 10,000 changes behind with 500 edits waiting, on a 100,000-item board: the time
+/// from the heal of its stalled link until all its edits have their outcomes, and the
+/// version it then has.
+async fn nats_catch_up(server: &NatsServer, config: &Config) -> (Duration, u64) {
+    const CHANGES: u64 = 10_000;
+    const WAITING: u64 = 500;
+    let store = common::store(&server.url(), config.clone()).await;
+    store.create("catchup", &board(100_000)).await.unwrap();
+    let proxy = Proxy::start(server.port).await;
+    let behind = common::store(&proxy.url(), config.clone())
+        .await
+        .document::<Bench>("catchup")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    let writer = store
+        .document::<Bench>("catchup")
+        .client(1)
+        .batch(1)
+        .join()
+        .await
+        .unwrap();
+    proxy.stall();
+    for n in 0..WAITING {
+        behind.edit(|d| bench_edit(9, n, d));
+    }
+    for n in 0..CHANGES {
+        writer.edit(|d| bench_edit(1, n, d));
+        while writer.pending_count() > WINDOW {
+            let mut changed = writer.watch();
+            if writer.pending_count() > WINDOW {
+                changed.changed().await.ok();
+            }
+        }
+    }
+    writer.settle(Duration::from_secs(300)).await.unwrap();
+    assert!(writer.version() >= CHANGES && behind.version() == 0);
+    let healed = Instant::now();
+    proxy.heal();
+    behind.settle(Duration::from_secs(300)).await.unwrap();
+    let took = healed.elapsed();
+    let accepted = accepted(&behind.take_events());
+    assert_eq!(accepted, WAITING, "every waiting edit accepted");
+    writer
+        .wait_for_version(behind.version(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(behind.state(), writer.state());
+    (took, behind.version())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let only = std::env::args().nth(1);
+    let run = |name: &str| only.as_deref().is_none_or(|only| only == name);
     let server = NatsServer::start();
     let mut config = Config::default();
     config.snapshot_every = 0;
-    let store = common::store(&server.url(), config).await;
+    let store = common::store(&server.url(), config.clone()).await;
     println!("nats-server -js (file storage) on loopback; {EDITS} edits per throughput run\n");
     println!("| measure | JetStream nodes | in-process Leader over TCP | ratio |");
     println!("|---|---:|---:|---:|");
-    for writers in [1, 3] {
-        let nats = nats_throughput(&store, &format!("throughput{writers}"), writers).await;
-        let tcp = tcp_throughput(writers).await;
+    if run("throughput") {
+        for writers in [1, 3] {
+            let nats = nats_throughput(&store, &format!("throughput{writers}"), writers).await;
+            let tcp = tcp_throughput(writers).await;
+            println!(
+                "| committed edits/s, {writers} writer{} | {nats:.0} | {tcp:.0} | {:.2} |",
+                if writers == 1 { "" } else { "s" },
+                nats / tcp
+            );
+        }
+    }
+    if run("latency") {
+        let (np50, np99) = nats_latency(&store).await;
+        let (tp50, tp99) = tcp_latency().await;
         println!(
-            "| committed edits/s, {writers} writer{} | {nats:.0} | {tcp:.0} | {:.2} |",
-            if writers == 1 { "" } else { "s" },
-            nats / tcp
+            "| edit-to-visible p50 at 1,000 edits/s | {np50:.2?} | {tp50:.2?} | {:.2} |",
+            np50.as_secs_f64() / tp50.as_secs_f64()
+        );
+        println!(
+            "| edit-to-visible p99 at 1,000 edits/s | {np99:.2?} | {tp99:.2?} | {:.2} |",
+            np99.as_secs_f64() / tp99.as_secs_f64()
         );
     }
-    let (np50, np99) = nats_latency(&store).await;
-    let (tp50, tp99) = tcp_latency().await;
-    println!(
-        "| edit-to-visible p50 at 1,000 edits/s | {np50:.2?} | {tp50:.2?} | {:.2} |",
-        np50.as_secs_f64() / tp50.as_secs_f64()
-    );
-    println!(
-        "| edit-to-visible p99 at 1,000 edits/s | {np99:.2?} | {tp99:.2?} | {:.2} |",
-        np99.as_secs_f64() / tp99.as_secs_f64()
-    );
-    let (ns, version) = nats_startup(&store).await;
-    let ts = tcp_startup().await;
-    println!(
-        "| start-up, 100,000 items + {version}-change tail | {ns:.2?} | {ts:.2?} (snapshot) | {:.2} |",
-        ns.as_secs_f64() / ts.as_secs_f64()
-    );
+    if run("start-up") {
+        let (ns, version) = nats_startup(&store).await;
+        let ts = tcp_startup().await;
+        println!(
+            "| start-up, 100,000 items + {version}-change tail | {ns:.2?} | {ts:.2?} (snapshot) | {:.2} |",
+            ns.as_secs_f64() / ts.as_secs_f64()
+        );
+    }
+    if run("catch-up") {
+        let (took, version) = Box::pin(nats_catch_up(&server, &config)).await;
+        println!(
+            "| catch-up of a node with 500 edits waiting, 10,000 changes behind on 100,000 \
+             items: heal to settled (target 2 s; version {version}) | {took:.2?} | | |"
+        );
+    }
 }

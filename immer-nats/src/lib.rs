@@ -34,8 +34,37 @@
 //!   newest snapshot and replays the tail; a node that finds the log purged past its
 //!   position reloads from the snapshot and keeps its waiting edits where it can.
 //!
+//! # How a node spends its time
+//!
+//! - **The document's work runs on a thread of its own, never on the runtime's.** Applying
+//!   committed changes (to the node's replica of the log and to its [`Follower`], which moves
+//!   every waiting edit through each foreign change), ordering this node's change for an
+//!   append, and encoding, decoding and reloading snapshots are CPU work that grows with the
+//!   state and the edits waiting. Each joined document has one thread for it, fed by a
+//!   channel; the async task of the document only talks to NATS (reads the log, appends,
+//!   waits for acknowledgements), so a node that is busy catching up still reads, appends and
+//!   answers heartbeats on time, and so do the other tasks of the app.
+//! - **Runs.** The node hands what the consumer has ready to that thread at once, and the
+//!   thread applies everything waiting (up to 1,024 messages) as one run: one lock of the
+//!   document and one pass of the follower, instead of one per message. While a run is
+//!   applied, [`Document::edit`] and the other getters wait for it.
+//! - **Catching up in batches.** A node whose consumer went quiet while the log's end is
+//!   ahead (a connection that stalled, a consumer that stopped delivering) reads the missed
+//!   range through a pull consumer of its own, 1,000 messages per request, then follows the
+//!   log anew from there.
+//! - **Refused appends.** JetStream refuses an append whose expected sequence is no longer
+//!   the subject's last with error 10071 (wrong last sequence, with the sequence), and, in a
+//!   cluster of nats-server 2.10 and later while another append to the subject is in
+//!   process, with 10164 (wrong last sequence, without it). Both mean that someone appended
+//!   first: the node waits for what it missed, moves its change through it, and appends
+//!   again (when the log turns out to end where the node is, at once).
+//! - **Joining through an outage.** [`Store::open`] and [`DocumentBuilder::join`] retry
+//!   what is transient (JetStream not answering or not ready yet, as when a server restarts
+//!   or a cluster elects its leader, no responders, time-outs) until
+//!   [`Config::join_timeout`], and then return the last error.
+//!
 //! Set the environment variable `IMMER_NATS_DEBUG` to have nodes say on stderr when they
-//! follow the log anew, reload a snapshot, or retry an append.
+//! follow the log anew, catch up, reload a snapshot, or retry an append.
 //!
 //! # Examples
 //!
@@ -61,15 +90,17 @@
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, object_store, stream};
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
 use immer::sync::{
     Answered, Change, ClientId, Committed, Follower, FollowerEvent, Leader, Outbound, Outcome,
     Recipient, RejectReason, Rejected, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
@@ -100,6 +131,13 @@ pub struct Config {
     /// How long an append waits for JetStream's acknowledgement before it is sent again
     /// (with the same message id, so it is never appended twice).
     pub ack_timeout: Duration,
+    /// How long [`Store::open`] and [`DocumentBuilder::join`] keep trying while JetStream
+    /// is unavailable (30 seconds unless set): no responders or a 503 while a server starts
+    /// or a cluster elects its leader, requests that time out, a connection that drops. After
+    /// it they return the last error. What cannot change by waiting (a bad name, a document
+    /// that does not exist, a request JetStream refuses for another reason) is returned at
+    /// once. Zero: one attempt.
+    pub join_timeout: Duration,
 }
 
 impl Default for Config {
@@ -111,6 +149,7 @@ impl Default for Config {
             snapshot_every: 1000,
             compact: false,
             ack_timeout: Duration::from_secs(2),
+            join_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -137,6 +176,21 @@ impl Error {
     /// Wraps an error from `async-nats`.
     pub fn nats(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::Nats(Box::new(error))
+    }
+
+    /// Whether trying again later may succeed: a time-out, or a NATS failure other than a
+    /// JetStream answer that refuses the request for good (a JetStream answer of 503, or
+    /// one that says the cluster is unavailable or has no leader, is waited out).
+    fn is_transient(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Nats(error) => jetstream_answer(&**error).is_none_or(|answer| {
+                answer.code() == 503
+                    || answer.code() == 408
+                    || [CLUSTER_NOT_AVAILABLE, CLUSTER_NOT_LEADER].contains(&answer.error_code())
+            }),
+            _ => false,
+        }
     }
 }
 
@@ -169,6 +223,106 @@ impl std::error::Error for Error {
 impl From<serde_json::Error> for Error {
     fn from(error: serde_json::Error) -> Self {
         Error::Json(error)
+    }
+}
+
+/// JetStream's "wrong last sequence" with the subject's last sequence (a single server, and
+/// a cluster's stream leader when it could check).
+const WRONG_LAST_SEQUENCE: jetstream::ErrorCode = jetstream::ErrorCode::STREAM_WRONG_LAST_SEQUENCE;
+/// JetStream's "wrong last sequence" without it (`JSStreamWrongLastSequenceConstantErr` in
+/// nats-server's `server/errors.json`): a clustered stream of nats-server 2.10 and later
+/// answers it to an append with an expected subject sequence while another such append to the
+/// same subject is in process, which `async-nats` 0.46 reports as an unknown error.
+const WRONG_LAST_SEQUENCE_IN_PROCESS: jetstream::ErrorCode = jetstream::ErrorCode(10164);
+/// "JetStream system temporarily unavailable".
+const CLUSTER_NOT_AVAILABLE: jetstream::ErrorCode = jetstream::ErrorCode::CLUSTER_NOT_AVAILABLE;
+/// "JetStream cluster can not handle request": no leader yet.
+const CLUSTER_NOT_LEADER: jetstream::ErrorCode = jetstream::ErrorCode::CLUSTER_NOT_LEADER;
+
+/// The JetStream API's answer inside an error of `async-nats`, if the server answered: as
+/// the error's source, or inside the kind of the errors that carry it there.
+fn jetstream_answer(error: &(dyn std::error::Error + 'static)) -> Option<jetstream::Error> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let answer = if let Some(answer) = error.downcast_ref::<jetstream::Error>() {
+            Some(answer.clone())
+        } else if let Some(error) = error.downcast_ref::<stream::LastRawMessageError>() {
+            match error.kind() {
+                stream::LastRawMessageErrorKind::JetStream(answer) => Some(answer),
+                _ => None,
+            }
+        } else if let Some(error) = error.downcast_ref::<jetstream::context::CreateStreamError>() {
+            match error.kind() {
+                jetstream::context::CreateStreamErrorKind::JetStream(answer) => Some(answer),
+                _ => None,
+            }
+        } else if let Some(error) = error.downcast_ref::<jetstream::context::GetStreamError>() {
+            match error.kind() {
+                jetstream::context::GetStreamErrorKind::JetStream(answer) => Some(answer),
+                _ => None,
+            }
+        } else if let Some(error) = error.downcast_ref::<stream::ConsumerError>() {
+            match error.kind() {
+                stream::ConsumerErrorKind::JetStream(answer) => Some(answer),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if answer.is_some() {
+            return answer;
+        }
+        next = error.source();
+    }
+    None
+}
+
+/// Whether JetStream refused an append because the subject's last message is no longer the
+/// one it expected: someone appended first (10071), or is appending now (10164, see
+/// [`WRONG_LAST_SEQUENCE_IN_PROCESS`]).
+fn is_wrong_last_sequence(error: &jetstream::context::PublishError) -> bool {
+    error.kind() == jetstream::context::PublishErrorKind::WrongLastSequence
+        || jetstream_answer(error).is_some_and(|answer| {
+            [WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_IN_PROCESS].contains(&answer.error_code())
+        })
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `timeout` has passed since the first
+/// try; then returns the last error (see [`Config::join_timeout`]). An attempt in progress
+/// at the deadline is cut short.
+async fn retry_transient<R, F, A>(
+    timeout: Duration,
+    what: &'static str,
+    mut attempt: A,
+) -> Result<R, Error>
+where
+    A: FnMut() -> F,
+    F: Future<Output = Result<R, Error>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(50);
+    let mut last = None;
+    loop {
+        let result = if last.is_none() {
+            // The first attempt runs to its end, however short the time allowed.
+            attempt().await
+        } else {
+            tokio::time::timeout_at(deadline, attempt())
+                .await
+                .unwrap_or_else(|_| Err(last.take().unwrap_or(Error::Timeout(what))))
+        };
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(error) if !error.is_transient() => return Err(error),
+            Err(error) => error,
+        };
+        if tokio::time::Instant::now() + pause >= deadline {
+            return Err(error);
+        }
+        debug(&format!("{what}: {error}; trying again"));
+        last = Some(error);
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
     }
 }
 
@@ -227,16 +381,34 @@ impl fmt::Debug for Store {
 
 impl Store {
     /// Opens the store described by `config`, creating its stream, object store and
-    /// key-value bucket when they do not exist.
+    /// key-value bucket when they do not exist. While JetStream is unavailable it tries
+    /// again, until [`Config::join_timeout`].
     ///
     /// # Errors
     ///
-    /// An invalid stream name, or JetStream refused or did not answer.
+    /// An invalid stream name, JetStream refused, or it stayed unavailable (the last error).
     pub async fn open(client: async_nats::Client, config: Config) -> Result<Self, Error> {
         check_name(&config.stream)?;
         let js = jetstream::ContextBuilder::new()
             .timeout(config.ack_timeout)
             .build(client);
+        let (log, heads, snapshots) = retry_transient(config.join_timeout, "JetStream", || {
+            Self::open_streams(&js, &config)
+        })
+        .await?;
+        Ok(Store {
+            js,
+            config: Arc::new(config),
+            log,
+            heads,
+            snapshots,
+        })
+    }
+
+    async fn open_streams(
+        js: &jetstream::Context,
+        config: &Config,
+    ) -> Result<(stream::Stream, stream::Stream, object_store::ObjectStore), Error> {
         let log = js
             .get_or_create_stream(stream::Config {
                 name: config.stream.clone(),
@@ -273,13 +445,7 @@ impl Store {
                 .await
                 .map_err(Error::nats)?,
         };
-        Ok(Store {
-            js,
-            config: Arc::new(config),
-            log,
-            heads,
-            snapshots,
-        })
+        Ok((log, heads, snapshots))
     }
 
     /// The configuration the store was opened with.
@@ -316,11 +482,7 @@ impl Store {
             .await;
         match ack {
             Ok(_) => Ok(true),
-            Err(error)
-                if error.kind() == jetstream::context::PublishErrorKind::WrongLastSequence =>
-            {
-                Ok(false)
-            }
+            Err(error) if is_wrong_last_sequence(&error) => Ok(false),
             Err(error) => Err(Error::nats(error)),
         }
     }
@@ -341,7 +503,9 @@ impl Store {
             state: initial,
             sessions: Vec::new(),
         };
-        let head = self.put_snapshot(document, &stored).await?;
+        let head = self
+            .put_snapshot(document, 0, 0, serde_json::to_vec(&stored)?)
+            .await?;
         if !self.set_head(document, &head, 0).await? {
             // Someone else created it meanwhile: theirs stands.
             self.snapshots.delete(&head.object).await.ok();
@@ -429,32 +593,36 @@ impl Store {
         }
     }
 
-    async fn put_snapshot<T: Serialize>(
+    /// Stores a snapshot (`bytes`, a [`StoredSnapshot`] as JSON) under a name of its own.
+    async fn put_snapshot(
         &self,
         document: &str,
-        stored: &StoredSnapshot<T>,
+        version: u64,
+        seq: u64,
+        bytes: Vec<u8>,
     ) -> Result<Head, Error> {
-        let bytes = serde_json::to_vec(stored)?;
-        let object = format!("{document}.{}", stored.version);
+        let object = format!("{document}.{version}");
         self.snapshots
             .put(object.as_str(), &mut bytes.as_slice())
             .await
             .map_err(Error::nats)?;
         Ok(Head {
-            version: stored.version,
-            seq: stored.seq,
+            version,
+            seq,
             object,
         })
     }
 
     /// Writes a snapshot and points the document's head at it unless a newer one is there;
     /// then, with [`Config::compact`], purges the log it includes.
-    async fn write_snapshot<T: Serialize>(
+    async fn write_snapshot(
         &self,
         document: &str,
-        stored: &StoredSnapshot<T>,
+        version: u64,
+        seq: u64,
+        bytes: Vec<u8>,
     ) -> Result<(), Error> {
-        let head = self.put_snapshot(document, stored).await?;
+        let head = self.put_snapshot(document, version, seq, bytes).await?;
         let old = loop {
             let Some((current, revision)) = self.head(document).await? else {
                 // Deleted meanwhile.
@@ -489,13 +657,11 @@ impl Store {
         Ok(())
     }
 
-    /// The newest snapshot of a document.
-    async fn load_snapshot<T: DeserializeOwned + Send + 'static>(
-        &self,
-        document: &str,
-    ) -> Result<StoredSnapshot<T>, Error> {
-        let mut attempts = 0;
-        loop {
+    /// The newest snapshot of a document, as JSON (decoding it is left to the caller, off
+    /// the runtime's threads). A snapshot replaced while it was read is read again, until
+    /// `timeout`.
+    async fn load_snapshot(&self, document: &str, timeout: Duration) -> Result<Vec<u8>, Error> {
+        retry_transient(timeout, "the document's snapshot", || async {
             let Some((head, _)) = self.head(document).await? else {
                 return Err(Error::NotFound(document.to_owned()));
             };
@@ -503,10 +669,9 @@ impl Store {
             // its consumer (a server of the cluster is down), and that must not take the
             // node with it.
             let snapshots = self.snapshots.clone();
-            let object_name = head.object.clone();
             let read = tokio::spawn(async move {
                 let read = async {
-                    let mut object = snapshots.get(&object_name).await.map_err(Error::nats)?;
+                    let mut object = snapshots.get(&head.object).await.map_err(Error::nats)?;
                     let mut bytes = Vec::new();
                     object.read_to_end(&mut bytes).await.map_err(Error::nats)?;
                     Ok::<_, Error>(bytes)
@@ -515,23 +680,9 @@ impl Store {
                     .await
                     .unwrap_or(Err(Error::Timeout("a snapshot's chunks")))
             });
-            let read = async { read.await.unwrap_or_else(|error| Err(Error::nats(error))) };
-            match read.await {
-                Ok(bytes) => {
-                    return tokio::task::spawn_blocking(move || {
-                        serde_json::from_slice(&bytes).map_err(Error::from)
-                    })
-                    .await
-                    .map_err(Error::nats)?;
-                }
-                // Replaced by a newer one while it was read: read the head again.
-                Err(error) if attempts >= 10 => return Err(error),
-                Err(_) => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        }
+            read.await.unwrap_or_else(|error| Err(Error::nats(error)))
+        })
+        .await
     }
 
     /// The stream sequence of the document's last message (0 for none).
@@ -633,42 +784,48 @@ where
 
     /// Joins the document as a new session: loads its newest snapshot, replays the log
     /// after it, and returns once this node has applied everything the log held when it
-    /// started. Needs a tokio runtime.
+    /// started. While JetStream is unavailable it tries again, until
+    /// [`Config::join_timeout`]. Needs a tokio runtime; the document's work runs on a thread
+    /// of its own (see the [crate docs](crate#how-a-node-spends-its-time)).
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`], a JetStream failure, or [`Error::Timeout`] when the log cannot
-    /// be read within 60 seconds.
+    /// [`Error::NotFound`], a JetStream failure (the last one, when JetStream stayed
+    /// unavailable), or [`Error::Timeout`] when the log cannot be read within 60 seconds.
     pub async fn join(self) -> Result<Document<T>, Error> {
         check_name(&self.name)?;
         let store = self.store;
-        let stored: StoredSnapshot<T> = store.load_snapshot(&self.name).await?;
-        let head = store.last_seq(&self.name).await?;
-        debug(&format!(
-            "join: snapshot {} at {}, log to {head}",
-            stored.version, stored.seq
-        ));
-        let session = random_session();
-        let state = Arc::new(stored.state);
-        let replica = replica(Arc::clone(&state), stored.version, &self.checks);
-        let follower = Follower::new(Welcome {
-            client: self.client,
-            nonce: 0,
-            session,
-            snapshot: Snapshot {
-                version: stored.version,
-                state: (*state).clone(),
-                answered: None,
-            },
+        let timeout = store.config.join_timeout;
+        let (bytes, head) = retry_transient(timeout, "the document", || async {
+            let bytes = store.load_snapshot(&self.name, Duration::ZERO).await?;
+            let head = store.last_seq(&self.name).await?;
+            Ok((bytes, head))
         })
-        .with_batch(self.batch);
-        let (changed, _) = watch::channel(0_u64);
-        let shared = Arc::new(Shared {
-            name: self.name.clone(),
-            subject: store.subject(&self.name),
-            node: Mutex::new(Node {
+        .await?;
+        let (client, batch, checks) = (self.client, self.batch, self.checks.clone());
+        // Decoding the snapshot and building the replica and the follower from it is CPU
+        // work: off the runtime's threads.
+        let node = tokio::task::spawn_blocking(move || -> Result<Node<T>, Error> {
+            let stored: StoredSnapshot<T> = serde_json::from_slice(&bytes)?;
+            debug(&format!(
+                "join: snapshot {} at {}, log to {head}",
+                stored.version, stored.seq
+            ));
+            let state = Arc::new(stored.state);
+            let follower = Follower::new(Welcome {
+                client,
+                nonce: 0,
+                session: random_session(),
+                snapshot: Snapshot {
+                    version: stored.version,
+                    state: (*state).clone(),
+                    answered: None,
+                },
+            })
+            .with_batch(batch);
+            Ok(Node {
                 follower,
-                replica,
+                replica: replica(state, stored.version, &checks),
                 last_seq: stored.seq,
                 sessions: stored
                     .sessions
@@ -676,18 +833,42 @@ where
                     .map(|(s, c, v)| (s, (c, v)))
                     .collect(),
                 events: Vec::new(),
-                snapshotting: false,
                 attempt: ((0, 0), 0),
                 stale: 0,
                 remote: Remote::default(),
-            }),
+            })
+        })
+        .await
+        .map_err(Error::nats)??;
+        let (changed, _) = watch::channel(0_u64);
+        let shared = Arc::new(Shared {
+            name: self.name.clone(),
+            subject: store.subject(&self.name),
+            applied: AtomicU64::new(node.last_seq),
+            node: Mutex::new(node),
+            snapshotting: AtomicBool::new(false),
             wake: Notify::new(),
             changed,
         });
+        let (jobs, job_receiver) = std::sync::mpsc::channel();
+        let (effect_sender, effects) = mpsc::unbounded_channel();
+        let replica = Replica {
+            store: store.clone(),
+            shared: Arc::clone(&shared),
+            checks: self.checks,
+            runtime: tokio::runtime::Handle::current(),
+            effects: effect_sender,
+            failed_reload: None,
+        };
+        std::thread::Builder::new()
+            .name("immer-nats".to_owned())
+            .spawn(move || replica.run(&job_receiver))
+            .map_err(Error::nats)?;
         let worker = Worker {
             store,
             shared: Arc::clone(&shared),
-            checks: self.checks,
+            jobs,
+            effects,
         };
         let task = tokio::spawn(worker.run());
         let document = Document { shared, task };
@@ -733,12 +914,29 @@ fn debug(message: &str) {
     }
 }
 
-/// What the node's worker and its handle share.
+/// `Follower::receive_all`, which the core is gaining (one pass for a run of committed
+/// changes, with the effect of `receive` for each): until it lands, one `receive` per
+/// message. Every run of this crate goes through here.
+fn receive_all<T: Draftable>(
+    follower: &mut Follower<T>,
+    messages: impl IntoIterator<Item = ToFollower<T>>,
+) {
+    // receive_all
+    for message in messages {
+        follower.receive(message);
+    }
+}
+
+/// What the node's handle, its async task and its thread share.
 struct Shared<T> {
     name: String,
     subject: String,
     node: Mutex<Node<T>>,
-    /// Wakes the worker: an edit is waiting.
+    /// [`Node::last_seq`], for the async task, which never waits for the lock.
+    applied: AtomicU64,
+    /// A snapshot of this node's is being written.
+    snapshotting: AtomicBool,
+    /// Wakes the async task: an edit is waiting.
     wake: Notify,
     /// Bumped at every change of the node's state or events.
     changed: watch::Sender<u64>,
@@ -755,6 +953,10 @@ impl<T> Shared<T> {
     fn bump(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
+
+    fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
+    }
 }
 
 struct Node<T> {
@@ -766,7 +968,6 @@ struct Node<T> {
     /// Each recent session's last committed change and its version.
     sessions: BTreeMap<SessionId, (u64, u64)>,
     events: Vec<FollowerEvent>,
-    snapshotting: bool,
     /// The change in flight (session and id) and how many of its appends are known to have
     /// no effect (they landed stale): each such attempt gets a message id of its own.
     attempt: ((SessionId, u64), u32),
@@ -782,7 +983,7 @@ struct Node<T> {
 struct Remote<T> {
     sessions: std::collections::HashMap<SessionId, ClientId>,
     /// Changes waiting to be appended, oldest first.
-    queue: std::collections::VecDeque<Change>,
+    queue: VecDeque<Change>,
     /// Each remote session's last answered change and how it ended.
     answered: std::collections::HashMap<SessionId, (u64, Outcome)>,
     outbox: Option<mpsc::UnboundedSender<Outbound<T>>>,
@@ -792,7 +993,7 @@ impl<T> Default for Remote<T> {
     fn default() -> Self {
         Remote {
             sessions: std::collections::HashMap::new(),
-            queue: std::collections::VecDeque::new(),
+            queue: VecDeque::new(),
             answered: std::collections::HashMap::new(),
             outbox: None,
         }
@@ -831,284 +1032,17 @@ impl<T: Draftable> Node<T> {
         }
     }
 
-    fn take_follower_events(&mut self) -> bool {
-        let events = self.follower.take_events();
-        let diverged = events
-            .iter()
-            .any(|e| matches!(e, FollowerEvent::Diverged { .. }));
-        self.events.extend(events);
-        diverged
-    }
-}
-
-/// What applying a message from the log asks of the worker.
-enum Applied<T> {
-    Done,
-    /// The log skipped versions (purged up to a snapshot), or did not apply: reload.
-    Reload,
-    /// Write a snapshot of this version.
-    Snapshot(StoredSnapshot<Arc<T>>),
-}
-
-/// An append waiting for JetStream's acknowledgement.
-type Ack = Pin<
-    Box<
-        dyn Future<
-                Output = Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
-            > + Send,
-    >,
->;
-
-struct Worker<T> {
-    store: Store,
-    shared: Arc<Shared<T>>,
-    checks: Checks<T>,
-}
-
-impl<T> Worker<T>
-where
-    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    async fn run(self) {
-        let mut messages = None;
-        let mut ack: Option<(Ack, u64)> = None;
-        // Do not append before the log reaches this sequence (an append's own message, or
-        // what made an append fail).
-        let mut hold_until = 0_u64;
-        let mut retry: Option<Pin<Box<tokio::time::Sleep>>> = None;
-        // Liveness: a consumer can go quiet without an error (its server died while it was
-        // being recreated). After a quiet moment, ask where the log ends, and follow it
-        // through a new consumer when it is ahead (checked every tenth of a second, after a
-        // fifth of a second without a message while this node waits for one, half a second
-        // otherwise).
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        let mut heard = tokio::time::Instant::now();
-        loop {
-            if messages.is_none() {
-                match self.subscribe().await {
-                    Ok(stream) => messages = Some(stream),
-                    Err(error) => {
-                        debug(&format!("subscribe: {error}"));
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                }
-            }
-            if ack.is_none() && retry.is_none() {
-                ack = self.start_append(hold_until);
-            }
-            let Some(stream) = messages.as_mut() else {
-                continue;
-            };
-            tokio::select! {
-                () = self.shared.wake.notified() => {}
-                message = stream.next() => match message {
-                    Some(Ok(message)) => {
-                        heard = tokio::time::Instant::now();
-                        self.receive(&message).await;
-                    }
-                    // A missed heartbeat (its server died, the connection dropped): follow
-                    // the log again from this node's position, through a new consumer.
-                    Some(Err(error)) => {
-                        debug(&format!("consumer: {error}"));
-                        messages = None;
-                    }
-                    None => { debug("consumer ended"); messages = None }
-                },
-                result = async { (&mut ack.as_mut().expect("guarded").0).await }, if ack.is_some() => {
-                    let (_, expected) = ack.take().expect("guarded");
-                    match result {
-                        // Its message (or, for a duplicate, the earlier attempt's) comes
-                        // through the consumer, and decides the change there.
-                        Ok(published) => hold_until = published.sequence,
-                        Err(error) if error.kind() == jetstream::context::PublishErrorKind::WrongLastSequence => {
-                            hold_until = expected + 1;
-                        }
-                        // Unknown outcome: send it again (same message id) a little later.
-                        Err(error) => { debug(&format!("append: {error}")); retry = Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))) }
-                    }
-                }
-                () = async { retry.as_mut().expect("guarded").await }, if retry.is_some() => {
-                    retry = None;
-                }
-                _ = tick.tick() => {
-                    // Sooner when this node waits for the log (its own append's message, or
-                    // the one that refused it).
-                    let waiting = self.shared.lock().last_seq < hold_until;
-                    let quiet = if waiting { Duration::from_millis(200) } else { Duration::from_millis(500) };
-                    if heard.elapsed() >= quiet {
-                        {
-                            let node = self.shared.lock();
-                            if !node.follower.is_settled() {
-                                debug(&format!("quiet: applied {} (version {}), holding until {hold_until}, {} pending, append {}, retry {}", node.last_seq, node.replica.version(), node.follower.pending_count(), ack.is_some(), retry.is_some()));
-                            }
-                        }
-                        let end = tokio::time::timeout(Duration::from_secs(2), self.store.last_seq(&self.shared.name)).await;
-                        if let Ok(Ok(end)) = end {
-                            if end > self.shared.lock().last_seq {
-                                debug("consumer: behind the log's end; reading the rest directly and following it anew");
-                                self.read_directly(end).await;
-                                messages = None;
-                            }
-                        }
-                        heard = tokio::time::Instant::now();
-                    }
-                }
-            }
-        }
-    }
-
-    /// Reads the log up to `end` message by message, without a consumer (a consumer that
-    /// does not deliver what the stream holds, as nats-server 2.9 can after a purge, must not
-    /// keep a node behind).
-    async fn read_directly(&self, end: u64) {
-        let start = self.shared.lock().last_seq + 1;
-        for seq in start..=end.min(start.saturating_add(10_000)) {
-            let read =
-                tokio::time::timeout(Duration::from_secs(2), self.store.log.get_raw_message(seq))
-                    .await;
-            match read {
-                Ok(Ok(message)) if message.subject.as_str() == self.shared.subject => {
-                    self.receive_payload(seq, &message.payload).await;
-                }
-                // Another document's, purged, or deleted: not this log's.
-                Ok(Ok(_) | Err(_)) => {}
-                Err(_) => return,
-            }
-        }
-    }
-
-    async fn subscribe(&self) -> Result<consumer::push::Ordered, Error> {
-        let start = self.shared.lock().last_seq + 1;
-        let consumer = self
-            .store
-            .log
-            .create_consumer(consumer::push::OrderedConfig {
-                deliver_subject: self.store.js.client().new_inbox(),
-                filter_subject: self.shared.subject.clone(),
-                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                    start_sequence: start,
-                },
-                ..Default::default()
-            })
-            .await
-            .map_err(Error::nats)?;
-        consumer.messages().await.map_err(Error::nats)
-    }
-
-    /// Orders the follower's change in flight against the log as this node has it, and
-    /// appends it; refusals go back to the follower at once.
-    fn start_append(&self, hold_until: u64) -> Option<(Ack, u64)> {
-        let mut node = self.shared.lock();
-        if node.last_seq < hold_until {
-            return None;
-        }
-        loop {
-            // This node's own change first, then remote sessions' in order.
-            let own = node.follower.poll().into_iter().find_map(|m| match m {
-                ToLeader::Change(change) => Some(change),
-                _ => None,
-            });
-            let remote = own.is_none();
-            let change = own.or_else(|| node.remote.queue.front().cloned())?;
-            let client = if remote {
-                change.client
-            } else {
-                node.follower.client()
-            };
-            let reason = match node.replica.prepare(client, &change) {
-                Ok((committed, _)) => match serde_json::to_vec(&committed) {
-                    Ok(payload) if payload.len() + 1024 <= self.store.max_payload() => {
-                        let expected = node.last_seq;
-                        if node.attempt.0 != (change.session, change.id) {
-                            node.attempt = ((change.session, change.id), 0);
-                        }
-                        let attempt = node.attempt.1;
-                        let js = self.store.js.clone();
-                        let subject = self.shared.subject.clone();
-                        let publish = jetstream::message::PublishMessage::build()
-                            .payload(payload.into())
-                            .message_id(format!("{}.{}.{}", change.session, change.id, attempt))
-                            .expected_last_subject_sequence(expected);
-                        // Bounded as a whole: the client's own timeouts do not cover every
-                        // step (waiting for a free acknowledgement slot after a failover).
-                        let limit = self.store.config.ack_timeout * 2;
-                        let ack: Ack = Box::pin(async move {
-                            let publish = async { js.send_publish(subject, publish).await?.await };
-                            tokio::time::timeout(limit, publish)
-                                .await
-                                .unwrap_or_else(|_| {
-                                    Err(jetstream::context::PublishError::new(
-                                        jetstream::context::PublishErrorKind::TimedOut,
-                                    ))
-                                })
-                        });
-                        return Some((ack, expected));
-                    }
-                    Ok(payload) => RejectReason::TooLarge {
-                        bytes: payload.len(),
-                        limit: self.store.max_payload().saturating_sub(1024),
-                    },
-                    Err(error) => RejectReason::DoesNotApply {
-                        index: 0,
-                        path: immer::Path::root(),
-                        message: error.to_string(),
-                    },
-                },
-                Err(reason) => reason,
-            };
-            let rejected = Rejected {
-                session: change.session,
-                change_id: change.id,
-                reason,
-            };
-            if remote {
-                node.remote.queue.pop_front();
-                let outcome = Outcome::Rejected(rejected.reason.clone());
-                node.remote
-                    .answered
-                    .insert(change.session, (change.id, outcome));
-                let to = Recipient::Session(change.session);
-                node.remote.send(to, ToFollower::Rejected(rejected));
-            } else {
-                node.follower.receive(ToFollower::Rejected(rejected));
-                node.take_follower_events();
-            }
-            self.shared.bump();
-        }
-    }
-
-    async fn receive(&self, message: &jetstream::Message) {
-        let Ok(info) = message.info() else {
-            return;
-        };
-        self.receive_payload(info.stream_sequence, &message.payload)
-            .await;
-    }
-
-    async fn receive_payload(&self, seq: u64, payload: &[u8]) {
-        let applied = self.apply(seq, payload);
-        match applied {
-            Applied::Done => {}
-            Applied::Snapshot(stored) => self.snapshot(stored),
-            Applied::Reload => {
-                self.reload().await;
-                if let Applied::Snapshot(stored) = self.apply(seq, payload) {
-                    self.snapshot(stored);
-                }
-            }
-        }
-    }
-
-    fn apply(&self, seq: u64, payload: &[u8]) -> Applied<T> {
-        let mut node = self.shared.lock();
+    /// One message, to the replica (and to remote sessions).
+    fn apply(&mut self, message: &Received) -> Step {
+        let node = self;
+        let seq = message.seq;
         if seq <= node.last_seq {
-            return Applied::Done;
+            return Step::Skipped;
         }
         // Not a change: skipped by every node alike.
-        let Ok(committed) = serde_json::from_slice::<Committed>(payload) else {
+        let Ok(committed) = serde_json::from_slice::<Committed>(&message.payload) else {
             node.last_seq = seq;
-            return Applied::Done;
+            return Step::Skipped;
         };
         let version = node.replica.version();
         if committed.version <= version {
@@ -1121,27 +1055,24 @@ where
             if node.attempt.0 == (committed.session, committed.change_id) {
                 node.attempt.1 += 1;
             }
-            return Applied::Done;
+            return Step::Skipped;
         }
         if committed.version > version + 1 {
             debug(&format!("gap: {} after {version}", committed.version));
-            return Applied::Reload;
+            return Step::Reload;
         }
         if node.replica.append(committed.clone()).is_err() {
-            return Applied::Reload;
+            return Step::Reload;
         }
         let (session, change_id, version) =
             (committed.session, committed.change_id, committed.version);
-        let remote_own = node.remote.is_front(session, change_id);
-        if remote_own {
+        if node.remote.is_front(session, change_id) {
             node.remote.queue.pop_front();
             let outcome = Outcome::Committed { version };
             node.remote.answered.insert(session, (change_id, outcome));
         }
-        let own = remote_own || session == node.follower.session();
         node.remote
             .send(Recipient::All, ToFollower::Committed(committed.clone()));
-        node.follower.receive(ToFollower::Committed(committed));
         node.last_seq = seq;
         node.sessions.insert(session, (change_id, version));
         if node.sessions.len() > RECENT_SESSIONS {
@@ -1154,49 +1085,314 @@ where
                 node.sessions.remove(&oldest);
             }
         }
-        let diverged = node.take_follower_events();
-        // Keep the replica's log to what a change in flight may need.
-        let keep = node.follower.version().min(version.saturating_sub(10_000));
-        node.replica.compact(keep);
-        self.shared.bump();
-        if diverged {
-            return Applied::Reload;
-        }
-        let every = self.store.config.snapshot_every;
-        if own && every > 0 && version % every == 0 && !node.snapshotting {
-            node.snapshotting = true;
-            return Applied::Snapshot(StoredSnapshot {
-                version,
-                seq,
-                state: Arc::clone(node.replica.state()),
-                sessions: node
-                    .sessions
-                    .iter()
-                    .map(|(s, (c, v))| (*s, *c, *v))
-                    .collect(),
-            });
-        }
-        Applied::Done
+        Step::Committed(committed)
     }
 
-    /// Writes a snapshot in the background.
-    fn snapshot(&self, stored: StoredSnapshot<Arc<T>>) {
+    fn take_follower_events(&mut self) -> bool {
+        let events = self.follower.take_events();
+        let diverged = events
+            .iter()
+            .any(|e| matches!(e, FollowerEvent::Diverged { .. }));
+        self.events.extend(events);
+        diverged
+    }
+}
+
+/// A message of the document's log, as read.
+struct Received {
+    seq: u64,
+    payload: Bytes,
+}
+
+/// What the async task asks of the document's thread.
+enum Job {
+    /// Apply these messages (in log order, after those handed over before).
+    Messages(Vec<Received>),
+    /// Order the change to append next, unless the log has not reached `hold_until`.
+    Prepare { hold_until: u64 },
+}
+
+/// What the document's thread tells the async task.
+enum Effect {
+    /// This many messages were applied, or skipped; `lost`: some could not be applied (the
+    /// log has a gap that reloading the snapshot did not fill), so the log must be read
+    /// again from [`Shared::applied`].
+    Applied { count: usize, lost: bool },
+    /// The answer to [`Job::Prepare`].
+    Prepared(Option<Prepared>),
+}
+
+/// An append, ready to send.
+struct Prepared {
+    payload: Vec<u8>,
+    message_id: String,
+    /// The stream sequence the document's last message must have.
+    expected: u64,
+}
+
+/// How many messages a run applies at most (one lock of the document and one pass of the
+/// follower).
+const MAX_RUN: usize = 1024;
+/// How many ready messages the async task hands over at once.
+const READ_BATCH: usize = 256;
+/// How many messages may wait for the document's thread before the async task stops
+/// reading the log (JetStream's flow control then holds the rest).
+const MAX_QUEUED: usize = 16_384;
+/// How many messages one request of a catch-up reads.
+const CATCH_UP_BATCH: usize = 1000;
+/// How many messages one catch-up reads at most before the node follows the log again.
+const CATCH_UP_MAX: u64 = 20_000;
+
+/// Why a run stopped for the snapshot to be reloaded.
+enum Reload {
+    /// This message does not follow the replica's version, or does not apply.
+    Gap(Received),
+    /// The follower diverged from the log.
+    Diverged,
+}
+
+/// What the document's thread does with one message.
+enum Step {
+    /// Skipped (read before, stale, or not a change).
+    Skipped,
+    /// Applied to the replica: the follower's turn.
+    Committed(Committed),
+    /// It does not follow the replica's version, or does not apply: reload the snapshot.
+    Reload,
+}
+
+/// The document's work, on a thread of its own.
+///
+/// Why a thread per document, fed by a channel, rather than `spawn_blocking` or
+/// `block_in_place`: the log's messages must be applied one run after another, in order,
+/// while the async task goes on reading the next ones and acknowledging appends. One thread
+/// that takes its jobs from a channel gives that order for free and lets everything that
+/// piled up while a run was applied form the next run; `spawn_blocking` would need the same
+/// queue in front of it plus a task to hand each run over (and shares its pool with the
+/// app's blocking I/O); `block_in_place` would stop this document's reads for as long as a
+/// run lasts and panics on a current-thread runtime. The thread sleeps on its channel when
+/// there is nothing to do, and ends with the document.
+struct Replica<T> {
+    store: Store,
+    shared: Arc<Shared<T>>,
+    checks: Checks<T>,
+    /// For the little async work the thread needs done (reading a snapshot when the log was
+    /// purged past this node, writing one in the background).
+    runtime: tokio::runtime::Handle,
+    effects: mpsc::UnboundedSender<Effect>,
+    /// When a reload last left a gap unfilled: another is not tried for a second.
+    failed_reload: Option<std::time::Instant>,
+}
+
+impl<T> Replica<T>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn run(mut self, jobs: &std::sync::mpsc::Receiver<Job>) {
+        // Messages handed over and not applied yet, and a request to prepare that waits
+        // until they are.
+        let mut ready: VecDeque<Received> = VecDeque::new();
+        let mut next = None;
+        loop {
+            if ready.is_empty() {
+                let job = match next.take() {
+                    Some(job) => job,
+                    None => match jobs.recv() {
+                        Ok(job) => job,
+                        // The document was dropped.
+                        Err(_) => return,
+                    },
+                };
+                match job {
+                    Job::Prepare { hold_until } => {
+                        let prepared = self.prepare(hold_until);
+                        if self.effects.send(Effect::Prepared(prepared)).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Job::Messages(messages) => ready.extend(messages),
+                }
+            }
+            // Everything else that is ready joins the run, up to its bound.
+            while next.is_none() && ready.len() < MAX_RUN {
+                match jobs.try_recv() {
+                    Ok(Job::Messages(messages)) => ready.extend(messages),
+                    Ok(job) => next = Some(job),
+                    Err(_) => break,
+                }
+            }
+            let run: VecDeque<Received> = ready.drain(..ready.len().min(MAX_RUN)).collect();
+            let mut count = run.len();
+            let started = std::time::Instant::now();
+            let lost = self.apply_run(run);
+            if started.elapsed() >= Duration::from_millis(100) {
+                debug(&format!(
+                    "a run of {count} messages took {:.2?}",
+                    started.elapsed()
+                ));
+            }
+            if lost {
+                // The log is read again from where this node is.
+                count += ready.len();
+                ready.clear();
+            }
+            if self.effects.send(Effect::Applied { count, lost }).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Applies a run of messages: to the replica one by one, to the follower in one go.
+    /// Returns whether some could not be applied.
+    fn apply_run(&mut self, mut run: VecDeque<Received>) -> bool {
+        let mut reloaded_at = None;
+        while !run.is_empty() {
+            let (reload, snapshot) = {
+                let mut node = self.shared.lock();
+                let result = self.apply_messages(&mut node, &mut run);
+                self.shared.applied.store(node.last_seq, Ordering::Release);
+                result
+            };
+            self.shared.bump();
+            if let Some(stored) = snapshot {
+                self.write_snapshot(&stored);
+            }
+            let message = match reload {
+                None => continue,
+                Some(Reload::Diverged) => None,
+                Some(Reload::Gap(message)) => Some(message),
+            };
+            // A gap or a change that does not apply, or a follower that diverged (then with
+            // no message to try again): reload the snapshot, once per message, and not again
+            // within a second of one that did not help.
+            let seq = message.as_ref().map(|m| m.seq);
+            let recent_failure = self
+                .failed_reload
+                .is_some_and(|at| at.elapsed() < Duration::from_secs(1));
+            if (seq.is_some() && reloaded_at == seq) || recent_failure {
+                debug(&format!(
+                    "a gap before {seq:?} that the snapshot does not fill"
+                ));
+                self.failed_reload = Some(std::time::Instant::now());
+                return true;
+            }
+            self.reload();
+            reloaded_at = seq;
+            if let Some(message) = message {
+                run.push_front(message);
+            }
+        }
+        false
+    }
+
+    /// Applies messages from the front of `run` to the replica, then the committed changes
+    /// among them to the follower as one run. Stops at a message that needs the snapshot
+    /// reloaded, and returns why, with a snapshot to write when this node committed a
+    /// snapshot's version.
+    fn apply_messages(
+        &self,
+        node: &mut Node<T>,
+        run: &mut VecDeque<Received>,
+    ) -> (Option<Reload>, Option<StoredSnapshot<Arc<T>>>) {
+        let mut committed = Vec::new();
+        let mut snapshot = None;
+        let mut reload = None;
+        while let Some(message) = run.pop_front() {
+            match node.apply(&message) {
+                Step::Skipped => {}
+                Step::Committed(change) => {
+                    if let Some(stored) = self.snapshot_due(node, &change, message.seq) {
+                        snapshot = Some(stored);
+                    }
+                    committed.push(ToFollower::Committed(change));
+                }
+                Step::Reload => {
+                    reload = Some(Reload::Gap(message));
+                    break;
+                }
+            }
+        }
+        receive_all(&mut node.follower, committed);
+        if node.take_follower_events() && reload.is_none() {
+            reload = Some(Reload::Diverged);
+        }
+        // Keep the replica's log to what a change in flight may need.
+        let keep = node
+            .follower
+            .version()
+            .min(node.replica.version().saturating_sub(10_000));
+        node.replica.compact(keep);
+        (reload, snapshot)
+    }
+
+    /// The snapshot to write after `committed`, when this node committed it (its own change
+    /// or a remote session's) at a multiple of [`Config::snapshot_every`] and is not writing
+    /// one already.
+    fn snapshot_due(
+        &self,
+        node: &Node<T>,
+        committed: &Committed,
+        seq: u64,
+    ) -> Option<StoredSnapshot<Arc<T>>> {
+        let every = self.store.config.snapshot_every;
+        let own = committed.session == node.follower.session()
+            || node.remote.sessions.contains_key(&committed.session);
+        if !own || every == 0 || committed.version % every != 0 {
+            return None;
+        }
+        if self.shared.snapshotting.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        Some(StoredSnapshot {
+            version: committed.version,
+            seq,
+            state: Arc::clone(node.replica.state()),
+            sessions: node
+                .sessions
+                .iter()
+                .map(|(s, (c, v))| (*s, *c, *v))
+                .collect(),
+        })
+    }
+
+    /// Encodes a snapshot here, and writes it in the background.
+    fn write_snapshot(&self, stored: &StoredSnapshot<Arc<T>>) {
+        let Ok(bytes) = serde_json::to_vec(stored) else {
+            self.shared.snapshotting.store(false, Ordering::Release);
+            return;
+        };
+        let (version, seq) = (stored.version, stored.seq);
         let store = self.store.clone();
         let shared = Arc::clone(&self.shared);
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             // A failed write is not retried: the next snapshot replaces it.
-            let _ = store.write_snapshot(&shared.name, &stored).await;
-            shared.lock().snapshotting = false;
+            let _ = store
+                .write_snapshot(&shared.name, version, seq, bytes)
+                .await;
+            shared.snapshotting.store(false, Ordering::Release);
         });
     }
 
     /// Loads the newest snapshot and moves the node to it, when it is ahead.
-    async fn reload(&self) {
-        for _ in 0..50 {
-            let Ok(stored) = self.store.load_snapshot::<T>(&self.shared.name).await else {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            };
+    fn reload(&self) {
+        let load = self
+            .store
+            .load_snapshot(&self.shared.name, Duration::from_secs(5));
+        let stored = match self.runtime.block_on(load).and_then(|bytes| {
+            serde_json::from_slice::<StoredSnapshot<T>>(&bytes).map_err(Error::from)
+        }) {
+            Ok(stored) => stored,
+            Err(error) => {
+                debug(&format!("reload: {error}"));
+                return;
+            }
+        };
+        debug(&format!(
+            "reload: snapshot {} at {}",
+            stored.version, stored.seq
+        ));
+        {
             let mut node = self.shared.lock();
             if stored.version < node.replica.version() {
                 return;
@@ -1258,10 +1454,409 @@ where
                 .map(|(s, c, v)| (s, (c, v)))
                 .collect();
             node.take_follower_events();
+            self.shared.applied.store(node.last_seq, Ordering::Release);
+        }
+        self.shared.bump();
+    }
+
+    /// Orders the follower's change in flight (or else a remote session's) against the log
+    /// as this node has it, ready to append; refusals go back to the follower (or the
+    /// session) at once.
+    fn prepare(&self, hold_until: u64) -> Option<Prepared> {
+        let mut refused = false;
+        let prepared = {
+            let mut node = self.shared.lock();
+            if node.last_seq < hold_until {
+                return None;
+            }
+            loop {
+                // This node's own change first, then remote sessions' in order.
+                let own = node.follower.poll().into_iter().find_map(|m| match m {
+                    ToLeader::Change(change) => Some(change),
+                    _ => None,
+                });
+                let remote = own.is_none();
+                let Some(change) = own.or_else(|| node.remote.queue.front().cloned()) else {
+                    break None;
+                };
+                let client = if remote {
+                    change.client
+                } else {
+                    node.follower.client()
+                };
+                let reason = match node.replica.prepare(client, &change) {
+                    Ok((committed, _)) => match serde_json::to_vec(&committed) {
+                        Ok(payload) if payload.len() + 1024 <= self.store.max_payload() => {
+                            if node.attempt.0 != (change.session, change.id) {
+                                node.attempt = ((change.session, change.id), 0);
+                            }
+                            break Some(Prepared {
+                                payload,
+                                message_id: format!(
+                                    "{}.{}.{}",
+                                    change.session, change.id, node.attempt.1
+                                ),
+                                expected: node.last_seq,
+                            });
+                        }
+                        Ok(payload) => RejectReason::TooLarge {
+                            bytes: payload.len(),
+                            limit: self.store.max_payload().saturating_sub(1024),
+                        },
+                        Err(error) => RejectReason::DoesNotApply {
+                            index: 0,
+                            path: immer::Path::root(),
+                            message: error.to_string(),
+                        },
+                    },
+                    Err(reason) => reason,
+                };
+                refused = true;
+                let rejected = Rejected {
+                    session: change.session,
+                    change_id: change.id,
+                    reason,
+                };
+                if remote {
+                    node.remote.queue.pop_front();
+                    let outcome = Outcome::Rejected(rejected.reason.clone());
+                    node.remote
+                        .answered
+                        .insert(change.session, (change.id, outcome));
+                    let to = Recipient::Session(change.session);
+                    node.remote.send(to, ToFollower::Rejected(rejected));
+                } else {
+                    node.follower.receive(ToFollower::Rejected(rejected));
+                    node.take_follower_events();
+                }
+            }
+        };
+        if refused {
             self.shared.bump();
-            return;
+        }
+        prepared
+    }
+}
+
+/// An append waiting for JetStream's acknowledgement.
+type Ack = Pin<
+    Box<
+        dyn Future<
+                Output = Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+            > + Send,
+    >,
+>;
+
+/// The creation of the consumer that follows the log.
+type Subscribing = Pin<Box<dyn Future<Output = Result<consumer::push::Ordered, Error>> + Send>>;
+
+/// The document's async task: it talks to NATS, and hands all the work to the document's
+/// thread.
+struct Worker<T> {
+    store: Store,
+    shared: Arc<Shared<T>>,
+    jobs: std::sync::mpsc::Sender<Job>,
+    effects: mpsc::UnboundedReceiver<Effect>,
+}
+
+impl<T> Worker<T>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    #[allow(clippy::too_many_lines)] // one loop over the node's events, read in one place
+    async fn run(mut self) {
+        // The consumer that follows the log, or the request that creates it (never waited
+        // for here: appends and acknowledgements go on meanwhile).
+        let mut messages: Option<consumer::push::Ordered> = None;
+        let mut subscribing: Option<Subscribing> = None;
+        let mut subscribe_failed = false;
+        // The last sequence handed to the thread, and how many messages it has not applied.
+        let mut read = self.shared.applied();
+        let mut queued = 0_usize;
+        let mut ack: Option<(Ack, u64)> = None;
+        // Do not append before the log reaches this sequence (an append's own message, or
+        // what made an append fail).
+        let mut hold_until = 0_u64;
+        let mut retry: Option<Pin<Box<tokio::time::Sleep>>> = None;
+        // Whether the thread is ordering an append, and whether it should be asked to.
+        let mut preparing = false;
+        let mut want_prepare = true;
+        // Liveness: a consumer can go quiet without an error (its server died while it was
+        // being recreated). After a quiet moment, ask where the log ends, and catch up when
+        // it is ahead (checked every tenth of a second, after a fifth of a second without a
+        // message while this node waits for one, half a second otherwise).
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut heard = tokio::time::Instant::now();
+        loop {
+            if messages.is_none() && subscribing.is_none() {
+                subscribing = Some(self.subscribe(read + 1, subscribe_failed));
+            }
+            // The thread prepares after the messages handed to it before: once they reach
+            // the hold, so will the node.
+            if want_prepare && !preparing && ack.is_none() && retry.is_none() && read >= hold_until
+            {
+                if self.jobs.send(Job::Prepare { hold_until }).is_err() {
+                    return;
+                }
+                preparing = true;
+                want_prepare = false;
+            }
+            tokio::select! {
+                () = self.shared.wake.notified() => want_prepare = true,
+                result = async { subscribing.as_mut().expect("guarded").await }, if subscribing.is_some() => {
+                    subscribing = None;
+                    subscribe_failed = result.is_err();
+                    match result {
+                        Ok(stream) => messages = Some(stream),
+                        Err(error) => debug(&format!("subscribe: {error}")),
+                    }
+                }
+                message = async { messages.as_mut().expect("guarded").next().await }, if messages.is_some() && queued < MAX_QUEUED => {
+                    let mut run = Vec::new();
+                    let mut next = message;
+                    let mut ended = false;
+                    let stream = messages.as_mut().expect("guarded");
+                    // What the consumer has ready goes to the thread as one job.
+                    loop {
+                        match next {
+                            Some(Ok(message)) => {
+                                heard = tokio::time::Instant::now();
+                                take(&message, &mut read, &mut run);
+                            }
+                            // A missed heartbeat (its server died, the connection dropped):
+                            // follow the log again from this node's position, through a new
+                            // consumer.
+                            Some(Err(error)) => {
+                                debug(&format!("consumer: {error}"));
+                                ended = true;
+                                break;
+                            }
+                            None => {
+                                debug("consumer ended");
+                                ended = true;
+                                break;
+                            }
+                        }
+                        if run.len() >= READ_BATCH {
+                            break;
+                        }
+                        match stream.next().now_or_never() {
+                            Some(message) => next = message,
+                            None => break,
+                        }
+                    }
+                    if ended {
+                        messages = None;
+                    }
+                    queued += run.len();
+                    if !run.is_empty() && self.jobs.send(Job::Messages(run)).is_err() {
+                        return;
+                    }
+                }
+                effect = self.effects.recv() => match effect {
+                    // The thread ended.
+                    None => return,
+                    Some(Effect::Applied { count, lost }) => {
+                        queued = queued.saturating_sub(count);
+                        want_prepare = true;
+                        if lost {
+                            read = self.shared.applied();
+                            messages = None;
+                            subscribing = None;
+                        }
+                    }
+                    Some(Effect::Prepared(prepared)) => {
+                        preparing = false;
+                        ack = prepared.map(|prepared| self.append(prepared));
+                    }
+                },
+                result = async { (&mut ack.as_mut().expect("guarded").0).await }, if ack.is_some() => {
+                    let (_, expected) = ack.take().expect("guarded");
+                    want_prepare = true;
+                    match result {
+                        // Its message (or, for a duplicate, the earlier attempt's) comes
+                        // through the consumer, and decides the change there.
+                        Ok(published) => hold_until = published.sequence,
+                        // Someone appended first, or is appending: wait for their message.
+                        Err(error) if is_wrong_last_sequence(&error) => {
+                            if error.kind() != jetstream::context::PublishErrorKind::WrongLastSequence {
+                                debug(&format!("append after {expected}: {error}"));
+                            }
+                            hold_until = expected + 1;
+                        }
+                        // Unknown outcome: send it again (same message id) a little later.
+                        Err(error) => { debug(&format!("append: {error}")); retry = Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))) }
+                    }
+                }
+                () = async { retry.as_mut().expect("guarded").await }, if retry.is_some() => {
+                    retry = None;
+                    want_prepare = true;
+                }
+                _ = tick.tick() => {
+                    // Sooner when this node waits for the log (its own append's message, or
+                    // the one that refused it).
+                    let applied = self.shared.applied();
+                    let waiting = applied < hold_until;
+                    let quiet = if waiting { Duration::from_millis(200) } else { Duration::from_millis(500) };
+                    if heard.elapsed() >= quiet {
+                        if let Ok(node) = self.shared.node.try_lock() {
+                            if !node.follower.is_settled() {
+                                debug(&format!("quiet: read {read}, applied {applied} (version {}), holding until {hold_until}, {} pending, {queued} queued, append {}, retry {}", node.replica.version(), node.follower.pending_count(), ack.is_some(), retry.is_some()));
+                            }
+                        }
+                        let end = tokio::time::timeout(Duration::from_secs(2), self.store.last_seq(&self.shared.name)).await;
+                        if let Ok(Ok(end)) = end {
+                            if end > read {
+                                debug(&format!("consumer: behind the log's end ({read} of {end}); reading the rest in batches and following it anew"));
+                                read = self.catch_up(read + 1, end, &mut queued).await;
+                                messages = None;
+                                subscribing = None;
+                            }
+                            // The log ends before the message this node waits for: the append
+                            // that refused this node's (10164) did not land after all.
+                            if hold_until > end {
+                                hold_until = 0;
+                                want_prepare = true;
+                            }
+                        }
+                        heard = tokio::time::Instant::now();
+                    }
+                }
+            }
         }
     }
+
+    /// Reads the log from `start` to `end` (at most [`CATCH_UP_MAX`] messages) in batches
+    /// of [`CATCH_UP_BATCH`] through a pull consumer of its own, handing each batch to the
+    /// thread as it comes; returns the last sequence read. When the consumer delivers nothing
+    /// (a consumer that does not deliver what the stream holds, as nats-server 2.9 can after
+    /// a purge, must not keep a node behind), the document's next message is read directly.
+    async fn catch_up(&self, start: u64, end: u64, queued: &mut usize) -> u64 {
+        let mut read = start - 1;
+        let create = self.store.log.create_consumer(consumer::pull::Config {
+            filter_subject: self.shared.subject.clone(),
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
+            ack_policy: consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(10),
+            num_replicas: 1,
+            memory_storage: true,
+            ..Default::default()
+        });
+        let last = end.min(start.saturating_add(CATCH_UP_MAX - 1));
+        if let Ok(Ok(consumer)) = tokio::time::timeout(Duration::from_secs(2), create).await {
+            while read < last {
+                let mut run = Vec::new();
+                let fetch = async {
+                    let mut batch = consumer
+                        .fetch()
+                        .max_messages(CATCH_UP_BATCH)
+                        .messages()
+                        .await?;
+                    while let Some(message) = batch.next().await {
+                        take(&message?, &mut read, &mut run);
+                    }
+                    Ok::<_, async_nats::Error>(())
+                };
+                let result = tokio::time::timeout(Duration::from_secs(5), fetch).await;
+                let delivered = !run.is_empty();
+                if delivered {
+                    *queued += run.len();
+                    if self.jobs.send(Job::Messages(run)).is_err() {
+                        break;
+                    }
+                }
+                if !delivered || !matches!(result, Ok(Ok(()))) {
+                    break;
+                }
+            }
+            let (log, name) = (self.store.log.clone(), consumer.cached_info().name.clone());
+            tokio::spawn(async move { log.delete_consumer(&name).await.ok() });
+        }
+        if read < start {
+            let next = self
+                .store
+                .log
+                .raw_message_builder()
+                .sequence(start)
+                .next_by_subject(self.shared.subject.clone())
+                .send();
+            if let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(2), next).await {
+                debug(&format!("catch-up: read {} directly", message.sequence));
+                read = message.sequence;
+                *queued += 1;
+                let received = Received {
+                    seq: message.sequence,
+                    payload: message.payload,
+                };
+                self.jobs.send(Job::Messages(vec![received])).ok();
+            }
+        }
+        read
+    }
+
+    /// Follows the log from `start` through a new ordered consumer (a tenth of a second
+    /// later when the last attempt failed).
+    fn subscribe(&self, start: u64, pause: bool) -> Subscribing {
+        let log = self.store.log.clone();
+        let config = consumer::push::OrderedConfig {
+            deliver_subject: self.store.js.client().new_inbox(),
+            filter_subject: self.shared.subject.clone(),
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
+            ..Default::default()
+        };
+        Box::pin(async move {
+            if pause {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let consumer = log.create_consumer(config).await.map_err(Error::nats)?;
+            consumer.messages().await.map_err(Error::nats)
+        })
+    }
+
+    /// Sends an append the thread prepared.
+    fn append(&self, prepared: Prepared) -> (Ack, u64) {
+        let js = self.store.js.clone();
+        let subject = self.shared.subject.clone();
+        let expected = prepared.expected;
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(prepared.payload.into())
+            .message_id(prepared.message_id)
+            .expected_last_subject_sequence(expected);
+        // Bounded as a whole: the client's own timeouts do not cover every step (waiting for
+        // a free acknowledgement slot after a failover).
+        let limit = self.store.config.ack_timeout * 2;
+        let ack: Ack = Box::pin(async move {
+            let publish = async { js.send_publish(subject, publish).await?.await };
+            tokio::time::timeout(limit, publish)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(jetstream::context::PublishError::new(
+                        jetstream::context::PublishErrorKind::TimedOut,
+                    ))
+                })
+        });
+        (ack, expected)
+    }
+}
+
+/// Adds a message read from the log to `run`, unless it was read before.
+fn take(message: &jetstream::Message, read: &mut u64, run: &mut Vec<Received>) {
+    let Ok(info) = message.info() else {
+        return;
+    };
+    let seq = info.stream_sequence;
+    if seq <= *read {
+        return;
+    }
+    *read = seq;
+    run.push(Received {
+        seq,
+        payload: message.payload.clone(),
+    });
 }
 
 /// A node's copy of a document: edit it at once, see everyone's changes as they land.
@@ -1343,7 +1938,7 @@ where
 
     /// The stream sequence of the last change applied.
     pub fn sequence(&self) -> u64 {
-        self.shared.lock().last_seq
+        self.shared.applied()
     }
 
     /// How many messages of the log this node skipped as stale: appended with a version
@@ -1524,16 +2119,146 @@ where
         let mut changed = self.shared.changed.subscribe();
         let wait = async {
             loop {
-                if done(&self.shared.lock()) {
-                    return;
-                }
-                if changed.changed().await.is_err() {
-                    std::future::pending::<()>().await;
+                // Never waits for the lock on the runtime's thread: while the document's
+                // thread applies a run, look again at its next change, or a little later.
+                let busy = match self.shared.node.try_lock() {
+                    Ok(node) => {
+                        if done(&node) {
+                            return;
+                        }
+                        false
+                    }
+                    Err(std::sync::TryLockError::Poisoned(node)) => {
+                        if done(&node.into_inner()) {
+                            return;
+                        }
+                        false
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => true,
+                };
+                let retry = async {
+                    if busy {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                tokio::select! {
+                    result = changed.changed() => if result.is_err() {
+                        std::future::pending::<()>().await;
+                    },
+                    () = retry => {}
                 }
             }
         };
         tokio::time::timeout(timeout, wait)
             .await
             .map_err(|_| Error::Timeout(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JetStream API error as the server sends it.
+    fn answer(code: usize, err_code: u64, description: &str) -> jetstream::Error {
+        serde_json::from_value(serde_json::json!({
+            "code": code,
+            "err_code": err_code,
+            "description": description,
+        }))
+        .expect("an API error")
+    }
+
+    fn refused(answer: jetstream::Error) -> jetstream::context::PublishError {
+        // As async-nats 0.46 reports an answer it does not know.
+        jetstream::context::PublishError::with_source(
+            jetstream::context::PublishErrorKind::Other,
+            answer,
+        )
+    }
+
+    #[test]
+    fn both_wrong_last_sequence_answers_are_recognised() {
+        let known = jetstream::context::PublishError::with_source(
+            jetstream::context::PublishErrorKind::WrongLastSequence,
+            answer(400, 10071, "wrong last sequence: 7"),
+        );
+        assert!(is_wrong_last_sequence(&known));
+        // nats-server 2.15 in a cluster.
+        assert!(is_wrong_last_sequence(&refused(answer(
+            400,
+            10164,
+            "wrong last sequence"
+        ))));
+        assert!(!is_wrong_last_sequence(&refused(answer(
+            400,
+            10070,
+            "wrong last msg ID: x"
+        ))));
+        assert!(!is_wrong_last_sequence(
+            &jetstream::context::PublishError::new(jetstream::context::PublishErrorKind::TimedOut)
+        ));
+    }
+
+    #[test]
+    fn unavailability_is_waited_out_and_refusals_are_not() {
+        let no_responders = jetstream::context::RequestError::new(
+            jetstream::context::RequestErrorKind::NoResponders,
+        );
+        assert!(Error::nats(no_responders).is_transient());
+        assert!(Error::Timeout("JetStream").is_transient());
+        let not_ready =
+            stream::LastRawMessageError::new(stream::LastRawMessageErrorKind::JetStream(answer(
+                503,
+                10008,
+                "JetStream system temporarily unavailable",
+            )));
+        assert!(Error::nats(not_ready).is_transient());
+        let no_leader = answer(500, 10009, "JetStream cluster can not handle request");
+        assert!(Error::nats(no_leader).is_transient());
+        let no_stream = stream::LastRawMessageError::new(
+            stream::LastRawMessageErrorKind::JetStream(answer(404, 10059, "stream not found")),
+        );
+        assert!(!Error::nats(no_stream).is_transient());
+        assert!(!Error::NotFound("board".into()).is_transient());
+        assert!(!Error::InvalidName("a b".into()).is_transient());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_failure_is_retried_until_the_deadline_and_the_last_is_returned() {
+        let mut attempts = 0;
+        let result: Result<(), Error> = retry_transient(Duration::from_secs(2), "a test", || {
+            attempts += 1;
+            let n = attempts;
+            async move { Err(Error::Nats(format!("attempt {n}").into())) }
+        })
+        .await;
+        let last = format!("NATS: attempt {attempts}");
+        assert!(attempts > 3, "{attempts} attempts");
+        assert_eq!(result.unwrap_err().to_string(), last);
+        let mut attempts = 0;
+        let result = retry_transient(Duration::from_secs(2), "a test", || {
+            attempts += 1;
+            let n = attempts;
+            async move {
+                if n < 3 {
+                    Err(Error::Timeout("a test"))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 3);
+        let mut attempts = 0;
+        let result: Result<(), Error> = retry_transient(Duration::from_secs(2), "a test", || {
+            attempts += 1;
+            async { Err(Error::NotFound("board".into())) }
+        })
+        .await;
+        assert!(matches!(result, Err(Error::NotFound(_))));
+        assert_eq!(attempts, 1, "a refusal is returned at once");
     }
 }

