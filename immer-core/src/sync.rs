@@ -778,6 +778,9 @@ impl<T: Draftable> Leader<T> {
     /// # Errors
     ///
     /// When it does not follow the leader's version or does not apply; nothing changes.
+    ///
+    /// Time: the change applied in place when no one else holds the leader's state (a clone
+    /// of [`state`](Leader::state) kept elsewhere is copied along the change's paths).
     pub fn append(&mut self, committed: Committed) -> Result<(), AppendError> {
         if Some(committed.version) != self.version.checked_add(1) {
             return Err(AppendError::NotNext {
@@ -785,9 +788,11 @@ impl<T: Draftable> Leader<T> {
                 got: committed.version,
             });
         }
-        let next =
-            apply_patches(&self.state, &committed.patches).map_err(AppendError::DoesNotApply)?;
-        self.push(committed, next);
+        // In place when no one else holds the state (all or nothing either way).
+        apply_patches_mut(Arc::make_mut(&mut self.state), &committed.patches)
+            .map_err(AppendError::DoesNotApply)?;
+        self.version = committed.version;
+        self.log.push_back(committed);
         Ok(())
     }
 

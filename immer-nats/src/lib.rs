@@ -914,19 +914,6 @@ fn debug(message: &str) {
     }
 }
 
-/// `Follower::receive_all`, which the core is gaining (one pass for a run of committed
-/// changes, with the effect of `receive` for each): until it lands, one `receive` per
-/// message. Every run of this crate goes through here.
-fn receive_all<T: Draftable>(
-    follower: &mut Follower<T>,
-    messages: impl IntoIterator<Item = ToFollower<T>>,
-) {
-    // receive_all
-    for message in messages {
-        follower.receive(message);
-    }
-}
-
 /// What the node's handle, its async task and its thread share.
 struct Shared<T> {
     name: String,
@@ -1313,7 +1300,7 @@ where
                 }
             }
         }
-        receive_all(&mut node.follower, committed);
+        node.follower.receive_all(committed);
         if node.take_follower_events() && reload.is_none() {
             reload = Some(Reload::Diverged);
         }
