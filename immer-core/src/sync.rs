@@ -26,8 +26,47 @@
 //!   applied twice.
 //! - A follower applies committed changes in version order, buffering early ones and ignoring
 //!   duplicates, and moves its pending edits through each change from another session as it
-//!   arrives, with the same transformation. When an edit is dropped, the edits made after it
-//!   are moved back through its exact inverse, computed from the state it was applied to.
+//!   arrives, with the same transformation ([`Follower::receive_all`] moves them through a
+//!   whole run of changes at once, and brings its local state along by applying the run once;
+//!   it builds the local state anew from the confirmed one only when an edit leaves the
+//!   queue). When an edit is dropped, the edits made after it are moved back through its
+//!   inverse, so that they still land on their own elements (see the rules below).
+//!
+//! # Edits whose target was replaced, and edits that depend on a dropped one
+//!
+//! These rules decide every case the guarantees below leave open; the transformation
+//! ([`transform`](crate::transform())) applies them the same way at the leader, at a follower,
+//! and in the JavaScript client.
+//!
+//! - **A target replaced is gone.** A path below a value that an earlier change replaced or
+//!   removed as a whole (a struct field, a map key, a whole list, a list element) has no place
+//!   to land: the edit conflicts. A list element replaced whole (by `set`, a swap, a reversal
+//!   written element by element, or the diff to a snapshot) is *another element*: a
+//!   `remove` or `replace` of that element conflicts too, as does any edit below it. An edit is
+//!   never moved onto an element its author did not edit.
+//! - **Two writes of one field, key or list element** keep the later one in the leader's
+//!   order; an insert is not a write of what was at its index (it goes before it).
+//! - **After a snapshot** the changes it skips are unknown: the edits not yet sent move
+//!   through the [`diff`](crate::diff) from the confirmed state to the snapshot, in which
+//!   list elements that differ at the same position count as replaced whole, so an edit of
+//!   one of them is dropped (and reported), never moved onto another element. (An element that
+//!   another node changed while it stayed in place is one of them: the diff cannot tell it from
+//!   one removed and another inserted.)
+//! - **Edits that depend on a dropped one.** When an edit leaves the queue (dropped, or the
+//!   change in flight waiting out of the state for the leader's answer), each later edit is
+//!   moved back through its inverse. A later edit *depends* on it, and is taken out too, when
+//!   it edits something the dropped edit created or replaced (a path below it), when it
+//!   writes, removes or moves a whole value inside which the dropped edit changed something
+//!   (a reversal, sort or rewrite of the list holding an element it ticked, a removal of
+//!   that element), or when it writes again, as a list or an object, the very value the
+//!   dropped edit wrote (a list of tags written from the one before). A value a recipe
+//!   computed from what a dropped edit wrote elsewhere (a title copied into a todo) is not
+//!   traced: patches carry paths, not where a value came from.
+//! - **How a dependent edit is reported.** [`DropReason::AfterDropped`] names the edit it
+//!   depended on when that edit was itself reported dropped. When it depended on the change in
+//!   flight, which only the leader decides, it is dropped for the reason that change left the
+//!   state (its [`DropReason::Conflict`] or [`DropReason::DoesNotApply`]), never as
+//!   "after" a change that may still be accepted.
 //! - [`Follower::poll`] asks for the committed changes after the follower's version
 //!   ([`ToLeader::Resync`]), so a lost broadcast is found even when nothing else arrives. The
 //!   leader answers with those changes from its log, or with a [`Snapshot`] when it no longer
@@ -66,13 +105,9 @@
 //! - any order between edits of different followers beyond the leader's;
 //! - progress while the leader is unreachable: followers keep editing locally, and their
 //!   edits queue until it answers (the leader is a single point of ordering, not replicated);
-//! - that an edit survives a [`Snapshot`] exactly as a change would: the changes a snapshot
-//!   skips are not known, so the edits not yet sent are moved through the
-//!   [`diff`](crate::diff) from the confirmed state to the snapshot, in which list elements
-//!   that differ at the same position count as replaced: an edit of one is dropped (and
-//!   reported), never moved onto another element. The change in flight keeps its one
-//!   outcome: the snapshot's [`Answered`] says it, or it waits, out of the follower's state,
-//!   for the leader's answer;
+//! - that an edit survives a [`Snapshot`] exactly as a change would (see the rules above on
+//!   snapshots). The change in flight keeps its one outcome: the snapshot's [`Answered`] says
+//!   it, or it waits, out of the follower's state, for the leader's answer;
 //! - edits a follower had not yet had answered when it crashed: the one in flight may still
 //!   be committed (under the old session, seen by everyone as another session's change), the
 //!   others are lost with the process.
