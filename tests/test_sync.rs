@@ -1005,13 +1005,38 @@ impl Fresh<'_> {
     }
 }
 
-/// Adds an edit's next intent to those before it in the same edit, as the draft records an
-/// item's tags, by their net effect: a tag added and removed again records nothing, a whole
-/// write of the tags takes in the tag edits before it, and a tag edit after it is part of what
-/// it writes (returns the item, whose written tags are then what the model holds); a write of
-/// an item is folded into a later whole write or removal of it.
-fn add_intent(intents: &mut Vec<Intent>, intent: Intent) -> Option<u64> {
+/// Adds an edit's next intent to those before it in the same edit, as the draft records
+/// them, by their net effect (`before`: the board as the edit found it): a tag or a star
+/// added and removed again records nothing, nor does a label set and removed again when it was
+/// not there before (when it was, the removal stands alone), and a label set after its removal
+/// stands alone; a whole write of an item's tags takes in the tag edits before it, and a tag
+/// edit after it is part of what it writes (returns the item, whose written tags are then what
+/// the model holds); a write of an item is folded into a later whole write or removal of it.
+fn add_intent(intents: &mut Vec<Intent>, intent: Intent, before: &Board) -> Option<u64> {
     match &intent {
+        Intent::Unstar(star) => {
+            let starred = intents
+                .iter()
+                .position(|e| matches!(e, Intent::Star(s) if s == star));
+            if let Some(starred) = starred {
+                intents.remove(starred);
+                return None;
+            }
+        }
+        Intent::Unlabel(key) => {
+            let set = intents
+                .iter()
+                .position(|e| matches!(e, Intent::Label { key: k, .. } if k == key));
+            if let Some(set) = set {
+                intents.remove(set);
+                if !before.labels.contains_key(key) {
+                    return None;
+                }
+            }
+        }
+        Intent::Label { key, .. } => {
+            intents.retain(|e| !matches!(e, Intent::Unlabel(k) if k == key));
+        }
         Intent::TagAdd { id, .. } | Intent::TagRemove { id, .. }
             if intents
                 .iter()
@@ -1718,6 +1743,7 @@ impl Cluster {
             return;
         };
         let mut model = Board::clone(follower.state());
+        let before = model.clone();
         let mut actions = Vec::new();
         let mut intents = Vec::new();
         let mut fresh = Vec::new();
@@ -1740,7 +1766,7 @@ impl Cluster {
             }
             let folded: Vec<u64> = Intent::of(&model, &action)
                 .into_iter()
-                .filter_map(|intent| add_intent(&mut intents, intent))
+                .filter_map(|intent| add_intent(&mut intents, intent, &before))
                 .collect();
             act_on_value(&mut model, &action);
             for id in folded {
