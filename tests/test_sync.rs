@@ -1888,6 +1888,17 @@ impl Cluster {
             }
             _ => return,
         };
+        // The edit an `AfterDropped` names was reported dropped already: never one that the
+        // leader has still to decide.
+        if let Err(DropReason::AfterDropped { change_id }) = &outcome {
+            let named = self.edits.get(&(session, *change_id)).map(|r| &r.outcome);
+            if !matches!(named, Some(Some(Err(_)))) {
+                let message = format!(
+                    "session {session} edit {id} reported dropped after edit {change_id}, which was not reported dropped before it ({named:?})"
+                );
+                self.fail(AFTER_DROPPED, message);
+            }
+        }
         let Some(record) = self.edits.get_mut(&(session, id)) else {
             let message =
                 format!("session {session}: an outcome {outcome:?} for edit {id}, never made");

@@ -528,3 +528,75 @@ fn after_dropped_never_names_an_edit_that_is_accepted() {
     assert_eq!(ann.state(), leader.state());
     assert!(ann.is_settled());
 }
+
+#[test]
+fn a_pending_write_stays_in_the_local_state_over_an_earlier_write_of_the_same_field() {
+    // Bob retitles and his change commits first; Ann retitled too, not sent yet. Her write
+    // is ordered after his, so it is what she sees once his arrives, and what commits.
+    let mut leader = Leader::new(board(&[1, 2]));
+    let mut ann = Follower::new(leader.join(1));
+    let mut bob = Follower::new(leader.join(2));
+    ann.edit(|d| d.meta().set_title("ann".into()));
+    bob.edit(|d| d.meta().set_title("bob".into()));
+    sync_one(&mut leader, 1, &mut [&mut ann, &mut bob]);
+    assert_eq!(ann.confirmed().meta.title, "bob");
+    assert_eq!(
+        ann.state().meta.title,
+        "ann",
+        "Ann's pending write is lost under the earlier one it overwrites"
+    );
+    for _ in 0..3 {
+        sync_one(&mut leader, 0, &mut [&mut ann, &mut bob]);
+    }
+    assert_eq!(leader.state().meta.title, "ann");
+    assert_eq!(ann.state(), leader.state());
+    assert_eq!(bob.state(), leader.state());
+}
+
+#[test]
+fn a_later_write_of_the_value_a_dropped_edit_wrote_is_dropped_after_it() {
+    // Ann, nothing sent yet: edit 1 writes the whole meta and marks item 1 done; edit 2
+    // writes the whole meta again (made from the first). Bob replaces item 1 first, so edit 1
+    // conflicts and is dropped; edit 2 may carry what edit 1 wrote, so it goes too, named as
+    // made after edit 1, and neither title is ever committed.
+    let mut leader = Leader::new(board(&[1, 2]));
+    let mut ann = Follower::new(leader.join(1));
+    let mut bob = Follower::new(leader.join(2));
+    ann.edit(|d| {
+        d.set_meta(Meta {
+            title: "ann".into(),
+        });
+        d.items().get_mut(0).unwrap().set_done(true);
+    });
+    ann.edit(|d| {
+        let title = format!("{}!", d.meta.title);
+        d.set_meta(Meta { title });
+    });
+    bob.edit(|d| {
+        let _ = d.items().set(0, item(9));
+    });
+    sync_one(&mut leader, 1, &mut [&mut ann, &mut bob]);
+    let mut events = ann.take_events();
+    assert!(
+        matches!(outcomes(&events, 1)[..], [FollowerEvent::Dropped { .. }]),
+        "{events:?}"
+    );
+    assert!(
+        matches!(
+            outcomes(&events, 2)[..],
+            [FollowerEvent::Dropped {
+                reason: DropReason::AfterDropped { change_id: 1 },
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(ann.state().meta.title, "t");
+    for _ in 0..3 {
+        sync_one(&mut leader, 0, &mut [&mut ann, &mut bob]);
+    }
+    events.extend(ann.take_events());
+    assert_eq!(outcomes(&events, 2).len(), 1, "{events:?}");
+    assert_eq!(leader.state().meta.title, "t");
+    assert_eq!(ann.state(), leader.state());
+}
