@@ -3,8 +3,14 @@
 //! asserts that its `transform` gives the same answer for every case. One transformation, two
 //! implementations: this test writes the cases from a fixed seed (the file is committed, and
 //! rewritten identically on every run).
+//!
+//! Each case names its rule: `concurrent` ([`transform`]: concurrent edits, theirs ordered
+//! first) or `afterDropped` (a later pending edit moved back through the inverse of an edit
+//! taken out of a follower's queue, where a whole write that may carry what the inverse puts
+//! back conflicts).
 
-use immer::{Patch, PatchOp, Path, PathSegment, transform};
+use immer::__private::transform_after_dropped;
+use immer::{Conflict, Patch, PatchOp, Path, PathSegment, transform};
 use serde_json::{Value, json};
 
 /// xorshift64*: deterministic cases without a dependency.
@@ -102,35 +108,169 @@ fn patches(rng: &mut Rng) -> Vec<Patch> {
     (0..=rng.below(4)).map(|_| patch(rng)).collect()
 }
 
+type Transform = fn(&[Patch], &[Patch]) -> Result<(Vec<Patch>, Vec<Patch>), Conflict>;
+
+const RULES: [(&str, Transform); 2] = [
+    ("concurrent", transform),
+    ("afterDropped", transform_after_dropped),
+];
+
+fn pointer(p: &str) -> Path {
+    Path::from_pointer(p).unwrap()
+}
+
+/// The rules at their edges, each case under both rules: a list element replaced whole is
+/// another element; a later write to the same place overwrites an earlier one moved past it;
+/// a whole write depends on a dropped edit below it, or on the very value it wrote when it
+/// writes a list or an object.
+fn edge_cases() -> Vec<(Vec<Patch>, Vec<Patch>)> {
+    let replace = |p: &str, v: Value| Patch::replace(pointer(p), v);
+    let add = |p: &str, v: Value| Patch::add(pointer(p), v);
+    let remove = |p: &str| Patch::remove(pointer(p));
+    vec![
+        // An element replaced whole, then removed or replaced "again", or edited below.
+        (
+            vec![remove("/todos/1")],
+            vec![replace("/todos/1", json!({"id": 9}))],
+        ),
+        (
+            vec![replace("/todos/1", json!({"id": 8}))],
+            vec![replace("/todos/1", json!({"id": 9}))],
+        ),
+        (
+            vec![replace("/todos/1/done", json!(true))],
+            vec![replace("/todos/1", json!({"id": 9}))],
+        ),
+        // An insert at the index of an element replaced whole, and a neighbour's edit.
+        (
+            vec![add("/todos/1", json!({"id": 7}))],
+            vec![replace("/todos/1", json!({"id": 9}))],
+        ),
+        (
+            vec![remove("/todos/2")],
+            vec![replace("/todos/1", json!({"id": 9}))],
+        ),
+        // Their element write moved past my removal or write of the same element.
+        (
+            vec![replace("/todos/1", json!({"id": 8}))],
+            vec![remove("/todos/1")],
+        ),
+        (
+            vec![remove("/todos/1")],
+            vec![replace("/todos/1/done", json!(true))],
+        ),
+        // The same field or key written twice: theirs, moved past mine, is lost under it.
+        (
+            vec![replace("/title", json!("mine"))],
+            vec![replace("/title", json!("theirs"))],
+        ),
+        (
+            vec![add("/settings/theme", json!("dark"))],
+            vec![add("/settings/theme", json!("light"))],
+        ),
+        (
+            vec![remove("/settings/theme")],
+            vec![replace("/settings/theme", json!("light"))],
+        ),
+        (
+            vec![replace("/settings/theme", json!("dark"))],
+            vec![remove("/settings/theme")],
+        ),
+        // A whole value written over what an inverse puts back below it.
+        (
+            vec![replace("/todos", json!([]))],
+            vec![replace("/todos/1/done", json!(false))],
+        ),
+        (
+            vec![replace("/todos/1", json!({"id": 1}))],
+            vec![replace("/todos/1/done", json!(false))],
+        ),
+        (
+            vec![remove("/todos/1")],
+            vec![replace("/todos/1/done", json!(false))],
+        ),
+        (
+            vec![add("/settings", json!({}))],
+            vec![remove("/settings/theme")],
+        ),
+        // An insert into the list only shifts what the inverse puts back.
+        (
+            vec![add("/todos/1", json!({"id": 7}))],
+            vec![replace("/todos/1/done", json!(false))],
+        ),
+        (
+            vec![add("/todos/0", json!({"id": 7}))],
+            vec![add("/todos/1", json!({"id": 1}))],
+        ),
+        // The very value written again: as a list or an object it may carry the dropped edit.
+        (
+            vec![replace("/todos/1/tags", json!(["a", "b"]))],
+            vec![replace("/todos/1/tags", json!(["a"]))],
+        ),
+        (
+            vec![add("/settings/theme", json!({"dark": true}))],
+            vec![remove("/settings/theme")],
+        ),
+        (
+            vec![replace("/title", json!("again"))],
+            vec![replace("/title", json!("before"))],
+        ),
+        (
+            vec![add("/labels/0", json!(["x"]))],
+            vec![remove("/labels/0")],
+        ),
+    ]
+}
+
 #[test]
 fn the_transformation_cases_are_written_for_the_javascript_client() {
     let mut rng = Rng(0x1BAD_5EED_2026_1202);
     let mut cases = Vec::new();
-    let (mut conflicts, mut moved) = (0, 0);
-    for _ in 0..2_000 {
-        let mine = patches(&mut rng);
-        let theirs = patches(&mut rng);
-        let expected = match transform(&mine, &theirs) {
+    let mut inputs: Vec<(&str, Vec<Patch>, Vec<Patch>)> = Vec::new();
+    for (name, _) in RULES {
+        for _ in 0..2_000 {
+            let mine = patches(&mut rng);
+            let theirs = patches(&mut rng);
+            inputs.push((name, mine, theirs));
+        }
+    }
+    for (mine, theirs) in edge_cases() {
+        for (name, _) in RULES {
+            inputs.push((name, mine.clone(), theirs.clone()));
+        }
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    let mut differ = 0;
+    for (name, mine, theirs) in inputs {
+        let (_, rule) = RULES.iter().find(|(n, _)| *n == name).unwrap();
+        let (conflicts, moved) = counts.entry(name).or_insert((0, 0));
+        let answer = rule(&mine, &theirs);
+        differ += usize::from(answer != transform(&mine, &theirs));
+        let expected = match answer {
             Ok((mine_after, theirs_after)) => {
-                moved += usize::from(mine_after != mine);
+                *moved += usize::from(mine_after != mine);
                 json!({"ok": true, "mine": mine_after, "theirs": theirs_after})
             }
             Err(conflict) => {
-                conflicts += 1;
+                *conflicts += 1;
                 json!({"ok": false, "conflict": conflict})
             }
         };
-        cases.push(json!({"mine": mine, "theirs": theirs, "expected": expected}));
+        cases.push(json!({"rule": name, "mine": mine, "theirs": theirs, "expected": expected}));
     }
-    // The cases exercise both answers, and moves that change paths.
-    assert!(
-        conflicts > 200 && moved > 200,
-        "{conflicts} conflicts, {moved} moved"
-    );
+    // The cases exercise both answers under both rules, moves that change paths, and cases
+    // where the rules part.
+    for (name, (conflicts, moved)) in &counts {
+        assert!(
+            *conflicts > 200 && *moved > 200,
+            "{name}: {conflicts} conflicts, {moved} moved"
+        );
+    }
+    assert!(differ > 50, "{differ} cases where the rules part");
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("clients/js/test/vectors/transform.json");
     let text = serde_json::to_string(&json!({
-        "about": "Cases of immer::transform, written by tests/test_transform_vectors.rs",
+        "about": "Cases of immer::transform, each under its rule, written by tests/test_transform_vectors.rs",
         "cases": cases,
     }))
     .unwrap();

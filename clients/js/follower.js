@@ -1,22 +1,31 @@
 // The follower's bookkeeping, without I/O: a port of the Rust crate's `immer::sync::Follower`
 // to Immer. Edits are applied to the local state at once and queued; committed changes are
-// applied in version order with Immer's `applyPatches`; pending edits move through other
-// sessions' changes with `transform`, and the edits after a dropped one move back through its
-// exact inverse, so that each still lands where its author meant it.
+// applied in version order with Immer's `applyPatches`. Other sessions' changes that arrive
+// together move through the pending edits at once (`transform`'s `Through`), and are applied
+// once to the confirmed state and once to the local one; the local state is built anew from
+// the confirmed one only when an edit leaves the queue. The edits after one taken out move back
+// through its inverse (under the rule `AFTER_DROPPED`), so that each still lands where its author
+// meant it, and one that carries what the edit taken out did goes with it.
 
 import { applyPatches, enablePatches, produceWithPatches } from 'immer';
 import { listPatches } from './lists.js';
-import { deepEqual, transform } from './transform.js';
+import { AFTER_DROPPED, CONCURRENT, Through, deepEqual } from './transform.js';
 
 enablePatches();
 
 /**
  * @typedef {import('./index.js').Patch} Patch
  * @typedef {import('./index.js').FollowerEvent} FollowerEvent
+ * @typedef {import('./index.js').DropReason} DropReason
  * @typedef {import('./index.js').ServerMessage} ServerMessage
  * @typedef {import('./index.js').ClientMessage} ClientMessage
- * @typedef {{ first: number, id: number, patches: Patch[], inverse: Patch[] }} Pending
+ * @typedef {Extract<ServerMessage, { type: 'committed' }>} Committed
+ * @typedef {{ first: number, id: number, patches: Patch[] }} Pending an edit applied to the local
+ *   state and not yet answered; edits merged into one change hold `first..id`; its patches apply
+ *   after the confirmed state and the edits before it
  * @typedef {{ first: number, change: { type: 'change', id: number, base: number, patches: Patch[] }, applied: boolean }} InFlight
+ *   the change sent and not yet answered; `applied`: whether its edit is in the local state (the
+ *   front of the queue), or waits out of it for the server's answer, which alone decides it
  */
 
 /**
@@ -48,20 +57,26 @@ export class Follower {
   constructor(start, options = {}) {
     this.session = start.session;
     this.version = start.version;
+    /** The state at `version`, as the server has it. */
     this.confirmed = start.state;
-    /** What the user sees: the confirmed state with the pending edits applied. */
-    this.state = start.state;
+    /** `confirmed` with the pending edits applied; `undefined` while that is `confirmed` itself. */
+    this.local = undefined;
     /** @type {Pending[]} */
     this.pending = [];
     /** @type {InFlight | null} */
     this.inFlight = null;
-    /** @type {Map<number, any>} committed changes that arrived early, by version */
+    /** @type {Map<number, Committed>} committed changes that arrived early, by version */
     this.early = new Map();
     this.nextId = 1;
     /** @type {FollowerEvent[]} */
     this.events = [];
     this.diverged = false;
     this.batch = Math.max(1, options.batch ?? 1);
+  }
+
+  /** What the user sees: the confirmed state with the pending edits applied. */
+  get state() {
+    return this.local === undefined ? this.confirmed : this.local;
   }
 
   /** How many edits wait for the server. */
@@ -81,15 +96,15 @@ export class Follower {
    * @returns {number | undefined} the edit's id, or `undefined` when it changed nothing
    */
   edit(recipe) {
-    const [next, immerPatches, immerInverse] = produceWithPatches(this.state, recipe);
+    const base = this.state;
+    const [next, immerPatches] = produceWithPatches(base, recipe);
     if (immerPatches.length === 0) return undefined;
-    // Moves in lists as the remove and add of what moved, not as position-by-position
-    // replaces (see lists.js).
-    const patches = listPatches(this.state, next, immerPatches);
-    const inverse = listPatches(next, this.state, immerInverse);
+    // Moves in lists as the remove and add of what moved, not as position-by-position replaces
+    // (see lists.js).
+    const patches = listPatches(base, next, immerPatches);
     const id = this.nextId++;
-    this.state = next;
-    this.pending.push({ first: id, id, patches, inverse });
+    this.local = next;
+    this.pending.push({ first: id, id, patches });
     return id;
   }
 
@@ -129,31 +144,47 @@ export class Follower {
   }
 
   /**
-   * Handles one message from the server.
+   * Handles one message from the server. See `receiveAll` for many at once.
    *
    * @param {ServerMessage} message
    */
   receive(message) {
-    switch (message.type) {
-      case 'committed': {
-        if (this.diverged) return;
-        if (message.version > this.version) this.early.set(message.version, message);
-        for (let next = this.early.get(this.version + 1); next !== undefined; next = this.early.get(this.version + 1)) {
-          this.early.delete(next.version);
-          this.applyCommitted(next);
-        }
-        for (const v of this.early.keys()) if (v <= this.version) this.early.delete(v);
-        break;
+    this.receiveAll([message]);
+  }
+
+  /**
+   * Handles messages from the server, in the order given, as `receive` would one by one, with
+   * a run of committed changes applied together: the pending edits are moved through the whole
+   * run at once and the local state is brought along once, so a follower that is far behind
+   * catches up in one step.
+   *
+   * Cost, for a run of committed changes: (patches of the run × patches pending) path
+   * comparisons, plus one `applyPatches` of the run to the confirmed state and one to the
+   * local state. The local state is built anew from the confirmed one (one `applyPatches` of
+   * every pending edit) only when a pending edit is dropped or no longer applies, or when the
+   * run has more patches than the pending edits.
+   *
+   * @param {Iterable<ServerMessage>} messages
+   */
+  receiveAll(messages) {
+    for (const message of messages) {
+      switch (message.type) {
+        case 'committed':
+          if (!this.diverged && message.version > this.version) this.early.set(message.version, message);
+          break;
+        case 'rejected':
+          this.applyReady();
+          this.applyRejected(message);
+          break;
+        case 'snapshot':
+          this.applyReady();
+          this.applySnapshot(message);
+          break;
+        default:
+          break;
       }
-      case 'rejected':
-        this.applyRejected(message);
-        break;
-      case 'snapshot':
-        this.applySnapshot(message);
-        break;
-      default:
-        break;
     }
+    this.applyReady();
   }
 
   /** @returns {FollowerEvent[]} the events since the last call */
@@ -167,49 +198,173 @@ export class Follower {
     return this.inFlight === null ? undefined : this.inFlight.change.id;
   }
 
-  applyCommitted(committed) {
-    let next;
-    try {
-      next = applyPatches(this.confirmed, committed.patches);
-    } catch (error) {
-      // Not the server's history: take nothing more until a snapshot.
-      this.diverged = true;
-      this.early.clear();
-      this.events.push({ type: 'diverged', version: committed.version, error: String(error?.message ?? error) });
-      return;
+  /** Whether `committed` is this follower's change in flight. */
+  isOwn(committed) {
+    return committed.session === this.session && this.inFlightId() === committed.id;
+  }
+
+  /**
+   * Applies the committed changes that follow the confirmed version, in order. Other sessions'
+   * changes in a row are moved through the pending edits together; the local state is brought
+   * along once at the end (or built anew when an edit left the queue).
+   */
+  applyReady() {
+    /** @type {Patch[]} what was applied to the confirmed state, as it applies to the local one */
+    const tail = [];
+    let rebuild = false;
+    /** @type {Committed[]} */
+    let others = [];
+    for (;;) {
+      const version = this.version + others.length + 1;
+      const next = this.early.get(version);
+      if (next !== undefined) this.early.delete(version);
+      const own = next !== undefined && this.isOwn(next);
+      if ((next === undefined || own) && others.length > 0) {
+        const run = others;
+        others = [];
+        rebuild = this.applyOthers(run, tail) || rebuild;
+      }
+      if (this.diverged || next === undefined) break;
+      if (own) rebuild = this.applyOwn(next, tail) || rebuild;
+      else others.push(next);
     }
-    const own = committed.session === this.session && this.inFlightId() === committed.id;
-    if (own) {
-      const inFlight = this.inFlight;
-      this.inFlight = null;
-      const first = inFlight.first;
-      const same = this.pending.length > 0 && deepEqual(this.pending[0].patches, committed.patches);
-      if (inFlight.applied && same) {
-        this.pending.shift();
-      } else if (inFlight.applied) {
-        this.rebase(committed.patches, { id: committed.id, reason: null });
-      } else {
-        this.rebase(committed.patches, null);
-      }
-      for (let id = first; id <= committed.id; id++) {
-        this.events.push({ type: 'accepted', id, version: committed.version });
-      }
+    for (const v of this.early.keys()) if (v <= this.version) this.early.delete(v);
+    this.refreshLocal(tail, rebuild);
+  }
+
+  /**
+   * Applies a run of other sessions' changes (consecutive versions): the pending edits move
+   * through all of them at once. Returns whether an edit left the queue; `tail` gets the run as
+   * it applies to the local state.
+   *
+   * @param {Committed[]} run
+   * @param {Patch[]} tail
+   */
+  applyOthers(run, tail) {
+    let rebuild = false;
+    if (this.pending.length > 0) {
+      const theirs = new Through(run.flatMap((c) => c.patches));
+      rebuild = this.keepAlong(this.rebase(this.confirmed, theirs, null), tail);
+    }
+    // When it does not apply, this is not the server's history: the edits are decided when the
+    // snapshot comes.
+    this.advance(run);
+    return rebuild;
+  }
+
+  /**
+   * Takes what a rebase gave for the local state: `tail` gets the change as it applies after
+   * the pending edits, or, when an edit left the queue or the tail would have more patches than
+   * the pending edits (applying those again costs less), the local state is to be built anew at
+   * the end. Returns whether it is.
+   */
+  keepAlong(rebased, tail) {
+    const pending = this.pending.reduce((n, p) => n + p.patches.length, 0);
+    if (rebased.tookOut || tail.length + rebased.theirs.length > Math.max(pending, 64)) {
+      tail.length = 0;
+      return true;
+    }
+    for (const patch of rebased.theirs) tail.push(patch);
+    return false;
+  }
+
+  /**
+   * Applies this follower's own change in flight, committed. Returns whether an edit left the
+   * queue.
+   *
+   * @param {Committed} committed
+   * @param {Patch[]} tail
+   */
+  applyOwn(committed, tail) {
+    const inFlight = this.inFlight;
+    if (inFlight === null) return false;
+    const { first, applied } = inFlight;
+    const same = applied && this.pending.length > 0 && deepEqual(this.pending[0].patches, committed.patches);
+    // The state it applies to, to undo the local form of the change through when it differs.
+    const base = this.confirmed;
+    if (!this.advance([committed])) return false;
+    this.inFlight = null;
+    let tookOut = false;
+    if (same) {
+      // Moved through the same changes here and at the server: the rest of the queue already
+      // applies after it, and the local state already holds it.
+      this.pending.shift();
     } else {
-      this.rebase(committed.patches, null);
+      // Committed in another form than the local one: take the local one out and move the rest
+      // through the committed one. When it waited out of the state, to the queue it is another
+      // session's change.
+      const drop = applied ? { id: committed.id, reason: null } : null;
+      tookOut = this.keepAlong(this.rebase(base, new Through(committed.patches), drop), tail);
     }
-    this.confirmed = next;
-    this.version = committed.version;
-    this.events.push({ type: 'applied', version: this.version });
-    this.rebuildLocal();
+    for (let id = first; id <= committed.id; id++) {
+      this.events.push({ type: 'accepted', id, version: committed.version });
+    }
+    return tookOut;
+  }
+
+  /**
+   * Applies committed changes to the confirmed state, each reported as applied. `false` when
+   * one does not apply: the follower has diverged, and its confirmed state, no longer the
+   * server's, waits for a snapshot to replace it.
+   *
+   * @param {Committed[]} run consecutive versions
+   */
+  advance(run) {
+    const patches = run.length === 1 ? run[0].patches : run.flatMap((c) => c.patches);
+    // All at once (Immer starts from a whole-state replace, skipping what comes before it: then
+    // each change is checked on its own).
+    if (run.length === 1 || !patches.some((p) => p.path.length === 0)) {
+      try {
+        this.confirmed = applyPatches(this.confirmed, patches);
+        for (const committed of run) {
+          this.version = committed.version;
+          this.events.push({ type: 'applied', version: committed.version });
+        }
+        return true;
+      } catch {
+        // One of them does not apply: found below.
+      }
+    }
+    for (const committed of run) {
+      try {
+        this.confirmed = applyPatches(this.confirmed, committed.patches);
+      } catch (error) {
+        // Not the server's history: say so, and take nothing more until a snapshot.
+        this.diverged = true;
+        this.early.clear();
+        this.events.push({ type: 'diverged', version: committed.version, error: String(error?.message ?? error) });
+        return false;
+      }
+      this.version = committed.version;
+      this.events.push({ type: 'applied', version: committed.version });
+    }
+    return true;
+  }
+
+  /**
+   * Brings the local state along `tail` (what was applied to the confirmed state, as it applies
+   * after the pending edits), or builds it anew.
+   */
+  refreshLocal(tail, rebuild) {
+    if (!rebuild && tail.length > 0 && this.local !== undefined) {
+      try {
+        this.local = applyPatches(this.local, tail);
+      } catch {
+        this.local = undefined;
+      }
+    }
+    if (this.pending.length === 0) this.local = undefined;
+    else if (rebuild || this.local === undefined) this.rebuildLocal();
   }
 
   applyRejected(rejected) {
     if (this.inFlightId() !== rejected.id) return;
     const inFlight = this.inFlight;
     this.inFlight = null;
+    /** @type {DropReason} */
     const reason = { kind: 'rejected', reason: rejected.reason, message: rejected.message };
     if (inFlight.applied) {
-      this.rebase([], { id: rejected.id, reason });
+      this.rebase(this.confirmed, new Through(), { id: rejected.id, reason });
       this.rebuildLocal();
     } else {
       this.reportDropped(inFlight.first, rejected.id, reason);
@@ -223,7 +378,6 @@ export class Follower {
     // outcome: the snapshot says it, or it waits, out of the state, for the server's answer.
     const inFlight = this.inFlight;
     this.inFlight = null;
-    let inFlightReason = null;
     if (inFlight !== null) {
       const id = inFlight.change.id;
       const answered = snapshot.answered != null && snapshot.answered.id === id ? snapshot.answered : null;
@@ -232,8 +386,8 @@ export class Follower {
           this.events.push({ type: 'accepted', id: i, version: answered.committed });
         }
       } else if (answered !== null && answered.rejected != null) {
-        inFlightReason = { kind: 'rejected', reason: answered.rejected, message: answered.message ?? '' };
-        this.reportDropped(inFlight.first, id, inFlightReason);
+        const reason = { kind: 'rejected', reason: answered.rejected, message: answered.message ?? '' };
+        this.reportDropped(inFlight.first, id, reason);
       } else {
         this.inFlight = { ...inFlight, applied: false };
       }
@@ -252,76 +406,138 @@ export class Follower {
   }
 
   /**
-   * Moves the pending edits through `theirs` (made against `confirmed`, ordered before them),
-   * taking out each that conflicts and the one named by `drop` (reported with its reason, or
-   * silently when the reason is null), and moving the edits after one taken out back through
-   * its exact inverse.
+   * Moves the pending edits through `theirs` (made against `base`, the confirmed state the
+   * queue applies to, and ordered before the edits), taking out each that conflicts and the one
+   * named by `drop` (reported with its reason, or silently when the reason is `null`).
+   *
+   * The edits after one taken out are moved back through its inverse (under `AFTER_DROPPED`),
+   * so that they still land where their author meant them to. One that cannot be, or that
+   * writes a whole value inside which the edit taken out changed something (it carries that
+   * change), depends on it and is taken out too: as `afterDropped` naming that edit when it was
+   * dropped; for the reason it left the state when it is the change in flight (which only the
+   * server decides); as a `conflict` when it left silently (committed in another form).
+   *
+   * The inverse is the one the patches tell (a `replace`, a removal from a list), or else the
+   * exact one, from replaying the queue on `base` (only when something is taken out).
+   *
+   * Walking the queue, `theirs` is kept as it applies after the edits kept so far, and `undo`
+   * as the patches that take the old queue's state back to the kept edits' state.
+   *
+   * @param {any} base
+   * @param {Through} theirs
+   * @param {{ id: number, reason: DropReason | null } | null} drop
+   * @returns {{ theirs: Patch[], tookOut: boolean }} the change as it applies after the edits
+   *   kept, and whether an edit left the queue (the local state must then be built anew)
    */
-  rebase(theirs, drop) {
-    let undo = [];
+  rebase(base, theirs, drop) {
+    const old = this.pending;
+    /** @type {Pending[]} */
     const kept = [];
-    let lastTakenOut = null;
-    for (const pending of this.pending) {
-      let outcome;
+    let undo = new Through();
+    /** @type {(DropReason | null)[]} for each edit taken out, the reason the edits depending on it go for */
+    const takenOut = [];
+    /** @type {Patch[][] | null} */
+    let inverses = null;
+    for (let n = 0; n < old.length; n++) {
+      const pending = old[n];
+      /** @type {DropReason | null | undefined} `undefined` while it is kept */
+      let reason;
+      let patches;
       if (drop !== null && drop.id === pending.id) {
-        outcome = { ok: false, reason: drop.reason };
+        reason = drop.reason;
         drop = null;
       } else {
-        const back = transform(pending.patches, undo);
+        const before = undo.isEmpty() ? null : undo.clone();
+        const back = before === null ? { ok: true, mine: pending.patches } : undo.pass(pending.patches, AFTER_DROPPED);
         if (!back.ok) {
-          outcome = { ok: false, reason: { kind: 'afterDropped', id: lastTakenOut ?? 0 } };
+          reason = takenOut[back.owner] ?? { kind: 'conflict', conflict: back.conflict };
         } else {
-          const over = transform(back.mine, theirs);
-          outcome = over.ok
-            ? { ok: true, mine: over.mine, undo: back.theirs, theirs: over.theirs }
-            : { ok: false, reason: { kind: 'conflict', conflict: over.conflict } };
+          const over = theirs.pass(back.mine, CONCURRENT);
+          if (over.ok) {
+            patches = over.mine;
+          } else {
+            // It stays out: `undo` goes back to before it.
+            if (before !== null) undo = before;
+            reason = { kind: 'conflict', conflict: over.conflict };
+          }
         }
       }
-      if (outcome.ok) {
-        undo = outcome.undo;
-        theirs = outcome.theirs;
-        kept.push({ ...pending, patches: outcome.mine });
-      } else {
-        const sent = this.inFlight !== null && this.inFlight.applied && this.inFlight.change.id === pending.id;
-        if (sent && outcome.reason !== null) {
-          // Sent: the server decides it.
-          this.inFlight.applied = false;
-        } else if (outcome.reason !== null) {
-          this.reportDropped(pending.first, pending.id, outcome.reason);
-        }
-        lastTakenOut = pending.id;
-        undo = [...pending.inverse, ...undo];
+      if (reason === undefined) {
+        kept.push({ first: pending.first, id: pending.id, patches });
+        continue;
       }
+      const inFlight = this.inFlight;
+      const sent = inFlight !== null && inFlight.applied && inFlight.change.id === pending.id;
+      let depending = null;
+      if (sent && reason !== null) {
+        // Sent: the server decides it; it waits out of the state.
+        inFlight.applied = false;
+        depending = reason;
+      } else if (reason !== null) {
+        this.reportDropped(pending.first, pending.id, reason);
+        depending = { kind: 'afterDropped', id: pending.id };
+      }
+      let inverse = structuralInverse(pending.patches);
+      if (inverse === null) {
+        inverses ??= exactInverses(base, old);
+        inverse = inverses[n];
+      }
+      undo.prepend(inverse, takenOut.length);
+      takenOut.push(depending);
     }
     this.pending = kept;
+    return { theirs: theirs.toPatches(), tookOut: takenOut.length > 0 };
   }
 
-  /** `state` = `confirmed` + pending edits, recording each edit's exact inverse. */
+  /**
+   * `local` = `confirmed` + pending edits, built anew. An edit that no longer applies is taken
+   * out with every edit after it (the one in flight waits for the server's answer; the others
+   * are dropped and reported).
+   */
   rebuildLocal() {
+    if (this.pending.length === 0) {
+      this.local = undefined;
+      return;
+    }
+    // All at once, unless a whole-state replace among them would hide an edit before it.
+    const all = this.pending.length === 1 ? this.pending[0].patches : this.pending.flatMap((p) => p.patches);
+    if (!all.some((p) => p.path.length === 0)) {
+      try {
+        this.local = applyPatches(this.confirmed, all);
+        return;
+      } catch {
+        // An edit no longer applies: found below.
+      }
+    }
     let local = this.confirmed;
     for (let at = 0; at < this.pending.length; at++) {
       try {
-        const [next, inverse] = applyWithInverse(local, this.pending[at].patches);
-        this.pending[at].inverse = inverse;
-        local = next;
+        local = applyPatches(local, this.pending[at].patches);
+        continue;
       } catch (error) {
         const failed = this.pending[at].id;
+        /** @type {DropReason} */
+        const doesNotApply = { kind: 'doesNotApply', message: String(error?.message ?? error) };
+        // The reason the edits after it go for: it, when it was dropped; when it is the change
+        // in flight (which waits), the same as its own.
+        let depending = doesNotApply;
         const drained = this.pending.splice(at);
         drained.forEach((pending, n) => {
           if (this.inFlight !== null && this.inFlight.applied && this.inFlight.change.id === pending.id) {
             this.inFlight.applied = false;
             return;
           }
-          const reason =
-            n === 0
-              ? { kind: 'doesNotApply', message: String(error?.message ?? error) }
-              : { kind: 'afterDropped', id: failed };
+          let reason = depending;
+          if (n === 0) {
+            reason = doesNotApply;
+            depending = { kind: 'afterDropped', id: failed };
+          }
           this.reportDropped(pending.first, pending.id, reason);
         });
         break;
       }
     }
-    this.state = local;
+    this.local = this.pending.length > 0 ? local : undefined;
   }
 
   /** Merges up to `batch` edits at the front of the queue into one change. */
@@ -335,11 +551,62 @@ export class Follower {
       first: merged[0].first,
       id: merged[take - 1].id,
       patches: merged.flatMap((p) => p.patches),
-      inverse: merged.reverse().flatMap((p) => p.inverse),
     });
   }
 
   reportDropped(first, last, reason) {
     for (let id = first; id <= last; id++) this.events.push({ type: 'dropped', id, reason });
   }
+}
+
+/**
+ * The inverse of `patches` as far as moving paths through it goes (its values are not the ones
+ * it would write back, and it is never applied), when the patches alone tell it: each `replace`
+ * undone by a `replace` of its path, each removal from a list by an insert at its index (a set's
+ * removal by value, by an add of that value). `null` when an `add` is among them (a list's insert
+ * and a set's add look alike; an add of a key may have replaced one), or a `move`, `copy` or
+ * `test`.
+ *
+ * @param {readonly Patch[]} patches
+ * @returns {Patch[] | null}
+ */
+function structuralInverse(patches) {
+  const inverse = [];
+  for (let i = patches.length - 1; i >= 0; i--) {
+    const patch = patches[i];
+    if (patch.op === 'replace') {
+      inverse.push({ op: 'replace', path: patch.path, value: null });
+    } else if (patch.op === 'remove' && typeof patch.path[patch.path.length - 1] === 'number') {
+      inverse.push({ op: 'add', path: patch.path, value: patch.value === undefined ? null : patch.value });
+    } else {
+      return null;
+    }
+  }
+  return inverse;
+}
+
+/**
+ * The exact inverse of each edit of `queue`, applied in order to `base`, with list patches as
+ * moves (see lists.js). An edit that does not apply (it cannot happen to a queue built on
+ * `base`) and those after it get none.
+ *
+ * @param {any} base
+ * @param {readonly Pending[]} queue
+ * @returns {Patch[][]}
+ */
+function exactInverses(base, queue) {
+  let state = base;
+  let failed = false;
+  return queue.map((pending) => {
+    if (failed) return [];
+    try {
+      const [next, inverse] = applyWithInverse(state, pending.patches);
+      const moves = listPatches(next, state, inverse);
+      state = next;
+      return moves;
+    } catch {
+      failed = true;
+      return [];
+    }
+  });
 }

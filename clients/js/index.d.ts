@@ -18,11 +18,25 @@ export type RejectReason = Record<string, unknown>;
 /** Why an edit was dropped. */
 export type DropReason =
   | { kind: 'rejected'; reason: RejectReason; message: string }
+  /**
+   * Another session's change, ordered before it, removed or replaced what it edits. Also the
+   * reason of an edit that depends on the change in flight when that change left the local
+   * state (it conflicts and waits for the server's answer, or was committed in another form).
+   */
   | { kind: 'conflict'; conflict: Conflict }
+  /**
+   * It was made after the edit `id`, which was dropped, and depends on it: it writes a whole
+   * value holding what that edit changed, or cannot be moved back through that edit's inverse.
+   * `id` always names an edit reported dropped, never one accepted or still undecided.
+   */
   | { kind: 'afterDropped'; id: number }
   | { kind: 'snapshot' }
   /** The server no longer knew the session when the client reconnected (it restarted). */
   | { kind: 'sessionLost' }
+  /**
+   * It no longer applies to the local state; also the reason of the edits after the change in
+   * flight when that change no longer applies here (it waits for the server's answer).
+   */
   | { kind: 'doesNotApply'; message: string };
 
 export interface Conflict {
@@ -123,7 +137,14 @@ export declare class Follower<S = any> {
   edit(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
   poll(): ClientMessage[];
   nextChange(): ClientMessage | undefined;
+  /** Handles one message from the server. */
   receive(message: ServerMessage): void;
+  /**
+   * Handles messages from the server in order, as `receive` would one by one, with a run of
+   * committed changes applied together: the pending edits move through the whole run at once
+   * and the local state is brought along once (a follower far behind catches up in one step).
+   */
+  receiveAll(messages: Iterable<ServerMessage>): void;
   takeEvents(): FollowerEvent[];
 }
 

@@ -55,6 +55,8 @@ export class Store {
     this.closedByUser = false;
     this.retryDelay = 250;
     this.socket = null;
+    /** @type {any[]} messages received and not yet handed to the follower (see `drain`) */
+    this.inbox = [];
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -198,39 +200,53 @@ export class Store {
   }
 
   onMessage(message) {
-    const before = this.follower?.state;
-    if (message.type === 'welcome') {
-      this.status = 'open';
-      this.retryDelay = 250;
-      this.user = message.user;
-      this.role = message.role;
-      if (this.follower !== null && !message.resumed) {
-        // The server no longer knows the old session (it restarted): the edits it had not
-        // answered are reported lost (the one in flight may have landed before it went).
-        const lost = [...this.follower.pending.map((p) => [p.first, p.id])];
-        const inFlight = this.follower.inFlight;
-        if (inFlight !== null && !inFlight.applied) lost.push([inFlight.first, inFlight.change.id]);
-        for (const [first, last] of lost) {
-          for (let id = first; id <= last; id++) this.emit('dropped', { type: 'dropped', id, reason: { kind: 'sessionLost' } });
-        }
-      }
-      if (this.follower === null || !message.resumed) {
-        // A new session (the first, or the old one is no longer known): start from its state.
-        this.follower = new Follower(
-          { session: message.session, version: message.version, state: message.state },
-          { batch: this.batch },
-        );
-      }
-      this.emit('open', { session: message.session, resumed: Boolean(message.resumed) });
-      this.emit('welcome', message);
-      this.resolveReady();
-      // Whatever was in flight goes again (answered once), and whatever was missed is asked for.
-      for (const out of this.follower.poll()) this.send(out);
-      this.notify(before);
+    if (message.type !== 'welcome') {
+      // Messages that arrive together (a resync's answer) are handled together, after the
+      // current task: the follower catches up in one step (see `Follower.receiveAll`).
+      if (this.follower === null) return;
+      this.inbox.push(message);
+      if (this.inbox.length === 1) queueMicrotask(() => this.drain());
       return;
     }
-    if (this.follower === null) return;
-    this.follower.receive(message);
+    // What came before the welcome belongs to the session before it.
+    this.drain();
+    const before = this.follower?.state;
+    this.status = 'open';
+    this.retryDelay = 250;
+    this.user = message.user;
+    this.role = message.role;
+    if (this.follower !== null && !message.resumed) {
+      // The server no longer knows the old session (it restarted): the edits it had not
+      // answered are reported lost (the one in flight may have landed before it went).
+      const lost = [...this.follower.pending.map((p) => [p.first, p.id])];
+      const inFlight = this.follower.inFlight;
+      if (inFlight !== null && !inFlight.applied) lost.push([inFlight.first, inFlight.change.id]);
+      for (const [first, last] of lost) {
+        for (let id = first; id <= last; id++) this.emit('dropped', { type: 'dropped', id, reason: { kind: 'sessionLost' } });
+      }
+    }
+    if (this.follower === null || !message.resumed) {
+      // A new session (the first, or the old one is no longer known): start from its state.
+      this.follower = new Follower(
+        { session: message.session, version: message.version, state: message.state },
+        { batch: this.batch },
+      );
+    }
+    this.emit('open', { session: message.session, resumed: Boolean(message.resumed) });
+    this.emit('welcome', message);
+    this.resolveReady();
+    // Whatever was in flight goes again (answered once), and whatever was missed is asked for.
+    for (const out of this.follower.poll()) this.send(out);
+    this.notify(before);
+  }
+
+  /** Hands the messages received since the last call to the follower, all at once. */
+  drain() {
+    if (this.inbox.length === 0 || this.follower === null) return;
+    const messages = this.inbox;
+    this.inbox = [];
+    const before = this.follower.state;
+    this.follower.receiveAll(messages);
     this.flush(before);
   }
 

@@ -82,12 +82,14 @@ pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft,
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 
-/// Not public API: what `#[derive(Draftable)]` expands to.
+/// Not public API: what `#[derive(Draftable)]` expands to, and the transformation under the
+/// rule the JavaScript client's test vectors check.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::diff::Differ;
     pub use crate::draftable::{Edit, Sealed, apply_leaf, apply_whole, leaf_value_at, set_place};
     pub use crate::place::Child;
+    pub use crate::transform::transform_after_dropped;
     pub use serde::Serialize;
     pub use serde::de::DeserializeOwned;
     pub use serde_json::{Value, json};

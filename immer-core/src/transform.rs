@@ -78,6 +78,23 @@ pub fn transform(mine: &[Patch], theirs: &[Patch]) -> Result<(Vec<Patch>, Vec<Pa
     Ok((moved, through.into_patches()))
 }
 
+/// [`transform`] under the rule of a later edit moved back through the inverse (`theirs`) of
+/// an edit taken out before it, as a [`Follower`](crate::sync::Follower) moves its pending
+/// edits: a patch of `mine` that writes or removes a whole value holding what `theirs` puts
+/// back, or writes again as a list or an object the very value it puts back, conflicts. Not
+/// public API: for the JavaScript client's shared test vectors.
+#[doc(hidden)]
+pub fn transform_after_dropped(
+    mine: &[Patch],
+    theirs: &[Patch],
+) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
+    let mut through = Through::new(theirs);
+    let moved = through
+        .pass(mine, Rule::AFTER_DROPPED)
+        .map_err(|blocked| blocked.conflict)?;
+    Ok((moved, through.into_patches()))
+}
+
 /// The patches that revert an older change, moved through every change made after it, so
 /// that they apply after the last: selective undo (see
 /// [`History::revert`](crate::History::revert)). `inverse` is the older change's inverse;

@@ -1,26 +1,34 @@
 // The JavaScript transformation gives the Rust one's answer on every case the Rust tests write
-// (tests/test_transform_vectors.rs writes test/vectors/transform.json).
+// (tests/test_transform_vectors.rs writes test/vectors/transform.json), under each rule: the
+// concurrent one (`transform`) and the one for a later edit moved back through a dropped edit's
+// inverse (`transformAfterDropped`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { transform } from '../transform.js';
+import { transform, transformAfterDropped } from '../transform.js';
 
 const { cases } = JSON.parse(readFileSync(new URL('./vectors/transform.json', import.meta.url), 'utf8'));
 
-test('the vectors are there', () => {
-  assert.ok(cases.length >= 1000, `${cases.length} cases`);
-  assert.ok(cases.some((c) => c.expected.ok) && cases.some((c) => !c.expected.ok));
+const RULES = { concurrent: transform, afterDropped: transformAfterDropped };
+
+test('the vectors are there, under both rules', () => {
+  for (const rule of Object.keys(RULES)) {
+    const under = cases.filter((c) => c.rule === rule);
+    assert.ok(under.length >= 1000, `${under.length} cases under ${rule}`);
+    assert.ok(under.some((c) => c.expected.ok) && under.some((c) => !c.expected.ok));
+  }
+  assert.ok(cases.every((c) => Object.hasOwn(RULES, c.rule)), 'every case names a known rule');
 });
 
 test('every case: the same moved patches, or the same conflict', () => {
   let failures = 0;
-  for (const [n, { mine, theirs, expected }] of cases.entries()) {
-    const got = transform(mine, theirs);
+  for (const [n, { rule, mine, theirs, expected }] of cases.entries()) {
+    const got = RULES[rule](mine, theirs);
     try {
       assert.deepStrictEqual(got, expected);
     } catch (error) {
       if (++failures <= 3) {
-        console.error(`case ${n}:`, JSON.stringify({ mine, theirs, expected, got }));
+        console.error(`case ${n}:`, JSON.stringify({ rule, mine, theirs, expected, got }));
       }
     }
   }
