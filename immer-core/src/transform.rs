@@ -71,9 +71,18 @@ impl std::error::Error for Conflict {}
 /// assert!(transform(&gone, &theirs).is_err());
 /// ```
 pub fn transform(mine: &[Patch], theirs: &[Patch]) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
+    transform_by(mine, theirs, Rule::CONCURRENT)
+}
+
+/// [`transform`] under `rule`.
+fn transform_by(
+    mine: &[Patch],
+    theirs: &[Patch],
+    rule: Rule,
+) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
     let mut through = Through::new(theirs);
     let moved = through
-        .pass(mine, Rule::CONCURRENT)
+        .pass(mine, rule)
         .map_err(|blocked| blocked.conflict)?;
     Ok((moved, through.into_patches()))
 }
@@ -88,11 +97,7 @@ pub fn transform_after_dropped(
     mine: &[Patch],
     theirs: &[Patch],
 ) -> Result<(Vec<Patch>, Vec<Patch>), Conflict> {
-    let mut through = Through::new(theirs);
-    let moved = through
-        .pass(mine, Rule::AFTER_DROPPED)
-        .map_err(|blocked| blocked.conflict)?;
-    Ok((moved, through.into_patches()))
+    transform_by(mine, theirs, Rule::AFTER_DROPPED)
 }
 
 /// The patches that revert an older change, moved through every change made after it, so
