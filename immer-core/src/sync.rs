@@ -1532,27 +1532,26 @@ impl<T: Draftable> Follower<T> {
             let outcome = if let Some((_, reason)) = drop.take_if(|(id, _)| *id == pending.id) {
                 Err(reason)
             } else {
-                {
-                    let before = (!undo.is_empty()).then(|| undo.clone());
-                    let back = if undo.is_empty() {
-                        Ok(pending.patches.clone())
-                    } else {
-                        undo.pass(&pending.patches, Rule::AFTER_DROPPED)
-                    };
-                    match back {
-                        Err(blocked) => Err(Some(
-                            taken_out[blocked.owner]
-                                .clone()
-                                .unwrap_or(DropReason::Conflict(blocked.conflict)),
-                        )),
-                        Ok(mine) => theirs.pass(&mine, Rule::CONCURRENT).map_err(|blocked| {
-                            // It stays out: `undo` goes back to before it.
-                            if let Some(before) = before {
-                                undo = before;
-                            }
-                            Some(DropReason::Conflict(blocked.conflict))
-                        }),
-                    }
+                let before = (!undo.is_empty()).then(|| undo.clone());
+                let back = match &before {
+                    None => Ok(std::borrow::Cow::Borrowed(pending.patches.as_slice())),
+                    Some(_) => undo
+                        .pass(&pending.patches, Rule::AFTER_DROPPED)
+                        .map(std::borrow::Cow::Owned),
+                };
+                match back {
+                    Err(blocked) => Err(Some(
+                        taken_out[blocked.owner]
+                            .clone()
+                            .unwrap_or(DropReason::Conflict(blocked.conflict)),
+                    )),
+                    Ok(mine) => theirs.pass(&mine, Rule::CONCURRENT).map_err(|blocked| {
+                        // It stays out: `undo` goes back to before it.
+                        if let Some(before) = before {
+                            undo = before;
+                        }
+                        Some(DropReason::Conflict(blocked.conflict))
+                    }),
                 }
             };
             match outcome {
