@@ -14,23 +14,12 @@ import { applyPatches, enablePatches, produceWithPatches } from 'immer';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { listPatches } from '../lists.js';
+import { rng } from './random.js';
 
 enablePatches();
 
 const todo = (id) => ({ id, text: `todo ${id}`, done: false, tags: ['a', 'b'] });
 const board = (n) => ({ title: 'board', todos: Array.from({ length: n }, (_, i) => todo(i)) });
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
-  };
-}
 
 /** One random edit of `state` as a user makes it. */
 function randomEdit(random, state, id) {

@@ -7,6 +7,7 @@ import { applyPatches, enablePatches } from 'immer';
 import { Follower } from '../follower.js';
 import { Leader, wire } from './leader.js';
 import { catchUp } from './catch_up.js';
+import { rng } from './random.js';
 
 enablePatches();
 
@@ -256,18 +257,6 @@ test('a later edit lands on its item after an earlier one is dropped, and a run 
   assert.deepEqual(outcomes(events, 2).map((e) => e.type), ['accepted']);
   assert.deepEqual(ann.state, leader.state);
 });
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
-  };
-}
 
 /** A random edit of the board as a user makes it. */
 function randomEdit(random, fresh) {

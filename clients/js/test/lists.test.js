@@ -5,20 +5,9 @@ import assert from 'node:assert/strict';
 import { applyPatches, enablePatches, produceWithPatches } from 'immer';
 import { listPatches } from '../lists.js';
 import { transform } from '../transform.js';
+import { rng } from './random.js';
 
 enablePatches();
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-  };
-}
 
 function board(n) {
   return { title: 't', todos: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, done: false })) };
