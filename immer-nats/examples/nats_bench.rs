@@ -229,6 +229,19 @@ const EDITS: u64 = 30_000;
 /// How many edits a writer lets wait for the log before it waits itself.
 const WINDOW: usize = 48;
 
+/// `count` edits of writer 1, never more than [`WINDOW`] of them waiting for the log.
+async fn write_windowed(writer: &immer_nats::Document<Bench>, count: u64) {
+    for n in 0..count {
+        writer.edit(|d| bench_edit(1, n, d));
+        while writer.pending_count() > WINDOW {
+            let mut changed = writer.watch();
+            if writer.pending_count() > WINDOW {
+                changed.changed().await.ok();
+            }
+        }
+    }
+}
+
 async fn nats_throughput(store: &Store, name: &str, writers: u64) -> f64 {
     store.create(name, &board(100)).await.unwrap();
     let mut nodes = Vec::new();
@@ -422,15 +435,7 @@ async fn nats_startup(store: &Store) -> (Duration, u64) {
         .join()
         .await
         .unwrap();
-    for n in 0..10_000 {
-        writer.edit(|d| bench_edit(1, n, d));
-        while writer.pending_count() > WINDOW {
-            let mut changed = writer.watch();
-            if writer.pending_count() > WINDOW {
-                changed.changed().await.ok();
-            }
-        }
-    }
+    write_windowed(&writer, 10_000).await;
     writer.settle(Duration::from_secs(300)).await.unwrap();
     let started = Instant::now();
     let fresh = store
@@ -491,15 +496,7 @@ async fn nats_catch_up(server: &NatsServer, config: &Config) -> (Duration, u64) 
     for n in 0..WAITING {
         behind.edit(|d| bench_edit(9, n, d));
     }
-    for n in 0..CHANGES {
-        writer.edit(|d| bench_edit(1, n, d));
-        while writer.pending_count() > WINDOW {
-            let mut changed = writer.watch();
-            if writer.pending_count() > WINDOW {
-                changed.changed().await.ok();
-            }
-        }
-    }
+    write_windowed(&writer, CHANGES).await;
     writer.settle(Duration::from_secs(300)).await.unwrap();
     assert!(writer.version() >= CHANGES && behind.version() == 0);
     let healed = Instant::now();
