@@ -37,6 +37,7 @@
 #![deny(unsafe_code)]
 
 mod apply;
+mod canonical;
 mod collections;
 mod diff;
 mod draftable;
@@ -55,6 +56,7 @@ mod value;
 mod wrappers;
 
 pub use apply::{apply_patches, apply_patches_mut, apply_with_inverse};
+pub use canonical::apply_canonical;
 pub use collections::list::{
     ElementDraft, IterDraft, List, ListDraft, ListIterMut, OwnedElementDraft,
 };

@@ -118,13 +118,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{apply_in_place, apply_mut_with_inverse, apply_patches, apply_patches_mut};
+use crate::apply::{apply_in_place, apply_mut_with_inverse, apply_patches_mut};
+use crate::canonical::{apply_typed, canonical_paths};
 use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
 use crate::produce::{PatchDraft, produce_with_patches};
-use crate::transform::{Conflict, Rule, Through, transform};
+use crate::transform::{Conflict, Rule, Through};
 
 /// Who a follower is: its user or device, the same across restarts.
 pub type ClientId = u64;
@@ -254,6 +255,8 @@ pub enum RejectReason {
         /// The largest size carried.
         limit: usize,
     },
+    /// It has no patches: nothing to commit.
+    Empty,
     /// Its patches, moved to the leader's version, do not apply there.
     DoesNotApply {
         /// The failing patch's index in the change.
@@ -299,6 +302,7 @@ impl fmt::Display for RejectReason {
             RejectReason::TooLarge { bytes, limit } => {
                 write!(f, "it takes {bytes} bytes, more than the {limit} carried")
             }
+            RejectReason::Empty => write!(f, "it has no patches: nothing to commit"),
             RejectReason::DoesNotApply {
                 index,
                 path,
@@ -309,6 +313,86 @@ impl fmt::Display for RejectReason {
 }
 
 impl std::error::Error for RejectReason {}
+
+/// The most bytes of text a stored answer keeps of a message, and of a path's key.
+const ANSWER_TEXT: usize = 256;
+const ANSWER_KEY: usize = 64;
+/// The most segments of a path a stored answer keeps.
+const ANSWER_DEPTH: usize = 32;
+
+impl RejectReason {
+    /// The reason with its texts and paths cut short (a message to 256 bytes, a path to 32
+    /// segments and each key to 64 bytes, ended with `…`), as a leader stores and sends it:
+    /// the answer a session keeps for a retransmission stays small whatever the change held.
+    #[must_use]
+    pub fn shortened(self) -> Self {
+        fn text(text: String, max: usize) -> String {
+            if text.len() <= max {
+                return text;
+            }
+            let mut end = max - '…'.len_utf8();
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let mut text = text;
+            text.truncate(end);
+            text.push('…');
+            text
+        }
+        fn path(path: Path) -> Path {
+            let long = path.len() > ANSWER_DEPTH
+                || path
+                    .segments()
+                    .iter()
+                    .any(|s| matches!(s, PathSegment::Key(k) if k.len() > ANSWER_KEY));
+            if !long {
+                return path;
+            }
+            let mut segments: Vec<PathSegment> = path
+                .segments()
+                .iter()
+                .take(ANSWER_DEPTH)
+                .map(|segment| match segment {
+                    PathSegment::Key(key) => PathSegment::Key(text(key.clone(), ANSWER_KEY)),
+                    index @ PathSegment::Index(_) => index.clone(),
+                })
+                .collect();
+            if path.len() > ANSWER_DEPTH {
+                segments.push(PathSegment::Key("…".to_owned()));
+            }
+            Path::from(segments)
+        }
+        match self {
+            RejectReason::Conflict { version, conflict } => RejectReason::Conflict {
+                version,
+                conflict: Conflict {
+                    index: conflict.index,
+                    path: path(conflict.path),
+                    by: path(conflict.by),
+                },
+            },
+            RejectReason::Invalid { message } => RejectReason::Invalid {
+                message: text(message, ANSWER_TEXT),
+            },
+            RejectReason::Forbidden { path: p } => RejectReason::Forbidden { path: path(p) },
+            RejectReason::Limit { limit, max, got } => RejectReason::Limit {
+                limit: text(limit, ANSWER_TEXT),
+                max,
+                got,
+            },
+            RejectReason::DoesNotApply {
+                index,
+                path: p,
+                message,
+            } => RejectReason::DoesNotApply {
+                index,
+                path: path(p),
+                message: text(message, ANSWER_TEXT),
+            },
+            other => other,
+        }
+    }
+}
 
 impl From<PatchError> for RejectReason {
     fn from(error: PatchError) -> Self {
@@ -448,6 +532,9 @@ pub struct Leader<T> {
     next_session: SessionId,
     validator: Option<Box<Validator<T>>>,
     authorizer: Option<Box<Authorizer>>,
+    /// The most pairs of patches one change may be moved through (see
+    /// [`Leader::with_move_limit`]).
+    move_limit: Option<usize>,
 }
 
 /// A validation hook: given the state a change applies to, the state it leads to, and its
@@ -516,7 +603,23 @@ impl<T: Draftable> Leader<T> {
             next_session: 1,
             validator: None,
             authorizer: None,
+            move_limit: None,
         }
+    }
+
+    /// Bounds the work of moving one change through what was committed since its base: a
+    /// change whose patches, times the patches committed since its base, come to more than
+    /// `max_pairs` is refused before it is moved ([`RejectReason::Limit`]); its author's
+    /// follower drops it, and edits anew from the leader's state. Without a bound, a change
+    /// based on an old version with many patches makes the leader compare each of its
+    /// patches with each patch committed since.
+    ///
+    /// Pairs of patches that cannot touch (another first key, other elements of one list)
+    /// cost a few nanoseconds each; see BENCHMARKS.md for what a limit costs in time.
+    #[must_use]
+    pub fn with_move_limit(mut self, max_pairs: usize) -> Self {
+        self.move_limit = Some(max_pairs);
+        self
     }
 
     /// Runs `validator` on every change before it is committed, with the state it applies
@@ -622,6 +725,20 @@ impl<T: Draftable> Leader<T> {
         self.open_session(client, 0)
     }
 
+    /// Forgets a session: its changes are refused from then on
+    /// ([`RejectReason::UnknownSession`]), and a retransmission of its last change is no
+    /// longer answered as before. For a transport that ends sessions (a connection gone for
+    /// longer than it may resume). Returns whether the session was open.
+    pub fn close_session(&mut self, session: SessionId) -> bool {
+        self.sessions.remove(&session).is_some()
+    }
+
+    /// How many sessions are open.
+    #[must_use]
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     fn open_session(&mut self, client: ClientId, nonce: u64) -> Welcome<T> {
         let session = self.next_session;
         self.next_session += 1;
@@ -721,7 +838,8 @@ impl<T: Draftable> Leader<T> {
             }
         }
         let client = session.client;
-        let (outcome, out) = match self.commit(client, change) {
+        // What the session keeps of a refusal is small, whatever the change held.
+        let (outcome, out) = match self.commit(client, change).map_err(RejectReason::shortened) {
             Ok(committed) => (
                 Outcome::Committed {
                     version: committed.version,
@@ -754,9 +872,16 @@ impl<T: Draftable> Leader<T> {
         self.log.get(usize::try_from(index).ok()?)
     }
 
-    /// Orders `change` by `client` as the next version without committing it: the change
-    /// moved through everything committed since its base, applied, and validated, with the
-    /// state it leads to. This is what [`receive`](Leader::receive) commits; a node that
+    /// Orders `change` by `client` as the next version without committing it, with the
+    /// state it leads to. Cheap refusals come first: a base the leader has not reached or no
+    /// longer holds, no patches ([`RejectReason::Empty`]), more work to move it than the
+    /// [move limit](Leader::with_move_limit). Then its paths are read as the state's types
+    /// read them (a list position written as a string becomes a number), it is moved
+    /// through everything committed since its base in one pass, authorized, applied, and
+    /// validated. What is committed is the change as the typed state writes it (see
+    /// [`apply_canonical`](crate::apply_canonical)): members the types lack are gone,
+    /// numbers and positions are written as the types write them, so every follower, typed
+    /// or JSON, holds the leader's state. This is what [`receive`](Leader::receive) commits; a node that
     /// orders changes in a shared log (where another node may append first) prepares a
     /// change here, appends it there, and records it with [`append`](Leader::append).
     ///
@@ -780,19 +905,51 @@ impl<T: Draftable> Leader<T> {
                 log_start: self.log_start,
             });
         }
-        let mut patches = change.patches.clone();
-        for version in change.base_version + 1..=self.version {
-            let Some(committed) = self.committed(version) else {
-                break;
-            };
-            patches = transform(&patches, &committed.patches)
-                .map_err(|conflict| RejectReason::Conflict { version, conflict })?
-                .0;
+        if change.patches.is_empty() {
+            return Err(RejectReason::Empty);
         }
+        let since = usize::try_from(change.base_version - self.log_start).unwrap_or(usize::MAX);
+        let log = self.log.range(since..);
+        if let Some(max) = self.move_limit {
+            // Counted before anything is moved, and no further than the bound.
+            let mut pairs = 0_usize;
+            for committed in log.clone() {
+                pairs = pairs
+                    .saturating_add(committed.patches.len().saturating_mul(change.patches.len()));
+                if pairs > max {
+                    return Err(RejectReason::Limit {
+                        limit: "pairs of patches to move the change through (its patches \
+                                times the patches committed since its base)"
+                            .to_owned(),
+                        max,
+                        got: pairs,
+                    });
+                }
+            }
+        }
+        // The paths as the state's types read them (a list position written as a string is
+        // moved as a position), then moved through everything committed since the base in one
+        // pass.
+        let patches = canonical_paths(&*self.state, &change.patches)?;
+        let patches = if since < self.log.len() {
+            let mut through = Through::default();
+            for (offset, committed) in log.enumerate() {
+                through.append(&committed.patches, offset);
+            }
+            through
+                .pass(&patches, Rule::CONCURRENT)
+                .map_err(|blocked| RejectReason::Conflict {
+                    version: change.base_version + 1 + blocked.owner as u64,
+                    conflict: blocked.conflict,
+                })?
+        } else {
+            patches
+        };
         if let Some(authorizer) = &self.authorizer {
             authorizer(client, &patches).map_err(|path| RejectReason::Forbidden { path })?;
         }
-        let next = apply_patches(&self.state, &patches)?;
+        // Committed as the typed state writes it, so that every follower holds this state.
+        let (next, patches) = apply_typed(&self.state, patches)?;
         if let Some(validator) = &self.validator {
             validator(&self.state, &next, client)
                 .map_err(|message| RejectReason::Invalid { message })?;

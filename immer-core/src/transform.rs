@@ -315,6 +315,15 @@ impl Through {
         Head::new(patch, key)
     }
 
+    /// Puts patches that apply after the ones held behind them, under `owner`.
+    pub(crate) fn append(&mut self, patches: &[Patch], owner: usize) {
+        for patch in patches {
+            for part in expand(patch) {
+                self.push(Some(part), owner);
+            }
+        }
+    }
+
     /// Puts patches that apply before the ones held in front of them, under `owner`.
     pub(crate) fn prepend(&mut self, patches: &[Patch], owner: usize) {
         let held = std::mem::take(self);
