@@ -572,6 +572,7 @@ impl Store {
             checks: Checks {
                 validator: None,
                 authorizer: None,
+                move_limit: None,
             },
         }
     }
@@ -708,6 +709,7 @@ type AuthorizerFn = Arc<dyn Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + 
 struct Checks<T> {
     validator: Option<ValidatorFn<T>>,
     authorizer: Option<AuthorizerFn>,
+    move_limit: Option<usize>,
 }
 
 impl<T> Clone for Checks<T> {
@@ -715,6 +717,7 @@ impl<T> Clone for Checks<T> {
         Checks {
             validator: self.validator.clone(),
             authorizer: self.authorizer.clone(),
+            move_limit: self.move_limit,
         }
     }
 }
@@ -779,6 +782,14 @@ where
         F: Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + Send + Sync + 'static,
     {
         self.checks.authorizer = Some(Arc::new(authorizer));
+        self
+    }
+
+    /// Bounds the work of moving one change through what was committed since its base (see
+    /// [`Leader::with_move_limit`]): a change over it is refused before it is moved.
+    #[must_use]
+    pub fn move_limit(mut self, max_pairs: usize) -> Self {
+        self.checks.move_limit = Some(max_pairs);
         self
     }
 
@@ -890,6 +901,9 @@ fn replica<T: Draftable>(state: Arc<T>, version: u64, checks: &Checks<T>) -> Lea
     if let Some(authorizer) = &checks.authorizer {
         let authorizer = Arc::clone(authorizer);
         leader = leader.with_authorizer(move |client, patches| authorizer(client, patches));
+    }
+    if let Some(max) = checks.move_limit {
+        leader = leader.with_move_limit(max);
     }
     leader
 }
@@ -1498,6 +1512,8 @@ where
                     },
                     Err(reason) => reason,
                 };
+                // What a session keeps of a refusal is small, whatever the change held.
+                let reason = reason.shortened();
                 refused = true;
                 let rejected = Rejected {
                     session: change.session,
@@ -2003,6 +2019,15 @@ where
             session,
             snapshot: node.replica.snapshot(),
         }
+    }
+
+    /// Forgets a session opened with [`open_session`](Document::open_session) (its client
+    /// is gone for good): its changes are refused from then on, and a retransmission of its
+    /// last one is no longer answered as before. Returns whether it was open.
+    pub fn close_session(&self, session: SessionId) -> bool {
+        let mut node = self.shared.lock();
+        node.remote.answered.remove(&session);
+        node.remote.sessions.remove(&session).is_some()
     }
 
     /// Queues a change of a remote session for the log. It is ordered as this node's own

@@ -1,9 +1,10 @@
 //! The server: one document, many WebSocket connections, one [`Leader`] ordering their changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -15,10 +16,10 @@ use axum::routing::get;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use immer::sync::{
-    Change, ClientId, Committed, Leader, Outbound, Recipient, RejectReason, SessionId, ToFollower,
-    ToLeader, Welcome,
+    Change, ClientId, Committed, Leader, Outbound, Recipient, RejectReason, SessionId, Snapshot,
+    ToFollower, ToLeader, Welcome,
 };
-use immer::{Draftable, Patch, PatchOp};
+use immer::{Draftable, Patch, PatchOp, Path, PathSegment};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
@@ -68,6 +69,42 @@ pub struct Limits {
     /// How many committed changes are kept for clients that resynchronize: one further
     /// behind gets a snapshot. 10,000 by default.
     pub keep_log: u64,
+    /// The most bytes waiting to be written to one client (at least one message always
+    /// waits): a client that reads slower than the document changes, or asks for more than
+    /// it reads, is disconnected (code 1008). 8 MiB by default.
+    pub max_outbound_bytes: usize,
+    /// The most bytes a client may make the server handle per second, on average over
+    /// `burst_bytes`: what it sends, and what it asks for (a snapshot costs its size, a
+    /// resynchronization the size of the changes sent). A client over it is disconnected
+    /// (code 1008). 1 MiB by default.
+    pub bytes_per_second: usize,
+    /// How many bytes above the rate a client may use at once. 8 MiB by default.
+    pub burst_bytes: usize,
+    /// The most pairs of patches one change may be moved through: its patches times the
+    /// patches committed since its base (see
+    /// [`Leader::with_move_limit`](immer::sync::Leader::with_move_limit)). A change over it
+    /// is refused before it is moved, so that no change holds the document for long.
+    /// 1,000,000 by default (about a millisecond).
+    pub max_move_work: usize,
+    /// The most sessions kept, connected or not: opening one more forgets the one idle the
+    /// longest; when every session is connected, the connection is refused (code 1013).
+    /// 10,000 by default.
+    pub max_sessions: usize,
+    /// How long a session is kept after its connection closed, for the client to resume it
+    /// (and have its change in flight answered once): after that it is forgotten, and a
+    /// client that comes back gets a new session. 5 minutes by default.
+    pub session_idle: Duration,
+    /// The most connections open at once, through [`Hub::listen`]: one more is answered
+    /// `503` with the reason and closed. 1,024 by default.
+    pub max_connections: usize,
+    /// The most connections open at once from one IP address, through [`Hub::listen`]: one
+    /// more is answered `429` with the reason and closed. 64 by default.
+    pub max_connections_per_address: usize,
+    /// How long a connection has, through [`Hub::listen`], from the moment it is accepted
+    /// to finish its first HTTP request (the WebSocket upgrade): one that has not is
+    /// closed. Then [`auth_timeout`](Limits::auth_timeout) runs for its token. 10 seconds by
+    /// default.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -83,6 +120,15 @@ impl Default for Limits {
             auth_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             keep_log: 10_000,
+            max_outbound_bytes: 8 << 20,
+            bytes_per_second: 1 << 20,
+            burst_bytes: 8 << 20,
+            max_move_work: 1_000_000,
+            max_sessions: 10_000,
+            session_idle: Duration::from_secs(5 * 60),
+            max_connections: 1_024,
+            max_connections_per_address: 64,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -97,8 +143,12 @@ pub mod close_code {
     pub const UNSUPPORTED: u16 = 1003;
     /// A message over [`Limits::max_message_bytes`](super::Limits::max_message_bytes).
     pub const TOO_BIG: u16 = 1009;
+    /// The server cannot take the connection now (every session is connected).
+    pub const TRY_AGAIN_LATER: u16 = 1013;
     /// No token, a bad one, or none in time.
     pub const UNAUTHORIZED: u16 = 4401;
+    /// Another connection of the same user resumed this connection's session.
+    pub const SESSION_TAKEN: u16 = 4409;
 }
 
 /// Where a hub's document is ordered: the in-process [`Leader`] (the default), or a JetStream
@@ -118,6 +168,8 @@ pub trait Backend<T>: Send + 'static {
     fn log(&self) -> Vec<Committed>;
     /// Keeps the log to about `keep` changes (called after every change).
     fn compact(&mut self, keep: u64);
+    /// Forgets a session whose client is gone for good (see [`Limits::session_idle`]).
+    fn close_session(&mut self, session: SessionId);
 }
 
 impl<T: Draftable + Send + Sync + 'static> Backend<T> for Leader<T> {
@@ -146,6 +198,10 @@ impl<T: Draftable + Send + Sync + 'static> Backend<T> for Leader<T> {
         if version.saturating_sub(self.log_start()) > keep.saturating_mul(2) {
             Leader::compact(self, version - keep);
         }
+    }
+
+    fn close_session(&mut self, session: SessionId) {
+        Leader::close_session(self, session);
     }
 }
 
@@ -205,7 +261,10 @@ struct Inner<T, R, B> {
     _document: std::marker::PhantomData<fn() -> T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
     authenticate: Box<Authenticate<R>>,
+    policy: Arc<Policy<R>>,
     limits: Limits,
+    /// Connections open through [`Hub::listen`], in all and by address.
+    gate: Arc<crate::gate::Counts>,
 }
 
 struct Core<B> {
@@ -213,31 +272,84 @@ struct Core<B> {
     /// Who watches every committed change (the devtools).
     observers: Vec<mpsc::UnboundedSender<Committed>>,
     connections: HashMap<u64, Connection>,
-    /// Every session opened, with its user.
-    sessions: HashMap<SessionId, ClientId>,
-    users: HashMap<String, ClientId>,
+    /// Every session kept, with its user and its connection.
+    sessions: HashMap<SessionId, Session>,
+    /// Sessions whose connection closed, oldest first, with when (an entry whose session
+    /// was resumed or forgotten since is skipped).
+    detached: VecDeque<(Instant, SessionId)>,
+    /// Each user with a session: its client id and how many sessions it has.
+    users: HashMap<String, (ClientId, usize)>,
+    next_client: ClientId,
     next_connection: u64,
+    /// The state's JSON at a version, written once for every welcome and snapshot of it.
+    state_json: Option<(u64, Utf8Bytes)>,
+}
+
+struct Session {
+    client: ClientId,
+    user: String,
+    /// The connection that holds it, if one does.
+    connection: Option<u64>,
+    detached_at: Instant,
 }
 
 struct Connection {
     session: SessionId,
     outbound: mpsc::Sender<Message>,
+    /// Bytes queued and not yet written.
+    queued: Arc<AtomicUsize>,
     close: Option<oneshot::Sender<(u16, String)>>,
 }
 
 impl Connection {
     /// Queues `message`; a full queue closes the connection (the client reads too slowly).
-    fn push(&mut self, message: Message, limit: usize) -> bool {
-        if self.outbound.try_send(message).is_ok() {
+    fn push(&mut self, message: Message, limits: &Limits) -> bool {
+        let bytes = message_bytes(&message);
+        let queued = self.queued.load(Ordering::Relaxed);
+        let fits = queued == 0 || queued.saturating_add(bytes) <= limits.max_outbound_bytes;
+        if fits && self.outbound.try_send(message).is_ok() {
+            self.queued.fetch_add(bytes, Ordering::Relaxed);
             return true;
         }
-        if let Some(close) = self.close.take() {
-            let reason = format!("too slow: more than {limit} messages waiting");
-            // The connection may be closing already.
-            let _ = close.send((close_code::POLICY, reason));
-        }
+        let reason = if fits {
+            format!(
+                "too slow: more than {} messages waiting",
+                limits.max_outbound
+            )
+        } else {
+            format!(
+                "too slow: more than {} bytes waiting",
+                limits.max_outbound_bytes
+            )
+        };
+        self.close_with(close_code::POLICY, reason);
         false
     }
+
+    /// Tells the connection's writer to close with `code` and `reason` (once).
+    fn close_with(&mut self, code: u16, reason: String) {
+        if let Some(close) = self.close.take() {
+            // The connection may be closing already.
+            let _ = close.send((code, reason));
+        }
+    }
+}
+
+fn message_bytes(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+        Message::Close(_) => 0,
+    }
+}
+
+/// What the handler of one connection knows of it.
+struct Context<R> {
+    connection: u64,
+    client: ClientId,
+    session: SessionId,
+    role: R,
+    budget: Arc<Mutex<Budget>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -251,7 +363,7 @@ pub struct HubBuilder<T, R> {
     state: Arc<T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
     authenticate: Box<Authenticate<R>>,
-    authorizer: Option<Arc<Authorizer>>,
+    policy: Arc<Policy<R>>,
     validator: Option<Arc<Validator<T>>>,
     limits: Limits,
 }
@@ -262,8 +374,9 @@ type Authorizer = dyn Fn(ClientId, &[immer::Patch]) -> Result<(), immer::Path> +
 #[cfg_attr(not(feature = "jetstream"), allow(dead_code))]
 pub(crate) struct Checks<T> {
     pub(crate) state: Arc<T>,
-    pub(crate) authorizer: Option<Arc<Authorizer>>,
+    pub(crate) authorizer: Arc<Authorizer>,
     pub(crate) validator: Option<Arc<Validator<T>>>,
+    pub(crate) move_limit: usize,
 }
 type Validator<T> = dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync;
 
@@ -285,19 +398,27 @@ where
     }
 
     /// Which paths each role may write, checked on every change as it would be committed:
-    /// a change that writes elsewhere is rejected ([`RejectReason::Forbidden`]).
+    /// a change that writes elsewhere is rejected ([`RejectReason::Forbidden`]). A change
+    /// that writes a path no move of its list positions could make allowed, or by a role
+    /// that writes nothing, is refused before it is moved. Without a policy nobody writes.
     #[must_use]
     pub fn policy(mut self, policy: Policy<R>) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// The policy as the leader's authorization hook, for the author's role.
+    fn authorizer(&self) -> Arc<Authorizer> {
         let identities = Arc::clone(&self.identities);
-        self.authorizer = Some(Arc::new(move |client, patches: &[immer::Patch]| {
+        let policy = Arc::clone(&self.policy);
+        Arc::new(move |client, patches: &[immer::Patch]| {
             let identities = identities.read().unwrap_or_else(PoisonError::into_inner);
             let refused = match identities.get(&client) {
                 Some(identity) => policy.first_refused(&identity.role, patches),
                 None => patches.first().map(|p| &p.path),
             };
             refused.map_or(Ok(()), |path| Err(path.clone()))
-        }));
-        self
+        })
     }
 
     /// Runs `validator` on every change before it is committed, with the state it applies to,
@@ -329,10 +450,10 @@ where
     /// The hub, ready to serve, with the document ordered by an in-process [`Leader`].
     #[must_use]
     pub fn build(self) -> Hub<T, R> {
-        let mut leader = Leader::new(Arc::clone(&self.state));
-        if let Some(authorizer) = self.authorizer.clone() {
-            leader = leader.with_authorizer(move |client, patches| authorizer(client, patches));
-        }
+        let authorizer = self.authorizer();
+        let mut leader = Leader::new(Arc::clone(&self.state))
+            .with_authorizer(move |client, patches| authorizer(client, patches))
+            .with_move_limit(self.limits.max_move_work);
         if let Some(validator) = self.validator.clone() {
             leader =
                 leader.with_validator(move |state, next, client| validator(state, next, client));
@@ -350,13 +471,18 @@ where
                     observers: Vec::new(),
                     connections: HashMap::new(),
                     sessions: HashMap::new(),
+                    detached: VecDeque::new(),
                     users: HashMap::new(),
+                    next_client: 1,
                     next_connection: 1,
+                    state_json: None,
                 }),
                 _document: std::marker::PhantomData,
                 identities: self.identities,
                 authenticate: self.authenticate,
+                policy: self.policy,
                 limits: self.limits,
+                gate: Arc::default(),
             }),
         }
     }
@@ -366,8 +492,9 @@ where
     pub(crate) fn checks(&self) -> Checks<T> {
         Checks {
             state: Arc::clone(&self.state),
-            authorizer: self.authorizer.clone(),
+            authorizer: self.authorizer(),
             validator: self.validator.clone(),
+            move_limit: self.limits.max_move_work,
         }
     }
 }
@@ -384,7 +511,7 @@ where
     pub fn builder(state: Arc<T>) -> HubBuilder<T, R> {
         HubBuilder {
             state,
-            authorizer: None,
+            policy: Arc::new(Policy::new()),
             validator: None,
             identities: Arc::new(RwLock::new(HashMap::new())),
             authenticate: Box::new(|_| {
@@ -401,6 +528,31 @@ where
     R: Clone + PartialEq + Serialize + Send + Sync + 'static,
     B: Backend<T>,
 {
+    /// A listener for `axum::serve` that admits connections within the hub's
+    /// [`Limits`] (how many in all and from one address, and how long one has to send its
+    /// upgrade): see [`Gate`](crate::Gate). Serve the whole app through it.
+    #[must_use]
+    pub fn listen(&self, listener: tokio::net::TcpListener) -> crate::Gate {
+        crate::Gate::with_counts(
+            listener,
+            self.inner.limits.clone(),
+            Arc::clone(&self.inner.gate),
+        )
+    }
+
+    /// How many connections are open through [`listen`](Hub::listen)'s gates (HTTP and
+    /// WebSocket, authenticated or not).
+    #[must_use]
+    pub fn open_connections(&self) -> usize {
+        self.inner.gate.total()
+    }
+
+    /// How many sessions the hub keeps (connected, or waiting to be resumed).
+    #[must_use]
+    pub fn sessions(&self) -> usize {
+        lock(&self.inner.core).sessions.len()
+    }
+
     /// An axum router with the WebSocket endpoint at `/ws`.
     pub fn router(&self) -> Router {
         Router::new()
@@ -424,24 +576,28 @@ where
     pub async fn serve(self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
         let limits = self.inner.limits.clone();
+        let budget = Arc::new(Mutex::new(Budget::new(&limits)));
 
         // 1. Authenticate: the first message, in time.
-        let (identity, resume) = match self.identify(&mut stream).await {
+        let (identity, resume) = match self.identify(&mut stream, &budget).await {
             Ok(found) => found,
-            Err(reason) => {
-                let _ = sink.send(closing(close_code::UNAUTHORIZED, reason)).await;
+            Err((code, reason)) => {
+                let _ = sink.send(closing(code, reason)).await;
                 return;
             }
         };
 
         // 2. Open or resume a session, and register the connection.
         let (outbound, outbound_rx) = mpsc::channel::<Message>(limits.max_outbound);
+        let queued = Arc::new(AtomicUsize::new(0));
         let (close, close_rx) = oneshot::channel::<(u16, String)>();
-        let Ok((connection, client, session)) = self.register(&identity, resume, outbound, close)
-        else {
-            let reason = "the document cannot be encoded".to_owned();
-            let _ = sink.send(closing(close_code::POLICY, reason)).await;
-            return;
+        let registered = self.register(&identity, resume, outbound, Arc::clone(&queued), close);
+        let (connection, client, session) = match registered {
+            Ok(registered) => registered,
+            Err((code, reason)) => {
+                let _ = sink.send(closing(code, reason)).await;
+                return;
+            }
         };
 
         // 3. The writer: what the hub queues for this connection; a close reason ends it and
@@ -450,6 +606,7 @@ where
         let writer = tokio::spawn(write(
             sink,
             outbound_rx,
+            queued,
             close_rx,
             reader_close,
             limits.write_timeout,
@@ -458,19 +615,37 @@ where
         // 4. The handler: this connection's messages, one at a time, in order.
         let (inbound, mut inbound_rx) = mpsc::channel::<ClientMessage>(limits.max_pending);
         let hub = self.clone();
+        let context = Context {
+            connection,
+            client,
+            session,
+            role: identity.role.clone(),
+            budget: Arc::clone(&budget),
+        };
         let handler = tokio::spawn(async move {
             while let Some(message) = inbound_rx.recv().await {
-                hub.handle(connection, client, session, message);
+                hub.handle(&context, message);
             }
         });
 
         // 5. The reader: parse, check the rate, and queue for the handler.
-        let ended = read(&mut stream, &inbound, reader_closed, &limits).await;
+        let ended = read(&mut stream, &inbound, reader_closed, &budget, &limits).await;
 
-        // 6. Close: unregister (the session stays, to resume), say why, stop the tasks.
+        // 6. Close: unregister, keep the session for a while to resume, say why, stop the
+        // tasks.
         let close = {
             let mut core = lock(&self.inner.core);
-            core.connections.remove(&connection).and_then(|c| c.close)
+            let close = core.connections.remove(&connection).and_then(|c| c.close);
+            let now = Instant::now();
+            if let Some(entry) = core.sessions.get_mut(&session) {
+                if entry.connection == Some(connection) {
+                    entry.connection = None;
+                    entry.detached_at = now;
+                    core.detached.push_back((now, session));
+                }
+            }
+            self.expire(&mut core, now);
+            close
         };
         if let (Some((code, reason)), Some(close)) = (ended, close) {
             let _ = close.send((code, reason));
@@ -480,29 +655,68 @@ where
         let _ = tokio::time::timeout(limits.write_timeout, writer).await;
     }
 
-    /// The connection's identity from its first message, or why it has none.
+    /// The connection's identity from its first message, or the close code and reason.
     async fn identify(
         &self,
         stream: &mut SplitStream<WebSocket>,
-    ) -> Result<(Identity<R>, Option<SessionId>), String> {
-        let first = tokio::time::timeout(self.inner.limits.auth_timeout, stream.next())
-            .await
-            .map_err(|_| "unauthorized: no auth message in time".to_owned())?;
-        let Some(Ok(Message::Text(text))) = first else {
-            return Err("unauthorized: the first message must be auth".to_owned());
+        budget: &Mutex<Budget>,
+    ) -> Result<(Identity<R>, Option<SessionId>), (u16, String)> {
+        let unauthorized = |reason: String| (close_code::UNAUTHORIZED, reason);
+        let limits = &self.inner.limits;
+        let deadline = tokio::time::Instant::now() + limits.auth_timeout;
+        let text = loop {
+            let next = tokio::time::timeout_at(deadline, stream.next())
+                .await
+                .map_err(|_| unauthorized("unauthorized: no auth message in time".to_owned()))?;
+            match next {
+                Some(Ok(Message::Text(text))) => break text,
+                // Pings before the token count as messages too.
+                Some(Ok(message @ (Message::Ping(_) | Message::Pong(_)))) => {
+                    let bytes = message_bytes(&message);
+                    if let Err(reason) = lock(budget).take(bytes) {
+                        return Err((close_code::POLICY, reason));
+                    }
+                }
+                Some(Err(error)) => return Err(unreadable(&error, limits)),
+                _ => {
+                    let reason = "unauthorized: the first message must be auth";
+                    return Err(unauthorized(reason.to_owned()));
+                }
+            }
         };
         match serde_json::from_str(&text) {
             // The hook is the app's: bounded too.
             Ok(ClientMessage::Auth { token, resume }) => {
                 let verified = (self.inner.authenticate)(token);
-                match tokio::time::timeout(self.inner.limits.auth_timeout, verified).await {
+                match tokio::time::timeout_at(deadline, verified).await {
                     Ok(Ok(identity)) => Ok((identity, resume)),
-                    Ok(Err(reason)) => Err(format!("unauthorized: {reason}")),
-                    Err(_) => Err("unauthorized: the token was not verified in time".to_owned()),
+                    Ok(Err(reason)) => Err(unauthorized(format!("unauthorized: {reason}"))),
+                    Err(_) => Err(unauthorized(
+                        "unauthorized: the token was not verified in time".to_owned(),
+                    )),
                 }
             }
-            Ok(_) => Err("unauthorized: the first message must be auth".to_owned()),
-            Err(error) => Err(format!("unauthorized: not an auth message: {error}")),
+            Ok(_) => Err(unauthorized(
+                "unauthorized: the first message must be auth".to_owned(),
+            )),
+            Err(error) => Err(unauthorized(format!(
+                "unauthorized: not an auth message: {error}"
+            ))),
+        }
+    }
+
+    /// Runs the app's authentication hook on `token` within
+    /// [`Limits::auth_timeout`]: for the app's own HTTP endpoints, to let in only who the
+    /// hub would let in (see the README's "Mounting the hub safely").
+    ///
+    /// # Errors
+    ///
+    /// The hook's reason, or that it did not answer in time.
+    pub async fn authenticate(&self, token: String) -> Result<Identity<R>, String> {
+        let verified = (self.inner.authenticate)(token);
+        match tokio::time::timeout(self.inner.limits.auth_timeout, verified).await {
+            Ok(result) => result,
+            Err(_) => Err("the token was not verified in time".to_owned()),
         }
     }
 
@@ -511,75 +725,205 @@ where
         identity: &Identity<R>,
         resume: Option<SessionId>,
         outbound: mpsc::Sender<Message>,
+        queued: Arc<AtomicUsize>,
         close: oneshot::Sender<(u16, String)>,
-    ) -> Result<(u64, ClientId, SessionId), serde_json::Error> {
+    ) -> Result<(u64, ClientId, SessionId), (u16, String)> {
+        let limits = &self.inner.limits;
+        let role = serde_json::to_value(&identity.role).map_err(|e| {
+            (
+                close_code::POLICY,
+                format!("the role cannot be encoded: {e}"),
+            )
+        })?;
         let mut core = lock(&self.inner.core);
-        let next_client = core.users.len() as u64 + 1;
-        let client = *core
-            .users
-            .entry(identity.user.clone())
-            .or_insert(next_client);
+        let now = Instant::now();
+        self.expire(&mut core, now);
+        let connection = core.next_connection;
+        core.next_connection += 1;
+        let known = core.users.get(&identity.user).map(|(client, _)| *client);
+        let resumed =
+            resume.filter(|s| known.is_some() && core.sessions.get(s).map(|e| e.client) == known);
+        let (client, session, version, state) = if let Some(session) = resumed {
+            let client = known.unwrap_or_default();
+            let entry = core
+                .sessions
+                .get_mut(&session)
+                .expect("resumed sessions are kept");
+            // One live connection per session: the newer one takes it over.
+            let previous = entry.connection.replace(connection);
+            if let Some(mut old) = previous.and_then(|old| core.connections.remove(&old)) {
+                let reason = "the session was resumed by another connection".to_owned();
+                old.close_with(close_code::SESSION_TAKEN, reason);
+            }
+            (client, session, core.backend.version(), None)
+        } else {
+            if core.sessions.len() >= limits.max_sessions && !self.forget_oldest(&mut core) {
+                let reason = format!(
+                    "every one of the {} sessions is connected: try again later",
+                    limits.max_sessions
+                );
+                return Err((close_code::TRY_AGAIN_LATER, reason));
+            }
+            let client = if let Some((client, sessions)) = core.users.get_mut(&identity.user) {
+                *sessions += 1;
+                *client
+            } else {
+                let client = core.next_client;
+                core.next_client += 1;
+                core.users.insert(identity.user.clone(), (client, 1));
+                client
+            };
+            let welcome = core.backend.join(client);
+            core.sessions.insert(
+                welcome.session,
+                Session {
+                    client,
+                    user: identity.user.clone(),
+                    connection: Some(connection),
+                    detached_at: now,
+                },
+            );
+            let state = Self::state_json(&mut core, &welcome.snapshot).map_err(|e| {
+                (
+                    close_code::POLICY,
+                    format!("the document cannot be encoded: {e}"),
+                )
+            })?;
+            (
+                client,
+                welcome.session,
+                welcome.snapshot.version,
+                Some(state),
+            )
+        };
         self.inner
             .identities
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(client, identity.clone());
-        let role = serde_json::to_value(&identity.role)?;
-        let resumed = resume.filter(|s| core.sessions.get(s) == Some(&client));
-        let (session, version, state) = if let Some(session) = resumed {
-            (session, core.backend.version(), None)
-        } else {
-            let welcome = core.backend.join(client);
-            core.sessions.insert(welcome.session, client);
-            (
-                welcome.session,
-                welcome.snapshot.version,
-                Some(welcome.snapshot.state),
-            )
-        };
-        let welcome = ServerMessage::<T>::Welcome {
-            session,
-            user: identity.user.clone(),
-            role,
-            version,
-            state,
-            resumed: resumed.is_some(),
-        };
-        let text = serde_json::to_string(&welcome)?;
-        let connection = core.next_connection;
-        core.next_connection += 1;
+        // The welcome (as `ServerMessage::Welcome` writes it), its state written once per
+        // version.
+        let user = serde_json::Value::String(identity.user.clone());
+        let state = state.as_ref().map_or("null", Utf8Bytes::as_str);
+        let text = format!(
+            r#"{{"type":"welcome","session":{session},"user":{user},"role":{role},"version":{version},"state":{state},"resumed":{}}}"#,
+            resumed.is_some()
+        );
         let mut entry = Connection {
             session,
             outbound,
+            queued,
             close: Some(close),
         };
-        entry.push(Message::Text(text.into()), self.inner.limits.max_outbound);
+        entry.push(Message::Text(text.into()), limits);
         core.connections.insert(connection, entry);
         Ok((connection, client, session))
     }
 
+    /// Forgets the sessions idle for longer than [`Limits::session_idle`].
+    fn expire(&self, core: &mut Core<B>, now: Instant) {
+        let idle = self.inner.limits.session_idle;
+        while let Some(&(at, session)) = core.detached.front() {
+            if now.saturating_duration_since(at) < idle {
+                break;
+            }
+            core.detached.pop_front();
+            self.forget(core, session, at);
+        }
+    }
+
+    /// Forgets the session idle the longest; `false` when every session is connected.
+    fn forget_oldest(&self, core: &mut Core<B>) -> bool {
+        while let Some((at, session)) = core.detached.pop_front() {
+            if self.forget(core, session, at) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Forgets `session` if it is still detached since `at`; returns whether it did.
+    fn forget(&self, core: &mut Core<B>, session: SessionId, at: Instant) -> bool {
+        let idle = core
+            .sessions
+            .get(&session)
+            .is_some_and(|e| e.connection.is_none() && e.detached_at == at);
+        if !idle {
+            return false;
+        }
+        let Some(entry) = core.sessions.remove(&session) else {
+            return false;
+        };
+        core.backend.close_session(session);
+        if let Some((client, sessions)) = core.users.get_mut(&entry.user) {
+            *sessions -= 1;
+            if *sessions == 0 {
+                let client = *client;
+                core.users.remove(&entry.user);
+                self.inner
+                    .identities
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&client);
+            }
+        }
+        true
+    }
+
+    /// The JSON of `snapshot`'s state, written once per version.
+    fn state_json(
+        core: &mut Core<B>,
+        snapshot: &Snapshot<T>,
+    ) -> Result<Utf8Bytes, serde_json::Error> {
+        if let Some((version, text)) = &core.state_json {
+            if *version == snapshot.version {
+                return Ok(text.clone());
+            }
+        }
+        let text = Utf8Bytes::from(serde_json::to_string(&snapshot.state)?);
+        core.state_json = Some((snapshot.version, text.clone()));
+        Ok(text)
+    }
+
+    /// What can be refused of a change without the document: the limits, operations Immer
+    /// cannot apply, keys JavaScript clients cannot hold, and paths the author's role may
+    /// not write wherever its list positions are moved to.
+    fn precheck(&self, role: &R, patches: &[Patch]) -> Option<RejectReason> {
+        if patches.is_empty() {
+            return Some(RejectReason::Empty);
+        }
+        if let Some(reason) = check_limits(patches, &self.inner.limits) {
+            return Some(reason);
+        }
+        if let Some(path) = unsafe_key(patches) {
+            return Some(RejectReason::Forbidden { path });
+        }
+        let policy = &self.inner.policy;
+        let refused = if policy.writes_anything(role) {
+            policy.first_refused_after_any_move(role, patches)
+        } else {
+            patches.first().map(|p| &p.path)
+        };
+        refused.map(|path| RejectReason::Forbidden { path: path.clone() }.shortened())
+    }
+
     /// Handles one message of an authenticated connection.
-    fn handle(
-        &self,
-        connection: u64,
-        client: ClientId,
-        session: SessionId,
-        message: ClientMessage,
-    ) {
+    fn handle(&self, context: &Context<R>, message: ClientMessage) {
         let limits = &self.inner.limits;
+        let session = context.session;
         let to_leader = match message {
             ClientMessage::Change { id, base, patches } => {
-                if let Some(reason) = check_limits(&patches, limits) {
+                if let Some(reason) = self.precheck(&context.role, &patches) {
                     let rejected = ServerMessage::<T>::Rejected {
                         id,
                         message: reason.to_string(),
                         reason,
                     };
-                    self.send_to(connection, &rejected);
+                    self.send_to(context.connection, &rejected);
                     return;
                 }
                 ToLeader::Change(Change {
-                    client,
+                    client: context.client,
                     session,
                     id,
                     base_version: base,
@@ -590,6 +934,7 @@ where
             ClientMessage::Snapshot => ToLeader::SnapshotRequest { session },
             ClientMessage::Auth { .. } => return,
         };
+        let asked = !matches!(to_leader, ToLeader::Change(_));
         let mut core = lock(&self.inner.core);
         let resync = matches!(to_leader, ToLeader::Resync { .. });
         let mut outs = core.backend.receive(to_leader);
@@ -597,13 +942,27 @@ where
             // Too far behind to catch up change by change within its queue: a snapshot.
             outs = core.backend.receive(ToLeader::SnapshotRequest { session });
         }
-        Self::distribute(&mut core, outs, connection, limits);
+        let sent = Self::distribute(&mut core, outs, context.connection, limits);
         core.backend.compact(limits.keep_log);
+        if asked {
+            // What a client asks for costs its size.
+            if let Err(reason) = lock(&context.budget).take(sent) {
+                if let Some(entry) = core.connections.get_mut(&context.connection) {
+                    entry.close_with(close_code::POLICY, reason);
+                }
+            }
+        }
     }
 
     /// Queues each message for its recipients; a connection whose queue is full is removed
-    /// and told why.
-    fn distribute(core: &mut Core<B>, outs: Vec<Outbound<T>>, connection: u64, limits: &Limits) {
+    /// and told why. Returns the bytes queued for `connection`.
+    fn distribute(
+        core: &mut Core<B>,
+        outs: Vec<Outbound<T>>,
+        connection: u64,
+        limits: &Limits,
+    ) -> usize {
+        let mut sent = 0;
         for out in outs {
             if let (Recipient::All, ToFollower::Committed(committed)) = (&out.to, &out.message) {
                 core.observers
@@ -611,10 +970,37 @@ where
             }
             // Welcomes are the hub's own (with the identity); a state with no JSON form cannot
             // be sent, and the client resynchronizes later.
-            let Some(Ok(text)) =
-                ServerMessage::from_leader_message(out.message).map(|m| serde_json::to_string(&m))
-            else {
-                continue;
+            let text = match out.message {
+                // As `ServerMessage::Snapshot` writes it, the state written once per version.
+                ToFollower::Snapshot(snapshot) => {
+                    let Ok(state) = Self::state_json(core, &snapshot) else {
+                        continue;
+                    };
+                    let answered =
+                        ServerMessage::<()>::from_leader_message(ToFollower::Snapshot(Snapshot {
+                            version: snapshot.version,
+                            state: (),
+                            answered: snapshot.answered,
+                        }));
+                    let Some(ServerMessage::Snapshot { answered, .. }) = answered else {
+                        continue;
+                    };
+                    let Ok(answered) = serde_json::to_string(&answered) else {
+                        continue;
+                    };
+                    format!(
+                        r#"{{"type":"snapshot","version":{},"state":{state},"answered":{answered}}}"#,
+                        snapshot.version
+                    )
+                }
+                message => {
+                    let Some(Ok(text)) = ServerMessage::from_leader_message(message)
+                        .map(|m| serde_json::to_string(&m))
+                    else {
+                        continue;
+                    };
+                    text
+                }
             };
             let text = Utf8Bytes::from(text);
             let mut too_slow = Vec::new();
@@ -624,7 +1010,13 @@ where
                     Recipient::Session(session) => entry.session == session,
                     Recipient::Sender => *id == connection,
                 };
-                if to && !entry.push(Message::Text(text.clone()), limits.max_outbound) {
+                if !to {
+                    continue;
+                }
+                if *id == connection {
+                    sent += text.len();
+                }
+                if !entry.push(Message::Text(text.clone()), limits) {
                     too_slow.push(*id);
                 }
             }
@@ -633,6 +1025,7 @@ where
                 core.connections.remove(&id);
             }
         }
+        sent
     }
 
     /// Sends what a backend produces on its own (a shared log's committed changes and
@@ -659,7 +1052,7 @@ where
         };
         let mut core = lock(&self.inner.core);
         if let Some(entry) = core.connections.get_mut(&connection) {
-            entry.push(Message::Text(text.into()), self.inner.limits.max_outbound);
+            entry.push(Message::Text(text.into()), &self.inner.limits);
         }
     }
 
@@ -742,6 +1135,46 @@ fn check_limits(patches: &[Patch], limits: &Limits) -> Option<RejectReason> {
         })
 }
 
+/// Keys a JavaScript client cannot hold: Immer refuses to patch a path through `__proto__`
+/// or `constructor`, and a value holding a `__proto__` member would set its object's
+/// prototype when Immer copies it. The path of the first one, in a patch's path or value.
+fn unsafe_key(patches: &[Patch]) -> Option<Path> {
+    fn in_value(value: &serde_json::Value, path: &mut Path) -> bool {
+        match value {
+            serde_json::Value::Object(members) => members.iter().any(|(key, member)| {
+                path.push(key.as_str());
+                if key == "__proto__" || in_value(member, path) {
+                    return true;
+                }
+                path.pop();
+                false
+            }),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(n, item)| {
+                path.push(n);
+                if in_value(item, path) {
+                    return true;
+                }
+                path.pop();
+                false
+            }),
+            _ => false,
+        }
+    }
+    for patch in patches {
+        for path in std::iter::once(&patch.path).chain(patch.from.as_ref()) {
+            let bad = |s: &PathSegment| matches!(s, PathSegment::Key(k) if k == "__proto__" || k == "constructor");
+            if path.segments().iter().any(bad) {
+                return Some(path.clone());
+            }
+        }
+        let mut path = patch.path.clone();
+        if patch.value.as_ref().is_some_and(|v| in_value(v, &mut path)) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 fn closing(code: u16, reason: String) -> Message {
     Message::Close(Some(CloseFrame {
         code,
@@ -755,6 +1188,7 @@ fn closing(code: u16, reason: String) -> Message {
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Message>,
+    queued: Arc<AtomicUsize>,
     mut close: oneshot::Receiver<(u16, String)>,
     reader: oneshot::Sender<()>,
     patience: Duration,
@@ -772,14 +1206,18 @@ async fn write(
             }
             message = queue.recv() => {
                 let Some(message) = message else { break };
+                let mut bytes = message_bytes(&message);
                 let written = tokio::time::timeout(patience, async {
                     sink.feed(message).await?;
                     while let Ok(message) = queue.try_recv() {
+                        bytes += message_bytes(&message);
                         sink.feed(message).await?;
                     }
                     sink.flush().await
                 });
-                if !matches!(written.await, Ok(Ok(()))) {
+                let written = matches!(written.await, Ok(Ok(())));
+                queued.fetch_sub(bytes, Ordering::Relaxed);
+                if !written {
                     break;
                 }
             }
@@ -794,33 +1232,31 @@ async fn read(
     stream: &mut SplitStream<WebSocket>,
     inbound: &mpsc::Sender<ClientMessage>,
     mut writer_stopped: oneshot::Receiver<()>,
+    budget: &Mutex<Budget>,
     limits: &Limits,
 ) -> Option<(u16, String)> {
-    let mut bucket = Bucket::new(limits.messages_per_second, limits.burst);
     loop {
         let message = tokio::select! {
             message = stream.next() => message,
             _ = &mut writer_stopped => return None,
         };
-        let text = match message {
+        let message = match message {
             None | Some(Ok(Message::Close(_))) => return None,
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Binary(_))) => {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Some(unreadable(&error, limits)),
+        };
+        // Every frame counts, pings too.
+        if let Err(reason) = lock(budget).take(message_bytes(&message)) {
+            return Some((close_code::POLICY, reason));
+        }
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
                 let reason = "binary messages are not understood: send JSON text";
                 return Some((close_code::UNSUPPORTED, reason.to_owned()));
             }
-            Some(Ok(_)) => continue,
-            Some(Err(error)) => {
-                let limit = limits.max_message_bytes;
-                let reason = format!("unreadable message: {error} (the limit is {limit} bytes)");
-                return Some((close_code::TOO_BIG, reason));
-            }
+            _ => continue,
         };
-        if !bucket.take() {
-            let rate = limits.messages_per_second;
-            let reason = format!("flood: more than {rate} messages per second");
-            return Some((close_code::POLICY, reason));
-        }
         let message = match serde_json::from_str::<ClientMessage>(&text) {
             Ok(ClientMessage::Auth { .. }) => {
                 return Some((close_code::INVALID, "already authenticated".to_owned()));
@@ -856,6 +1292,50 @@ pub(crate) fn cut(mut text: String, max: usize, mark: &str) -> String {
     text
 }
 
+/// The close code and reason for a frame that could not be read: over the size limit, or
+/// not a WebSocket frame.
+fn unreadable(error: &axum::Error, limits: &Limits) -> (u16, String) {
+    let limit = limits.max_message_bytes;
+    let reason = format!("unreadable message: {error} (the limit is {limit} bytes)");
+    (close_code::TOO_BIG, reason)
+}
+
+/// What one client may make the server handle: messages and bytes per second.
+struct Budget {
+    messages: Bucket,
+    bytes: Bucket,
+    messages_per_second: u32,
+    bytes_per_second: usize,
+}
+
+impl Budget {
+    fn new(limits: &Limits) -> Self {
+        #[allow(clippy::cast_precision_loss, reason = "a rate, not an exact count")]
+        let bytes = Bucket::with(limits.bytes_per_second as f64, limits.burst_bytes as f64);
+        Budget {
+            messages: Bucket::new(limits.messages_per_second, limits.burst),
+            bytes,
+            messages_per_second: limits.messages_per_second,
+            bytes_per_second: limits.bytes_per_second,
+        }
+    }
+
+    /// Takes one message of `bytes` (a snapshot asked for: no message, its size), or says
+    /// which rate it breaks.
+    fn take(&mut self, bytes: usize) -> Result<(), String> {
+        if !self.messages.take(1.0) {
+            let rate = self.messages_per_second;
+            return Err(format!("flood: more than {rate} messages per second"));
+        }
+        #[allow(clippy::cast_precision_loss, reason = "a rate, not an exact count")]
+        if !self.bytes.take(bytes as f64) {
+            let rate = self.bytes_per_second;
+            return Err(format!("flood: more than {rate} bytes per second"));
+        }
+        Ok(())
+    }
+}
+
 /// A token bucket: `rate` messages per second on average, `burst` more at once.
 struct Bucket {
     rate: f64,
@@ -866,22 +1346,27 @@ struct Bucket {
 
 impl Bucket {
     fn new(rate: u32, burst: u32) -> Self {
-        let capacity = f64::from(burst.max(1));
+        Bucket::with(f64::from(rate), f64::from(burst.max(1)))
+    }
+
+    fn with(rate: f64, capacity: f64) -> Self {
         Bucket {
-            rate: f64::from(rate),
+            rate,
             capacity,
             tokens: capacity,
             at: Instant::now(),
         }
     }
 
-    fn take(&mut self) -> bool {
+    /// Takes `cost` tokens. A cost over the whole burst is let through when the bucket is
+    /// full (and empties it): one large message is never refused for its size alone.
+    fn take(&mut self, cost: f64) -> bool {
         let now = Instant::now();
         let elapsed = now.duration_since(self.at).as_secs_f64();
         self.at = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.tokens >= cost.min(self.capacity) {
+            self.tokens -= cost;
             true
         } else {
             false

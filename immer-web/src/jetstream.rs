@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use immer::Draftable;
-use immer::sync::{ClientId, Committed, Outbound, Recipient, ToFollower, ToLeader, Welcome};
+use immer::sync::{
+    ClientId, Committed, Outbound, Recipient, SessionId, ToFollower, ToLeader, Welcome,
+};
 use immer_nats::{Document, Store};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -74,6 +76,10 @@ where
 
     // The node keeps its own window of the log.
     fn compact(&mut self, _keep: u64) {}
+
+    fn close_session(&mut self, session: SessionId) {
+        self.document.close_session(session);
+    }
 }
 
 impl<T, R> HubBuilder<T, R>
@@ -99,10 +105,11 @@ where
             Ok(()) | Err(immer_nats::Error::Exists(_)) => {}
             Err(error) => return Err(error),
         }
-        let mut document = store.document::<T>(name);
-        if let Some(authorizer) = checks.authorizer {
-            document = document.authorizer(move |client, patches| authorizer(client, patches));
-        }
+        let authorizer = checks.authorizer;
+        let mut document = store
+            .document::<T>(name)
+            .authorizer(move |client, patches| authorizer(client, patches))
+            .move_limit(checks.move_limit);
         if let Some(validator) = checks.validator {
             document =
                 document.validator(move |state, next, client| validator(state, next, client));

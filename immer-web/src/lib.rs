@@ -26,6 +26,7 @@
 //! page (run `npm ci` in `clients/js` first).
 
 pub mod devtools;
+mod gate;
 mod hub;
 #[cfg(feature = "jetstream")]
 mod jetstream;
@@ -34,6 +35,7 @@ pub mod protocol;
 mod tree;
 
 pub use devtools::Devtools;
+pub use gate::{Admitted, Gate};
 pub use hub::{Backend, Hub, HubBuilder, Identity, Limits, close_code};
 #[cfg(feature = "jetstream")]
 pub use jetstream::JetStream;

@@ -136,6 +136,36 @@ impl PathPattern {
         }
         path.len() == self.segments.len()
     }
+
+    /// Whether `path` matches once its list positions are moved, wherever they are moved
+    /// to: every position (and every key written as digits, which may be one) matches any
+    /// `*` or any literal that is a position. What no move can make match is refused before
+    /// anything is moved.
+    #[must_use]
+    pub fn matches_after_any_move(&self, path: &Path) -> bool {
+        let path = path.segments();
+        for (n, segment) in self.segments.iter().enumerate() {
+            match segment {
+                Segment::Rest => return true,
+                Segment::Any => {
+                    if n >= path.len() {
+                        return false;
+                    }
+                }
+                Segment::Literal(literal) => match path.get(n) {
+                    // A position may be moved to any position a literal names.
+                    Some(segment) if segment.as_index().is_some() => {
+                        if PathSegment::Key(literal.clone()).as_index().is_none() {
+                            return false;
+                        }
+                    }
+                    Some(PathSegment::Key(key)) if key == literal => {}
+                    _ => return false,
+                },
+            }
+        }
+        path.len() == self.segments.len()
+    }
 }
 
 /// Which paths each role may write: a list of rules, each a role and a [`PathPattern`]. A
@@ -195,6 +225,32 @@ impl<R: PartialEq> Policy<R> {
         self.rules
             .iter()
             .any(|(r, pattern)| r == role && pattern.matches(path))
+    }
+
+    /// Whether `role` may write anything at all.
+    #[must_use]
+    pub fn writes_anything(&self, role: &R) -> bool {
+        self.rules.iter().any(|(r, _)| r == role)
+    }
+
+    /// The first path of `patches` that `role` may not write wherever its list positions
+    /// are moved to (see [`PathPattern::matches_after_any_move`]): a change with one is
+    /// refused before it is moved.
+    #[must_use]
+    pub fn first_refused_after_any_move<'p>(
+        &self,
+        role: &R,
+        patches: &'p [immer::Patch],
+    ) -> Option<&'p Path> {
+        patches
+            .iter()
+            .flat_map(|p| std::iter::once(&p.path).chain(p.from.as_ref()))
+            .find(|path| {
+                !self
+                    .rules
+                    .iter()
+                    .any(|(r, pattern)| r == role && pattern.matches_after_any_move(path))
+            })
     }
 
     /// The first path of `patches` that `role` may not write (`from` included).
