@@ -178,7 +178,7 @@ fn empty_changes_and_changes_too_far_behind_are_refused_before_anything_moves() 
     let session = leader.join(1).session;
     assert_eq!(
         send(&mut leader, change(session, 1, 0, Vec::new())),
-        Err(RejectReason::Empty)
+        Err(RejectReason::Empty {})
     );
     assert_eq!(leader.version(), 0);
     for id in 2..=21 {

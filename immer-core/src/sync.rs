@@ -255,8 +255,9 @@ pub enum RejectReason {
         /// The largest size carried.
         limit: usize,
     },
-    /// It has no patches: nothing to commit.
-    Empty,
+    /// It has no patches: nothing to commit. (A struct variant, so that every reason is
+    /// written as an object on the wire: `{"Empty": {}}`.)
+    Empty {},
     /// Its patches, moved to the leader's version, do not apply there.
     DoesNotApply {
         /// The failing patch's index in the change.
@@ -302,7 +303,7 @@ impl fmt::Display for RejectReason {
             RejectReason::TooLarge { bytes, limit } => {
                 write!(f, "it takes {bytes} bytes, more than the {limit} carried")
             }
-            RejectReason::Empty => write!(f, "it has no patches: nothing to commit"),
+            RejectReason::Empty {} => write!(f, "it has no patches: nothing to commit"),
             RejectReason::DoesNotApply {
                 index,
                 path,
@@ -906,7 +907,7 @@ impl<T: Draftable> Leader<T> {
             });
         }
         if change.patches.is_empty() {
-            return Err(RejectReason::Empty);
+            return Err(RejectReason::Empty {});
         }
         let since = usize::try_from(change.base_version - self.log_start).unwrap_or(usize::MAX);
         let log = self.log.range(since..);

@@ -16,8 +16,14 @@ const view = {
   rows: new Map(), // version -> entry summary, loaded by pages
 };
 
-async function api(path, options) {
-  const response = await fetch(`api/${path}`, options);
+// The page's own token (`?token=` in its address), sent with every request, so that a
+// server that mounts the devtools behind its authentication lets the page in.
+const token = new URLSearchParams(location.search).get('token');
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers ?? {}) };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(`api/${path}`, { ...options, headers });
   const text = await response.text();
   let body;
   try {

@@ -5,8 +5,11 @@
 //! `npm ci --prefix clients/js && cargo run -p immer-web --example web_board`
 //!
 //! Tokens (`?token=` in the page's address): `ann` and `bob` edit everything, `carol` may only
-//! tick todos, `victor` only views. The devtools follow the board live at `/devtools`. `--port N` picks the port (0: any free one); the first
-//! line printed is the address.
+//! tick todos, `victor` only views. The devtools follow the board live at
+//! `/devtools?token=ann` (editors only), and `/state?token=...` answers the state to anyone
+//! the board lets in; both go through the hub's authentication. Every connection comes in
+//! through the hub's gate (connection limits, a deadline for the upgrade). `--port N` picks
+//! the port (0: any free one); the first line printed is the address.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +19,6 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use immer_web::{Devtools, Hub, Identity, Policy};
 use serde::Serialize;
 
@@ -150,20 +152,23 @@ async fn main() -> std::io::Result<()> {
     let hub = hub();
     // The devtools, following the board live at /devtools.
     let devtools = Devtools::attach(&hub, "the todo board, live").map_err(std::io::Error::other)?;
+    // The state for anyone the board lets in; the devtools (the whole history, reverts) for
+    // editors.
+    let state_route = Router::new()
+        .route("/state", get(state))
+        .with_state(hub.clone());
     let app = Router::new()
         .route("/", get(serve_file))
         .route("/{*name}", get(serve_file))
-        .route("/state", get(state))
-        .with_state(hub.clone())
         .merge(hub.router())
-        .nest("/devtools", devtools.router());
+        .merge(hub.protect(state_route, |_| true))
+        .nest(
+            "/devtools",
+            devtools.router_with(|api| hub.protect(api, |id| id.role == Role::Editor)),
+        );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    // Small messages go out at once (no Nagle delay).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
+    axum::serve(hub.listen(listener), app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

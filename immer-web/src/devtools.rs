@@ -37,6 +37,8 @@ use crate::tree::Tree;
 #[derive(Clone)]
 pub struct Devtools {
     inner: Arc<Mutex<Timeline>>,
+    /// Whether it follows a live document (an import would replace what it records).
+    live: bool,
 }
 
 impl std::fmt::Debug for Devtools {
@@ -284,11 +286,13 @@ impl Devtools {
     pub fn from_session(source: &str, log: impl BufRead) -> Result<Self, LogError> {
         Ok(Devtools {
             inner: Arc::new(Mutex::new(read_session(source, log)?)),
+            live: false,
         })
     }
 
     /// The devtools for a live document: starts from the hub's state now, and records every
     /// change the hub commits from then on (its author's session and the time it landed).
+    /// Importing a session into them is refused (`409`): it would replace what they record.
     ///
     /// # Errors
     ///
@@ -303,6 +307,7 @@ impl Devtools {
         let base = serde_json::to_value(&*state)?;
         let devtools = Devtools {
             inner: Arc::new(Mutex::new(Timeline::new(source.to_owned(), base, version))),
+            live: true,
         };
         let weak = Arc::downgrade(&devtools.inner);
         tokio::spawn(async move {
@@ -334,15 +339,30 @@ impl Devtools {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The page and its API, to mount at `/` or under a prefix (`Router::nest`).
+    /// The page and its API, to mount at `/` or under a prefix (`Router::nest`), open to
+    /// whoever reaches them. The API shows the whole document and its history: for a server
+    /// others reach, use [`router_with`](Devtools::router_with).
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/", get(index))
-            .route("/devtools.js", get(|| async { page(JS, PAGE_JS) }))
-            .route(
-                "/client/transform.js",
-                get(|| async { page(JS, CLIENT_TRANSFORM) }),
-            )
+        self.router_with(|api| api)
+    }
+
+    /// The page and its API, with `guard` around the API (the page itself, HTML and
+    /// scripts, shows nothing of the document): e.g. [`Hub::protect`](crate::Hub::protect)
+    /// for a role that may read everything. The page sends the `?token=` of its own address
+    /// with every request.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn app(hub: immer_web::Hub<Vec<u32>, String>, devtools: immer_web::Devtools) -> axum::Router {
+    /// axum::Router::new().nest(
+    ///     "/devtools",
+    ///     devtools.router_with(|api| hub.protect(api, |identity| identity.role == "admin")),
+    /// )
+    /// # }
+    /// ```
+    pub fn router_with(&self, guard: impl FnOnce(Router) -> Router) -> Router {
+        let api = Router::new()
             .route("/api/info", get(info))
             .route("/api/entries", get(entries))
             .route("/api/entry", get(entry))
@@ -355,13 +375,22 @@ impl Devtools {
                 "/api/import",
                 post(import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
             )
-            .with_state(self.clone())
+            .with_state(self.clone());
+        Router::new()
+            .route("/", get(index))
+            .route("/devtools.js", get(|| async { page(JS, PAGE_JS) }))
+            .route(
+                "/client/transform.js",
+                get(|| async { page(JS, CLIENT_TRANSFORM) }),
+            )
+            .merge(guard(api))
     }
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
-/// The largest session the page may import, in bytes.
-const IMPORT_LIMIT: usize = 1 << 30;
+/// The largest session the page may import, in bytes (a base state of 100,000 items and its
+/// log is a few megabytes).
+const IMPORT_LIMIT: usize = 64 << 20;
 const PAGE_HTML: &str = include_str!("../devtools/index.html");
 const PAGE_JS: &str = include_str!("../devtools/devtools.js");
 /// The client's own transformation module (its `deepEqual` compares nodes on the page).
@@ -581,6 +610,13 @@ async fn export(State(devtools): State<Devtools>) -> Response {
 }
 
 async fn import(State(devtools): State<Devtools>, body: Bytes) -> Result<Json<Value>, Refusal> {
+    if devtools.live {
+        return Err(Refusal(
+            StatusCode::CONFLICT,
+            "these devtools follow a live document: import a session into devtools of their own"
+                .to_owned(),
+        ));
+    }
     let source = devtools.lock().source.clone();
     let timeline = read_session(&source, body.as_ref()).map_err(|e| bad(e.to_string()))?;
     let newest = timeline.newest_version();

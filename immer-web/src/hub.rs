@@ -553,6 +553,60 @@ where
         lock(&self.inner.core).sessions.len()
     }
 
+    /// `router`, let through only for requests whose token the hub's authentication hook
+    /// accepts, as an identity `allowed` approves: for the app's own HTTP endpoints (a state
+    /// endpoint, the [devtools](crate::Devtools)), so that they answer only whom the
+    /// WebSocket would. The token is an `Authorization: Bearer` header, or a `token` query
+    /// parameter (for a page opened by its address). No token or a refused one is answered
+    /// `401`, an identity not allowed `403`, each with the reason.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn app(hub: immer_web::Hub<Vec<u32>, String>) -> axum::Router {
+    /// use axum::routing::get;
+    ///
+    /// let state = hub.clone();
+    /// let private = axum::Router::new().route(
+    ///     "/state",
+    ///     get(move || async move { axum::Json((*state.state()).clone()) }),
+    /// );
+    /// axum::Router::new()
+    ///     .merge(hub.router())
+    ///     .merge(hub.protect(private, |identity| identity.role == "admin"))
+    /// # }
+    /// ```
+    pub fn protect<F>(&self, router: Router, allowed: F) -> Router
+    where
+        F: Fn(&Identity<R>) -> bool + Clone + Send + Sync + 'static,
+    {
+        let hub = self.clone();
+        router.layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let (hub, allowed) = (hub.clone(), allowed.clone());
+                async move {
+                    let Some(token) = request_token(&request) else {
+                        let reason = "unauthorized: send a token (Authorization: Bearer, or ?token=)";
+                        return (axum::http::StatusCode::UNAUTHORIZED, reason).into_response();
+                    };
+                    match hub.authenticate(token).await {
+                        Ok(identity) if allowed(&identity) => next.run(request).await,
+                        Ok(identity) => (
+                            axum::http::StatusCode::FORBIDDEN,
+                            format!("forbidden: {} may not use this", identity.user),
+                        )
+                            .into_response(),
+                        Err(reason) => (
+                            axum::http::StatusCode::UNAUTHORIZED,
+                            format!("unauthorized: {reason}"),
+                        )
+                            .into_response(),
+                    }
+                }
+            },
+        ))
+    }
+
     /// An axum router with the WebSocket endpoint at `/ws`.
     pub fn router(&self) -> Router {
         Router::new()
@@ -890,7 +944,7 @@ where
     /// not write wherever its list positions are moved to.
     fn precheck(&self, role: &R, patches: &[Patch]) -> Option<RejectReason> {
         if patches.is_empty() {
-            return Some(RejectReason::Empty);
+            return Some(RejectReason::Empty {});
         }
         if let Some(reason) = check_limits(patches, &self.inner.limits) {
             return Some(reason);
@@ -1133,6 +1187,21 @@ fn check_limits(patches: &[Patch], limits: &Limits) -> Option<RejectReason> {
             message: "clients apply changes with Immer, which takes only add, remove and replace"
                 .to_owned(),
         })
+}
+
+/// A request's token: its `Authorization: Bearer` header, or its `token` query parameter.
+fn request_token(request: &axum::extract::Request) -> Option<String> {
+    let header = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if let Some(token) = header {
+        return Some(token.to_owned());
+    }
+    let axum::extract::Query(query) =
+        axum::extract::Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok()?;
+    query.get("token").cloned()
 }
 
 /// Keys a JavaScript client cannot hold: Immer refuses to patch a path through `__proto__`

@@ -128,7 +128,7 @@ test('two pages edit one board at once and converge to the server', async () => 
   // The devtools followed the board live: every version, each change with its author.
   const { version } = await server.state();
   const devtools = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await devtools.goto(`${server.http}/devtools`);
+  await devtools.goto(`${server.http}/devtools?token=ann`);
   await devtools.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
   assert.match(await devtools.textContent('#range'), new RegExp(`versions 0–${version}$`));
   const newest = await devtools.evaluate(() => window.devtools.reveal('/todos').then((li) => li.textContent));

@@ -116,6 +116,53 @@ test('a write outside the paths a role may write is rejected; inside, accepted',
   assert.equal((await server.state()).state.todos[0].done, !done);
 });
 
+test("the state, the devtools' API and import answer only whom the board lets in", async () => {
+  const get = (path, token, options = {}) =>
+    fetch(`${server.http}${path}`, {
+      ...options,
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+  assert.equal((await get('/state')).status, 401);
+  assert.equal((await get('/state', 'mallory')).status, 401);
+  assert.equal((await get('/state', 'victor')).status, 200);
+  assert.equal((await fetch(`${server.http}/state?token=carol`)).status, 200);
+  // The devtools for editors: the page itself shows nothing, its API is guarded.
+  assert.equal((await get('/devtools')).status, 200);
+  assert.equal((await get('/devtools/api/info')).status, 401);
+  assert.equal((await get('/devtools/api/info', 'victor')).status, 403);
+  assert.equal((await get('/devtools/api/info', 'ann')).status, 200);
+  const session = '{"base": {"title": "x", "todos": []}}\n';
+  assert.equal((await get('/devtools/api/import', null, { method: 'POST', body: session })).status, 401);
+  // Even for an editor: the devtools follow the live board, which an import would replace.
+  const imported = await get('/devtools/api/import', 'ann', { method: 'POST', body: session });
+  assert.equal(imported.status, 409);
+  assert.match((await imported.json()).error, /live/);
+  assert.notEqual((await server.state()).state.title, 'x');
+});
+
+test('members the board does not have never reach any client, and __proto__ is refused', async () => {
+  const ann = await client('ann');
+  const bob = await client('bob');
+  ann.update((d) => {
+    d.todos.push({ id: 'junk-1', text: 'with junk', done: false, junk: 'z'.repeat(10000), isAdmin: true });
+  });
+  await ann.settled();
+  const state = await converged(ann, bob);
+  const added = state.todos.find((t) => t.id === 'junk-1');
+  assert.deepEqual(Object.keys(added).sort(), ['done', 'id', 'text']);
+  assert.deepEqual(bob.getState().todos.find((t) => t.id === 'junk-1'), added);
+  // The author holds the committed form too.
+  assert.deepEqual(ann.getState().todos.find((t) => t.id === 'junk-1'), added);
+  const dropped = new Promise((resolve) => ann.on('dropped', resolve));
+  ann.update((d) => {
+    d.todos.push(JSON.parse('{"id": "p", "text": "proto", "done": false, "__proto__": {"isAdmin": true}}'));
+  });
+  const event = await dropped;
+  assert.deepEqual(event.reason.reason.Forbidden.path.at(-1), '__proto__');
+  await converged(ann, bob);
+  assert.equal(bob.getState().todos.some((t) => t.id === 'p'), false);
+});
+
 test('the validation hook refuses an invalid next state', async () => {
   const ann = await client('ann');
   const dropped = new Promise((resolve) => ann.on('dropped', resolve));

@@ -97,9 +97,8 @@ pub(crate) async fn serve<B: Backend<Board>>(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let router = hub.router();
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+    // Through the hub's gate, as an app serves it.
+    let listener = hub.listen(listener);
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
