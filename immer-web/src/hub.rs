@@ -586,7 +586,8 @@ where
                 let (hub, allowed) = (hub.clone(), allowed.clone());
                 async move {
                     let Some(token) = request_token(&request) else {
-                        let reason = "unauthorized: send a token (Authorization: Bearer, or ?token=)";
+                        let reason =
+                            "unauthorized: send a token (Authorization: Bearer, or ?token=)";
                         return (axum::http::StatusCode::UNAUTHORIZED, reason).into_response();
                     };
                     match hub.authenticate(token).await {
@@ -666,7 +667,9 @@ where
             limits.write_timeout,
         ));
 
-        // 4. The handler: this connection's messages, one at a time, in order.
+        // 4. The handler: this connection's messages, one at a time, in order, while the
+        // connection is registered (a connection closed for breaking a rule has the rest of
+        // what it sent ignored).
         let (inbound, mut inbound_rx) = mpsc::channel::<ClientMessage>(limits.max_pending);
         let hub = self.clone();
         let context = Context {
@@ -678,7 +681,9 @@ where
         };
         let handler = tokio::spawn(async move {
             while let Some(message) = inbound_rx.recv().await {
-                hub.handle(&context, message);
+                if !hub.handle(&context, message) {
+                    break;
+                }
             }
         });
 
@@ -961,8 +966,15 @@ where
         refused.map(|path| RejectReason::Forbidden { path: path.clone() }.shortened())
     }
 
-    /// Handles one message of an authenticated connection.
-    fn handle(&self, context: &Context<R>, message: ClientMessage) {
+    /// Handles one message of an authenticated connection; `false` once the connection is
+    /// no longer registered (closed, or taken over), when nothing more of it is handled.
+    fn handle(&self, context: &Context<R>, message: ClientMessage) -> bool {
+        if !lock(&self.inner.core)
+            .connections
+            .contains_key(&context.connection)
+        {
+            return false;
+        }
         let limits = &self.inner.limits;
         let session = context.session;
         let to_leader = match message {
@@ -974,7 +986,7 @@ where
                         reason,
                     };
                     self.send_to(context.connection, &rejected);
-                    return;
+                    return true;
                 }
                 ToLeader::Change(Change {
                     client: context.client,
@@ -986,7 +998,7 @@ where
             }
             ClientMessage::Resync { version } => ToLeader::Resync { session, version },
             ClientMessage::Snapshot => ToLeader::SnapshotRequest { session },
-            ClientMessage::Auth { .. } => return,
+            ClientMessage::Auth { .. } => return true,
         };
         let asked = !matches!(to_leader, ToLeader::Change(_));
         let mut core = lock(&self.inner.core);
@@ -1001,11 +1013,13 @@ where
         if asked {
             // What a client asks for costs its size.
             if let Err(reason) = lock(&context.budget).take(sent) {
-                if let Some(entry) = core.connections.get_mut(&context.connection) {
+                // Told why, and sent nothing more.
+                if let Some(mut entry) = core.connections.remove(&context.connection) {
                     entry.close_with(close_code::POLICY, reason);
                 }
             }
         }
+        true
     }
 
     /// Queues each message for its recipients; a connection whose queue is full is removed
@@ -1335,9 +1349,15 @@ async fn read(
                 return Some((close_code::INVALID, format!("invalid message: {error}")));
             }
         };
-        if inbound.try_send(message).is_err() {
-            let reason = format!("more than {} messages pending", limits.max_pending);
-            return Some((close_code::POLICY, reason));
+        match inbound.try_send(message) {
+            Ok(()) => {}
+            // The handler stopped (the connection is closing): read on, ignoring it, until
+            // the writer has said why, so that the close frame is not lost to a reset.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let reason = format!("more than {} messages pending", limits.max_pending);
+                return Some((close_code::POLICY, reason));
+            }
         }
     }
 }
