@@ -52,6 +52,8 @@ const ATTACK_MESSAGES: usize = 60;
 const P99_TARGET: Duration = Duration::from_millis(50);
 /// An honest edit not answered in this long stalled.
 const EDIT_WAIT: Duration = Duration::from_secs(10);
+/// How long an attacker's burst may take (it waits up to 20 s for each welcome).
+const ATTACK_WAIT: Duration = Duration::from_secs(60);
 /// How long settling after a burst may take.
 const SETTLE_WAIT: Duration = Duration::from_secs(15);
 /// How long the hub's version has to stay put to call the burst over.
@@ -533,23 +535,25 @@ impl Honest {
         for _ in 0..edits {
             tokio::time::sleep(Duration::from_millis(rng.below(4))).await;
             let started = Instant::now();
-            let Some(id) = self.edit(&mut rng).await else {
-                continue;
-            };
+            let name = self.name.clone();
             let answered = async {
+                // Sending is timed too: a hub that stops reading stalls it.
+                let Some(id) = self.edit(&mut rng).await else {
+                    return Ok(None);
+                };
                 while !self.answered(id) {
                     self.pump().await?;
                 }
-                Ok::<(), String>(())
+                Ok::<_, String>(Some(id))
             };
-            tokio::time::timeout(EDIT_WAIT, answered)
+            let answered = tokio::time::timeout(EDIT_WAIT, answered)
                 .await
                 .map_err(|_| {
-                    format!(
-                        "stalled: {}'s edit {id} was not answered in {EDIT_WAIT:?}",
-                        self.name
-                    )
+                    format!("stalled: an edit of {name} was not answered in {EDIT_WAIT:?}")
                 })??;
+            if answered.is_none() {
+                continue;
+            }
             latencies.push(started.elapsed());
         }
         self.client.events.clear();
@@ -1105,7 +1109,14 @@ async fn burst(
         }
     }
     for task in attacking {
-        attackers.push(task.await.expect("an attacker's task panicked"));
+        let attacker = tokio::time::timeout(ATTACK_WAIT, task)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{at}: an attacker was not done in {ATTACK_WAIT:?}: the hub stopped answering"
+                )
+            });
+        attackers.push(attacker.expect("an attacker's task panicked"));
     }
     for (stop, task) in followers {
         let _ = stop.send(());
