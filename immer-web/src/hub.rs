@@ -1349,15 +1349,11 @@ async fn read(
                 return Some((close_code::INVALID, format!("invalid message: {error}")));
             }
         };
-        match inbound.try_send(message) {
-            Ok(()) => {}
-            // The handler stopped (the connection is closing): read on, ignoring it, until
-            // the writer has said why, so that the close frame is not lost to a reset.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                let reason = format!("more than {} messages pending", limits.max_pending);
-                return Some((close_code::POLICY, reason));
-            }
+        // When the handler stopped (the connection is closing), read on, ignoring what comes,
+        // until the writer has said why, so that the close frame is not lost to a reset.
+        if let Err(mpsc::error::TrySendError::Full(_)) = inbound.try_send(message) {
+            let reason = format!("more than {} messages pending", limits.max_pending);
+            return Some((close_code::POLICY, reason));
         }
     }
 }
