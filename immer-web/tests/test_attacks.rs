@@ -76,7 +76,7 @@ async fn change(socket: &mut Socket, session: &Value, id: u64, base: u64, patche
     }
 }
 
-fn tick(at: Value, done: bool) -> Value {
+fn tick(at: &Value, done: bool) -> Value {
     json!([{"op": "replace", "path": ["todos", at, "done"], "value": done}])
 }
 
@@ -101,7 +101,7 @@ async fn a_costly_change_is_refused_before_it_is_moved() {
             &session,
             id,
             id - 1,
-            tick(json!(id % 20), id % 3 == 0),
+            tick(&json!(id % 20), id % 3 == 0),
         )
         .await;
         assert_eq!(answer["type"], "committed", "{answer}");
@@ -256,7 +256,7 @@ async fn a_position_written_as_a_string_is_moved_as_a_position() {
     .await;
     assert_eq!(removed["patches"][0]["path"], json!(["todos", 0]));
     let session = &checker_welcome["session"];
-    let ticked = change(&mut checker, session, 1, 0, tick(json!(2), true)).await;
+    let ticked = change(&mut checker, session, 1, 0, tick(&json!(2), true)).await;
     assert_eq!(ticked["patches"][0]["path"], json!(["todos", 1, "done"]));
     let done: Vec<String> = hub
         .state()
@@ -266,7 +266,7 @@ async fn a_position_written_as_a_string_is_moved_as_a_position() {
         .map(|t| t.id.clone())
         .collect();
     assert_eq!(done, ["t2"]);
-    let gone = change(&mut checker, session, 2, 0, tick(json!("0"), true)).await;
+    let gone = change(&mut checker, session, 2, 0, tick(&json!("0"), true)).await;
     assert_eq!(gone["type"], "rejected");
     assert!(gone["reason"]["Conflict"].is_object(), "{gone}");
     assert!(!hub.state().todos[0].done, "t1 untouched");
