@@ -5,20 +5,32 @@
 //! `clients/js` (Immer's `produceWithPatches` and `applyPatches`, and the same path
 //! transformation as [`immer::transform`]); anything that speaks the [`protocol`] can join.
 //!
-//! What a connection goes through:
+//! What a connection goes through, cheapest first:
 //!
-//! 1. **Authentication**: its first message carries a token, which the app's hook turns into
+//! 1. **The gate** ([`Hub::listen`], a [`Gate`] for `axum::serve`): connections are bounded
+//!    in all and per address, and one must send its upgrade in time.
+//! 2. **Authentication**: its first message carries a token, which the app's hook turns into
 //!    an [`Identity`] (a user and a role) or refuses; a refusal, or no token in time, closes
 //!    the connection with the reason (code 4401).
-//! 2. **Limits** ([`Limits`]): a message over the size limit, a flood, or more messages than
-//!    the server has handled closes the connection with a reason (codes 1009, 1008); a change
-//!    with too many patches or too deep a path is rejected. Each connection's messages are
-//!    handled by its own task and written by its own task from a bounded queue: a client that
-//!    reads too slowly is disconnected, never waited for, so no client stalls the others.
-//! 3. **Authorization**: every change, moved through what was committed since its author's
-//!    version, is checked against the [`Policy`] (which paths the author's role may write)
-//!    and then the validation hook (invariants on the next state). A refused change is
-//!    answered with the reason, to its author only, whose client rolls it back.
+//! 3. **Limits** ([`Limits`]): a message over the size limit, a flood of messages or bytes
+//!    (what a client asks for counts: a snapshot costs its size), or more messages than the
+//!    server has handled closes the connection with a reason (codes 1009, 1008). Each
+//!    connection's messages are handled by its own task and written by its own task from a
+//!    queue bounded in messages and bytes: a client that reads too slowly is disconnected,
+//!    never waited for, so no client stalls the others.
+//! 4. **Checks without the document**: an empty change, one over a limit, a key JavaScript
+//!    cannot hold, or a path no move could make allowed for the author's role is refused
+//!    before anything is moved.
+//! 5. **The leader**: a change too costly to move is refused; the rest is read as the
+//!    document's types read it, moved through what was committed since its author's version,
+//!    checked against the [`Policy`] and the validation hook, and committed in its canonical
+//!    form (see [`immer::apply_canonical`]), so every client holds the server's typed state.
+//!    A refused change is answered with the reason, to its author only, whose client rolls it
+//!    back.
+//!
+//! Sessions are kept for a while after their connection closes, to be resumed, then
+//! forgotten ([`Limits::session_idle`], [`Limits::max_sessions`]). The app's own endpoints
+//! and the devtools' API go behind the same authentication with [`Hub::protect`].
 //!
 //! # Examples
 //!
