@@ -22,8 +22,16 @@
 //!   removals committed before them, and an edit of an element or key removed or replaced
 //!   meanwhile is rejected. It then applies the change atomically, gives it the next version,
 //!   and returns a [`Committed`] for every follower, or a [`Rejected`] for its author. Each
-//!   session's last answer is kept, so a retransmitted change is answered again, never
-//!   applied twice.
+//!   session's last answer is kept (cut short, see [`RejectReason::shortened`]), so a
+//!   retransmitted change is answered again, never applied twice, for as long as the session
+//!   is open ([`Leader::close_session`] ends one).
+//! - Nothing a change holds counts as sent: the leader reads its paths as the state's types
+//!   read them (a list position written as the string `"2"` is the position 2, moved as
+//!   such) and commits it as the typed state writes it ([`apply_canonical`](crate::apply_canonical)):
+//!   members a type does not have are dropped, numbers and positions are written as the
+//!   types write them. Every follower, typed or holding JSON, holds the leader's state. A
+//!   change with no patches is refused ([`RejectReason::Empty`]), and so is one whose move
+//!   would cost more than the [move limit](Leader::with_move_limit), before it is moved.
 //! - A follower applies committed changes in version order, buffering early ones and ignoring
 //!   duplicates, and moves its pending edits through each change from another session as it
 //!   arrives, with the same transformation ([`Follower::receive_all`] moves them through a
