@@ -16,14 +16,19 @@
 //!    Target: the server's memory afterwards within 10 MiB of before.
 //! 2. 1,000 TCP connections that send nothing, and 50 that send the upgrade request one byte
 //!    a second, watched for 40 s. Target: the server closes them, and its memory at the end
-//!    is within 10 MiB of the very first figure of measure 1.
-//! 3. The editor `ann` commits 100,000 small changes; then the viewer `victor` sends its
-//!    worst single message five times (1,000 `replace` patches at base 0, each with a path
-//!    of the most segments allowed) while the editor `bob` keeps editing. Targets: each
-//!    viewer message answered in under 10 ms, and `bob`'s p99 round trip under 50 ms.
+//!    is within 10 MiB of the very first figure of measure 1. (Under a lower limit on open
+//!    files than these need, fewer, with a message saying so and how to raise it.)
+//! 3. The editor `ann` commits 100,000 small changes (over 32 connections, one change in
+//!    flight on each, under the server's rate per connection); then the viewer `victor`
+//!    sends its worst single message five times (1,000 `replace` patches at base 0, each with
+//!    a path of the most segments allowed) while the editor `bob` keeps editing. Targets:
+//!    each viewer message answered in under 10 ms (its round trip, an upper bound of the
+//!    hub's time), and `bob`'s p99 round trip under 50 ms. After a viewer message slower
+//!    than 10 s the rest are not sent (each would take as long again).
 //!
 //! Every figure is printed as a Markdown table row, for BENCHMARKS.md. With `--check` the
-//! process exits with status 1 when a target is missed.
+//! process exits with status 1 when a target is missed. It takes about a minute and a half
+//! when the server holds up, a few minutes when it does not.
 
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)] // figures for printing
 
@@ -377,6 +382,15 @@ fn signed_mib(after: u64, before: u64) -> f64 {
     (after as f64 - before as f64) / 1024.0
 }
 
+/// A duration as it reads best: milliseconds under a second, seconds above.
+fn human(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{:.2} ms", ms(duration))
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
@@ -532,10 +546,10 @@ async fn refused_changes(server: &Server) -> Result<(Target, u64), String> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = server.rss()?;
     println!(
-        "{} cycles in {:.1} s ({:.0} per second). Answers:\n",
+        "{} cycles in {:.1} s ({} per second). Answers:\n",
         thousands(CYCLES as u64),
         took.as_secs_f64(),
-        CYCLES as f64 / took.as_secs_f64()
+        thousands((CYCLES as f64 / took.as_secs_f64()).round() as u64)
     );
     println!("| change | answer | cycles |\n|---|---|---:|");
     for ((kind, outcome), count) in &seen {
@@ -783,8 +797,10 @@ async fn unfinished_upgrades(server: &Server, first_before: u64) -> Result<Targe
     let target = Target {
         name: "unfinished upgrades: RSS after the watch within 10 MiB of the first before",
         figure: format!(
-            "{:+.1} MiB, {} of {} connections closed by the server within {} s",
+            "{:+.1} MiB ({:+.1} MiB over its own before), {} of {} connections closed by the \
+             server within {} s",
             signed_mib(after, first_before),
+            signed_mib(after, before),
             thousands(closed_count as u64),
             thousands(total as u64),
             WATCH.as_secs()
@@ -800,7 +816,7 @@ async fn unfinished_upgrades(server: &Server, first_before: u64) -> Result<Targe
 // Measure 3: a viewer's worst message at 100,000 versions, beside an honest editor.
 
 /// The connections `ann` commits over, one change in flight on each.
-const EDITORS: usize = 48;
+const EDITORS: usize = 32;
 /// Each connection's pace: under the server's 200 messages per second per connection.
 const EDITOR_PERIOD: Duration = Duration::from_micros(5_500);
 /// `bob`'s pace: one edit every 10 ms at most.
@@ -904,42 +920,51 @@ async fn commit_many(server: &Server) -> Result<(), String> {
     let count = committed.load(Ordering::Relaxed);
     println!(
         "`ann` committed {} changes (ticks of the three todos) over {EDITORS} connections in \
-         {:.1} s ({:.0} per second; {rejected} rejected). Server RSS then: {:.1} MiB.\n",
+         {:.1} s ({} per second; {rejected} rejected). Server RSS then: {:.1} MiB.\n",
         thousands(count),
         took.as_secs_f64(),
-        count as f64 / took.as_secs_f64(),
+        thousands((count as f64 / took.as_secs_f64()).round() as u64),
         mib(server.rss()?)
     );
     Ok(())
 }
 
 /// The viewer's messages, one after the other: each one's time to its answer (`None`: not
-/// answered in time). After one slower than [`VIEWER_ENOUGH`] the rest are not sent.
-async fn attack(viewer: &mut Client) -> Result<Vec<(Duration, Option<Answer>)>, String> {
+/// answered in time). A connection the server closes is opened again for the next one.
+/// After one slower than [`VIEWER_ENOUGH`] the rest are not sent.
+async fn attack(url: &str, mut viewer: Client) -> Result<Vec<(Duration, Option<Answer>)>, String> {
     let mut times = Vec::new();
     for id in 1..=VIEWER_MESSAGES {
         let message = worst(id);
         let sent = Instant::now();
-        viewer.send(message).await?;
-        let answer = viewer.answer(id, VIEWER_PATIENCE).await.ok();
+        let answer = match viewer.send(message).await {
+            Ok(()) => viewer.answer(id, VIEWER_PATIENCE).await.ok(),
+            Err(_) => Some(Answer::Closed(None)),
+        };
         let took = sent.elapsed();
+        let closed = matches!(answer, Some(Answer::Closed(_)));
+        let unanswered = answer.is_none();
         times.push((took, answer));
-        if took > VIEWER_ENOUGH || times.last().is_some_and(|(_, a)| a.is_none()) {
+        if took > VIEWER_ENOUGH || unanswered {
             break;
         }
+        if closed {
+            viewer = Client::join(url, "victor").await?;
+        }
     }
+    viewer.close().await;
     Ok(times)
 }
 
 async fn viewer_worst(server: &Server) -> Result<Vec<Target>, String> {
     println!("## 3. A viewer's worst message at 100,000 versions\n");
     commit_many(server).await?;
-    let mut viewer = Client::join(&server.url(), "victor").await?;
+    let viewer = Client::join(&server.url(), "victor").await?;
     let (stop, stopped) = watch::channel(false);
     let bob = tokio::spawn(honest(server.url(), stopped));
     tokio::time::sleep(BASELINE).await;
     let attack_start = Instant::now();
-    let attacked = attack(&mut viewer).await;
+    let attacked = attack(&server.url(), viewer).await;
     let attack_end = Instant::now();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = stop.send(true);
@@ -948,13 +973,13 @@ async fn viewer_worst(server: &Server) -> Result<Vec<Target>, String> {
         .map_err(|_| "bob's editing did not end in time".to_owned())?
         .map_err(|e| format!("bob's task: {e}"))??;
     let times = attacked?;
-    viewer.close().await;
 
     let message_bytes = worst(1).len();
     println!(
         "The viewer `victor` sends {VIEWER_MESSAGES} changes one after the other, each of \
-         {VIEWER_PATCHES} `replace` patches at base 0 with paths of {} segments ({} bytes), \
+         {} `replace` patches at base 0 with paths of {} segments ({} bytes), \
          while `bob` edits (one edit in flight, at most one every {} ms).\n",
+        thousands(VIEWER_PATCHES as u64),
         Limits::default().max_path_depth,
         thousands(message_bytes as u64),
         HONEST_PERIOD.as_millis()
@@ -967,7 +992,7 @@ async fn viewer_worst(server: &Server) -> Result<Vec<Target>, String> {
             Some(Answer::Closed(code)) => format!("closed ({code:?})"),
             None => format!("none within {} s", VIEWER_PATIENCE.as_secs()),
         };
-        println!("| {} | {:.2} ms | {answer} |", n + 1, ms(*took));
+        println!("| {} | {} | {answer} |", n + 1, human(*took));
     }
     println!();
     if times.len() < VIEWER_MESSAGES as usize {
@@ -1000,23 +1025,30 @@ fn honest_figures(
         .collect();
     before.sort();
     during.sort();
-    let base = ms(percentile(&before, 0.5)).max(1e-6);
+    let base = percentile(&before, 0.5).as_secs_f64().max(1e-9);
     println!(
         "| `bob`'s edits | edits | p50 | p99 | max | p50 / p50 before | p99 / p50 before | \
          max / p50 before |\n|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for (name, figures) in [("before (3 s)", &before), ("during", &during)] {
-        let (p50, p99, max) = (
-            ms(percentile(figures, 0.5)),
-            ms(percentile(figures, 0.99)),
-            ms(percentile(figures, 1.0)),
-        );
+        let [p50, p99, max] = [0.5, 0.99, 1.0].map(|p| percentile(figures, p));
+        let ratio = |d: Duration| {
+            let ratio = d.as_secs_f64() / base;
+            if ratio < 100.0 {
+                format!("{ratio:.1}")
+            } else {
+                thousands(ratio.round() as u64)
+            }
+        };
         println!(
-            "| {name} | {} | {p50:.2} ms | {p99:.2} ms | {max:.2} ms | {:.1} | {:.1} | {:.1} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
             figures.len(),
-            p50 / base,
-            p99 / base,
-            max / base
+            human(p50),
+            human(p99),
+            human(max),
+            ratio(p50),
+            ratio(p99),
+            ratio(max)
         );
     }
     println!();
@@ -1025,26 +1057,25 @@ fn honest_figures(
         .map(|(took, _)| *took)
         .max()
         .unwrap_or_default();
-    let all_answered =
-        times.len() == VIEWER_MESSAGES as usize && times.iter().all(|(_, answer)| answer.is_some());
+    let answered = times.iter().filter(|(_, answer)| answer.is_some()).count();
     let p99 = percentile(&during, 0.99);
     let targets = vec![
         Target {
             name: "viewer's worst message: answered in under 10 ms",
             figure: format!(
-                "slowest {:.2} ms{}",
-                ms(slowest),
-                if all_answered {
-                    ""
-                } else {
-                    " (not all answered)"
-                }
+                "slowest {}, {answered} of {VIEWER_MESSAGES} sent and answered",
+                human(slowest)
             ),
-            met: all_answered && slowest < Duration::from_millis(10),
+            met: answered == VIEWER_MESSAGES as usize && slowest < Duration::from_millis(10),
         },
         Target {
             name: "honest edits during it: p99 under 50 ms",
-            figure: format!("p99 {:.2} ms over {} edits", ms(p99), during.len()),
+            figure: format!(
+                "p99 {} over {} edit{}",
+                human(p99),
+                during.len(),
+                if during.len() == 1 { "" } else { "s" }
+            ),
             met: !during.is_empty() && p99 < Duration::from_millis(50),
         },
     ];
