@@ -589,7 +589,8 @@ impl std::error::Error for AppendError {}
 
 struct Session {
     client: ClientId,
-    answered: Option<(u64, Outcome)>,
+    /// Boxed: most sessions kept are idle, and a refusal's reason is large.
+    answered: Option<Box<(u64, Outcome)>>,
 }
 
 impl<T: Draftable> Leader<T> {
@@ -781,7 +782,7 @@ impl<T: Draftable> Leader<T> {
             answered: self
                 .sessions
                 .get(&session)
-                .and_then(|s| s.answered.clone())
+                .and_then(|s| s.answered.as_deref().cloned())
                 .map(|(change_id, outcome)| Answered { change_id, outcome }),
             ..self.snapshot()
         }
@@ -826,7 +827,7 @@ impl<T: Draftable> Leader<T> {
                 message: ToFollower::Rejected(rejected),
             }];
         };
-        if let Some((last, outcome)) = &session.answered {
+        if let Some((last, outcome)) = session.answered.as_deref() {
             if change.id < *last {
                 return Vec::new();
             }
@@ -871,7 +872,7 @@ impl<T: Draftable> Leader<T> {
             ),
         };
         if let Some(session) = self.sessions.get_mut(&change.session) {
-            session.answered = Some((change.id, outcome));
+            session.answered = Some(Box::new((change.id, outcome)));
         }
         vec![out]
     }

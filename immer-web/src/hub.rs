@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -265,6 +265,9 @@ struct Inner<T, R, B> {
     limits: Limits,
     /// Connections open through [`Hub::listen`], in all and by address.
     gate: Arc<crate::gate::Counts>,
+    /// The longest time one message held the document, in nanoseconds (see
+    /// [`Hub::take_longest_hold`]).
+    longest_hold: AtomicU64,
 }
 
 struct Core<B> {
@@ -343,6 +346,17 @@ fn message_bytes(message: &Message) -> usize {
     }
 }
 
+/// A message of a client, as its reader hands it to its handler.
+enum Inbound {
+    Message(ClientMessage),
+    /// A change of a role that writes nothing, read no further than its number and the path
+    /// of its first patch (`None`: no patches).
+    ReadOnly {
+        id: u64,
+        first: Option<Path>,
+    },
+}
+
 /// What the handler of one connection knows of it.
 struct Context<R> {
     connection: u64,
@@ -350,6 +364,33 @@ struct Context<R> {
     session: SessionId,
     role: R,
     budget: Arc<Mutex<Budget>>,
+}
+
+/// The document held by one message: how long is recorded when it is let go.
+struct Held<'a, B> {
+    core: MutexGuard<'a, Core<B>>,
+    since: Instant,
+    longest: &'a AtomicU64,
+}
+
+impl<B> std::ops::Deref for Held<'_, B> {
+    type Target = Core<B>;
+    fn deref(&self) -> &Core<B> {
+        &self.core
+    }
+}
+
+impl<B> std::ops::DerefMut for Held<'_, B> {
+    fn deref_mut(&mut self) -> &mut Core<B> {
+        &mut self.core
+    }
+}
+
+impl<B> Drop for Held<'_, B> {
+    fn drop(&mut self) {
+        let held = u64::try_from(self.since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.longest.fetch_max(held, Ordering::Relaxed);
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -483,6 +524,7 @@ where
                 policy: self.policy,
                 limits: self.limits,
                 gate: Arc::default(),
+                longest_hold: AtomicU64::new(0),
             }),
         }
     }
@@ -547,10 +589,27 @@ where
         self.inner.gate.total()
     }
 
+    /// The document, held (the time it is held is recorded).
+    fn core(&self) -> Held<'_, B> {
+        Held {
+            core: lock(&self.inner.core),
+            since: Instant::now(),
+            longest: &self.inner.longest_hold,
+        }
+    }
+
+    /// The longest time one message (a change, a connection's registration, a request for
+    /// a snapshot) held the document since the hub started or since the last call; then
+    /// starts again. Every other client's message waits while the document is held: this
+    /// is what a costly message costs the others.
+    pub fn take_longest_hold(&self) -> Duration {
+        Duration::from_nanos(self.inner.longest_hold.swap(0, Ordering::Relaxed))
+    }
+
     /// How many sessions the hub keeps (connected, or waiting to be resumed).
     #[must_use]
     pub fn sessions(&self) -> usize {
-        lock(&self.inner.core).sessions.len()
+        self.core().sessions.len()
     }
 
     /// `router`, let through only for requests whose token the hub's authentication hook
@@ -670,7 +729,7 @@ where
         // 4. The handler: this connection's messages, one at a time, in order, while the
         // connection is registered (a connection closed for breaking a rule has the rest of
         // what it sent ignored).
-        let (inbound, mut inbound_rx) = mpsc::channel::<ClientMessage>(limits.max_pending);
+        let (inbound, mut inbound_rx) = mpsc::channel::<Inbound>(limits.max_pending);
         let hub = self.clone();
         let context = Context {
             connection,
@@ -688,12 +747,20 @@ where
         });
 
         // 5. The reader: parse, check the rate, and queue for the handler.
-        let ended = read(&mut stream, &inbound, reader_closed, &budget, &limits).await;
+        let read_only = !self.inner.policy.writes_anything(&identity.role);
+        let ended = read(
+            &mut stream,
+            &inbound,
+            reader_closed,
+            (&budget, read_only),
+            &limits,
+        )
+        .await;
 
         // 6. Close: unregister, keep the session for a while to resume, say why, stop the
         // tasks.
         let close = {
-            let mut core = lock(&self.inner.core);
+            let mut core = self.core();
             let close = core.connections.remove(&connection).and_then(|c| c.close);
             let now = Instant::now();
             if let Some(entry) = core.sessions.get_mut(&session) {
@@ -794,7 +861,7 @@ where
                 format!("the role cannot be encoded: {e}"),
             )
         })?;
-        let mut core = lock(&self.inner.core);
+        let mut core = self.core();
         let now = Instant::now();
         self.expire(&mut core, now);
         let connection = core.next_connection;
@@ -968,13 +1035,26 @@ where
 
     /// Handles one message of an authenticated connection; `false` once the connection is
     /// no longer registered (closed, or taken over), when nothing more of it is handled.
-    fn handle(&self, context: &Context<R>, message: ClientMessage) -> bool {
-        if !lock(&self.inner.core)
-            .connections
-            .contains_key(&context.connection)
-        {
+    fn handle(&self, context: &Context<R>, message: Inbound) -> bool {
+        if !self.core().connections.contains_key(&context.connection) {
             return false;
         }
+        let message = match message {
+            Inbound::Message(message) => message,
+            Inbound::ReadOnly { id, first } => {
+                let reason = match first {
+                    Some(path) => RejectReason::Forbidden { path }.shortened(),
+                    None => RejectReason::Empty {},
+                };
+                let rejected = ServerMessage::<T>::Rejected {
+                    id,
+                    message: reason.to_string(),
+                    reason,
+                };
+                self.send_to(context.connection, &rejected);
+                return true;
+            }
+        };
         let limits = &self.inner.limits;
         let session = context.session;
         let to_leader = match message {
@@ -1001,7 +1081,7 @@ where
             ClientMessage::Auth { .. } => return true,
         };
         let asked = !matches!(to_leader, ToLeader::Change(_));
-        let mut core = lock(&self.inner.core);
+        let mut core = self.core();
         let resync = matches!(to_leader, ToLeader::Resync { .. });
         let mut outs = core.backend.receive(to_leader);
         if resync && outs.len() > limits.max_outbound / 2 {
@@ -1118,7 +1198,7 @@ where
         let Ok(text) = serde_json::to_string(message) else {
             return;
         };
-        let mut core = lock(&self.inner.core);
+        let mut core = self.core();
         if let Some(entry) = core.connections.get_mut(&connection) {
             entry.push(Message::Text(text.into()), &self.inner.limits);
         }
@@ -1127,7 +1207,7 @@ where
     /// The document's version and state now, and every change committed from then on, in
     /// order (for as long as the receiver is kept).
     pub fn watch_commits(&self) -> (u64, Arc<T>, mpsc::UnboundedReceiver<Committed>) {
-        let mut core = lock(&self.inner.core);
+        let mut core = self.core();
         let (sender, receiver) = mpsc::unbounded_channel();
         core.observers.push(sender);
         (core.backend.version(), core.backend.state(), receiver)
@@ -1136,25 +1216,25 @@ where
     /// The document's state now.
     #[must_use]
     pub fn state(&self) -> Arc<T> {
-        lock(&self.inner.core).backend.state()
+        self.core().backend.state()
     }
 
     /// The document's version now.
     #[must_use]
     pub fn version(&self) -> u64 {
-        lock(&self.inner.core).backend.version()
+        self.core().backend.version()
     }
 
     /// The committed changes still held, oldest first.
     #[must_use]
     pub fn log(&self) -> Vec<Committed> {
-        lock(&self.inner.core).backend.log()
+        self.core().backend.log()
     }
 
     /// How many connections are open.
     #[must_use]
     pub fn connections(&self) -> usize {
-        lock(&self.inner.core).connections.len()
+        self.core().connections.len()
     }
 }
 
@@ -1313,9 +1393,9 @@ async fn write(
 /// client breaks a rule: then the close code and reason.
 async fn read(
     stream: &mut SplitStream<WebSocket>,
-    inbound: &mpsc::Sender<ClientMessage>,
+    inbound: &mpsc::Sender<Inbound>,
     mut writer_stopped: oneshot::Receiver<()>,
-    budget: &Mutex<Budget>,
+    (budget, read_only): (&Mutex<Budget>, bool),
     limits: &Limits,
 ) -> Option<(u16, String)> {
     loop {
@@ -1340,14 +1420,24 @@ async fn read(
             }
             _ => continue,
         };
-        let message = match serde_json::from_str::<ClientMessage>(&text) {
-            Ok(ClientMessage::Auth { .. }) => {
-                return Some((close_code::INVALID, "already authenticated".to_owned()));
-            }
-            Ok(message) => message,
-            Err(error) => {
-                return Some((close_code::INVALID, format!("invalid message: {error}")));
-            }
+        // A change of a role that writes nothing is refused whatever it holds: read no
+        // further than its number and first path.
+        let glanced = if read_only {
+            crate::protocol::glance_change(&text)
+        } else {
+            None
+        };
+        let message = match glanced {
+            Some((id, first)) => Inbound::ReadOnly { id, first },
+            None => match serde_json::from_str::<ClientMessage>(&text) {
+                Ok(ClientMessage::Auth { .. }) => {
+                    return Some((close_code::INVALID, "already authenticated".to_owned()));
+                }
+                Ok(message) => Inbound::Message(message),
+                Err(error) => {
+                    return Some((close_code::INVALID, format!("invalid message: {error}")));
+                }
+            },
         };
         // When the handler stopped (the connection is closing), read on, ignoring what comes,
         // until the writer has said why, so that the close frame is not lost to a reset.

@@ -16,11 +16,12 @@
 //! assert!(matches!(message, ClientMessage::Change { id: 1, base: 0, .. }));
 //! ```
 
-use immer::Patch;
 use immer::sync::{
     Committed, Outcome, RejectReason, Rejected, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
 };
-use serde::{Deserialize, Serialize};
+use immer::{Patch, PatchOp, Path, PathSegment};
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A message from a client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,7 +41,10 @@ pub enum ClientMessage {
         id: u64,
         /// The version it was made against.
         base: u64,
-        /// What it does.
+        /// What it does. Read off the wire, a path keeps at most [`MAX_WIRE_PATH`]` + 1`
+        /// segments (the rest is skipped unread: such a path is refused for its depth
+        /// anyway), so that a message of a few hundred kilobytes never becomes megabytes.
+        #[serde(deserialize_with = "bounded_patches")]
         patches: Vec<Patch>,
     },
     /// "Send me what was committed after `version`."
@@ -101,6 +105,110 @@ pub enum ServerMessage<T> {
         /// How the session's last answered change ended.
         answered: Option<Answered>,
     },
+}
+
+/// The most segments of a path read into a [`ClientMessage::Change`]: a longer path keeps
+/// one more (so that it is still too deep for any depth limit up to this) and the rest is
+/// skipped.
+pub const MAX_WIRE_PATH: usize = 1024;
+
+/// A patch as a client writes it, with a path read up to [`MAX_WIRE_PATH`]` + 1` segments.
+#[derive(Deserialize)]
+struct WirePatch {
+    op: PatchOp,
+    path: WirePath,
+    #[serde(default, deserialize_with = "present")]
+    value: Option<serde_json::Value>,
+    #[serde(default)]
+    from: Option<WirePath>,
+}
+
+/// A `value` member that is present is `Some`, even when it is `null` (as [`Patch`] reads it).
+fn present<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
+}
+
+struct WirePath(Path);
+
+impl<'de> Deserialize<'de> for WirePath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Segments;
+        impl<'de> Visitor<'de> for Segments {
+            type Value = WirePath;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a path: an array of keys and indices")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WirePath, A::Error> {
+                let mut segments = Vec::new();
+                while segments.len() <= MAX_WIRE_PATH {
+                    match seq.next_element::<PathSegment>()? {
+                        Some(segment) => segments.push(segment),
+                        None => return Ok(WirePath(Path::from(segments))),
+                    }
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(WirePath(Path::from(segments)))
+            }
+        }
+        deserializer.deserialize_seq(Segments)
+    }
+}
+
+/// A change read only as far as its number and the path of its first patch, the rest skipped
+/// unread: for a client whose role writes nothing, whose every change is refused (see
+/// [`glance_change`]).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum Glance {
+    Change {
+        id: u64,
+        #[serde(deserialize_with = "first_path")]
+        patches: Option<Path>,
+    },
+}
+
+fn first_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Path>, D::Error> {
+    #[derive(Deserialize)]
+    struct PathOnly {
+        path: WirePath,
+    }
+    struct First;
+    impl<'de> Visitor<'de> for First {
+        type Value = Option<Path>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of patches")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Path>, A::Error> {
+            let first = seq.next_element::<PathOnly>()?.map(|p| p.path.0);
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    deserializer.deserialize_seq(First)
+}
+
+/// When `text` is a change, its number and the path of its first patch (`None`: no patches),
+/// read without the rest of it: what refusing it to a role that writes nothing needs.
+pub(crate) fn glance_change(text: &str) -> Option<(u64, Option<Path>)> {
+    match serde_json::from_str::<Glance>(text) {
+        Ok(Glance::Change { id, patches }) => Some((id, patches)),
+        Err(_) => None,
+    }
+}
+
+fn bounded_patches<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Patch>, D::Error> {
+    let patches = Vec::<WirePatch>::deserialize(deserializer)?;
+    Ok(patches
+        .into_iter()
+        .map(|p| Patch {
+            op: p.op,
+            path: p.path.0,
+            value: p.value,
+            from: p.from.map(|from| from.0),
+        })
+        .collect())
 }
 
 /// How a session's last answered change ended, in a [`ServerMessage::Snapshot`].
@@ -235,5 +343,40 @@ impl<T> ServerMessage<T> {
                 }),
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_read_no_further_than_the_wire_limit() {
+        let deep = serde_json::json!({
+            "type": "change", "id": 1, "base": 0,
+            "patches": [{"op": "replace", "path": vec![0; 50_000], "value": null}],
+        });
+        let Ok(ClientMessage::Change { patches, .. }) = serde_json::from_value(deep) else {
+            panic!("a change");
+        };
+        assert_eq!(patches[0].path.len(), MAX_WIRE_PATH + 1);
+        assert_eq!(
+            patches[0].value,
+            Some(serde_json::Value::Null),
+            "a null value is kept"
+        );
+    }
+
+    #[test]
+    fn a_glance_reads_the_number_and_the_first_path() {
+        let text = r#"{"type":"change","id":7,"base":3,"patches":[{"op":"add","path":["a",1],"value":{"x":[1,2]}},{"op":"remove","path":["b"]}]}"#;
+        let (id, first) = glance_change(text).unwrap();
+        assert_eq!(id, 7);
+        assert_eq!(first.unwrap().to_pointer(), "/a/1");
+        assert_eq!(
+            glance_change(r#"{"type":"change","id":8,"base":0,"patches":[]}"#),
+            Some((8, None))
+        );
+        assert_eq!(glance_change(r#"{"type":"snapshot"}"#), None);
     }
 }
