@@ -371,8 +371,9 @@ impl Through {
             for mut current in expand(patch) {
                 let mut head = self.head(&current);
                 let mut next = 0;
+                let mut cursors = Cursors::default();
                 while let Some(at) = match &index {
-                    Some(index) => index.next(head, next),
+                    Some(index) => index.next(head, next, &mut cursors),
                     None => (next < self.patches.len()).then_some(next),
                 } {
                     next = at + 1;
@@ -525,27 +526,50 @@ impl Lookup {
         lookup
     }
 
-    /// The first position from `from` on that a patch with `head` may touch.
-    fn next(&self, head: Head, from: usize) -> Option<usize> {
-        let after = |positions: Option<&Vec<usize>>| {
-            positions.and_then(|p| p.get(p.partition_point(|&at| at < from)).copied())
-        };
-        let mut next = after(Some(&self.general));
+    /// The first position from `from` on that a patch with `head` may touch. `from` only
+    /// grows along one patch's walk, whose place in each list `cursors` keeps.
+    fn next(&self, head: Head, from: usize, cursors: &mut Cursors) -> Option<usize> {
+        fn after(positions: &[usize], cursor: &mut usize, from: usize) -> Option<usize> {
+            while positions.get(*cursor).is_some_and(|&at| at < from) {
+                *cursor += 1;
+            }
+            positions.get(*cursor).copied()
+        }
+        let none: &[usize] = &[];
+        let mut next = after(&self.general, &mut cursors.general, from);
         let mut take = |candidate: Option<usize>| {
             next = match (next, candidate) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
         };
-        match head.index {
-            Some(index) => {
-                take(after(self.shaping.get(&head.key)));
-                take(after(self.at.get(&(head.key, index))));
+        if let Some(index) = head.index {
+            let shaping = self.shaping.get(&head.key).map_or(none, Vec::as_slice);
+            take(after(shaping, &mut cursors.shaping, from));
+            let at = self.at.get(&(head.key, index)).map_or(none, Vec::as_slice);
+            if cursors.at_index != Some(index) {
+                // The patch moved to another element: its list, from here on.
+                cursors.at_index = Some(index);
+                cursors.at = at.partition_point(|&p| p < from);
             }
-            None => take(after(self.all.get(&head.key))),
+            take(after(at, &mut cursors.at, from));
+        } else {
+            let all = self.all.get(&head.key).map_or(none, Vec::as_slice);
+            take(after(all, &mut cursors.all, from));
         }
         next
     }
+}
+
+/// Where one patch's walk through a [`Lookup`] is in each of its lists.
+#[derive(Default)]
+struct Cursors {
+    general: usize,
+    shaping: usize,
+    all: usize,
+    at: usize,
+    /// The element whose list `at` walks.
+    at_index: Option<usize>,
 }
 
 /// Sets the index at `depth` of `patch`'s path; returns the old one.

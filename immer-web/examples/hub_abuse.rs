@@ -892,6 +892,67 @@ fn worst(id: u64) -> Utf8Bytes {
     format!(r#"{{"type":"change","id":{id},"base":0,"patches":[{patches}]}}"#).into()
 }
 
+/// The costliest change an editor may send: 1,000 patches at a base as far behind as the
+/// move limit allows (1,000 patches × 250 single-patch commits = 250,000 pairs), and the same
+/// one a version further behind, refused by the limit before it is moved. Target: neither
+/// holds the document more than 5 ms.
+async fn editor_worst(server: &Server) -> Result<Target, String> {
+    println!("## 4. An editor's costliest change within the move limit\n");
+    let mut ann = Client::join(&server.url(), "ann").await?;
+    let patches: Vec<String> = (0..1000)
+        .map(|n| {
+            format!(
+                r#"{{"op":"replace","path":["todos",{},"done"],"value":true}}"#,
+                n % 3
+            )
+        })
+        .collect();
+    let patches = patches.join(",");
+    println!(
+        "1,000 `replace` patches of the three todos' `done`, against the last commits (ticks of \
+         the same todos, one patch each).\n"
+    );
+    println!(
+        "| base | pairs to move through | time to its answer (round trip) | hub time (longest \
+         hold meanwhile) | answer |\n|---|---:|---:|---:|---|"
+    );
+    let mut longest = Duration::ZERO;
+    let limit = Limits::default().max_move_work as u64;
+    let most = limit / 1000;
+    for (id, behind) in [(1_u64, most), (2, most + 1)] {
+        let base = ann.version.saturating_sub(behind);
+        let text = format!(r#"{{"type":"change","id":{id},"base":{base},"patches":[{patches}]}}"#);
+        server.longest_hold().await?;
+        let sent = Instant::now();
+        ann.send(text.into()).await?;
+        let answer = ann.answer(id, Duration::from_secs(30)).await?;
+        let took = sent.elapsed();
+        let held = server.longest_hold().await?;
+        longest = longest.max(held);
+        let answer = match answer {
+            Answer::Committed => "committed".to_owned(),
+            Answer::Rejected(reason) => format!("rejected ({reason})"),
+            Answer::Closed(code) => format!("closed ({code:?})"),
+        };
+        println!(
+            "| version − {behind} | {} | {} | {} | {answer} |",
+            thousands(1000 * behind),
+            human(took),
+            human(held)
+        );
+    }
+    println!();
+    ann.close().await;
+    let target = Target {
+        name: "an editor's costliest change: under 5 ms of hub time",
+        figure: format!("longest hold {}", human(longest)),
+        met: longest < Duration::from_millis(5),
+    };
+    target.print();
+    println!();
+    Ok(target)
+}
+
 /// `ann`'s editing over one connection, until `committed` reaches [`COMMITS`]. Returns how
 /// many were rejected.
 async fn editor(url: String, index: usize, committed: Arc<AtomicU64>) -> Result<u64, String> {
@@ -1164,6 +1225,7 @@ async fn measure(server: &Server) -> Result<Vec<Target>, String> {
     let unfinished = unfinished_upgrades(server, first_before).await?;
     let mut targets = vec![refused, unfinished];
     targets.extend(viewer_worst(server).await?);
+    targets.push(editor_worst(server).await?);
     Ok(targets)
 }
 

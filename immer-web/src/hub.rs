@@ -84,7 +84,8 @@ pub struct Limits {
     /// patches committed since its base (see
     /// [`Leader::with_move_limit`](immer::sync::Leader::with_move_limit)). A change over it
     /// is refused before it is moved, so that no change holds the document for long.
-    /// 1,000,000 by default (about a millisecond).
+    /// 250,000 by default (a few milliseconds at worst: see BENCHMARKS.md): a change of
+    /// 1,000 patches may be 250 single-patch changes behind, one of 10 patches 25,000.
     pub max_move_work: usize,
     /// The most sessions kept, connected or not: opening one more forgets the one idle the
     /// longest; when every session is connected, the connection is refused (code 1013).
@@ -123,7 +124,7 @@ impl Default for Limits {
             max_outbound_bytes: 8 << 20,
             bytes_per_second: 1 << 20,
             burst_bytes: 8 << 20,
-            max_move_work: 1_000_000,
+            max_move_work: 250_000,
             max_sessions: 10_000,
             session_idle: Duration::from_secs(5 * 60),
             max_connections: 1_024,
