@@ -219,14 +219,18 @@ fn a_stored_answer_is_small_whatever_the_change_held() {
         Leader::new(board(1)).with_authorizer(|_, patches| Err(patches[0].path.clone()));
     let session = leader.join(1).session;
     // 1,000 keys of 500 bytes: half a megabyte of path.
-    let long =
-        Path::from_iter((0..1000).map(|n| PathSegment::Key(format!("{n}{}", "k".repeat(500)))));
+    let long: Path = (0..1000)
+        .map(|n| PathSegment::Key(format!("{n}{}", "k".repeat(500))))
+        .collect();
     let sent = vec![Patch::replace(long, json!(1))];
     let refused = send(&mut leader, change(session, 1, 0, sent.clone()));
-    let Err(RejectReason::Forbidden { path }) = &refused else {
+    // No such field: refused as it does not apply, with the path and serde's message, each
+    // cut short.
+    let Err(RejectReason::DoesNotApply { path, message, .. }) = &refused else {
         panic!("{refused:?}");
     };
     assert_eq!(path.len(), 33, "32 segments and a mark");
+    assert!(message.len() <= 256, "{} bytes", message.len());
     let size = serde_json::to_string(refused.as_ref().unwrap_err())
         .unwrap()
         .len();

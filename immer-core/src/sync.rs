@@ -675,11 +675,13 @@ impl<T: Draftable> Leader<T> {
         self
     }
 
-    /// Runs `authorizer` on every change before it is applied, with its author and its
-    /// patches as they would be committed (indices moved through the changes committed since
-    /// the author's version): a change it refuses is rejected with
-    /// [`RejectReason::Forbidden`] naming the path, and never enters the log. It runs before
-    /// the [validator](Leader::with_validator).
+    /// Runs `authorizer` on every change before it is committed, with its author and its
+    /// patches as they will be committed (indices moved through the changes committed since
+    /// the author's version, in the canonical form of
+    /// [`apply_canonical`](crate::apply_canonical)): a change it refuses is rejected with
+    /// [`RejectReason::Forbidden`] naming the path, and never enters the log. It runs after
+    /// the change is applied to a copy (a change that does not apply is refused as such) and
+    /// before the [validator](Leader::with_validator).
     ///
     /// # Examples
     ///
@@ -887,8 +889,8 @@ impl<T: Draftable> Leader<T> {
     /// longer holds, no patches ([`RejectReason::Empty`]), more work to move it than the
     /// [move limit](Leader::with_move_limit). Then its paths are read as the state's types
     /// read them (a list position written as a string becomes a number), it is moved
-    /// through everything committed since its base in one pass, authorized, applied, and
-    /// validated. What is committed is the change as the typed state writes it (see
+    /// through everything committed since its base in one pass, applied, authorized as it
+    /// will be committed, and validated. What is committed is the change as the typed state writes it (see
     /// [`apply_canonical`](crate::apply_canonical)): members the types lack are gone,
     /// numbers and positions are written as the types write them, so every follower, typed
     /// or JSON, holds the leader's state. This is what [`receive`](Leader::receive) commits; a node that
@@ -955,11 +957,12 @@ impl<T: Draftable> Leader<T> {
         } else {
             patches
         };
+        // Committed as the typed state writes it, so that every follower holds this state;
+        // authorized as committed (a set's element where it landed, `-` as the position).
+        let (next, patches) = apply_typed(&self.state, patches)?;
         if let Some(authorizer) = &self.authorizer {
             authorizer(client, &patches).map_err(|path| RejectReason::Forbidden { path })?;
         }
-        // Committed as the typed state writes it, so that every follower holds this state.
-        let (next, patches) = apply_typed(&self.state, patches)?;
         if let Some(validator) = &self.validator {
             validator(&self.state, &next, client)
                 .map_err(|message| RejectReason::Invalid { message })?;

@@ -309,12 +309,13 @@ impl Connection {
     /// Queues `message`; a full queue closes the connection (the client reads too slowly).
     fn push(&mut self, message: Message, limits: &Limits) -> bool {
         let bytes = message_bytes(&message);
-        let queued = self.queued.load(Ordering::Relaxed);
+        // Counted before it is queued: the writer takes it off when written, perhaps at once.
+        let queued = self.queued.fetch_add(bytes, Ordering::Relaxed);
         let fits = queued == 0 || queued.saturating_add(bytes) <= limits.max_outbound_bytes;
         if fits && self.outbound.try_send(message).is_ok() {
-            self.queued.fetch_add(bytes, Ordering::Relaxed);
             return true;
         }
+        self.queued.fetch_sub(bytes, Ordering::Relaxed);
         let reason = if fits {
             format!(
                 "too slow: more than {} messages waiting",
