@@ -174,7 +174,7 @@ fn a_list_position_written_as_a_string_is_moved_as_a_position() {
 
 #[test]
 fn empty_changes_and_changes_too_far_behind_are_refused_before_anything_moves() {
-    let mut leader = Leader::new(board(3)).with_move_limit(100);
+    let mut leader = Leader::new(board(3)).with_move_limit(1_100);
     let session = leader.join(1).session;
     assert_eq!(
         send(&mut leader, change(session, 1, 0, Vec::new())),
@@ -189,7 +189,8 @@ fn empty_changes_and_changes_too_far_behind_are_refused_before_anything_moves() 
         let base = leader.version();
         send(&mut leader, change(session, id, base, title)).unwrap();
     }
-    // 20 patches committed since version 0: 5 patches at base 0 is 100 pairs, 6 is 120.
+    // 20 patches committed since version 0: 5 patches at base 0 are 20 × (5 + 50) = 1,100,
+    // 6 are 1,120.
     let ticks = |n: usize| {
         (0..n)
             .map(|i| Patch::replace(path(json!(["todos", i % 3, "done"])), json!(true)))
@@ -201,8 +202,8 @@ fn empty_changes_and_changes_too_far_behind_are_refused_before_anything_moves() 
         matches!(
             refused,
             Err(RejectReason::Limit {
-                max: 100,
-                got: 102..,
+                max: 1_100,
+                got: 1_101..,
                 ..
             })
         ),
@@ -211,6 +212,62 @@ fn empty_changes_and_changes_too_far_behind_are_refused_before_anything_moves() 
     // From a recent base the same change goes through.
     let base = leader.version();
     send(&mut leader, change(session, 24, base, ticks(6))).unwrap();
+}
+
+#[test]
+fn a_set_keeps_its_order_and_a_change_that_changes_nothing_is_refused() {
+    let mut leader = Leader::new(board(1));
+    let session = leader.join(1).session;
+    let mut mirror = serde_json::to_value(&**leader.state()).unwrap();
+    // Tags b, d. Remove "d" named at position 0, add "a" named at the end.
+    let sent = vec![
+        Patch {
+            op: PatchOp::Remove,
+            path: path(json!(["tags", 0])),
+            value: Some(json!("d")),
+            from: None,
+        },
+        Patch::add(path(json!(["tags", "-"])), json!("a")),
+    ];
+    let committed = send(&mut leader, change(session, 1, 0, sent)).unwrap();
+    assert_eq!(committed.patches[0].path, path(json!(["tags", 1])));
+    assert_eq!(committed.patches[1].path, path(json!(["tags", 0])));
+    mirror = apply_json(mirror, &committed.patches);
+    assert_eq!(mirror, serde_json::to_value(&**leader.state()).unwrap());
+    // Adding what the set holds changes nothing: not a version.
+    let again = vec![Patch::add(path(json!(["tags", 0])), json!("b"))];
+    assert_eq!(
+        send(&mut leader, change(session, 2, 1, again)),
+        Err(RejectReason::Empty {})
+    );
+    assert_eq!(leader.version(), 1);
+    // A move is committed as the removal and the insert it amounts to, the value typed.
+    let moved = vec![Patch {
+        op: PatchOp::Move,
+        path: path(json!(["todos", 1])),
+        value: None,
+        from: Some(path(json!(["todos", 0]))),
+    }];
+    let two = send(
+        &mut leader,
+        change(
+            session,
+            3,
+            1,
+            vec![Patch::add(
+                path(json!(["todos", 1])),
+                json!({"id": "x", "done": false, "weight": 1}),
+            )],
+        ),
+    )
+    .unwrap();
+    mirror = apply_json(mirror, &two.patches);
+    let committed = send(&mut leader, change(session, 4, 2, moved)).unwrap();
+    assert_eq!(committed.patches.len(), 2);
+    assert_eq!(committed.patches[0].op, PatchOp::Remove);
+    assert_eq!(committed.patches[1].op, PatchOp::Add);
+    mirror = apply_json(mirror, &committed.patches);
+    assert_eq!(mirror, serde_json::to_value(&**leader.state()).unwrap());
 }
 
 #[test]
@@ -289,6 +346,24 @@ fn any_patch() -> impl Strategy<Value = Patch> {
                 serde_json::from_value(json!(["tags", i])).unwrap(),
                 json!(t)
             )),
+        // A set's removal by value, at any position (the set finds the element by value).
+        (
+            index.clone(),
+            prop::sample::select(vec!["a", "b", "c", "d", "e"])
+        )
+            .prop_map(|(i, t)| Patch {
+                op: PatchOp::Remove,
+                path: serde_json::from_value(json!(["tags", i])).unwrap(),
+                value: Some(json!(t)),
+                from: None,
+            }),
+        // A move within the list.
+        (index.clone(), index.clone()).prop_map(|(from, to)| Patch {
+            op: PatchOp::Move,
+            path: serde_json::from_value(json!(["todos", to])).unwrap(),
+            value: None,
+            from: Some(serde_json::from_value(json!(["todos", from])).unwrap()),
+        }),
         (index, any::<bool>()).prop_map(|(i, note)| Patch {
             op: if note { PatchOp::Add } else { PatchOp::Remove },
             path: serde_json::from_value(json!(["todos", i, "note"])).unwrap(),

@@ -246,6 +246,29 @@ pub(crate) fn apply_one<T: Draftable>(
     }
 }
 
+/// Where an `add`, `remove` or `replace` landed in a list or a set (see
+/// [`Edit::position`]), and whether it changed nothing.
+pub(crate) struct Landing {
+    pub(crate) position: Option<usize>,
+    pub(crate) unchanged: bool,
+}
+
+/// Applies one `add`, `remove` or `replace` with no inverse, telling where it landed.
+pub(crate) fn apply_landing<T: Draftable>(
+    state: &mut T,
+    op: PatchOp,
+    path: &Path,
+    value: Option<&serde_json::Value>,
+) -> Result<Landing, PatchErrorKind> {
+    let mut edit = Edit::new(op, value, false);
+    edit.want_position = true;
+    state.apply_edit(path, &mut edit)?;
+    Ok(Landing {
+        position: edit.position,
+        unchanged: edit.unchanged,
+    })
+}
+
 fn edit<T: Draftable>(
     state: &mut T,
     op: PatchOp,

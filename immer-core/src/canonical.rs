@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use crate::apply::apply_one;
+use crate::apply::{apply_landing, apply_one};
 use crate::draftable::Draftable;
 use crate::error::{PatchError, PatchErrorKind};
 use crate::patch::{Patch, PatchOp};
@@ -182,44 +182,134 @@ pub(crate) fn apply_typed<T: Draftable>(
     let state = Arc::make_mut(&mut next);
     let mut probe = Vec::new();
     let mut canonical = Vec::with_capacity(patches.len());
-    for (index, mut patch) in patches.into_iter().enumerate() {
+    for (index, patch) in patches.into_iter().enumerate() {
         let error = |kind, path: &Path| PatchError {
             index,
             path: path.clone(),
             kind,
         };
-        // The inverse tells where an `add` landed (in a set, at `-`) and whether it changed
-        // anything.
-        let inverse = apply_one(state, &patch, true).map_err(|kind| error(kind, &patch.path))?;
-        let landed = match (patch.op, inverse.as_slice()) {
-            (PatchOp::Add, []) => continue,
-            (PatchOp::Add | PatchOp::Copy | PatchOp::Move, [.., last]) => Some(&last.path),
-            _ => None,
-        };
-        if let (Some(landed), Some(segment)) = (landed, patch.path.segments_mut().last_mut()) {
-            if let Some(PathSegment::Index(at)) = landed.last() {
-                *segment = PathSegment::Index(*at);
+        // A `move` and a `copy` as the `remove` and `add` they amount to (each canonical); a
+        // `test` that holds changes nothing.
+        let parts = match (patch.op, patch.from) {
+            (PatchOp::Add | PatchOp::Remove | PatchOp::Replace, _) => {
+                vec![(patch.op, patch.path, patch.value)]
             }
-        }
-        if patch.op == PatchOp::Remove {
-            // A field removed is set to its default (`Option`'s `None`, a `#[serde(default)]`):
-            // it is still there, written as the type writes it.
-            let segments = patch.path.segments();
-            if let Some((_, parent)) = segments.split_last() {
-                if positional(state, parent, &mut probe) == Some(false) {
-                    if let Ok(value) = state.value_at(segments) {
-                        patch.op = PatchOp::Replace;
-                        patch.value = Some(value);
-                    }
+            (PatchOp::Test, _) => {
+                let test = Patch {
+                    op: PatchOp::Test,
+                    path: patch.path,
+                    value: patch.value,
+                    from: None,
+                };
+                apply_one(state, &test, false).map_err(|kind| error(kind, &test.path))?;
+                continue;
+            }
+            (PatchOp::Move | PatchOp::Copy, None) => {
+                return Err(error(
+                    malformed("`move` and `copy` need a `from`"),
+                    &patch.path,
+                ));
+            }
+            (op @ (PatchOp::Move | PatchOp::Copy), Some(from)) => {
+                if op == PatchOp::Move && from == patch.path {
+                    continue;
                 }
+                if op == PatchOp::Move && patch.path.starts_with(&from) {
+                    let reason = "`move` cannot move a value into one of its own children";
+                    return Err(error(malformed(reason), &patch.path));
+                }
+                let value = state.value_at(&from).map_err(|kind| error(kind, &from))?;
+                let mut parts = Vec::with_capacity(2);
+                if op == PatchOp::Move {
+                    parts.push((PatchOp::Remove, from, None));
+                }
+                parts.push((PatchOp::Add, patch.path, Some(value)));
+                parts
             }
-        } else if matches!(patch.op, PatchOp::Add | PatchOp::Replace) {
-            let value = state
-                .value_at(&patch.path)
-                .map_err(|kind| error(kind, &patch.path))?;
-            patch.value = Some(value);
+        };
+        for (op, path, value) in parts {
+            if let Some(patch) = apply_part(state, op, path, value, &mut probe)
+                .map_err(|(kind, path)| error(kind, &path))?
+            {
+                canonical.push(patch);
+            }
         }
-        canonical.push(patch);
     }
     Ok((next, canonical))
+}
+
+/// Applies one `add`, `remove` or `replace` to `state` and returns it as the typed state
+/// writes it (`None`: it changed nothing), or why it does not apply, with its path.
+fn apply_part<T: Draftable>(
+    state: &mut T,
+    op: PatchOp,
+    mut path: Path,
+    value: Option<serde_json::Value>,
+    probe: &mut Vec<PathSegment>,
+) -> Result<Option<Patch>, (PatchErrorKind, Path)> {
+    let landing = match apply_landing(state, op, &path, value.as_ref()) {
+        Ok(landing) => landing,
+        Err(kind) => return Err((kind, path)),
+    };
+    if landing.unchanged {
+        return Ok(None);
+    }
+    // Where it landed in a list or a set: the position a `-` stood for, the place a set
+    // keeps the element at (or held the one removed).
+    if let (Some(at), Some(last)) = (landing.position, path.segments_mut().last_mut()) {
+        *last = PathSegment::Index(at);
+    }
+    // Read again, now that every place on it exists: a position still written as a string
+    // was not moved as one (its list was not there to tell before), so nothing can say where
+    // it landed.
+    let before = path.clone();
+    let path = match canonical_path(state, &path, probe) {
+        Ok(read) if !written_as_string(&before, &read) => read,
+        Ok(_) | Err(_) => {
+            let reason = "a list position written as a string where no value told it was one: \
+                          write positions as numbers";
+            return Err((malformed(reason), before));
+        }
+    };
+    let mut canonical = Patch {
+        op,
+        path,
+        value: None,
+        from: None,
+    };
+    if op == PatchOp::Remove {
+        let segments = canonical.path.segments();
+        let parent = &segments[..segments.len().saturating_sub(1)];
+        if !segments.is_empty() && positional(state, parent, probe) == Some(false) {
+            // A field removed is set to its default (`Option`'s `None`, a
+            // `#[serde(default)]`): still there, written as the type writes it.
+            if let Ok(default) = state.value_at(segments) {
+                canonical.op = PatchOp::Replace;
+                canonical.value = Some(default);
+            }
+        } else {
+            // A set's removal names its element by value too, as Immer writes it.
+            canonical.value = value;
+        }
+    } else {
+        let written = state
+            .value_at(&canonical.path)
+            .map_err(|kind| (kind, canonical.path.clone()))?;
+        canonical.value = Some(written);
+    }
+    Ok(Some(canonical))
+}
+
+/// Whether `read` made a position of a segment `sent` wrote as a string.
+fn written_as_string(sent: &Path, read: &Path) -> bool {
+    sent.segments()
+        .iter()
+        .zip(read.segments())
+        .any(|(s, r)| matches!((s, r), (PathSegment::Key(_), PathSegment::Index(_))))
+}
+
+fn malformed(reason: &str) -> PatchErrorKind {
+    PatchErrorKind::Malformed {
+        reason: reason.to_owned(),
+    }
 }

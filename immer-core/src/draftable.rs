@@ -88,6 +88,13 @@ pub struct Edit<'v> {
     pub want_undo: bool,
     /// The inverse: its op, its value, and the index it lands on when the edit used `-`.
     pub undo: Option<Undo>,
+    /// Whether the edit should fill `position` (without the cost of an inverse).
+    pub want_position: bool,
+    /// In a list or a set: where an `add` landed (the index a `-` stood for, the place a
+    /// set keeps the element at), or where a removed element was.
+    pub position: Option<usize>,
+    /// Whether the edit changed nothing (an `add` of an element a set already holds).
+    pub unchanged: bool,
 }
 
 /// The inverse of an applied edit.
@@ -105,6 +112,9 @@ impl<'v> Edit<'v> {
             value,
             want_undo,
             undo: None,
+            want_position: false,
+            position: None,
+            unchanged: false,
         }
     }
 

@@ -323,6 +323,10 @@ impl fmt::Display for RejectReason {
 
 impl std::error::Error for RejectReason {}
 
+/// What taking up one committed patch costs in moving a change, counted in the pairs of
+/// patches compared (see [`Leader::with_move_limit`]).
+const MOVE_OVERHEAD: usize = 50;
+
 /// The most bytes of text a stored answer keeps of a message, and of a path's key.
 const ANSWER_TEXT: usize = 256;
 const ANSWER_KEY: usize = 64;
@@ -617,18 +621,20 @@ impl<T: Draftable> Leader<T> {
         }
     }
 
-    /// Bounds the work of moving one change through what was committed since its base: a
-    /// change whose patches, times the patches committed since its base, come to more than
-    /// `max_pairs` is refused before it is moved ([`RejectReason::Limit`]); its author's
-    /// follower drops it, and edits anew from the leader's state. Without a bound, a change
-    /// based on an old version with many patches makes the leader compare each of its
-    /// patches with each patch committed since.
+    /// Bounds the work of moving one change through what was committed since its base,
+    /// counted as the patches committed since its base times (its own patches + 50): each
+    /// patch committed costs about as much to take up as 50 pairs of patches cost to
+    /// compare. A change over `max_work` is refused before it is moved
+    /// ([`RejectReason::Limit`]); its author's follower drops it, and edits anew from the
+    /// leader's state. Without a bound, a change based on an old version makes the leader
+    /// go through everything committed since, under whatever holds it.
     ///
-    /// Pairs of patches that cannot touch (another first key, other elements of one list)
-    /// cost a few nanoseconds each; see BENCHMARKS.md for what a limit costs in time.
+    /// 500,000 (the WebSocket hub's default) is about 3 ms at most on a 2-core machine (see
+    /// BENCHMARKS.md): a change of one patch may be about 9,800 one-patch changes behind, one
+    /// of 1,000 patches 476.
     #[must_use]
-    pub fn with_move_limit(mut self, max_pairs: usize) -> Self {
-        self.move_limit = Some(max_pairs);
+    pub fn with_move_limit(mut self, max_work: usize) -> Self {
+        self.move_limit = Some(max_work);
         self
     }
 
@@ -924,17 +930,17 @@ impl<T: Draftable> Leader<T> {
         let log = self.log.range(since..);
         if let Some(max) = self.move_limit {
             // Counted before anything is moved, and no further than the bound.
-            let mut pairs = 0_usize;
+            let weight = change.patches.len().saturating_add(MOVE_OVERHEAD);
+            let mut work = 0_usize;
             for committed in log.clone() {
-                pairs = pairs
-                    .saturating_add(committed.patches.len().saturating_mul(change.patches.len()));
-                if pairs > max {
+                work = work.saturating_add(committed.patches.len().saturating_mul(weight));
+                if work > max {
                     return Err(RejectReason::Limit {
-                        limit: "pairs of patches to move the change through (its patches \
-                                times the patches committed since its base)"
+                        limit: "work to move the change (the patches committed since its \
+                                base, times its patches and 50)"
                             .to_owned(),
                         max,
-                        got: pairs,
+                        got: work,
                     });
                 }
             }
@@ -960,6 +966,10 @@ impl<T: Draftable> Leader<T> {
         // Committed as the typed state writes it, so that every follower holds this state;
         // authorized as committed (a set's element where it landed, `-` as the position).
         let (next, patches) = apply_typed(&self.state, patches)?;
+        if patches.is_empty() {
+            // Every patch changed nothing (an element a set already holds).
+            return Err(RejectReason::Empty {});
+        }
         if let Some(authorizer) = &self.authorizer {
             authorizer(client, &patches).map_err(|path| RejectReason::Forbidden { path })?;
         }

@@ -26,6 +26,7 @@
 //! whole value one of them writes; otherwise every pair is compared (a few nanoseconds for a
 //! pair in different places): O(|mine| × |theirs|).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::patch::{Patch, PatchOp};
@@ -198,17 +199,21 @@ impl Rule {
 /// One side's patches, kept in place while the other side's edits move through them one
 /// after another: after each [`pass`](Through::pass) they apply after the edit that passed.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Through {
+pub(crate) struct Through<'a> {
     /// `None` where a patch no longer has any effect (the edit that passed removed its
-    /// target). `move` and `copy` are kept as the `remove` and `add` they amount to.
-    patches: Vec<Option<Patch>>,
+    /// target). `move` and `copy` are kept as the `remove` and `add` they amount to. A
+    /// patch is borrowed until a pass moves it (a log's patches are never copied whole).
+    patches: Vec<Option<Cow<'a, Patch>>>,
     /// For each patch, the number its caller gave the list it came with (see
     /// [`prepend`](Through::prepend)).
     owners: Vec<usize>,
     /// For each patch, the start of its path, kept up to date with it.
     heads: Vec<Head>,
-    /// The first keys of the patches' paths, each once (what [`Head::key`] counts).
-    keys: Vec<String>,
+    /// The first keys of the patches' paths, each with its number (what [`Head::key`]
+    /// counts, from 1).
+    keys: HashMap<String, u32>,
+    /// The key looked up last, with its number: most patches in a row share their first key.
+    last: Option<(String, u32)>,
 }
 
 /// The start of a patch's path, enough to tell most pairs of patches that cannot touch apart
@@ -269,13 +274,13 @@ pub(crate) struct Blocked {
 }
 
 /// What a pass changed in a [`Through`], to put back when the pass conflicts.
-enum Saved {
+enum Saved<'a> {
     Index { at: usize, depth: usize, old: usize },
-    Patch { at: usize, patch: Patch },
+    Patch { at: usize, patch: Cow<'a, Patch> },
 }
 
-impl Through {
-    pub(crate) fn new<'a>(patches: impl IntoIterator<Item = &'a Patch>) -> Self {
+impl<'a> Through<'a> {
+    pub(crate) fn new(patches: impl IntoIterator<Item = &'a Patch>) -> Self {
         let mut through = Through::default();
         for patch in patches {
             for part in expand(patch) {
@@ -285,17 +290,27 @@ impl Through {
         through
     }
 
-    fn push(&mut self, patch: Option<Patch>, owner: usize) {
+    fn push(&mut self, patch: Option<Cow<'a, Patch>>, owner: usize) {
         let head = match &patch {
             Some(patch) => {
                 let key = match patch.path.first() {
                     Some(PathSegment::Key(key)) => {
-                        let known = self.keys.iter().position(|k| k == key);
-                        let at = known.unwrap_or_else(|| {
-                            self.keys.push(key.clone());
-                            self.keys.len() - 1
-                        });
-                        u32::try_from(at + 1).unwrap_or(0)
+                        if let Some(known) = self.last_key(key) {
+                            known
+                        } else if let Some(&known) = self.keys.get(key) {
+                            self.last = Some((key.clone(), known));
+                            known
+                        } else {
+                            // Past `u32::MAX - 1` keys, the rest are not told apart (0).
+                            let next = u32::try_from(self.keys.len() + 1)
+                                .ok()
+                                .filter(|&n| n < u32::MAX)
+                                .unwrap_or(0);
+                            if next != 0 {
+                                self.keys.insert(key.clone(), next);
+                            }
+                            next
+                        }
                     }
                     _ => 0,
                 };
@@ -308,22 +323,23 @@ impl Through {
         self.heads.push(head);
     }
 
+    fn last_key(&self, key: &str) -> Option<u32> {
+        self.last
+            .as_ref()
+            .and_then(|(last, n)| (last == key).then_some(*n))
+    }
+
     /// The head of a patch of the other side, its first key counted among these patches'.
     fn head(&self, patch: &Patch) -> Head {
         let key = match patch.path.first() {
-            Some(PathSegment::Key(key)) => self
-                .keys
-                .iter()
-                .position(|k| k == key)
-                .and_then(|at| u32::try_from(at + 1).ok())
-                .unwrap_or(u32::MAX),
+            Some(PathSegment::Key(key)) => self.keys.get(key).copied().unwrap_or(u32::MAX),
             _ => 0,
         };
         Head::new(patch, key)
     }
 
     /// Puts patches that apply after the ones held behind them, under `owner`.
-    pub(crate) fn append(&mut self, patches: &[Patch], owner: usize) {
+    pub(crate) fn append(&mut self, patches: &'a [Patch], owner: usize) {
         for patch in patches {
             for part in expand(patch) {
                 self.push(Some(part), owner);
@@ -331,12 +347,13 @@ impl Through {
         }
     }
 
-    /// Puts patches that apply before the ones held in front of them, under `owner`.
+    /// Puts patches that apply before the ones held in front of them, under `owner` (copies
+    /// of them: they are an inverse made for the occasion).
     pub(crate) fn prepend(&mut self, patches: &[Patch], owner: usize) {
         let held = std::mem::take(self);
         for patch in patches {
             for part in expand(patch) {
-                self.push(Some(part), owner);
+                self.push(Some(Cow::Owned(part.into_owned())), owner);
             }
         }
         for (patch, owner) in held.patches.into_iter().zip(held.owners) {
@@ -349,7 +366,11 @@ impl Through {
     }
 
     pub(crate) fn into_patches(self) -> Vec<Patch> {
-        self.patches.into_iter().flatten().collect()
+        self.patches
+            .into_iter()
+            .flatten()
+            .map(Cow::into_owned)
+            .collect()
     }
 
     /// Moves `mine` (made against the state these patches apply to) through them, and them
@@ -363,12 +384,13 @@ impl Through {
     /// the writes of the list whole, not every patch held: the cost is linear in the patches
     /// that touch, not the product of the two sides.
     pub(crate) fn pass(&mut self, mine: &[Patch], rule: Rule) -> Result<Vec<Patch>, Blocked> {
-        let mut saved = Vec::new();
+        let mut saved: Vec<Saved<'a>> = Vec::new();
         let mut moved = Vec::with_capacity(mine.len());
         let index = self.index_for(mine);
         let mut blocked = None;
         'patches: for (index_of_mine, patch) in mine.iter().enumerate() {
-            for mut current in expand(patch) {
+            for current in expand(patch) {
+                let mut current = current.into_owned();
                 let mut head = self.head(&current);
                 let mut next = 0;
                 let mut cursors = Cursors::default();
@@ -404,7 +426,7 @@ impl Through {
             match change {
                 Saved::Index { at, depth, old } => {
                     if let Some(patch) = self.patches[at].as_mut() {
-                        set_index(patch, depth, old);
+                        set_index(patch.to_mut(), depth, old);
                         if depth == 1 {
                             self.heads[at].index = Some(old);
                         }
@@ -425,7 +447,7 @@ impl Through {
         current: &mut Patch,
         head: &mut Head,
         rule: Rule,
-        saved: &mut Vec<Saved>,
+        saved: &mut Vec<Saved<'a>>,
     ) -> Result<(), (usize, Path)> {
         let slot = &mut self.patches[at];
         let Some(theirs) = slot else { return Ok(()) };
@@ -446,7 +468,7 @@ impl Through {
         match theirs_moves {
             Effect::Same => {}
             Effect::Index { depth, to } => {
-                let old = set_index(theirs, depth, to);
+                let old = set_index(theirs.to_mut(), depth, to);
                 if depth == 1 {
                     self.heads[at].index = Some(to);
                 }
@@ -472,8 +494,10 @@ impl Through {
     /// patches held are looked up by) or starts with something other than a key, and there
     /// are enough pairs for a lookup to pay.
     fn index_for(&self, mine: &[Patch]) -> Option<Lookup> {
+        // Building the lookup costs more than comparing a few patches with every patch held.
         const WORTH: usize = 1024;
-        if mine.len().saturating_mul(self.patches.len()) < WORTH {
+        const FEWEST: usize = 8;
+        if mine.len() < FEWEST || mine.len().saturating_mul(self.patches.len()) < WORTH {
             return None;
         }
         let plain = mine.iter().flat_map(expand).all(|part| {
@@ -580,24 +604,29 @@ fn set_index(patch: &mut Patch, depth: usize, to: usize) -> usize {
     old
 }
 
-/// `move` and `copy` as the `remove` and `add` they amount to, for moving paths.
-fn expand(patch: &Patch) -> Vec<Patch> {
-    match (patch.op, &patch.from) {
-        (PatchOp::Move, Some(from)) => vec![
-            Patch::remove(from.clone()),
-            Patch {
+/// `move` and `copy` as the `remove` and `add` they amount to, for moving paths; any other
+/// patch as it is, borrowed (nothing allocated).
+fn expand(patch: &Patch) -> impl Iterator<Item = Cow<'_, Patch>> {
+    let parts = match (patch.op, &patch.from) {
+        (PatchOp::Move, Some(from)) => [
+            Some(Cow::Owned(Patch::remove(from.clone()))),
+            Some(Cow::Owned(Patch {
                 op: PatchOp::Add,
                 from: None,
                 ..patch.clone()
-            },
+            })),
         ],
-        (PatchOp::Copy, Some(_)) => vec![Patch {
-            op: PatchOp::Add,
-            from: None,
-            ..patch.clone()
-        }],
-        _ => vec![patch.clone()],
-    }
+        (PatchOp::Copy, Some(_)) => [
+            Some(Cow::Owned(Patch {
+                op: PatchOp::Add,
+                from: None,
+                ..patch.clone()
+            })),
+            None,
+        ],
+        _ => [Some(Cow::Borrowed(patch)), None],
+    };
+    parts.into_iter().flatten()
 }
 
 /// What a patch ordered before another does to the other's path.
@@ -788,7 +817,8 @@ mod tests {
         let before = theirs.clone();
         let mut moved = Vec::new();
         for patch in mine {
-            for mut current in expand(patch) {
+            for current in expand(patch) {
+                let mut current = current.into_owned();
                 for slot in theirs.iter_mut() {
                     let Some(t) = slot else { continue };
                     let mine_moves = effect(&current, t, !rule.mine_first, rule.dependent, false);
@@ -811,6 +841,15 @@ mod tests {
             }
         }
         Some(moved)
+    }
+
+    /// The patches a [`Through`] holds, as owned patches.
+    fn held(through: &Through<'_>) -> Vec<Option<Patch>> {
+        through
+            .patches
+            .iter()
+            .map(|p| p.as_deref().cloned())
+            .collect()
     }
 
     struct Rng(u64);
@@ -857,12 +896,15 @@ mod tests {
             let mine: Vec<Patch> = (0..=rng.below(3)).map(|_| random_patch(&mut rng)).collect();
             for rule in [Rule::CONCURRENT, Rule::REVERT, Rule::AFTER_DROPPED] {
                 let mut through = Through::new(&theirs);
-                let mut reference: Vec<Option<Patch>> =
-                    theirs.iter().flat_map(expand).map(Some).collect();
+                let mut reference: Vec<Option<Patch>> = theirs
+                    .iter()
+                    .flat_map(expand)
+                    .map(|p| Some(p.into_owned()))
+                    .collect();
                 let fast = through.pass(&mine, rule).ok();
                 let slow = pass_by_effect(&mut reference, &mine, rule);
                 assert_eq!(fast, slow, "mine {mine:?} through {theirs:?}");
-                assert_eq!(through.patches, reference, "theirs past mine {mine:?}");
+                assert_eq!(held(&through), reference, "theirs past mine {mine:?}");
             }
         }
     }
@@ -888,16 +930,21 @@ mod tests {
             let theirs: Vec<Patch> = (0..rng.below(400))
                 .map(|_| random_patch(&mut rng))
                 .collect();
-            let mine: Vec<Patch> = (0..=rng.below(8)).map(|_| plain_patch(&mut rng)).collect();
+            let mine: Vec<Patch> = (0..8 + rng.below(16))
+                .map(|_| plain_patch(&mut rng))
+                .collect();
             for rule in [Rule::CONCURRENT, Rule::REVERT, Rule::AFTER_DROPPED] {
                 let mut through = Through::new(&theirs);
                 looked_up += usize::from(through.index_for(&mine).is_some());
-                let mut reference: Vec<Option<Patch>> =
-                    theirs.iter().flat_map(expand).map(Some).collect();
+                let mut reference: Vec<Option<Patch>> = theirs
+                    .iter()
+                    .flat_map(expand)
+                    .map(|p| Some(p.into_owned()))
+                    .collect();
                 let fast = through.pass(&mine, rule).ok();
                 let slow = pass_by_effect(&mut reference, &mine, rule);
                 assert_eq!(fast, slow, "mine {mine:?} through {theirs:?}");
-                assert_eq!(through.patches, reference, "theirs past mine {mine:?}");
+                assert_eq!(held(&through), reference, "theirs past mine {mine:?}");
             }
         }
         assert!(looked_up > 1_500, "the lookup served {looked_up} passes");

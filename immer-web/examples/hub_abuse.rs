@@ -913,9 +913,9 @@ fn worst(id: u64) -> Utf8Bytes {
 }
 
 /// The costliest change an editor may send: 1,000 patches at a base as far behind as the
-/// move limit allows (1,000 patches × 250 single-patch commits = 250,000 pairs), and the same
-/// one a version further behind, refused by the limit before it is moved. Target: neither
-/// holds the document more than 5 ms.
+/// move limit allows (476 single-patch commits × (1,000 + 50) = 499,800 of 500,000), and the
+/// same one a version further behind, refused by the limit before it is moved. Target:
+/// neither holds the document more than 5 ms.
 async fn editor_worst(server: &Server) -> Result<Target, String> {
     println!("## 4. An editor's costliest change within the move limit\n");
     let mut ann = Client::join(&server.url(), "ann").await?;
@@ -933,12 +933,13 @@ async fn editor_worst(server: &Server) -> Result<Target, String> {
          the same todos, one patch each).\n"
     );
     println!(
-        "| base | pairs to move through | time to its answer (round trip) | hub time (longest \
+        "| base | work (commits × (patches + 50)) | time to its answer (round trip) | hub time (longest \
          hold meanwhile) | answer |\n|---|---:|---:|---:|---|"
     );
     let mut longest = Duration::ZERO;
+    // The work counted: the patches committed since its base, times its patches + 50.
     let limit = Limits::default().max_move_work as u64;
-    let most = limit / 1000;
+    let most = limit / (1000 + 50);
     for (id, behind) in [(1_u64, most), (2, most + 1)] {
         let base = ann.version.saturating_sub(behind);
         let text = format!(r#"{{"type":"change","id":{id},"base":{base},"patches":[{patches}]}}"#);
@@ -956,7 +957,7 @@ async fn editor_worst(server: &Server) -> Result<Target, String> {
         };
         println!(
             "| version − {behind} | {} | {} | {} | {answer} |",
-            thousands(1000 * behind),
+            thousands(1050 * behind),
             human(took),
             human(held)
         );

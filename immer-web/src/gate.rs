@@ -95,9 +95,10 @@ impl Drop for Ticket {
 ///   address: one more is answered `503` or `429` with the reason, and closed;
 /// - a connection must send its first request (for a WebSocket, the upgrade) within
 ///   [`handshake_timeout`](Limits::handshake_timeout) of being accepted, and each further
-///   request on a kept-alive connection within as long after the last response began; a
-///   silent or trickling one is closed. A WebSocket, once upgraded, is the hub's (which
-///   gives it [`auth_timeout`](Limits::auth_timeout) to authenticate).
+///   request on a kept-alive connection within as long after the server last wrote to it
+///   (a response being streamed keeps it open for as long as writing goes on); a silent or
+///   trickling one is closed. A WebSocket, once upgraded, is the hub's (which gives it
+///   [`auth_timeout`](Limits::auth_timeout) to authenticate).
 ///
 /// Make one with [`Hub::listen`](crate::Hub::listen) (the hub's limits, its count in
 /// [`Hub::open_connections`](crate::Hub::open_connections)) or [`Gate::new`].
@@ -242,21 +243,21 @@ impl AsyncWrite for Admitted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        // The start of a response: a WebSocket's upgrade ends the deadlines; any other
-        // response gives the next request as long as the first had.
-        if self.deadline.is_some() && buf.starts_with(b"HTTP/1.") {
-            if buf.get(9..12) == Some(b"101") {
-                self.deadline = None;
-            } else {
-                let patience = self.patience;
-                if let Some(deadline) = self.deadline.as_mut() {
-                    deadline
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + patience);
-                }
-            }
+        // A WebSocket's upgrade ends the deadlines. Anything else written (a response, as it
+        // is streamed) gives the connection as long again: to take what is written, and then
+        // to send its next request.
+        if self.deadline.is_some() && buf.starts_with(b"HTTP/1.") && buf.get(9..12) == Some(b"101")
+        {
+            self.deadline = None;
         }
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let written = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        let patience = self.patience;
+        if let (Poll::Ready(Ok(1..)), Some(deadline)) = (&written, self.deadline.as_mut()) {
+            deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + patience);
+        }
+        written
     }
 
     fn poll_write_vectored(
@@ -265,12 +266,10 @@ impl AsyncWrite for Admitted {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         if self.deadline.is_some() {
+            // While the deadlines hold, one buffer at a time, under the rule of `poll_write`.
             if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
-                if first.starts_with(b"HTTP/1.") {
-                    // Written whole-head first, as hyper does: the same rule as `poll_write`.
-                    let first: &[u8] = first;
-                    return self.poll_write(cx, first);
-                }
+                let first: &[u8] = first;
+                return self.poll_write(cx, first);
             }
         }
         Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)

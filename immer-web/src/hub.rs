@@ -80,12 +80,12 @@ pub struct Limits {
     pub bytes_per_second: usize,
     /// How many bytes above the rate a client may use at once. 8 MiB by default.
     pub burst_bytes: usize,
-    /// The most pairs of patches one change may be moved through: its patches times the
-    /// patches committed since its base (see
+    /// The most work to move one change through what was committed since its base: the
+    /// patches committed since its base times (its patches + 50) (see
     /// [`Leader::with_move_limit`](immer::sync::Leader::with_move_limit)). A change over it
     /// is refused before it is moved, so that no change holds the document for long.
-    /// 250,000 by default (a few milliseconds at worst: see BENCHMARKS.md): a change of
-    /// 1,000 patches may be 250 single-patch changes behind, one of 10 patches 25,000.
+    /// 500,000 by default (about 3 ms at worst: see BENCHMARKS.md): a change of one patch
+    /// may be about 9,800 one-patch changes behind, one of 1,000 patches 476.
     pub max_move_work: usize,
     /// The most sessions kept, connected or not: opening one more forgets the one idle the
     /// longest; when every session is connected, the connection is refused (code 1013).
@@ -124,7 +124,7 @@ impl Default for Limits {
             max_outbound_bytes: 8 << 20,
             bytes_per_second: 1 << 20,
             burst_bytes: 8 << 20,
-            max_move_work: 250_000,
+            max_move_work: 500_000,
             max_sessions: 10_000,
             session_idle: Duration::from_secs(5 * 60),
             max_connections: 1_024,
@@ -772,6 +772,18 @@ where
                     core.detached.push_back((now, session));
                 }
             }
+            // Entries of sessions resumed since wait for their time to pass: when they come
+            // to outnumber the sessions kept, only the live ones stay.
+            if core.detached.len() > 2 * core.sessions.len() + 64 {
+                let Core {
+                    detached, sessions, ..
+                } = &mut *core;
+                detached.retain(|(at, s)| {
+                    sessions
+                        .get(s)
+                        .is_some_and(|e| e.connection.is_none() && e.detached_at == *at)
+                });
+            }
             self.expire(&mut core, now);
             close
         };
@@ -892,16 +904,26 @@ where
                 );
                 return Err((close_code::TRY_AGAIN_LATER, reason));
             }
-            let client = if let Some((client, sessions)) = core.users.get_mut(&identity.user) {
-                *sessions += 1;
-                *client
-            } else {
-                let client = core.next_client;
-                core.next_client += 1;
-                core.users.insert(identity.user.clone(), (client, 1));
-                client
+            let client = match core.users.get(&identity.user) {
+                Some((client, _)) => *client,
+                None => core.next_client,
             };
             let welcome = core.backend.join(client);
+            let state = match Self::state_json(&mut core, &welcome.snapshot) {
+                Ok(state) => state,
+                Err(e) => {
+                    // Nothing is kept of a session that cannot start.
+                    core.backend.close_session(welcome.session);
+                    let reason = format!("the document cannot be encoded: {e}");
+                    return Err((close_code::POLICY, reason));
+                }
+            };
+            if let Some((_, sessions)) = core.users.get_mut(&identity.user) {
+                *sessions += 1;
+            } else {
+                core.next_client += 1;
+                core.users.insert(identity.user.clone(), (client, 1));
+            }
             core.sessions.insert(
                 welcome.session,
                 Session {
@@ -911,12 +933,6 @@ where
                     detached_at: now,
                 },
             );
-            let state = Self::state_json(&mut core, &welcome.snapshot).map_err(|e| {
-                (
-                    close_code::POLICY,
-                    format!("the document cannot be encoded: {e}"),
-                )
-            })?;
             (
                 client,
                 welcome.session,
@@ -1084,12 +1100,18 @@ where
         };
         let asked = !matches!(to_leader, ToLeader::Change(_));
         let mut core = self.core();
-        let resync = matches!(to_leader, ToLeader::Resync { .. });
-        let mut outs = core.backend.receive(to_leader);
-        if resync && outs.len() > limits.max_outbound / 2 {
-            // Too far behind to catch up change by change within its queue: a snapshot.
-            outs = core.backend.receive(ToLeader::SnapshotRequest { session });
-        }
+        let to_leader = match to_leader {
+            // Too far behind to catch up change by change within its queue: a snapshot,
+            // decided before any change is copied.
+            ToLeader::Resync { version, .. }
+                if core.backend.version().saturating_sub(version)
+                    > limits.max_outbound as u64 / 2 =>
+            {
+                ToLeader::SnapshotRequest { session }
+            }
+            other => other,
+        };
+        let outs = core.backend.receive(to_leader);
         let sent = Self::distribute(&mut core, outs, context.connection, limits);
         core.backend.compact(limits.keep_log);
         if asked {
@@ -1117,6 +1139,17 @@ where
             if let (Recipient::All, ToFollower::Committed(committed)) = (&out.to, &out.message) {
                 core.observers
                     .retain(|observer| observer.send(committed.clone()).is_ok());
+            }
+            // Nothing is written for no one (a recipient removed for reading too slowly).
+            let reaches = match out.to {
+                Recipient::All => !core.connections.is_empty(),
+                Recipient::Session(session) => {
+                    core.connections.values().any(|c| c.session == session)
+                }
+                Recipient::Sender => core.connections.contains_key(&connection),
+            };
+            if !reaches {
+                continue;
             }
             // Welcomes are the hub's own (with the identity); a state with no JSON form cannot
             // be sent, and the client resynchronizes later.
@@ -1431,7 +1464,7 @@ async fn read(
         };
         let message = match glanced {
             Some((id, first)) => Inbound::ReadOnly { id, first },
-            None => match serde_json::from_str::<ClientMessage>(&text) {
+            None => match crate::protocol::read_client_message(&text) {
                 Ok(ClientMessage::Auth { .. }) => {
                     return Some((close_code::INVALID, "already authenticated".to_owned()));
                 }

@@ -156,17 +156,50 @@ impl<'de> Deserialize<'de> for WirePath {
     }
 }
 
-/// A change read only as far as its number and the path of its first patch, the rest skipped
-/// unread: for a client whose role writes nothing, whose every change is refused (see
-/// [`glance_change`]).
+/// The `type` of a message, read with everything else skipped unread.
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-enum Glance {
-    Change {
-        id: u64,
-        #[serde(deserialize_with = "first_path")]
-        patches: Option<Path>,
-    },
+struct Kind {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// A [`ClientMessage::Change`] without its tag (a struct, read in one pass).
+#[derive(Deserialize)]
+struct ChangeBody {
+    id: u64,
+    base: u64,
+    #[serde(deserialize_with = "bounded_patches")]
+    patches: Vec<Patch>,
+}
+
+/// A change read only as far as its number and the path of its first patch.
+#[derive(Deserialize)]
+struct ChangeGlance {
+    id: u64,
+    #[serde(deserialize_with = "first_path")]
+    patches: Option<Path>,
+}
+
+/// A message from a client, read in two passes: its `type`, the rest skipped unread, then
+/// its body as a plain struct. (Serde reads a message tagged by `type` by holding all of it
+/// in memory first, whatever its size; read so, a path is held no further than
+/// [`MAX_WIRE_PATH`]` + 1` segments.) What the server reads of each message.
+///
+/// # Errors
+///
+/// serde's, for a message that is not one of [`ClientMessage`]'s.
+pub fn read_client_message(text: &str) -> Result<ClientMessage, serde_json::Error> {
+    let kind = serde_json::from_str::<Kind>(text)?;
+    if kind.kind == "change" {
+        let body = serde_json::from_str::<ChangeBody>(text)?;
+        return Ok(ClientMessage::Change {
+            id: body.id,
+            base: body.base,
+            patches: body.patches,
+        });
+    }
+    // The others are small: read as the enum reads them.
+    serde_json::from_str(text)
 }
 
 fn first_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Path>, D::Error> {
@@ -192,10 +225,12 @@ fn first_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Path>
 /// When `text` is a change, its number and the path of its first patch (`None`: no patches),
 /// read without the rest of it: what refusing it to a role that writes nothing needs.
 pub(crate) fn glance_change(text: &str) -> Option<(u64, Option<Path>)> {
-    match serde_json::from_str::<Glance>(text) {
-        Ok(Glance::Change { id, patches }) => Some((id, patches)),
-        Err(_) => None,
+    let kind = serde_json::from_str::<Kind>(text).ok()?;
+    if kind.kind != "change" {
+        return None;
     }
+    let glance = serde_json::from_str::<ChangeGlance>(text).ok()?;
+    Some((glance.id, glance.patches))
 }
 
 fn bounded_patches<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Patch>, D::Error> {
@@ -356,7 +391,8 @@ mod tests {
             "type": "change", "id": 1, "base": 0,
             "patches": [{"op": "replace", "path": vec![0; 50_000], "value": null}],
         });
-        let Ok(ClientMessage::Change { patches, .. }) = serde_json::from_value(deep) else {
+        let Ok(ClientMessage::Change { patches, .. }) = read_client_message(&deep.to_string())
+        else {
             panic!("a change");
         };
         assert_eq!(patches[0].path.len(), MAX_WIRE_PATH + 1);

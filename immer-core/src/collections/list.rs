@@ -341,6 +341,9 @@ fn apply_list<L: List>(
             }
             let value: L::Item = edit.decode()?;
             list.insert_at(index, value);
+            if edit.want_position {
+                edit.position = Some(index);
+            }
             if edit.want_undo {
                 edit.undo = Some(Undo {
                     op: PatchOp::Remove,
@@ -351,6 +354,9 @@ fn apply_list<L: List>(
         }
         PatchOp::Remove => {
             let index = list_index(segment, list.len(), false)?;
+            if edit.want_position {
+                edit.position = Some(index);
+            }
             let old = if edit.want_undo {
                 list.item(index).map(to_json).transpose()?
             } else {

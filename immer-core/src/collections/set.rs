@@ -166,14 +166,14 @@ fn apply_set<S: Set>(
             Some(at) => set.add_at(at, item.clone()),
             None => set.add(item.clone()),
         };
-        let position = if edit.want_undo {
+        let position = if edit.want_undo || edit.want_position {
             set.position(&item)
         } else {
             None
         };
         (changed, position)
     } else if set.has(&item) {
-        let position = if edit.want_undo {
+        let position = if edit.want_undo || edit.want_position {
             set.position(&item)
         } else {
             None
@@ -184,6 +184,8 @@ fn apply_set<S: Set>(
             key: value.map_or_else(|| segment.to_string(), |v| v.to_string()),
         });
     };
+    edit.position = position;
+    edit.unchanged = !changed;
     if edit.want_undo && changed {
         let op = if edit.op == PatchOp::Add {
             PatchOp::Remove
