@@ -629,9 +629,9 @@ impl<T: Draftable> Leader<T> {
     /// leader's state. Without a bound, a change based on an old version makes the leader
     /// go through everything committed since, under whatever holds it.
     ///
-    /// 500,000 (the WebSocket hub's default) is about 3 ms at most on a 2-core machine (see
-    /// BENCHMARKS.md): a change of one patch may be about 9,800 one-patch changes behind, one
-    /// of 1,000 patches 476.
+    /// 400,000 (the WebSocket hub's default) is a few milliseconds at most on a 2-core
+    /// machine (see BENCHMARKS.md): a change of one patch may be about 7,800 one-patch
+    /// changes behind, one of 1,000 patches 380.
     #[must_use]
     pub fn with_move_limit(mut self, max_work: usize) -> Self {
         self.move_limit = Some(max_work);

@@ -895,6 +895,8 @@ const VIEWER_PATIENCE: Duration = Duration::from_secs(300);
 /// After a viewer message slower than this the rest are not sent: each would hold the hub
 /// as long again (minutes each on a hub that moves the change through every version).
 const VIEWER_ENOUGH: Duration = Duration::from_secs(10);
+/// The pause after each viewer message.
+const VIEWER_SPACING: Duration = Duration::from_millis(25);
 
 fn tick(id: u64, base: u64, todo: usize) -> Utf8Bytes {
     let path = format!(r#"["todos",{todo},"done"]"#);
@@ -913,9 +915,9 @@ fn worst(id: u64) -> Utf8Bytes {
 }
 
 /// The costliest change an editor may send: 1,000 patches at a base as far behind as the
-/// move limit allows (476 single-patch commits × (1,000 + 50) = 499,800 of 500,000), and the
+/// move limit allows (380 single-patch commits × (1,000 + 50) = 399,000 of 400,000), and the
 /// same one a version further behind, refused by the limit before it is moved. Target:
-/// neither holds the document more than 5 ms.
+/// neither holds the document more than 10 ms (the viewer's bound).
 async fn editor_worst(server: &Server) -> Result<Target, String> {
     println!("## 4. An editor's costliest change within the move limit\n");
     let mut ann = Client::join(&server.url(), "ann").await?;
@@ -965,9 +967,9 @@ async fn editor_worst(server: &Server) -> Result<Target, String> {
     println!();
     ann.close().await;
     let target = Target {
-        name: "an editor's costliest change: under 5 ms of hub time",
+        name: "an editor's costliest change: under 10 ms of hub time",
         figure: format!("longest hold {}", human(longest)),
-        met: longest < Duration::from_millis(5),
+        met: longest < Duration::from_millis(10),
     };
     target.print();
     println!();
@@ -1083,6 +1085,8 @@ async fn attack(
         if took > VIEWER_ENOUGH || unanswered {
             break;
         }
+        // Spaced out, so that the honest editor's edits fall among them.
+        tokio::time::sleep(VIEWER_SPACING).await;
         if closed {
             viewer = Client::join(&url, "victor").await?;
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 use tokio::time::Sleep;
 
 use crate::hub::Limits;
@@ -100,6 +101,9 @@ impl Drop for Ticket {
 ///   trickling one is closed. A WebSocket, once upgraded, is the hub's (which gives it
 ///   [`auth_timeout`](Limits::auth_timeout) to authenticate).
 ///
+/// A connection is given to the server only once its first byte has come: one that stays
+/// silent never costs more than its socket.
+///
 /// Make one with [`Hub::listen`](crate::Hub::listen) (the hub's limits, its count in
 /// [`Hub::open_connections`](crate::Hub::open_connections)) or [`Gate::new`].
 ///
@@ -116,6 +120,9 @@ pub struct Gate {
     listener: TcpListener,
     counts: Arc<Counts>,
     limits: Limits,
+    /// Connections let in and waiting for their first byte: only then is the server given
+    /// them (a silent connection never costs it a request's buffers or tasks).
+    waiting: JoinSet<Option<(Admitted, SocketAddr)>>,
 }
 
 impl Gate {
@@ -130,6 +137,7 @@ impl Gate {
             listener,
             counts,
             limits,
+            waiting: JoinSet::new(),
         }
     }
 
@@ -146,31 +154,20 @@ impl axum::serve::Listener for Gate {
 
     async fn accept(&mut self) -> (Admitted, SocketAddr) {
         loop {
-            let (tcp, address) = match self.listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of descriptors, or a connection reset before it was taken: wait a
-                    // little (what axum's own listener does) and go on.
-                    let pause = if is_connection_error(&error) { 0 } else { 50 };
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                    continue;
-                }
-            };
-            // Small messages go out at once (no Nagle delay).
-            let _ = tcp.set_nodelay(true);
-            match self.counts.admit(address.ip(), &self.limits) {
-                Ok(ticket) => {
-                    let deadline = Box::pin(tokio::time::sleep(self.limits.handshake_timeout));
-                    let admitted = Admitted {
-                        tcp,
-                        _ticket: ticket,
-                        deadline: Some(deadline),
-                        patience: self.limits.handshake_timeout,
-                    };
-                    return (admitted, address);
-                }
-                Err((status, reason)) => {
-                    tokio::spawn(refuse(tcp, status, reason));
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((tcp, address)) => self.admit(tcp, address),
+                    Err(error) => {
+                        // Out of descriptors, or a connection reset before it was taken: wait
+                        // a little (what axum's own listener does) and go on.
+                        let pause = if is_connection_error(&error) { 0 } else { 50 };
+                        tokio::time::sleep(Duration::from_millis(pause)).await;
+                    }
+                },
+                Some(ready) = self.waiting.join_next(), if !self.waiting.is_empty() => {
+                    if let Ok(Some(ready)) = ready {
+                        return ready;
+                    }
                 }
             }
         }
@@ -178,6 +175,35 @@ impl axum::serve::Listener for Gate {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+}
+
+impl Gate {
+    /// Lets `tcp` wait for its first byte, within the deadline, or refuses it with the
+    /// reason.
+    fn admit(&mut self, tcp: TcpStream, address: SocketAddr) {
+        // Small messages go out at once (no Nagle delay).
+        let _ = tcp.set_nodelay(true);
+        match self.counts.admit(address.ip(), &self.limits) {
+            Ok(ticket) => {
+                let patience = self.limits.handshake_timeout;
+                let deadline = tokio::time::Instant::now() + patience;
+                self.waiting.spawn(async move {
+                    // Silent until the deadline: closed (the ticket goes with it).
+                    tokio::time::timeout_at(deadline, tcp.readable()).await.ok()?.ok()?;
+                    let admitted = Admitted {
+                        tcp,
+                        _ticket: ticket,
+                        deadline: Some(Box::pin(tokio::time::sleep_until(deadline))),
+                        patience,
+                    };
+                    Some((admitted, address))
+                });
+            }
+            Err((status, reason)) => {
+                tokio::spawn(refuse(tcp, status, reason));
+            }
+        }
     }
 }
 

@@ -84,8 +84,8 @@ pub struct Limits {
     /// patches committed since its base times (its patches + 50) (see
     /// [`Leader::with_move_limit`](immer::sync::Leader::with_move_limit)). A change over it
     /// is refused before it is moved, so that no change holds the document for long.
-    /// 500,000 by default (about 3 ms at worst: see BENCHMARKS.md): a change of one patch
-    /// may be about 9,800 one-patch changes behind, one of 1,000 patches 476.
+    /// 400,000 by default (a few milliseconds at worst: see BENCHMARKS.md): a change of one
+    /// patch may be about 7,800 one-patch changes behind, one of 1,000 patches 380.
     pub max_move_work: usize,
     /// The most sessions kept, connected or not: opening one more forgets the one idle the
     /// longest; when every session is connected, the connection is refused (code 1013).
@@ -124,7 +124,7 @@ impl Default for Limits {
             max_outbound_bytes: 8 << 20,
             bytes_per_second: 1 << 20,
             burst_bytes: 8 << 20,
-            max_move_work: 500_000,
+            max_move_work: 400_000,
             max_sessions: 10_000,
             session_idle: Duration::from_secs(5 * 60),
             max_connections: 1_024,

@@ -128,7 +128,7 @@ async fn a_costly_change_is_refused_before_it_is_moved() {
     // An editor's: 1,000 patches × 1,200 committed since base 0 is over the move limit.
     let answer = change(&mut editor, &session, commits + 1, 0, json!(worst)).await;
     assert_eq!(answer["type"], "rejected", "{answer}");
-    assert_eq!(answer["reason"]["Limit"]["max"], json!(500_000));
+    assert_eq!(answer["reason"]["Limit"]["max"], json!(400_000));
     // From a recent base, the same change is committed.
     let answer = change(
         &mut editor,
