@@ -190,7 +190,10 @@ impl Gate {
                 let deadline = tokio::time::Instant::now() + patience;
                 self.waiting.spawn(async move {
                     // Silent until the deadline: closed (the ticket goes with it).
-                    tokio::time::timeout_at(deadline, tcp.readable()).await.ok()?.ok()?;
+                    tokio::time::timeout_at(deadline, tcp.readable())
+                        .await
+                        .ok()?
+                        .ok()?;
                     let admitted = Admitted {
                         tcp,
                         _ticket: ticket,
