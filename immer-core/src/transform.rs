@@ -894,19 +894,28 @@ mod tests {
         for _ in 0..20_000 {
             let theirs: Vec<Patch> = (0..rng.below(6)).map(|_| random_patch(&mut rng)).collect();
             let mine: Vec<Patch> = (0..=rng.below(3)).map(|_| random_patch(&mut rng)).collect();
-            for rule in [Rule::CONCURRENT, Rule::REVERT, Rule::AFTER_DROPPED] {
-                let mut through = Through::new(&theirs);
-                let mut reference: Vec<Option<Patch>> = theirs
-                    .iter()
-                    .flat_map(expand)
-                    .map(|p| Some(p.into_owned()))
-                    .collect();
-                let fast = through.pass(&mine, rule).ok();
-                let slow = pass_by_effect(&mut reference, &mine, rule);
-                assert_eq!(fast, slow, "mine {mine:?} through {theirs:?}");
-                assert_eq!(held(&through), reference, "theirs past mine {mine:?}");
-            }
+            check_against_effect(&theirs, &mine);
         }
+    }
+
+    /// `mine` passed through `theirs` under every rule, as [`Through::pass`] does it and as
+    /// every pair moved by [`effect`] does: the same on both sides. Whether the lookup served.
+    fn check_against_effect(theirs: &[Patch], mine: &[Patch]) -> usize {
+        let mut looked_up = 0;
+        for rule in [Rule::CONCURRENT, Rule::REVERT, Rule::AFTER_DROPPED] {
+            let mut through = Through::new(theirs);
+            looked_up += usize::from(through.index_for(mine).is_some());
+            let mut reference: Vec<Option<Patch>> = theirs
+                .iter()
+                .flat_map(expand)
+                .map(|p| Some(p.into_owned()))
+                .collect();
+            let fast = through.pass(mine, rule).ok();
+            let slow = pass_by_effect(&mut reference, mine, rule);
+            assert_eq!(fast, slow, "mine {mine:?} through {theirs:?}");
+            assert_eq!(held(&through), reference, "theirs past mine {mine:?}");
+        }
+        looked_up
     }
 
     /// A patch that neither inserts nor removes at its second segment, most of them in an
@@ -933,19 +942,7 @@ mod tests {
             let mine: Vec<Patch> = (0..8 + rng.below(16))
                 .map(|_| plain_patch(&mut rng))
                 .collect();
-            for rule in [Rule::CONCURRENT, Rule::REVERT, Rule::AFTER_DROPPED] {
-                let mut through = Through::new(&theirs);
-                looked_up += usize::from(through.index_for(&mine).is_some());
-                let mut reference: Vec<Option<Patch>> = theirs
-                    .iter()
-                    .flat_map(expand)
-                    .map(|p| Some(p.into_owned()))
-                    .collect();
-                let fast = through.pass(&mine, rule).ok();
-                let slow = pass_by_effect(&mut reference, &mine, rule);
-                assert_eq!(fast, slow, "mine {mine:?} through {theirs:?}");
-                assert_eq!(held(&through), reference, "theirs past mine {mine:?}");
-            }
+            looked_up += check_against_effect(&theirs, &mine);
         }
         assert!(looked_up > 1_500, "the lookup served {looked_up} passes");
     }

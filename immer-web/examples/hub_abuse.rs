@@ -41,8 +41,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use immer_web::{Hub, Identity, Limits, Policy};
-use serde::{Deserialize, Serialize};
+use immer_web::{Hub, Limits};
+use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -51,21 +51,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 mod common;
 
-use common::{Board, Todo};
+use common::{Board, Role};
 
 // ---------------------------------------------------------------------------------------
 // The server: the board of `web_board`, in a process of its own.
-
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Role {
-    Editor,
-    Checker,
-    Viewer,
-}
-
-const MAX_TODOS: usize = 500;
-const MAX_TEXT: usize = 200;
 
 /// The changes measure 3 commits before the viewer's message.
 const COMMITS: u64 = 100_000;
@@ -73,58 +62,9 @@ const COMMITS: u64 = 100_000;
 /// The hub of `web_board`, with the log kept long enough that a change at base 0 is still
 /// moved through every change of measure 3 (and `bob`'s) rather than refused as too old.
 fn hub() -> Hub<Board, Role> {
-    let todos = ["Write the server", "Write the client", "Try it in two tabs"]
-        .iter()
-        .enumerate()
-        .map(|(n, text)| Todo {
-            id: format!("t{n}"),
-            text: (*text).to_owned(),
-            done: n == 0,
-        })
-        .collect();
-    let board = Board {
-        title: "Todo board".to_owned(),
-        todos,
-    };
-    let pattern = |p: &str| p.parse().expect("the demo's patterns are valid");
     let mut limits = Limits::default();
     limits.keep_log = COMMITS + 20_000;
-    Hub::builder(Arc::new(board))
-        .authenticate(|token: String| async move {
-            let role = match token.as_str() {
-                "ann" | "bob" => Role::Editor,
-                "carol" => Role::Checker,
-                "victor" => Role::Viewer,
-                _ => return Err("unknown token".to_owned()),
-            };
-            Ok(Identity { user: token, role })
-        })
-        .policy(
-            Policy::new()
-                .allow(Role::Editor, pattern("/**"))
-                .allow(Role::Checker, pattern("/todos/*/done")),
-        )
-        .validator(|_, next: &Board, _| {
-            if next.todos.len() > MAX_TODOS {
-                return Err(format!("at most {MAX_TODOS} todos"));
-            }
-            if next.title.trim().is_empty() {
-                return Err("the title may not be empty".to_owned());
-            }
-            match next
-                .todos
-                .iter()
-                .find(|t| t.text.chars().count() > MAX_TEXT)
-            {
-                Some(todo) => Err(format!(
-                    "todo {} is longer than {MAX_TEXT} characters",
-                    todo.id
-                )),
-                None => Ok(()),
-            }
-        })
-        .limits(limits)
-        .build()
+    common::demo(limits)
 }
 
 /// Serves the board on a free loopback port, its address printed as the first line, until

@@ -12,81 +12,20 @@
 //! the port (0: any free one); the first line printed is the address.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use immer_web::{Devtools, Hub, Identity, Policy};
-use serde::Serialize;
+use immer_web::{Devtools, Hub, Limits};
 
 mod common;
 
-use common::{Board, Todo};
-
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Role {
-    Editor,
-    Checker,
-    Viewer,
-}
-
-const MAX_TODOS: usize = 500;
-const MAX_TEXT: usize = 200;
+use common::{Board, Role};
 
 fn hub() -> Hub<Board, Role> {
-    let todos = ["Write the server", "Write the client", "Try it in two tabs"]
-        .iter()
-        .enumerate()
-        .map(|(n, text)| Todo {
-            id: format!("t{n}"),
-            text: (*text).to_owned(),
-            done: n == 0,
-        })
-        .collect();
-    let board = Board {
-        title: "Todo board".to_owned(),
-        todos,
-    };
-    let pattern = |p: &str| p.parse().expect("the demo's patterns are valid");
-    Hub::builder(Arc::new(board))
-        .authenticate(|token: String| async move {
-            let role = match token.as_str() {
-                "ann" | "bob" => Role::Editor,
-                "carol" => Role::Checker,
-                "victor" => Role::Viewer,
-                _ => return Err("unknown token".to_owned()),
-            };
-            Ok(Identity { user: token, role })
-        })
-        .policy(
-            Policy::new()
-                .allow(Role::Editor, pattern("/**"))
-                .allow(Role::Checker, pattern("/todos/*/done")),
-        )
-        .validator(|_, next: &Board, _| {
-            if next.todos.len() > MAX_TODOS {
-                return Err(format!("at most {MAX_TODOS} todos"));
-            }
-            if next.title.trim().is_empty() {
-                return Err("the title may not be empty".to_owned());
-            }
-            match next
-                .todos
-                .iter()
-                .find(|t| t.text.chars().count() > MAX_TEXT)
-            {
-                Some(todo) => Err(format!(
-                    "todo {} is longer than {MAX_TEXT} characters",
-                    todo.id
-                )),
-                None => Ok(()),
-            }
-        })
-        .build()
+    common::demo(Limits::default())
 }
 
 /// Where the page's files are: the page beside this example, the client and Immer in

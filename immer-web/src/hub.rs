@@ -1064,12 +1064,7 @@ where
                     Some(path) => RejectReason::Forbidden { path }.shortened(),
                     None => RejectReason::Empty {},
                 };
-                let rejected = ServerMessage::<T>::Rejected {
-                    id,
-                    message: reason.to_string(),
-                    reason,
-                };
-                self.send_to(context.connection, &rejected);
+                self.reject(context.connection, id, reason);
                 return true;
             }
         };
@@ -1078,12 +1073,7 @@ where
         let to_leader = match message {
             ClientMessage::Change { id, base, patches } => {
                 if let Some(reason) = self.precheck(&context.role, &patches) {
-                    let rejected = ServerMessage::<T>::Rejected {
-                        id,
-                        message: reason.to_string(),
-                        reason,
-                    };
-                    self.send_to(context.connection, &rejected);
+                    self.reject(context.connection, id, reason);
                     return true;
                 }
                 ToLeader::Change(Change {
@@ -1227,6 +1217,16 @@ where
                 Self::distribute(&mut core, outs, 0, &inner.limits);
             }
         });
+    }
+
+    /// Answers change `id` of `connection` with a refusal the hub made itself.
+    fn reject(&self, connection: u64, id: u64, reason: RejectReason) {
+        let rejected = ServerMessage::<T>::Rejected {
+            id,
+            message: reason.to_string(),
+            reason,
+        };
+        self.send_to(connection, &rejected);
     }
 
     fn send_to(&self, connection: u64, message: &ServerMessage<T>) {

@@ -118,23 +118,10 @@ impl PathPattern {
     /// Whether `path` matches.
     #[must_use]
     pub fn matches(&self, path: &Path) -> bool {
-        let path = path.segments();
-        for (n, segment) in self.segments.iter().enumerate() {
-            match segment {
-                Segment::Rest => return true,
-                Segment::Any => {
-                    if n >= path.len() {
-                        return false;
-                    }
-                }
-                Segment::Literal(literal) => match path.get(n) {
-                    Some(PathSegment::Key(key)) if key == literal => {}
-                    Some(PathSegment::Index(index)) if index.to_string() == *literal => {}
-                    _ => return false,
-                },
-            }
-        }
-        path.len() == self.segments.len()
+        self.matches_by(path, |literal, segment| match segment {
+            PathSegment::Key(key) => key == literal,
+            PathSegment::Index(index) => index.to_string() == *literal,
+        })
     }
 
     /// Whether `path` matches once its list positions are moved, wherever they are moved
@@ -143,6 +130,19 @@ impl PathPattern {
     /// anything is moved.
     #[must_use]
     pub fn matches_after_any_move(&self, path: &Path) -> bool {
+        self.matches_by(path, |literal, segment| {
+            if segment.as_index().is_some() {
+                // A position may be moved to any position a literal names.
+                PathSegment::Key(literal.to_owned()).as_index().is_some()
+            } else {
+                matches!(segment, PathSegment::Key(key) if key == literal)
+            }
+        })
+    }
+
+    /// Whether `path` matches, a literal segment of the pattern matching a segment of the
+    /// path when `literal` says so.
+    fn matches_by(&self, path: &Path, literal: impl Fn(&str, &PathSegment) -> bool) -> bool {
         let path = path.segments();
         for (n, segment) in self.segments.iter().enumerate() {
             match segment {
@@ -152,14 +152,8 @@ impl PathPattern {
                         return false;
                     }
                 }
-                Segment::Literal(literal) => match path.get(n) {
-                    // A position may be moved to any position a literal names.
-                    Some(segment) if segment.as_index().is_some() => {
-                        if PathSegment::Key(literal.clone()).as_index().is_none() {
-                            return false;
-                        }
-                    }
-                    Some(PathSegment::Key(key)) if key == literal => {}
+                Segment::Literal(text) => match path.get(n) {
+                    Some(segment) if literal(text, segment) => {}
                     _ => return false,
                 },
             }
