@@ -4,9 +4,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::draftable::Draftable;
+use crate::error::UnserializableError;
 use crate::patch::Patch;
 use crate::path::{Path, PathSegment};
-use crate::produce::UnserializableError;
 
 /// The patches that turn `from` into `to`, and the inverse patches that turn `to` back into
 /// `from`, in Immer's format: what [`produce_with_patches`](crate::produce_with_patches)
@@ -132,7 +132,7 @@ impl Differ {
 
     /// The path segment of a map key, or `None` (and the diff fails) when it has no JSON form.
     pub(crate) fn key<K: Serialize>(&mut self, key: &K) -> Option<PathSegment> {
-        self.ok(crate::collections::map::try_key_segment(key))
+        self.ok(crate::path::try_key_segment(key))
     }
 
     /// One `replace` of the whole value when the two differ.

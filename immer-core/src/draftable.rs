@@ -7,10 +7,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::PatchErrorKind;
+use crate::error::UnserializableError;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
 use crate::place::Place;
-use crate::produce::UnserializableError;
 
 /// A type that can live in a snapshot: it has a *draft* to mutate it inside a recipe, and it
 /// can take patches.

@@ -190,3 +190,34 @@ impl fmt::Display for PatchErrorKind {
         }
     }
 }
+
+/// A value written in a recipe that has no JSON form, so no patch could describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnserializableError {
+    /// Where the value was written.
+    pub path: Path,
+    /// serde's message.
+    pub message: String,
+}
+
+impl UnserializableError {
+    pub(crate) fn new(path: Path, error: &impl fmt::Display) -> Self {
+        UnserializableError {
+            path,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for UnserializableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "immer: a value written in the recipe at {} cannot be written as JSON, so no patch can describe it: {}",
+            self.path, self.message
+        )
+    }
+}
+
+impl std::error::Error for UnserializableError {}

@@ -64,7 +64,7 @@ pub use collections::map::{EntryDraft, Map, MapDraft, MapIterMut, MapLookup, Own
 pub use collections::set::{Set, SetDraft};
 pub use diff::diff;
 pub use draftable::{Draftable, Leaf};
-pub use error::{PatchError, PatchErrorKind};
+pub use error::{PatchError, PatchErrorKind, UnserializableError};
 pub use history::{History, HistoryEntry, HistoryError, LogError, Transaction};
 /// The persistent collections of [`imbl`]: their maps and sets are `imbl::HashMap`,
 /// `imbl::OrdMap`, `imbl::HashSet` and `imbl::OrdSet`, named here with the crate, not under
@@ -76,8 +76,7 @@ pub use path::{Path, PathSegment, PointerError};
 pub use place::Place;
 pub use produce::{
     Draft, Drafting, InPlaceDraft, PatchDraft, ProduceExt, Produced, RootDraft, SessionDraft,
-    UnserializableError, produce, produce_with_patches, record_in_place, try_produce_with_patches,
-    try_record_in_place,
+    produce, produce_with_patches, record_in_place, try_produce_with_patches, try_record_in_place,
 };
 pub use transform::{Conflict, revert_through, transform};
 pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};

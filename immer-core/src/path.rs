@@ -273,3 +273,15 @@ impl fmt::Display for PointerError {
 }
 
 impl std::error::Error for PointerError {}
+
+/// A map key as a path segment: its JSON string, or its JSON text when it is not a string.
+///
+/// # Errors
+///
+/// When the key has no JSON form.
+pub(crate) fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Error> {
+    Ok(match serde_json::to_value(key)? {
+        serde_json::Value::String(text) => PathSegment::Key(text),
+        other => PathSegment::Key(other.to_string()),
+    })
+}

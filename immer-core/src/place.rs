@@ -19,9 +19,9 @@
 
 use std::sync::Arc;
 
+use crate::error::UnserializableError;
 use crate::patch::Patch;
 use crate::path::{Path, PathSegment};
-use crate::produce::UnserializableError;
 
 pub use crate::collections::list::{ElementPlace, IterElement};
 pub use crate::collections::map::EntryPlace;

@@ -1,11 +1,10 @@
 //! `produce`, `produce_with_patches`, and the long-lived [`Drafting`] session.
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::draftable::Draftable;
+use crate::error::UnserializableError;
 use crate::patch::Patch;
-use crate::path::Path;
 use crate::place::{NoRecording, Root, Shared};
 use crate::record::Recording;
 
@@ -217,37 +216,6 @@ impl<T> Produced<T> {
         (self.state, self.patches, self.inverse)
     }
 }
-
-/// A value written in a recipe that has no JSON form, so no patch could describe it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct UnserializableError {
-    /// Where the value was written.
-    pub path: Path,
-    /// serde's message.
-    pub message: String,
-}
-
-impl UnserializableError {
-    pub(crate) fn new(path: Path, error: &impl fmt::Display) -> Self {
-        UnserializableError {
-            path,
-            message: error.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for UnserializableError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "immer: a value written in the recipe at {} cannot be written as JSON, so no patch can describe it: {}",
-            self.path, self.message
-        )
-    }
-}
-
-impl std::error::Error for UnserializableError {}
 
 /// A long-lived draft: edits that span several steps (an event loop, a UI gesture), finished
 /// into one snapshot and, when recording, one list of patches.

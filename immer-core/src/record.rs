@@ -25,10 +25,10 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::apply::apply_patches_mut;
+use crate::error::UnserializableError;
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
 use crate::place::Recorded;
-use crate::produce::UnserializableError;
 
 struct Entry {
     patch: Patch,

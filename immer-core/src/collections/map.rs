@@ -12,10 +12,10 @@ use super::{json, record, sealed};
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
+use crate::error::UnserializableError;
 use crate::patch::{Patch, PatchOp};
-use crate::path::PathSegment;
+use crate::path::{PathSegment, try_key_segment};
 use crate::place::{Access, Child, OwnedChild, Place};
-use crate::produce::UnserializableError;
 
 /// The key of a path segment: a string key as it is, any other key as its JSON text
 /// (`1`, `true`, `[1,2]`), which is how `serde_json` writes non-string keys in an object.
@@ -24,13 +24,6 @@ use crate::produce::UnserializableError;
 /// that reaches a key while recording checks it first with [`check_key`].
 pub(crate) fn key_segment<K: Serialize>(key: &K) -> PathSegment {
     try_key_segment(key).unwrap_or_else(|_| PathSegment::Key(String::new()))
-}
-
-pub(crate) fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Error> {
-    Ok(match serde_json::to_value(key)? {
-        Value::String(text) => PathSegment::Key(text),
-        other => PathSegment::Key(other.to_string()),
-    })
 }
 
 /// While recording, a key with no JSON form fails the recording: no patch path can name it,

@@ -5,10 +5,10 @@ pub(crate) mod list;
 pub(crate) mod map;
 pub(crate) mod set;
 
+use crate::error::UnserializableError;
 use crate::patch::Patch;
 use crate::path::Path;
 use crate::place::Place;
-use crate::produce::UnserializableError;
 
 /// Records the patch and inverse `build` makes from the value and path of `place`, if anyone
 /// listens. Call it before the write, so `build` sees the old value.
