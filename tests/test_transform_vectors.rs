@@ -1,8 +1,8 @@
 //! The path transformation's answers, written for the JavaScript client's port to check:
 //! `clients/js/test/transform.test.js` reads `clients/js/test/vectors/transform.json` and
 //! asserts that its `transform` gives the same answer for every case. One transformation, two
-//! implementations: this test writes the cases from a fixed seed (the file is committed, and
-//! rewritten identically on every run).
+//! implementations: this test makes the cases from a fixed seed and checks them against the
+//! committed file, which it rewrites only with `IMMER_UPDATE_VECTORS=1`.
 //!
 //! Each case names its rule: `concurrent` ([`transform`]: concurrent edits, theirs ordered
 //! first) or `afterDropped` (a later pending edit moved back through the inverse of an edit
@@ -274,5 +274,19 @@ fn the_transformation_cases_are_written_for_the_javascript_client() {
         "cases": cases,
     }))
     .unwrap();
-    std::fs::write(&file, text + "\n").unwrap();
+    let text = text + "\n";
+    // Rewritten only on request; otherwise a file that no longer matches fails the test, so
+    // that the JavaScript tests never check against stale answers.
+    if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
+        std::fs::write(&file, text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: the transformation's answers changed; rewrite it with \
+         IMMER_UPDATE_VECTORS=1 cargo test --test test_transform_vectors, and check the \
+         JavaScript port against it (npm test in clients/js)",
+        file.display()
+    );
 }
