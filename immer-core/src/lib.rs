@@ -46,7 +46,33 @@ mod error;
 mod history;
 mod patch;
 mod path;
-pub mod place;
+#[path = "place.rs"]
+mod places;
+pub mod place {
+    //! Places: where a draft reads and writes, and who records its patches.
+    //!
+    //! A draft does not own or borrow its value directly. It holds a *place*: a chain of steps
+    //! from the root snapshot down to the value (a struct field, a list index, a map key, the
+    //! inside of an `Arc`). Reading walks the chain with shared references and never copies.
+    //! Writing walks it with `Arc::make_mut` and the collections' own `get_mut`, so the first
+    //! write below an `Arc` copies that node once and every later write finds it unique: a
+    //! produce copies exactly the path from the root to what changed.
+    //!
+    //! The chain also knows its [`Path`](crate::Path), built only when a patch is recorded,
+    //! and its root knows its [`Recorder`]: [`NoRecording`] in [`produce`](crate::produce), a
+    //! [`Recording`] in [`produce_with_patches`](crate::produce_with_patches).
+    //!
+    //! Users name these types rarely: [`Place`] as a bound, to write functions over drafts
+    //! (`fn finish<P: Place<Target = Todo>>(todo: &mut TodoDraft<P>)`), and the root draft by its
+    //! aliases [`Draft`](crate::Draft), [`PatchDraft`](crate::PatchDraft) and
+    //! [`SessionDraft`](crate::SessionDraft). The types are here so that every draft's type can
+    //! be named and read in the docs.
+
+    pub use crate::collections::list::{ElementPlace, IterElement};
+    pub use crate::collections::map::EntryPlace;
+    pub use crate::places::*;
+    pub use crate::record::Recording;
+}
 mod produce;
 mod record;
 pub mod sync;

@@ -1,31 +1,11 @@
-//! Places: where a draft reads and writes, and who records its patches.
-//!
-//! A draft does not own or borrow its value directly. It holds a *place*: a chain of steps
-//! from the root snapshot down to the value (a struct field, a list index, a map key, the
-//! inside of an `Arc`). Reading walks the chain with shared references and never copies.
-//! Writing walks it with `Arc::make_mut` and the collections' own `get_mut`, so the first
-//! write below an `Arc` copies that node once and every later write finds it unique: a
-//! produce copies exactly the path from the root to what changed.
-//!
-//! The chain also knows its [`Path`], built only when a patch is recorded, and its root knows
-//! its [`Recorder`]: [`NoRecording`] in [`produce`](crate::produce), a [`Recording`] in
-//! [`produce_with_patches`](crate::produce_with_patches).
-//!
-//! Users name these types rarely: [`Place`] as a bound, to write functions over drafts
-//! (`fn finish<P: Place<Target = Todo>>(todo: &mut TodoDraft<P>)`), and the root draft by its
-//! aliases [`Draft`](crate::Draft), [`PatchDraft`](crate::PatchDraft) and
-//! [`SessionDraft`](crate::SessionDraft). The types are here so that every draft's type can
-//! be named and read in the docs.
+//! The places of drafts (see `crate::place`, which re-exports them with the list, map and
+//! recording places).
 
 use std::sync::Arc;
 
 use crate::error::UnserializableError;
 use crate::patch::Patch;
 use crate::path::{Path, PathSegment};
-
-pub use crate::collections::list::{ElementPlace, IterElement};
-pub use crate::collections::map::EntryPlace;
-pub use crate::record::Recording;
 
 /// A recorded change: a patch and its inverse, or why they could not be written as JSON.
 #[doc(hidden)]
@@ -95,9 +75,10 @@ pub trait Place: sealed::Sealed {
     }
 }
 
-/// Who receives the patches of a root place: nobody ([`NoRecording`]), a [`Recording`]
-/// (`&mut Recording`), or either (`Option<&mut Recording>`, a [`Drafting`](crate::Drafting)
-/// session that may record). Sealed: implemented by these alone.
+/// Who receives the patches of a root place: nobody ([`NoRecording`]), a
+/// [`Recording`](crate::place::Recording) (`&mut Recording`), or either
+/// (`Option<&mut Recording>`, a [`Drafting`](crate::Drafting) session that may record).
+/// Sealed: implemented by these alone.
 pub trait Recorder: sealed::Sealed {
     /// Whether patches are recorded.
     #[doc(hidden)]
@@ -120,17 +101,6 @@ impl Recorder for NoRecording {
     }
     #[inline]
     fn record(&mut self, _: Recorded) {}
-}
-
-impl sealed::Sealed for &mut Recording {}
-impl Recorder for &mut Recording {
-    #[inline]
-    fn is_recording(&self) -> bool {
-        true
-    }
-    fn record(&mut self, change: Recorded) {
-        Recording::record(self, change);
-    }
 }
 
 impl<R: Recorder> sealed::Sealed for Option<R> {}

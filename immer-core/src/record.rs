@@ -28,7 +28,7 @@ use crate::apply::apply_patches_mut;
 use crate::error::UnserializableError;
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
-use crate::place::Recorded;
+use crate::place::{Recorded, Recorder};
 
 struct Entry {
     patch: Patch,
@@ -433,5 +433,16 @@ impl Recording {
         for path in doomed {
             self.index.remove(&path);
         }
+    }
+}
+
+impl crate::place::Sealed for &mut Recording {}
+impl Recorder for &mut Recording {
+    #[inline]
+    fn is_recording(&self) -> bool {
+        true
+    }
+    fn record(&mut self, change: Recorded) {
+        Recording::record(self, change);
     }
 }

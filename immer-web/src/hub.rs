@@ -792,7 +792,18 @@ where
         }
         drop(inbound);
         let _ = handler.await;
-        let _ = tokio::time::timeout(limits.write_timeout, writer).await;
+        // Read on, discarding, while the writer says why: dropped with frames unread, the
+        // socket would be reset, and a client still sending would lose the close frame.
+        let mut writer = writer;
+        let drain = async {
+            while let Some(Ok(_)) = stream.next().await {}
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            _ = &mut writer => {}
+            () = drain => {}
+            () = tokio::time::sleep(limits.write_timeout) => {}
+        }
     }
 
     /// The connection's identity from its first message, or the close code and reason.
