@@ -13,7 +13,27 @@ use common::{
     random_edit, read_log, store,
 };
 use immer::sync::{DropReason, FollowerEvent, RejectReason};
-use immer_nats::{Config, Document};
+use immer_nats::{Config, Document, Store};
+
+/// A fresh node that replays the whole log; then every node process, told the version it
+/// reached, holds that very state.
+async fn converge(admin: &Store, nodes: &mut [NodeProcess]) -> Document<Board> {
+    let fresh = admin
+        .document::<Board>("board")
+        .client(9)
+        .join()
+        .await
+        .unwrap();
+    let version = fresh.version();
+    for node in nodes.iter_mut() {
+        node.say(&format!("final {version}")).await;
+    }
+    for node in nodes.iter_mut() {
+        let state: Board = serde_json::from_str(&node.expect("STATE").await).unwrap();
+        assert_eq!(state, *fresh.state(), "a node process did not converge");
+    }
+    fresh
+}
 
 fn initial(items: u64) -> Board {
     Board {
@@ -132,19 +152,8 @@ async fn three_node_processes_make_a_thousand_edits_each_and_converge() {
         assert!(report.outcomes.values().filter(|o| o.is_ok()).count() > 500);
         reports.push(report);
     }
-    // A fresh node replays the whole log.
-    let fresh = admin
-        .document::<Board>("board")
-        .client(9)
-        .join()
-        .await
-        .unwrap();
+    let fresh = converge(&admin, &mut nodes).await;
     let version = fresh.version();
-    for node in &mut nodes {
-        node.say(&format!("final {version}")).await;
-        let state: Board = serde_json::from_str(&node.expect("STATE").await).unwrap();
-        assert_eq!(state, *fresh.state(), "a node process did not converge");
-    }
     let log = read_log(&server.url(), &config.stream, "board").await;
     assert_eq!(log.len() as u64, version);
     assert_eq!(
@@ -307,16 +316,8 @@ async fn a_crashed_node_restarts_from_a_snapshot_and_an_offline_one_catches_up_a
         );
     }
 
-    let fresh = admin
-        .document::<Board>("board")
-        .client(9)
-        .join()
-        .await
-        .unwrap();
+    let fresh = converge(&admin, std::slice::from_mut(&mut restarted)).await;
     let version = fresh.version();
-    restarted.say(&format!("final {version}")).await;
-    let state: Board = serde_json::from_str(&restarted.expect("STATE").await).unwrap();
-    assert_eq!(state, *fresh.state());
     for board in [&offline, &*writer] {
         board.wait_for_version(version, WAIT).await.unwrap();
         assert_eq!(board.state(), fresh.state());
@@ -507,20 +508,8 @@ async fn a_stalled_node_with_edits_waiting_settles_within_five_seconds_of_the_he
     let settled = healed.elapsed();
     assert_eq!(report.made.len() as u64, STALLED_EDITS);
     reports.push(report);
-    let fresh = admin
-        .document::<Board>("board")
-        .client(9)
-        .join()
-        .await
-        .unwrap();
+    let fresh = converge(&admin, &mut nodes).await;
     let version = fresh.version();
-    for node in &mut nodes {
-        node.say(&format!("final {version}")).await;
-    }
-    for node in &mut nodes {
-        let state: Board = serde_json::from_str(&node.expect("STATE").await).unwrap();
-        assert_eq!(state, *fresh.state(), "a node process did not converge");
-    }
     let converged = healed.elapsed();
     println!(
         "stalled node, {STALLED_EDITS} edits waiting, {CHANGES} changes behind: settled \
