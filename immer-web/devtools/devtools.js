@@ -1,8 +1,20 @@
 // The devtools page: a virtual list of the timeline, a lazily expanded tree of the state at
 // the selected version, the selected entry's patches, skip and revert, search, import.
 // Everything comes from the program's API (relative addresses, so the page can be mounted
-// under a prefix); no library but the client's own code.
-import { deepEqual } from './client/transform.js';
+// under a prefix); no library.
+
+/** Whether two JSON values are equal (as the client's `deepEqual` in `transform.js`). */
+function deepEqual(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
+}
 
 const $ = (id) => document.getElementById(id);
 const ROW = 28;

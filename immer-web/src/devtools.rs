@@ -379,10 +379,6 @@ impl Devtools {
         Router::new()
             .route("/", get(index))
             .route("/devtools.js", get(|| async { page(JS, PAGE_JS) }))
-            .route(
-                "/client/transform.js",
-                get(|| async { page(JS, CLIENT_TRANSFORM) }),
-            )
             .merge(guard(api))
     }
 }
@@ -393,10 +389,6 @@ const JS: &str = "text/javascript; charset=utf-8";
 const IMPORT_LIMIT: usize = 64 << 20;
 const PAGE_HTML: &str = include_str!("../devtools/index.html");
 const PAGE_JS: &str = include_str!("../devtools/devtools.js");
-/// The client's own transformation module (its `deepEqual` compares nodes on the page): a
-/// copy of `clients/js/transform.js` in this crate, so that it is packaged with it; a test
-/// holds the two the same.
-const CLIENT_TRANSFORM: &str = include_str!("../devtools/transform.js");
 
 /// The page, with its base address set to where it is mounted, so that its relative
 /// addresses reach this router under any prefix.
@@ -689,17 +681,6 @@ mod tests {
         let mut back = timeline.newest().clone();
         back.apply(&timeline.entries[3].inverse).unwrap();
         assert_eq!(&back, timeline.state_at(3).ok().unwrap());
-    }
-
-    #[test]
-    fn the_page_serves_the_clients_own_transformation() {
-        let client = concat!(env!("CARGO_MANIFEST_DIR"), "/../clients/js/transform.js");
-        let client = std::fs::read_to_string(client)
-            .expect("the JavaScript client beside this crate (clients/js)");
-        assert!(
-            client == CLIENT_TRANSFORM,
-            "devtools/transform.js is not clients/js/transform.js: copy it again"
-        );
     }
 
     #[test]
