@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::policy::Policy;
-use crate::protocol::{ClientMessage, ServerMessage};
+use crate::protocol::{ClientMessage, Incoming, ServerMessage};
 
 /// Who a connection is, as the authentication hook says: a user and a role.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -346,17 +346,6 @@ fn message_bytes(message: &Message) -> usize {
         Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
         Message::Close(_) => 0,
     }
-}
-
-/// A message of a client, as its reader hands it to its handler.
-enum Inbound {
-    Message(ClientMessage),
-    /// A change of a role that writes nothing, read no further than its number and the path
-    /// of its first patch (`None`: no patches).
-    ReadOnly {
-        id: u64,
-        first: Option<Path>,
-    },
 }
 
 /// What the handler of one connection knows of it.
@@ -731,7 +720,7 @@ where
         // 4. The handler: this connection's messages, one at a time, in order, while the
         // connection is registered (a connection closed for breaking a rule has the rest of
         // what it sent ignored).
-        let (inbound, mut inbound_rx) = mpsc::channel::<Inbound>(limits.max_pending);
+        let (inbound, mut inbound_rx) = mpsc::channel::<Incoming>(limits.max_pending);
         let hub = self.clone();
         let context = Context {
             connection,
@@ -1064,13 +1053,13 @@ where
 
     /// Handles one message of an authenticated connection; `false` once the connection is
     /// no longer registered (closed, or taken over), when nothing more of it is handled.
-    fn handle(&self, context: &Context<R>, message: Inbound) -> bool {
+    fn handle(&self, context: &Context<R>, message: Incoming) -> bool {
         if !self.core().connections.contains_key(&context.connection) {
             return false;
         }
         let message = match message {
-            Inbound::Message(message) => message,
-            Inbound::ReadOnly { id, first } => {
+            Incoming::Message(message) => message,
+            Incoming::ReadOnly { id, first } => {
                 let reason = match first {
                     Some(path) => RejectReason::Forbidden { path }.shortened(),
                     None => RejectReason::Empty {},
@@ -1141,15 +1130,19 @@ where
                 core.observers
                     .retain(|observer| observer.send(committed.clone()).is_ok());
             }
-            // Nothing is written for no one (a recipient removed for reading too slowly).
-            let reaches = match out.to {
-                Recipient::All => !core.connections.is_empty(),
-                Recipient::Session(session) => {
-                    core.connections.values().any(|c| c.session == session)
-                }
-                Recipient::Sender => core.connections.contains_key(&connection),
-            };
-            if !reaches {
+            // Its recipients; nothing is written for no one (a recipient removed for reading
+            // too slowly).
+            let targets: Vec<u64> = core
+                .connections
+                .iter()
+                .filter(|(id, entry)| match out.to {
+                    Recipient::All => true,
+                    Recipient::Session(session) => entry.session == session,
+                    Recipient::Sender => **id == connection,
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            if targets.is_empty() {
                 continue;
             }
             // Welcomes are the hub's own (with the identity); a state with no JSON form cannot
@@ -1160,15 +1153,7 @@ where
                     let Ok(state) = Self::state_json(core, &snapshot) else {
                         continue;
                     };
-                    let answered =
-                        ServerMessage::<()>::from_leader_message(ToFollower::Snapshot(Snapshot {
-                            version: snapshot.version,
-                            state: (),
-                            answered: snapshot.answered,
-                        }));
-                    let Some(ServerMessage::Snapshot { answered, .. }) = answered else {
-                        continue;
-                    };
+                    let answered = snapshot.answered.map(crate::protocol::Answered::from);
                     let Ok(answered) = serde_json::to_string(&answered) else {
                         continue;
                     };
@@ -1187,26 +1172,18 @@ where
                 }
             };
             let text = Utf8Bytes::from(text);
-            let mut too_slow = Vec::new();
-            for (id, entry) in &mut core.connections {
-                let to = match out.to {
-                    Recipient::All => true,
-                    Recipient::Session(session) => entry.session == session,
-                    Recipient::Sender => *id == connection,
-                };
-                if !to {
-                    continue;
-                }
-                if *id == connection {
+            for id in targets {
+                if id == connection {
                     sent += text.len();
                 }
+                let Some(entry) = core.connections.get_mut(&id) else {
+                    continue;
+                };
                 if !entry.push(Message::Text(text.clone()), limits) {
-                    too_slow.push(*id);
+                    // Told why (the close frame follows what its socket holds), and sent
+                    // nothing more.
+                    core.connections.remove(&id);
                 }
-            }
-            // Told why (the close frame follows what its socket holds), and sent nothing more.
-            for id in too_slow {
-                core.connections.remove(&id);
             }
         }
         sent
@@ -1439,7 +1416,7 @@ async fn write(
 /// client breaks a rule: then the close code and reason.
 async fn read(
     stream: &mut SplitStream<WebSocket>,
-    inbound: &mpsc::Sender<Inbound>,
+    inbound: &mpsc::Sender<Incoming>,
     mut writer_stopped: oneshot::Receiver<()>,
     (budget, read_only): (&Mutex<Budget>, bool),
     limits: &Limits,
@@ -1468,22 +1445,14 @@ async fn read(
         };
         // A change of a role that writes nothing is refused whatever it holds: read no
         // further than its number and first path.
-        let glanced = if read_only {
-            crate::protocol::glance_change(&text)
-        } else {
-            None
-        };
-        let message = match glanced {
-            Some((id, first)) => Inbound::ReadOnly { id, first },
-            None => match crate::protocol::read_client_message(&text) {
-                Ok(ClientMessage::Auth { .. }) => {
-                    return Some((close_code::INVALID, "already authenticated".to_owned()));
-                }
-                Ok(message) => Inbound::Message(message),
-                Err(error) => {
-                    return Some((close_code::INVALID, format!("invalid message: {error}")));
-                }
-            },
+        let message = match crate::protocol::read_incoming(&text, read_only) {
+            Ok(Incoming::Message(ClientMessage::Auth { .. })) => {
+                return Some((close_code::INVALID, "already authenticated".to_owned()));
+            }
+            Ok(message) => message,
+            Err(error) => {
+                return Some((close_code::INVALID, format!("invalid message: {error}")));
+            }
         };
         // When the handler stopped (the connection is closing), read on, ignoring what comes,
         // until the writer has said why, so that the close frame is not lost to a reset.

@@ -190,7 +190,12 @@ struct ChangeGlance {
 /// serde's, for a message that is not one of [`ClientMessage`]'s.
 pub fn read_client_message(text: &str) -> Result<ClientMessage, serde_json::Error> {
     let kind = serde_json::from_str::<Kind>(text)?;
-    if kind.kind == "change" {
+    read_body(text, &kind.kind)
+}
+
+/// The body of a message whose `type` is `kind`.
+fn read_body(text: &str, kind: &str) -> Result<ClientMessage, serde_json::Error> {
+    if kind == "change" {
         let body = serde_json::from_str::<ChangeBody>(text)?;
         return Ok(ClientMessage::Change {
             id: body.id,
@@ -200,6 +205,31 @@ pub fn read_client_message(text: &str) -> Result<ClientMessage, serde_json::Erro
     }
     // The others are small: read as the enum reads them.
     serde_json::from_str(text)
+}
+
+/// A client's message as the server reads it.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Incoming {
+    /// Read whole (see [`read_client_message`]).
+    Message(ClientMessage),
+    /// A change of a client whose role writes nothing (every change of it is refused), read
+    /// no further than its number and the path of its first patch (`None`: no patches).
+    ReadOnly { id: u64, first: Option<Path> },
+}
+
+/// A client's message, its `type` read once: with `read_only`, a change is read only as far
+/// as [`Incoming::ReadOnly`] needs (a malformed one is read whole, for serde's reason).
+pub(crate) fn read_incoming(text: &str, read_only: bool) -> Result<Incoming, serde_json::Error> {
+    let kind = serde_json::from_str::<Kind>(text)?;
+    if read_only && kind.kind == "change" {
+        if let Ok(glance) = serde_json::from_str::<ChangeGlance>(text) {
+            return Ok(Incoming::ReadOnly {
+                id: glance.id,
+                first: glance.patches,
+            });
+        }
+    }
+    read_body(text, &kind.kind).map(Incoming::Message)
 }
 
 fn first_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Path>, D::Error> {
@@ -220,17 +250,6 @@ fn first_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Path>
         }
     }
     deserializer.deserialize_seq(First)
-}
-
-/// When `text` is a change, its number and the path of its first patch (`None`: no patches),
-/// read without the rest of it: what refusing it to a role that writes nothing needs.
-pub(crate) fn glance_change(text: &str) -> Option<(u64, Option<Path>)> {
-    let kind = serde_json::from_str::<Kind>(text).ok()?;
-    if kind.kind != "change" {
-        return None;
-    }
-    let glance = serde_json::from_str::<ChangeGlance>(text).ok()?;
-    Some((glance.id, glance.patches))
 }
 
 fn bounded_patches<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Patch>, D::Error> {
@@ -260,6 +279,21 @@ pub struct Answered {
     /// The refusal in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl From<immer::sync::Answered> for Answered {
+    fn from(answered: immer::sync::Answered) -> Self {
+        let (committed, rejected) = match answered.outcome {
+            Outcome::Committed { version } => (Some(version), None),
+            Outcome::Rejected(reason) => (None, Some(reason)),
+        };
+        Answered {
+            id: answered.change_id,
+            committed,
+            message: rejected.as_ref().map(ToString::to_string),
+            rejected,
+        }
+    }
 }
 
 impl ClientMessage {
@@ -301,18 +335,7 @@ impl<T> ServerMessage<T> {
             ToFollower::Snapshot(snapshot) => ServerMessage::Snapshot {
                 version: snapshot.version,
                 state: snapshot.state,
-                answered: snapshot.answered.map(|a| {
-                    let (committed, rejected) = match a.outcome {
-                        Outcome::Committed { version } => (Some(version), None),
-                        Outcome::Rejected(reason) => (None, Some(reason)),
-                    };
-                    Answered {
-                        id: a.change_id,
-                        committed,
-                        message: rejected.as_ref().map(ToString::to_string),
-                        rejected,
-                    }
-                }),
+                answered: snapshot.answered.map(Answered::from),
             },
             ToFollower::Welcome(_) => return None,
         })
@@ -406,13 +429,19 @@ mod tests {
     #[test]
     fn a_glance_reads_the_number_and_the_first_path() {
         let text = r#"{"type":"change","id":7,"base":3,"patches":[{"op":"add","path":["a",1],"value":{"x":[1,2]}},{"op":"remove","path":["b"]}]}"#;
-        let (id, first) = glance_change(text).unwrap();
+        let Ok(Incoming::ReadOnly { id, first }) = read_incoming(text, true) else {
+            panic!("a glance");
+        };
         assert_eq!(id, 7);
         assert_eq!(first.unwrap().to_pointer(), "/a/1");
+        let empty = r#"{"type":"change","id":8,"base":0,"patches":[]}"#;
         assert_eq!(
-            glance_change(r#"{"type":"change","id":8,"base":0,"patches":[]}"#),
-            Some((8, None))
+            read_incoming(empty, true).unwrap(),
+            Incoming::ReadOnly { id: 8, first: None }
         );
-        assert_eq!(glance_change(r#"{"type":"snapshot"}"#), None);
+        assert_eq!(
+            read_incoming(r#"{"type":"snapshot"}"#, true).unwrap(),
+            Incoming::Message(ClientMessage::Snapshot)
+        );
     }
 }
