@@ -212,8 +212,6 @@ pub(crate) struct Through<'a> {
     /// The first keys of the patches' paths, each with its number (what [`Head::key`]
     /// counts, from 1).
     keys: HashMap<String, u32>,
-    /// The key looked up last, with its number: most patches in a row share their first key.
-    last: Option<(String, u32)>,
 }
 
 /// The start of a patch's path, enough to tell most pairs of patches that cannot touch apart
@@ -295,10 +293,7 @@ impl<'a> Through<'a> {
             Some(patch) => {
                 let key = match patch.path.first() {
                     Some(PathSegment::Key(key)) => {
-                        if let Some(known) = self.last_key(key) {
-                            known
-                        } else if let Some(&known) = self.keys.get(key) {
-                            self.last = Some((key.clone(), known));
+                        if let Some(&known) = self.keys.get(key) {
                             known
                         } else {
                             // Past `u32::MAX - 1` keys, the rest are not told apart (0).
@@ -321,12 +316,6 @@ impl<'a> Through<'a> {
         self.patches.push(patch);
         self.owners.push(owner);
         self.heads.push(head);
-    }
-
-    fn last_key(&self, key: &str) -> Option<u32> {
-        self.last
-            .as_ref()
-            .and_then(|(last, n)| (last == key).then_some(*n))
     }
 
     /// The head of a patch of the other side, its first key counted among these patches'.
