@@ -41,8 +41,8 @@ fn board() -> Arc<Board> {
     })
 }
 
-/// A change from `session` voting on item `index`, against `base_version`.
-fn vote(session: u64, id: u64, base_version: u64, index: u64) -> ToLeader {
+/// A change from `session` voting on item `index`, against `base`.
+fn vote(session: u64, id: u64, base: u64, index: u64) -> ToLeader {
     let path = Path::from(vec![
         PathSegment::from("items"),
         PathSegment::Index(usize::try_from(index).unwrap_or(0)),
@@ -52,7 +52,7 @@ fn vote(session: u64, id: u64, base_version: u64, index: u64) -> ToLeader {
         client: session,
         session,
         id,
-        base_version,
+        base,
         patches: vec![Patch::replace(path, json!(1))],
     })
 }

@@ -57,7 +57,7 @@ fn change(session: u64, id: u64, base: u64, patches: Vec<Patch>) -> ToLeader {
         client: 1,
         session,
         id,
-        base_version: base,
+        base,
         patches,
     })
 }

@@ -294,7 +294,7 @@ fn an_edit_of_a_removed_element_is_dropped_and_reported_on_both_sides() {
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, FollowerEvent::Dropped { change_id: 1, .. })),
+            .any(|e| matches!(e, FollowerEvent::Dropped { id: 1, .. })),
         "{events:?}"
     );
     pump(&mut leader, &mut nodes);
@@ -374,7 +374,7 @@ fn a_pending_edit_is_rebased_on_the_follower_through_other_nodes_changes() {
 // 5. A dropped edit leaves no trace: none of its fresh values is in any committed state, nor
 //    (*) in its author's state when the `Dropped` event is taken. (Rule 4 leaves free what
 //    the author's later whole writes carry of its own dropped edits: this rule decides.)
-// 6. `AfterDropped { change_id }` names an earlier edit of the same node that was itself
+// 6. `AfterDropped { id }` names an earlier edit of the same node that was itself
 //    dropped, never one accepted.
 // 7. No item twice, in any committed state, nor (*) in any node's state.
 // 8. No panic, no divergence (*), and (*) the draft does to the board what std's
@@ -1879,8 +1879,14 @@ impl Cluster {
     /// Records an outcome; `local` is the author's state when it took the event.
     fn record_event(&mut self, session: SessionId, event: FollowerEvent, local: &Board) {
         let (id, outcome) = match event {
-            FollowerEvent::Accepted { change_id, version } => (change_id, Ok(version)),
-            FollowerEvent::Dropped { change_id, reason } => (change_id, Err(reason)),
+            FollowerEvent::Accepted {
+                id: change_id,
+                version,
+            } => (change_id, Ok(version)),
+            FollowerEvent::Dropped {
+                id: change_id,
+                reason,
+            } => (change_id, Err(reason)),
             FollowerEvent::Diverged { version, error } => {
                 let message = format!("session {session} diverged at {version}: {error}");
                 self.fail(NO_DIVERGENCE, message);
@@ -1890,7 +1896,7 @@ impl Cluster {
         };
         // The edit an `AfterDropped` names was reported dropped already: never one that the
         // leader has still to decide.
-        if let Err(DropReason::AfterDropped { change_id }) = &outcome {
+        if let Err(DropReason::AfterDropped { id: change_id }) = &outcome {
             let named = self.edits.get(&(session, *change_id)).map(|r| &r.outcome);
             if !matches!(named, Some(Some(Err(_)))) {
                 let message = format!(
@@ -1972,7 +1978,7 @@ impl Cluster {
                     "  leader: version {} is session {} change {}: {}",
                     c.version,
                     c.session,
-                    c.change_id,
+                    c.id,
                     c.patches
                         .iter()
                         .map(ToString::to_string)
@@ -1981,7 +1987,7 @@ impl Cluster {
                 ),
                 ToFollower::Rejected(r) => format!(
                     "  leader: rejects session {} change {}: {}",
-                    r.session, r.change_id, r.reason
+                    r.session, r.id, r.reason
                 ),
                 ToFollower::Snapshot(s) => format!(
                     "  leader: snapshot of version {} to {:?} (answered {:?}): items {:?}",
@@ -2152,7 +2158,7 @@ impl Cluster {
                 Some(Ok(version)) => {
                     let batch = self.batch as u64;
                     let right = self.broadcast.get(version).is_some_and(|c| {
-                        c.session == key.0 && (key.1..key.1 + batch).contains(&c.change_id)
+                        c.session == key.0 && (key.1..key.1 + batch).contains(&c.id)
                     });
                     if !right {
                         found.push((
@@ -2169,12 +2175,12 @@ impl Cluster {
         }
     }
 
-    /// `AfterDropped { change_id }` names an earlier edit of the same session that was itself
+    /// `AfterDropped { id }` names an earlier edit of the same session that was itself
     /// dropped.
     fn check_after_dropped(&mut self) {
         let mut found = Vec::new();
         for ((session, id), record) in &self.edits {
-            let Some(Err(DropReason::AfterDropped { change_id })) = &record.outcome else {
+            let Some(Err(DropReason::AfterDropped { id: change_id })) = &record.outcome else {
                 continue;
             };
             let named = self.edits.get(&(*session, *change_id));
@@ -2206,7 +2212,7 @@ impl Cluster {
         let session = committed.session;
         let range = self
             .edits
-            .range((session, 0)..=(session, committed.change_id))
+            .range((session, 0)..=(session, committed.id))
             .map(|(key, record)| (*key, record));
         let accepted: Vec<_> = range
             .clone()
@@ -2298,7 +2304,7 @@ impl Cluster {
             found.push((ONE_ORDER, format!("versions broadcast: {versions:?}")));
         }
         for (version, committed) in &self.broadcast {
-            let key = (committed.session, committed.change_id);
+            let key = (committed.session, committed.id);
             if !once.insert(key) {
                 found.push((ONE_ORDER, format!("{key:?} committed twice")));
             }
@@ -2759,7 +2765,7 @@ fn a_committed_change_that_does_not_apply_surfaces_and_resyncs() {
         version: 1,
         client: 9,
         session: 99,
-        change_id: 1,
+        id: 1,
         patches: vec![Patch::remove(p("/9"))],
     };
     follower.receive(ToFollower::Committed(bogus));

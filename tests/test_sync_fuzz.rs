@@ -210,7 +210,7 @@ fn fuzz_leader<T: Draftable + std::fmt::Debug>(seed: u64, count: usize, base: T)
                     client: rng.below(4),
                     session,
                     id,
-                    base_version: version(&mut rng, leader.version()),
+                    base: version(&mut rng, leader.version()),
                     patches: patches(&mut rng),
                 };
                 sent.push(change.clone());
@@ -274,7 +274,7 @@ fn removing_the_root_option_after_a_removal_with_a_value_does_not_panic() {
         client: 1,
         session: ann,
         id: 1,
-        base_version: 0,
+        base: 0,
         patches: vec![with_value],
     }));
     assert!(matches!(first[0].message, ToFollower::Committed(_)));
@@ -282,7 +282,7 @@ fn removing_the_root_option_after_a_removal_with_a_value_does_not_panic() {
         client: 2,
         session: bob,
         id: 1,
-        base_version: 0,
+        base: 0,
         patches: vec![Patch::remove(Path::default())],
     }));
     assert_eq!(second.len(), 1);
@@ -307,7 +307,7 @@ fn a_follower_never_panics_on_arbitrary_messages() {
             let message: ToFollower<Board> = match rng.below(8) {
                 0 => ToFollower::Rejected(Rejected {
                     session: me + rng.below(2),
-                    change_id: rng.below(400),
+                    id: rng.below(400),
                     reason: RejectReason::BaseAhead {
                         base_version: 1,
                         leader_version: 0,
@@ -317,7 +317,7 @@ fn a_follower_never_panics_on_arbitrary_messages() {
                     version: version(&mut rng, follower.version()),
                     state: board(),
                     answered: Some(Answered {
-                        change_id: rng.below(400),
+                        id: rng.below(400),
                         outcome: if rng.below(2) == 0 {
                             Outcome::Committed {
                                 version: rng.below(400),
@@ -332,7 +332,7 @@ fn a_follower_never_panics_on_arbitrary_messages() {
                     version: version(&mut rng, follower.version()),
                     client: rng.below(3),
                     session: me + rng.below(2),
-                    change_id: rng.below(400),
+                    id: rng.below(400),
                     patches: patches(&mut rng),
                 }),
             };

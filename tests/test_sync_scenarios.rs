@@ -96,8 +96,9 @@ fn outcomes(events: &[FollowerEvent], change_id: u64) -> Vec<&FollowerEvent> {
     events
         .iter()
         .filter(|e| match e {
-            FollowerEvent::Accepted { change_id: c, .. }
-            | FollowerEvent::Dropped { change_id: c, .. } => *c == change_id,
+            FollowerEvent::Accepted { id: c, .. } | FollowerEvent::Dropped { id: c, .. } => {
+                *c == change_id
+            }
             _ => false,
         })
         .collect()
@@ -282,7 +283,7 @@ fn an_edit_in_flight_across_a_snapshot_has_exactly_one_outcome() {
     let events = ann.take_events();
     let committed = leader
         .log()
-        .find(|c| c.session == ann.session() && c.change_id == 1)
+        .find(|c| c.session == ann.session() && c.id == 1)
         .map(|c| c.version);
     match (&outcomes(&events, 1)[..], committed) {
         ([FollowerEvent::Accepted { version, .. }], Some(v)) => assert_eq!(*version, v),
@@ -351,8 +352,8 @@ fn after_dropped(events: &[FollowerEvent]) -> Vec<(u64, u64)> {
         .iter()
         .filter_map(|e| match e {
             FollowerEvent::Dropped {
-                change_id,
-                reason: DropReason::AfterDropped { change_id: named },
+                id: change_id,
+                reason: DropReason::AfterDropped { id: named },
             } => Some((*change_id, *named)),
             _ => None,
         })
@@ -585,7 +586,7 @@ fn a_later_write_of_the_value_a_dropped_edit_wrote_is_dropped_after_it() {
         matches!(
             outcomes(&events, 2)[..],
             [FollowerEvent::Dropped {
-                reason: DropReason::AfterDropped { change_id: 1 },
+                reason: DropReason::AfterDropped { id: 1 },
                 ..
             }]
         ),

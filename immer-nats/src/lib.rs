@@ -1026,7 +1026,7 @@ impl<T: Draftable> Node<T> {
                 .answered
                 .get(&session)
                 .map(|(change_id, outcome)| Answered {
-                    change_id: *change_id,
+                    id: *change_id,
                     outcome: outcome.clone(),
                 }),
             ..self.replica.snapshot()
@@ -1053,7 +1053,7 @@ impl<T: Draftable> Node<T> {
             // node's change in flight, the next append is a new attempt.
             node.last_seq = seq;
             node.stale += 1;
-            if node.attempt.0 == (committed.session, committed.change_id) {
+            if node.attempt.0 == (committed.session, committed.id) {
                 node.attempt.1 += 1;
             }
             return Step::Skipped;
@@ -1065,8 +1065,7 @@ impl<T: Draftable> Node<T> {
         if node.replica.append(committed.clone()).is_err() {
             return Step::Reload;
         }
-        let (session, change_id, version) =
-            (committed.session, committed.change_id, committed.version);
+        let (session, change_id, version) = (committed.session, committed.id, committed.version);
         if node.remote.is_front(session, change_id) {
             node.remote.queue.pop_front();
             let outcome = Outcome::Committed { version };
@@ -1401,7 +1400,7 @@ where
             let session = node.follower.session();
             let answered = stored.sessions.iter().find(|(s, _, _)| *s == session).map(
                 |(_, change_id, version)| Answered {
-                    change_id: *change_id,
+                    id: *change_id,
                     outcome: Outcome::Committed { version: *version },
                 },
             );
@@ -1436,7 +1435,10 @@ where
                 let snapshot = Snapshot {
                     version: stored.version,
                     state: (*state).clone(),
-                    answered: Some(Answered { change_id, outcome }),
+                    answered: Some(Answered {
+                        id: change_id,
+                        outcome,
+                    }),
                 };
                 node.remote
                     .send(Recipient::Session(session), ToFollower::Snapshot(snapshot));
@@ -1517,7 +1519,7 @@ where
                 refused = true;
                 let rejected = Rejected {
                     session: change.session,
-                    change_id: change.id,
+                    id: change.id,
                     reason,
                 };
                 if remote {
@@ -2042,7 +2044,7 @@ where
         let Some(&client) = node.remote.sessions.get(&session) else {
             let rejected = Rejected {
                 session,
-                change_id: change.id,
+                id: change.id,
                 reason: RejectReason::UnknownSession { session },
             };
             node.remote
@@ -2067,7 +2069,7 @@ where
                         ),
                     Outcome::Rejected(reason) => ToFollower::Rejected(Rejected {
                         session,
-                        change_id: change.id,
+                        id: change.id,
                         reason,
                     }),
                 };

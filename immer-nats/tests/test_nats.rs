@@ -383,14 +383,14 @@ async fn the_validation_hook_keeps_an_invalid_change_out_of_the_log() {
     assert!(events.iter().any(|e| matches!(
         e,
         FollowerEvent::Dropped {
-            change_id,
+            id: change_id,
             reason: DropReason::Rejected(RejectReason::Invalid { message }),
         } if *change_id == bad && message.contains("forbidden")
     )));
     assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, FollowerEvent::Accepted { change_id, .. } if *change_id == good))
+        events.iter().any(
+            |e| matches!(e, FollowerEvent::Accepted { id: change_id, .. } if *change_id == good)
+        )
     );
     assert_eq!(ann.state().items[0].title, "seed 0", "rolled back");
     bob.wait_for_version(ann.version(), WAIT).await.unwrap();

@@ -321,7 +321,7 @@ impl Devtools {
                     version: committed.version - 1,
                     label: Some(format!(
                         "change {} of session {}",
-                        committed.change_id, committed.session
+                        committed.id, committed.session
                     )),
                     patches: committed.patches,
                     inverse: Vec::new(),

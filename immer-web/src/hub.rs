@@ -1080,7 +1080,7 @@ where
                     client: context.client,
                     session,
                     id,
-                    base_version: base,
+                    base,
                     patches,
                 })
             }

@@ -288,7 +288,7 @@ impl From<immer::sync::Answered> for Answered {
             Outcome::Rejected(reason) => (None, Some(reason)),
         };
         Answered {
-            id: answered.change_id,
+            id: answered.id,
             committed,
             message: rejected.as_ref().map(ToString::to_string),
             rejected,
@@ -305,7 +305,7 @@ impl ClientMessage {
         match message {
             ToLeader::Change(change) => Some(ClientMessage::Change {
                 id: change.id,
-                base: change.base_version,
+                base: change.base,
                 patches: change.patches,
             }),
             ToLeader::Resync { version, .. } => Some(ClientMessage::Resync { version }),
@@ -324,11 +324,11 @@ impl<T> ServerMessage<T> {
             ToFollower::Committed(c) => ServerMessage::Committed {
                 version: c.version,
                 session: c.session,
-                id: c.change_id,
+                id: c.id,
                 patches: c.patches,
             },
             ToFollower::Rejected(r) => ServerMessage::Rejected {
-                id: r.change_id,
+                id: r.id,
                 message: r.reason.to_string(),
                 reason: r.reason,
             },
@@ -373,12 +373,12 @@ impl<T> ServerMessage<T> {
                 // The server does not say who the author is, only its session.
                 client: 0,
                 session,
-                change_id: id,
+                id: id,
                 patches,
             }),
             ServerMessage::Rejected { id, reason, .. } => ToFollower::Rejected(Rejected {
                 session,
-                change_id: id,
+                id: id,
                 reason,
             }),
             ServerMessage::Snapshot {
@@ -394,10 +394,7 @@ impl<T> ServerMessage<T> {
                         (None, Some(reason)) => Outcome::Rejected(reason),
                         (None, None) => return None,
                     };
-                    Some(immer::sync::Answered {
-                        change_id: a.id,
-                        outcome,
-                    })
+                    Some(immer::sync::Answered { id: a.id, outcome })
                 }),
             }),
         })

@@ -505,8 +505,8 @@ impl Honest {
     /// Whether edit `id` has been answered (accepted or dropped).
     fn answered(&self, id: u64) -> bool {
         self.client.events.iter().rev().any(|e| {
-            matches!(e, FollowerEvent::Accepted { change_id, .. }
-                | FollowerEvent::Dropped { change_id, .. } if *change_id == id)
+            matches!(e, FollowerEvent::Accepted { id: change_id, .. }
+                | FollowerEvent::Dropped { id: change_id, .. } if *change_id == id)
         })
     }
 

@@ -155,8 +155,8 @@ fn one_outcome_each(client: &Client, ids: &[u64]) {
             .events
             .iter()
             .filter(|e| match e {
-                FollowerEvent::Accepted { change_id, .. }
-                | FollowerEvent::Dropped { change_id, .. } => change_id == id,
+                FollowerEvent::Accepted { id: change_id, .. }
+                | FollowerEvent::Dropped { id: change_id, .. } => change_id == id,
                 _ => false,
             })
             .count();

@@ -435,10 +435,14 @@ impl Outcomes {
         use immer::sync::FollowerEvent;
         for event in events {
             let (id, outcome) = match event {
-                FollowerEvent::Accepted { change_id, version } => (change_id, Ok(version)),
-                FollowerEvent::Dropped { change_id, reason } => {
-                    (change_id, Err(reason.to_string()))
-                }
+                FollowerEvent::Accepted {
+                    id: change_id,
+                    version,
+                } => (change_id, Ok(version)),
+                FollowerEvent::Dropped {
+                    id: change_id,
+                    reason,
+                } => (change_id, Err(reason.to_string())),
                 _ => continue,
             };
             if let Some(earlier) = self.outcomes.insert(id, outcome.clone()) {
@@ -478,7 +482,7 @@ pub fn check_log(
     let mut once = std::collections::HashSet::new();
     for (_, committed) in &log {
         assert!(
-            once.insert((committed.session, committed.change_id)),
+            once.insert((committed.session, committed.id)),
             "{committed:?} logged twice"
         );
         replay = immer::apply_patches(&replay, &committed.patches).expect("the log replays");
@@ -499,15 +503,12 @@ pub fn check_log(
                     committed.session, node.session,
                     "edit {id} told version {version}"
                 );
-                assert!(
-                    committed.change_id >= *id,
-                    "edit {id} told version {version}"
-                );
+                assert!(committed.id >= *id, "edit {id} told version {version}");
             }
         }
         for (_, committed) in log.iter().filter(|(_, c)| c.session == node.session) {
             assert_eq!(
-                node.outcomes.get(&committed.change_id),
+                node.outcomes.get(&committed.id),
                 Some(&Ok(committed.version)),
                 "a logged change of session {} was not told accepted",
                 node.session

@@ -243,8 +243,8 @@ impl Client {
     /// The outcome of edit `id`, if it has one.
     pub(crate) fn outcome(&self, id: u64) -> Option<&FollowerEvent> {
         self.events.iter().find(|e| match e {
-            FollowerEvent::Accepted { change_id, .. }
-            | FollowerEvent::Dropped { change_id, .. } => *change_id == id,
+            FollowerEvent::Accepted { id: change_id, .. }
+            | FollowerEvent::Dropped { id: change_id, .. } => *change_id == id,
             _ => false,
         })
     }

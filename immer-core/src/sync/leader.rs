@@ -1,0 +1,575 @@
+//! The node that orders changes.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::apply::apply_patches_mut;
+use crate::canonical::{apply_typed, canonical_paths};
+use crate::draftable::Draftable;
+use crate::error::PatchError;
+use crate::patch::Patch;
+use crate::path::Path;
+use crate::transform::{Rule, Through};
+
+use super::{
+    Answered, Change, ClientId, Committed, Outbound, Outcome, Recipient, RejectReason, Rejected,
+    SessionId, Snapshot, ToFollower, ToLeader, Welcome,
+};
+
+/// What taking up one committed patch costs in moving a change, counted in the pairs of
+/// patches compared (see [`Leader::with_move_limit`]).
+const MOVE_OVERHEAD: usize = 50;
+
+/// The node that orders changes: one per shared state.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::sync::{Follower, Leader};
+/// use std::sync::Arc;
+///
+/// let mut leader = Leader::new(Arc::new(vec![10_u32, 20, 30]));
+/// let mut ann = Follower::new(leader.join(1));
+/// let mut bob = Follower::new(leader.join(2));
+///
+/// // Bob removes the first element while Ann, who has not heard of it, edits the third.
+/// bob.edit(|d| { d.remove(0); });
+/// ann.edit(|d| d.get_mut(2).unwrap().set(31));
+/// for _ in 0..2 {
+///     for message in bob.poll().into_iter().chain(ann.poll()) {
+///         for out in leader.receive(message) {
+///             ann.receive(out.message.clone());
+///             bob.receive(out.message);
+///         }
+///     }
+/// }
+/// // Ann's edit landed on the element she edited, now at index 1.
+/// assert_eq!(**leader.state(), [20, 31]);
+/// assert_eq!(ann.state(), leader.state());
+/// assert_eq!(bob.state(), leader.state());
+/// ```
+pub struct Leader<T> {
+    state: Arc<T>,
+    version: u64,
+    /// Committed changes from version `log_start + 1` on.
+    log: VecDeque<Committed>,
+    log_start: u64,
+    /// The sessions opened, each with its client and its last answered change.
+    sessions: HashMap<SessionId, Session>,
+    next_session: SessionId,
+    validator: Option<Box<Validator<T>>>,
+    authorizer: Option<Box<Authorizer>>,
+    /// The most pairs of patches one change may be moved through (see
+    /// [`Leader::with_move_limit`]).
+    move_limit: Option<usize>,
+}
+
+/// A validation hook: given the state a change applies to, the state it leads to, and its
+/// author, `Ok(())` lets it be committed and `Err(reason)` refuses it (as
+/// [`RejectReason::Invalid`]). See [`Leader::with_validator`].
+pub type Validator<T> = dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync;
+
+/// An authorization hook: given a change's author and its patches as they would be committed
+/// (moved through everything committed since the author's version), `Ok(())` lets it through
+/// and `Err(path)` refuses it (as [`RejectReason::Forbidden`]). See
+/// [`Leader::with_authorizer`].
+pub type Authorizer = dyn Fn(ClientId, &[Patch]) -> Result<(), Path> + Send + Sync;
+
+/// A change ordered elsewhere (in a shared log) that does not follow a [`Leader`]'s version,
+/// or does not apply to its state: see [`Leader::append`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// Its version is not the leader's next one.
+    NotNext {
+        /// The leader's version.
+        version: u64,
+        /// The change's version.
+        got: u64,
+    },
+    /// Its patches do not apply to the leader's state.
+    DoesNotApply(PatchError),
+}
+
+impl fmt::Display for AppendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppendError::NotNext { version, got } => write!(
+                f,
+                "version {got} does not follow the leader's version {version}"
+            ),
+            AppendError::DoesNotApply(error) => write!(f, "it does not apply: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
+
+struct Session {
+    client: ClientId,
+    /// Boxed: most sessions kept are idle, and a refusal's reason is large.
+    answered: Option<Box<(u64, Outcome)>>,
+}
+
+impl<T: Draftable> Leader<T> {
+    /// A leader whose version 0 is `state`.
+    #[must_use]
+    pub fn new(state: Arc<T>) -> Self {
+        Self::resume(state, 0)
+    }
+
+    /// A leader that starts at `version` with `state` (a snapshot), with no log before it:
+    /// changes based on an older version are refused as [`RejectReason::Compacted`].
+    #[must_use]
+    pub fn resume(state: Arc<T>, version: u64) -> Self {
+        Leader {
+            state,
+            version,
+            log: VecDeque::new(),
+            log_start: version,
+            sessions: HashMap::new(),
+            next_session: 1,
+            validator: None,
+            authorizer: None,
+            move_limit: None,
+        }
+    }
+
+    /// Bounds the work of moving one change through what was committed since its base,
+    /// counted as the patches committed since its base times (its own patches + 50): each
+    /// patch committed costs about as much to take up as 50 pairs of patches cost to
+    /// compare. A change over `max_work` is refused before it is moved
+    /// ([`RejectReason::Limit`]); its author's follower drops it, and edits anew from the
+    /// leader's state. Without a bound, a change based on an old version makes the leader
+    /// go through everything committed since, under whatever holds it.
+    ///
+    /// 400,000 (the WebSocket hub's default) is a few milliseconds at most on a 2-core
+    /// machine (see BENCHMARKS.md): a change of one patch may be about 7,800 one-patch
+    /// changes behind, one of 1,000 patches 380.
+    #[must_use]
+    pub fn with_move_limit(mut self, max_work: usize) -> Self {
+        self.move_limit = Some(max_work);
+        self
+    }
+
+    /// Runs `validator` on every change before it is committed, with the state it applies
+    /// to, the state it leads to, and its author: a change it refuses is rejected with
+    /// [`RejectReason::Invalid`], never enters the log, and its author's follower rolls it
+    /// back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{FollowerEvent, Follower, Leader, RejectReason, DropReason};
+    /// use std::sync::Arc;
+    ///
+    /// // At most three elements.
+    /// let mut leader = Leader::new(Arc::new(vec![1_u32, 2]))
+    ///     .with_validator(|_, next: &Vec<u32>, _| {
+    ///         if next.len() <= 3 { Ok(()) } else { Err(format!("{} elements", next.len())) }
+    ///     });
+    /// let mut ann = Follower::new(leader.join(1));
+    /// ann.edit(|d| d.push(3));
+    /// ann.edit(|d| d.push(4));
+    /// for _ in 0..3 {
+    ///     for message in ann.poll() {
+    ///         for out in leader.receive(message) {
+    ///             ann.receive(out.message);
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(**leader.state(), [1, 2, 3]);
+    /// assert_eq!(ann.state(), leader.state());
+    /// let events = ann.take_events();
+    /// assert!(events.iter().any(|e| matches!(e, FollowerEvent::Dropped {
+    ///     id: 2,
+    ///     reason: DropReason::Rejected(RejectReason::Invalid { .. }),
+    /// })));
+    /// ```
+    #[must_use]
+    pub fn with_validator<F>(mut self, validator: F) -> Self
+    where
+        F: Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.validator = Some(Box::new(validator));
+        self
+    }
+
+    /// Runs `authorizer` on every change before it is committed, with its author and its
+    /// patches as they will be committed (indices moved through the changes committed since
+    /// the author's version, in the canonical form of
+    /// [`apply_canonical`](crate::apply_canonical)): a change it refuses is rejected with
+    /// [`RejectReason::Forbidden`] naming the path, and never enters the log. It runs after
+    /// the change is applied to a copy (a change that does not apply is refused as such) and
+    /// before the [validator](Leader::with_validator).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader, RejectReason, ToFollower};
+    /// use std::sync::Arc;
+    ///
+    /// // Client 2 may only write the first element.
+    /// let mut leader = Leader::new(Arc::new(vec![1_u32, 2])).with_authorizer(|client, patches| {
+    ///     match patches.iter().find(|p| client == 2 && p.path.to_pointer() != "/0") {
+    ///         Some(p) => Err(p.path.clone()),
+    ///         None => Ok(()),
+    ///     }
+    /// });
+    /// let mut bob = Follower::new(leader.join(2));
+    /// bob.edit(|d| d.get_mut(1).unwrap().set(20));
+    /// let answer = leader.receive(bob.poll().remove(0));
+    /// assert!(matches!(
+    ///     &answer[0].message,
+    ///     ToFollower::Rejected(r) if matches!(r.reason, RejectReason::Forbidden { .. })
+    /// ));
+    /// assert_eq!(**leader.state(), [1, 2]);
+    /// ```
+    #[must_use]
+    pub fn with_authorizer<F>(mut self, authorizer: F) -> Self
+    where
+        F: Fn(ClientId, &[Patch]) -> Result<(), Path> + Send + Sync + 'static,
+    {
+        self.authorizer = Some(Box::new(authorizer));
+        self
+    }
+
+    /// The current state.
+    #[must_use]
+    pub fn state(&self) -> &Arc<T> {
+        &self.state
+    }
+
+    /// The current version: the number of changes committed.
+    #[must_use]
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The committed changes still held, oldest first.
+    pub fn log(&self) -> impl ExactSizeIterator<Item = &Committed> + DoubleEndedIterator {
+        self.log.iter()
+    }
+
+    /// Opens a session for `client`: what [`ToLeader::Join`] does, for a follower in the same
+    /// process (nonce 0).
+    pub fn join(&mut self, client: ClientId) -> Welcome<T> {
+        self.open_session(client, 0)
+    }
+
+    /// Forgets a session: its changes are refused from then on
+    /// ([`RejectReason::UnknownSession`]), and a retransmission of its last change is no
+    /// longer answered as before. For a transport that ends sessions (a connection gone for
+    /// longer than it may resume). Returns whether the session was open.
+    pub fn close_session(&mut self, session: SessionId) -> bool {
+        self.sessions.remove(&session).is_some()
+    }
+
+    /// How many sessions are open.
+    #[must_use]
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    fn open_session(&mut self, client: ClientId, nonce: u64) -> Welcome<T> {
+        let session = self.next_session;
+        self.next_session += 1;
+        self.sessions.insert(
+            session,
+            Session {
+                client,
+                answered: None,
+            },
+        );
+        Welcome {
+            client,
+            nonce,
+            session,
+            snapshot: self.snapshot(),
+        }
+    }
+
+    /// The current state as a [`Snapshot`] (with no session's answer).
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot<T> {
+        Snapshot {
+            version: self.version,
+            state: (*self.state).clone(),
+            answered: None,
+        }
+    }
+
+    fn snapshot_for(&self, session: SessionId) -> Snapshot<T> {
+        Snapshot {
+            answered: self
+                .sessions
+                .get(&session)
+                .and_then(|s| s.answered.as_deref().cloned())
+                .map(|(id, outcome)| Answered { id, outcome }),
+            ..self.snapshot()
+        }
+    }
+
+    /// Forgets the log before `version`: followers older than that catch up by snapshot.
+    pub fn compact(&mut self, version: u64) {
+        while self.log_start < version.min(self.version) {
+            self.log.pop_front();
+            self.log_start += 1;
+        }
+    }
+
+    /// Handles one message; returns the messages to send.
+    pub fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>> {
+        match message {
+            ToLeader::Join { client, nonce } => vec![Outbound {
+                to: Recipient::Sender,
+                message: ToFollower::Welcome(self.open_session(client, nonce)),
+            }],
+            ToLeader::Change(change) => self.receive_change(&change),
+            ToLeader::Resync { session, version } => self.resync(session, version),
+            ToLeader::SnapshotRequest { session } => vec![Outbound {
+                to: Recipient::Session(session),
+                message: ToFollower::Snapshot(self.snapshot_for(session)),
+            }],
+        }
+    }
+
+    fn receive_change(&mut self, change: &Change) -> Vec<Outbound<T>> {
+        let to = Recipient::Session(change.session);
+        let Some(session) = self.sessions.get(&change.session) else {
+            let rejected = Rejected {
+                session: change.session,
+                id: change.id,
+                reason: RejectReason::UnknownSession {
+                    session: change.session,
+                },
+            };
+            return vec![Outbound {
+                to,
+                message: ToFollower::Rejected(rejected),
+            }];
+        };
+        if let Some((last, outcome)) = session.answered.as_deref() {
+            if change.id < *last {
+                return Vec::new();
+            }
+            if change.id == *last {
+                // A retransmission: answer again, to its author only.
+                let message = match outcome {
+                    Outcome::Committed { version } => match self.committed(*version) {
+                        Some(committed) => ToFollower::Committed(committed.clone()),
+                        None => return self.resync(change.session, version.saturating_sub(1)),
+                    },
+                    Outcome::Rejected(reason) => ToFollower::Rejected(Rejected {
+                        session: change.session,
+                        id: change.id,
+                        reason: reason.clone(),
+                    }),
+                };
+                return vec![Outbound { to, message }];
+            }
+        }
+        let client = session.client;
+        // What the session keeps of a refusal is small, whatever the change held.
+        let (outcome, out) = match self.commit(client, change).map_err(RejectReason::shortened) {
+            Ok(committed) => (
+                Outcome::Committed {
+                    version: committed.version,
+                },
+                Outbound {
+                    to: Recipient::All,
+                    message: ToFollower::Committed(committed),
+                },
+            ),
+            Err(reason) => (
+                Outcome::Rejected(reason.clone()),
+                Outbound {
+                    to,
+                    message: ToFollower::Rejected(Rejected {
+                        session: change.session,
+                        id: change.id,
+                        reason,
+                    }),
+                },
+            ),
+        };
+        if let Some(session) = self.sessions.get_mut(&change.session) {
+            session.answered = Some(Box::new((change.id, outcome)));
+        }
+        vec![out]
+    }
+
+    fn committed(&self, version: u64) -> Option<&Committed> {
+        let index = version.checked_sub(self.log_start + 1)?;
+        self.log.get(usize::try_from(index).ok()?)
+    }
+
+    /// Orders `change` by `client` as the next version without committing it, with the
+    /// state it leads to. Cheap refusals come first: a base the leader has not reached or no
+    /// longer holds, no patches ([`RejectReason::Empty`]), more work to move it than the
+    /// [move limit](Leader::with_move_limit). Then its paths are read as the state's types
+    /// read them (a list position written as a string becomes a number), it is moved
+    /// through everything committed since its base in one pass, applied, authorized as it
+    /// will be committed, and validated. What is committed is the change as the typed state writes it (see
+    /// [`apply_canonical`](crate::apply_canonical)): members the types lack are gone,
+    /// numbers and positions are written as the types write them, so every follower, typed
+    /// or JSON, holds the leader's state. This is what [`receive`](Leader::receive) commits; a node that
+    /// orders changes in a shared log (where another node may append first) prepares a
+    /// change here, appends it there, and records it with [`append`](Leader::append).
+    ///
+    /// # Errors
+    ///
+    /// Why the change would be rejected.
+    pub fn prepare(
+        &self,
+        client: ClientId,
+        change: &Change,
+    ) -> Result<(Committed, Arc<T>), RejectReason> {
+        if change.base > self.version {
+            return Err(RejectReason::BaseAhead {
+                base_version: change.base,
+                leader_version: self.version,
+            });
+        }
+        if change.base < self.log_start {
+            return Err(RejectReason::Compacted {
+                base_version: change.base,
+                log_start: self.log_start,
+            });
+        }
+        if change.patches.is_empty() {
+            return Err(RejectReason::Empty {});
+        }
+        let since = usize::try_from(change.base - self.log_start).unwrap_or(usize::MAX);
+        let log = self.log.range(since..);
+        if let Some(max) = self.move_limit {
+            // Counted before anything is moved, and no further than the bound.
+            let weight = change.patches.len().saturating_add(MOVE_OVERHEAD);
+            let mut work = 0_usize;
+            for committed in log.clone() {
+                work = work.saturating_add(committed.patches.len().saturating_mul(weight));
+                if work > max {
+                    return Err(RejectReason::Limit {
+                        limit: "work to move the change (the patches committed since its \
+                                base, times its patches and 50)"
+                            .to_owned(),
+                        max,
+                        got: work,
+                    });
+                }
+            }
+        }
+        // The paths as the state's types read them (a list position written as a string is
+        // moved as a position), then moved through everything committed since the base in one
+        // pass.
+        let patches = canonical_paths(&*self.state, &change.patches)?;
+        let patches = if since < self.log.len() {
+            let mut through = Through::default();
+            for (offset, committed) in log.enumerate() {
+                through.append(&committed.patches, offset);
+            }
+            through
+                .pass(&patches, Rule::CONCURRENT)
+                .map_err(|blocked| RejectReason::Conflict {
+                    version: change.base + 1 + blocked.owner as u64,
+                    conflict: blocked.conflict,
+                })?
+        } else {
+            patches
+        };
+        // Committed as the typed state writes it, so that every follower holds this state;
+        // authorized as committed (a set's element where it landed, `-` as the position).
+        let (next, patches) = apply_typed(&self.state, patches)?;
+        if patches.is_empty() {
+            // Every patch changed nothing (an element a set already holds).
+            return Err(RejectReason::Empty {});
+        }
+        if let Some(authorizer) = &self.authorizer {
+            authorizer(client, &patches).map_err(|path| RejectReason::Forbidden { path })?;
+        }
+        if let Some(validator) = &self.validator {
+            validator(&self.state, &next, client)
+                .map_err(|message| RejectReason::Invalid { message })?;
+        }
+        let committed = Committed {
+            version: self.version + 1,
+            client,
+            session: change.session,
+            id: change.id,
+            patches,
+        };
+        Ok((committed, next))
+    }
+
+    /// Records a change ordered elsewhere as the next version: it must be
+    /// [`version`](Leader::version)` + 1` and apply to the state (it is not validated again).
+    ///
+    /// # Errors
+    ///
+    /// When it does not follow the leader's version or does not apply; nothing changes.
+    ///
+    /// Time: the change applied in place when no one else holds the leader's state (a clone
+    /// of [`state`](Leader::state) kept elsewhere is copied along the change's paths).
+    pub fn append(&mut self, committed: Committed) -> Result<(), AppendError> {
+        if Some(committed.version) != self.version.checked_add(1) {
+            return Err(AppendError::NotNext {
+                version: self.version,
+                got: committed.version,
+            });
+        }
+        // In place when no one else holds the state (all or nothing either way).
+        apply_patches_mut(Arc::make_mut(&mut self.state), &committed.patches)
+            .map_err(AppendError::DoesNotApply)?;
+        self.version = committed.version;
+        self.log.push_back(committed);
+        Ok(())
+    }
+
+    fn push(&mut self, committed: Committed, next: Arc<T>) {
+        self.state = next;
+        self.version = committed.version;
+        self.log.push_back(committed);
+    }
+
+    /// The version the log starts after: changes based on an older one are refused.
+    #[must_use]
+    pub fn log_start(&self) -> u64 {
+        self.log_start
+    }
+
+    fn commit(&mut self, client: ClientId, change: &Change) -> Result<Committed, RejectReason> {
+        let (committed, next) = self.prepare(client, change)?;
+        self.push(committed.clone(), next);
+        Ok(committed)
+    }
+
+    fn resync(&self, session: SessionId, version: u64) -> Vec<Outbound<T>> {
+        let to = Recipient::Session(session);
+        if version >= self.version {
+            return Vec::new();
+        }
+        if version < self.log_start {
+            return vec![Outbound {
+                to,
+                message: ToFollower::Snapshot(self.snapshot_for(session)),
+            }];
+        }
+        (version + 1..=self.version)
+            .filter_map(|v| self.committed(v))
+            .map(|c| Outbound {
+                to,
+                message: ToFollower::Committed(c.clone()),
+            })
+            .collect()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Leader<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Leader")
+            .field("version", &self.version)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
