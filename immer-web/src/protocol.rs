@@ -373,12 +373,12 @@ impl<T> ServerMessage<T> {
                 // The server does not say who the author is, only its session.
                 client: 0,
                 session,
-                id: id,
+                id,
                 patches,
             }),
             ServerMessage::Rejected { id, reason, .. } => ToFollower::Rejected(Rejected {
                 session,
-                id: id,
+                id,
                 reason,
             }),
             ServerMessage::Snapshot {

@@ -1,6 +1,6 @@
 //! The node that orders changes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -13,13 +13,9 @@ use crate::path::Path;
 use crate::transform::{Rule, Through};
 
 use super::{
-    Answered, Change, ClientId, Committed, Outbound, Outcome, Recipient, RejectReason, Rejected,
-    SessionId, Snapshot, ToFollower, ToLeader, Welcome,
+    Admission, Change, Checks, ClientId, Committed, Outbound, Outcome, Recipient, RejectReason,
+    Rejected, SessionId, Sessions, Snapshot, ToFollower, ToLeader, Welcome,
 };
-
-/// What taking up one committed patch costs in moving a change, counted in the pairs of
-/// patches compared (see [`Leader::with_move_limit`]).
-const MOVE_OVERHEAD: usize = 50;
 
 /// The node that orders changes: one per shared state.
 ///
@@ -56,25 +52,10 @@ pub struct Leader<T> {
     log: VecDeque<Committed>,
     log_start: u64,
     /// The sessions opened, each with its client and its last answered change.
-    sessions: HashMap<SessionId, Session>,
+    sessions: Sessions,
     next_session: SessionId,
-    validator: Option<Box<Validator<T>>>,
-    authorizer: Option<Box<Authorizer>>,
-    /// The most pairs of patches one change may be moved through (see
-    /// [`Leader::with_move_limit`]).
-    move_limit: Option<usize>,
+    checks: Checks<T>,
 }
-
-/// A validation hook: given the state a change applies to, the state it leads to, and its
-/// author, `Ok(())` lets it be committed and `Err(reason)` refuses it (as
-/// [`RejectReason::Invalid`]). See [`Leader::with_validator`].
-pub type Validator<T> = dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync;
-
-/// An authorization hook: given a change's author and its patches as they would be committed
-/// (moved through everything committed since the author's version), `Ok(())` lets it through
-/// and `Err(path)` refuses it (as [`RejectReason::Forbidden`]). See
-/// [`Leader::with_authorizer`].
-pub type Authorizer = dyn Fn(ClientId, &[Patch]) -> Result<(), Path> + Send + Sync;
 
 /// A change ordered elsewhere (in a shared log) that does not follow a [`Leader`]'s version,
 /// or does not apply to its state: see [`Leader::append`].
@@ -106,12 +87,6 @@ impl fmt::Display for AppendError {
 
 impl std::error::Error for AppendError {}
 
-struct Session {
-    client: ClientId,
-    /// Boxed: most sessions kept are idle, and a refusal's reason is large.
-    answered: Option<Box<(u64, Outcome)>>,
-}
-
 impl<T: Draftable> Leader<T> {
     /// A leader whose version 0 is `state`.
     #[must_use]
@@ -128,28 +103,19 @@ impl<T: Draftable> Leader<T> {
             version,
             log: VecDeque::new(),
             log_start: version,
-            sessions: HashMap::new(),
+            sessions: Sessions::new(),
             next_session: 1,
-            validator: None,
-            authorizer: None,
-            move_limit: None,
+            checks: Checks::new(),
         }
     }
 
-    /// Bounds the work of moving one change through what was committed since its base,
-    /// counted as the patches committed since its base times (its own patches + 50): each
-    /// patch committed costs about as much to take up as 50 pairs of patches cost to
-    /// compare. A change over `max_work` is refused before it is moved
+    /// Bounds the work of moving one change through what was committed since its base (see
+    /// [`Checks::move_limit`]): a change over `max_work` is refused before it is moved
     /// ([`RejectReason::Limit`]); its author's follower drops it, and edits anew from the
-    /// leader's state. Without a bound, a change based on an old version makes the leader
-    /// go through everything committed since, under whatever holds it.
-    ///
-    /// 400,000 (the WebSocket hub's default) is a few milliseconds at most on a 2-core
-    /// machine (see BENCHMARKS.md): a change of one patch may be about 7,800 one-patch
-    /// changes behind, one of 1,000 patches 380.
+    /// leader's state.
     #[must_use]
     pub fn with_move_limit(mut self, max_work: usize) -> Self {
-        self.move_limit = Some(max_work);
+        self.checks = self.checks.move_limit(max_work);
         self
     }
 
@@ -192,7 +158,7 @@ impl<T: Draftable> Leader<T> {
     where
         F: Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync + 'static,
     {
-        self.validator = Some(Box::new(validator));
+        self.checks = self.checks.validator(validator);
         self
     }
 
@@ -231,8 +197,29 @@ impl<T: Draftable> Leader<T> {
     where
         F: Fn(ClientId, &[Patch]) -> Result<(), Path> + Send + Sync + 'static,
     {
-        self.authorizer = Some(Box::new(authorizer));
+        self.checks = self.checks.authorizer(authorizer);
         self
+    }
+
+    /// Runs `checks` (the validator, the authorizer and the move limit together, as a
+    /// transport shares them between the nodes it runs) on every change before it is
+    /// committed, in place of the ones set before.
+    #[must_use]
+    pub fn with_checks(mut self, checks: Checks<T>) -> Self {
+        self.checks = checks;
+        self
+    }
+
+    /// The checks every change passes before it is committed.
+    #[must_use]
+    pub fn checks(&self) -> &Checks<T> {
+        &self.checks
+    }
+
+    /// The sessions open, each with its client and its last answered change.
+    #[must_use]
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// The current state.
@@ -263,7 +250,7 @@ impl<T: Draftable> Leader<T> {
     /// longer answered as before. For a transport that ends sessions (a connection gone for
     /// longer than it may resume). Returns whether the session was open.
     pub fn close_session(&mut self, session: SessionId) -> bool {
-        self.sessions.remove(&session).is_some()
+        self.sessions.close(session)
     }
 
     /// How many sessions are open.
@@ -275,13 +262,7 @@ impl<T: Draftable> Leader<T> {
     fn open_session(&mut self, client: ClientId, nonce: u64) -> Welcome<T> {
         let session = self.next_session;
         self.next_session += 1;
-        self.sessions.insert(
-            session,
-            Session {
-                client,
-                answered: None,
-            },
-        );
+        self.sessions.open(session, client);
         Welcome {
             client,
             nonce,
@@ -302,11 +283,7 @@ impl<T: Draftable> Leader<T> {
 
     fn snapshot_for(&self, session: SessionId) -> Snapshot<T> {
         Snapshot {
-            answered: self
-                .sessions
-                .get(&session)
-                .and_then(|s| s.answered.as_deref().cloned())
-                .map(|(id, outcome)| Answered { id, outcome }),
+            answered: self.sessions.answered(session),
             ..self.snapshot()
         }
     }
@@ -337,40 +314,27 @@ impl<T: Draftable> Leader<T> {
 
     fn receive_change(&mut self, change: &Change) -> Vec<Outbound<T>> {
         let to = Recipient::Session(change.session);
-        let Some(session) = self.sessions.get(&change.session) else {
-            let rejected = Rejected {
-                session: change.session,
-                id: change.id,
-                reason: RejectReason::UnknownSession {
-                    session: change.session,
-                },
-            };
-            return vec![Outbound {
-                to,
-                message: ToFollower::Rejected(rejected),
-            }];
-        };
-        if let Some((last, outcome)) = session.answered.as_deref() {
-            if change.id < *last {
-                return Vec::new();
-            }
-            if change.id == *last {
-                // A retransmission: answer again, to its author only.
-                let message = match outcome {
-                    Outcome::Committed { version } => match self.committed(*version) {
-                        Some(committed) => ToFollower::Committed(committed.clone()),
-                        None => return self.resync(change.session, version.saturating_sub(1)),
-                    },
-                    Outcome::Rejected(reason) => ToFollower::Rejected(Rejected {
-                        session: change.session,
-                        id: change.id,
-                        reason: reason.clone(),
-                    }),
-                };
+        let client = match self.sessions.admit(change) {
+            Admission::Order { client } => client,
+            Admission::Again { outcome } => {
+                // A retransmission: answered again, to its author only.
+                let message = Sessions::answer_again(
+                    change.session,
+                    change.id,
+                    outcome,
+                    |version| self.committed(version).cloned(),
+                    || self.snapshot_for(change.session),
+                );
                 return vec![Outbound { to, message }];
             }
-        }
-        let client = session.client;
+            Admission::Answered => return Vec::new(),
+            Admission::Unknown(rejected) => {
+                return vec![Outbound {
+                    to,
+                    message: ToFollower::Rejected(rejected),
+                }];
+            }
+        };
         // What the session keeps of a refusal is small, whatever the change held.
         let (outcome, out) = match self.commit(client, change).map_err(RejectReason::shortened) {
             Ok(committed) => (
@@ -394,9 +358,7 @@ impl<T: Draftable> Leader<T> {
                 },
             ),
         };
-        if let Some(session) = self.sessions.get_mut(&change.session) {
-            session.answered = Some(Box::new((change.id, outcome)));
-        }
+        self.sessions.answer(change.session, change.id, outcome);
         vec![out]
     }
 
@@ -443,23 +405,8 @@ impl<T: Draftable> Leader<T> {
         }
         let since = usize::try_from(change.base - self.log_start).unwrap_or(usize::MAX);
         let log = self.log.range(since..);
-        if let Some(max) = self.move_limit {
-            // Counted before anything is moved, and no further than the bound.
-            let weight = change.patches.len().saturating_add(MOVE_OVERHEAD);
-            let mut work = 0_usize;
-            for committed in log.clone() {
-                work = work.saturating_add(committed.patches.len().saturating_mul(weight));
-                if work > max {
-                    return Err(RejectReason::Limit {
-                        limit: "work to move the change (the patches committed since its \
-                                base, times its patches and 50)"
-                            .to_owned(),
-                        max,
-                        got: work,
-                    });
-                }
-            }
-        }
+        // Counted before anything is moved, and no further than the bound.
+        self.checks.check_move(change.patches.len(), log.clone())?;
         // The paths as the state's types read them (a list position written as a string is
         // moved as a position), then moved through everything committed since the base in one
         // pass.
@@ -485,13 +432,8 @@ impl<T: Draftable> Leader<T> {
             // Every patch changed nothing (an element a set already holds).
             return Err(RejectReason::Empty {});
         }
-        if let Some(authorizer) = &self.authorizer {
-            authorizer(client, &patches).map_err(|path| RejectReason::Forbidden { path })?;
-        }
-        if let Some(validator) = &self.validator {
-            validator(&self.state, &next, client)
-                .map_err(|message| RejectReason::Invalid { message })?;
-        }
+        self.checks.authorize(client, &patches)?;
+        self.checks.validate(&self.state, &next, client)?;
         let committed = Committed {
             version: self.version + 1,
             client,

@@ -119,13 +119,19 @@
 //! - edits a follower had not yet had answered when it crashed: the one in flight may still
 //!   be committed (under the old session, seen by everyone as another session's change), the
 //!   others are lost with the process.
+mod backend;
+mod checks;
 mod follower;
 mod leader;
 mod messages;
+mod sessions;
 
+pub use backend::Backend;
+pub use checks::{Authorizer, Checks, Validator};
 pub use follower::{DropReason, Follower, FollowerEvent};
-pub use leader::{AppendError, Authorizer, Leader, Validator};
+pub use leader::{AppendError, Leader};
 pub use messages::{
     Answered, Change, ClientId, Committed, Outbound, Outcome, Recipient, RejectReason, Rejected,
     SessionId, Snapshot, ToFollower, ToLeader, Welcome,
 };
+pub use sessions::{Admission, Sessions};

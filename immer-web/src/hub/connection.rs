@@ -1,0 +1,358 @@
+//! One WebSocket connection's I/O: authentication, the reader (parse, rate, queue), the
+//! writer (the outbound queue, bounded), and closing with a reason. What a message does to
+//! the document is [`document`](super::document)'s.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use immer::Draftable;
+use immer::sync::SessionId;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot};
+
+use super::limits::{Budget, Limits, close_code};
+use super::{Backend, Connection, Context, Hub, Identity, lock};
+use crate::protocol::{ClientMessage, Incoming};
+
+impl Connection {
+    /// Queues `message`; a full queue closes the connection (the client reads too slowly).
+    pub(super) fn push(&mut self, message: Message, limits: &Limits) -> bool {
+        let bytes = message_bytes(&message);
+        // Counted before it is queued: the writer takes it off when written, perhaps at once.
+        let queued = self.queued.fetch_add(bytes, Ordering::Relaxed);
+        let fits = queued == 0 || queued.saturating_add(bytes) <= limits.max_outbound_bytes;
+        if fits && self.outbound.try_send(message).is_ok() {
+            return true;
+        }
+        self.queued.fetch_sub(bytes, Ordering::Relaxed);
+        let reason = if fits {
+            format!(
+                "too slow: more than {} messages waiting",
+                limits.max_outbound
+            )
+        } else {
+            format!(
+                "too slow: more than {} bytes waiting",
+                limits.max_outbound_bytes
+            )
+        };
+        self.close_with(close_code::POLICY, reason);
+        false
+    }
+
+    /// Tells the connection's writer to close with `code` and `reason` (once).
+    pub(super) fn close_with(&mut self, code: u16, reason: String) {
+        if let Some(close) = self.close.take() {
+            // The connection may be closing already.
+            let _ = close.send((code, reason));
+        }
+    }
+}
+
+fn message_bytes(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+        Message::Close(_) => 0,
+    }
+}
+
+fn closing(code: u16, reason: String) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(clip(reason)),
+    }))
+}
+
+/// Writes what the hub queues for a connection, several messages per flush, until the queue
+/// closes, a write takes longer than `patience`, or a close reason arrives (sent as the close
+/// frame). Then tells the reader to stop.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Message>,
+    queued: Arc<AtomicUsize>,
+    mut close: oneshot::Receiver<(u16, String)>,
+    reader: oneshot::Sender<()>,
+    patience: Duration,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            reason = &mut close => {
+                if let Ok((code, reason)) = reason {
+                    // The close frame goes after what the socket holds: a client that reads
+                    // again in time gets it.
+                    let _ = tokio::time::timeout(patience, sink.send(closing(code, reason))).await;
+                }
+                break;
+            }
+            message = queue.recv() => {
+                let Some(message) = message else { break };
+                let mut bytes = message_bytes(&message);
+                let written = tokio::time::timeout(patience, async {
+                    sink.feed(message).await?;
+                    while let Ok(message) = queue.try_recv() {
+                        bytes += message_bytes(&message);
+                        sink.feed(message).await?;
+                    }
+                    sink.flush().await
+                });
+                let written = matches!(written.await, Ok(Ok(())));
+                queued.fetch_sub(bytes, Ordering::Relaxed);
+                if !written {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = reader.send(());
+}
+
+/// Reads a connection's messages into `inbound` until it closes, the writer stops, or the
+/// client breaks a rule: then the close code and reason.
+async fn read(
+    stream: &mut SplitStream<WebSocket>,
+    inbound: &mpsc::Sender<Incoming>,
+    mut writer_stopped: oneshot::Receiver<()>,
+    (budget, read_only): (&Mutex<Budget>, bool),
+    limits: &Limits,
+) -> Option<(u16, String)> {
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            _ = &mut writer_stopped => return None,
+        };
+        let message = match message {
+            None | Some(Ok(Message::Close(_))) => return None,
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Some(unreadable(&error, limits)),
+        };
+        // Every frame counts, pings too.
+        if let Err(reason) = lock(budget).take(message_bytes(&message)) {
+            return Some((close_code::POLICY, reason));
+        }
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                let reason = "binary messages are not understood: send JSON text";
+                return Some((close_code::UNSUPPORTED, reason.to_owned()));
+            }
+            _ => continue,
+        };
+        // A change of a role that writes nothing is refused whatever it holds: read no
+        // further than its number and first path.
+        let message = match crate::protocol::read_incoming(&text, read_only) {
+            Ok(Incoming::Message(ClientMessage::Auth { .. })) => {
+                return Some((close_code::INVALID, "already authenticated".to_owned()));
+            }
+            Ok(message) => message,
+            Err(error) => {
+                return Some((close_code::INVALID, format!("invalid message: {error}")));
+            }
+        };
+        // When the handler stopped (the connection is closing), read on, ignoring what comes,
+        // until the writer has said why, so that the close frame is not lost to a reset.
+        if let Err(mpsc::error::TrySendError::Full(_)) = inbound.try_send(message) {
+            let reason = format!("more than {} messages pending", limits.max_pending);
+            return Some((close_code::POLICY, reason));
+        }
+    }
+}
+
+/// A close reason fits in 123 bytes (RFC 6455).
+fn clip(reason: String) -> String {
+    cut(reason, 123, "...")
+}
+
+/// `text` in at most `max` bytes: when longer, cut at a character boundary and ended with
+/// `mark`.
+pub(crate) fn cut(mut text: String, max: usize, mark: &str) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub(mark.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(mark);
+    }
+    text
+}
+
+/// The close code and reason for a frame that could not be read: over the size limit, or
+/// not a WebSocket frame.
+fn unreadable(error: &axum::Error, limits: &Limits) -> (u16, String) {
+    let limit = limits.max_message_bytes;
+    let reason = format!("unreadable message: {error} (the limit is {limit} bytes)");
+    (close_code::TOO_BIG, reason)
+}
+
+/// A request's token: its `Authorization: Bearer` header, or its `token` query parameter.
+pub(super) fn request_token(request: &axum::extract::Request) -> Option<String> {
+    let header = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if let Some(token) = header {
+        return Some(token.to_owned());
+    }
+    let axum::extract::Query(query) =
+        axum::extract::Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok()?;
+    query.get("token").cloned()
+}
+
+impl<T, R, B> Hub<T, R, B>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+    R: Clone + PartialEq + Serialize + Send + Sync + 'static,
+    B: Backend<T>,
+{
+    /// Serves one WebSocket connection until it closes.
+    pub async fn serve(self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let limits = self.inner.limits.clone();
+        let budget = Arc::new(Mutex::new(Budget::new(&limits)));
+
+        // 1. Authenticate: the first message, in time.
+        let (identity, resume) = match self.identify(&mut stream, &budget).await {
+            Ok(found) => found,
+            Err((code, reason)) => {
+                let _ = sink.send(closing(code, reason)).await;
+                return;
+            }
+        };
+
+        // 2. Open or resume a session, and register the connection.
+        let (outbound, outbound_rx) = mpsc::channel::<Message>(limits.max_outbound);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (close, close_rx) = oneshot::channel::<(u16, String)>();
+        let registered = self.register(&identity, resume, outbound, Arc::clone(&queued), close);
+        let (connection, client, session) = match registered {
+            Ok(registered) => registered,
+            Err((code, reason)) => {
+                let _ = sink.send(closing(code, reason)).await;
+                return;
+            }
+        };
+
+        // 3. The writer: what the hub queues for this connection; a close reason ends it and
+        // the reader.
+        let (reader_close, reader_closed) = oneshot::channel::<()>();
+        let writer = tokio::spawn(write(
+            sink,
+            outbound_rx,
+            queued,
+            close_rx,
+            reader_close,
+            limits.write_timeout,
+        ));
+
+        // 4. The handler: this connection's messages, one at a time, in order, while the
+        // connection is registered (a connection closed for breaking a rule has the rest of
+        // what it sent ignored).
+        let (inbound, mut inbound_rx) = mpsc::channel::<Incoming>(limits.max_pending);
+        let hub = self.clone();
+        let context = Context {
+            connection,
+            client,
+            session,
+            role: identity.role.clone(),
+            budget: Arc::clone(&budget),
+        };
+        let handler = tokio::spawn(async move {
+            while let Some(message) = inbound_rx.recv().await {
+                if !hub.handle(&context, message) {
+                    break;
+                }
+            }
+        });
+
+        // 5. The reader: parse, check the rate, and queue for the handler.
+        let read_only = !self.inner.policy.writes_anything(&identity.role);
+        let ended = read(
+            &mut stream,
+            &inbound,
+            reader_closed,
+            (&budget, read_only),
+            &limits,
+        )
+        .await;
+
+        // 6. Close: unregister, keep the session for a while to resume, say why, stop the
+        // tasks.
+        let close = self.detach(connection, session);
+        if let (Some((code, reason)), Some(close)) = (ended, close) {
+            let _ = close.send((code, reason));
+        }
+        drop(inbound);
+        let _ = handler.await;
+        // Read on, discarding, while the writer says why: dropped with frames unread, the
+        // socket would be reset, and a client still sending would lose the close frame.
+        let mut writer = writer;
+        let drain = async {
+            while let Some(Ok(_)) = stream.next().await {}
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            _ = &mut writer => {}
+            () = drain => {}
+            () = tokio::time::sleep(limits.write_timeout) => {}
+        }
+    }
+
+    /// The connection's identity from its first message, or the close code and reason.
+    async fn identify(
+        &self,
+        stream: &mut SplitStream<WebSocket>,
+        budget: &Mutex<Budget>,
+    ) -> Result<(Identity<R>, Option<SessionId>), (u16, String)> {
+        let unauthorized = |reason: String| (close_code::UNAUTHORIZED, reason);
+        let limits = &self.inner.limits;
+        let deadline = tokio::time::Instant::now() + limits.auth_timeout;
+        let text = loop {
+            let next = tokio::time::timeout_at(deadline, stream.next())
+                .await
+                .map_err(|_| unauthorized("unauthorized: no auth message in time".to_owned()))?;
+            match next {
+                Some(Ok(Message::Text(text))) => break text,
+                // Pings before the token count as messages too.
+                Some(Ok(message @ (Message::Ping(_) | Message::Pong(_)))) => {
+                    let bytes = message_bytes(&message);
+                    if let Err(reason) = lock(budget).take(bytes) {
+                        return Err((close_code::POLICY, reason));
+                    }
+                }
+                Some(Err(error)) => return Err(unreadable(&error, limits)),
+                _ => {
+                    let reason = "unauthorized: the first message must be auth";
+                    return Err(unauthorized(reason.to_owned()));
+                }
+            }
+        };
+        match serde_json::from_str(&text) {
+            // The hook is the app's: bounded too.
+            Ok(ClientMessage::Auth { token, resume }) => {
+                let verified = (self.inner.authenticate)(token);
+                match tokio::time::timeout_at(deadline, verified).await {
+                    Ok(Ok(identity)) => Ok((identity, resume)),
+                    Ok(Err(reason)) => Err(unauthorized(format!("unauthorized: {reason}"))),
+                    Err(_) => Err(unauthorized(
+                        "unauthorized: the token was not verified in time".to_owned(),
+                    )),
+                }
+            }
+            Ok(_) => Err(unauthorized(
+                "unauthorized: the first message must be auth".to_owned(),
+            )),
+            Err(error) => Err(unauthorized(format!(
+                "unauthorized: not an auth message: {error}"
+            ))),
+        }
+    }
+}

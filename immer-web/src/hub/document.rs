@@ -1,0 +1,428 @@
+//! The document's side of the hub: sessions opened, resumed and forgotten, a client's
+//! message checked and handed to the [`Backend`], and what comes back queued for its
+//! recipients. No I/O here: connections are queues (see [`connection`](super::connection)).
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, PoisonError};
+use std::time::Instant;
+
+use axum::extract::ws::{Message, Utf8Bytes};
+use immer::sync::{
+    Change, ClientId, Outbound, Recipient, RejectReason, SessionId, Snapshot, ToFollower, ToLeader,
+};
+use immer::{Draftable, Patch};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot};
+
+use super::limits::{Limits, check_limits, close_code, unsafe_key};
+use super::{Backend, Connection, Context, Core, Hub, Identity, Session, lock};
+use crate::protocol::{ClientMessage, Incoming, ServerMessage};
+
+impl<T, R, B> Hub<T, R, B>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+    R: Clone + PartialEq + Serialize + Send + Sync + 'static,
+    B: Backend<T>,
+{
+    pub(super) fn register(
+        &self,
+        identity: &Identity<R>,
+        resume: Option<SessionId>,
+        outbound: mpsc::Sender<Message>,
+        queued: Arc<AtomicUsize>,
+        close: oneshot::Sender<(u16, String)>,
+    ) -> Result<(u64, ClientId, SessionId), (u16, String)> {
+        let limits = &self.inner.limits;
+        let role = serde_json::to_value(&identity.role).map_err(|e| {
+            (
+                close_code::POLICY,
+                format!("the role cannot be encoded: {e}"),
+            )
+        })?;
+        let mut core = self.core();
+        let now = Instant::now();
+        self.expire(&mut core, now);
+        let connection = core.next_connection;
+        core.next_connection += 1;
+        let known = core.users.get(&identity.user).map(|(client, _)| *client);
+        let resumed =
+            resume.filter(|s| known.is_some() && core.sessions.get(s).map(|e| e.client) == known);
+        let (client, session, version, state) = if let Some(session) = resumed {
+            let client = known.unwrap_or_default();
+            let entry = core
+                .sessions
+                .get_mut(&session)
+                .expect("resumed sessions are kept");
+            // One live connection per session: the newer one takes it over.
+            let previous = entry.connection.replace(connection);
+            if let Some(mut old) = previous.and_then(|old| core.connections.remove(&old)) {
+                let reason = "the session was resumed by another connection".to_owned();
+                old.close_with(close_code::SESSION_TAKEN, reason);
+            }
+            (client, session, core.backend.version(), None)
+        } else {
+            if core.sessions.len() >= limits.max_sessions && !self.forget_oldest(&mut core) {
+                let reason = format!(
+                    "every one of the {} sessions is connected: try again later",
+                    limits.max_sessions
+                );
+                return Err((close_code::TRY_AGAIN_LATER, reason));
+            }
+            let client = match core.users.get(&identity.user) {
+                Some((client, _)) => *client,
+                None => core.next_client,
+            };
+            let welcome = core.backend.join(client);
+            let state = match Self::state_json(&mut core, &welcome.snapshot) {
+                Ok(state) => state,
+                Err(e) => {
+                    // Nothing is kept of a session that cannot start.
+                    core.backend.close_session(welcome.session);
+                    let reason = format!("the document cannot be encoded: {e}");
+                    return Err((close_code::POLICY, reason));
+                }
+            };
+            if let Some((_, sessions)) = core.users.get_mut(&identity.user) {
+                *sessions += 1;
+            } else {
+                core.next_client += 1;
+                core.users.insert(identity.user.clone(), (client, 1));
+            }
+            core.sessions.insert(
+                welcome.session,
+                Session {
+                    client,
+                    user: identity.user.clone(),
+                    connection: Some(connection),
+                    detached_at: now,
+                },
+            );
+            (
+                client,
+                welcome.session,
+                welcome.snapshot.version,
+                Some(state),
+            )
+        };
+        self.inner
+            .identities
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(client, identity.clone());
+        // The welcome (as `ServerMessage::Welcome` writes it), its state written once per
+        // version.
+        let user = serde_json::Value::String(identity.user.clone());
+        let state = state.as_ref().map_or("null", Utf8Bytes::as_str);
+        let text = format!(
+            r#"{{"type":"welcome","session":{session},"user":{user},"role":{role},"version":{version},"state":{state},"resumed":{}}}"#,
+            resumed.is_some()
+        );
+        let mut entry = Connection {
+            session,
+            outbound,
+            queued,
+            close: Some(close),
+        };
+        entry.push(Message::Text(text.into()), limits);
+        core.connections.insert(connection, entry);
+        Ok((connection, client, session))
+    }
+
+    /// Unregisters a connection that ended: its session is kept for
+    /// [`Limits::session_idle`] to be resumed. Returns the way to tell its writer why it
+    /// closed, if it was still registered.
+    pub(super) fn detach(
+        &self,
+        connection: u64,
+        session: SessionId,
+    ) -> Option<oneshot::Sender<(u16, String)>> {
+        let mut core = self.core();
+        let close = core.connections.remove(&connection).and_then(|c| c.close);
+        let now = Instant::now();
+        if let Some(entry) = core.sessions.get_mut(&session) {
+            if entry.connection == Some(connection) {
+                entry.connection = None;
+                entry.detached_at = now;
+                core.detached.push_back((now, session));
+            }
+        }
+        // Entries of sessions resumed since wait for their time to pass: when they come to
+        // outnumber the sessions kept, only the live ones stay.
+        if core.detached.len() > 2 * core.sessions.len() + 64 {
+            let Core {
+                detached, sessions, ..
+            } = &mut *core;
+            detached.retain(|(at, s)| {
+                sessions
+                    .get(s)
+                    .is_some_and(|e| e.connection.is_none() && e.detached_at == *at)
+            });
+        }
+        self.expire(&mut core, now);
+        close
+    }
+
+    /// Forgets the sessions idle for longer than [`Limits::session_idle`].
+    fn expire(&self, core: &mut Core<B>, now: Instant) {
+        let idle = self.inner.limits.session_idle;
+        while let Some(&(at, session)) = core.detached.front() {
+            if now.saturating_duration_since(at) < idle {
+                break;
+            }
+            core.detached.pop_front();
+            self.forget(core, session, at);
+        }
+    }
+
+    /// Forgets the session idle the longest; `false` when every session is connected.
+    fn forget_oldest(&self, core: &mut Core<B>) -> bool {
+        while let Some((at, session)) = core.detached.pop_front() {
+            if self.forget(core, session, at) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Forgets `session` if it is still detached since `at`; returns whether it did.
+    fn forget(&self, core: &mut Core<B>, session: SessionId, at: Instant) -> bool {
+        let idle = core
+            .sessions
+            .get(&session)
+            .is_some_and(|e| e.connection.is_none() && e.detached_at == at);
+        if !idle {
+            return false;
+        }
+        let Some(entry) = core.sessions.remove(&session) else {
+            return false;
+        };
+        core.backend.close_session(session);
+        if let Some((client, sessions)) = core.users.get_mut(&entry.user) {
+            *sessions -= 1;
+            if *sessions == 0 {
+                let client = *client;
+                core.users.remove(&entry.user);
+                self.inner
+                    .identities
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&client);
+            }
+        }
+        true
+    }
+
+    /// The JSON of `snapshot`'s state, written once per version.
+    fn state_json(
+        core: &mut Core<B>,
+        snapshot: &Snapshot<T>,
+    ) -> Result<Utf8Bytes, serde_json::Error> {
+        if let Some((version, text)) = &core.state_json {
+            if *version == snapshot.version {
+                return Ok(text.clone());
+            }
+        }
+        let text = Utf8Bytes::from(serde_json::to_string(&snapshot.state)?);
+        core.state_json = Some((snapshot.version, text.clone()));
+        Ok(text)
+    }
+
+    /// What can be refused of a change without the document: the limits, operations Immer
+    /// cannot apply, keys JavaScript clients cannot hold, and paths the author's role may
+    /// not write wherever its list positions are moved to.
+    fn precheck(&self, role: &R, patches: &[Patch]) -> Option<RejectReason> {
+        if patches.is_empty() {
+            return Some(RejectReason::Empty {});
+        }
+        if let Some(reason) = check_limits(patches, &self.inner.limits) {
+            return Some(reason);
+        }
+        if let Some(path) = unsafe_key(patches) {
+            return Some(RejectReason::Forbidden { path });
+        }
+        let policy = &self.inner.policy;
+        let refused = if policy.writes_anything(role) {
+            policy.first_refused_after_any_move(role, patches)
+        } else {
+            patches.first().map(|p| &p.path)
+        };
+        refused.map(|path| RejectReason::Forbidden { path: path.clone() }.shortened())
+    }
+
+    /// Handles one message of an authenticated connection; `false` once the connection is
+    /// no longer registered (closed, or taken over), when nothing more of it is handled.
+    pub(super) fn handle(&self, context: &Context<R>, message: Incoming) -> bool {
+        if !self.core().connections.contains_key(&context.connection) {
+            return false;
+        }
+        let message = match message {
+            Incoming::Message(message) => message,
+            Incoming::ReadOnly { id, first } => {
+                let reason = match first {
+                    Some(path) => RejectReason::Forbidden { path }.shortened(),
+                    None => RejectReason::Empty {},
+                };
+                self.reject(context.connection, id, reason);
+                return true;
+            }
+        };
+        let limits = &self.inner.limits;
+        let session = context.session;
+        let to_leader = match message {
+            ClientMessage::Change { id, base, patches } => {
+                if let Some(reason) = self.precheck(&context.role, &patches) {
+                    self.reject(context.connection, id, reason);
+                    return true;
+                }
+                ToLeader::Change(Change {
+                    client: context.client,
+                    session,
+                    id,
+                    base,
+                    patches,
+                })
+            }
+            ClientMessage::Resync { version } => ToLeader::Resync { session, version },
+            ClientMessage::Snapshot => ToLeader::SnapshotRequest { session },
+            ClientMessage::Auth { .. } => return true,
+        };
+        let asked = !matches!(to_leader, ToLeader::Change(_));
+        let mut core = self.core();
+        let to_leader = match to_leader {
+            // Too far behind to catch up change by change within its queue: a snapshot,
+            // decided before any change is copied.
+            ToLeader::Resync { version, .. }
+                if core.backend.version().saturating_sub(version)
+                    > limits.max_outbound as u64 / 2 =>
+            {
+                ToLeader::SnapshotRequest { session }
+            }
+            other => other,
+        };
+        let outs = core.backend.receive(to_leader);
+        let sent = Self::distribute(&mut core, outs, context.connection, limits);
+        core.backend.compact(limits.keep_log);
+        if asked {
+            // What a client asks for costs its size.
+            if let Err(reason) = lock(&context.budget).take(sent) {
+                // Told why, and sent nothing more.
+                if let Some(mut entry) = core.connections.remove(&context.connection) {
+                    entry.close_with(close_code::POLICY, reason);
+                }
+            }
+        }
+        true
+    }
+
+    /// Queues each message for its recipients; a connection whose queue is full is removed
+    /// and told why. Returns the bytes queued for `connection`.
+    fn distribute(
+        core: &mut Core<B>,
+        outs: Vec<Outbound<T>>,
+        connection: u64,
+        limits: &Limits,
+    ) -> usize {
+        let mut sent = 0;
+        for out in outs {
+            if let (Recipient::All, ToFollower::Committed(committed)) = (&out.to, &out.message) {
+                core.observers
+                    .retain(|observer| observer.send(committed.clone()).is_ok());
+            }
+            // Its recipients; nothing is written for no one (a recipient removed for reading
+            // too slowly).
+            let targets: Vec<u64> = core
+                .connections
+                .iter()
+                .filter(|(id, entry)| match out.to {
+                    Recipient::All => true,
+                    Recipient::Session(session) => entry.session == session,
+                    Recipient::Sender => **id == connection,
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            // Welcomes are the hub's own (with the identity); a state with no JSON form cannot
+            // be sent, and the client resynchronizes later.
+            let text = match out.message {
+                // As `ServerMessage::Snapshot` writes it, the state written once per version.
+                ToFollower::Snapshot(snapshot) => {
+                    let Ok(state) = Self::state_json(core, &snapshot) else {
+                        continue;
+                    };
+                    let answered = snapshot.answered.map(crate::protocol::Answered::from);
+                    let Ok(answered) = serde_json::to_string(&answered) else {
+                        continue;
+                    };
+                    format!(
+                        r#"{{"type":"snapshot","version":{},"state":{state},"answered":{answered}}}"#,
+                        snapshot.version
+                    )
+                }
+                message => {
+                    let Some(Ok(text)) = ServerMessage::from_leader_message(message)
+                        .map(|m| serde_json::to_string(&m))
+                    else {
+                        continue;
+                    };
+                    text
+                }
+            };
+            let text = Utf8Bytes::from(text);
+            for id in targets {
+                if id == connection {
+                    sent += text.len();
+                }
+                let Some(entry) = core.connections.get_mut(&id) else {
+                    continue;
+                };
+                if !entry.push(Message::Text(text.clone()), limits) {
+                    // Told why (the close frame follows what its socket holds), and sent
+                    // nothing more.
+                    core.connections.remove(&id);
+                }
+            }
+        }
+        sent
+    }
+
+    /// Sends what a backend produces on its own (a shared log's committed changes and
+    /// answers) to its recipients, as it comes, for as long as the hub lives.
+    #[cfg_attr(not(feature = "jetstream"), allow(dead_code))]
+    pub(crate) fn deliver_from(&self, mut messages: mpsc::UnboundedReceiver<Outbound<T>>) {
+        let hub = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(first) = messages.recv().await {
+                let Some(inner) = hub.upgrade() else { return };
+                let mut outs = vec![first];
+                while let Ok(next) = messages.try_recv() {
+                    outs.push(next);
+                }
+                let mut core = lock(&inner.core);
+                Self::distribute(&mut core, outs, 0, &inner.limits);
+            }
+        });
+    }
+
+    /// Answers change `id` of `connection` with a refusal the hub made itself.
+    fn reject(&self, connection: u64, id: u64, reason: RejectReason) {
+        let rejected = ServerMessage::<T>::Rejected {
+            id,
+            message: reason.to_string(),
+            reason,
+        };
+        self.send_to(connection, &rejected);
+    }
+
+    fn send_to(&self, connection: u64, message: &ServerMessage<T>) {
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        let mut core = self.core();
+        if let Some(entry) = core.connections.get_mut(&connection) {
+            entry.push(Message::Text(text.into()), &self.inner.limits);
+        }
+    }
+}
