@@ -8,11 +8,14 @@ use syn::DeriveInput;
 
 use crate::ast::Input;
 use crate::ctxt::Ctxt;
-use crate::expand::crate_path;
 
+use super::context::crate_path;
+
+/// `error` as a `compile_error!`, with the stub impl when `stub` is true.
+///
 /// `stub` is false when serde's own derive fails on the same input: its impls are missing,
 /// and a stub of ours, which needs them, would only repeat that.
-pub(crate) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> TokenStream {
+pub(super) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> TokenStream {
     let error = error.to_compile_error();
     if !stub
         || matches!(node.data, syn::Data::Union(_))

@@ -7,10 +7,10 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::ast::{Field, Style, Variant};
-use crate::expand::{
-    Context, FieldAccess, Mode, Reached, dispatch, draftable_impls, field_methods, field_names,
-    impl_generics,
-};
+
+use super::context::Context;
+use super::draftable::{draftable_impls, impl_generics};
+use super::fields::{FieldAccess, Mode, Reached, dispatch, field_methods, field_names};
 
 /// serde's four enum representations.
 enum Repr {
@@ -24,6 +24,7 @@ enum Repr {
     Untagged,
 }
 
+/// The representation the container's serde attributes choose.
 fn repr(cx: &Context<'_>) -> Repr {
     let attrs = &cx.input.attrs;
     match (&attrs.tag, &attrs.content, &attrs.untagged) {
@@ -34,11 +35,12 @@ fn repr(cx: &Context<'_>) -> Repr {
     }
 }
 
+/// The draft, the variant drafts and the `Draftable` impl of an enum with data.
 #[allow(
     clippy::too_many_lines,
     reason = "one quote! of the generated items reads best whole"
 )]
-pub(crate) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStream {
+pub(super) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStream {
     let Context {
         krate,
         self_ty,
@@ -190,7 +192,7 @@ pub(crate) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStre
     }
 }
 
-/// The serialize name of every variant, and each variant's field names.
+/// The serialized name of every drafted variant.
 fn variant_names(variants: &[Variant<'_>]) -> Vec<String> {
     variants
         .iter()
@@ -210,6 +212,8 @@ fn current_name(cx: &Context<'_>, variants: &[Variant<'_>], value: &TokenStream)
     quote!(match #value { #(#arms)* })
 }
 
+/// The pattern that binds a variant's drafted fields (`{ a: __f0, b: __f1, .. }`), and how
+/// each is reached through its binding.
 fn bindings<'f, 'a>(variant: &'f Variant<'a>) -> (TokenStream, Vec<Reached<'f, 'a>>) {
     let drafted: Vec<&Field<'_>> = variant.fields.iter().filter(|f| f.is_drafted()).collect();
     let names: Vec<Ident> = (0..drafted.len())
@@ -228,6 +232,7 @@ fn bindings<'f, 'a>(variant: &'f Variant<'a>) -> (TokenStream, Vec<Reached<'f, '
     (pattern, reached)
 }
 
+/// The body of `apply_edit` for an enum: the path routed by the enum's representation.
 fn apply_body(cx: &Context<'_>, variants: &[Variant<'_>], repr: &Repr) -> TokenStream {
     let krate = &cx.krate;
     let type_name = &cx.type_name;
