@@ -1,22 +1,20 @@
 //! How a node joins a document: the builder, its hooks, and the replica they make.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use immer::sync::{ClientId, Follower, Leader, Snapshot, Welcome};
 use immer::{Draftable, Patch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Notify, watch};
 
 use crate::config::debug;
-use crate::document::Document;
+use crate::document::{Document, random_session};
 use crate::error::{Error, retry_transient};
-use crate::node::{Node, Remote, Shared, random_session};
+use crate::node::Node;
 use crate::store::{Store, StoredSnapshot, check_name};
-use crate::worker;
+use crate::worker::{self, Shared};
 
 /// A validation hook for documents of `T`: see [`DocumentBuilder::validator`].
 type ValidatorFn<T> = Arc<dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync>;
@@ -175,33 +173,13 @@ where
                 },
             })
             .with_batch(batch);
-            Ok(Node {
-                follower,
-                replica: replica(state, stored.version, &checks),
-                last_seq: stored.seq,
-                sessions: stored
-                    .sessions
-                    .into_iter()
-                    .map(|(s, c, v)| (s, (c, v)))
-                    .collect(),
-                events: Vec::new(),
-                attempt: ((0, 0), 0),
-                stale: 0,
-                remote: Remote::default(),
-            })
+            let replica = replica(state, stored.version, &checks);
+            Ok(Node::new(follower, replica, stored.seq, stored.sessions))
         })
         .await
         .map_err(Error::nats)??;
-        let (changed, _) = watch::channel(0_u64);
-        let shared = Arc::new(Shared {
-            name: self.name.clone(),
-            subject: store.subject(&self.name),
-            applied: AtomicU64::new(node.last_seq),
-            node: Mutex::new(node),
-            snapshotting: AtomicBool::new(false),
-            wake: Notify::new(),
-            changed,
-        });
+        let subject = store.subject(&self.name);
+        let shared = Arc::new(Shared::new(self.name.clone(), subject, node));
         let task = worker::start(store, Arc::clone(&shared), self.checks)?;
         let document = Document { shared, task };
         document

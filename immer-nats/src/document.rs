@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use immer::sync::{
-    Change, ClientId, Committed, FollowerEvent, Outbound, Outcome, Recipient, RejectReason,
-    Rejected, SessionId, Snapshot, ToFollower, Welcome,
+    Change, ClientId, Committed, FollowerEvent, Outbound, SessionId, Snapshot, ToFollower, Welcome,
 };
 use immer::{Draftable, Patch, PatchDraft};
 use serde::Serialize;
@@ -14,7 +13,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
 use crate::error::Error;
-use crate::node::{Node, Shared, random_session};
+use crate::node::{Node, Submitted};
+use crate::worker::Shared;
 
 /// A node's copy of a document: edit it at once, see everyone's changes as they land.
 ///
@@ -166,7 +166,7 @@ where
     pub fn open_session(&self, client: ClientId) -> Welcome<T> {
         let mut node = self.shared.lock();
         let session = random_session();
-        node.remote.sessions.insert(session, client);
+        node.remote.open(session, client);
         Welcome {
             client,
             nonce: 0,
@@ -179,9 +179,7 @@ where
     /// is gone for good): its changes are refused from then on, and a retransmission of its
     /// last one is no longer answered as before. Returns whether it was open.
     pub fn close_session(&self, session: SessionId) -> bool {
-        let mut node = self.shared.lock();
-        node.remote.answered.remove(&session);
-        node.remote.sessions.remove(&session).is_some()
+        self.shared.lock().remote.close(session)
     }
 
     /// Queues a change of a remote session for the log. It is ordered as this node's own
@@ -190,71 +188,24 @@ where
     /// [`remote_messages`](Document::remote_messages): the change committed (sent to every
     /// session) or a [`Rejected`]. A change sent again is answered again, never appended
     /// twice.
+    ///
+    /// [`Rejected`]: immer::sync::Rejected
     pub fn submit(&self, change: Change) {
         let mut node = self.shared.lock();
-        let session = change.session;
-        let Some(&client) = node.remote.sessions.get(&session) else {
-            let rejected = Rejected {
-                session,
-                id: change.id,
-                reason: RejectReason::UnknownSession { session },
-            };
-            node.remote
-                .send(Recipient::Session(session), ToFollower::Rejected(rejected));
-            return;
-        };
-        if let Some((last, outcome)) = node.remote.answered.get(&session).cloned() {
-            if change.id < last {
-                return;
+        match node.submit(change) {
+            Submitted::Queued => {
+                drop(node);
+                self.shared.wake.notify_one();
             }
-            if change.id == last {
-                let to = Recipient::Session(session);
-                let answer = match outcome {
-                    Outcome::Committed { version } => node
-                        .replica
-                        .log()
-                        .find(|c| c.version == version)
-                        .cloned()
-                        .map_or_else(
-                            || ToFollower::Snapshot(node.snapshot_for(session)),
-                            ToFollower::Committed,
-                        ),
-                    Outcome::Rejected(reason) => ToFollower::Rejected(Rejected {
-                        session,
-                        id: change.id,
-                        reason,
-                    }),
-                };
-                node.remote.send(to, answer);
-                return;
-            }
+            Submitted::Answered(answer) => self.shared.send([answer]),
+            Submitted::Ignored => {}
         }
-        if node
-            .remote
-            .queue
-            .iter()
-            .any(|c| c.session == session && c.id == change.id)
-        {
-            return;
-        }
-        node.remote.queue.push_back(Change { client, ..change });
-        drop(node);
-        self.shared.wake.notify_one();
     }
 
     /// What a remote session missed after `version`: the committed changes this node still
     /// holds, or a snapshot.
     pub fn resync(&self, session: SessionId, version: u64) -> Vec<ToFollower<T>> {
-        let node = self.shared.lock();
-        if version < node.replica.log_start() {
-            return vec![ToFollower::Snapshot(node.snapshot_for(session))];
-        }
-        node.replica
-            .log()
-            .filter(|c| c.version > version)
-            .cloned()
-            .map(ToFollower::Committed)
-            .collect()
+        self.shared.lock().resync(session, version)
     }
 
     /// The document as this node has applied it, for a remote session (with how its last
@@ -272,7 +223,7 @@ where
     /// change's refusal (to its session). A new call replaces the earlier receiver.
     pub fn remote_messages(&self) -> mpsc::UnboundedReceiver<Outbound<T>> {
         let (sender, receiver) = mpsc::unbounded_channel();
-        self.shared.lock().remote.outbox = Some(sender);
+        *self.shared.outbox() = Some(sender);
         receiver
     }
 
@@ -321,4 +272,18 @@ where
             .await
             .map_err(|_| Error::Timeout(what))
     }
+}
+
+/// A session id no other node picks: 64 random bits from the standard library's hasher keys
+/// and the clock.
+pub(crate) fn random_session() -> SessionId {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish().max(1)
 }

@@ -45,9 +45,6 @@ pub(crate) struct StoredSnapshot<T> {
     pub(crate) sessions: Vec<(SessionId, u64, u64)>,
 }
 
-/// How many sessions' last commits a snapshot remembers.
-pub(crate) const RECENT_SESSIONS: usize = 4096;
-
 /// A set of documents in one JetStream stream.
 #[derive(Clone)]
 pub struct Store {

@@ -4,24 +4,22 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
 use futures_util::{FutureExt, StreamExt};
 use immer::Draftable;
-use immer::sync::{
-    Answered, Committed, Outcome, Recipient, RejectReason, Rejected, Snapshot, ToFollower, ToLeader,
-};
+use immer::sync::Outbound;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::builder::{Checks, replica};
 use crate::config::debug;
 use crate::error::{Error, is_wrong_last_sequence};
-use crate::node::{Node, Received, Shared, Step};
+use crate::node::{Gap, Node, Prepared, Received, Reload};
 use crate::store::{Store, StoredSnapshot};
 
 /// Starts a joined document's work: its thread, and its async task (whose handle stops it).
@@ -56,6 +54,75 @@ where
     Ok(tokio::spawn(worker.run()))
 }
 
+/// What the node's handle, its async task and its thread share.
+pub(crate) struct Shared<T> {
+    pub(crate) name: String,
+    pub(crate) subject: String,
+    pub(crate) node: Mutex<Node<T>>,
+    /// [`Node::last_seq`], for the async task, which never waits for the lock.
+    pub(crate) applied: AtomicU64,
+    /// A snapshot of this node's is being written.
+    pub(crate) snapshotting: AtomicBool,
+    /// Wakes the async task: an edit is waiting.
+    pub(crate) wake: Notify,
+    /// Bumped at every change of the node's state or events.
+    pub(crate) changed: watch::Sender<u64>,
+    /// Where messages for remote sessions go (see [`Document::remote_messages`]). Sent to
+    /// while the node's lock is held, so that they go out in the order the node decided
+    /// them.
+    ///
+    /// [`Document::remote_messages`]: crate::Document::remote_messages
+    outbox: Mutex<Option<mpsc::UnboundedSender<Outbound<T>>>>,
+}
+
+impl<T> Shared<T> {
+    /// A joined node's, at `node`.
+    pub(crate) fn new(name: String, subject: String, node: Node<T>) -> Self {
+        let (changed, _) = watch::channel(0_u64);
+        Shared {
+            name,
+            subject,
+            applied: AtomicU64::new(node.last_seq),
+            node: Mutex::new(node),
+            snapshotting: AtomicBool::new(false),
+            wake: Notify::new(),
+            changed,
+            outbox: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Node<T>> {
+        // A panic while the lock was held leaves nothing half-done that matters here.
+        self.node
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub(crate) fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn outbox(&self) -> MutexGuard<'_, Option<mpsc::UnboundedSender<Outbound<T>>>> {
+        self.outbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends messages to remote sessions, if anyone listens.
+    pub(crate) fn send(&self, messages: impl IntoIterator<Item = Outbound<T>>) {
+        if let Some(outbox) = &*self.outbox() {
+            for message in messages {
+                // A closed outbox: nobody listens any more.
+                let _ = outbox.send(message);
+            }
+        }
+    }
+}
+
 /// What the async task asks of the document's thread.
 enum Job {
     /// Apply these messages (in log order, after those handed over before).
@@ -74,14 +141,6 @@ enum Effect {
     Prepared(Option<Prepared>),
 }
 
-/// An append, ready to send.
-struct Prepared {
-    payload: Vec<u8>,
-    message_id: String,
-    /// The stream sequence the document's last message must have.
-    expected: u64,
-}
-
 /// How many messages a run applies at most (one lock of the document and one pass of the
 /// follower).
 const MAX_RUN: usize = 1024;
@@ -94,14 +153,6 @@ const MAX_QUEUED: usize = 16_384;
 const CATCH_UP_BATCH: usize = 1000;
 /// How many messages one catch-up reads at most before the node follows the log again.
 const CATCH_UP_MAX: u64 = 20_000;
-
-/// Why a run stopped for the snapshot to be reloaded.
-enum Reload {
-    /// This message does not follow the replica's version, or does not apply.
-    Gap(Received),
-    /// The follower diverged from the log.
-    Diverged,
-}
 
 /// The document's work, on a thread of its own.
 ///
@@ -192,9 +243,17 @@ where
         while !run.is_empty() {
             let (reload, snapshot) = {
                 let mut node = self.shared.lock();
-                let result = self.apply_messages(&mut node, &mut run);
+                let every = self.store.config.snapshot_every;
+                // Only this thread starts writing a snapshot: the flag stays as read until
+                // it is set here.
+                let writing = self.shared.snapshotting.load(Ordering::Acquire);
+                let applied = node.apply_run(&mut run, every, writing);
+                if applied.snapshot.is_some() {
+                    self.shared.snapshotting.store(true, Ordering::Release);
+                }
+                self.shared.send(applied.outbound);
                 self.shared.applied.store(node.last_seq, Ordering::Release);
-                result
+                (applied.reload, applied.snapshot)
             };
             self.shared.bump();
             if let Some(stored) = snapshot {
@@ -203,7 +262,12 @@ where
             let message = match reload {
                 None => continue,
                 Some(Reload::Diverged) => None,
-                Some(Reload::Gap(message)) => Some(message),
+                Some(Reload::Gap(message, gap)) => {
+                    if let Gap::Version { after, version } = gap {
+                        debug(&format!("gap: {version} after {after}"));
+                    }
+                    Some(message)
+                }
             };
             // A gap or a change that does not apply, or a follower that diverged (then with
             // no message to try again): reload the snapshot, once per message, and not again
@@ -226,76 +290,6 @@ where
             }
         }
         false
-    }
-
-    /// Applies messages from the front of `run` to the replica, then the committed changes
-    /// among them to the follower as one run. Stops at a message that needs the snapshot
-    /// reloaded, and returns why, with a snapshot to write when this node committed a
-    /// snapshot's version.
-    fn apply_messages(
-        &self,
-        node: &mut Node<T>,
-        run: &mut VecDeque<Received>,
-    ) -> (Option<Reload>, Option<StoredSnapshot<Arc<T>>>) {
-        let mut committed = Vec::new();
-        let mut snapshot = None;
-        let mut reload = None;
-        while let Some(message) = run.pop_front() {
-            match node.apply(&message) {
-                Step::Skipped => {}
-                Step::Committed(change) => {
-                    if let Some(stored) = self.snapshot_due(node, &change, message.seq) {
-                        snapshot = Some(stored);
-                    }
-                    committed.push(ToFollower::Committed(change));
-                }
-                Step::Reload => {
-                    reload = Some(Reload::Gap(message));
-                    break;
-                }
-            }
-        }
-        node.follower.receive_all(committed);
-        if node.take_follower_events() && reload.is_none() {
-            reload = Some(Reload::Diverged);
-        }
-        // Keep the replica's log to what a change in flight may need.
-        let keep = node
-            .follower
-            .version()
-            .min(node.replica.version().saturating_sub(10_000));
-        node.replica.compact(keep);
-        (reload, snapshot)
-    }
-
-    /// The snapshot to write after `committed`, when this node committed it (its own change
-    /// or a remote session's) at a multiple of [`Config::snapshot_every`] and is not writing
-    /// one already.
-    fn snapshot_due(
-        &self,
-        node: &Node<T>,
-        committed: &Committed,
-        seq: u64,
-    ) -> Option<StoredSnapshot<Arc<T>>> {
-        let every = self.store.config.snapshot_every;
-        let own = committed.session == node.follower.session()
-            || node.remote.sessions.contains_key(&committed.session);
-        if !own || every == 0 || committed.version % every != 0 {
-            return None;
-        }
-        if self.shared.snapshotting.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        Some(StoredSnapshot {
-            version: committed.version,
-            seq,
-            state: Arc::clone(node.replica.state()),
-            sessions: node
-                .sessions
-                .iter()
-                .map(|(s, (c, v))| (*s, *c, *v))
-                .collect(),
-        })
     }
 
     /// Encodes a snapshot here, and writes it in the background.
@@ -336,69 +330,13 @@ where
         ));
         {
             let mut node = self.shared.lock();
-            if stored.version < node.replica.version() {
-                return;
-            }
-            let session = node.follower.session();
-            let answered = stored.sessions.iter().find(|(s, _, _)| *s == session).map(
-                |(_, change_id, version)| Answered {
-                    id: *change_id,
-                    outcome: Outcome::Committed { version: *version },
-                },
-            );
-            let state = Arc::new(stored.state);
-            node.replica = replica(Arc::clone(&state), stored.version, &self.checks);
-            node.follower.receive(ToFollower::Snapshot(Snapshot {
-                version: stored.version,
-                state: (*state).clone(),
-                answered,
-            }));
-            // Remote sessions: a waiting change the snapshot holds is answered with it; every
-            // remote client moves to the snapshot.
-            let mut committed = Vec::new();
-            node.remote.queue.retain(|change| {
-                let found = stored
-                    .sessions
-                    .iter()
-                    .find(|(s, _, _)| *s == change.session);
-                match found {
-                    Some((_, last, version)) if *last >= change.id => {
-                        committed.push((change.session, change.id, *version));
-                        false
-                    }
-                    _ => true,
-                }
+            let reloaded = node.reload(stored, |state, version| {
+                replica(state, version, &self.checks)
             });
-            for (session, change_id, version) in committed {
-                let outcome = Outcome::Committed { version };
-                node.remote
-                    .answered
-                    .insert(session, (change_id, outcome.clone()));
-                let snapshot = Snapshot {
-                    version: stored.version,
-                    state: (*state).clone(),
-                    answered: Some(Answered {
-                        id: change_id,
-                        outcome,
-                    }),
-                };
-                node.remote
-                    .send(Recipient::Session(session), ToFollower::Snapshot(snapshot));
-            }
-            let snapshot = Snapshot {
-                version: stored.version,
-                state: (*state).clone(),
-                answered: None,
+            let Some(outbound) = reloaded else {
+                return;
             };
-            node.remote
-                .send(Recipient::All, ToFollower::Snapshot(snapshot));
-            node.last_seq = node.last_seq.max(stored.seq);
-            node.sessions = stored
-                .sessions
-                .into_iter()
-                .map(|(s, c, v)| (s, (c, v)))
-                .collect();
-            node.take_follower_events();
+            self.shared.send(outbound);
             self.shared.applied.store(node.last_seq, Ordering::Release);
         }
         self.shared.bump();
@@ -408,80 +346,17 @@ where
     /// as this node has it, ready to append; refusals go back to the follower (or the
     /// session) at once.
     fn prepare(&self, hold_until: u64) -> Option<Prepared> {
-        let mut refused = false;
-        let prepared = {
+        let max_payload = self.store.max_payload();
+        let (append, refused) = {
             let mut node = self.shared.lock();
-            if node.last_seq < hold_until {
-                return None;
-            }
-            loop {
-                // This node's own change first, then remote sessions' in order.
-                let own = node.follower.poll().into_iter().find_map(|m| match m {
-                    ToLeader::Change(change) => Some(change),
-                    _ => None,
-                });
-                let remote = own.is_none();
-                let Some(change) = own.or_else(|| node.remote.queue.front().cloned()) else {
-                    break None;
-                };
-                let client = if remote {
-                    change.client
-                } else {
-                    node.follower.client()
-                };
-                let reason = match node.replica.prepare(client, &change) {
-                    Ok((committed, _)) => match serde_json::to_vec(&committed) {
-                        Ok(payload) if payload.len() + 1024 <= self.store.max_payload() => {
-                            if node.attempt.0 != (change.session, change.id) {
-                                node.attempt = ((change.session, change.id), 0);
-                            }
-                            break Some(Prepared {
-                                payload,
-                                message_id: format!(
-                                    "{}.{}.{}",
-                                    change.session, change.id, node.attempt.1
-                                ),
-                                expected: node.last_seq,
-                            });
-                        }
-                        Ok(payload) => RejectReason::TooLarge {
-                            bytes: payload.len(),
-                            limit: self.store.max_payload().saturating_sub(1024),
-                        },
-                        Err(error) => RejectReason::DoesNotApply {
-                            index: 0,
-                            path: immer::Path::root(),
-                            message: error.to_string(),
-                        },
-                    },
-                    Err(reason) => reason,
-                };
-                // What a session keeps of a refusal is small, whatever the change held.
-                let reason = reason.shortened();
-                refused = true;
-                let rejected = Rejected {
-                    session: change.session,
-                    id: change.id,
-                    reason,
-                };
-                if remote {
-                    node.remote.queue.pop_front();
-                    let outcome = Outcome::Rejected(rejected.reason.clone());
-                    node.remote
-                        .answered
-                        .insert(change.session, (change.id, outcome));
-                    let to = Recipient::Session(change.session);
-                    node.remote.send(to, ToFollower::Rejected(rejected));
-                } else {
-                    node.follower.receive(ToFollower::Rejected(rejected));
-                    node.take_follower_events();
-                }
-            }
+            let prepare = node.prepare(hold_until, max_payload);
+            self.shared.send(prepare.outbound);
+            (prepare.append, prepare.refused)
         };
         if refused {
             self.shared.bump();
         }
-        prepared
+        append
     }
 }
 
