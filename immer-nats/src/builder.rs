@@ -22,7 +22,7 @@ type AuthorizerFn = Arc<dyn Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + 
 
 /// The hooks every change passes before it is appended (see [`Leader::with_authorizer`] and
 /// [`Leader::with_validator`]).
-pub(crate) struct Checks<T> {
+struct Checks<T> {
     validator: Option<ValidatorFn<T>>,
     authorizer: Option<AuthorizerFn>,
     move_limit: Option<usize>,
@@ -38,6 +38,8 @@ impl<T> Clone for Checks<T> {
     }
 }
 
+// Beside the builder it makes rather than in store.rs: the worker uses the store, and the
+// builder starts the worker.
 impl Store {
     /// A document to join, as a node.
     pub fn document<T>(&self, name: &str) -> DocumentBuilder<T> {
@@ -179,8 +181,10 @@ where
         .await
         .map_err(Error::nats)??;
         let subject = store.subject(&self.name);
-        let shared = Arc::new(Shared::new(self.name.clone(), subject, node));
-        let task = worker::start(store, Arc::clone(&shared), self.checks)?;
+        let shared = Arc::new(Shared::new(self.name, subject, node));
+        let checks = self.checks;
+        let resume = move |state, version| replica(state, version, &checks);
+        let task = worker::start(store, Arc::clone(&shared), resume)?;
         let document = Document { shared, task };
         document
             .wait_until(Duration::from_secs(60), "the log's tail", |node| {
@@ -191,7 +195,9 @@ where
     }
 }
 
-pub(crate) fn replica<T: Draftable>(state: Arc<T>, version: u64, checks: &Checks<T>) -> Leader<T> {
+/// The replica of a document at `version` (a snapshot's): a leader that orders this node's
+/// changes with the document's hooks.
+fn replica<T: Draftable>(state: Arc<T>, version: u64, checks: &Checks<T>) -> Leader<T> {
     let mut leader = Leader::resume(state, version);
     if let Some(validator) = &checks.validator {
         let validator = Arc::clone(validator);

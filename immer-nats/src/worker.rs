@@ -1,5 +1,6 @@
-//! The node's I/O: the async task that talks to NATS, and the document's thread that does
-//! the work.
+//! The node's I/O: the async task that talks to NATS, the document's thread that does what
+//! the node decides (applies runs of the log, reloads and writes snapshots, orders appends,
+//! sends to remote sessions), and what they share with the document's handle.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -11,22 +12,23 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer};
 use futures_util::{FutureExt, StreamExt};
 use immer::Draftable;
-use immer::sync::Outbound;
+use immer::sync::{Leader, Outbound};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::builder::{Checks, replica};
 use crate::config::debug;
 use crate::error::{Error, is_wrong_last_sequence};
 use crate::node::{Gap, Node, Prepared, Received, Reload};
 use crate::store::{Store, StoredSnapshot};
 
 /// Starts a joined document's work: its thread, and its async task (whose handle stops it).
+/// `resume` makes the replica of a snapshot's state and version, with the document's hooks
+/// (as [`Leader::resume`] does without them), when the node reloads one.
 pub(crate) fn start<T>(
     store: Store,
     shared: Arc<Shared<T>>,
-    checks: Checks<T>,
+    resume: impl Fn(Arc<T>, u64) -> Leader<T> + Send + 'static,
 ) -> Result<tokio::task::JoinHandle<()>, Error>
 where
     T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
@@ -36,7 +38,7 @@ where
     let replica = Replica {
         store: store.clone(),
         shared: Arc::clone(&shared),
-        checks,
+        resume: Box::new(resume),
         runtime: tokio::runtime::Handle::current(),
         effects: effect_sender,
         failed_reload: None,
@@ -76,7 +78,7 @@ pub(crate) struct Shared<T> {
 }
 
 impl<T> Shared<T> {
-    /// A joined node's, at `node`.
+    /// What a joined node shares, from `node` on.
     pub(crate) fn new(name: String, subject: String, node: Node<T>) -> Self {
         let (changed, _) = watch::channel(0_u64);
         Shared {
@@ -106,6 +108,7 @@ impl<T> Shared<T> {
         self.applied.load(Ordering::Acquire)
     }
 
+    /// Where messages for remote sessions go, to replace.
     pub(crate) fn outbox(&self) -> MutexGuard<'_, Option<mpsc::UnboundedSender<Outbound<T>>>> {
         self.outbox
             .lock()
@@ -168,7 +171,8 @@ const CATCH_UP_MAX: u64 = 20_000;
 struct Replica<T> {
     store: Store,
     shared: Arc<Shared<T>>,
-    checks: Checks<T>,
+    /// Makes the replica of a snapshot (see [`start`]).
+    resume: Box<dyn Fn(Arc<T>, u64) -> Leader<T> + Send>,
     /// For the little async work the thread needs done (reading a snapshot when the log was
     /// purged past this node, writing one in the background).
     runtime: tokio::runtime::Handle,
@@ -244,8 +248,9 @@ where
             let (reload, snapshot) = {
                 let mut node = self.shared.lock();
                 let every = self.store.config.snapshot_every;
-                // Only this thread starts writing a snapshot: the flag stays as read until
-                // it is set here.
+                // Read once for the run: only this thread sets the flag (a write clears it
+                // when done), so at worst a write that ends meanwhile waits for the next
+                // snapshot's version.
                 let writing = self.shared.snapshotting.load(Ordering::Acquire);
                 let applied = node.apply_run(&mut run, every, writing);
                 if applied.snapshot.is_some() {
@@ -330,10 +335,7 @@ where
         ));
         {
             let mut node = self.shared.lock();
-            let reloaded = node.reload(stored, |state, version| {
-                replica(state, version, &self.checks)
-            });
-            let Some(outbound) = reloaded else {
+            let Some(outbound) = node.reload(stored, &self.resume) else {
                 return;
             };
             self.shared.send(outbound);
