@@ -1,0 +1,214 @@
+//! How a node joins a document: the builder, its hooks, and the replica they make.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use immer::sync::{ClientId, Follower, Leader, Snapshot, Welcome};
+use immer::{Draftable, Patch};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::debug;
+use crate::document::{Document, random_session};
+use crate::error::{Error, retry_transient};
+use crate::node::Node;
+use crate::store::{Store, StoredSnapshot, check_name};
+use crate::worker::{self, Shared};
+
+/// A validation hook for documents of `T`: see [`DocumentBuilder::validator`].
+type ValidatorFn<T> = Arc<dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync>;
+type AuthorizerFn = Arc<dyn Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + Send + Sync>;
+
+/// The hooks every change passes before it is appended (see [`Leader::with_authorizer`] and
+/// [`Leader::with_validator`]).
+struct Checks<T> {
+    validator: Option<ValidatorFn<T>>,
+    authorizer: Option<AuthorizerFn>,
+    move_limit: Option<usize>,
+}
+
+impl<T> Clone for Checks<T> {
+    fn clone(&self) -> Self {
+        Checks {
+            validator: self.validator.clone(),
+            authorizer: self.authorizer.clone(),
+            move_limit: self.move_limit,
+        }
+    }
+}
+
+// Beside the builder it makes rather than in store.rs: the worker uses the store, and the
+// builder starts the worker.
+impl Store {
+    /// A document to join, as a node.
+    pub fn document<T>(&self, name: &str) -> DocumentBuilder<T> {
+        DocumentBuilder {
+            store: self.clone(),
+            name: name.to_owned(),
+            client: 0,
+            batch: 256,
+            checks: Checks {
+                validator: None,
+                authorizer: None,
+                move_limit: None,
+            },
+        }
+    }
+}
+
+/// How to join a document: see [`Store::document`].
+pub struct DocumentBuilder<T> {
+    store: Store,
+    name: String,
+    client: ClientId,
+    batch: usize,
+    checks: Checks<T>,
+}
+
+impl<T> fmt::Debug for DocumentBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DocumentBuilder")
+            .field("name", &self.name)
+            .field("client", &self.client)
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> DocumentBuilder<T>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Who this node edits as (the same across restarts); it is in every change it commits.
+    #[must_use]
+    pub fn client(mut self, client: ClientId) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// At most this many waiting edits go out as one append (256 unless set; at least 1).
+    #[must_use]
+    pub fn batch(mut self, max_edits: usize) -> Self {
+        self.batch = max_edits.max(1);
+        self
+    }
+
+    /// Runs `validator` on each of this node's changes before it is appended, with the
+    /// state it applies to, the state it leads to, and its author: a change it refuses
+    /// never enters the log, and its edits are dropped with
+    /// [`RejectReason::Invalid`] and rolled back in this node's state. Every node that
+    /// writes a document should run the same hook.
+    ///
+    /// [`RejectReason::Invalid`]: immer::sync::RejectReason::Invalid
+    #[must_use]
+    pub fn validator<F>(mut self, validator: F) -> Self
+    where
+        F: Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.checks.validator = Some(Arc::new(validator));
+        self
+    }
+
+    /// Runs `authorizer` on each change this node appends, with its author and its patches
+    /// as they would be committed: a refusal (the path refused) never enters the log and is
+    /// answered as [`RejectReason::Forbidden`] (see [`Leader::with_authorizer`]).
+    ///
+    /// [`RejectReason::Forbidden`]: immer::sync::RejectReason::Forbidden
+    #[must_use]
+    pub fn authorizer<F>(mut self, authorizer: F) -> Self
+    where
+        F: Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + Send + Sync + 'static,
+    {
+        self.checks.authorizer = Some(Arc::new(authorizer));
+        self
+    }
+
+    /// Bounds the work of moving one change through what was committed since its base (see
+    /// [`Leader::with_move_limit`]): a change over it is refused before it is moved.
+    #[must_use]
+    pub fn move_limit(mut self, max_pairs: usize) -> Self {
+        self.checks.move_limit = Some(max_pairs);
+        self
+    }
+
+    /// Joins the document as a new session: loads its newest snapshot, replays the log
+    /// after it, and returns once this node has applied everything the log held when it
+    /// started. While JetStream is unavailable it tries again, until
+    /// [`Config::join_timeout`]. Needs a tokio runtime; the document's work runs on a thread
+    /// of its own (see the [crate docs](crate#how-a-node-spends-its-time)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], a JetStream failure (the last one, when JetStream stayed
+    /// unavailable), or [`Error::Timeout`] when the log cannot be read within 60 seconds.
+    ///
+    /// [`Config::join_timeout`]: crate::Config::join_timeout
+    pub async fn join(self) -> Result<Document<T>, Error> {
+        check_name(&self.name)?;
+        let store = self.store;
+        let timeout = store.config.join_timeout;
+        let (bytes, head) = retry_transient(timeout, "the document", || async {
+            let bytes = store.load_snapshot(&self.name, Duration::ZERO).await?;
+            let head = store.last_seq(&self.name).await?;
+            Ok((bytes, head))
+        })
+        .await?;
+        let (client, batch, checks) = (self.client, self.batch, self.checks.clone());
+        // Decoding the snapshot and building the replica and the follower from it is CPU
+        // work: off the runtime's threads.
+        let node = tokio::task::spawn_blocking(move || -> Result<Node<T>, Error> {
+            let stored: StoredSnapshot<T> = serde_json::from_slice(&bytes)?;
+            debug(&format!(
+                "join: snapshot {} at {}, log to {head}",
+                stored.version, stored.seq
+            ));
+            let state = Arc::new(stored.state);
+            let follower = Follower::new(Welcome {
+                client,
+                nonce: 0,
+                session: random_session(),
+                snapshot: Snapshot {
+                    version: stored.version,
+                    state: (*state).clone(),
+                    answered: None,
+                },
+            })
+            .with_batch(batch);
+            let replica = replica(state, stored.version, &checks);
+            Ok(Node::new(follower, replica, stored.seq, stored.sessions))
+        })
+        .await
+        .map_err(Error::nats)??;
+        let subject = store.subject(&self.name);
+        let shared = Arc::new(Shared::new(self.name, subject, node));
+        let checks = self.checks;
+        let resume = move |state, version| replica(state, version, &checks);
+        let task = worker::start(store, Arc::clone(&shared), resume)?;
+        let document = Document { shared, task };
+        document
+            .wait_until(Duration::from_secs(60), "the log's tail", |node| {
+                node.last_seq >= head
+            })
+            .await?;
+        Ok(document)
+    }
+}
+
+/// The replica of a document at `version` (a snapshot's): a leader that orders this node's
+/// changes with the document's hooks.
+fn replica<T: Draftable>(state: Arc<T>, version: u64, checks: &Checks<T>) -> Leader<T> {
+    let mut leader = Leader::resume(state, version);
+    if let Some(validator) = &checks.validator {
+        let validator = Arc::clone(validator);
+        leader = leader.with_validator(move |state, next, client| validator(state, next, client));
+    }
+    if let Some(authorizer) = &checks.authorizer {
+        let authorizer = Arc::clone(authorizer);
+        leader = leader.with_authorizer(move |client, patches| authorizer(client, patches));
+    }
+    if let Some(max) = checks.move_limit {
+        leader = leader.with_move_limit(max);
+    }
+    leader
+}

@@ -1,0 +1,289 @@
+//! The document handle: a node's copy of a document, for the app.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use immer::sync::{
+    Change, ClientId, Committed, FollowerEvent, Outbound, SessionId, Snapshot, ToFollower, Welcome,
+};
+use immer::{Draftable, Patch, PatchDraft};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, watch};
+
+use crate::error::Error;
+use crate::node::{Node, Submitted};
+use crate::worker::Shared;
+
+/// A node's copy of a document: edit it at once, see everyone's changes as they land.
+///
+/// Dropping it stops the node (its waiting edits are lost, as in a crash).
+pub struct Document<T> {
+    pub(crate) shared: Arc<Shared<T>>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+impl<T> Drop for Document<T> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Document<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let node = self.shared.lock();
+        f.debug_struct("Document")
+            .field("name", &self.shared.name)
+            .field("follower", &node.follower)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Document<T>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// The document's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// This node's session: new at every join.
+    pub fn session(&self) -> SessionId {
+        self.shared.lock().follower.session()
+    }
+
+    /// This node's client id.
+    pub fn client(&self) -> ClientId {
+        self.shared.lock().follower.client()
+    }
+
+    /// Edits this node's state at once and queues the change for the log. Returns its id,
+    /// or `None` when the recipe changed nothing.
+    ///
+    /// # Panics
+    ///
+    /// If a written value has no JSON form (see [`immer::produce_with_patches`]).
+    pub fn edit<F>(&self, recipe: F) -> Option<u64>
+    where
+        F: FnOnce(&mut PatchDraft<'_, '_, T>),
+    {
+        let id = self.shared.lock().follower.edit(recipe);
+        if id.is_some() {
+            self.shared.wake.notify_one();
+            self.shared.bump();
+        }
+        id
+    }
+
+    /// The state this node shows: the log as far as it has applied it, with its own waiting
+    /// edits.
+    pub fn state(&self) -> Arc<T> {
+        Arc::clone(self.shared.lock().follower.state())
+    }
+
+    /// The state as of [`version`](Document::version).
+    pub fn confirmed(&self) -> Arc<T> {
+        Arc::clone(self.shared.lock().follower.confirmed())
+    }
+
+    /// How many changes of the log this node has applied.
+    pub fn version(&self) -> u64 {
+        self.shared.lock().follower.version()
+    }
+
+    /// The stream sequence of the last change applied.
+    pub fn sequence(&self) -> u64 {
+        self.shared.applied()
+    }
+
+    /// How many messages of the log this node skipped as stale: appended with a version
+    /// another change had taken (see the crate docs). Every node skips the same ones.
+    pub fn stale_skipped(&self) -> u64 {
+        self.shared.lock().stale
+    }
+
+    /// How many of this node's edits wait for the log.
+    pub fn pending_count(&self) -> usize {
+        self.shared.lock().follower.pending_count()
+    }
+
+    /// The edits waiting for the log, oldest first, with their patches as they now apply.
+    pub fn pending_edits(&self) -> Vec<(u64, Vec<Patch>)> {
+        self.shared
+            .lock()
+            .follower
+            .pending_edits()
+            .map(|(id, patches)| (id, patches.to_vec()))
+            .collect()
+    }
+
+    /// Whether every edit has its outcome.
+    pub fn is_settled(&self) -> bool {
+        self.shared.lock().follower.is_settled()
+    }
+
+    /// What happened since the last call: versions applied, own edits accepted or dropped
+    /// (each edit exactly once).
+    pub fn take_events(&self) -> Vec<FollowerEvent> {
+        std::mem::take(&mut self.shared.lock().events)
+    }
+
+    /// A receiver that changes whenever this node's state or events do.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.shared.changed.subscribe()
+    }
+
+    /// Waits until every edit has its outcome.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] after `timeout`.
+    pub async fn settle(&self, timeout: Duration) -> Result<(), Error> {
+        self.wait_until(timeout, "the edits' outcomes", |node| {
+            node.follower.is_settled()
+        })
+        .await
+    }
+
+    /// Waits until this node has applied `version`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] after `timeout`.
+    pub async fn wait_for_version(&self, version: u64, timeout: Duration) -> Result<(), Error> {
+        self.wait_until(timeout, "a version", |node| {
+            node.follower.version() >= version
+        })
+        .await
+    }
+
+    /// Opens a session for a remote client (one of a WebSocket server's, say), whose changes
+    /// this node appends for it ([`submit`](Document::submit)): the welcome holds the
+    /// document as this node has applied it. Its answers and every committed change go out
+    /// through [`remote_messages`](Document::remote_messages).
+    pub fn open_session(&self, client: ClientId) -> Welcome<T> {
+        let mut node = self.shared.lock();
+        let session = random_session();
+        node.remote.open(session, client);
+        Welcome {
+            client,
+            nonce: 0,
+            session,
+            snapshot: node.replica.snapshot(),
+        }
+    }
+
+    /// Forgets a session opened with [`open_session`](Document::open_session) (its client
+    /// is gone for good): its changes are refused from then on, and a retransmission of its
+    /// last one is no longer answered as before. Returns whether it was open.
+    pub fn close_session(&self, session: SessionId) -> bool {
+        self.shared.lock().remote.close(session)
+    }
+
+    /// Queues a change of a remote session for the log. It is ordered as this node's own
+    /// are (moved through what was committed since its base, authorized, validated) and
+    /// appended; its answer goes to the session through
+    /// [`remote_messages`](Document::remote_messages): the change committed (sent to every
+    /// session) or a [`Rejected`]. A change sent again is answered again, never appended
+    /// twice.
+    ///
+    /// [`Rejected`]: immer::sync::Rejected
+    pub fn submit(&self, change: Change) {
+        let mut node = self.shared.lock();
+        match node.submit(change) {
+            Submitted::Queued => {
+                drop(node);
+                self.shared.wake.notify_one();
+            }
+            Submitted::Answered(answer) => self.shared.send([answer]),
+            Submitted::Ignored => {}
+        }
+    }
+
+    /// What a remote session missed after `version`: the committed changes this node still
+    /// holds, or a snapshot.
+    pub fn resync(&self, session: SessionId, version: u64) -> Vec<ToFollower<T>> {
+        self.shared.lock().resync(session, version)
+    }
+
+    /// The document as this node has applied it, for a remote session (with how its last
+    /// answered change ended).
+    pub fn snapshot(&self, session: SessionId) -> Snapshot<T> {
+        self.shared.lock().snapshot_for(session)
+    }
+
+    /// The committed changes still held, oldest first (the last 10,000 at most).
+    pub fn log(&self) -> Vec<Committed> {
+        self.shared.lock().replica.log().cloned().collect()
+    }
+
+    /// The messages for remote sessions: every committed change (to all), and each remote
+    /// change's refusal (to its session). A new call replaces the earlier receiver.
+    pub fn remote_messages(&self) -> mpsc::UnboundedReceiver<Outbound<T>> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        *self.shared.outbox() = Some(sender);
+        receiver
+    }
+
+    pub(crate) async fn wait_until(
+        &self,
+        timeout: Duration,
+        what: &'static str,
+        done: impl Fn(&Node<T>) -> bool,
+    ) -> Result<(), Error> {
+        let mut changed = self.shared.changed.subscribe();
+        let wait = async {
+            loop {
+                // Never waits for the lock on the runtime's thread: while the document's
+                // thread applies a run, look again at its next change, or a little later.
+                let busy = match self.shared.node.try_lock() {
+                    Ok(node) => {
+                        if done(&node) {
+                            return;
+                        }
+                        false
+                    }
+                    Err(std::sync::TryLockError::Poisoned(node)) => {
+                        if done(&node.into_inner()) {
+                            return;
+                        }
+                        false
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => true,
+                };
+                let retry = async {
+                    if busy {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                tokio::select! {
+                    result = changed.changed() => if result.is_err() {
+                        std::future::pending::<()>().await;
+                    },
+                    () = retry => {}
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Timeout(what))
+    }
+}
+
+/// A session id no other node picks: 64 random bits from the standard library's hasher keys
+/// and the clock.
+pub(crate) fn random_session() -> SessionId {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish().max(1)
+}
