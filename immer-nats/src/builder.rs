@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use immer::sync::{ClientId, Follower, Leader, Snapshot, Welcome};
+use immer::sync::{Checks, ClientId, Follower, Leader, Snapshot, Welcome};
 use immer::{Draftable, Patch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,28 +16,6 @@ use crate::node::Node;
 use crate::store::{Store, StoredSnapshot, check_name};
 use crate::worker::{self, Shared};
 
-/// A validation hook for documents of `T`: see [`DocumentBuilder::validator`].
-type ValidatorFn<T> = Arc<dyn Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync>;
-type AuthorizerFn = Arc<dyn Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + Send + Sync>;
-
-/// The hooks every change passes before it is appended (see [`Leader::with_authorizer`] and
-/// [`Leader::with_validator`]).
-struct Checks<T> {
-    validator: Option<ValidatorFn<T>>,
-    authorizer: Option<AuthorizerFn>,
-    move_limit: Option<usize>,
-}
-
-impl<T> Clone for Checks<T> {
-    fn clone(&self) -> Self {
-        Checks {
-            validator: self.validator.clone(),
-            authorizer: self.authorizer.clone(),
-            move_limit: self.move_limit,
-        }
-    }
-}
-
 // Beside the builder it makes rather than in store.rs: the worker uses the store, and the
 // builder starts the worker.
 impl Store {
@@ -48,11 +26,7 @@ impl Store {
             name: name.to_owned(),
             client: 0,
             batch: 256,
-            checks: Checks {
-                validator: None,
-                authorizer: None,
-                move_limit: None,
-            },
+            checks: Checks::new(),
         }
     }
 }
@@ -106,7 +80,7 @@ where
     where
         F: Fn(&T, &T, ClientId) -> Result<(), String> + Send + Sync + 'static,
     {
-        self.checks.validator = Some(Arc::new(validator));
+        self.checks = self.checks.validator(validator);
         self
     }
 
@@ -120,7 +94,7 @@ where
     where
         F: Fn(ClientId, &[Patch]) -> Result<(), immer::Path> + Send + Sync + 'static,
     {
-        self.checks.authorizer = Some(Arc::new(authorizer));
+        self.checks = self.checks.authorizer(authorizer);
         self
     }
 
@@ -128,7 +102,16 @@ where
     /// [`Leader::with_move_limit`]): a change over it is refused before it is moved.
     #[must_use]
     pub fn move_limit(mut self, max_pairs: usize) -> Self {
-        self.checks.move_limit = Some(max_pairs);
+        self.checks = self.checks.move_limit(max_pairs);
+        self
+    }
+
+    /// Runs `checks` (a validator, an authorizer and a move limit, as every node and
+    /// transport of the document shares them) on each change this node appends, in place of
+    /// the ones set before.
+    #[must_use]
+    pub fn checks(mut self, checks: Checks<T>) -> Self {
+        self.checks = checks;
         self
     }
 
@@ -198,17 +181,5 @@ where
 /// The replica of a document at `version` (a snapshot's): a leader that orders this node's
 /// changes with the document's hooks.
 fn replica<T: Draftable>(state: Arc<T>, version: u64, checks: &Checks<T>) -> Leader<T> {
-    let mut leader = Leader::resume(state, version);
-    if let Some(validator) = &checks.validator {
-        let validator = Arc::clone(validator);
-        leader = leader.with_validator(move |state, next, client| validator(state, next, client));
-    }
-    if let Some(authorizer) = &checks.authorizer {
-        let authorizer = Arc::clone(authorizer);
-        leader = leader.with_authorizer(move |client, patches| authorizer(client, patches));
-    }
-    if let Some(max) = checks.move_limit {
-        leader = leader.with_move_limit(max);
-    }
-    leader
+    Leader::resume(state, version).with_checks(checks.clone())
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use immer::sync::{
-    Change, ClientId, Committed, FollowerEvent, Outbound, SessionId, Snapshot, ToFollower, Welcome,
+    Backend, Change, ClientId, Committed, FollowerEvent, Outbound, Recipient, SessionId, Snapshot,
+    ToFollower, ToLeader, Welcome,
 };
 use immer::{Draftable, Patch, PatchDraft};
 use serde::Serialize;
@@ -286,4 +287,60 @@ pub(crate) fn random_session() -> SessionId {
     );
     hasher.write_u32(std::process::id());
     hasher.finish().max(1)
+}
+
+/// The seam a transport plugs into (see [`Backend`]): the WebSocket hub of `immer-web`
+/// serves a document of a shared log through its node's remote sessions. Changes are
+/// answered when they come back through the log, by [`remote_messages`](Document::remote_messages).
+impl<T> Backend<T> for Document<T>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn join(&mut self, client: ClientId) -> Welcome<T> {
+        Document::open_session(self, client)
+    }
+
+    fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>> {
+        match message {
+            // Answered when its message comes back through the log.
+            ToLeader::Change(change) => {
+                Document::submit(self, change);
+                Vec::new()
+            }
+            ToLeader::Resync { session, version } => Document::resync(self, session, version)
+                .into_iter()
+                .map(|message| Outbound {
+                    to: Recipient::Session(session),
+                    message,
+                })
+                .collect(),
+            ToLeader::SnapshotRequest { session } => vec![Outbound {
+                to: Recipient::Session(session),
+                message: ToFollower::Snapshot(Document::snapshot(self, session)),
+            }],
+            ToLeader::Join { client, .. } => vec![Outbound {
+                to: Recipient::Sender,
+                message: ToFollower::Welcome(Document::open_session(self, client)),
+            }],
+        }
+    }
+
+    fn state(&self) -> Arc<T> {
+        Document::confirmed(self)
+    }
+
+    fn version(&self) -> u64 {
+        Document::version(self)
+    }
+
+    fn log(&self) -> Vec<Committed> {
+        Document::log(self)
+    }
+
+    // The node keeps its own window of the log.
+    fn compact(&mut self, _keep: u64) {}
+
+    fn close_session(&mut self, session: SessionId) {
+        Document::close_session(self, session);
+    }
 }

@@ -6,14 +6,15 @@
 //! NATS, no runtime, no locks, no channels: the worker (`worker.rs`) does what the node
 //! decides, and the tests below try the decisions without a server.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use immer::Draftable;
 use immer::sync::{
-    Answered, AppendError, Change, ClientId, Committed, Follower, FollowerEvent, Leader, Outbound,
-    Outcome, Recipient, RejectReason, Rejected, SessionId, Snapshot, ToFollower, ToLeader,
+    Admission, Answered, AppendError, Change, ClientId, Committed, Follower, FollowerEvent, Leader,
+    Outbound, Outcome, Recipient, RejectReason, Rejected, SessionId, Sessions, Snapshot,
+    ToFollower, ToLeader,
 };
 
 use crate::store::StoredSnapshot;
@@ -432,11 +433,10 @@ impl<T: Draftable> Node<T> {
 /// send.
 #[derive(Default)]
 pub(crate) struct Remote {
-    sessions: HashMap<SessionId, ClientId>,
+    /// The sessions and the answer rule, as every node that orders changes keeps them.
+    sessions: Sessions,
     /// Changes waiting to be appended, oldest first.
     queue: VecDeque<Change>,
-    /// Each remote session's last answered change and how it ended.
-    answered: HashMap<SessionId, (u64, Outcome)>,
 }
 
 /// What became of a remote session's change handed to the node.
@@ -454,18 +454,17 @@ pub(crate) enum Submitted<T> {
 impl Remote {
     /// Opens `session` for `client`.
     pub(crate) fn open(&mut self, session: SessionId, client: ClientId) {
-        self.sessions.insert(session, client);
+        self.sessions.open(session, client);
     }
 
     /// Forgets `session`: its changes are refused from then on, and a retransmission of its
     /// last one is no longer answered as before. Returns whether it was open.
     pub(crate) fn close(&mut self, session: SessionId) -> bool {
-        self.answered.remove(&session);
-        self.sessions.remove(&session).is_some()
+        self.sessions.close(session)
     }
 
     fn is_open(&self, session: SessionId) -> bool {
-        self.sessions.contains_key(&session)
+        self.sessions.contains(session)
     }
 
     /// A change from a remote session: refused when the session is unknown, answered again
@@ -479,40 +478,26 @@ impl Remote {
     ) -> Submitted<T> {
         let session = change.session;
         let to = Recipient::Session(session);
-        let Some(&client) = self.sessions.get(&session) else {
-            let rejected = Rejected {
-                session,
-                id: change.id,
-                reason: RejectReason::UnknownSession { session },
-            };
-            return Submitted::Answered(Outbound {
-                to,
-                message: ToFollower::Rejected(rejected),
-            });
-        };
-        if let Some((last, outcome)) = self.answered.get(&session) {
-            if change.id < *last {
-                return Submitted::Ignored;
-            }
-            if change.id == *last {
-                let message = match outcome {
-                    Outcome::Committed { version } => replica
-                        .log()
-                        .find(|c| c.version == *version)
-                        .cloned()
-                        .map_or_else(
-                            || ToFollower::Snapshot(self.snapshot(session, replica)),
-                            ToFollower::Committed,
-                        ),
-                    Outcome::Rejected(reason) => ToFollower::Rejected(Rejected {
-                        session,
-                        id: change.id,
-                        reason: reason.clone(),
-                    }),
-                };
+        let client = match self.sessions.admit(&change) {
+            Admission::Order { client } => client,
+            Admission::Again { outcome } => {
+                let message = Sessions::answer_again(
+                    session,
+                    change.id,
+                    outcome,
+                    |version| replica.log().find(|c| c.version == version).cloned(),
+                    || self.snapshot(session, replica),
+                );
                 return Submitted::Answered(Outbound { to, message });
             }
-        }
+            Admission::Answered => return Submitted::Ignored,
+            Admission::Unknown(rejected) => {
+                return Submitted::Answered(Outbound {
+                    to,
+                    message: ToFollower::Rejected(rejected),
+                });
+            }
+        };
         if self
             .queue
             .iter()
@@ -542,7 +527,7 @@ impl Remote {
             let outcome = Outcome::Committed {
                 version: committed.version,
             };
-            self.answered.insert(session, (id, outcome));
+            self.sessions.answer(session, id, outcome);
         }
         Outbound {
             to: Recipient::All,
@@ -554,8 +539,7 @@ impl Remote {
     fn rejected<T>(&mut self, rejected: Rejected) -> Outbound<T> {
         self.queue.pop_front();
         let outcome = Outcome::Rejected(rejected.reason.clone());
-        self.answered
-            .insert(rejected.session, (rejected.id, outcome));
+        self.sessions.answer(rejected.session, rejected.id, outcome);
         Outbound {
             to: Recipient::Session(rejected.session),
             message: ToFollower::Rejected(rejected),
@@ -587,7 +571,7 @@ impl Remote {
             let outcome = Outcome::Committed {
                 version: committed_version,
             };
-            self.answered.insert(session, (change_id, outcome.clone()));
+            self.sessions.answer(session, change_id, outcome.clone());
             let snapshot = Snapshot {
                 version,
                 state: state.clone(),
@@ -616,13 +600,7 @@ impl Remote {
     /// `replica`'s state, for `session` (with how its last answered change ended).
     fn snapshot<T: Draftable>(&self, session: SessionId, replica: &Leader<T>) -> Snapshot<T> {
         Snapshot {
-            answered: self
-                .answered
-                .get(&session)
-                .map(|(change_id, outcome)| Answered {
-                    id: *change_id,
-                    outcome: outcome.clone(),
-                }),
+            answered: self.sessions.answered(session),
             ..replica.snapshot()
         }
     }
