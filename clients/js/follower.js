@@ -358,7 +358,7 @@ export class Follower {
   }
 
   applyRejected(rejected) {
-    if (this.inFlightId() !== rejected.id) return;
+    if (rejected.session !== this.session || this.inFlightId() !== rejected.id) return;
     const inFlight = this.inFlight;
     this.inFlight = null;
     /** @type {DropReason} */
@@ -514,10 +514,10 @@ export class Follower {
       try {
         local = applyPatches(local, this.pending[at].patches);
         continue;
-      } catch (error) {
+      } catch {
         const failed = this.pending[at].id;
         /** @type {DropReason} */
-        const doesNotApply = { kind: 'doesNotApply', message: String(error?.message ?? error) };
+        const doesNotApply = { kind: 'doesNotApply', ...failingPatch(local, this.pending[at].patches) };
         // The reason the edits after it go for: it, when it was dropped; when it is the change
         // in flight (which waits), the same as its own.
         let depending = doesNotApply;
@@ -557,6 +557,25 @@ export class Follower {
   reportDropped(first, last, reason) {
     for (let id = first; id <= last; id++) this.events.push({ type: 'dropped', id, reason });
   }
+}
+
+/**
+ * The patch of `patches` that does not apply to `state` (after those before it): its index,
+ * its path, and why.
+ *
+ * @param {any} state
+ * @param {readonly Patch[]} patches
+ * @returns {{ index: number, path: import('./index.js').Path, message: string }}
+ */
+function failingPatch(state, patches) {
+  for (let index = 0; index < patches.length; index++) {
+    try {
+      state = applyPatches(state, [patches[index]]);
+    } catch (error) {
+      return { index, path: patches[index].path, message: String(error?.message ?? error) };
+    }
+  }
+  return { index: patches.length - 1, path: patches.at(-1)?.path ?? [], message: 'does not apply' };
 }
 
 /**

@@ -16,8 +16,8 @@ use axum::routing::get;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use immer::sync::{
-    Change, ClientId, Committed, Leader, Outbound, Recipient, RejectReason, SessionId, Snapshot,
-    ToFollower, ToLeader, Welcome,
+    Change, ClientId, Committed, Leader, Outbound, Recipient, RejectReason, Rejected, SessionId,
+    Snapshot, ToFollower, ToLeader, Welcome,
 };
 use immer::{Draftable, Patch, PatchOp, Path, PathSegment};
 use serde::Serialize;
@@ -1064,7 +1064,7 @@ where
                     Some(path) => RejectReason::Forbidden { path }.shortened(),
                     None => RejectReason::Empty {},
                 };
-                self.reject(context.connection, id, reason);
+                self.reject(context, id, reason);
                 return true;
             }
         };
@@ -1073,7 +1073,7 @@ where
         let to_leader = match message {
             ClientMessage::Change { id, base, patches } => {
                 if let Some(reason) = self.precheck(&context.role, &patches) {
-                    self.reject(context.connection, id, reason);
+                    self.reject(context, id, reason);
                     return true;
                 }
                 ToLeader::Change(Change {
@@ -1153,8 +1153,7 @@ where
                     let Ok(state) = Self::state_json(core, &snapshot) else {
                         continue;
                     };
-                    let answered = snapshot.answered.map(crate::protocol::Answered::from);
-                    let Ok(answered) = serde_json::to_string(&answered) else {
+                    let Ok(answered) = serde_json::to_string(&snapshot.answered) else {
                         continue;
                     };
                     format!(
@@ -1207,14 +1206,14 @@ where
         });
     }
 
-    /// Answers change `id` of `connection` with a refusal the hub made itself.
-    fn reject(&self, connection: u64, id: u64, reason: RejectReason) {
-        let rejected = ServerMessage::<T>::Rejected {
+    /// Answers change `id` of the connection with a refusal the hub made itself.
+    fn reject(&self, context: &Context<R>, id: u64, reason: RejectReason) {
+        let rejected = ServerMessage::<T>::Rejected(Rejected {
+            session: context.session,
             id,
-            message: reason.to_string(),
             reason,
-        };
-        self.send_to(connection, &rejected);
+        });
+        self.send_to(context.connection, &rejected);
     }
 
     fn send_to(&self, connection: u64, message: &ServerMessage<T>) {
