@@ -176,6 +176,8 @@ export declare class Follower<S = any> {
   readonly pendingCount: number;
   readonly isSettled: boolean;
   edit(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
+  /** Edits with patches made against the current state, as `edit` does with its recipe's. */
+  editPatches(patches: readonly Patch[]): number | undefined;
   poll(): ClientMessage[];
   nextChange(): ClientMessage | undefined;
   /** Handles one message from the server. */
@@ -189,7 +191,11 @@ export declare class Follower<S = any> {
   takeEvents(): FollowerEvent[];
 }
 
-/** Applies patches and returns the next state with the patches that take it back. */
+/**
+ * Applies patches as the Rust crate applies them to a JSON value (a patch whose target is not
+ * there throws, naming its index, path and why) and returns the next state with the exact
+ * inverse, the patches that take it back.
+ */
 export declare function applyWithInverse<S>(base: S, patches: readonly Patch[]): [S, Patch[]];
 
 /** Moves `mine` through `theirs` (both made against one state, `theirs` ordered first). */
