@@ -204,5 +204,16 @@ export declare function transform(
   theirs: readonly Patch[],
 ): { ok: true; mine: Patch[]; theirs: Patch[] } | { ok: false; conflict: Conflict };
 
+/**
+ * The patches that revert an older change (its `inverse`), moved through every change made
+ * after it (`later`, oldest first) so that they apply after the last: the rule of the Rust
+ * `immer::revert_through` (selective undo). A later write of the same value stands; a later
+ * change that removed or replaced what the older one changed is a conflict, named by its index.
+ */
+export declare function revertThrough(
+  inverse: readonly Patch[],
+  later: Iterable<readonly Patch[]>,
+): { ok: true; revert: Patch[] } | { ok: false; index: number; conflict: Conflict };
+
 /** Structural equality of two JSON values. */
 export declare function deepEqual(a: unknown, b: unknown): boolean;
