@@ -839,7 +839,7 @@ const plain = (value) => (isDraft(value) ? current(value) : value);
 const clone = (value) => (typeof value === 'object' && value !== null ? structuredClone(value) : value);
 
 function samePath(a, b) {
-  return a.length === b.length && a.every((segment, i) => String(segment) === String(b[i]));
+  return a.length === b.length && a.every((segment, i) => segment === b[i]);
 }
 
 function typeName(value) {
