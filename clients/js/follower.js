@@ -1,13 +1,18 @@
 // The follower's bookkeeping, without I/O: a port of the Rust crate's `immer::sync::Follower`
-// to Immer. Edits are applied to the local state at once and queued; committed changes are
-// applied in version order with Immer's `applyPatches`. Other sessions' changes that arrive
-// together move through the pending edits at once (`transform`'s `Through`), and are applied
-// once to the confirmed state and once to the local one; the local state is built anew from
-// the confirmed one only when an edit leaves the queue. The edits after one taken out move back
-// through its inverse (under the rule `AFTER_DROPPED`), so that each still lands where its author
-// meant it, and one that carries what the edit taken out did goes with it.
+// to Immer, held to it by the traces the Rust tests write (test/traces.test.js replays them and
+// must give the same events, messages and states). Edits are applied to the local state at once
+// and queued; committed changes are applied in version order, through Immer drafts, with the
+// Rust crate's rules for a JSON value (`applyExactly`: a patch whose target is not there is an
+// error, never an append or a new key). Other sessions' changes that arrive together move
+// through the pending edits at once (`transform`'s `Through`), and are applied once to the
+// confirmed state and once to the local one; the local state is built anew from the confirmed
+// one only when an edit leaves the queue. The edits after one taken out move back through its
+// exact inverse (under the rule `AFTER_DROPPED`), so that each still lands where its author
+// meant it, and one that carries what the edit taken out did goes with it. After a snapshot,
+// the edits not yet sent move through the diff from the confirmed state to the snapshot
+// (`diffForRebase`), as in Rust.
 
-import { applyPatches, enablePatches, produceWithPatches } from 'immer';
+import { current, enablePatches, isDraft, produce, produceWithPatches } from 'immer';
 import { listPatches } from './lists.js';
 import { AFTER_DROPPED, CONCURRENT, Through, deepEqual } from './transform.js';
 
@@ -29,7 +34,9 @@ enablePatches();
  */
 
 /**
- * Applies `patches` to `base` and returns the next state with the patches that take it back.
+ * Applies `patches` to `base` and returns the next state with the patches that take it back
+ * (the exact inverse, in apply order), as the Rust crate's `apply_with_inverse` gives them for
+ * a JSON value. Throws a `PatchError` when a patch does not apply (see `applyExactly`).
  *
  * @template S
  * @param {S} base
@@ -37,16 +44,9 @@ enablePatches();
  * @returns {[S, Patch[]]}
  */
 export function applyWithInverse(base, patches) {
-  if (patches.some((p) => p.path.length === 0)) {
-    // A whole-state replace: Immer's recipe cannot both return a value and edit its draft.
-    return [applyPatches(base, patches), [{ op: 'replace', path: [], value: base }]];
-  }
-  const [next, , inverse] = produceWithPatches(base, (draft) => {
-    applyPatches(draft, patches);
-  });
-  return [next, inverse];
+  const { state, inverse } = applyExactly(base, patches, true);
+  return [state, inverse];
 }
-
 /** A follower of one document: its confirmed state, its pending edits, and its events. */
 export class Follower {
   /**
@@ -101,7 +101,24 @@ export class Follower {
     if (immerPatches.length === 0) return undefined;
     // Moves in lists as the remove and add of what moved, not as position-by-position replaces
     // (see lists.js).
-    const patches = listPatches(base, next, immerPatches);
+    return this.push(next, listPatches(base, next, immerPatches));
+  }
+
+  /**
+   * Edits the local state at once with patches made against it, and queues the change: what
+   * `edit` does with the patches of its recipe, for patches made elsewhere (a replay of the
+   * Rust follower's edits in the shared traces, an undo).
+   *
+   * @param {readonly Patch[]} patches
+   * @returns {number | undefined} the edit's id, or `undefined` when there are no patches
+   */
+  editPatches(patches) {
+    if (patches.length === 0) return undefined;
+    return this.push(applyExactly(this.state, patches).state, [...patches]);
+  }
+
+  /** Queues an edit that took the local state to `next`; returns its id. */
+  push(next, patches) {
     const id = this.nextId++;
     this.local = next;
     this.pending.push({ first: id, id, patches });
@@ -159,10 +176,10 @@ export class Follower {
    * catches up in one step.
    *
    * Cost, for a run of committed changes: (patches of the run × patches pending) path
-   * comparisons, plus one `applyPatches` of the run to the confirmed state and one to the
-   * local state. The local state is built anew from the confirmed one (one `applyPatches` of
-   * every pending edit) only when a pending edit is dropped or no longer applies, or when the
-   * run has more patches than the pending edits.
+   * comparisons, plus applying the run once to the confirmed state and once to the local
+   * state. The local state is built anew from the confirmed one (applying every pending edit)
+   * only when a pending edit is dropped or no longer applies, or when the run has more patches
+   * than the pending edits.
    *
    * @param {Iterable<ServerMessage>} messages
    */
@@ -310,12 +327,10 @@ export class Follower {
    * @param {Committed[]} run consecutive versions
    */
   advance(run) {
-    const patches = run.length === 1 ? run[0].patches : run.flatMap((c) => c.patches);
-    // All at once (Immer starts from a whole-state replace, skipping what comes before it: then
-    // each change is checked on its own).
-    if (run.length === 1 || !patches.some((p) => p.path.length === 0)) {
+    // All at once; when one does not apply, each on its own, to name it.
+    if (run.length > 1) {
       try {
-        this.confirmed = applyPatches(this.confirmed, patches);
+        this.confirmed = applyExactly(this.confirmed, run.flatMap((c) => c.patches)).state;
         for (const committed of run) {
           this.version = committed.version;
           this.events.push({ type: 'applied', version: committed.version });
@@ -327,7 +342,7 @@ export class Follower {
     }
     for (const committed of run) {
       try {
-        this.confirmed = applyPatches(this.confirmed, committed.patches);
+        this.confirmed = applyExactly(this.confirmed, committed.patches).state;
       } catch (error) {
         // Not the server's history: say so, and take nothing more until a snapshot.
         this.diverged = true;
@@ -348,7 +363,7 @@ export class Follower {
   refreshLocal(tail, rebuild) {
     if (!rebuild && tail.length > 0 && this.local !== undefined) {
       try {
-        this.local = applyPatches(this.local, tail);
+        this.local = applyExactly(this.local, tail).state;
       } catch {
         this.local = undefined;
       }
@@ -358,7 +373,7 @@ export class Follower {
   }
 
   applyRejected(rejected) {
-    if (this.inFlightId() !== rejected.id) return;
+    if (rejected.session !== this.session || this.inFlightId() !== rejected.id) return;
     const inFlight = this.inFlight;
     this.inFlight = null;
     /** @type {DropReason} */
@@ -373,31 +388,50 @@ export class Follower {
 
   applySnapshot(snapshot) {
     if (snapshot.version < this.version || (snapshot.version === this.version && !this.diverged)) return;
-    // JavaScript has no structural diff of the skipped changes: the edits not yet sent are
-    // dropped and reported (the Rust follower's fallback). The change in flight keeps its one
-    // outcome: the snapshot says it, or it waits, out of the state, for the server's answer.
+    const state = snapshot.state;
+    // What the snapshot changed since the confirmed state, as patches: the pending edits move
+    // through it as through another session's change (a diverged state is not the server's,
+    // so nothing can be moved through it).
+    const theirs = this.diverged ? null : diffForRebase(this.confirmed, state);
+    // The change in flight: the snapshot may say how it ended. Either way it leaves the queue
+    // here: its effect is in the snapshot, it was refused, or it waits, out of the state, for
+    // the server's answer (it cannot be moved through what the snapshot skips, and only the
+    // server can decide it).
+    /** @type {{ id: number, reason: DropReason | null } | null} */
+    let takenOut = null;
     const inFlight = this.inFlight;
     this.inFlight = null;
     if (inFlight !== null) {
       const id = inFlight.change.id;
       const answered = snapshot.answered != null && snapshot.answered.id === id ? snapshot.answered : null;
-      if (answered !== null && answered.committed !== undefined && answered.committed !== null) {
+      /** @type {DropReason | null} */
+      let reason = null;
+      if (answered !== null && answered.committed != null) {
         for (let i = inFlight.first; i <= id; i++) {
           this.events.push({ type: 'accepted', id: i, version: answered.committed });
         }
       } else if (answered !== null && answered.rejected != null) {
-        const reason = { kind: 'rejected', reason: answered.rejected, message: answered.message ?? '' };
-        this.reportDropped(inFlight.first, id, reason);
+        reason = { kind: 'rejected', reason: answered.rejected, message: answered.message ?? '' };
       } else {
         this.inFlight = { ...inFlight, applied: false };
       }
+      if (inFlight.applied) takenOut = { id, reason };
+      else if (reason !== null) this.reportDropped(inFlight.first, id, reason);
     }
-    const inFlightId = inFlight?.change.id;
-    for (const pending of this.pending) {
-      if (pending.id !== inFlightId) this.reportDropped(pending.first, pending.id, { kind: 'snapshot' });
+    if (theirs !== null) {
+      this.rebase(this.confirmed, new Through(theirs), takenOut);
+    } else {
+      // No way to move the edits not sent yet: they are dropped and reported.
+      for (const pending of this.pending) {
+        if (takenOut !== null && takenOut.id === pending.id) {
+          if (takenOut.reason !== null) this.reportDropped(pending.first, pending.id, takenOut.reason);
+        } else {
+          this.reportDropped(pending.first, pending.id, { kind: 'snapshot' });
+        }
+      }
+      this.pending = [];
     }
-    this.pending = [];
-    this.confirmed = snapshot.state;
+    this.confirmed = state;
     this.version = snapshot.version;
     this.diverged = false;
     for (const v of this.early.keys()) if (v <= snapshot.version) this.early.delete(v);
@@ -499,11 +533,10 @@ export class Follower {
       this.local = undefined;
       return;
     }
-    // All at once, unless a whole-state replace among them would hide an edit before it.
-    const all = this.pending.length === 1 ? this.pending[0].patches : this.pending.flatMap((p) => p.patches);
-    if (!all.some((p) => p.path.length === 0)) {
+    // All at once; when an edit does not apply, each on its own, to find it.
+    if (this.pending.length > 1) {
       try {
-        this.local = applyPatches(this.confirmed, all);
+        this.local = applyExactly(this.confirmed, this.pending.flatMap((p) => p.patches)).state;
         return;
       } catch {
         // An edit no longer applies: found below.
@@ -512,12 +545,13 @@ export class Follower {
     let local = this.confirmed;
     for (let at = 0; at < this.pending.length; at++) {
       try {
-        local = applyPatches(local, this.pending[at].patches);
+        local = applyExactly(local, this.pending[at].patches).state;
         continue;
       } catch (error) {
+        if (!(error instanceof PatchError)) throw error;
         const failed = this.pending[at].id;
         /** @type {DropReason} */
-        const doesNotApply = { kind: 'doesNotApply', message: String(error?.message ?? error) };
+        const doesNotApply = { kind: 'doesNotApply', index: error.index, path: error.path, message: error.reason };
         // The reason the edits after it go for: it, when it was dropped; when it is the change
         // in flight (which waits), the same as its own.
         let depending = doesNotApply;
@@ -586,9 +620,8 @@ function structuralInverse(patches) {
 }
 
 /**
- * The exact inverse of each edit of `queue`, applied in order to `base`, with list patches as
- * moves (see lists.js). An edit that does not apply (it cannot happen to a queue built on
- * `base`) and those after it get none.
+ * The exact inverse of each edit of `queue`, applied in order to `base`. An edit that does not
+ * apply (it cannot happen to a queue built on `base`) and those after it get none.
  *
  * @param {any} base
  * @param {readonly Pending[]} queue
@@ -600,13 +633,336 @@ function exactInverses(base, queue) {
   return queue.map((pending) => {
     if (failed) return [];
     try {
-      const [next, inverse] = applyWithInverse(state, pending.patches);
-      const moves = listPatches(next, state, inverse);
-      state = next;
-      return moves;
+      const applied = applyExactly(state, pending.patches, true);
+      state = applied.state;
+      return applied.inverse;
     } catch {
       failed = true;
       return [];
     }
   });
+}
+
+/**
+ * A patch that does not apply: its index in the list given, its path, and why, in the words of
+ * the Rust crate's `PatchError` for a JSON value (`patch 2 at "/items/7": index 7 is out of
+ * range for a list of length 5`).
+ */
+export class PatchError extends Error {
+  /**
+   * @param {number} index
+   * @param {import('./index.js').Path} path
+   * @param {string} reason
+   */
+  constructor(index, path, reason) {
+    super(`patch ${index} at ${JSON.stringify(pointer(path))}: ${reason}`);
+    this.name = 'PatchError';
+    this.index = index;
+    this.path = path;
+    /** Why, without the index and the path (the Rust `PatchErrorKind`). */
+    this.reason = reason;
+  }
+}
+
+/** A path as a JSON Pointer (RFC 6901). */
+function pointer(path) {
+  return path.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
+
+/**
+ * Applies `patches` in order to `base` as the Rust crate applies them to a JSON value: a
+ * patch whose target is not there (a list index past the end, a missing key, a path through a
+ * number) is a `PatchError` and nothing is applied, where Immer's `applyPatches` would insert
+ * at the end, write a hole or add the key. With `wantInverse`, also the exact inverse (each
+ * `add` undone by a `remove` of where it landed, each `remove` by an `add` of the old value,
+ * each `replace`, and an `add` over an existing key, by a `replace` with the old value).
+ *
+ * @template S
+ * @param {S} base
+ * @param {readonly Patch[]} patches
+ * @param {boolean} [wantInverse]
+ * @returns {{ state: S, inverse: Patch[] }}
+ */
+function applyExactly(base, patches, wantInverse = false) {
+  /** @type {Patch[]} the inverse of each patch, in the order they apply */
+  const undo = [];
+  let state = base;
+  let from = 0;
+  // Patches below the root go through one Immer draft at a time; a write of the whole state
+  // (which a recipe cannot make while editing its draft) replaces it between them.
+  const run = (to) => {
+    if (to > from) {
+      state = produce(state, (draft) => {
+        for (let index = from; index < to; index++) editDraft(draft, patches[index], index, wantInverse ? undo : null);
+      });
+    }
+  };
+  for (let index = 0; index < patches.length; index++) {
+    const patch = patches[index];
+    if (patch.path.length > 0) continue;
+    run(index);
+    from = index + 1;
+    if (patch.op === 'add' || patch.op === 'replace') {
+      const value = valueOf(patch, index);
+      undo.push({ op: 'replace', path: [], value: plain(state) });
+      state = clone(value);
+    } else if (patch.op === 'test') {
+      if (!deepEqual(state, patch.value)) throw testFailed(patch, state, index);
+    } else {
+      throw new PatchError(
+        index,
+        patch.path,
+        patch.op === 'remove'
+          ? 'a `serde_json::Value` here is required and cannot be removed; replace it instead'
+          : `malformed patch: \`${patch.op}\` of the whole state`,
+      );
+    }
+  }
+  run(patches.length);
+  return { state, inverse: undo.reverse() };
+}
+
+/** Applies one patch to `draft` (below its root); pushes its inverse onto `undo`. */
+function editDraft(draft, patch, index, undo) {
+  switch (patch.op) {
+    case 'add':
+    case 'remove':
+    case 'replace':
+      edit(draft, patch.op, patch.path, patch.op === 'remove' ? undefined : valueOf(patch, index), index, undo);
+      return;
+    case 'test': {
+      const found = valueAt(draft, patch.path, patch, index);
+      if (!deepEqual(plain(found), patch.value)) throw testFailed(patch, plain(found), index);
+      return;
+    }
+    case 'copy':
+    case 'move': {
+      if (patch.from === undefined) throw new PatchError(index, patch.path, `malformed patch: \`${patch.op}\` needs a \`from\``);
+      if (patch.op === 'move' && samePath(patch.from, patch.path)) return;
+      if (patch.op === 'move' && patch.path.length > patch.from.length && samePath(patch.path.slice(0, patch.from.length), patch.from)) {
+        throw new PatchError(index, patch.path, 'malformed patch: `move` cannot move a value into one of its own children');
+      }
+      const value = plain(valueAt(draft, patch.from, patch, index));
+      if (patch.op === 'move') edit(draft, 'remove', patch.from, undefined, index, undo, patch.path);
+      edit(draft, 'add', patch.path, value, index, undo);
+      return;
+    }
+    default:
+      throw new PatchError(index, patch.path, `malformed patch: unknown op ${JSON.stringify(patch.op)}`);
+  }
+}
+
+/**
+ * One `add`, `remove` or `replace` at `path` (not the root) of `draft`, with RFC 6902's rules
+ * and the Rust crate's errors; its inverse onto `undo` (unless `null`). `named` is the path the
+ * error names (the patch's own, for the `from` of a `move`).
+ */
+function edit(draft, op, path, value, index, undo, named = path) {
+  const parent = valueAt(draft, path.slice(0, -1), { path: named }, index);
+  const last = path[path.length - 1];
+  const fail = (reason) => new PatchError(index, named, reason);
+  let inverse;
+  if (Array.isArray(parent)) {
+    const at = arrayIndex(last, parent.length, op === 'add', fail);
+    if (op === 'add') {
+      parent.splice(at, 0, clone(value));
+      inverse = { op: 'remove', path: [...path.slice(0, -1), at] };
+    } else if (op === 'remove') {
+      inverse = { op: 'add', path, value: plain(parent[at]) };
+      parent.splice(at, 1);
+    } else {
+      inverse = { op: 'replace', path, value: plain(parent[at]) };
+      parent[at] = clone(value);
+    }
+  } else if (isObject(parent)) {
+    const key = String(last);
+    const has = Object.hasOwn(parent, key);
+    if (op !== 'add' && !has) throw fail(`the map has no key \`${key}\``);
+    if (op === 'remove') {
+      inverse = { op: 'add', path, value: plain(parent[key]) };
+      delete parent[key];
+    } else {
+      inverse = has ? { op: 'replace', path, value: plain(parent[key]) } : { op: 'remove', path };
+      parent[key] = clone(value);
+    }
+  } else {
+    throw fail(`the path goes on below a \`${typeName(parent)}\`, which has no parts`);
+  }
+  undo?.push(inverse);
+}
+
+/** The value at `path` of `state`, or the Rust crate's error for `patch`. */
+function valueAt(state, path, patch, index) {
+  let here = state;
+  for (const segment of path) {
+    if (Array.isArray(here)) {
+      here = here[arrayIndex(segment, here.length, false, (reason) => new PatchError(index, patch.path, reason))];
+    } else if (isObject(here)) {
+      const key = String(segment);
+      if (!Object.hasOwn(here, key)) throw new PatchError(index, patch.path, `the map has no key \`${key}\``);
+      here = here[key];
+    } else {
+      throw new PatchError(index, patch.path, `the path goes on below a \`${typeName(here)}\`, which has no parts`);
+    }
+  }
+  return here;
+}
+
+/** A path segment as an index into a list of `len` (`-`, and `len` itself, only to add). */
+function arrayIndex(segment, len, allowEnd, fail) {
+  let index;
+  if (allowEnd && segment === '-') return len;
+  if (typeof segment === 'number') index = segment;
+  else if (/^(0|[1-9][0-9]*)$/.test(segment)) index = Number(segment);
+  else throw fail(`\`${segment}\` is not a list index`);
+  if (index < (allowEnd ? len + 1 : len)) return index;
+  throw fail(`index ${index} is out of range for a list of length ${len}`);
+}
+
+function valueOf(patch, index) {
+  if (!Object.hasOwn(patch, 'value') || patch.value === undefined) {
+    throw new PatchError(index, patch.path, `malformed patch: \`${patch.op}\` needs a \`value\``);
+  }
+  return patch.value;
+}
+
+function testFailed(patch, found, index) {
+  return new PatchError(index, patch.path, `test failed: expected ${JSON.stringify(patch.value)}, found ${JSON.stringify(found)}`);
+}
+
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A value read from a draft, as a plain value (a copy of what the draft changed). */
+const plain = (value) => (isDraft(value) ? current(value) : value);
+
+/** A patch's value, copied before it goes into the state (the patch keeps its own). */
+const clone = (value) => (typeof value === 'object' && value !== null ? structuredClone(value) : value);
+
+function samePath(a, b) {
+  return a.length === b.length && a.every((segment, i) => segment === b[i]);
+}
+
+function typeName(value) {
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
+
+/**
+ * The diff that pending edits move through when a snapshot skips over changes: the patches
+ * that turn `from` into `to`, as the Rust crate's `diff_for_rebase` gives them for JSON
+ * values. An object key by key (those only in `from` removed, then those only in `to` added,
+ * the others diffed); a list: its common prefix and suffix skipped, the middle aligned by a
+ * longest common subsequence when it is small (at most 4,096 pairs compared) or by position,
+ * each element removed or inserted one patch, and an element removed where another is
+ * inserted replaced whole (nothing tells one element changed from one removed and another
+ * inserted: an edit of it conflicts rather than landing on another element); anything else
+ * replaced when it differs.
+ *
+ * @param {any} from
+ * @param {any} to
+ * @returns {Patch[]}
+ */
+function diffForRebase(from, to) {
+  /** @type {Patch[]} */
+  const patches = [];
+  const walk = (a, b, path) => {
+    if (a === b) return;
+    if (isObject(a) && isObject(b)) {
+      for (const key of Object.keys(a)) {
+        if (!Object.hasOwn(b, key)) patches.push({ op: 'remove', path: [...path, key] });
+        else if (!deepEqual(a[key], b[key])) walk(a[key], b[key], [...path, key]);
+      }
+      for (const key of Object.keys(b)) {
+        if (!Object.hasOwn(a, key)) patches.push({ op: 'add', path: [...path, key], value: b[key] });
+      }
+    } else if (Array.isArray(a) && Array.isArray(b)) {
+      diffList(a, b, path, patches);
+    } else if (!deepEqual(a, b)) {
+      patches.push({ op: 'replace', path, value: b });
+    }
+  };
+  walk(from, to, []);
+  return patches;
+}
+
+/** The most pairs of list elements the middle of a list diff compares to align them. */
+const ALIGNED = 4096;
+
+function diffList(from, to, path, patches) {
+  const same = (i, j) => deepEqual(from[i], to[j]);
+  const shorter = Math.min(from.length, to.length);
+  let prefix = 0;
+  while (prefix < shorter && same(prefix, prefix)) prefix++;
+  let suffix = 0;
+  while (suffix < shorter - prefix && same(from.length - 1 - suffix, to.length - 1 - suffix)) suffix++;
+  const n = from.length - suffix - prefix;
+  const m = to.length - suffix - prefix;
+  const steps = n * m <= ALIGNED ? aligned(n, m, (i, j) => same(prefix + i, prefix + j)) : positional(n, m);
+  // The steps, with the index each lands on in the list as it is then.
+  let at = prefix;
+  const change = (i, j) => {
+    if (!same(prefix + i, prefix + j)) patches.push({ op: 'replace', path: [...path, at], value: to[prefix + j] });
+  };
+  for (let k = 0; k < steps.length; k++) {
+    const [step, i, j] = steps[k];
+    const next = steps[k + 1];
+    if (step === 'keep') {
+      at++;
+    } else if (step === 'change') {
+      change(i, j);
+      at++;
+    } else if (step === 'remove') {
+      if (next?.[0] === 'insert') {
+        k++;
+        change(i, next[2]);
+        at++;
+      } else {
+        patches.push({ op: 'remove', path: [...path, at] });
+      }
+    } else {
+      if (next?.[0] === 'remove') {
+        k++;
+        change(next[1], j);
+      } else {
+        patches.push({ op: 'add', path: [...path, at], value: to[prefix + j] });
+      }
+      at++;
+    }
+  }
+}
+
+/** The steps of a longest-common-subsequence alignment of two middles of `n` and `m` elements. */
+function aligned(n, m, same) {
+  const width = m + 1;
+  const lcs = new Uint32Array((n + 1) * width);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[i * width + j] = same(i, j) ? lcs[(i + 1) * width + j + 1] + 1 : Math.max(lcs[(i + 1) * width + j], lcs[i * width + j + 1]);
+    }
+  }
+  const steps = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && same(i, j)) {
+      steps.push(['keep']);
+      i++;
+      j++;
+    } else if (j < m && (i === n || lcs[i * width + j + 1] >= lcs[(i + 1) * width + j])) {
+      steps.push(['insert', undefined, j++]);
+    } else {
+      steps.push(['remove', i++]);
+    }
+  }
+  return steps;
+}
+
+/** The steps that pair two middles by position, then remove the extra elements of the first (from the back) or insert those of the second. */
+function positional(n, m) {
+  const common = Math.min(n, m);
+  const steps = [];
+  for (let i = 0; i < common; i++) steps.push(['change', i, i]);
+  for (let i = n - 1; i >= common; i--) steps.push(['remove', i]);
+  for (let j = common; j < m; j++) steps.push(['insert', undefined, j]);
+  return steps;
 }

@@ -12,11 +12,38 @@ export interface Patch {
   from?: Path;
 }
 
-/** Why the server refused a change, as the Rust `RejectReason` serializes (`{ Forbidden: { path } }`, ...). */
-export type RejectReason = Record<string, unknown>;
+/**
+ * Why the server refused a change, as the Rust `immer::sync::RejectReason` serializes: an
+ * object with one key, the variant's name (`{ Forbidden: { path } }`).
+ */
+export type RejectReason =
+  /** Its base version is ahead of the server's. */
+  | { BaseAhead: { base_version: number; leader_version: number } }
+  /** Its base version is older than the server's log. */
+  | { Compacted: { base_version: number; log_start: number } }
+  /** A change committed since its base (`version`) removed or replaced what it edits. */
+  | { Conflict: { version: number; conflict: Conflict } }
+  /** It names a session the server does not know. */
+  | { UnknownSession: { session: number } }
+  /** The server's validation refused the state it would lead to. */
+  | { Invalid: { message: string } }
+  /** The role may not write this path (as it would be committed). */
+  | { Forbidden: { path: Path } }
+  /** It exceeds a limit (patches per change, path depth, ...). */
+  | { Limit: { limit: string; max: number; got: number } }
+  /** Its encoded form is larger than the transport carries. */
+  | { TooLarge: { bytes: number; limit: number } }
+  /** It has no patches. */
+  | { Empty: Record<string, never> }
+  /** Its patch `index`, moved to the server's version, does not apply there. */
+  | { DoesNotApply: { index: number; path: Path; message: string } };
 
-/** Why an edit was dropped. */
+/**
+ * Why an edit was dropped, as the Rust `immer::sync::DropReason` serializes (`sessionLost`
+ * is the client's own).
+ */
 export type DropReason =
+  /** The server refused it; `message` is the reason in words. */
   | { kind: 'rejected'; reason: RejectReason; message: string }
   /**
    * Another session's change, ordered before it, removed or replaced what it edits. Also the
@@ -30,14 +57,16 @@ export type DropReason =
    * `id` always names an edit reported dropped, never one accepted or still undecided.
    */
   | { kind: 'afterDropped'; id: number }
+  /** A snapshot skipped over changes that nothing could move it through. */
   | { kind: 'snapshot' }
   /** The server no longer knew the session when the client reconnected (it restarted). */
   | { kind: 'sessionLost' }
   /**
-   * It no longer applies to the local state; also the reason of the edits after the change in
-   * flight when that change no longer applies here (it waits for the server's answer).
+   * Its patch `index` (at `path`) no longer applies to the local state; also the reason of the
+   * edits after the change in flight when that change no longer applies here (it waits for the
+   * server's answer).
    */
-  | { kind: 'doesNotApply'; message: string };
+  | { kind: 'doesNotApply'; index: number; path: Path; message: string };
 
 export interface Conflict {
   /** The index, in its list, of the patch that could not be moved. */
@@ -48,30 +77,41 @@ export interface Conflict {
   by: Path;
 }
 
+/** What happened to the follower's edits and version, as the Rust `immer::sync::FollowerEvent` serializes. */
 export type FollowerEvent =
   | { type: 'applied'; version: number }
   | { type: 'accepted'; id: number; version: number }
   | { type: 'dropped'; id: number; reason: DropReason }
   | { type: 'diverged'; version: number; error: string };
 
-/** What a client sends. */
+/** What a client sends (the Rust `immer_web::protocol::ClientMessage`). */
 export type ClientMessage =
   | { type: 'auth'; token: string; resume?: number }
   | { type: 'change'; id: number; base: number; patches: Patch[] }
   | { type: 'resync'; version: number }
   | { type: 'snapshot' };
 
-/** What the server sends. */
+/**
+ * How a session's last answered change ended (the Rust `immer::sync::Answered`): committed as
+ * a version, or refused with a reason and its words.
+ */
+export type Answered =
+  | { id: number; committed: number }
+  | { id: number; rejected: RejectReason; message: string };
+
+/**
+ * What the server sends (the Rust `immer_web::protocol::ServerMessage`): a welcome, and the
+ * `immer::sync` messages `Committed`, `Rejected` and `Snapshot` tagged by `type`.
+ */
 export type ServerMessage =
-  | { type: 'welcome'; session: number; user: string; role: string; version: number; state: unknown; resumed: boolean }
-  | { type: 'committed'; version: number; session: number; id: number; patches: Patch[] }
-  | { type: 'rejected'; id: number; reason: RejectReason; message: string }
-  | {
-      type: 'snapshot';
-      version: number;
-      state: unknown;
-      answered: { id: number; committed?: number; rejected?: RejectReason; message?: string } | null;
-    };
+  /** `role` as the server's role type serializes; `state` is `null` when a session was resumed. */
+  | { type: 'welcome'; session: number; user: string; role: unknown; version: number; state: unknown; resumed: boolean }
+  /** A change committed as `version`, by `client` in `session`, as the server's log holds it. */
+  | { type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[] }
+  /** This session's change `id` was refused; `message` is the reason in words. */
+  | { type: 'rejected'; session: number; id: number; reason: RejectReason; message: string }
+  /** The whole state, with how the session's last answered change ended. */
+  | { type: 'snapshot'; version: number; state: unknown; answered: Answered | null };
 
 export interface ConnectOptions {
   /** The token the server's authentication hook verifies. */
@@ -101,7 +141,8 @@ export declare class Store<S = any> {
   readonly status: 'connecting' | 'open' | 'closed';
   /** The user and role the server's authentication hook gave this connection. */
   readonly user: string | null;
-  readonly role: string | null;
+  /** As the server's role type serializes (a string for an enum of unit variants). */
+  readonly role: unknown;
   /** The last version confirmed by the server. */
   readonly version: number;
   /** How many of this client's edits wait for the server's answer. */
@@ -135,6 +176,8 @@ export declare class Follower<S = any> {
   readonly pendingCount: number;
   readonly isSettled: boolean;
   edit(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
+  /** Edits with patches made against the current state, as `edit` does with its recipe's. */
+  editPatches(patches: readonly Patch[]): number | undefined;
   poll(): ClientMessage[];
   nextChange(): ClientMessage | undefined;
   /** Handles one message from the server. */
@@ -148,7 +191,11 @@ export declare class Follower<S = any> {
   takeEvents(): FollowerEvent[];
 }
 
-/** Applies patches and returns the next state with the patches that take it back. */
+/**
+ * Applies patches as the Rust crate applies them to a JSON value (a patch whose target is not
+ * there throws, naming its index, path and why) and returns the next state with the exact
+ * inverse, the patches that take it back.
+ */
 export declare function applyWithInverse<S>(base: S, patches: readonly Patch[]): [S, Patch[]];
 
 /** Moves `mine` through `theirs` (both made against one state, `theirs` ordered first). */
@@ -156,6 +203,17 @@ export declare function transform(
   mine: readonly Patch[],
   theirs: readonly Patch[],
 ): { ok: true; mine: Patch[]; theirs: Patch[] } | { ok: false; conflict: Conflict };
+
+/**
+ * The patches that revert an older change (its `inverse`), moved through every change made
+ * after it (`later`, oldest first) so that they apply after the last: the rule of the Rust
+ * `immer::revert_through` (selective undo). A later write of the same value stands; a later
+ * change that removed or replaced what the older one changed is a conflict, named by its index.
+ */
+export declare function revertThrough(
+  inverse: readonly Patch[],
+  later: Iterable<readonly Patch[]>,
+): { ok: true; revert: Patch[] } | { ok: false; index: number; conflict: Conflict };
 
 /** Structural equality of two JSON values. */
 export declare function deepEqual(a: unknown, b: unknown): boolean;

@@ -10,7 +10,7 @@
 import { Follower } from './follower.js';
 
 export { Follower, applyWithInverse } from './follower.js';
-export { transform, deepEqual } from './transform.js';
+export { transform, revertThrough, deepEqual } from './transform.js';
 
 /** WebSocket close codes after which reconnecting would be refused again. */
 const FINAL_CODES = new Set([1003, 1007, 1008, 1009, 4401, 4403]);

@@ -64,6 +64,51 @@ export function transformAfterDropped(mine, theirs) {
   return transformBy(mine, theirs, AFTER_DROPPED);
 }
 
+/**
+ * A revert of an older change moved through later ones: what it puts back was there first, so
+ * it goes before anything inserted at the same place later.
+ */
+export const REVERT = Object.freeze({ mineFirst: true, dependent: false });
+
+/**
+ * The patches that revert an older change, moved through every change made after it, so that
+ * they apply after the last: selective undo, the rule of the Rust crate's `revert_through`
+ * (`History::revert`). `inverse` is the older change's inverse; `later` the forward patches of
+ * each later change, oldest first. Where a later change wrote the same value again (a
+ * `replace` of the same path, an `add` of the same key) the later write stands.
+ *
+ * @param {readonly Patch[]} inverse
+ * @param {Iterable<readonly Patch[]>} later
+ * @returns {{ ok: true, revert: Patch[] } | { ok: false, index: number, conflict: Conflict }}
+ *   the moved revert, or the index in `later` of the change that removed or replaced what the
+ *   older change changed, with the conflict
+ */
+export function revertThrough(inverse, later) {
+  let revert = inverse.slice();
+  let index = 0;
+  for (const patches of later) {
+    // A value a later change wrote again keeps the later write.
+    revert = revert.filter((patch) => !overwrites(patches, patch));
+    const passed = new Through(patches).pass(revert, REVERT);
+    if (!passed.ok) return { ok: false, index, conflict: passed.conflict };
+    revert = passed.mine;
+    index++;
+  }
+  return { ok: true, revert };
+}
+
+/**
+ * Whether `patch` writes (or removes) a value that `later` writes again: a `replace` of the
+ * same path, or an `add` of the same key. (At a list index an `add` inserts and a `remove`
+ * takes an element out: neither writes the value there.)
+ */
+function overwrites(later, patch) {
+  const keyed = !isIndex(patch.path[patch.path.length - 1]);
+  const writes = (p, removeToo) =>
+    p.op === 'replace' || (p.op === 'add' && keyed) || (p.op === 'remove' && keyed && removeToo);
+  return writes(patch, true) && later.some((l) => samePath(l.path, patch.path) && writes(l, false));
+}
+
 function transformBy(mine, theirs, rule) {
   const through = new Through(theirs);
   const passed = through.pass(mine, rule);

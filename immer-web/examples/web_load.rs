@@ -22,7 +22,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use futures_util::{SinkExt, StreamExt};
-use immer::sync::{Follower, SessionId, ToFollower};
+use immer::sync::{Committed, Follower, SessionId, ToFollower};
 use immer::{Draftable, Vector};
 use immer_web::protocol::{ClientMessage, ServerMessage};
 use immer_web::{Hub, Identity, Policy};
@@ -167,12 +167,13 @@ async fn relay_serve(relay: Relay, socket: WebSocket) {
         };
         let mut inner = relay.inner.lock().unwrap();
         inner.version += 1;
-        let committed = ServerMessage::<Board>::Committed {
+        let committed = ServerMessage::<Board>::Committed(Committed {
             version: inner.version,
+            client: session,
             session,
             id,
             patches,
-        };
+        });
         let text: axum::extract::ws::Utf8Bytes = serde_json::to_string(&committed).unwrap().into();
         for client in inner.clients.values() {
             let _ = client.send(AxumMessage::Text(text.clone()));
@@ -214,7 +215,7 @@ async fn client(
         panic!("client {index}: no welcome");
     };
     let welcome: ServerMessage<Board> = serde_json::from_str(&text).unwrap();
-    let Some(ToFollower::Welcome(welcome)) = welcome.into_follower_message(0) else {
+    let Some(ToFollower::Welcome(welcome)) = welcome.into_follower_message() else {
         panic!("client {index}: not a welcome");
     };
     let mut follower = Follower::new(welcome).with_batch(16);
@@ -246,13 +247,13 @@ async fn client(
                 let Some(Ok(Message::Text(text))) = message else { break };
                 let now = Instant::now();
                 let message: ServerMessage<Board> = serde_json::from_str(&text).unwrap();
-                if let ServerMessage::Committed { session: author, id, .. } = &message {
+                if let ServerMessage::Committed(Committed { session: author, id, .. }) = &message {
                     seen.applied.push((*author, *id, now));
                     if *author == session {
                         seen.answered.push((*author, *id, now));
                     }
                 }
-                if let Some(message) = message.into_follower_message(session) {
+                if let Some(message) = message.into_follower_message() {
                     follower.receive(message);
                 }
                 follower.take_events();

@@ -16,9 +16,7 @@
 //! assert!(matches!(message, ClientMessage::Change { id: 1, base: 0, .. }));
 //! ```
 
-use immer::sync::{
-    Committed, Outcome, RejectReason, Rejected, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
-};
+use immer::sync::{Committed, Rejected, SessionId, Snapshot, ToFollower, ToLeader, Welcome};
 use immer::{Patch, PatchOp, Path, PathSegment};
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -76,35 +74,16 @@ pub enum ServerMessage<T> {
         /// Whether the session named in [`ClientMessage::Auth::resume`] was resumed.
         resumed: bool,
     },
-    /// A change committed as `version`, for every client.
-    Committed {
-        /// The version it leads to.
-        version: u64,
-        /// Its author's session.
-        session: SessionId,
-        /// Its number among the session's changes.
-        id: u64,
-        /// What it does, as it applies at `version - 1`.
-        patches: Vec<Patch>,
-    },
-    /// The client's change was refused.
-    Rejected {
-        /// The change.
-        id: u64,
-        /// Why, as a value.
-        reason: RejectReason,
-        /// Why, in words.
-        message: String,
-    },
-    /// The whole state, when the client is too far behind or asked for it.
-    Snapshot {
-        /// The version of `state`.
-        version: u64,
-        /// The state.
-        state: T,
-        /// How the session's last answered change ended.
-        answered: Option<Answered>,
-    },
+    /// A change committed, for every client: `{"type": "committed", "version", "client",
+    /// "session", "id", "patches"}`, the change as the log holds it.
+    Committed(Committed),
+    /// The client's change was refused: `{"type": "rejected", "session", "id", "reason",
+    /// "message"}` (the reason in words beside it, see [`Rejected`]).
+    Rejected(Rejected),
+    /// The whole state, when the client is too far behind or asked for it: `{"type":
+    /// "snapshot", "version", "state", "answered"}`, with how the session's last answered
+    /// change ended (see [`Answered`](immer::sync::Answered)).
+    Snapshot(Snapshot<T>),
 }
 
 /// The most segments of a path read into a [`ClientMessage::Change`]: a longer path keeps
@@ -265,37 +244,6 @@ fn bounded_patches<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Pat
         .collect())
 }
 
-/// How a session's last answered change ended, in a [`ServerMessage::Snapshot`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Answered {
-    /// The change.
-    pub id: u64,
-    /// The version it became, if it was committed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub committed: Option<u64>,
-    /// Why it was refused, if it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rejected: Option<RejectReason>,
-    /// The refusal in words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-impl From<immer::sync::Answered> for Answered {
-    fn from(answered: immer::sync::Answered) -> Self {
-        let (committed, rejected) = match answered.outcome {
-            Outcome::Committed { version } => (Some(version), None),
-            Outcome::Rejected(reason) => (None, Some(reason)),
-        };
-        Answered {
-            id: answered.id,
-            committed,
-            message: rejected.as_ref().map(ToString::to_string),
-            rejected,
-        }
-    }
-}
-
 impl ClientMessage {
     /// What a [`Follower`](immer::sync::Follower) sends, as a client of this server sends it
     /// (the session is the connection's). `None` for [`ToLeader::Join`]: a connection joins
@@ -321,32 +269,18 @@ impl<T> ServerMessage<T> {
     #[must_use]
     pub fn from_leader_message(message: ToFollower<T>) -> Option<Self> {
         Some(match message {
-            ToFollower::Committed(c) => ServerMessage::Committed {
-                version: c.version,
-                session: c.session,
-                id: c.id,
-                patches: c.patches,
-            },
-            ToFollower::Rejected(r) => ServerMessage::Rejected {
-                id: r.id,
-                message: r.reason.to_string(),
-                reason: r.reason,
-            },
-            ToFollower::Snapshot(snapshot) => ServerMessage::Snapshot {
-                version: snapshot.version,
-                state: snapshot.state,
-                answered: snapshot.answered.map(Answered::from),
-            },
+            ToFollower::Committed(committed) => ServerMessage::Committed(committed),
+            ToFollower::Rejected(rejected) => ServerMessage::Rejected(rejected),
+            ToFollower::Snapshot(snapshot) => ServerMessage::Snapshot(snapshot),
             ToFollower::Welcome(_) => return None,
         })
     }
 
-    /// The message as a [`Follower`](immer::sync::Follower) of session `session` takes it:
-    /// a Rust client of this server is a follower fed with these. A welcome (with its state)
-    /// is the follower's [`Welcome`]; a welcome that resumed a session has nothing to feed
-    /// (`None`).
+    /// The message as a [`Follower`](immer::sync::Follower) takes it: a Rust client of this
+    /// server is a follower fed with these. A welcome (with its state) is the follower's
+    /// [`Welcome`]; a welcome that resumed a session has nothing to feed (`None`).
     #[must_use]
-    pub fn into_follower_message(self, session: SessionId) -> Option<ToFollower<T>> {
+    pub fn into_follower_message(self) -> Option<ToFollower<T>> {
         Some(match self {
             ServerMessage::Welcome {
                 session,
@@ -363,40 +297,9 @@ impl<T> ServerMessage<T> {
                     answered: None,
                 },
             }),
-            ServerMessage::Committed {
-                version,
-                session,
-                id,
-                patches,
-            } => ToFollower::Committed(Committed {
-                version,
-                // The server does not say who the author is, only its session.
-                client: 0,
-                session,
-                id,
-                patches,
-            }),
-            ServerMessage::Rejected { id, reason, .. } => ToFollower::Rejected(Rejected {
-                session,
-                id,
-                reason,
-            }),
-            ServerMessage::Snapshot {
-                version,
-                state,
-                answered,
-            } => ToFollower::Snapshot(Snapshot {
-                version,
-                state,
-                answered: answered.and_then(|a| {
-                    let outcome = match (a.committed, a.rejected) {
-                        (Some(version), _) => Outcome::Committed { version },
-                        (None, Some(reason)) => Outcome::Rejected(reason),
-                        (None, None) => return None,
-                    };
-                    Some(immer::sync::Answered { id: a.id, outcome })
-                }),
-            }),
+            ServerMessage::Committed(committed) => ToFollower::Committed(committed),
+            ServerMessage::Rejected(rejected) => ToFollower::Rejected(rejected),
+            ServerMessage::Snapshot(snapshot) => ToFollower::Snapshot(snapshot),
         })
     }
 }

@@ -64,7 +64,7 @@ export class Leader {
     if (last !== undefined && message.id === last.id) {
       // A retransmission: answered again, to its author only.
       if (last.committed === undefined) {
-        return [{ to, message: { type: 'rejected', id: last.id, reason: last.rejected, message: last.message } }];
+        return [{ to, message: { type: 'rejected', session, id: last.id, reason: last.rejected, message: last.message } }];
       }
       const committed = this.committed(last.committed);
       if (committed === undefined) return this.receive(session, { type: 'resync', version: last.committed - 1 });
@@ -72,7 +72,7 @@ export class Leader {
     }
     const rejected = (reason, text) => {
       this.answered.set(session, { id: message.id, rejected: reason, message: text });
-      return [{ to, message: { type: 'rejected', id: message.id, reason, message: text } }];
+      return [{ to, message: { type: 'rejected', session, id: message.id, reason, message: text } }];
     };
     if (message.base < this.logStart) {
       return rejected({ Compacted: { base_version: message.base, log_start: this.logStart } }, 'compacted');
@@ -87,11 +87,11 @@ export class Leader {
     try {
       next = applyPatches(this.state, patches);
     } catch (error) {
-      return rejected({ DoesNotApply: { message: String(error.message) } }, 'does not apply');
+      return rejected({ DoesNotApply: { index: 0, path: [], message: String(error.message) } }, 'does not apply');
     }
     this.state = next;
     this.version += 1;
-    const committed = wire({ type: 'committed', version: this.version, session, id: message.id, patches });
+    const committed = wire({ type: 'committed', version: this.version, client: session, session, id: message.id, patches });
     this.log.push(committed);
     this.answered.set(session, { id: message.id, committed: this.version });
     return [{ to: 'all', message: committed }];

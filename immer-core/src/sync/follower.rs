@@ -19,7 +19,13 @@ use super::{
 };
 
 /// What happened to a follower's own edits, and to its version.
+///
+/// Serialized tagged by `type`, as the JavaScript client's follower writes its events:
+/// `{"type": "applied", "version": 7}`, `{"type": "accepted", "id": 2, "version": 8}`,
+/// `{"type": "dropped", "id": 3, "reason": ...}` (see [`DropReason`]),
+/// `{"type": "diverged", "version": 9, "error": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "wire::FollowerEvent", from = "wire::FollowerEvent")]
 #[non_exhaustive]
 pub enum FollowerEvent {
     /// The follower's state reached this confirmed version.
@@ -52,7 +58,15 @@ pub enum FollowerEvent {
 }
 
 /// Why a follower dropped one of its edits.
+///
+/// Serialized tagged by `kind`, as the JavaScript client's follower writes its reasons:
+/// `{"kind": "rejected", "reason": {"Invalid": {"message": "..."}}, "message": "refused by
+/// validation: ..."}` (the [`RejectReason`] and its `Display`, which is ignored when read
+/// back), `{"kind": "conflict", "conflict": {"index": 0, "path": [...], "by": [...]}}`,
+/// `{"kind": "afterDropped", "id": 2}`, `{"kind": "snapshot"}`,
+/// `{"kind": "doesNotApply", "index": 0, "path": ["items", 3], "message": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "wire::DropReason", from = "wire::DropReason")]
 #[non_exhaustive]
 pub enum DropReason {
     /// The leader refused it.
@@ -863,6 +877,123 @@ fn exact_inverses<T: Draftable>(base: &Arc<T>, queue: &VecDeque<Pending>) -> Vec
             })
         })
         .collect()
+}
+
+/// The JSON forms of the events and the reasons, tagged as the JavaScript client writes them.
+mod wire {
+    use serde::{Deserialize, Serialize};
+
+    use crate::path::Path;
+    use crate::sync::RejectReason;
+    use crate::transform::Conflict;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "camelCase")]
+    pub(super) enum FollowerEvent {
+        Applied { version: u64 },
+        Accepted { id: u64, version: u64 },
+        Dropped { id: u64, reason: super::DropReason },
+        Diverged { version: u64, error: String },
+    }
+
+    impl From<super::FollowerEvent> for FollowerEvent {
+        fn from(event: super::FollowerEvent) -> Self {
+            match event {
+                super::FollowerEvent::Applied(version) => FollowerEvent::Applied { version },
+                super::FollowerEvent::Accepted { id, version } => {
+                    FollowerEvent::Accepted { id, version }
+                }
+                super::FollowerEvent::Dropped { id, reason } => {
+                    FollowerEvent::Dropped { id, reason }
+                }
+                super::FollowerEvent::Diverged { version, error } => {
+                    FollowerEvent::Diverged { version, error }
+                }
+            }
+        }
+    }
+
+    impl From<FollowerEvent> for super::FollowerEvent {
+        fn from(event: FollowerEvent) -> Self {
+            match event {
+                FollowerEvent::Applied { version } => super::FollowerEvent::Applied(version),
+                FollowerEvent::Accepted { id, version } => {
+                    super::FollowerEvent::Accepted { id, version }
+                }
+                FollowerEvent::Dropped { id, reason } => {
+                    super::FollowerEvent::Dropped { id, reason }
+                }
+                FollowerEvent::Diverged { version, error } => {
+                    super::FollowerEvent::Diverged { version, error }
+                }
+            }
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "kind", rename_all = "camelCase")]
+    pub(super) enum DropReason {
+        Rejected {
+            reason: RejectReason,
+            #[serde(default)]
+            message: String,
+        },
+        Conflict {
+            conflict: Conflict,
+        },
+        AfterDropped {
+            id: u64,
+        },
+        Snapshot,
+        DoesNotApply {
+            index: usize,
+            path: Path,
+            message: String,
+        },
+    }
+
+    impl From<super::DropReason> for DropReason {
+        fn from(reason: super::DropReason) -> Self {
+            match reason {
+                super::DropReason::Rejected(reason) => DropReason::Rejected {
+                    message: reason.to_string(),
+                    reason,
+                },
+                super::DropReason::Conflict(conflict) => DropReason::Conflict { conflict },
+                super::DropReason::AfterDropped { id } => DropReason::AfterDropped { id },
+                super::DropReason::Snapshot => DropReason::Snapshot,
+                super::DropReason::DoesNotApply {
+                    index,
+                    path,
+                    message,
+                } => DropReason::DoesNotApply {
+                    index,
+                    path,
+                    message,
+                },
+            }
+        }
+    }
+
+    impl From<DropReason> for super::DropReason {
+        fn from(reason: DropReason) -> Self {
+            match reason {
+                DropReason::Rejected { reason, .. } => super::DropReason::Rejected(reason),
+                DropReason::Conflict { conflict } => super::DropReason::Conflict(conflict),
+                DropReason::AfterDropped { id } => super::DropReason::AfterDropped { id },
+                DropReason::Snapshot => super::DropReason::Snapshot,
+                DropReason::DoesNotApply {
+                    index,
+                    path,
+                    message,
+                } => super::DropReason::DoesNotApply {
+                    index,
+                    path,
+                    message,
+                },
+            }
+        }
+    }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Follower<T> {

@@ -46,7 +46,12 @@ pub struct Committed {
 }
 
 /// A change the leader refused, sent back to its author.
+///
+/// Serialized with the reason in words beside it, as the JavaScript client shows it:
+/// `{"session": 4, "id": 2, "reason": {"Invalid": {"message": "..."}}, "message": "refused by
+/// validation: ..."}` (`message` is the reason's `Display`, ignored when read back).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "wire::Rejected", from = "wire::Rejected")]
 pub struct Rejected {
     /// The author's session.
     pub session: SessionId,
@@ -70,7 +75,13 @@ pub enum Outcome {
 
 /// A session's last answered change and how it ended, carried by a [`Snapshot`] so that a
 /// follower that resynchronizes learns the outcome of the change it had in flight.
+///
+/// Serialized flat, as the JavaScript client reads it: `{"id": 3, "committed": 12}` for a
+/// change committed as version 12, `{"id": 3, "rejected": {"Empty": {}}, "message": "it has no
+/// patches: nothing to commit"}` for one refused (`message` is the reason's `Display`, ignored
+/// when read back).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "wire::Answered", try_from = "wire::Answered")]
 pub struct Answered {
     /// The change.
     pub id: u64,
@@ -374,4 +385,88 @@ pub struct Outbound<T> {
     pub to: Recipient,
     /// The message.
     pub message: ToFollower<T>,
+}
+
+/// The JSON forms of the messages whose reason goes with its words (see [`Rejected`] and
+/// [`Answered`]).
+mod wire {
+    use serde::{Deserialize, Serialize};
+
+    use super::{Outcome, RejectReason, SessionId};
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Rejected {
+        session: SessionId,
+        id: u64,
+        reason: RejectReason,
+        #[serde(default)]
+        message: String,
+    }
+
+    impl From<super::Rejected> for Rejected {
+        fn from(rejected: super::Rejected) -> Self {
+            Rejected {
+                session: rejected.session,
+                id: rejected.id,
+                message: rejected.reason.to_string(),
+                reason: rejected.reason,
+            }
+        }
+    }
+
+    impl From<Rejected> for super::Rejected {
+        fn from(rejected: Rejected) -> Self {
+            super::Rejected {
+                session: rejected.session,
+                id: rejected.id,
+                reason: rejected.reason,
+            }
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Answered {
+        id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        committed: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rejected: Option<RejectReason>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    }
+
+    impl From<super::Answered> for Answered {
+        fn from(answered: super::Answered) -> Self {
+            let (committed, rejected) = match answered.outcome {
+                Outcome::Committed { version } => (Some(version), None),
+                Outcome::Rejected(reason) => (None, Some(reason)),
+            };
+            Answered {
+                id: answered.id,
+                committed,
+                message: rejected.as_ref().map(ToString::to_string),
+                rejected,
+            }
+        }
+    }
+
+    impl TryFrom<Answered> for super::Answered {
+        type Error = &'static str;
+
+        fn try_from(answered: Answered) -> Result<Self, Self::Error> {
+            let outcome = match (answered.committed, answered.rejected) {
+                (Some(version), None) => Outcome::Committed { version },
+                (None, Some(reason)) => Outcome::Rejected(reason),
+                _ => {
+                    return Err(
+                        "an answer is either `committed` (a version) or `rejected` (a reason)",
+                    );
+                }
+            };
+            Ok(super::Answered {
+                id: answered.id,
+                outcome,
+            })
+        }
+    }
 }

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use immer::sync::{
-    Change, ClientId, Outbound, Recipient, RejectReason, SessionId, Snapshot, ToFollower, ToLeader,
+    Change, ClientId, Outbound, Recipient, RejectReason, Rejected, SessionId, Snapshot, ToFollower,
+    ToLeader,
 };
 use immer::{Draftable, Patch};
 use serde::Serialize;
@@ -263,7 +264,7 @@ where
                     Some(path) => RejectReason::Forbidden { path }.shortened(),
                     None => RejectReason::Empty {},
                 };
-                self.reject(context.connection, id, reason);
+                self.reject(context, id, reason);
                 return true;
             }
         };
@@ -272,7 +273,7 @@ where
         let to_leader = match message {
             ClientMessage::Change { id, base, patches } => {
                 if let Some(reason) = self.precheck(&context.role, &patches) {
-                    self.reject(context.connection, id, reason);
+                    self.reject(context, id, reason);
                     return true;
                 }
                 ToLeader::Change(Change {
@@ -352,8 +353,7 @@ where
                     let Ok(state) = Self::state_json(core, &snapshot) else {
                         continue;
                     };
-                    let answered = snapshot.answered.map(crate::protocol::Answered::from);
-                    let Ok(answered) = serde_json::to_string(&answered) else {
+                    let Ok(answered) = serde_json::to_string(&snapshot.answered) else {
                         continue;
                     };
                     format!(
@@ -406,14 +406,14 @@ where
         });
     }
 
-    /// Answers change `id` of `connection` with a refusal the hub made itself.
-    fn reject(&self, connection: u64, id: u64, reason: RejectReason) {
-        let rejected = ServerMessage::<T>::Rejected {
+    /// Answers change `id` of the connection with a refusal the hub made itself.
+    fn reject(&self, context: &Context<R>, id: u64, reason: RejectReason) {
+        let rejected = ServerMessage::<T>::Rejected(Rejected {
+            session: context.session,
             id,
-            message: reason.to_string(),
             reason,
-        };
-        self.send_to(connection, &rejected);
+        });
+        self.send_to(context.connection, &rejected);
     }
 
     fn send_to(&self, connection: u64, message: &ServerMessage<T>) {

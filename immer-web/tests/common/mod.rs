@@ -159,7 +159,7 @@ impl Client {
             }
             other => panic!("no welcome: {other:?}"),
         };
-        let Some(ToFollower::Welcome(welcome)) = welcome.into_follower_message(0) else {
+        let Some(ToFollower::Welcome(welcome)) = welcome.into_follower_message() else {
             panic!("the first message is not a welcome with a state");
         };
         Client {
@@ -209,8 +209,7 @@ impl Client {
         match next {
             Some(Ok(Message::Text(text))) => {
                 let message: ServerMessage<Board> = serde_json::from_str(&text).unwrap();
-                let session = self.follower.session();
-                if let Some(message) = message.into_follower_message(session) {
+                if let Some(message) = message.into_follower_message() {
                     self.follower.receive(message);
                 }
                 self.events.extend(self.follower.take_events());
