@@ -10,6 +10,10 @@
 //! come from a real history: an edit of a JSON board, its exact inverse, and the edits made
 //! after it, as [`History::revert`](immer::History::revert) moves them.
 
+#[path = "support/vectors.rs"]
+mod vectors;
+use vectors::check_vectors;
+
 use std::sync::Arc;
 
 use immer::{Patch, PatchOp, Path, PathSegment, apply_with_inverse, revert_through};
@@ -185,26 +189,11 @@ fn the_revert_cases_are_written_for_the_javascript_client() {
         moved > 200 && conflicts > 200 && overwritten > 100,
         "{moved} moved, {conflicts} conflicts, {overwritten} with a later write"
     );
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("clients/js/test/vectors/revert.json");
-    let text = serde_json::to_string(&json!({
-        "about": "Cases of immer::revert_through, written by tests/test_revert_vectors.rs",
-        "cases": cases,
-    }))
-    .unwrap();
-    let text = text + "\n";
-    // Rewritten only on request; otherwise a file that no longer matches fails the test, so
-    // that the JavaScript tests never check against stale answers.
-    if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
-        std::fs::write(&file, text).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&file).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: the selective undo's answers changed; rewrite it with \
-         IMMER_UPDATE_VECTORS=1 cargo test --test test_revert_vectors, and check the \
-         JavaScript port against it (npm test in clients/js)",
-        file.display()
+    check_vectors(
+        "clients/js/test/vectors/revert.json",
+        "Cases of immer::revert_through, written by tests/test_revert_vectors.rs",
+        "cases",
+        json!(cases),
+        "cargo test --test test_revert_vectors",
     );
 }

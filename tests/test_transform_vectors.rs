@@ -9,6 +9,10 @@
 //! taken out of a follower's queue, where a whole write that may carry what the inverse puts
 //! back conflicts).
 
+#[path = "support/vectors.rs"]
+mod vectors;
+use vectors::check_vectors;
+
 use immer::__private::transform_after_dropped;
 use immer::{Conflict, Patch, PatchOp, Path, PathSegment, transform};
 use serde_json::{Value, json};
@@ -267,26 +271,11 @@ fn the_transformation_cases_are_written_for_the_javascript_client() {
         );
     }
     assert!(differ > 50, "{differ} cases where the rules part");
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("clients/js/test/vectors/transform.json");
-    let text = serde_json::to_string(&json!({
-        "about": "Cases of immer::transform, each under its rule, written by tests/test_transform_vectors.rs",
-        "cases": cases,
-    }))
-    .unwrap();
-    let text = text + "\n";
-    // Rewritten only on request; otherwise a file that no longer matches fails the test, so
-    // that the JavaScript tests never check against stale answers.
-    if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
-        std::fs::write(&file, text).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&file).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: the transformation's answers changed; rewrite it with \
-         IMMER_UPDATE_VECTORS=1 cargo test --test test_transform_vectors, and check the \
-         JavaScript port against it (npm test in clients/js)",
-        file.display()
+    check_vectors(
+        "clients/js/test/vectors/transform.json",
+        "Cases of immer::transform, each under its rule, written by tests/test_transform_vectors.rs",
+        "cases",
+        json!(cases),
+        "cargo test --test test_transform_vectors",
     );
 }

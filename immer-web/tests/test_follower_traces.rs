@@ -20,6 +20,10 @@
 //! (`clients/js/test/vectors/follower.json`), which it rewrites only with
 //! `IMMER_UPDATE_VECTORS=1`: a stale file fails instead of being rewritten silently.
 
+#[path = "../../tests/support/vectors.rs"]
+mod vectors;
+use vectors::check_vectors;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -594,29 +598,12 @@ fn the_follower_traces_are_written_for_the_javascript_client() {
     ] {
         assert!(seen.contains_key(what), "no {what} in the traces: {seen:?}");
     }
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("clients/js/test/vectors/follower.json");
-    let text = serde_json::to_string(&json!({
-        "about": "Traces of immer::sync::Follower, written by immer-web/tests/test_follower_traces.rs",
-        "traces": traces,
-    }))
-    .unwrap();
-    let text = text + "\n";
-    // Rewritten only on request; otherwise a file that no longer matches fails the test, so
-    // that the JavaScript tests never check against stale answers.
-    if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
-        std::fs::write(&file, text).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&file).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: the follower's answers changed; rewrite it with \
-         IMMER_UPDATE_VECTORS=1 cargo test -p immer-web --test test_follower_traces, and check \
-         the JavaScript port against it (npm test in clients/js)",
-        file.display()
+    check_vectors(
+        "clients/js/test/vectors/follower.json",
+        "Traces of immer::sync::Follower, written by immer-web/tests/test_follower_traces.rs",
+        "traces",
+        json!(traces),
+        "cargo test -p immer-web --test test_follower_traces",
     );
 }
 

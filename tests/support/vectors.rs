@@ -1,0 +1,40 @@
+//! Shared vector files: written by a Rust test, checked by the JavaScript tests. A stale file
+//! fails the test that writes it; it is rewritten only on request (`IMMER_UPDATE_VECTORS=1`),
+//! never silently, so the JavaScript tests never check against stale answers.
+
+use std::path::Path;
+
+/// Checks that `file` (relative to the workspace's root) holds `about` and `body` under
+/// `key` as JSON, or rewrites it when `IMMER_UPDATE_VECTORS` is set. `test` is the command
+/// that writes it, for the message of a stale file.
+pub(crate) fn check_vectors(
+    file: &str,
+    about: &str,
+    key: &str,
+    body: serde_json::Value,
+    test: &str,
+) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The root crate's tests, or a member crate's one level below it.
+    let root = if root.join("clients").is_dir() {
+        root
+    } else {
+        root.parent().expect("a member crate lies in the workspace")
+    };
+    let path = root.join(file);
+    let mut document = serde_json::Map::new();
+    document.insert("about".to_owned(), about.into());
+    document.insert(key.to_owned(), body);
+    let text = serde_json::to_string(&document).expect("vectors are JSON") + "\n";
+    if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, text).expect("the vector file is writable");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: the answers changed; rewrite it with IMMER_UPDATE_VECTORS=1 {test}, and \
+         check the JavaScript port against it (npm test in clients/js)",
+        path.display()
+    );
+}
