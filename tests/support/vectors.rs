@@ -5,7 +5,7 @@
 use std::path::Path;
 
 /// Checks that `file` (relative to the workspace's root) holds `about` and `body` under
-/// `key` as JSON, or rewrites it when `IMMER_UPDATE_VECTORS` is set. `test` is the command
+/// `key` as JSON, or rewrites it when `IMMER_UPDATE_VECTORS` is set. `command` is the command
 /// that writes it, for the message of a stale file.
 pub(crate) fn check_vectors(
     file: &str,
@@ -33,7 +33,7 @@ pub(crate) fn check_vectors(
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == text,
-        "{} is stale: the answers changed; rewrite it with IMMER_UPDATE_VECTORS=1 {test}, and \
+        "{} is stale: the answers changed; rewrite it with IMMER_UPDATE_VECTORS=1 {command}, and \
          check the JavaScript port against it (npm test in clients/js)",
         path.display()
     );
