@@ -12,7 +12,7 @@ pub(crate) fn check_vectors(
     about: &str,
     key: &str,
     body: serde_json::Value,
-    test: &str,
+    command: &str,
 ) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The root crate's tests, or a member crate's one level below it.
