@@ -119,6 +119,24 @@
 //! - edits a follower had not yet had answered when it crashed: the one in flight may still
 //!   be committed (under the old session, seen by everyone as another session's change), the
 //!   others are lost with the process.
+//!
+//! # Where the rules live
+//!
+//! Every transport (this crate's in-process [`Leader`], `immer-nats`' JetStream documents,
+//! `immer-web`'s hub) calls these rules; none writes its own.
+//!
+//! - The messages and their JSON shapes: [`Change`], [`Committed`], [`Rejected`],
+//!   [`Snapshot`], [`Answered`], [`RejectReason`], [`ToLeader`], [`ToFollower`]; a follower's
+//!   [`FollowerEvent`]s and [`DropReason`]s are written as the JavaScript client writes them.
+//! - The session table and the answer rule: [`Sessions`] (a change sent again is answered
+//!   again, never applied twice).
+//! - The hooks and bounds: [`Checks`] ([`Validator`], [`Authorizer`], the move limit).
+//! - The order of a change: [`Leader::prepare`] (cheap refusals, the move through what was
+//!   committed since its base, the canonical form, the authorizer, the validator).
+//! - The seam a transport plugs into, and what a transport must do: [`Backend`].
+//! - The follower: [`Follower`] (and its JavaScript twin, held to the same answers by shared
+//!   traces).
+
 mod backend;
 mod checks;
 mod follower;
