@@ -12,32 +12,12 @@
 
 #[path = "support/vectors.rs"]
 mod vectors;
-use vectors::check_vectors;
+use vectors::{Rng, check_vectors};
 
 use std::sync::Arc;
 
 use immer::{Patch, PatchOp, Path, PathSegment, apply_with_inverse, revert_through};
 use serde_json::{Value, json};
-
-/// xorshift64*: deterministic cases without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn index(&mut self, n: usize) -> usize {
-        usize::try_from(self.below(n as u64)).unwrap_or(0)
-    }
-}
 
 fn key(k: &str) -> PathSegment {
     PathSegment::Key(k.to_owned())

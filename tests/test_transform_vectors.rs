@@ -11,31 +11,11 @@
 
 #[path = "support/vectors.rs"]
 mod vectors;
-use vectors::check_vectors;
+use vectors::{Rng, check_vectors};
 
 use immer::__private::transform_after_dropped;
 use immer::{Conflict, Patch, PatchOp, Path, PathSegment, transform};
 use serde_json::{Value, json};
-
-/// xorshift64*: deterministic cases without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
 
 fn word(rng: &mut Rng, words: &[&'static str]) -> &'static str {
     words[rng.below(words.len() as u64) as usize]

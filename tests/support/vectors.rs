@@ -1,6 +1,9 @@
 //! Shared vector files: written by a Rust test, checked by the JavaScript tests. A stale file
 //! fails the test that writes it; it is rewritten only on request (`IMMER_UPDATE_VECTORS=1`),
-//! never silently, so the JavaScript tests never check against stale answers.
+//! never silently, so the JavaScript tests never check against stale answers. The cases come
+//! from a fixed seed ([`Rng`]).
+
+#![allow(dead_code, reason = "each vector test uses what it needs")]
 
 use std::path::Path;
 
@@ -37,4 +40,28 @@ pub(crate) fn check_vectors(
          check the JavaScript port against it (npm test in clients/js)",
         path.display()
     );
+}
+
+/// xorshift64*: deterministic cases without a dependency.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    pub(crate) fn index(&mut self, n: usize) -> usize {
+        usize::try_from(self.below(n as u64)).unwrap_or(0)
+    }
 }
