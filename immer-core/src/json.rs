@@ -21,11 +21,12 @@
 //! | [`JsonObject`] | up to 32 members: one shared allocation of its members, sorted by key | more: `imbl::OrdMap` |
 //!
 //! A value is 24 bytes; a string is an `Arc<str>`, cloned by a reference count; object keys
-//! are `Arc<str>` too, and reading a document (serde, or [`From<Value>`](Json#impl-From<Value>-for-Json))
-//! shares each repeated key's text between the objects that hold it. An object such as
-//! `{"id":1,"title":"x","done":false}` costs one allocation of 136 bytes (16 of them the
-//! reference counts) plus its string values; the same `serde_json::Value` costs about
-//! 700 bytes (a B-tree leaf of 11 slots and a `String` per key).
+//! are `Arc<str>` too, and reading a document (serde, or `From<Value>`) shares each repeated
+//! key's text between the objects that hold it. An object such as
+//! `{"id":1,"title":"x","done":false}` is one allocation of 136 bytes (16 of them the
+//! reference counts) plus its string values: in an array of 10,000 of them, 186 bytes each
+//! all told, where a `serde_json::Value` takes 696 (a B-tree leaf of 11 slots and a `String`
+//! per key) and an `imbl::OrdMap` per object 794 (measured by `tests/test_json_value.rs`).
 //!
 //! # Member order
 //!
