@@ -283,7 +283,7 @@ fn the_surface_answers_as_serde_json_value_does() {
     assert_eq!(Json::default(), Json::Null);
     assert_eq!(
         format!("{:?}", doc["list"]),
-        r#"Array [Number(1), String("two"), Array [Number(3)]]"#
+        r#"Array [Number(1), Str("two"), Array [Number(3)]]"#
     );
     assert_eq!(doc.to_string(), Value::from(&doc).to_string());
     // Built from Rust values, as with `json!`.

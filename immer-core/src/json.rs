@@ -125,8 +125,10 @@ pub enum Json {
     Bool(bool),
     /// A number, as `serde_json` holds it.
     Number(Number),
-    /// A string, shared by reference count.
-    String(Arc<str>),
+    /// A string, shared by reference count. (`serde_json::Value::String`; named apart, so
+    /// that the compiler's messages in crates that use immer keep naming std's type
+    /// `String`, which a second public item of that name would make `std::string::String`.)
+    Str(Arc<str>),
     /// An array, persistent.
     Array(JsonArray),
     /// An object, persistent, its members sorted by key.
@@ -306,7 +308,7 @@ impl Json {
             Json::Null => "null",
             Json::Bool(_) => "boolean",
             Json::Number(_) => "number",
-            Json::String(_) => "string",
+            Json::Str(_) => "string",
             Json::Array(_) => "array",
             Json::Object(_) => "object",
         }
@@ -334,7 +336,7 @@ impl Json {
         match (self, other) {
             (Json::Array(a), Json::Array(b)) => a.ptr_eq(b),
             (Json::Object(a), Json::Object(b)) => a.ptr_eq(b),
-            (Json::String(a), Json::String(b)) => Arc::ptr_eq(a, b),
+            (Json::Str(a), Json::Str(b)) => Arc::ptr_eq(a, b),
             (Json::Null, Json::Null) => true,
             (Json::Bool(a), Json::Bool(b)) => a == b,
             (Json::Number(a), Json::Number(b)) => a == b,
@@ -529,7 +531,7 @@ impl Json {
     /// ```
     #[must_use]
     pub fn is_string(&self) -> bool {
-        matches!(self, Json::String(_))
+        matches!(self, Json::Str(_))
     }
 
     /// The string, if the value is one.
@@ -542,7 +544,7 @@ impl Json {
     #[must_use]
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Json::String(s) => Some(s),
+            Json::Str(s) => Some(s),
             _ => None,
         }
     }
@@ -702,7 +704,7 @@ impl fmt::Display for Json {
     }
 }
 
-/// As `serde_json::Value` writes itself: `Object {"a": Number(1)}`.
+/// In `serde_json::Value`'s form, by variant: `Object {"a": Number(1)}`.
 ///
 /// # Examples
 ///
@@ -710,7 +712,7 @@ impl fmt::Display for Json {
 /// use immer_core::Json;
 ///
 /// let doc = Json::from(serde_json::json!({"a": [1, "x", null]}));
-/// assert_eq!(format!("{doc:?}"), r#"Object {"a": Array [Number(1), String("x"), Null]}"#);
+/// assert_eq!(format!("{doc:?}"), r#"Object {"a": Array [Number(1), Str("x"), Null]}"#);
 /// ```
 impl fmt::Debug for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -718,7 +720,7 @@ impl fmt::Debug for Json {
             Json::Null => f.write_str("Null"),
             Json::Bool(b) => write!(f, "Bool({b})"),
             Json::Number(n) => write!(f, "Number({n})"),
-            Json::String(s) => write!(f, "String({:?})", &**s),
+            Json::Str(s) => write!(f, "Str({:?})", &**s),
             Json::Array(a) => {
                 f.write_str("Array ")?;
                 fmt::Debug::fmt(a, f)

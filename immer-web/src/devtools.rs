@@ -602,7 +602,7 @@ async fn search(State(devtools): State<Devtools>, Query(at): Query<At>) -> Respo
             break;
         }
         let hit = match value {
-            Json::String(s) => s.to_lowercase().contains(&needle),
+            Json::Str(s) => s.to_lowercase().contains(&needle),
             Json::Number(n) => n.to_string() == needle,
             Json::Bool(b) => b.to_string() == needle,
             _ => false,

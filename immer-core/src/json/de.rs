@@ -68,7 +68,7 @@ fn unexpected(value: &Json) -> de::Unexpected<'_> {
         Json::Null => de::Unexpected::Unit,
         Json::Bool(b) => de::Unexpected::Bool(*b),
         Json::Number(_) => de::Unexpected::Other("number"),
-        Json::String(s) => de::Unexpected::Str(s),
+        Json::Str(s) => de::Unexpected::Str(s),
         Json::Array(_) => de::Unexpected::Seq,
         Json::Object(_) => de::Unexpected::Map,
     }
@@ -116,7 +116,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_str<E>(self, value: &str) -> Result<Json, E> {
-        Ok(Json::String(value.into()))
+        Ok(Json::Str(value.into()))
     }
 
     fn visit_none<E>(self) -> Result<Json, E> {

@@ -16,7 +16,7 @@ impl Json {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Number(n) => Json::Number(n.clone()),
-            Value::String(s) => Json::String(Arc::from(s.as_str())),
+            Value::String(s) => Json::Str(Arc::from(s.as_str())),
             Value::Array(items) => Json::Array(JsonArray::from_vec(
                 items.iter().map(|v| Json::from_value(v, keys)).collect(),
             )),
@@ -81,7 +81,7 @@ impl From<&Json> for Value {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) => Value::Number(n.clone()),
-            Json::String(s) => Value::String(s.to_string()),
+            Json::Str(s) => Value::String(s.to_string()),
             Json::Array(items) => Value::Array(items.iter().map(Value::from).collect()),
             Json::Object(members) => Value::Object(
                 members
@@ -188,7 +188,7 @@ impl From<Number> for Json {
 /// ```
 impl From<&str> for Json {
     fn from(s: &str) -> Json {
-        Json::String(Arc::from(s))
+        Json::Str(Arc::from(s))
     }
 }
 
@@ -201,7 +201,7 @@ impl From<&str> for Json {
 /// ```
 impl From<String> for Json {
     fn from(s: String) -> Json {
-        Json::String(Arc::from(s))
+        Json::Str(Arc::from(s))
     }
 }
 
@@ -216,7 +216,7 @@ impl From<String> for Json {
 /// ```
 impl From<Cow<'_, str>> for Json {
     fn from(s: Cow<'_, str>) -> Json {
-        Json::String(Arc::from(s.as_ref()))
+        Json::Str(Arc::from(s.as_ref()))
     }
 }
 
@@ -232,7 +232,7 @@ impl From<Cow<'_, str>> for Json {
 /// ```
 impl From<Arc<str>> for Json {
     fn from(s: Arc<str>) -> Json {
-        Json::String(s)
+        Json::Str(s)
     }
 }
 

@@ -12,7 +12,7 @@ fn eq_value(json: &Json, value: &Value) -> bool {
         (Json::Null, Value::Null) => true,
         (Json::Bool(a), Value::Bool(b)) => a == b,
         (Json::Number(a), Value::Number(b)) => a == b,
-        (Json::String(a), Value::String(b)) => **a == **b,
+        (Json::Str(a), Value::String(b)) => **a == **b,
         (Json::Array(a), Value::Array(b)) => eq_array(a, b),
         (Json::Object(a), Value::Object(b)) => eq_object(a, b),
         _ => false,

@@ -10,7 +10,7 @@ impl Serialize for Json {
             Json::Null => serializer.serialize_unit(),
             Json::Bool(b) => serializer.serialize_bool(*b),
             Json::Number(n) => n.serialize(serializer),
-            Json::String(s) => serializer.serialize_str(s),
+            Json::Str(s) => serializer.serialize_str(s),
             Json::Array(a) => a.serialize(serializer),
             Json::Object(o) => o.serialize(serializer),
         }
