@@ -115,6 +115,14 @@ fn a_small_object_costs_one_exact_allocation() {
 }
 
 #[test]
+#[cfg(target_pointer_width = "64")]
+fn a_value_is_three_words() {
+    assert_eq!(std::mem::size_of::<Json>(), 24);
+    assert_eq!(std::mem::size_of::<JsonArray>(), 16);
+    assert_eq!(std::mem::size_of::<JsonObject>(), 16);
+}
+
+#[test]
 fn a_document_reads_its_repeated_keys_once() {
     let doc: Json = serde_json::from_str(r#"[{"title": "a"}, {"title": "b"}]"#).unwrap();
     let key = |i: usize| {
@@ -718,9 +726,13 @@ fn followers_of_a_json_field_converge_with_their_edits_moved_through_each_others
         d.data().get_mut("items").unwrap().remove_index(0);
     });
     nodes[0].edit(|d| {
-        let mut data = d.data();
-        let mut items = data.get_mut("items").unwrap();
-        items.get_index_mut(5).unwrap().insert("n", 1).unwrap();
+        let mut item = d
+            .data()
+            .into_mut("items")
+            .unwrap()
+            .into_index_mut(5)
+            .unwrap();
+        item.insert("n", 1).unwrap();
     });
     nodes[0].edit(|d| d.set_title("mine".into()));
     let from_2 = nodes[1].poll();
@@ -734,5 +746,27 @@ fn followers_of_a_json_field_converge_with_their_edits_moved_through_each_others
     assert_eq!(state.title, "mine");
     assert_eq!(state.data["items"][4], json!({"id": 5, "n": 1}));
     assert_eq!(state.data["items"].as_array().map(JsonArray::len), Some(99));
+    assert!(nodes.iter().all(|n| n.state() == state && n.is_settled()));
+}
+
+#[test]
+fn followers_of_a_whole_json_document_converge() {
+    let mut leader = Leader::new(Arc::new(Json::from(json!({"log": [], "n": 0}))));
+    let mut nodes = vec![Follower::new(leader.join(1)), Follower::new(leader.join(2))];
+    for round in 0..3 {
+        for (i, node) in nodes.iter_mut().enumerate() {
+            node.edit(|d| {
+                d.get_mut("log")
+                    .unwrap()
+                    .push(format!("{i}.{round}"))
+                    .unwrap();
+                d.insert("n", round).unwrap();
+            });
+        }
+        pump(&mut leader, &mut nodes);
+    }
+    let state = leader.state();
+    assert_eq!(state["log"].as_array().map(JsonArray::len), Some(6));
+    assert_eq!(state["n"], 2);
     assert!(nodes.iter().all(|n| n.state() == state && n.is_settled()));
 }

@@ -13,7 +13,7 @@ use crate::draftable::{Draftable, Edit, Undo, set_place};
 use crate::error::PatchErrorKind;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
-use crate::place::{Access, Child, Place};
+use crate::place::{Access, Child, OwnedChild, Place};
 
 /// Drafts by key (objects) and by index (arrays), applies patches with RFC 6902's rules, and
 /// copies on write only the path to what changed.
@@ -315,6 +315,59 @@ impl<P: Place<Target = Json>> JsonDraft<P> {
         let key = Arc::clone(key);
         Some(JsonDraft {
             place: Child::new(&mut self.place, key, member()),
+        })
+    }
+
+    /// The draft of an object's member, or `None`, consuming this draft: unlike
+    /// [`get_mut`](JsonDraft::get_mut), the result can be bound to a variable when this
+    /// draft is a temporary (a field's draft, `d.data()`), as std's entry API has
+    /// `into_mut`.
+    ///
+    /// Time: O(log n).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::{Json, produce};
+    /// use std::sync::Arc;
+    ///
+    /// let base = Arc::new(Json::from(serde_json::json!({"todo": {"done": false}})));
+    /// let next = produce(&base, |d| {
+    ///     let mut todo = d.get_mut("todo").unwrap().into_mut("done").unwrap();
+    ///     todo.set(true);
+    /// });
+    /// assert_eq!(next["todo"]["done"], true);
+    /// ```
+    pub fn into_mut(self, key: &str) -> Option<JsonDraft<OwnedChild<P, Arc<str>, Json>>> {
+        let (key, _) = self.place.get().as_object()?.shared_key_value(key)?;
+        let key = Arc::clone(key);
+        Some(JsonDraft {
+            place: OwnedChild::new(self.place, key, member()),
+        })
+    }
+
+    /// The draft of an array's element, or `None`, consuming this draft (see
+    /// [`into_mut`](JsonDraft::into_mut)).
+    ///
+    /// Time: O(1) small, O(log n) large.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::{Json, produce};
+    /// use std::sync::Arc;
+    ///
+    /// let base = Arc::new(Json::from(serde_json::json!({"list": [1, 2]})));
+    /// let next = produce(&base, |d| {
+    ///     let mut second = d.get_mut("list").unwrap().into_index_mut(1).unwrap();
+    ///     second.set(20);
+    /// });
+    /// assert_eq!(next["list"], serde_json::json!([1, 20]));
+    /// ```
+    pub fn into_index_mut(self, index: usize) -> Option<JsonDraft<OwnedChild<P, usize, Json>>> {
+        self.place.get().as_array()?.get(index)?;
+        Some(JsonDraft {
+            place: OwnedChild::new(self.place, index, element()),
         })
     }
 
