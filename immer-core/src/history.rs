@@ -105,6 +105,30 @@ impl<T: Draftable> History<T> {
         }
     }
 
+    /// A history whose first version is `version` (not 0) and is `base`: for a state that
+    /// already has versions elsewhere (a document a server has been committing to, a log
+    /// that starts later), so that this history's versions are that state's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::History;
+    /// use std::sync::Arc;
+    ///
+    /// let mut history = History::starting_at(Arc::new(vec![1_u32]), 41);
+    /// assert_eq!(history.commit(None, |d| d.push(2)), Some(42));
+    /// assert_eq!((history.oldest_version(), history.newest_version()), (41, 42));
+    /// assert_eq!(**history.state_at(41)?, [1]);
+    /// # Ok::<(), immer_core::HistoryError>(())
+    /// ```
+    #[must_use]
+    pub fn starting_at(base: Arc<T>, version: u64) -> Self {
+        let mut history = History::new(base);
+        history.oldest = version;
+        history.version = version;
+        history
+    }
+
     /// Keeps at most `max_entries` entries, dropping the oldest past that (and so the
     /// versions before them). A limit of 0 keeps no past at all. (A limit, not a
     /// preallocation: nothing is reserved.)
@@ -168,6 +192,25 @@ impl<T: Draftable> History<T> {
     /// The retained entries, oldest first.
     pub fn entries(&self) -> impl ExactSizeIterator<Item = &HistoryEntry> + DoubleEndedIterator {
         self.entries.iter()
+    }
+
+    /// The retained entry from `version` to `version + 1`, or `None`. O(1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::History;
+    /// use std::sync::Arc;
+    ///
+    /// let mut history = History::new(Arc::new(vec![1_u32]));
+    /// history.commit(Some("push 2"), |d| d.push(2));
+    /// assert_eq!(history.entry(0).and_then(|e| e.label.as_deref()), Some("push 2"));
+    /// assert!(history.entry(1).is_none());
+    /// ```
+    #[must_use]
+    pub fn entry(&self, version: u64) -> Option<&HistoryEntry> {
+        let index = usize::try_from(version.checked_sub(self.oldest)?).ok()?;
+        self.entries.get(index)
     }
 
     /// The labels of the retained entries, oldest first.
@@ -430,6 +473,79 @@ impl<T: Draftable> History<T> {
         Ok(version)
     }
 
+    /// Appends an entry recorded elsewhere (a line of a log, another history's entry) as a
+    /// new version from the current one, keeping its label, author, time and inverse: its
+    /// patches are applied to the current snapshot as one unit; its inverse, when it has
+    /// one, must apply to the result (so that going back through it works), and when it has
+    /// none it is computed from the snapshot. The entry's `version` is set to the current
+    /// version. Versions that were undone are dropped, as by a commit. Returns the new
+    /// version, or `Ok(None)` for an entry without patches.
+    ///
+    /// Time: applying the patches, and the inverse once.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError::Patch`] when the patches do not apply, [`HistoryError::Inverse`] when
+    /// the inverse does not apply to their result; nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::{History, HistoryEntry, HistoryError, Patch, Path};
+    /// use serde_json::json;
+    /// use std::sync::Arc;
+    ///
+    /// let mut elsewhere = History::new(Arc::new(vec![1_u32]));
+    /// elsewhere.commit(Some("push 2"), |d| d.push(2));
+    ///
+    /// let mut here = History::new(Arc::new(vec![1_u32]));
+    /// let entry = elsewhere.entry(0).unwrap().clone();
+    /// assert_eq!(here.append(entry)?, Some(1));
+    /// assert_eq!(here.current(), elsewhere.current());
+    /// assert_eq!(here.entry(0).and_then(|e| e.label.as_deref()), Some("push 2"));
+    ///
+    /// let wrong = HistoryEntry {
+    ///     version: 1,
+    ///     label: None,
+    ///     patches: vec![Patch::add(Path::from_pointer("/-").unwrap(), json!(3))],
+    ///     inverse: vec![Patch::remove(Path::from_pointer("/7").unwrap())],
+    ///     author: None,
+    ///     time: None,
+    /// };
+    /// assert!(matches!(here.append(wrong), Err(HistoryError::Inverse(_))));
+    /// assert_eq!(here.version(), 1);
+    /// # Ok::<(), HistoryError>(())
+    /// ```
+    pub fn append(&mut self, entry: HistoryEntry) -> Result<Option<u64>, HistoryError> {
+        let HistoryEntry {
+            label,
+            patches,
+            inverse,
+            author,
+            time,
+            ..
+        } = entry;
+        if patches.is_empty() {
+            return Ok(None);
+        }
+        let (next, computed) =
+            apply_with_inverse(&self.current, &patches).map_err(HistoryError::Patch)?;
+        let inverse = if inverse.is_empty() {
+            computed
+        } else {
+            apply_patches(&next, &inverse).map_err(HistoryError::Inverse)?;
+            inverse
+        };
+        let version = self.push(label, next, patches, inverse);
+        if version.is_some() {
+            if let Some(pushed) = self.entries.back_mut() {
+                pushed.author = author;
+                pushed.time = time;
+            }
+        }
+        Ok(version)
+    }
+
     /// The current snapshot as if the entry from `version` to `version + 1` had never
     /// happened, keeping every later entry up to the current version: the entry's inverse,
     /// moved through each later entry with the path transformation (so the inverse of
@@ -489,9 +605,32 @@ impl<T: Draftable> History<T> {
             .unwrap_or(self.version))
     }
 
-    /// The patches that revert the entry from `version`, as they apply to the current
-    /// snapshot.
-    fn revert_patches(&self, version: u64) -> Result<Vec<Patch>, HistoryError> {
+    /// The patches that revert the entry from `version` as they apply to the current
+    /// snapshot: what [`revert`](History::revert) commits and [`skipped`](History::skipped)
+    /// applies, for a caller that records the revert itself (with an author and a time, by
+    /// [`record`](History::record)) or sends it elsewhere. Empty when nothing is left to
+    /// revert (later entries wrote the same values again).
+    ///
+    /// # Errors
+    ///
+    /// As [`skipped`](History::skipped), but for the patches applying.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::History;
+    /// use std::sync::Arc;
+    ///
+    /// let mut history = History::new(Arc::new(vec![String::from("a")]));
+    /// history.commit(Some("push b"), |d| d.push("b".into()));
+    /// history.commit(Some("insert z"), |d| { d.insert(0, "z".into()).unwrap(); });
+    /// let patches = history.revert_patches(0)?;
+    /// assert_eq!(patches[0].path.to_pointer(), "/2"); // "b" is at 2 now
+    /// history.record(Some("revert push b"), Some("ann"), Some(5), patches)?;
+    /// assert_eq!(**history.current(), ["z", "a"]);
+    /// # Ok::<(), immer_core::HistoryError>(())
+    /// ```
+    pub fn revert_patches(&self, version: u64) -> Result<Vec<Patch>, HistoryError> {
         if version >= self.version {
             return Err(HistoryError::NotRetained {
                 version,
@@ -726,6 +865,9 @@ pub enum HistoryError {
     },
     /// An entry's patches did not apply.
     Patch(PatchError),
+    /// An entry's inverse did not apply to the state its patches led to (see
+    /// [`History::append`]).
+    Inverse(PatchError),
     /// An entry cannot be reverted: a later entry removed or replaced what it changed.
     Conflict {
         /// The entry to revert (its starting version).
@@ -751,6 +893,10 @@ impl fmt::Display for HistoryError {
                 )
             }
             HistoryError::Patch(error) => write!(f, "a history entry does not apply: {error}"),
+            HistoryError::Inverse(error) => write!(
+                f,
+                "a history entry's inverse does not apply to what its patches lead to: {error}"
+            ),
             HistoryError::Conflict {
                 entry,
                 by,
@@ -781,3 +927,122 @@ impl fmt::Display for LogError {
 }
 
 impl std::error::Error for LogError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::Path;
+    use serde_json::json;
+
+    fn pointer(text: &str) -> Path {
+        Path::from_pointer(text).unwrap()
+    }
+
+    #[test]
+    fn a_history_starting_later_numbers_and_reaches_its_versions() {
+        let mut history = History::starting_at(Arc::new(vec![0_u32]), 100).with_checkpoints(4);
+        for i in 1..=10 {
+            history.commit(None, |d| d.push(i));
+        }
+        assert_eq!(history.oldest_version(), 100);
+        assert_eq!(history.newest_version(), 110);
+        for version in 100..=110 {
+            let len = usize::try_from(version - 99).unwrap();
+            assert_eq!(history.state_at(version).unwrap().len(), len);
+            assert_eq!(history.entry(version).map(|e| e.version), {
+                (version < 110).then_some(version)
+            });
+        }
+        assert!(history.entry(99).is_none());
+        assert!(matches!(
+            history.state_at(99),
+            Err(HistoryError::NotRetained { oldest: 100, .. })
+        ));
+        history.goto(103).unwrap();
+        assert_eq!(**history.current(), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn an_appended_entry_keeps_what_it_says_and_a_bad_one_changes_nothing() {
+        let mut source = History::new(Arc::new(vec![String::from("a")]));
+        source.commit(Some("push b"), |d| d.push("b".into()));
+        source
+            .record(Some("rename"), Some("ann"), Some(7), {
+                vec![Patch::replace(pointer("/0"), json!("A"))]
+            })
+            .unwrap();
+        let mut copy = History::new(Arc::new(vec![String::from("a")])).with_checkpoints(1);
+        for entry in source.entries() {
+            copy.append(entry.clone()).unwrap();
+        }
+        assert_eq!(copy.entries().collect::<Vec<_>>(), {
+            source.entries().collect::<Vec<_>>()
+        });
+        assert_eq!(copy.current(), source.current());
+        // Without an inverse, it is computed from the state.
+        let bare = HistoryEntry {
+            version: 99,
+            label: None,
+            patches: vec![Patch::remove(pointer("/0"))],
+            inverse: Vec::new(),
+            author: None,
+            time: None,
+        };
+        assert_eq!(copy.append(bare).unwrap(), Some(3));
+        assert_eq!(copy.entry(2).map(|e| e.version), Some(2));
+        assert_eq!(
+            copy.entry(2).map(|e| e.inverse.clone()),
+            Some(vec![Patch::add(pointer("/0"), json!("A"))])
+        );
+        assert_eq!(**copy.state_at(2).unwrap(), ["A", "b"]);
+        // Patches that do not apply, or an inverse that does not: nothing changes.
+        let before = (copy.version(), Arc::clone(copy.current()));
+        let broken = HistoryEntry {
+            patches: vec![Patch::remove(pointer("/9"))],
+            ..source.entries().next().unwrap().clone()
+        };
+        assert!(matches!(copy.append(broken), Err(HistoryError::Patch(_))));
+        let wrong_inverse = HistoryEntry {
+            patches: vec![Patch::add(pointer("/-"), json!("c"))],
+            inverse: vec![Patch::remove(pointer("/5"))],
+            ..source.entries().next().unwrap().clone()
+        };
+        let error = copy.append(wrong_inverse).unwrap_err();
+        assert!(matches!(error, HistoryError::Inverse(_)), "{error}");
+        assert!(error.to_string().contains("inverse does not apply"));
+        assert_eq!((copy.version(), Arc::clone(copy.current())), before);
+        assert_eq!(copy.newest_version(), 3);
+        // No patches: no version.
+        let empty = HistoryEntry {
+            patches: Vec::new(),
+            ..source.entries().next().unwrap().clone()
+        };
+        assert_eq!(copy.append(empty).unwrap(), None);
+    }
+
+    #[test]
+    fn revert_patches_recorded_by_hand_equal_a_revert() {
+        let mut history = History::new(Arc::new(vec![1_u32, 2, 3]));
+        history.commit(None, |d| {
+            d.remove(0);
+        });
+        history.commit(None, |d| d.push(4));
+        let mut by_hand = History::new(history.state_at(0).unwrap());
+        for entry in history.entries() {
+            by_hand.append(entry.clone()).unwrap();
+        }
+        let patches = by_hand.revert_patches(0).unwrap();
+        by_hand
+            .record(Some("revert"), Some("devtools"), Some(1), patches)
+            .unwrap();
+        history.revert(0, Some("revert")).unwrap();
+        assert_eq!(by_hand.current(), history.current());
+        assert_eq!(by_hand.entry(2).and_then(|e| e.author.as_deref()), {
+            Some("devtools")
+        });
+        assert!(matches!(
+            history.revert_patches(9),
+            Err(HistoryError::NotRetained { .. })
+        ));
+    }
+}

@@ -44,6 +44,7 @@ mod draftable;
 mod ecosystem;
 mod error;
 mod history;
+pub mod json;
 mod patch;
 mod path;
 #[path = "place.rs"]
@@ -97,6 +98,7 @@ pub use history::{History, HistoryEntry, HistoryError, LogError, Transaction};
 /// std's names.
 pub use imbl;
 pub use imbl::{OrdMap, OrdSet, Vector};
+pub use json::{Json, JsonArray, JsonDraft, JsonObject};
 pub use patch::{Patch, PatchOp, from_json_patch, to_json_patch};
 pub use path::{Path, PathSegment, PointerError};
 pub use place::Place;

@@ -10,7 +10,8 @@
 //! removals, titles), recorded with a `History`; beside it, `OUT.expected.json` holds values
 //! of the history's own states (for the browser test). `--port N` picks the port (0: any
 //! free one; 3001 by default); the first line printed is the address. A malformed or
-//! truncated session is refused with its line number.
+//! truncated session is refused with its line number. Once a session is loaded, the
+//! process's resident memory is printed (on Linux), on standard error.
 //!
 //! The live source is the web board: `cargo run -p immer-web --example web_board` serves
 //! these devtools at `/devtools/`, following the board as it is edited.
@@ -179,6 +180,14 @@ fn write_expected(out: &str, history: &History<Board>) -> std::io::Result<()> {
     )
 }
 
+/// The process's resident memory (`VmRSS` in `/proc/self/status`), where the system says.
+fn resident_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(format!("{} MB", kilobytes / 1024))
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -223,6 +232,10 @@ async fn main() -> std::io::Result<()> {
             std::process::exit(1);
         }
     };
+    // What the loaded session holds (Linux): the figure BENCHMARKS.md records.
+    if let Some(resident) = resident_memory() {
+        eprintln!("{file}: loaded; resident memory {resident}");
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on http://{}", listener.local_addr()?);
     let listener = listener.tap_io(|tcp| {

@@ -44,7 +44,6 @@ mod hub;
 mod jetstream;
 mod policy;
 pub mod protocol;
-mod tree;
 
 pub use devtools::Devtools;
 pub use gate::{Admitted, Gate};
