@@ -407,10 +407,7 @@ impl Devtools {
                 if committed.version != session.newest() + 1 {
                     continue;
                 }
-                let label = format!(
-                    "change {} of session {}",
-                    committed.id, committed.session
-                );
+                let label = format!("change {} of session {}", committed.id, committed.session);
                 let author = format!("session {}", committed.session);
                 // A change that does not apply here is left out; the page shows the gap.
                 let _ = session.history.record(
