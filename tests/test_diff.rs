@@ -12,6 +12,8 @@ use serde_json::Value;
 
 mod common;
 
+use common::{json, rfc6902};
+
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Doc {
@@ -143,6 +145,26 @@ fn a_run_of_inserts_or_removals_is_one_patch_each() {
     c.drain(10..13);
     let (patches, _) = diff(&a, &c).unwrap();
     assert_eq!(patches.len(), 3, "{patches:?}");
+}
+
+/// Past the alignment's bound, elements are paired by position and the extra ones removed
+/// at one index: the inverse must put them back in their order.
+#[test]
+fn a_large_diff_that_removes_several_elements_is_undone_in_order() {
+    let a: Vec<u32> = (0..200).collect();
+    // Every element changed (nothing to align), and 30 fewer: 200 × 170 pairs.
+    let b: Vec<u32> = (0..170).map(|i| 10_000 + i).collect();
+    let (patches, inverse) = diff(&a, &b).unwrap();
+    let forward = apply_patches(&Arc::new(a.clone()), &patches).unwrap();
+    assert_eq!(*forward, b);
+    let back = apply_patches(&forward, &inverse).unwrap();
+    assert_eq!(*back, a, "the removed elements come back in their order");
+    // Checked by an independent JSON Patch implementation too.
+    assert_eq!(
+        rfc6902(&json(&b), &inverse).unwrap(),
+        json(&a),
+        "json-patch agrees"
+    );
 }
 
 #[test]

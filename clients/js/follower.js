@@ -957,12 +957,12 @@ function aligned(n, m, same) {
   return steps;
 }
 
-/** The steps that pair two middles by position, then remove the extra elements of the first (from the back) or insert those of the second. */
+/** The steps that pair two middles by position, then remove the extra elements of the first (in order: each at the same index) or insert those of the second. */
 function positional(n, m) {
   const common = Math.min(n, m);
   const steps = [];
   for (let i = 0; i < common; i++) steps.push(['change', i, i]);
-  for (let i = n - 1; i >= common; i--) steps.push(['remove', i]);
+  for (let i = common; i < n; i++) steps.push(['remove', i]);
   for (let j = common; j < m; j++) steps.push(['insert', undefined, j]);
   return steps;
 }

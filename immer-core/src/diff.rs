@@ -310,11 +310,13 @@ fn aligned(n: usize, m: usize, same: impl Fn(usize, usize) -> bool) -> Vec<Step>
 }
 
 /// The steps that pair two middles by position, then remove the extra elements of the first
-/// (from the back) or insert those of the second.
+/// or insert those of the second. The removals are taken in order: each is written at the
+/// same index (the next extra element has moved up to it), so each names the element it
+/// takes away, and the inverse puts them back in their order.
 fn positional(n: usize, m: usize) -> Vec<Step> {
     let common = n.min(m);
     let mut steps: Vec<Step> = (0..common).map(|i| Step::Change(i, i)).collect();
-    steps.extend((common..n).rev().map(Step::Remove));
+    steps.extend((common..n).map(Step::Remove));
     steps.extend((common..m).map(Step::Insert));
     steps
 }
