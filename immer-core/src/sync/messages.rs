@@ -22,9 +22,12 @@ pub struct Change {
     pub client: ClientId,
     /// The author's session.
     pub session: SessionId,
-    /// Its number among the session's changes, from 1, increasing.
+    /// Its number among the session's changes, from 1, increasing. (Read also as
+    /// `change_id`, its earlier name.)
+    #[serde(alias = "change_id")]
     pub id: u64,
-    /// The version it was made against.
+    /// The version it was made against. (Read also as `base_version`.)
+    #[serde(alias = "base_version")]
     pub base: u64,
     /// What it does, against `base`.
     pub patches: Vec<Patch>,
@@ -39,7 +42,9 @@ pub struct Committed {
     pub client: ClientId,
     /// The author's session.
     pub session: SessionId,
-    /// Its number among the session's changes.
+    /// Its number among the session's changes. (Read also as `change_id`, its earlier name,
+    /// so that a JetStream log written before still reads.)
+    #[serde(alias = "change_id")]
     pub id: u64,
     /// What it does, moved through every change committed before it.
     pub patches: Vec<Patch>,
@@ -468,5 +473,26 @@ mod wire {
                 outcome,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_written_with_the_old_field_names_still_reads() {
+        let old = r#"{"version":3,"client":1,"session":9,"change_id":2,"patches":[]}"#;
+        let committed: Committed = serde_json::from_str(old).unwrap();
+        assert_eq!((committed.version, committed.id), (3, 2));
+        let old = r#"{"client":1,"session":9,"id":2,"base_version":4,"patches":[]}"#;
+        let change: Change = serde_json::from_str(old).unwrap();
+        assert_eq!(change.base, 4);
+        // Written with the new names only.
+        let text = serde_json::to_string(&committed).unwrap();
+        assert!(
+            text.contains(r#""id":2"#) && !text.contains("change_id"),
+            "{text}"
+        );
     }
 }
