@@ -373,7 +373,8 @@ export class Follower {
   }
 
   applyRejected(rejected) {
-    if (rejected.session !== this.session || this.inFlightId() !== rejected.id) return;
+    // A server before the shared shapes sent no session: the connection's own refusal.
+    if ((rejected.session !== undefined && rejected.session !== this.session) || this.inFlightId() !== rejected.id) return;
     const inFlight = this.inFlight;
     this.inFlight = null;
     /** @type {DropReason} */

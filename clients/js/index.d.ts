@@ -106,7 +106,7 @@ export type Answered =
 export type ServerMessage =
   /** `role` as the server's role type serializes; `state` is `null` when a session was resumed. */
   | { type: 'welcome'; session: number; user: string; role: unknown; version: number; state: unknown; resumed: boolean }
-  /** A change committed as `version`, by `client` in `session`, as the server's log holds it. */
+  /** A change committed as `version` in `session`, as the server's log holds it; `client` is 0 (the hub does not say who the author is). */
   | { type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[] }
   /** This session's change `id` was refused; `message` is the reason in words. */
   | { type: 'rejected'; session: number; id: number; reason: RejectReason; message: string }

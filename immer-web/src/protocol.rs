@@ -75,7 +75,9 @@ pub enum ServerMessage<T> {
         resumed: bool,
     },
     /// A change committed, for every client: `{"type": "committed", "version", "client",
-    /// "session", "id", "patches"}`, the change as the log holds it.
+    /// "session", "id", "patches"}`, the change as the log holds it, except that the hub
+    /// writes `client` as 0: it does not tell one client who the author of a change is (a
+    /// session says which of its own changes it is, nothing links two sessions of a user).
     Committed(Committed),
     /// The client's change was refused: `{"type": "rejected", "session", "id", "reason",
     /// "message"}` (the reason in words beside it, see [`Rejected`]).

@@ -105,6 +105,8 @@ async fn a_costly_change_is_refused_before_it_is_moved() {
         )
         .await;
         assert_eq!(answer["type"], "committed", "{answer}");
+        // The author is not told to anyone: no client links two sessions of one user.
+        assert_eq!(answer["client"], 0, "{answer}");
     }
     let worst: Vec<Value> = (0..1000)
         .map(|n| json!({"op": "replace", "path": ["todos", n % 20, "done"], "value": true}))

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use immer::sync::{
-    Change, ClientId, Outbound, Recipient, RejectReason, Rejected, SessionId, Snapshot, ToFollower,
-    ToLeader,
+    Change, ClientId, Committed, Outbound, Recipient, RejectReason, Rejected, SessionId, Snapshot,
+    ToFollower, ToLeader,
 };
 use immer::{Draftable, Patch};
 use serde::Serialize;
@@ -362,6 +362,14 @@ where
                     )
                 }
                 message => {
+                    let message = match message {
+                        // Who wrote it stays with the server (see `ServerMessage::Committed`).
+                        ToFollower::Committed(committed) => ToFollower::Committed(Committed {
+                            client: 0,
+                            ..committed
+                        }),
+                        other => other,
+                    };
                     let Some(Ok(text)) = ServerMessage::from_leader_message(message)
                         .map(|m| serde_json::to_string(&m))
                     else {
