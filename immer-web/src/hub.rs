@@ -315,7 +315,6 @@ where
     }
 
     /// The document's initial state.
-    #[cfg_attr(not(feature = "jetstream"), allow(dead_code))]
     pub(crate) fn initial_state(&self) -> &Arc<T> {
         &self.state
     }

@@ -44,6 +44,7 @@ mod hub;
 mod jetstream;
 mod policy;
 pub mod protocol;
+mod stored;
 
 pub use devtools::Devtools;
 pub use gate::{Admitted, Gate};

@@ -298,12 +298,42 @@ impl<T: Draftable> Leader<T> {
 
     /// Handles one message; returns the messages to send.
     pub fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>> {
+        self.receive_with(message, |_| Ok(()))
+    }
+
+    /// [`receive`](Leader::receive), with `record` called on each change about to be
+    /// committed, before it counts: a store makes it durable there. When `record` fails, the
+    /// change is neither committed nor answered (its author sends it again, and it is ordered
+    /// anew), and the error is returned with the messages sent so far.
+    ///
+    /// # Errors
+    ///
+    /// `record`'s error; the leader is as it was before the change.
+    pub fn try_receive_with<E>(
+        &mut self,
+        message: ToLeader,
+        mut record: impl FnMut(&Committed) -> Result<(), E>,
+    ) -> Result<Vec<Outbound<T>>, E> {
+        match message {
+            ToLeader::Change(change) => self.receive_change(&change, &mut record),
+            other => Ok(self.receive_with(other, |_| Ok(()))),
+        }
+    }
+
+    fn receive_with(
+        &mut self,
+        message: ToLeader,
+        mut record: impl FnMut(&Committed) -> Result<(), std::convert::Infallible>,
+    ) -> Vec<Outbound<T>> {
         match message {
             ToLeader::Join { client, nonce } => vec![Outbound {
                 to: Recipient::Sender,
                 message: ToFollower::Welcome(self.open_session(client, nonce)),
             }],
-            ToLeader::Change(change) => self.receive_change(&change),
+            ToLeader::Change(change) => match self.receive_change(&change, &mut record) {
+                Ok(out) => out,
+                Err(never) => match never {},
+            },
             ToLeader::Resync { session, version } => self.resync(session, version),
             ToLeader::SnapshotRequest { session } => vec![Outbound {
                 to: Recipient::Session(session),
@@ -312,7 +342,11 @@ impl<T: Draftable> Leader<T> {
         }
     }
 
-    fn receive_change(&mut self, change: &Change) -> Vec<Outbound<T>> {
+    fn receive_change<E>(
+        &mut self,
+        change: &Change,
+        record: &mut impl FnMut(&Committed) -> Result<(), E>,
+    ) -> Result<Vec<Outbound<T>>, E> {
         let to = Recipient::Session(change.session);
         let client = match self.sessions.admit(change) {
             Admission::Order { client } => client,
@@ -325,27 +359,34 @@ impl<T: Draftable> Leader<T> {
                     |version| self.committed(version).cloned(),
                     || self.snapshot_for(change.session),
                 );
-                return vec![Outbound { to, message }];
+                return Ok(vec![Outbound { to, message }]);
             }
-            Admission::Answered => return Vec::new(),
+            Admission::Answered => return Ok(Vec::new()),
             Admission::Unknown(rejected) => {
-                return vec![Outbound {
+                return Ok(vec![Outbound {
                     to,
                     message: ToFollower::Rejected(rejected),
-                }];
+                }]);
             }
         };
         // What the session keeps of a refusal is small, whatever the change held.
-        let (outcome, out) = match self.commit(client, change).map_err(RejectReason::shortened) {
-            Ok(committed) => (
-                Outcome::Committed {
-                    version: committed.version,
-                },
-                Outbound {
-                    to: Recipient::All,
-                    message: ToFollower::Committed(committed),
-                },
-            ),
+        let prepared = self
+            .prepare(client, change)
+            .map_err(RejectReason::shortened);
+        let (outcome, out) = match prepared {
+            Ok((committed, next)) => {
+                record(&committed)?;
+                self.push(committed.clone(), next);
+                (
+                    Outcome::Committed {
+                        version: committed.version,
+                    },
+                    Outbound {
+                        to: Recipient::All,
+                        message: ToFollower::Committed(committed),
+                    },
+                )
+            }
             Err(reason) => (
                 Outcome::Rejected(reason.clone()),
                 Outbound {
@@ -359,7 +400,7 @@ impl<T: Draftable> Leader<T> {
             ),
         };
         self.sessions.answer(change.session, change.id, outcome);
-        vec![out]
+        Ok(vec![out])
     }
 
     fn committed(&self, version: u64) -> Option<&Committed> {
@@ -478,12 +519,6 @@ impl<T: Draftable> Leader<T> {
     #[must_use]
     pub fn log_start(&self) -> u64 {
         self.log_start
-    }
-
-    fn commit(&mut self, client: ClientId, change: &Change) -> Result<Committed, RejectReason> {
-        let (committed, next) = self.prepare(client, change)?;
-        self.push(committed.clone(), next);
-        Ok(committed)
     }
 
     fn resync(&self, session: SessionId, version: u64) -> Vec<Outbound<T>> {

@@ -1,0 +1,211 @@
+//! The database: one file holding every document's snapshot and committed changes.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use immer::sync::{Checks, Committed};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+
+use crate::document::DocumentBuilder;
+use crate::error::{Error, check_name};
+
+/// Each document's newest snapshot, as JSON: `{"version": v, "state": ...}`.
+pub(crate) const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
+/// Each document's committed changes after its snapshot (and a few before, for resync), by
+/// version, as JSON (`Committed`).
+pub(crate) const CHANGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("changes");
+
+/// Documents by name in one embedded database file (redb).
+///
+/// # Durable
+///
+/// A change is written in its own write transaction with [`Durability::Immediate`]: redb
+/// writes the pages, then fsyncs the file, then flips the commit slot and fsyncs again
+/// before the commit returns, and only then is the change committed in memory and answered.
+/// A change anyone was told was accepted survives a crash of the process or the machine;
+/// one that was not yet answered may or may not be there, and its author sends it again.
+///
+/// # Examples
+///
+/// ```
+/// use immer_store::Store;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path().join("boards.redb")).unwrap();
+/// store.create("team-a", &vec![1_u32, 2]).unwrap();
+/// assert_eq!(store.list().unwrap(), ["team-a"]);
+/// assert!(store.create("../etc", &vec![0_u32]).is_err());
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it when there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] when the file cannot be opened (a truncated or damaged file, one
+    /// another process holds): nothing is written to it then.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, Error> {
+        let path = path.as_ref().to_owned();
+        let db = Database::create(&path)
+            .map_err(|e| Error::database(format!("opening {}", path.display()), e))?;
+        let store = Store {
+            db: Arc::new(db),
+            path,
+        };
+        // The tables exist from the start, so that readers never meet a missing one.
+        store.write("creating the tables", |tx| {
+            tx.open_table(SNAPSHOTS)?;
+            tx.open_table(CHANGES)?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates the document `name` with `state` as its version 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`], [`Error::Exists`], [`Error::Encode`], [`Error::Database`].
+    pub fn create<T: Serialize>(&self, name: &str, state: &T) -> Result<(), Error> {
+        check_name(name)?;
+        let snapshot = snapshot_json(0, state)?;
+        let mut exists = false;
+        self.write(&format!("creating {name:?}"), |tx| {
+            let mut snapshots = tx.open_table(SNAPSHOTS)?;
+            if snapshots.get(name)?.is_some() {
+                exists = true;
+                return Ok(());
+            }
+            snapshots.insert(name, snapshot.as_slice())?;
+            Ok(())
+        })?;
+        if exists {
+            return Err(Error::Exists(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Deletes the document `name`, its snapshot and its changes. Returns whether it
+    /// existed. A [`Document`](crate::Document) open on it keeps serving what it holds, and
+    /// its next change fails.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`], [`Error::Database`].
+    pub fn delete(&self, name: &str) -> Result<bool, Error> {
+        check_name(name)?;
+        let mut existed = false;
+        self.write(&format!("deleting {name:?}"), |tx| {
+            existed = tx.open_table(SNAPSHOTS)?.remove(name)?.is_some();
+            let mut changes = tx.open_table(CHANGES)?;
+            changes.retain_in((name, 0)..=(name, u64::MAX), |_, _| false)?;
+            Ok(())
+        })?;
+        Ok(existed)
+    }
+
+    /// The documents' names, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`].
+    pub fn list(&self) -> Result<Vec<String>, Error> {
+        let read = |e: &dyn fmt::Display| Error::database("listing the documents", e);
+        let tx = self.db.begin_read().map_err(|e| read(&e))?;
+        let snapshots = tx.open_table(SNAPSHOTS).map_err(|e| read(&e))?;
+        let mut names = Vec::new();
+        for entry in snapshots.iter().map_err(|e| read(&e))? {
+            let (name, _) = entry.map_err(|e| read(&e))?;
+            names.push(name.value().to_owned());
+        }
+        Ok(names)
+    }
+
+    /// A document to open: see [`DocumentBuilder`].
+    pub fn document<T>(&self, name: &str) -> DocumentBuilder<T> {
+        DocumentBuilder {
+            store: self.clone(),
+            name: name.to_owned(),
+            checks: Checks::new(),
+            snapshot_every: 1000,
+        }
+    }
+
+    /// Runs `body` in one write transaction, committed durably.
+    pub(crate) fn write(
+        &self,
+        doing: &str,
+        body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), Error> {
+        let mut tx = self
+            .db
+            .begin_write()
+            .map_err(|e| Error::database(doing, e))?;
+        tx.set_durability(Durability::Immediate)
+            .map_err(|e| Error::database(doing, e))?;
+        body(&tx).map_err(|e| Error::database(doing, e))?;
+        tx.commit().map_err(|e| Error::database(doing, e))
+    }
+
+    /// Appends `committed` to `name`'s changes, durably.
+    pub(crate) fn append(&self, name: &str, committed: &Committed) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(committed).map_err(|e| Error::Encode(e.to_string()))?;
+        let doing = format!("writing version {} of {name:?}", committed.version);
+        let mut missing = false;
+        self.write(&doing, |tx| {
+            // A document deleted meanwhile takes no more changes.
+            if tx.open_table(SNAPSHOTS)?.get(name)?.is_none() {
+                missing = true;
+                return Ok(());
+            }
+            tx.open_table(CHANGES)?
+                .insert((name, committed.version), bytes.as_slice())?;
+            Ok(())
+        })?;
+        if missing {
+            return Err(Error::NotFound(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Writes `name`'s snapshot at `version` and forgets its changes up to `forget`.
+    pub(crate) fn snapshot(&self, name: &str, snapshot: &[u8], forget: u64) -> Result<(), Error> {
+        self.write(&format!("writing a snapshot of {name:?}"), |tx| {
+            tx.open_table(SNAPSHOTS)?.insert(name, snapshot)?;
+            tx.open_table(CHANGES)?
+                .retain_in((name, 0)..=(name, forget), |_, _| false)?;
+            Ok(())
+        })
+    }
+}
+
+/// A snapshot as stored: `{"version": v, "state": ...}`.
+pub(crate) fn snapshot_json<T: Serialize>(version: u64, state: &T) -> Result<Vec<u8>, Error> {
+    #[derive(Serialize)]
+    struct Stored<'a, T> {
+        version: u64,
+        state: &'a T,
+    }
+    serde_json::to_vec(&Stored { version, state }).map_err(|e| Error::Encode(e.to_string()))
+}
