@@ -10,6 +10,10 @@
 //! the board lets in; both go through the hub's authentication. Every connection comes in
 //! through the hub's gate (connection limits, a deadline for the upgrade). `--port N` picks
 //! the port (0: any free one); the first line printed is the address.
+//!
+//! The board is kept in an embedded database (`immer-store`), in `board.redb` under the data
+//! directory (`--data DIR`, `data` by default): stop the server, start it again, and the
+//! board is as it was; every change a page was told was accepted is there.
 
 use std::path::{Path, PathBuf};
 
@@ -18,14 +22,22 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
+use immer_store::{Document, Store};
 use immer_web::{Devtools, Hub, Limits};
 
 mod common;
 
 use common::{Board, Role};
 
-fn hub() -> Hub<Board, Role> {
-    common::demo(Limits::default())
+type BoardHub = Hub<Board, Role, Document<Board>>;
+
+/// The demo's hub on the board kept in `data`.
+fn hub(data: &Path) -> std::io::Result<BoardHub> {
+    std::fs::create_dir_all(data)?;
+    let store = Store::open(data.join("board.redb")).map_err(std::io::Error::other)?;
+    common::demo_builder(Limits::default())
+        .build_on_store(&store, "board")
+        .map_err(std::io::Error::other)
 }
 
 /// Where the page's files are: the page beside this example, the client and Immer in
@@ -72,7 +84,7 @@ async fn serve_file(name: Option<UrlPath<String>>) -> Response {
     }
 }
 
-async fn state(State(hub): State<Hub<Board, Role>>) -> Json<serde_json::Value> {
+async fn state(State(hub): State<BoardHub>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "version": hub.version(), "state": *hub.state() }))
 }
 
@@ -80,15 +92,19 @@ async fn state(State(hub): State<Hub<Board, Role>>) -> Json<serde_json::Value> {
 async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut port = 3000_u16;
+    let mut data = PathBuf::from("data");
     while let Some(arg) = args.next() {
-        let value = args.next().and_then(|p| p.parse().ok());
-        let (true, Some(p)) = (arg == "--port", value) else {
-            eprintln!("usage: web_board [--port N]");
-            std::process::exit(2);
-        };
-        port = p;
+        let value = args.next();
+        match (arg.as_str(), value) {
+            ("--port", Some(p)) if p.parse::<u16>().is_ok() => port = p.parse().unwrap_or(port),
+            ("--data", Some(dir)) => data = PathBuf::from(dir),
+            _ => {
+                eprintln!("usage: web_board [--port N] [--data DIR]");
+                std::process::exit(2);
+            }
+        }
     }
-    let hub = hub();
+    let hub = hub(&data)?;
     // The devtools, following the board live at /devtools.
     let devtools = Devtools::attach(&hub, "the todo board, live").map_err(std::io::Error::other)?;
     // The state for anyone the board lets in; the devtools (the whole history, reverts) for

@@ -1,6 +1,7 @@
 // The client against the real Rust server (the web_board example), started by the tests.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import WebSocket from 'ws';
 import { connect } from '../index.js';
 import { startServer, waitFor } from './server.js';
@@ -226,7 +227,9 @@ test('edits a restarted server never saw are reported lost, once each', async ()
         d.todos.push({ id: 'offline', text: 'offline 2', done: false });
       }),
     ];
-    own = await startServer(own.port);
+    // Restarted on its own board (the embedded store): the accepted edit is there, the
+    // sessions are not.
+    own = await startServer(own.port, own.data);
     const reopened = await new Promise((resolve) => ann.on('open', resolve));
     assert.equal(reopened.resumed, false);
     assert.equal(outcomes.get(first), 'accepted');
@@ -236,5 +239,6 @@ test('edits a restarted server never saw are reported lost, once each', async ()
   } finally {
     ann.close();
     await own.stop();
+    rmSync(own.data, { recursive: true, force: true });
   }
 });

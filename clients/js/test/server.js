@@ -1,7 +1,8 @@
 // Starts the demo server (the `web_board` example, built by the README's test command) on a
 // free port for a test file, and stops it after.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -29,12 +30,16 @@ export function chromiumPath() {
 }
 
 /**
- * Starts a server; resolves with its http and ws addresses and a `stop()`.
+ * Starts a server on `port` (0: any free one) with its board kept under `data` (a new
+ * temporary directory unless given: pass a stopped server's `data` to start it again on the
+ * same board); resolves with its http and ws addresses, a `stop()` and a `kill()`.
  *
- * @returns {Promise<{ http: string, ws: string, stop: () => Promise<void>, state: () => Promise<any> }>}
+ * @returns {Promise<{ http: string, ws: string, data: string, stop: () => Promise<void>, kill: () => Promise<void>, state: () => Promise<any> }>}
  */
-export async function startServer(port = 0) {
-  const child = spawn(serverBinary(), ['--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startServer(port = 0, data = undefined) {
+  const owned = data === undefined;
+  const dir = data ?? mkdtempSync(join(tmpdir(), 'immer-board-'));
+  const child = spawn(serverBinary(), ['--port', String(port), '--data', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start within 30 s')), 30000);
@@ -50,6 +55,7 @@ export async function startServer(port = 0) {
     http,
     ws,
     child,
+    data: dir,
     port: Number(new URL(http).port),
     async state() {
       // The state endpoint answers only whom the board lets in.
@@ -57,12 +63,21 @@ export async function startServer(port = 0) {
       return response.json();
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (owned) rmSync(dir, { recursive: true, force: true });
+    },
+    /** Kills the process with SIGKILL (no chance to write anything more) and waits for it. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.kill('SIGKILL');
       await exited;
-      clearTimeout(timer);
     },
   };
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use immer::{Draftable, Vector};
-use immer_web::{Hub, Identity, Limits, Policy};
+use immer_web::{Hub, HubBuilder, Identity, Limits, Policy};
 use serde::{Deserialize, Serialize};
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,6 +35,11 @@ const MAX_TEXT: usize = 200;
 /// The demo board's hub: tokens `ann` and `bob` edit everything, `carol` ticks todos,
 /// `victor` views; at most 500 todos of 200 characters, and a title.
 pub(crate) fn demo(limits: Limits) -> Hub<Board, Role> {
+    demo_builder(limits).build()
+}
+
+/// The demo board's hub, configured, to build on the backend of the example's choosing.
+pub(crate) fn demo_builder(limits: Limits) -> HubBuilder<Board, Role> {
     let todos = ["Write the server", "Write the client", "Try it in two tabs"]
         .iter()
         .enumerate()
@@ -84,5 +89,4 @@ pub(crate) fn demo(limits: Limits) -> Hub<Board, Role> {
             }
         })
         .limits(limits)
-        .build()
 }

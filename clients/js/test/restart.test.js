@@ -1,0 +1,83 @@
+// The board survives its server: in headless Chromium, a page edits the board, the server
+// process is killed (SIGKILL) and started again on the same data directory, and the page,
+// reloaded, shows every edit it was told was accepted.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { chromiumPath, startServer, waitFor } from './server.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    timeout: 30000,
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (server?.data) rmSync(server.data, { recursive: true, force: true });
+});
+
+function shown(page) {
+  return page.evaluate(() => ({
+    title: document.getElementById('title').textContent,
+    todos: [...document.querySelectorAll('#todos li')].map((li) => ({
+      id: li.dataset.id,
+      text: li.querySelector('.text').textContent,
+      done: li.querySelector('input[type=checkbox]').checked,
+    })),
+  }));
+}
+
+async function opened(page) {
+  await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
+}
+
+test('edits survive a killed server and a reloaded page', async () => {
+  const page = await browser.newPage({ viewport: { width: 640, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`${server.http}/?token=ann`);
+  await opened(page);
+  for (const text of ['kept 1', 'kept 2', 'kept 3']) {
+    await page.fill('#text', text);
+    await page.click('#add button');
+  }
+  await page.evaluate(() => document.querySelector('#todos li input[type=checkbox]')?.click());
+  // Accepted: the page is settled at the server's version.
+  await waitFor(async () => {
+    const { version } = await server.state();
+    const status = await page.$eval('#status', (el) => ({ ...el.dataset }));
+    return version >= 4 && status.pending === '0' && Number(status.version) === version
+      && (await page.evaluate(() => window.board.isSettled));
+  }, 'the page to be settled', 20000);
+  const before = await shown(page);
+  const { version, state } = await server.state();
+  assert.deepEqual(before, state);
+  assert.ok(['kept 1', 'kept 2', 'kept 3'].every((t) => state.todos.some((todo) => todo.text === t)));
+
+  await server.kill(); // SIGKILL: nothing more is written
+  const data = server.data;
+  server = await startServer(server.port, data);
+  const restarted = await server.state();
+  assert.equal(restarted.version, version, 'the version the page was told');
+  assert.deepEqual(restarted.state, state);
+
+  await page.reload();
+  await opened(page);
+  await waitFor(async () => {
+    const status = await page.$eval('#status', (el) => ({ ...el.dataset }));
+    return Number(status.version) === version;
+  }, 'the reloaded page to show the board', 10000);
+  assert.deepEqual(await shown(page), state);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
