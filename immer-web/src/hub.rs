@@ -25,7 +25,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use immer::Draftable;
 pub use immer::sync::Backend;
-use immer::sync::{Authorizer, Checks, ClientId, Committed, Leader, SessionId, Validator};
+use immer::sync::{
+    Authorizer, Checks, ClientId, Committed, Leader, RejectReason, SessionId, Validator,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
@@ -34,6 +36,7 @@ use crate::policy::Policy;
 
 mod connection;
 mod document;
+mod edits;
 mod limits;
 
 pub(crate) use connection::cut;
@@ -131,6 +134,11 @@ struct Core<B> {
     next_connection: u64,
     /// The state's JSON at a version, written once for every welcome and snapshot of it.
     state_json: Option<(u64, Utf8Bytes)>,
+    /// The server's own sessions, by the user of the identity it edits as (see
+    /// [`Hub::edit`]).
+    servers: HashMap<String, edits::ServerSession>,
+    /// The server's edits waiting for their answer, by session and change.
+    waiting: HashMap<(SessionId, u64), oneshot::Sender<Result<u64, RejectReason>>>,
 }
 
 struct Session {
@@ -290,6 +298,8 @@ where
                     next_client: 1,
                     next_connection: 1,
                     state_json: None,
+                    servers: HashMap::new(),
+                    waiting: HashMap::new(),
                 }),
                 _document: std::marker::PhantomData,
                 identities: self.identities,

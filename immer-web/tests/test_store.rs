@@ -2,10 +2,10 @@
 
 mod common;
 
-use common::{Board, Client, board, builder, serve};
-use immer::sync::{Backend, FollowerEvent};
+use common::{Board, Client, Role, board, builder, serve};
+use immer::sync::{Backend, FollowerEvent, RejectReason};
 use immer_store::Store;
-use immer_web::Limits;
+use immer_web::{Identity, Limits};
 
 #[tokio::test]
 async fn accepted_changes_survive_the_server_and_a_bad_name_is_refused() {
@@ -45,4 +45,72 @@ async fn accepted_changes_survive_the_server_and_a_bad_name_is_refused() {
         refused,
         Err(immer_store::Error::InvalidName { .. })
     ));
+}
+
+#[tokio::test]
+async fn the_server_edits_as_its_own_identity_and_every_client_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("boards.redb")).unwrap();
+    let hub = builder(board(3), Limits::default())
+        .build_on_store(&store, "team-b")
+        .unwrap();
+    let (url, server) = serve(&hub).await;
+    let mut ann = Client::connect(&url, "editor-ann").await;
+    let job = Identity {
+        user: "nightly-job".to_owned(),
+        role: Role::Editor,
+    };
+    // Committed, durable, and at every client.
+    let version = hub
+        .edit(job.clone(), |d| {
+            d.set_title("renamed by the server".to_owned());
+        })
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
+    ann.settle(|| version).await;
+    assert_eq!(ann.follower.state().title, "renamed by the server");
+    let stored = store.document::<Board>("team-b").open().unwrap();
+    assert_eq!(Backend::state(&stored).title, "renamed by the server");
+    // Validated like a client's change.
+    let refused = hub.edit(job.clone(), |d| d.set_title(String::new())).await;
+    assert!(
+        matches!(refused, Err(RejectReason::Invalid { .. })),
+        "{refused:?}"
+    );
+    // Authorized by its role.
+    let viewer = Identity {
+        user: "report".to_owned(),
+        role: Role::Viewer,
+    };
+    let refused = hub.edit(viewer, |d| d.set_title("no".to_owned())).await;
+    assert!(
+        matches!(refused, Err(RejectReason::Forbidden { .. })),
+        "{refused:?}"
+    );
+    // Made against the state as the clients left it.
+    ann.edit(|d| {
+        d.todos().remove(0);
+    })
+    .await;
+    ann.settle(|| 0).await;
+    let second = hub
+        .edit(job, |d| d.todos().get_mut(0).unwrap().set_done(true))
+        .await
+        .unwrap();
+    assert_eq!(second, hub.version());
+    ann.settle(|| second).await;
+    assert!(ann.follower.state().todos[0].done);
+    // Nothing to change: nothing committed.
+    let same = hub
+        .edit(
+            Identity {
+                user: "noop".to_owned(),
+                role: Role::Editor,
+            },
+            |_| {},
+        )
+        .await;
+    assert_eq!(same, Ok(second));
+    server.abort();
 }

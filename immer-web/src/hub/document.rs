@@ -232,7 +232,7 @@ where
     /// What can be refused of a change without the document: the limits, operations Immer
     /// cannot apply, keys JavaScript clients cannot hold, and paths the author's role may
     /// not write wherever its list positions are moved to.
-    fn precheck(&self, role: &R, patches: &[Patch]) -> Option<RejectReason> {
+    pub(super) fn precheck(&self, role: &R, patches: &[Patch]) -> Option<RejectReason> {
         if patches.is_empty() {
             return Some(RejectReason::Empty {});
         }
@@ -318,7 +318,7 @@ where
 
     /// Queues each message for its recipients; a connection whose queue is full is removed
     /// and told why. Returns the bytes queued for `connection`.
-    fn distribute(
+    pub(super) fn distribute(
         core: &mut Core<B>,
         outs: Vec<Outbound<T>>,
         connection: u64,
@@ -329,6 +329,10 @@ where
             if let (Recipient::All, ToFollower::Committed(committed)) = (&out.to, &out.message) {
                 core.observers
                     .retain(|observer| observer.send(committed.clone()).is_ok());
+            }
+            // The answer to an edit of the server's own (see `Hub::edit`).
+            if !core.waiting.is_empty() {
+                Self::answer_server(core, &out);
             }
             // Its recipients; nothing is written for no one (a recipient removed for reading
             // too slowly).
