@@ -7,7 +7,7 @@ pub const NAME_RULE: &str =
     "1 to 200 ASCII letters, digits, '-' and '_' (no '/', '.', NUL or other characters)";
 
 /// An error of a [`Store`](crate::Store) or a [`Document`](crate::Document).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The database could not be opened, read or written (a truncated or damaged file, a

@@ -12,6 +12,7 @@
 //! copy-on-write B-trees and checksummed commit slots, so a file cut short by a crash opens at
 //! its last commit, and a damaged one is refused with an error, never half-read.
 
+mod commit;
 mod document;
 mod error;
 mod store;

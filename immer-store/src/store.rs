@@ -8,6 +8,7 @@ use immer::sync::{Checks, Committed};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 
+use crate::commit::Committer;
 use crate::document::DocumentBuilder;
 use crate::error::{Error, check_name};
 
@@ -21,11 +22,15 @@ pub(crate) const CHANGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition:
 ///
 /// # Durable
 ///
-/// A change is written in its own write transaction with [`Durability::Immediate`]: redb
-/// writes the pages, then fsyncs the file, then flips the commit slot and fsyncs again
-/// before the commit returns, and only then is the change committed in memory and answered.
-/// A change anyone was told was accepted survives a crash of the process or the machine;
-/// one that was not yet answered may or may not be there, and its author sends it again.
+/// A change is written in a write transaction with [`Durability::Immediate`]: redb writes
+/// the pages, then fsyncs the file, then flips the commit slot and fsyncs again before the
+/// commit returns, and only then is the change committed in memory and answered. A change
+/// anyone was told was accepted survives a crash of the process or the machine; one that was
+/// not yet answered may or may not be there, and its author sends it again.
+///
+/// **Group commit**: one writer thread takes every change waiting to be written, from all
+/// the store's documents, and writes them in one transaction, so documents that write at the
+/// same time share each fsync.
 ///
 /// # Examples
 ///
@@ -42,6 +47,8 @@ pub(crate) const CHANGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition:
 pub struct Store {
     pub(crate) db: Arc<Database>,
     path: PathBuf,
+    /// The group commit's writer (see [`Committer`]), stopped with the last clone.
+    committer: Arc<Committer>,
 }
 
 impl fmt::Debug for Store {
@@ -63,9 +70,13 @@ impl Store {
         let path = path.as_ref().to_owned();
         let db = Database::create(&path)
             .map_err(|e| Error::database(format!("opening {}", path.display()), e))?;
+        let db = Arc::new(db);
+        let committer = Committer::start(Arc::clone(&db))
+            .map_err(|e| Error::database("starting the writer", e))?;
         let store = Store {
-            db: Arc::new(db),
+            db,
             path,
+            committer: Arc::new(committer),
         };
         // The tables exist from the start, so that readers never meet a missing one.
         store.write("creating the tables", |tx| {
@@ -168,25 +179,11 @@ impl Store {
         tx.commit().map_err(|e| Error::database(doing, e))
     }
 
-    /// Appends `committed` to `name`'s changes, durably.
+    /// Appends `committed` to `name`'s changes, durably: with whatever other changes wait to
+    /// be written at the same time, in one transaction (group commit).
     pub(crate) fn append(&self, name: &str, committed: &Committed) -> Result<(), Error> {
         let bytes = serde_json::to_vec(committed).map_err(|e| Error::Encode(e.to_string()))?;
-        let doing = format!("writing version {} of {name:?}", committed.version);
-        let mut missing = false;
-        self.write(&doing, |tx| {
-            // A document deleted meanwhile takes no more changes.
-            if tx.open_table(SNAPSHOTS)?.get(name)?.is_none() {
-                missing = true;
-                return Ok(());
-            }
-            tx.open_table(CHANGES)?
-                .insert((name, committed.version), bytes.as_slice())?;
-            Ok(())
-        })?;
-        if missing {
-            return Err(Error::NotFound(name.to_owned()));
-        }
-        Ok(())
+        self.committer.write(name, committed.version, bytes)
     }
 
     /// Writes `name`'s snapshot at `version` and forgets its changes up to `forget`.
