@@ -340,6 +340,11 @@ where
     // The node keeps its own window of the log.
     fn compact(&mut self, _keep: u64) {}
 
+    // Through the log.
+    fn answers_later(&self) -> bool {
+        true
+    }
+
     fn close_session(&mut self, session: SessionId) {
         Document::close_session(self, session);
     }

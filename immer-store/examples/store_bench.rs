@@ -86,7 +86,10 @@ fn main() {
             .open()
             .expect("the document")
     };
-    println!("{DOCUMENTS} documents, one thread each, 3 s each (in {}):", dir.display());
+    println!(
+        "{DOCUMENTS} documents, one thread each, 3 s each (in {}):",
+        dir.display()
+    );
     let memory = throughput(|_| Leader::new(Arc::new(vec![0_u64])), 3);
     let durable = throughput(open, 3);
     println!("  in-memory leader:          {memory:>12.0} changes/s");

@@ -87,9 +87,27 @@ impl Drop for Committer {
     }
 }
 
+/// Closes the queue and answers whatever still waits when the writer stops, also by a
+/// panic: no caller waits for a writer that is gone.
+struct Closing<'a>(&'a Mutex<Queue>);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.closed = true;
+        for pending in queue.pending.drain(..) {
+            let _ = pending.done.send(Err(Error::database(
+                "writing a change",
+                "the writer stopped",
+            )));
+        }
+    }
+}
+
 /// The writer: takes every waiting change, writes them in one transaction, answers each.
 fn write_batches(db: &Database, queue: &(Mutex<Queue>, Condvar)) {
     let (queue, ready) = queue;
+    let _closing = Closing(queue);
     loop {
         let batch = {
             let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -130,6 +148,15 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
                 let name = pending.name.as_str();
                 if snapshots.get(name).map_err(|e| doing(&e))?.is_none() {
                     results.push(Err(Error::NotFound(name.to_owned())));
+                    continue;
+                }
+                // A version is written once: a second writer would have numbered alike.
+                if changes
+                    .get((name, pending.version))
+                    .map_err(|e| doing(&e))?
+                    .is_some()
+                {
+                    results.push(Err(Error::InUse(name.to_owned())));
                     continue;
                 }
                 changes

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, check_name};
-use crate::store::{CHANGES, SNAPSHOTS, Store, snapshot_json};
+use crate::store::{CHANGES, Opened, SNAPSHOTS, Store, snapshot_json};
 
 /// How to open a document: see [`Store::document`].
 pub struct DocumentBuilder<T> {
@@ -62,6 +62,7 @@ where
     pub fn open(self) -> Result<Document<T>, Error> {
         let name = self.name;
         check_name(&name)?;
+        let open = self.store.opened(&name)?;
         let read = |e: &dyn fmt::Display| Error::database(format!("reading {name:?}"), e);
         let tx = self.store.db.begin_read().map_err(|e| read(&e))?;
         let snapshots = tx.open_table(SNAPSHOTS).map_err(|e| read(&e))?;
@@ -100,7 +101,9 @@ where
             name,
             leader,
             snapshot_every: self.snapshot_every,
+            snapshot_at: version,
             error: None,
+            _open: open,
         })
     }
 }
@@ -159,8 +162,12 @@ pub struct Document<T> {
     name: String,
     leader: Leader<T>,
     snapshot_every: u64,
+    /// The version of the newest snapshot written.
+    snapshot_at: u64,
     /// The last error writing to the database, until taken.
     error: Option<Error>,
+    /// The document is open here: no second `Document` writes it.
+    _open: Opened,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Document<T> {
@@ -197,18 +204,29 @@ where
     /// Handles one message, like [`Backend::receive`], and says why a change could not be
     /// made durable.
     ///
+    /// A snapshot that cannot be written does not hold the change back: the change is
+    /// durable and answered, the error is kept for [`take_error`](Document::take_error), and
+    /// the snapshot is written at the next change.
+    ///
     /// # Errors
     ///
     /// The database's error: the change is neither committed nor answered.
     pub fn try_receive(&mut self, message: ToLeader) -> Result<Vec<Outbound<T>>, Error> {
         let (store, name) = (&self.store, self.name.as_str());
+        let before = self.leader.version();
         let out = self
             .leader
             .try_receive_with(message, |committed| store.append(name, committed))?;
         let version = self.leader.version();
-        if version % self.snapshot_every == 0 && self.leader.log().any(|c| c.version == version) {
-            let bytes = snapshot_json(version, &**self.leader.state())?;
-            self.store.snapshot(name, &bytes, version)?;
+        // Due when this message committed a change and a snapshot is N changes old (or one
+        // failed before).
+        if version != before && version - self.snapshot_at >= self.snapshot_every {
+            let written = snapshot_json(version, &**self.leader.state())
+                .and_then(|bytes| self.store.snapshot(name, &bytes, version));
+            match written {
+                Ok(()) => self.snapshot_at = version,
+                Err(error) => self.error = Some(error),
+            }
         }
         Ok(out)
     }

@@ -29,6 +29,9 @@ pub enum Error {
     Exists(String),
     /// No document of this name.
     NotFound(String),
+    /// The document is open already (a [`Document`](crate::Document) of this store holds it):
+    /// one writer per document, or two would number their changes alike.
+    InUse(String),
     /// A stored snapshot or change does not read back as the document's type, or a stored
     /// change does not apply: the document cannot be opened. Other documents are not
     /// affected.
@@ -62,6 +65,7 @@ impl fmt::Display for Error {
             }
             Error::Exists(name) => write!(f, "the document {name:?} exists already"),
             Error::NotFound(name) => write!(f, "no document {name:?}"),
+            Error::InUse(name) => write!(f, "the document {name:?} is open already"),
             Error::Corrupt {
                 document,
                 version,

@@ -1,8 +1,9 @@
 //! The database: one file holding every document's snapshot and committed changes.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use immer::sync::{Checks, Committed};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -49,6 +50,23 @@ pub struct Store {
     path: PathBuf,
     /// The group commit's writer (see [`Committer`]), stopped with the last clone.
     committer: Arc<Committer>,
+    /// The documents open, each by one [`Document`](crate::Document) at most.
+    open: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A document marked open in its store, until dropped.
+pub(crate) struct Opened {
+    open: Arc<Mutex<HashSet<String>>>,
+    name: String,
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.name);
+    }
 }
 
 impl fmt::Debug for Store {
@@ -68,8 +86,14 @@ impl Store {
     /// another process holds): nothing is written to it then.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, Error> {
         let path = path.as_ref().to_owned();
-        let db = Database::create(&path)
-            .map_err(|e| Error::database(format!("opening {}", path.display()), e))?;
+        // An existing file is opened, never made anew: one cut to nothing is refused, not
+        // taken for an empty store.
+        let db = if path.exists() {
+            Database::open(&path)
+        } else {
+            Database::create(&path)
+        }
+        .map_err(|e| Error::database(format!("opening {}", path.display()), e))?;
         let db = Arc::new(db);
         let committer = Committer::start(Arc::clone(&db))
             .map_err(|e| Error::database("starting the writer", e))?;
@@ -77,6 +101,7 @@ impl Store {
             db,
             path,
             committer: Arc::new(committer),
+            open: Arc::default(),
         };
         // The tables exist from the start, so that readers never meet a missing one.
         store.write("creating the tables", |tx| {
@@ -163,6 +188,18 @@ impl Store {
         }
     }
 
+    /// Marks `name` open, or says it is open already.
+    pub(crate) fn opened(&self, name: &str) -> Result<Opened, Error> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if !open.insert(name.to_owned()) {
+            return Err(Error::InUse(name.to_owned()));
+        }
+        Ok(Opened {
+            open: Arc::clone(&self.open),
+            name: name.to_owned(),
+        })
+    }
+
     /// Runs `body` in one write transaction, committed durably.
     pub(crate) fn write(
         &self,
@@ -188,12 +225,23 @@ impl Store {
 
     /// Writes `name`'s snapshot at `version` and forgets its changes up to `forget`.
     pub(crate) fn snapshot(&self, name: &str, snapshot: &[u8], forget: u64) -> Result<(), Error> {
+        let mut missing = false;
         self.write(&format!("writing a snapshot of {name:?}"), |tx| {
-            tx.open_table(SNAPSHOTS)?.insert(name, snapshot)?;
+            let mut snapshots = tx.open_table(SNAPSHOTS)?;
+            // A document deleted meanwhile stays deleted.
+            if snapshots.get(name)?.is_none() {
+                missing = true;
+                return Ok(());
+            }
+            snapshots.insert(name, snapshot)?;
             tx.open_table(CHANGES)?
                 .retain_in((name, 0)..=(name, forget), |_, _| false)?;
             Ok(())
-        })
+        })?;
+        if missing {
+            return Err(Error::NotFound(name.to_owned()));
+        }
+        Ok(())
     }
 }
 

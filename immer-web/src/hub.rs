@@ -41,6 +41,7 @@ mod limits;
 
 pub(crate) use connection::cut;
 use connection::request_token;
+pub use edits::EditError;
 use limits::Budget;
 pub use limits::{Limits, close_code};
 
@@ -134,9 +135,9 @@ struct Core<B> {
     next_connection: u64,
     /// The state's JSON at a version, written once for every welcome and snapshot of it.
     state_json: Option<(u64, Utf8Bytes)>,
-    /// The server's own sessions, by the user of the identity it edits as (see
-    /// [`Hub::edit`]).
-    servers: HashMap<String, edits::ServerSession>,
+    /// The server's own sessions, one per identity it edits as (see [`Hub::edit`]): a
+    /// handful, looked up in order.
+    servers: Vec<edits::ServerSession>,
     /// The server's edits waiting for their answer, by session and change.
     waiting: HashMap<(SessionId, u64), oneshot::Sender<Result<u64, RejectReason>>>,
 }
@@ -298,7 +299,7 @@ where
                     next_client: 1,
                     next_connection: 1,
                     state_json: None,
-                    servers: HashMap::new(),
+                    servers: Vec::new(),
                     waiting: HashMap::new(),
                 }),
                 _document: std::marker::PhantomData,

@@ -48,7 +48,7 @@ mod stored;
 
 pub use devtools::Devtools;
 pub use gate::{Admitted, Gate};
-pub use hub::{Backend, Hub, HubBuilder, Identity, Limits, close_code};
+pub use hub::{Backend, EditError, Hub, HubBuilder, Identity, Limits, close_code};
 #[cfg(feature = "jetstream")]
 pub use jetstream::JetStream;
 pub use policy::{PathPattern, PatternError, Policy};

@@ -4,8 +4,22 @@ mod common;
 
 use common::{Board, Client, Role, board, builder, serve};
 use immer::sync::{Backend, FollowerEvent, RejectReason};
-use immer_store::Store;
-use immer_web::{Identity, Limits};
+use immer_store::{Document, Error, Store};
+use immer_web::{EditError, Identity, Limits};
+
+/// The document `name` opened from the file, once the hub that held it is gone (its
+/// connections' tasks let go of it as they end).
+async fn reopen(store: &Store, name: &str) -> Document<Board> {
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        match store.document::<Board>(name).open() {
+            Err(Error::InUse(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            opened => return opened.unwrap(),
+        }
+    }
+}
 
 #[tokio::test]
 async fn accepted_changes_survive_the_server_and_a_bad_name_is_refused() {
@@ -32,13 +46,15 @@ async fn accepted_changes_survive_the_server_and_a_bad_name_is_refused() {
             };
             accepted.push((*version, title));
         }
+        drop(ann);
         server.abort();
         drop(hub);
         // Read back from the file alone.
-        let document = store.document::<Board>("team-a").open().unwrap();
+        let document = reopen(&store, "team-a").await;
         let (version, title) = accepted.last().unwrap();
         assert_eq!(Backend::version(&document), *version);
         assert_eq!(&Backend::state(&document).title, title);
+        drop(document);
     }
     let refused = builder(board(1), Limits::default()).build_on_store(&store, "../boards");
     assert!(matches!(
@@ -70,12 +86,13 @@ async fn the_server_edits_as_its_own_identity_and_every_client_sees_it() {
     assert_eq!(version, 1);
     ann.settle(|| version).await;
     assert_eq!(ann.follower.state().title, "renamed by the server");
-    let stored = store.document::<Board>("team-b").open().unwrap();
-    assert_eq!(Backend::state(&stored).title, "renamed by the server");
     // Validated like a client's change.
     let refused = hub.edit(job.clone(), |d| d.set_title(String::new())).await;
     assert!(
-        matches!(refused, Err(RejectReason::Invalid { .. })),
+        matches!(
+            refused,
+            Err(EditError::Rejected(RejectReason::Invalid { .. }))
+        ),
         "{refused:?}"
     );
     // Authorized by its role.
@@ -85,7 +102,10 @@ async fn the_server_edits_as_its_own_identity_and_every_client_sees_it() {
     };
     let refused = hub.edit(viewer, |d| d.set_title("no".to_owned())).await;
     assert!(
-        matches!(refused, Err(RejectReason::Forbidden { .. })),
+        matches!(
+            refused,
+            Err(EditError::Rejected(RejectReason::Forbidden { .. }))
+        ),
         "{refused:?}"
     );
     // Made against the state as the clients left it.
@@ -112,5 +132,37 @@ async fn the_server_edits_as_its_own_identity_and_every_client_sees_it() {
         )
         .await;
     assert_eq!(same, Ok(second));
+    drop(ann);
     server.abort();
+    drop(hub);
+    // Durable: read back from the file.
+    let stored = reopen(&store, "team-b").await;
+    assert_eq!(Backend::version(&stored), second);
+    assert!(Backend::state(&stored).todos[0].done);
+}
+
+#[tokio::test]
+async fn an_edit_the_store_cannot_write_is_not_committed_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("boards.redb")).unwrap();
+    let hub = builder(board(1), Limits::default())
+        .build_on_store(&store, "gone")
+        .unwrap();
+    let job = Identity {
+        user: "job".to_owned(),
+        role: Role::Editor,
+    };
+    assert_eq!(
+        hub.edit(job.clone(), |d| d.set_title("one".to_owned()))
+            .await,
+        Ok(1)
+    );
+    // Deleted under the open document: its next change cannot be written.
+    assert!(store.delete("gone").unwrap());
+    let failed = hub.edit(job, |d| d.set_title("two".to_owned())).await;
+    assert!(
+        matches!(failed, Err(EditError::Unanswered(_))),
+        "{failed:?}"
+    );
+    assert_eq!((hub.version(), hub.state().title.as_str()), (1, "one"));
 }

@@ -55,6 +55,14 @@ pub trait Backend<T>: Send + 'static {
     fn compact(&mut self, keep: u64);
     /// Ends a session whose client is gone for good.
     fn close_session(&mut self, session: SessionId);
+    /// Whether a change's answer may come after [`receive`](Backend::receive) returns (a
+    /// shared log's backend answers when the change comes back through the log). `false`
+    /// (the default): `receive` answers every change it orders at once, and a change it
+    /// returns nothing for was neither committed nor refused (a store that could not write
+    /// it), so whoever waits for its answer stops waiting.
+    fn answers_later(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Draftable + Send + Sync + 'static> Backend<T> for Leader<T> {

@@ -13,11 +13,36 @@ use super::{Backend, Core, Hub, Identity};
 
 /// A session the server edits in, as one identity.
 pub(super) struct ServerSession {
+    /// The identity's user and role (as the role serializes).
+    user: String,
+    role: serde_json::Value,
     client: ClientId,
     session: SessionId,
     /// The number of its last change.
     last: u64,
 }
+
+/// Why an edit of the server's own did not become a version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EditError {
+    /// Refused, as a client's change would be.
+    Rejected(RejectReason),
+    /// Neither committed nor refused: the backend could not order it (a store that could not
+    /// write it), or the role has no JSON form. Nothing was committed; edit again.
+    Unanswered(String),
+}
+
+impl std::fmt::Display for EditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EditError::Rejected(reason) => write!(f, "refused: {reason}"),
+            EditError::Unanswered(why) => write!(f, "not committed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for EditError {}
 
 impl<T, R, B> Hub<T, R, B>
 where
@@ -29,16 +54,17 @@ where
     /// decides what it may write, by the [`Policy`](crate::Policy)). The change goes the way
     /// a client's goes: the hub's limits and cheap checks, then the backend (moved through
     /// what was committed since, authorized, validated, made durable where the backend is),
-    /// and every client receives it at once. Resolves with the version it became, or why it
-    /// was refused; a recipe that changes nothing resolves with the current version and
-    /// commits nothing.
+    /// and every client receives it at once. Resolves with the version it became; a recipe
+    /// that changes nothing resolves with the current version and commits nothing. The
+    /// recipe runs without holding the document: it may read the hub.
     ///
-    /// Each identity edits in one session of its own, opened at its first edit; its edits
-    /// are ordered in the order they are made.
+    /// Each identity (user and role) edits in one session of its own, opened at its first
+    /// edit; its edits are ordered in the order they are made.
     ///
     /// # Errors
     ///
-    /// The [`RejectReason`] it was refused with.
+    /// [`EditError::Rejected`] with the reason it was refused, or
+    /// [`EditError::Unanswered`] when the backend could not order it.
     ///
     /// # Examples
     ///
@@ -55,23 +81,29 @@ where
     /// assert_eq!((version, hub.state().to_vec()), (1, vec![1, 2]));
     /// # });
     /// ```
-    pub async fn edit<F>(&self, identity: Identity<R>, recipe: F) -> Result<u64, RejectReason>
+    pub async fn edit<F>(&self, identity: Identity<R>, recipe: F) -> Result<u64, EditError>
     where
         F: FnOnce(&mut PatchDraft<'_, '_, T>),
     {
+        let role = serde_json::to_value(&identity.role)
+            .map_err(|e| EditError::Unanswered(format!("the role has no JSON form: {e}")))?;
+        let (state, version) = {
+            let core = self.core();
+            (core.backend.state(), core.backend.version())
+        };
+        let (_, patches, _) = produce_with_patches(&state, recipe);
+        if patches.is_empty() {
+            return Ok(version);
+        }
+        if let Some(reason) = self.precheck(&identity.role, &patches) {
+            return Err(EditError::Rejected(reason));
+        }
         let answer = {
             let mut core = self.core();
-            let (state, version) = (core.backend.state(), core.backend.version());
-            let (_, patches, _) = produce_with_patches(&state, recipe);
-            if patches.is_empty() {
-                return Ok(version);
-            }
-            if let Some(reason) = self.precheck(&identity.role, &patches) {
-                return Err(reason);
-            }
-            let (client, session, id) = self.server_session(&mut core, identity);
+            let (client, session, id) = self.server_session(&mut core, identity, role);
             let (answer, answered) = oneshot::channel();
             core.waiting.insert((session, id), answer);
+            // Made against `version`: moved through whatever was committed since.
             let change = Change {
                 client,
                 session,
@@ -83,12 +115,19 @@ where
             let limits = &self.inner.limits;
             Self::distribute(&mut core, outs, 0, limits);
             core.backend.compact(limits.keep_log);
+            if !core.backend.answers_later() && core.waiting.remove(&(session, id)).is_some() {
+                return Err(EditError::Unanswered(
+                    "the backend neither committed nor refused it".to_owned(),
+                ));
+            }
             answered
         };
         // A backend whose answers come later (a shared log's) answers through `distribute`.
-        answer
-            .await
-            .unwrap_or(Err(RejectReason::UnknownSession { session: 0 }))
+        match answer.await {
+            Ok(Ok(version)) => Ok(version),
+            Ok(Err(reason)) => Err(EditError::Rejected(reason)),
+            Err(_) => Err(EditError::Unanswered("the hub let go of it".to_owned())),
+        }
     }
 
     /// The session `identity` edits in (opened at its first edit), its client, and the
@@ -97,6 +136,7 @@ where
         &self,
         core: &mut Core<B>,
         identity: Identity<R>,
+        role: serde_json::Value,
     ) -> (ClientId, SessionId, u64) {
         let Core {
             servers,
@@ -104,18 +144,25 @@ where
             next_client,
             ..
         } = core;
-        let server = servers.entry(identity.user.clone()).or_insert_with(|| {
+        let found = servers
+            .iter()
+            .position(|s| s.user == identity.user && s.role == role);
+        let index = found.unwrap_or_else(|| {
             let client = *next_client;
             *next_client += 1;
             let session = backend.join(client).session;
-            ServerSession {
+            servers.push(ServerSession {
+                user: identity.user.clone(),
+                role,
                 client,
                 session,
                 last: 0,
-            }
+            });
+            servers.len() - 1
         });
+        let server = &mut servers[index];
         server.last += 1;
-        // The authorizer reads the identity (its role) by client.
+        // The authorizer reads the identity (its role) by client: one client per identity.
         self.inner
             .identities
             .write()
