@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import { chromiumPath, startServer, waitFor } from './server.js';
+import { startServer, waitFor, launchBrowser, shownBoard } from './server.js';
 
 const output = new URL('./output/', import.meta.url);
 let server;
@@ -14,12 +13,7 @@ let browser;
 
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-    timeout: 30000,
-  });
+  browser = await launchBrowser();
   mkdirSync(output, { recursive: true });
 });
 
@@ -45,18 +39,6 @@ async function open(token) {
   await page.goto(`${server.http}/?token=${token}`);
   await Promise.race([page.waitForSelector('#status[data-state="open"]', { timeout: 15000 }), failed]);
   return { page, errors };
-}
-
-/** The board as the page shows it. */
-function shown(page) {
-  return page.evaluate(() => ({
-    title: document.getElementById('title').textContent,
-    todos: [...document.querySelectorAll('#todos li')].map((li) => ({
-      id: li.dataset.id,
-      text: li.querySelector('.text').textContent,
-      done: li.querySelector('input[type=checkbox]').checked,
-    })),
-  }));
 }
 
 async function settled(...pages) {
@@ -111,8 +93,8 @@ test('two pages edit one board at once and converge to the server', async () => 
   }
   await settled(ann.page, bob.page);
   const { state } = await server.state();
-  const annShows = await shown(ann.page);
-  const bobShows = await shown(bob.page);
+  const annShows = await shownBoard(ann.page);
+  const bobShows = await shownBoard(bob.page);
   assert.deepEqual(annShows, state);
   assert.deepEqual(bobShows, state);
   assert.ok(state.todos.some((t) => t.text.startsWith('ann')) && state.todos.some((t) => t.text.startsWith('bob')));
@@ -140,14 +122,14 @@ test('two pages edit one board at once and converge to the server', async () => 
 
 test("a viewer's edit is undone on its page, with the reason", async () => {
   const victor = await open('victor');
-  const before = await shown(victor.page);
+  const before = await shownBoard(victor.page);
   await victor.page.locator('#todos li input[type=checkbox]').first().click();
   await victor.page.waitForFunction(() => document.getElementById('notice').textContent !== '', null, { timeout: 10000 });
   const notice = await victor.page.textContent('#notice');
   assert.match(notice, /undone: it may not write \/todos\/0\/done/);
   await settled(victor.page);
-  assert.deepEqual(await shown(victor.page), before);
-  assert.deepEqual(await shown(victor.page), (await server.state()).state);
+  assert.deepEqual(await shownBoard(victor.page), before);
+  assert.deepEqual(await shownBoard(victor.page), (await server.state()).state);
   await victor.page.screenshot({ path: new URL('victor.png', output).pathname, fullPage: true });
   await victor.page.close();
 });

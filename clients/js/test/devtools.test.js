@@ -12,8 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
-import { chromiumPath, targetDir } from './server.js';
+import { targetDir, launchBrowser } from './server.js';
 
 const output = new URL('./output/', import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'immer-devtools-'));
@@ -65,11 +64,7 @@ before(async () => {
   const made = await run(['--demo', session, '10000', '100000']);
   assert.equal(made.code, 0, made.out);
   server = await serve(session);
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
   mkdirSync(output, { recursive: true });
 });
 

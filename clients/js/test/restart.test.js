@@ -4,20 +4,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import { chromiumPath, startServer, waitFor } from './server.js';
+import { startServer, waitFor, launchBrowser, shownBoard } from './server.js';
 
 let server;
 let browser;
 
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-    timeout: 30000,
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -25,17 +19,6 @@ after(async () => {
   await server?.stop();
   if (server?.data) rmSync(server.data, { recursive: true, force: true });
 });
-
-function shown(page) {
-  return page.evaluate(() => ({
-    title: document.getElementById('title').textContent,
-    todos: [...document.querySelectorAll('#todos li')].map((li) => ({
-      id: li.dataset.id,
-      text: li.querySelector('.text').textContent,
-      done: li.querySelector('input[type=checkbox]').checked,
-    })),
-  }));
-}
 
 async function opened(page) {
   await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
@@ -59,7 +42,7 @@ test('edits survive a killed server and a reloaded page', async () => {
     return version >= 4 && status.pending === '0' && Number(status.version) === version
       && (await page.evaluate(() => window.board.isSettled));
   }, 'the page to be settled', 20000);
-  const before = await shown(page);
+  const before = await shownBoard(page);
   const { version, state } = await server.state();
   assert.deepEqual(before, state);
   assert.ok(['kept 1', 'kept 2', 'kept 3'].every((t) => state.todos.some((todo) => todo.text === t)));
@@ -77,7 +60,7 @@ test('edits survive a killed server and a reloaded page', async () => {
     const status = await page.$eval('#status', (el) => ({ ...el.dataset }));
     return Number(status.version) === version;
   }, 'the reloaded page to show the board', 10000);
-  assert.deepEqual(await shown(page), state);
+  assert.deepEqual(await shownBoard(page), state);
   assert.deepEqual(errors, []);
   await page.close();
 });

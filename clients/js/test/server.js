@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(here, '..', '..', '..', 'target');
@@ -89,4 +90,26 @@ export async function waitFor(predicate, what, timeoutMs = 10000) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Headless Chromium (see `chromiumPath`), as every browser test launches it. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    timeout: 30000,
+  });
+}
+
+/** The board as the demo page shows it. */
+export function shownBoard(page) {
+  return page.evaluate(() => ({
+    title: document.getElementById('title').textContent,
+    todos: [...document.querySelectorAll('#todos li')].map((li) => ({
+      id: li.dataset.id,
+      text: li.querySelector('.text').textContent,
+      done: li.querySelector('input[type=checkbox]').checked,
+    })),
+  }));
 }
