@@ -71,6 +71,7 @@ use std::sync::Arc;
 
 use serde_json::Number;
 
+use crate::collections::list::list_index;
 use crate::error::PatchErrorKind;
 use crate::path::{Path, PathSegment};
 
@@ -255,7 +256,7 @@ impl Json {
                 })
             }
             Json::Array(array) => {
-                let index = array_index(segment, array.len(), false)?;
+                let index = list_index(segment, array.len(), false)?;
                 array.get(index).ok_or(PatchErrorKind::IndexOutOfRange {
                     index,
                     len: array.len(),
@@ -280,7 +281,7 @@ impl Json {
             }
             Json::Array(array) => {
                 let len = array.len();
-                let index = array_index(segment, len, false)?;
+                let index = list_index(segment, len, false)?;
                 array
                     .get_mut(index)
                     .ok_or(PatchErrorKind::IndexOutOfRange { index, len })
@@ -641,27 +642,6 @@ impl Json {
             Json::Object(o) => Some(o),
             _ => None,
         }
-    }
-}
-
-/// The list position a segment names: a canonical decimal number (RFC 6901), or `-` (one past
-/// the end) where `allow_end`.
-pub(crate) fn array_index(
-    segment: &PathSegment,
-    len: usize,
-    allow_end: bool,
-) -> Result<usize, PatchErrorKind> {
-    let index = match segment {
-        PathSegment::Key(k) if allow_end && k == "-" => return Ok(len),
-        other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex {
-            segment: other.to_string(),
-        })?,
-    };
-    let bound = if allow_end { len + 1 } else { len };
-    if index < bound {
-        Ok(index)
-    } else {
-        Err(PatchErrorKind::IndexOutOfRange { index, len })
     }
 }
 

@@ -4,6 +4,7 @@ use std::ops::Deref;
 
 use serde_json::{Map, Value};
 
+use crate::collections::list::list_index;
 use crate::collections::{json, record};
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, set_place, to_json};
@@ -41,7 +42,7 @@ impl Draftable for Value {
                         })?
                 }
                 Value::Array(array) => {
-                    let index = array_index(segment, array.len(), false)?;
+                    let index = list_index(segment, array.len(), false)?;
                     &mut array[index]
                 }
                 _ => {
@@ -73,7 +74,7 @@ impl Draftable for Value {
                             key: key.into_owned(),
                         })?
                 }
-                Value::Array(array) => &array[array_index(segment, array.len(), false)?],
+                Value::Array(array) => &array[list_index(segment, array.len(), false)?],
                 _ => {
                     return Err(PatchErrorKind::ThroughLeaf {
                         type_name: scalar_name(here),
@@ -119,25 +120,6 @@ fn scalar_name(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
-    }
-}
-
-fn array_index(
-    segment: &PathSegment,
-    len: usize,
-    allow_end: bool,
-) -> Result<usize, PatchErrorKind> {
-    let index = match segment {
-        PathSegment::Key(k) if allow_end && k == "-" => return Ok(len),
-        other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex {
-            segment: other.to_string(),
-        })?,
-    };
-    let bound = if allow_end { len + 1 } else { len };
-    if index < bound {
-        Ok(index)
-    } else {
-        Err(PatchErrorKind::IndexOutOfRange { index, len })
     }
 }
 
@@ -203,7 +185,7 @@ fn apply_to_array(
 ) -> Result<(), PatchErrorKind> {
     let undo = match edit.op {
         PatchOp::Add => {
-            let index = array_index(segment, array.len(), true)?;
+            let index = list_index(segment, array.len(), true)?;
             array.insert(index, new_value(edit)?);
             Undo {
                 op: PatchOp::Remove,
@@ -212,7 +194,7 @@ fn apply_to_array(
             }
         }
         PatchOp::Remove => {
-            let index = array_index(segment, array.len(), false)?;
+            let index = list_index(segment, array.len(), false)?;
             Undo {
                 op: PatchOp::Add,
                 value: Some(array.remove(index)),
@@ -220,7 +202,7 @@ fn apply_to_array(
             }
         }
         _ => {
-            let index = array_index(segment, array.len(), false)?;
+            let index = list_index(segment, array.len(), false)?;
             let value = new_value(edit)?;
             Undo {
                 op: PatchOp::Replace,

@@ -300,7 +300,13 @@ impl<T: Draftable> List for Vector<T> {
     }
 }
 
-fn list_index(segment: &PathSegment, len: usize, allow_end: bool) -> Result<usize, PatchErrorKind> {
+/// The list position a segment names: a canonical decimal number (RFC 6901), or `-` (one past
+/// the end) where `allow_end`. Every list-like type (lists, JSON arrays) reads positions so.
+pub(crate) fn list_index(
+    segment: &PathSegment,
+    len: usize,
+    allow_end: bool,
+) -> Result<usize, PatchErrorKind> {
     let index = match segment {
         PathSegment::Key(k) if allow_end && k == "-" => return Ok(len),
         other => other.as_index().ok_or_else(|| PatchErrorKind::NotAnIndex {

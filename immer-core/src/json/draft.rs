@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Json, JsonArray, JsonObject, array_index};
+use super::{Json, JsonArray, JsonObject};
+use crate::collections::list::list_index;
 use crate::collections::record;
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, set_place};
@@ -196,7 +197,7 @@ fn apply_to_array(
     let len = array.len();
     match edit.op {
         PatchOp::Add => {
-            let index = array_index(segment, len, true)?;
+            let index = list_index(segment, len, true)?;
             let value = new_value(edit)?;
             if array.insert(index, value).is_err() {
                 return Err(PatchErrorKind::IndexOutOfRange { index, len });
@@ -207,7 +208,7 @@ fn apply_to_array(
             set_undo(edit, PatchOp::Remove, None, Some(index));
         }
         PatchOp::Remove => {
-            let index = array_index(segment, len, false)?;
+            let index = list_index(segment, len, false)?;
             let old = array
                 .remove(index)
                 .ok_or(PatchErrorKind::IndexOutOfRange { index, len })?;
@@ -217,7 +218,7 @@ fn apply_to_array(
             set_undo(edit, PatchOp::Add, Some(&old), None);
         }
         _ => {
-            let index = array_index(segment, len, false)?;
+            let index = list_index(segment, len, false)?;
             let value = new_value(edit)?;
             let slot = array
                 .get_mut(index)
