@@ -11,7 +11,7 @@
 
 #[path = "support/vectors.rs"]
 mod vectors;
-use vectors::{Rng, check_vectors};
+use vectors::{Rng, check_vectors, value};
 
 use immer::__private::transform_after_dropped;
 use immer::{Conflict, Patch, PatchOp, Path, PathSegment, transform};
@@ -47,15 +47,6 @@ fn path(rng: &mut Rng) -> Path {
         _ => vec![key("settings")],
     };
     Path::from(segments)
-}
-
-fn value(rng: &mut Rng) -> Value {
-    match rng.below(4) {
-        0 => json!(true),
-        1 => json!(format!("v{}", rng.below(3))),
-        2 => json!({"id": rng.below(3), "done": false}),
-        _ => json!(["a", "b"]),
-    }
 }
 
 fn patch(rng: &mut Rng) -> Patch {

@@ -65,3 +65,13 @@ impl Rng {
         usize::try_from(self.below(n as u64)).unwrap_or(0)
     }
 }
+
+/// A value for a patch to write: a flag, a short string, a small object or a small list.
+pub(crate) fn value(rng: &mut Rng) -> serde_json::Value {
+    match rng.below(4) {
+        0 => serde_json::json!(true),
+        1 => serde_json::json!(format!("v{}", rng.below(3))),
+        2 => serde_json::json!({"id": rng.below(3), "done": false}),
+        _ => serde_json::json!(["a", "b"]),
+    }
+}
