@@ -298,13 +298,16 @@ impl<T: Draftable> Leader<T> {
 
     /// Handles one message; returns the messages to send.
     pub fn receive(&mut self, message: ToLeader) -> Vec<Outbound<T>> {
-        self.receive_with(message, |_| Ok(()))
+        match self.try_receive_with(message, |_| Ok::<(), std::convert::Infallible>(())) {
+            Ok(out) => out,
+            Err(never) => match never {},
+        }
     }
 
     /// [`receive`](Leader::receive), with `record` called on each change about to be
     /// committed, before it counts: a store makes it durable there. When `record` fails, the
     /// change is neither committed nor answered (its author sends it again, and it is ordered
-    /// anew), and the error is returned with the messages sent so far.
+    /// anew).
     ///
     /// # Errors
     ///
@@ -314,32 +317,18 @@ impl<T: Draftable> Leader<T> {
         message: ToLeader,
         mut record: impl FnMut(&Committed) -> Result<(), E>,
     ) -> Result<Vec<Outbound<T>>, E> {
-        match message {
-            ToLeader::Change(change) => self.receive_change(&change, &mut record),
-            other => Ok(self.receive_with(other, |_| Ok(()))),
-        }
-    }
-
-    fn receive_with(
-        &mut self,
-        message: ToLeader,
-        mut record: impl FnMut(&Committed) -> Result<(), std::convert::Infallible>,
-    ) -> Vec<Outbound<T>> {
-        match message {
+        Ok(match message {
             ToLeader::Join { client, nonce } => vec![Outbound {
                 to: Recipient::Sender,
                 message: ToFollower::Welcome(self.open_session(client, nonce)),
             }],
-            ToLeader::Change(change) => match self.receive_change(&change, &mut record) {
-                Ok(out) => out,
-                Err(never) => match never {},
-            },
+            ToLeader::Change(change) => self.receive_change(&change, &mut record)?,
             ToLeader::Resync { session, version } => self.resync(session, version),
             ToLeader::SnapshotRequest { session } => vec![Outbound {
                 to: Recipient::Session(session),
                 message: ToFollower::Snapshot(self.snapshot_for(session)),
             }],
-        }
+        })
     }
 
     fn receive_change<E>(
