@@ -10,10 +10,10 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use redb::{Database, Durability, ReadableTable};
+use redb::{Database, ReadableTable};
 
 use crate::error::Error;
-use crate::store::{CHANGES, SNAPSHOTS};
+use crate::store::{CHANGES, SNAPSHOTS, write_durably};
 
 /// A change waiting to be written, and who waits for it.
 struct Pending {
@@ -134,39 +134,26 @@ fn write_batches(db: &Database, queue: &(Mutex<Queue>, Condvar)) {
 /// Writes `batch` in one durable transaction: each change's own result (a document deleted
 /// meanwhile takes none), and the transaction's.
 fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<(), Error>) {
-    let doing =
-        |e: &dyn std::fmt::Display| Error::database(format!("writing {} changes", batch.len()), e);
     let mut results = Vec::with_capacity(batch.len());
-    let written = (|| {
-        let mut tx = db.begin_write().map_err(|e| doing(&e))?;
-        tx.set_durability(Durability::Immediate)
-            .map_err(|e| doing(&e))?;
-        {
-            let snapshots = tx.open_table(SNAPSHOTS).map_err(|e| doing(&e))?;
-            let mut changes = tx.open_table(CHANGES).map_err(|e| doing(&e))?;
-            for pending in batch {
-                let name = pending.name.as_str();
-                if snapshots.get(name).map_err(|e| doing(&e))?.is_none() {
-                    results.push(Err(Error::NotFound(name.to_owned())));
-                    continue;
-                }
-                // A version is written once: a second writer would have numbered alike.
-                if changes
-                    .get((name, pending.version))
-                    .map_err(|e| doing(&e))?
-                    .is_some()
-                {
-                    results.push(Err(Error::InUse(name.to_owned())));
-                    continue;
-                }
-                changes
-                    .insert((name, pending.version), pending.bytes.as_slice())
-                    .map_err(|e| doing(&e))?;
-                results.push(Ok(()));
+    let written = write_durably(db, &format!("writing {} changes", batch.len()), |tx| {
+        let snapshots = tx.open_table(SNAPSHOTS)?;
+        let mut changes = tx.open_table(CHANGES)?;
+        for pending in batch {
+            let name = pending.name.as_str();
+            if snapshots.get(name)?.is_none() {
+                results.push(Err(Error::NotFound(name.to_owned())));
+                continue;
             }
+            // A version is written once: a second writer would have numbered alike.
+            if changes.get((name, pending.version))?.is_some() {
+                results.push(Err(Error::InUse(name.to_owned())));
+                continue;
+            }
+            changes.insert((name, pending.version), pending.bytes.as_slice())?;
+            results.push(Ok(()));
         }
-        tx.commit().map_err(|e| doing(&e))
-    })();
+        Ok(())
+    });
     results.resize_with(batch.len(), || Ok(()));
     (results, written)
 }

@@ -206,14 +206,7 @@ impl Store {
         doing: &str,
         body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), Error> {
-        let mut tx = self
-            .db
-            .begin_write()
-            .map_err(|e| Error::database(doing, e))?;
-        tx.set_durability(Durability::Immediate)
-            .map_err(|e| Error::database(doing, e))?;
-        body(&tx).map_err(|e| Error::database(doing, e))?;
-        tx.commit().map_err(|e| Error::database(doing, e))
+        write_durably(&self.db, doing, body)
     }
 
     /// Appends `committed` to `name`'s changes, durably: with whatever other changes wait to
@@ -253,4 +246,18 @@ pub(crate) fn snapshot_json<T: Serialize>(version: u64, state: &T) -> Result<Vec
         state: &'a T,
     }
     serde_json::to_vec(&Stored { version, state }).map_err(|e| Error::Encode(e.to_string()))
+}
+
+/// Runs `body` in one write transaction of `db`, committed with
+/// [`Durability::Immediate`]: when this returns `Ok`, what `body` wrote is on disk.
+pub(crate) fn write_durably(
+    db: &Database,
+    doing: &str,
+    body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+) -> Result<(), Error> {
+    let mut tx = db.begin_write().map_err(|e| Error::database(doing, e))?;
+    tx.set_durability(Durability::Immediate)
+        .map_err(|e| Error::database(doing, e))?;
+    body(&tx).map_err(|e| Error::database(doing, e))?;
+    tx.commit().map_err(|e| Error::database(doing, e))
 }
