@@ -39,10 +39,10 @@ mod document;
 mod edits;
 mod limits;
 
-pub(crate) use connection::cut;
 use connection::request_token;
+pub(crate) use connection::{Socket, closing, cut, identify, read};
 pub use edits::EditError;
-use limits::Budget;
+pub(crate) use limits::Budget;
 pub use limits::{Limits, close_code};
 
 /// Who a connection is, as the authentication hook says: a user and a role.
@@ -55,7 +55,12 @@ pub struct Identity<R> {
 }
 
 type AuthFuture<R> = Pin<Box<dyn Future<Output = Result<Identity<R>, String>> + Send>>;
-type Authenticate<R> = dyn Fn(String) -> AuthFuture<R> + Send + Sync;
+pub(crate) type Authenticate<R> = dyn Fn(String) -> AuthFuture<R> + Send + Sync;
+/// The app's validation hook, as given.
+type ValidateHook<T, R> = dyn Fn(&T, &T, &Identity<R>) -> Result<(), String> + Send + Sync;
+/// The app's hook for a server of many documents: an identity's role on a document, or
+/// `None` when it may not read it.
+pub(crate) type AccessHook<R> = dyn Fn(&Identity<R>, &str) -> Option<R> + Send + Sync;
 
 /// Serves one document to WebSocket clients. Configure it with [`Hub::builder`]; it is cheap
 /// to clone (all clones serve the same document); mount [`router`](Hub::router) or
@@ -109,7 +114,7 @@ struct Inner<T, R, B> {
     core: Mutex<Core<B>>,
     _document: std::marker::PhantomData<fn() -> T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
-    authenticate: Box<Authenticate<R>>,
+    authenticate: Arc<Authenticate<R>>,
     policy: Arc<Policy<R>>,
     limits: Limits,
     /// Connections open through [`Hub::listen`], in all and by address.
@@ -140,6 +145,54 @@ struct Core<B> {
     servers: Vec<edits::ServerSession>,
     /// The server's edits waiting for their answer, by session and change.
     waiting: HashMap<(SessionId, u64), oneshot::Sender<Result<u64, RejectReason>>>,
+    /// For a document of a [`Server`](crate::Server), whose sockets carry many: what every
+    /// message for it starts with (`{"doc":"<name>",`).
+    tag: Option<String>,
+    /// Closed by its server (idle, or deleted): nothing registers any more.
+    closed: bool,
+    /// When a connection last left it or the server last edited it (for its server's
+    /// [`Limits::document_idle`]).
+    used: Instant,
+}
+
+impl<B> Core<B> {
+    /// `text` (a JSON object) as this document's connections receive it: with the document's
+    /// name when its sockets carry many.
+    fn tagged(&self, text: String) -> Utf8Bytes {
+        with_tag(self.tag.as_deref(), text)
+    }
+}
+
+/// What every message for document `name` starts with on a socket of many.
+pub(crate) fn tag(name: &str) -> String {
+    format!(r#"{{"doc":{},"#, serde_json::Value::String(name.to_owned()))
+}
+
+/// `text` (a JSON object) with `tag` (see [`tag`]) in front, when there is one.
+pub(crate) fn with_tag(tag: Option<&str>, text: String) -> Utf8Bytes {
+    match tag {
+        Some(tag) if text.starts_with('{') => {
+            let mut tagged = String::with_capacity(tag.len() + text.len());
+            tagged.push_str(tag);
+            let rest = &text[1..];
+            // An empty object takes no comma.
+            if rest.starts_with('}') {
+                tagged.pop();
+            }
+            tagged.push_str(rest);
+            Utf8Bytes::from(tagged)
+        }
+        _ => Utf8Bytes::from(text),
+    }
+}
+
+/// Why a document no longer takes a connection: its server closed it.
+pub(crate) const CLOSED: &str = "the document was closed: open it again";
+
+/// The message that ends a document's subscription on a socket of many, with `reason`.
+pub(crate) fn unsubscribed(reason: &str) -> String {
+    let reason = serde_json::Value::String(reason.to_owned());
+    format!(r#"{{"type":"unsubscribed","reason":{reason}}}"#)
 }
 
 struct Session {
@@ -152,19 +205,54 @@ struct Session {
 
 struct Connection {
     session: SessionId,
+    link: Link,
+}
+
+/// The way to one socket: its outbound queue and how to close it. A socket that carries
+/// many documents (see [`Server`](crate::Server)) has one, shared by each document it
+/// subscribes to.
+#[derive(Clone)]
+pub(crate) struct Link {
     outbound: mpsc::Sender<Message>,
     /// Bytes queued and not yet written.
     queued: Arc<AtomicUsize>,
-    close: Option<oneshot::Sender<(u16, String)>>,
+    /// Tells the writer to close with a code and reason (once).
+    close: Arc<Mutex<Option<CloseSender>>>,
 }
 
-/// What the handler of one connection knows of it.
-struct Context<R> {
-    connection: u64,
-    client: ClientId,
-    session: SessionId,
-    role: R,
-    budget: Arc<Mutex<Budget>>,
+/// Tells a socket's writer the code and reason to close with.
+type CloseSender = oneshot::Sender<(u16, String)>;
+
+/// What the handler of one connection knows of it (on a socket of many documents, of its
+/// subscription to one).
+pub(crate) struct Context<R> {
+    pub(crate) connection: u64,
+    pub(crate) client: ClientId,
+    pub(crate) session: SessionId,
+    pub(crate) role: R,
+    pub(crate) budget: Arc<Mutex<Budget>>,
+}
+
+/// A hub not kept alive: see [`Hub::downgrade`].
+pub(crate) struct WeakHub<T, R, B> {
+    inner: std::sync::Weak<Inner<T, R, B>>,
+}
+
+impl<T, R, B> WeakHub<T, R, B> {
+    /// The hub, while something else keeps it.
+    pub(crate) fn upgrade(&self) -> Option<Hub<T, R, B>> {
+        self.inner.upgrade().map(|inner| Hub { inner })
+    }
+}
+
+impl<T, R, B> Hub<T, R, B> {
+    /// The hub, not kept alive by this: a socket of many documents holds its documents so,
+    /// and a document its server closed or deleted is let go at once.
+    pub(crate) fn downgrade(&self) -> WeakHub<T, R, B> {
+        WeakHub {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
 }
 
 /// The document held by one message: how long is recorded when it is let go.
@@ -194,7 +282,7 @@ impl<B> Drop for Held<'_, B> {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the core half-changed (every change is
     // applied by value), so a poisoned lock is still usable.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -204,9 +292,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct HubBuilder<T, R> {
     state: Arc<T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
-    authenticate: Box<Authenticate<R>>,
+    authenticate: Arc<Authenticate<R>>,
     policy: Arc<Policy<R>>,
-    validator: Option<Arc<Validator<T>>>,
+    validator: Option<Arc<ValidateHook<T, R>>>,
+    access: Option<Arc<AccessHook<R>>>,
     limits: Limits,
 }
 
@@ -223,7 +312,7 @@ where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Identity<R>, String>> + Send + 'static,
     {
-        self.authenticate = Box::new(move |token| Box::pin(hook(token)));
+        self.authenticate = Arc::new(move |token| Box::pin(hook(token)));
         self
     }
 
@@ -259,15 +348,63 @@ where
     where
         F: Fn(&T, &T, &Identity<R>) -> Result<(), String> + Send + Sync + 'static,
     {
+        self.validator = Some(Arc::new(validator));
+        self
+    }
+
+    /// For a [`Server`](crate::Server) of many documents: the role `hook` gives an identity
+    /// on the document it names, or `None` when it may not read it (it is refused the
+    /// subscription). Without it, every identity reads every document, with its own role.
+    /// The [`Policy`] then says what the role may write, as on one document.
+    #[must_use]
+    pub fn access<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Identity<R>, &str) -> Option<R> + Send + Sync + 'static,
+    {
+        self.access = Some(Arc::new(hook));
+        self
+    }
+
+    /// The validator as the leader's hook: the app's, with the author's identity.
+    fn validator_hook(&self) -> Option<Arc<Validator<T>>> {
+        let validator = Arc::clone(self.validator.as_ref()?);
         let identities = Arc::clone(&self.identities);
-        self.validator = Some(Arc::new(move |state: &T, next: &T, client| {
+        Some(Arc::new(move |state: &T, next: &T, client| {
             let identities = identities.read().unwrap_or_else(PoisonError::into_inner);
             match identities.get(&client) {
                 Some(identity) => validator(state, next, identity),
                 None => Err("unknown client".to_owned()),
             }
-        }));
-        self
+        }))
+    }
+
+    /// The same configuration for another document: its own identities (who its sessions
+    /// are), the rest shared.
+    pub(crate) fn for_document(&self) -> Self {
+        HubBuilder {
+            state: Arc::clone(&self.state),
+            identities: Arc::default(),
+            authenticate: Arc::clone(&self.authenticate),
+            policy: Arc::clone(&self.policy),
+            validator: self.validator.clone(),
+            access: self.access.clone(),
+            limits: self.limits.clone(),
+        }
+    }
+
+    /// The app's hooks and limits, as a server of many documents holds them.
+    pub(crate) fn authenticate_hook(&self) -> &Arc<Authenticate<R>> {
+        &self.authenticate
+    }
+
+    /// See [`access`](HubBuilder::access).
+    pub(crate) fn access_hook(&self) -> Option<&Arc<AccessHook<R>>> {
+        self.access.as_ref()
+    }
+
+    /// The limits set.
+    pub(crate) fn limits_set(&self) -> &Limits {
+        &self.limits
     }
 
     /// The limits (see [`Limits`]).
@@ -301,6 +438,9 @@ where
                     state_json: None,
                     servers: Vec::new(),
                     waiting: HashMap::new(),
+                    tag: None,
+                    closed: false,
+                    used: Instant::now(),
                 }),
                 _document: std::marker::PhantomData,
                 identities: self.identities,
@@ -319,8 +459,8 @@ where
         let checks = Checks::new()
             .shared_authorizer(self.authorizer())
             .move_limit(self.limits.max_move_work);
-        match &self.validator {
-            Some(validator) => checks.shared_validator(Arc::clone(validator)),
+        match self.validator_hook() {
+            Some(validator) => checks.shared_validator(validator),
             None => checks,
         }
     }
@@ -346,9 +486,10 @@ where
             policy: Arc::new(Policy::new()),
             validator: None,
             identities: Arc::new(RwLock::new(HashMap::new())),
-            authenticate: Box::new(|_| {
+            authenticate: Arc::new(|_| {
                 Box::pin(async { Err("no authentication is configured".to_owned()) })
             }),
+            access: None,
             limits: Limits::default(),
         }
     }

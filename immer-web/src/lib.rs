@@ -44,6 +44,7 @@ mod hub;
 mod jetstream;
 mod policy;
 pub mod protocol;
+mod server;
 mod stored;
 
 pub use devtools::Devtools;
@@ -52,3 +53,4 @@ pub use hub::{Backend, EditError, Hub, HubBuilder, Identity, Limits, close_code}
 #[cfg(feature = "jetstream")]
 pub use jetstream::JetStream;
 pub use policy::{PathPattern, PatternError, Policy};
+pub use server::{DocumentError, Server, Storage};

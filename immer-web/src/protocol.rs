@@ -52,6 +52,22 @@ pub enum ClientMessage {
     },
     /// "Send me the whole state": for a client whose state no longer takes the changes.
     Snapshot,
+    /// On a socket of many documents (see [`Server`](crate::Server)): "send me document
+    /// `doc`", answered with its [`ServerMessage::Welcome`] (or
+    /// [`ServerMessage::Unsubscribed`] with the reason).
+    Subscribe {
+        /// The document's name.
+        doc: String,
+        /// The session of this user's earlier subscription to it, to resume it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<SessionId>,
+    },
+    /// On a socket of many documents: "stop sending me document `doc`", answered with
+    /// [`ServerMessage::Unsubscribed`]. Its session is kept for a while, to be resumed.
+    Unsubscribe {
+        /// The document's name.
+        doc: String,
+    },
 }
 
 /// A message from the server.
@@ -86,6 +102,13 @@ pub enum ServerMessage<T> {
     /// "snapshot", "version", "state", "answered"}`, with how the session's last answered
     /// change ended (see [`Answered`](immer::sync::Answered)).
     Snapshot(Snapshot<T>),
+    /// On a socket of many documents: the document is no longer sent on this socket, and
+    /// why (the client unsubscribed; the document does not exist, may not be read, or was
+    /// deleted; too many are open; its session was resumed on another socket).
+    Unsubscribed {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// The most segments of a path read into a [`ClientMessage::Change`]: a longer path keeps
@@ -137,11 +160,14 @@ impl<'de> Deserialize<'de> for WirePath {
     }
 }
 
-/// The `type` of a message, read with everything else skipped unread.
+/// The `type` of a message (and on a socket of many documents, its `doc`), read with
+/// everything else skipped unread.
 #[derive(Deserialize)]
 struct Kind {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    doc: Option<String>,
 }
 
 /// A [`ClientMessage::Change`] without its tag (a struct, read in one pass).
@@ -211,6 +237,15 @@ pub(crate) fn read_incoming(text: &str, read_only: bool) -> Result<Incoming, ser
         }
     }
     read_body(text, &kind.kind).map(Incoming::Message)
+}
+
+/// A message on a socket of many documents: the document it is for (`None` for
+/// [`ClientMessage::Auth`]), and the message as [`read_incoming`] reads it (`subscribe` and
+/// `unsubscribe` carry their name too).
+pub(crate) fn read_addressed(text: &str) -> Result<(Option<String>, Incoming), serde_json::Error> {
+    let kind = serde_json::from_str::<Kind>(text)?;
+    let message = read_body(text, &kind.kind)?;
+    Ok((kind.doc, Incoming::Message(message)))
 }
 
 fn first_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Path>, D::Error> {
@@ -302,6 +337,7 @@ impl<T> ServerMessage<T> {
             ServerMessage::Committed(committed) => ToFollower::Committed(committed),
             ServerMessage::Rejected(rejected) => ToFollower::Rejected(rejected),
             ServerMessage::Snapshot(snapshot) => ToFollower::Snapshot(snapshot),
+            ServerMessage::Unsubscribed { .. } => return None,
         })
     }
 }

@@ -17,12 +17,24 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 use super::limits::{Budget, Limits, close_code};
-use super::{Backend, Connection, Context, Hub, Identity, lock};
+use super::{Authenticate, Backend, Context, Hub, Identity, Link, lock};
 use crate::protocol::{ClientMessage, Incoming};
 
-impl Connection {
-    /// Queues `message`; a full queue closes the connection (the client reads too slowly).
-    pub(super) fn push(&mut self, message: Message, limits: &Limits) -> bool {
+impl Link {
+    /// A socket's link, and what its writer reads: the queue and the close reason.
+    pub(crate) fn new(limits: &Limits) -> (Link, mpsc::Receiver<Message>, WriterClose) {
+        let (outbound, queue) = mpsc::channel::<Message>(limits.max_outbound);
+        let (close, close_rx) = oneshot::channel::<(u16, String)>();
+        let link = Link {
+            outbound,
+            queued: Arc::new(AtomicUsize::new(0)),
+            close: Arc::new(Mutex::new(Some(close))),
+        };
+        (link, queue, close_rx)
+    }
+
+    /// Queues `message`; a full queue closes the socket (the client reads too slowly).
+    pub(crate) fn push(&self, message: Message, limits: &Limits) -> bool {
         let bytes = message_bytes(&message);
         // Counted before it is queued: the writer takes it off when written, perhaps at once.
         let queued = self.queued.fetch_add(bytes, Ordering::Relaxed);
@@ -46,14 +58,23 @@ impl Connection {
         false
     }
 
-    /// Tells the connection's writer to close with `code` and `reason` (once).
-    pub(super) fn close_with(&mut self, code: u16, reason: String) {
-        if let Some(close) = self.close.take() {
+    /// Tells the socket's writer to close with `code` and `reason` (once: the first reason
+    /// stands).
+    pub(crate) fn close_with(&self, code: u16, reason: String) {
+        if let Some(close) = lock(&self.close).take() {
             // The connection may be closing already.
             let _ = close.send((code, reason));
         }
     }
+
+    /// Whether the socket is still open for writing.
+    pub(crate) fn is_open(&self) -> bool {
+        !self.outbound.is_closed() && lock(&self.close).is_some()
+    }
 }
+
+/// What a socket's writer waits on to close: a code and reason.
+pub(crate) type WriterClose = oneshot::Receiver<(u16, String)>;
 
 fn message_bytes(message: &Message) -> usize {
     match message {
@@ -63,7 +84,7 @@ fn message_bytes(message: &Message) -> usize {
     }
 }
 
-fn closing(code: u16, reason: String) -> Message {
+pub(crate) fn closing(code: u16, reason: String) -> Message {
     Message::Close(Some(CloseFrame {
         code,
         reason: Utf8Bytes::from(clip(reason)),
@@ -77,7 +98,7 @@ async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Message>,
     queued: Arc<AtomicUsize>,
-    mut close: oneshot::Receiver<(u16, String)>,
+    mut close: WriterClose,
     reader: oneshot::Sender<()>,
     patience: Duration,
 ) {
@@ -114,14 +135,15 @@ async fn write(
     let _ = reader.send(());
 }
 
-/// Reads a connection's messages into `inbound` until it closes, the writer stops, or the
-/// client breaks a rule: then the close code and reason.
-async fn read(
+/// Reads a connection's messages, each parsed by `parse`, into `inbound` until it closes,
+/// the writer stops, or the client breaks a rule: then the close code and reason.
+pub(crate) async fn read<M>(
     stream: &mut SplitStream<WebSocket>,
-    inbound: &mpsc::Sender<Incoming>,
+    inbound: &mpsc::Sender<M>,
     mut writer_stopped: oneshot::Receiver<()>,
-    (budget, read_only): (&Mutex<Budget>, bool),
+    budget: &Mutex<Budget>,
     limits: &Limits,
+    parse: impl Fn(&str) -> Result<M, (u16, String)>,
 ) -> Option<(u16, String)> {
     loop {
         let message = tokio::select! {
@@ -145,22 +167,76 @@ async fn read(
             }
             _ => continue,
         };
-        // A change of a role that writes nothing is refused whatever it holds: read no
-        // further than its number and first path.
-        let message = match crate::protocol::read_incoming(&text, read_only) {
-            Ok(Incoming::Message(ClientMessage::Auth { .. })) => {
-                return Some((close_code::INVALID, "already authenticated".to_owned()));
-            }
+        let message = match parse(&text) {
             Ok(message) => message,
-            Err(error) => {
-                return Some((close_code::INVALID, format!("invalid message: {error}")));
-            }
+            Err(closed) => return Some(closed),
         };
         // When the handler stopped (the connection is closing), read on, ignoring what comes,
         // until the writer has said why, so that the close frame is not lost to a reset.
         if let Err(mpsc::error::TrySendError::Full(_)) = inbound.try_send(message) {
             let reason = format!("more than {} messages pending", limits.max_pending);
             return Some((close_code::POLICY, reason));
+        }
+    }
+}
+
+/// A socket's writer, running: see [`Socket::start`].
+pub(crate) struct Socket {
+    pub(crate) link: Link,
+    pub(crate) budget: Arc<Mutex<Budget>>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Socket {
+    /// Starts the writer of `sink`: what the hub queues for this socket; a close reason ends
+    /// it, and the reader with the receiver returned (said when the writer stops).
+    pub(crate) fn start(
+        sink: SplitSink<WebSocket, Message>,
+        budget: Arc<Mutex<Budget>>,
+        limits: &Limits,
+    ) -> (Socket, oneshot::Receiver<()>) {
+        let (link, queue, close) = Link::new(limits);
+        let (reader_close, writer_stopped) = oneshot::channel::<()>();
+        let writer = tokio::spawn(write(
+            sink,
+            queue,
+            Arc::clone(&link.queued),
+            close,
+            reader_close,
+            limits.write_timeout,
+        ));
+        let socket = Socket {
+            link,
+            budget,
+            writer,
+        };
+        (socket, writer_stopped)
+    }
+
+    /// Says why the socket closes (when the reader ended it), and waits while the writer
+    /// sends what it holds and the close frame, reading on and discarding meanwhile: dropped
+    /// with frames unread, the socket would be reset, and a client still sending would lose
+    /// the close frame.
+    pub(crate) async fn finish(
+        self,
+        ended: Option<(u16, String)>,
+        stream: &mut SplitStream<WebSocket>,
+        limits: &Limits,
+    ) {
+        match ended {
+            Some((code, reason)) => self.link.close_with(code, reason),
+            // Closed by the client: the writer stops with nothing to say.
+            None => drop(lock(&self.link.close).take()),
+        }
+        let mut writer = self.writer;
+        let drain = async {
+            while let Some(Ok(_)) = stream.next().await {}
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            _ = &mut writer => {}
+            () = drain => {}
+            () = tokio::time::sleep(limits.write_timeout) => {}
         }
     }
 }
@@ -220,40 +296,28 @@ where
         let budget = Arc::new(Mutex::new(Budget::new(&limits)));
 
         // 1. Authenticate: the first message, in time.
-        let (identity, resume) = match self.identify(&mut stream, &budget).await {
-            Ok(found) => found,
-            Err((code, reason)) => {
-                let _ = sink.send(closing(code, reason)).await;
-                return;
-            }
-        };
+        let (identity, resume) =
+            match identify(&mut stream, &budget, &*self.inner.authenticate, &limits).await {
+                Ok(found) => found,
+                Err((code, reason)) => {
+                    let _ = sink.send(closing(code, reason)).await;
+                    return;
+                }
+            };
 
-        // 2. Open or resume a session, and register the connection.
-        let (outbound, outbound_rx) = mpsc::channel::<Message>(limits.max_outbound);
-        let queued = Arc::new(AtomicUsize::new(0));
-        let (close, close_rx) = oneshot::channel::<(u16, String)>();
-        let registered = self.register(&identity, resume, outbound, Arc::clone(&queued), close);
-        let (connection, client, session) = match registered {
-            Ok(registered) => registered,
-            Err((code, reason)) => {
-                let _ = sink.send(closing(code, reason)).await;
-                return;
-            }
-        };
+        // 2. Open or resume a session, and register the connection; the writer sends what
+        // the hub queues for it.
+        let (socket, stopped) = Socket::start(sink, budget, &limits);
+        let (connection, client, session) =
+            match self.register(&identity, resume, socket.link.clone()) {
+                Ok(registered) => registered,
+                Err(closed) => {
+                    socket.finish(Some(closed), &mut stream, &limits).await;
+                    return;
+                }
+            };
 
-        // 3. The writer: what the hub queues for this connection; a close reason ends it and
-        // the reader.
-        let (reader_close, reader_closed) = oneshot::channel::<()>();
-        let writer = tokio::spawn(write(
-            sink,
-            outbound_rx,
-            queued,
-            close_rx,
-            reader_close,
-            limits.write_timeout,
-        ));
-
-        // 4. The handler: this connection's messages, one at a time, in order, while the
+        // 3. The handler: this connection's messages, one at a time, in order, while the
         // connection is registered (a connection closed for breaking a rule has the rest of
         // what it sent ignored).
         let (inbound, mut inbound_rx) = mpsc::channel::<Incoming>(limits.max_pending);
@@ -263,7 +327,7 @@ where
             client,
             session,
             role: identity.role.clone(),
-            budget: Arc::clone(&budget),
+            budget: Arc::clone(&socket.budget),
         };
         let handler = tokio::spawn(async move {
             while let Some(message) = inbound_rx.recv().await {
@@ -273,86 +337,88 @@ where
             }
         });
 
-        // 5. The reader: parse, check the rate, and queue for the handler.
+        // 4. The reader: parse, check the rate, and queue for the handler. A change of a role
+        // that writes nothing is refused whatever it holds: read no further than its number
+        // and first path.
         let read_only = !self.inner.policy.writes_anything(&identity.role);
+        let parse = |text: &str| match crate::protocol::read_incoming(text, read_only) {
+            Ok(Incoming::Message(ClientMessage::Auth { .. })) => {
+                Err((close_code::INVALID, "already authenticated".to_owned()))
+            }
+            Ok(Incoming::Message(
+                ClientMessage::Subscribe { .. } | ClientMessage::Unsubscribe { .. },
+            )) => Err((
+                close_code::INVALID,
+                "this connection carries one document: subscribe on a server of many".to_owned(),
+            )),
+            Ok(message) => Ok(message),
+            Err(error) => Err((close_code::INVALID, format!("invalid message: {error}"))),
+        };
         let ended = read(
             &mut stream,
             &inbound,
-            reader_closed,
-            (&budget, read_only),
+            stopped,
+            &socket.budget,
             &limits,
+            parse,
         )
         .await;
 
-        // 6. Close: unregister, keep the session for a while to resume, say why, stop the
+        // 5. Close: unregister, keep the session for a while to resume, say why, stop the
         // tasks.
-        let close = self.detach(connection, session);
-        if let (Some((code, reason)), Some(close)) = (ended, close) {
-            let _ = close.send((code, reason));
-        }
+        self.detach(connection, session);
         drop(inbound);
         let _ = handler.await;
-        // Read on, discarding, while the writer says why: dropped with frames unread, the
-        // socket would be reset, and a client still sending would lose the close frame.
-        let mut writer = writer;
-        let drain = async {
-            while let Some(Ok(_)) = stream.next().await {}
-            std::future::pending::<()>().await;
-        };
-        tokio::select! {
-            _ = &mut writer => {}
-            () = drain => {}
-            () = tokio::time::sleep(limits.write_timeout) => {}
-        }
+        socket.finish(ended, &mut stream, &limits).await;
     }
+}
 
-    /// The connection's identity from its first message, or the close code and reason.
-    async fn identify(
-        &self,
-        stream: &mut SplitStream<WebSocket>,
-        budget: &Mutex<Budget>,
-    ) -> Result<(Identity<R>, Option<SessionId>), (u16, String)> {
-        let unauthorized = |reason: String| (close_code::UNAUTHORIZED, reason);
-        let limits = &self.inner.limits;
-        let deadline = tokio::time::Instant::now() + limits.auth_timeout;
-        let text = loop {
-            let next = tokio::time::timeout_at(deadline, stream.next())
-                .await
-                .map_err(|_| unauthorized("unauthorized: no auth message in time".to_owned()))?;
-            match next {
-                Some(Ok(Message::Text(text))) => break text,
-                // Pings before the token count as messages too.
-                Some(Ok(message @ (Message::Ping(_) | Message::Pong(_)))) => {
-                    let bytes = message_bytes(&message);
-                    if let Err(reason) = lock(budget).take(bytes) {
-                        return Err((close_code::POLICY, reason));
-                    }
-                }
-                Some(Err(error)) => return Err(unreadable(&error, limits)),
-                _ => {
-                    let reason = "unauthorized: the first message must be auth";
-                    return Err(unauthorized(reason.to_owned()));
+/// The connection's identity from its first message, or the close code and reason.
+pub(crate) async fn identify<R>(
+    stream: &mut SplitStream<WebSocket>,
+    budget: &Mutex<Budget>,
+    authenticate: &Authenticate<R>,
+    limits: &Limits,
+) -> Result<(Identity<R>, Option<SessionId>), (u16, String)> {
+    let unauthorized = |reason: String| (close_code::UNAUTHORIZED, reason);
+    let deadline = tokio::time::Instant::now() + limits.auth_timeout;
+    let text = loop {
+        let next = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .map_err(|_| unauthorized("unauthorized: no auth message in time".to_owned()))?;
+        match next {
+            Some(Ok(Message::Text(text))) => break text,
+            // Pings before the token count as messages too.
+            Some(Ok(message @ (Message::Ping(_) | Message::Pong(_)))) => {
+                let bytes = message_bytes(&message);
+                if let Err(reason) = lock(budget).take(bytes) {
+                    return Err((close_code::POLICY, reason));
                 }
             }
-        };
-        match serde_json::from_str(&text) {
-            // The hook is the app's: bounded too.
-            Ok(ClientMessage::Auth { token, resume }) => {
-                let verified = (self.inner.authenticate)(token);
-                match tokio::time::timeout_at(deadline, verified).await {
-                    Ok(Ok(identity)) => Ok((identity, resume)),
-                    Ok(Err(reason)) => Err(unauthorized(format!("unauthorized: {reason}"))),
-                    Err(_) => Err(unauthorized(
-                        "unauthorized: the token was not verified in time".to_owned(),
-                    )),
-                }
+            Some(Err(error)) => return Err(unreadable(&error, limits)),
+            _ => {
+                let reason = "unauthorized: the first message must be auth";
+                return Err(unauthorized(reason.to_owned()));
             }
-            Ok(_) => Err(unauthorized(
-                "unauthorized: the first message must be auth".to_owned(),
-            )),
-            Err(error) => Err(unauthorized(format!(
-                "unauthorized: not an auth message: {error}"
-            ))),
         }
+    };
+    match serde_json::from_str(&text) {
+        // The hook is the app's: bounded too.
+        Ok(ClientMessage::Auth { token, resume }) => {
+            let verified = authenticate(token);
+            match tokio::time::timeout_at(deadline, verified).await {
+                Ok(Ok(identity)) => Ok((identity, resume)),
+                Ok(Err(reason)) => Err(unauthorized(format!("unauthorized: {reason}"))),
+                Err(_) => Err(unauthorized(
+                    "unauthorized: the token was not verified in time".to_owned(),
+                )),
+            }
+        }
+        Ok(_) => Err(unauthorized(
+            "unauthorized: the first message must be auth".to_owned(),
+        )),
+        Err(error) => Err(unauthorized(format!(
+            "unauthorized: not an auth message: {error}"
+        ))),
     }
 }

@@ -2,7 +2,6 @@
 //! message checked and handed to the [`Backend`], and what comes back queued for its
 //! recipients. No I/O here: connections are queues (see [`connection`](super::connection)).
 
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
@@ -14,10 +13,12 @@ use immer::sync::{
 use immer::{Draftable, Patch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::limits::{Limits, check_limits, close_code, unsafe_key};
-use super::{Backend, Connection, Context, Core, Hub, Identity, Session, lock};
+use super::{
+    Backend, CLOSED, Connection, Context, Core, Hub, Identity, Link, Session, lock, unsubscribed,
+};
 use crate::protocol::{ClientMessage, Incoming, ServerMessage};
 
 impl<T, R, B> Hub<T, R, B>
@@ -26,13 +27,14 @@ where
     R: Clone + PartialEq + Serialize + Send + Sync + 'static,
     B: Backend<T>,
 {
-    pub(super) fn register(
+    /// Opens or resumes a session of `identity` for the socket behind `link`, and queues
+    /// its welcome: the connection, the client and the session, or the close code and
+    /// reason.
+    pub(crate) fn register(
         &self,
         identity: &Identity<R>,
         resume: Option<SessionId>,
-        outbound: mpsc::Sender<Message>,
-        queued: Arc<AtomicUsize>,
-        close: oneshot::Sender<(u16, String)>,
+        link: Link,
     ) -> Result<(u64, ClientId, SessionId), (u16, String)> {
         let limits = &self.inner.limits;
         let role = serde_json::to_value(&identity.role).map_err(|e| {
@@ -42,6 +44,9 @@ where
             )
         })?;
         let mut core = self.core();
+        if core.closed {
+            return Err((close_code::TRY_AGAIN_LATER, CLOSED.to_owned()));
+        }
         let now = Instant::now();
         self.expire(&mut core, now);
         let connection = core.next_connection;
@@ -57,9 +62,18 @@ where
                 .expect("resumed sessions are kept");
             // One live connection per session: the newer one takes it over.
             let previous = entry.connection.replace(connection);
-            if let Some(mut old) = previous.and_then(|old| core.connections.remove(&old)) {
-                let reason = "the session was resumed by another connection".to_owned();
-                old.close_with(close_code::SESSION_TAKEN, reason);
+            if let Some(old) = previous.and_then(|old| core.connections.remove(&old)) {
+                let reason = "the session was resumed by another connection";
+                match core.tag.clone() {
+                    // Its socket carries other documents: only this one ends.
+                    Some(_) => {
+                        let text = core.tagged(unsubscribed(reason));
+                        old.link.push(Message::Text(text), limits);
+                    }
+                    None => old
+                        .link
+                        .close_with(close_code::SESSION_TAKEN, reason.to_owned()),
+                }
             }
             (client, session, core.backend.version(), None)
         } else {
@@ -119,28 +133,19 @@ where
             r#"{{"type":"welcome","session":{session},"user":{user},"role":{role},"version":{version},"state":{state},"resumed":{}}}"#,
             resumed.is_some()
         );
-        let mut entry = Connection {
-            session,
-            outbound,
-            queued,
-            close: Some(close),
-        };
-        entry.push(Message::Text(text.into()), limits);
+        let entry = Connection { session, link };
+        entry.link.push(Message::Text(core.tagged(text)), limits);
         core.connections.insert(connection, entry);
         Ok((connection, client, session))
     }
 
-    /// Unregisters a connection that ended: its session is kept for
-    /// [`Limits::session_idle`] to be resumed. Returns the way to tell its writer why it
-    /// closed, if it was still registered.
-    pub(super) fn detach(
-        &self,
-        connection: u64,
-        session: SessionId,
-    ) -> Option<oneshot::Sender<(u16, String)>> {
+    /// Unregisters a connection that ended (or unsubscribed): its session is kept for
+    /// [`Limits::session_idle`] to be resumed.
+    pub(crate) fn detach(&self, connection: u64, session: SessionId) {
         let mut core = self.core();
-        let close = core.connections.remove(&connection).and_then(|c| c.close);
+        core.connections.remove(&connection);
         let now = Instant::now();
+        core.used = now;
         if let Some(entry) = core.sessions.get_mut(&session) {
             if entry.connection == Some(connection) {
                 entry.connection = None;
@@ -161,7 +166,6 @@ where
             });
         }
         self.expire(&mut core, now);
-        close
     }
 
     /// Forgets the sessions idle for longer than [`Limits::session_idle`].
@@ -253,7 +257,7 @@ where
 
     /// Handles one message of an authenticated connection; `false` once the connection is
     /// no longer registered (closed, or taken over), when nothing more of it is handled.
-    pub(super) fn handle(&self, context: &Context<R>, message: Incoming) -> bool {
+    pub(crate) fn handle(&self, context: &Context<R>, message: Incoming) -> bool {
         if !self.core().connections.contains_key(&context.connection) {
             return false;
         }
@@ -286,7 +290,10 @@ where
             }
             ClientMessage::Resync { version } => ToLeader::Resync { session, version },
             ClientMessage::Snapshot => ToLeader::SnapshotRequest { session },
-            ClientMessage::Auth { .. } => return true,
+            // The connection's, not the document's (read by the connection's reader).
+            ClientMessage::Auth { .. }
+            | ClientMessage::Subscribe { .. }
+            | ClientMessage::Unsubscribe { .. } => return true,
         };
         let asked = !matches!(to_leader, ToLeader::Change(_));
         let mut core = self.core();
@@ -308,8 +315,8 @@ where
             // What a client asks for costs its size.
             if let Err(reason) = lock(&context.budget).take(sent) {
                 // Told why, and sent nothing more.
-                if let Some(mut entry) = core.connections.remove(&context.connection) {
-                    entry.close_with(close_code::POLICY, reason);
+                if let Some(entry) = core.connections.remove(&context.connection) {
+                    entry.link.close_with(close_code::POLICY, reason);
                 }
             }
         }
@@ -382,7 +389,7 @@ where
                     text
                 }
             };
-            let text = Utf8Bytes::from(text);
+            let text = core.tagged(text);
             for id in targets {
                 if id == connection {
                     sent += text.len();
@@ -390,7 +397,7 @@ where
                 let Some(entry) = core.connections.get_mut(&id) else {
                     continue;
                 };
-                if !entry.push(Message::Text(text.clone()), limits) {
+                if !entry.link.push(Message::Text(text.clone()), limits) {
                     // Told why (the close frame follows what its socket holds), and sent
                     // nothing more.
                     core.connections.remove(&id);
@@ -432,9 +439,51 @@ where
         let Ok(text) = serde_json::to_string(message) else {
             return;
         };
-        let mut core = self.core();
-        if let Some(entry) = core.connections.get_mut(&connection) {
-            entry.push(Message::Text(text.into()), &self.inner.limits);
+        let core = self.core();
+        if let Some(entry) = core.connections.get(&connection) {
+            entry
+                .link
+                .push(Message::Text(core.tagged(text)), &self.inner.limits);
         }
+    }
+
+    /// Names the document for the sockets of a server of many: every message for it carries
+    /// the name.
+    pub(crate) fn set_name(&self, name: &str) {
+        self.core().tag = Some(super::tag(name));
+    }
+
+    /// Closes the document if no connection has it and no edit of the server's waits, and
+    /// has not for `idle` (`None`: however long); returns whether it did (or was closed).
+    pub(crate) fn close_if_unused(&self, idle: Option<std::time::Duration>) -> bool {
+        let mut core = self.core();
+        let now = Instant::now();
+        self.expire(&mut core, now);
+        let unused = core.connections.is_empty()
+            && core.waiting.is_empty()
+            && idle.is_none_or(|idle| now.saturating_duration_since(core.used) >= idle);
+        if unused {
+            core.closed = true;
+        }
+        core.closed
+    }
+
+    /// Closes the document at once (it was deleted): each connection is told `reason` for
+    /// it, and each edit of the server's waiting ends unanswered.
+    pub(crate) fn close_now(&self, reason: &str) {
+        let mut core = self.core();
+        core.closed = true;
+        let text = core.tagged(unsubscribed(reason));
+        for (_, entry) in std::mem::take(&mut core.connections) {
+            entry
+                .link
+                .push(Message::Text(text.clone()), &self.inner.limits);
+        }
+        core.waiting.clear();
+    }
+
+    /// Whether its server closed it.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.core().closed
     }
 }

@@ -31,6 +31,9 @@ pub enum EditError {
     /// Neither committed nor refused: the backend could not order it (a store that could not
     /// write it), or the role has no JSON form. Nothing was committed; edit again.
     Unanswered(String),
+    /// The document could not be opened (a [`Server`](crate::Server)'s: not found, too many
+    /// open, or its storage failed).
+    Document(crate::DocumentError),
 }
 
 impl std::fmt::Display for EditError {
@@ -38,6 +41,7 @@ impl std::fmt::Display for EditError {
         match self {
             EditError::Rejected(reason) => write!(f, "refused: {reason}"),
             EditError::Unanswered(why) => write!(f, "not committed: {why}"),
+            EditError::Document(error) => write!(f, "not committed: {error}"),
         }
     }
 }
@@ -100,6 +104,10 @@ where
         }
         let answer = {
             let mut core = self.core();
+            if core.closed {
+                return Err(EditError::Unanswered(super::CLOSED.to_owned()));
+            }
+            core.used = std::time::Instant::now();
             let (client, session, id) = self.server_session(&mut core, identity, role);
             let (answer, answered) = oneshot::channel();
             core.waiting.insert((session, id), answer);

@@ -76,6 +76,19 @@ pub struct Limits {
     /// closed. Then [`auth_timeout`](Limits::auth_timeout) runs for its token. 10 seconds by
     /// default.
     pub handshake_timeout: Duration,
+    /// On a [`Server`](crate::Server) of many documents: the most documents open at once.
+    /// Opening one more first closes the one unused the longest (no socket subscribed, no
+    /// edit of the server's waiting, its kept sessions forgotten); when every open document
+    /// is in use, the subscription is refused with the reason. 10,000 by default.
+    pub max_open_documents: usize,
+    /// On a [`Server`](crate::Server): the most documents one socket subscribes to at once;
+    /// one more is refused with the reason. 64 by default.
+    pub max_documents_per_connection: usize,
+    /// On a [`Server`](crate::Server): how long an open document stays open with no socket
+    /// subscribed and no edit of the server's waiting; then it is closed (its memory given
+    /// back, its kept sessions forgotten) and opened again from storage at its next use.
+    /// 5 minutes by default (as [`session_idle`](Limits::session_idle)).
+    pub document_idle: Duration,
 }
 
 impl Default for Limits {
@@ -100,6 +113,9 @@ impl Default for Limits {
             max_connections: 1_024,
             max_connections_per_address: 64,
             handshake_timeout: Duration::from_secs(10),
+            max_open_documents: 10_000,
+            max_documents_per_connection: 64,
+            document_idle: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -123,7 +139,7 @@ pub mod close_code {
 }
 
 /// What one client may make the server handle: messages and bytes per second.
-pub(super) struct Budget {
+pub(crate) struct Budget {
     messages: Bucket,
     bytes: Bucket,
     messages_per_second: u32,
@@ -131,7 +147,7 @@ pub(super) struct Budget {
 }
 
 impl Budget {
-    pub(super) fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         #[allow(clippy::cast_precision_loss, reason = "a rate, not an exact count")]
         let bytes = Bucket::with(limits.bytes_per_second as f64, limits.burst_bytes as f64);
         Budget {
@@ -144,7 +160,7 @@ impl Budget {
 
     /// Takes one message of `bytes` (a snapshot asked for: no message, its size), or says
     /// which rate it breaks.
-    pub(super) fn take(&mut self, bytes: usize) -> Result<(), String> {
+    pub(crate) fn take(&mut self, bytes: usize) -> Result<(), String> {
         if !self.messages.take(1.0) {
             let rate = self.messages_per_second;
             return Err(format!("flood: more than {rate} messages per second"));

@@ -1,0 +1,433 @@
+//! A server of many documents: each opened from its [`Storage`] at its first use, ordered
+//! by its own backend, closed when idle; one WebSocket carries any number of them.
+//!
+//! - this file: the [`Server`], its documents (opened, closed, created, deleted, listed), and
+//!   edits from the server itself;
+//! - [`storage`]: the [`Storage`] trait and the embedded store behind it;
+//! - [`socket`]: one socket of many documents (subscribe, unsubscribe, each message routed
+//!   to its document's hub).
+//!
+//! Each document is a [`Hub`] of its own (its sessions, checks, backend and connections);
+//! what a server adds is which documents are open, and the sockets that carry several.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use immer::{Draftable, PatchDraft};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
+
+use crate::hub::{EditError, Hub, HubBuilder, Identity, Limits, lock};
+
+mod socket;
+mod storage;
+
+pub use storage::{DocumentError, Storage};
+
+/// Serves many documents of one type, by name, from a [`Storage`] (the embedded
+/// [`immer_store::Store`] by default): a board per team, a page per customer. Build it with
+/// [`HubBuilder::build_server`]; it is cheap to clone; mount [`router`](Server::router).
+///
+/// - **Opened on first use, closed when idle.** A document is opened from storage when a
+///   socket first subscribes to it or the server edits it, and closed once no socket has had
+///   it and no edit of the server's waited for [`Limits::document_idle`]; at most
+///   [`Limits::max_open_documents`] are open (the one unused the longest makes room).
+/// - **One socket, many documents.** A client authenticates once, then subscribes to any
+///   number of documents by name (at most [`Limits::max_documents_per_connection`] at once);
+///   every message for a document carries its name (`doc`). See the [`protocol`](crate::protocol).
+/// - **Authorization per document.** [`HubBuilder::access`] gives each identity its role on
+///   each document (or refuses it); the [`Policy`](crate::Policy) says what each role may
+///   write; the limits, checks and validator are the hub's, per document.
+/// - **Edits from the server itself** with [`edit`](Server::edit), by name.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use immer_web::{Hub, Identity, Policy};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = immer_store::Store::open("data/boards.redb")?;
+/// let server = Hub::builder(Arc::new(Vec::<String>::new()))
+///     .authenticate(|token: String| async move {
+///         Ok(Identity { user: token, role: "editor".to_owned() })
+///     })
+///     // Guests read the public boards only; everyone else edits every board.
+///     .access(|identity, board| {
+///         (identity.user != "guest" || board.starts_with("public-")).then(|| identity.role.clone())
+///     })
+///     .policy(Policy::new().allow("editor".to_owned(), "/**".parse()?))
+///     .build_server(store);
+/// server.create("team-a").await?;
+/// let job = Identity { user: "nightly".to_owned(), role: "editor".to_owned() };
+/// server.edit("team-a", job, |d| d.push("review the board".to_owned())).await?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(server.listen(listener), server.router()).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Server<T, R, S: Storage<T>> {
+    inner: Arc<Shared<T, R, S>>,
+}
+
+impl<T, R, S: Storage<T>> Clone for Server<T, R, S> {
+    fn clone(&self) -> Self {
+        Server {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Shared<T, R, S: Storage<T>> {
+    /// The hooks, policy and limits every document's hub is built with.
+    config: HubBuilder<T, R>,
+    storage: S,
+    /// The documents open (or being opened), by name.
+    open: Mutex<Slots<T, R, S::Backend>>,
+    /// Connections open through [`Server::listen`].
+    gate: Arc<crate::gate::Counts>,
+    /// Whether the task that closes idle documents runs.
+    sweeping: AtomicBool,
+}
+
+/// The documents open, or being opened, by name.
+type Slots<T, R, B> = HashMap<String, Arc<Slot<T, R, B>>>;
+
+/// A document open, or being opened.
+struct Slot<T, R, B> {
+    hub: OnceCell<Hub<T, R, B>>,
+    /// How many are using it now (opening it, subscribing to it, editing it): it is not
+    /// closed while any is.
+    users: AtomicUsize,
+}
+
+/// A document in use: see [`Server::use_document`].
+struct InUse<T, R, B> {
+    hub: Hub<T, R, B>,
+    slot: Arc<Slot<T, R, B>>,
+}
+
+impl<T, R, B> Drop for InUse<T, R, B> {
+    fn drop(&mut self) {
+        self.slot.users.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<T, R, B> std::ops::Deref for InUse<T, R, B> {
+    type Target = Hub<T, R, B>;
+    fn deref(&self) -> &Hub<T, R, B> {
+        &self.hub
+    }
+}
+
+impl<T, R> HubBuilder<T, R>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+    R: Clone + PartialEq + Serialize + Send + Sync + 'static,
+{
+    /// A [`Server`] of the documents of `storage`, each served as this builder configures a
+    /// hub (its authentication, policy, validator, [`access`](HubBuilder::access) and
+    /// limits). The builder's state is what [`Server::create`] starts a document with.
+    #[must_use]
+    pub fn build_server<S: Storage<T>>(self, storage: S) -> Server<T, R, S> {
+        Server {
+            inner: Arc::new(Shared {
+                config: self,
+                storage,
+                open: Mutex::default(),
+                gate: Arc::default(),
+                sweeping: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl<T, R, S> Server<T, R, S>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+    R: Clone + PartialEq + Serialize + Send + Sync + 'static,
+    S: Storage<T>,
+{
+    /// The limits every document and socket is held to.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        self.inner.config.limits_set()
+    }
+
+    /// The storage the documents live in.
+    #[must_use]
+    pub fn storage(&self) -> &S {
+        &self.inner.storage
+    }
+
+    /// Creates the document `name`, starting as the builder's state.
+    ///
+    /// # Errors
+    ///
+    /// [`DocumentError::InvalidName`], [`DocumentError::Exists`], or the storage's failure.
+    pub async fn create(&self, name: &str) -> Result<(), DocumentError> {
+        let state = Arc::clone(self.inner.config.initial_state());
+        self.create_with(name, state).await
+    }
+
+    /// Creates the document `name`, starting as `state`.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Server::create).
+    pub async fn create_with(&self, name: &str, state: Arc<T>) -> Result<(), DocumentError> {
+        self.inner.storage.create(name, state).await
+    }
+
+    /// Deletes the document `name`: closed at once if open (every socket subscribed to it
+    /// is told it was deleted, every edit of the server's waiting ends
+    /// [`Unanswered`](EditError::Unanswered)), then removed from storage. `false` when there
+    /// was none.
+    ///
+    /// # Errors
+    ///
+    /// The storage's failure.
+    pub async fn delete(&self, name: &str) -> Result<bool, DocumentError> {
+        let slot = lock(&self.inner.open).remove(name);
+        if let Some(hub) = slot.as_ref().and_then(|slot| slot.hub.get()) {
+            hub.close_now("the document was deleted");
+        }
+        self.inner.storage.delete(name).await
+    }
+
+    /// The names of the documents in storage, in order.
+    ///
+    /// # Errors
+    ///
+    /// The storage's failure.
+    pub async fn list(&self) -> Result<Vec<String>, DocumentError> {
+        self.inner.storage.list().await
+    }
+
+    /// How many documents are open now.
+    #[must_use]
+    pub fn open_documents(&self) -> usize {
+        lock(&self.inner.open).len()
+    }
+
+    /// The hub of document `name`, opened if it is not: to read its state, version and log,
+    /// or watch its commits. It stays usable while it is held, but the server may close the
+    /// document once idle (a closed hub takes no more edits: ask again).
+    ///
+    /// # Errors
+    ///
+    /// [`DocumentError::NotFound`], [`DocumentError::InvalidName`],
+    /// [`DocumentError::TooManyOpen`], or the storage's failure (a stored change that does
+    /// not read back as `T`, naming the version).
+    pub async fn document(&self, name: &str) -> Result<Hub<T, R, S::Backend>, DocumentError> {
+        Ok(self.use_document(name).await?.hub.clone())
+    }
+
+    /// Edits document `name` with a typed recipe as `identity`, as [`Hub::edit`] does (the
+    /// limits and cheap checks, ordering, the policy for its role, the validator, durable
+    /// where the storage is), opening it if it is not open. Resolves with the version it
+    /// became.
+    ///
+    /// # Errors
+    ///
+    /// [`EditError::Rejected`] with the reason, [`EditError::Unanswered`] when the backend
+    /// could not order it, or [`EditError::Document`] when the document cannot be opened.
+    pub async fn edit<F>(
+        &self,
+        name: &str,
+        identity: Identity<R>,
+        recipe: F,
+    ) -> Result<u64, EditError>
+    where
+        F: FnOnce(&mut PatchDraft<'_, '_, T>),
+    {
+        let document = self.use_document(name).await.map_err(EditError::Document)?;
+        document.edit(identity, recipe).await
+    }
+
+    /// Closes every open document unused for [`Limits::document_idle`] (as the server does
+    /// on its own every few seconds); returns how many it closed.
+    pub fn close_idle(&self) -> usize {
+        self.close_unused(Some(self.limits().document_idle), usize::MAX)
+    }
+
+    /// Document `name` in use until the guard is dropped: opened if it is not (once, however
+    /// many ask at the same time).
+    async fn use_document(&self, name: &str) -> Result<InUse<T, R, S::Backend>, DocumentError> {
+        self.start_sweeping();
+        // A document closed between the lookup and its use is opened again (it was unused,
+        // so this is rare: at most a few times).
+        for _ in 0..8 {
+            let slot = self.slot(name)?;
+            let opened = slot
+                .hub
+                .get_or_try_init(|| self.open_hub(name))
+                .await
+                .cloned();
+            let in_use = InUse {
+                hub: match opened {
+                    Ok(hub) => hub,
+                    Err(error) => {
+                        // Nothing is kept of a document that did not open.
+                        let mut open = lock(&self.inner.open);
+                        if open.get(name).is_some_and(|s| Arc::ptr_eq(s, &slot))
+                            && slot.hub.get().is_none()
+                        {
+                            open.remove(name);
+                        }
+                        slot.users.fetch_sub(1, Ordering::AcqRel);
+                        return Err(error);
+                    }
+                },
+                slot,
+            };
+            if !in_use.is_closed() {
+                return Ok(in_use);
+            }
+        }
+        Err(DocumentError::Storage(format!(
+            "{name:?} was closed each time it was opened: try again"
+        )))
+    }
+
+    /// The slot of `name`, counted as used (made, and room made for it, if it is not open).
+    fn slot(&self, name: &str) -> Result<Arc<Slot<T, R, S::Backend>>, DocumentError> {
+        let mut open = lock(&self.inner.open);
+        if let Some(slot) = open.get(name) {
+            slot.users.fetch_add(1, Ordering::AcqRel);
+            return Ok(Arc::clone(slot));
+        }
+        let max = self.limits().max_open_documents;
+        if open.len() >= max {
+            drop(open);
+            self.close_unused(None, 1);
+            open = lock(&self.inner.open);
+            if open.len() >= max {
+                return Err(DocumentError::TooManyOpen(max));
+            }
+        }
+        let slot = Arc::new(Slot {
+            hub: OnceCell::new(),
+            users: AtomicUsize::new(1),
+        });
+        open.insert(name.to_owned(), Arc::clone(&slot));
+        Ok(slot)
+    }
+
+    /// Opens `name` from storage as a hub of its own.
+    async fn open_hub(&self, name: &str) -> Result<Hub<T, R, S::Backend>, DocumentError> {
+        let config = self.inner.config.for_document();
+        let backend = self.inner.storage.open(name, config.checks()).await?;
+        let later = S::later(&backend);
+        let hub = config.build_with(backend);
+        hub.set_name(name);
+        if let Some(later) = later {
+            hub.deliver_from(later);
+        }
+        Ok(hub)
+    }
+
+    /// Closes up to `most` open documents that no one uses and none has for `idle` (`None`:
+    /// however long), the least recently used first; returns how many.
+    fn close_unused(&self, idle: Option<Duration>, most: usize) -> usize {
+        let mut open = lock(&self.inner.open);
+        let mut closed = Vec::new();
+        for (name, slot) in open.iter() {
+            if closed.len() >= most {
+                break;
+            }
+            let Some(hub) = slot.hub.get() else { continue };
+            if slot.users.load(Ordering::Acquire) == 0 && hub.close_if_unused(idle) {
+                closed.push(name.clone());
+            }
+        }
+        for name in &closed {
+            open.remove(name);
+        }
+        closed.len()
+    }
+
+    /// Starts the task that closes idle documents, once (a server used outside a runtime
+    /// closes them in [`close_idle`](Server::close_idle) only).
+    fn start_sweeping(&self) {
+        if self.inner.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.inner.sweeping.store(false, Ordering::Release);
+            return;
+        };
+        let server: Weak<Shared<T, R, S>> = Arc::downgrade(&self.inner);
+        let every = (self.limits().document_idle / 4)
+            .clamp(Duration::from_millis(100), Duration::from_secs(10));
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = server.upgrade() else {
+                    return;
+                };
+                Server { inner }.close_idle();
+            }
+        });
+    }
+
+    /// A listener for `axum::serve` that admits connections within the server's
+    /// [`Limits`] (see [`Hub::listen`]).
+    #[must_use]
+    pub fn listen(&self, listener: tokio::net::TcpListener) -> crate::Gate {
+        crate::Gate::with_counts(
+            listener,
+            self.limits().clone(),
+            Arc::clone(&self.inner.gate),
+        )
+    }
+
+    /// An axum router with the WebSocket endpoint (a socket of many documents) at `/ws`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/ws", get(Self::handler))
+            .with_state(self.clone())
+    }
+
+    /// The WebSocket endpoint as an axum handler, to mount at a route of your own.
+    #[allow(clippy::unused_async, reason = "axum handlers are async functions")]
+    pub async fn handler(State(server): State<Self>, upgrade: WebSocketUpgrade) -> Response {
+        let limit = server.limits().max_message_bytes;
+        upgrade
+            .max_message_size(limit)
+            .max_frame_size(limit)
+            .on_upgrade(move |socket| server.serve(socket))
+            .into_response()
+    }
+
+    /// Runs the app's authentication hook on `token` within [`Limits::auth_timeout`] (see
+    /// [`Hub::authenticate`]).
+    ///
+    /// # Errors
+    ///
+    /// The hook's reason, or that it did not answer in time.
+    pub async fn authenticate(&self, token: String) -> Result<Identity<R>, String> {
+        let verified = (self.inner.config.authenticate_hook())(token);
+        match tokio::time::timeout(self.limits().auth_timeout, verified).await {
+            Ok(result) => result,
+            Err(_) => Err("the token was not verified in time".to_owned()),
+        }
+    }
+}
+
+impl<T, R, S: Storage<T>> fmt::Debug for Server<T, R, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("open", &lock(&self.inner.open).len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,235 @@
+//! One socket of many documents: authenticated once, then subscribed to documents by name;
+//! each message goes to its document's hub, which handles it as it handles a one-document
+//! connection's.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use immer::Draftable;
+use immer::sync::SessionId;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+use super::{Server, Storage};
+use crate::hub::{
+    Budget, Context, Identity, Link, Socket, WeakHub, close_code, closing, identify, read, tag,
+    unsubscribed, with_tag,
+};
+use crate::protocol::{ClientMessage, Incoming, read_addressed};
+
+/// A socket's subscription to one document.
+struct Subscription<T, R, B> {
+    hub: WeakHub<T, R, B>,
+    context: Context<R>,
+}
+
+/// What a socket's handler holds: who it is, its link, and its subscriptions by name.
+struct Subscriber<T, R, B> {
+    identity: Identity<R>,
+    link: Link,
+    budget: Arc<Mutex<Budget>>,
+    subscriptions: HashMap<String, Subscription<T, R, B>>,
+}
+
+impl<T, R, B> Subscriber<T, R, B> {
+    /// Tells the client its subscription to `doc` ended (or never began), and why.
+    fn unsubscribed(&self, doc: &str, reason: &str, limits: &crate::Limits) {
+        let text = with_tag(Some(&tag(doc)), unsubscribed(reason));
+        self.link.push(Message::Text(text), limits);
+    }
+}
+
+/// Runs `work` (a document's message: with a durable store, it waits for the disk) so that
+/// the runtime's other tasks go on meanwhile.
+fn off_runtime<X>(blocks: bool, work: impl FnOnce() -> X) -> X {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if blocks && multi_thread {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
+impl<T, R, S> Server<T, R, S>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+    R: Clone + PartialEq + Serialize + Send + Sync + 'static,
+    S: Storage<T>,
+{
+    /// Serves one WebSocket connection of many documents until it closes.
+    pub async fn serve(self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let limits = self.limits().clone();
+        let budget = Arc::new(Mutex::new(Budget::new(&limits)));
+
+        // 1. Authenticate, once for every document: the first message, in time.
+        let authenticate = self.inner.config.authenticate_hook();
+        let identity = match identify(&mut stream, &budget, &**authenticate, &limits).await {
+            Ok((identity, _)) => identity,
+            Err((code, reason)) => {
+                let _ = sink.send(closing(code, reason)).await;
+                return;
+            }
+        };
+
+        // 2. The writer, and the handler: this socket's messages, one at a time, in order,
+        // each to its document.
+        let (socket, stopped) = Socket::start(sink, budget, &limits);
+        let (inbound, mut inbound_rx) = mpsc::channel::<(String, Incoming)>(limits.max_pending);
+        let server = self.clone();
+        let mut subscriber = Subscriber {
+            identity,
+            link: socket.link.clone(),
+            budget: Arc::clone(&socket.budget),
+            subscriptions: HashMap::new(),
+        };
+        let handler = tokio::spawn(async move {
+            while let Some((doc, message)) = inbound_rx.recv().await {
+                if !subscriber.link.is_open() {
+                    break;
+                }
+                server.handle(&mut subscriber, doc, message).await;
+            }
+            // Each session is kept for a while, to be resumed.
+            for (_, subscription) in subscriber.subscriptions.drain() {
+                if let Some(hub) = subscription.hub.upgrade() {
+                    hub.detach(
+                        subscription.context.connection,
+                        subscription.context.session,
+                    );
+                }
+            }
+        });
+
+        // 3. The reader: parse, check the rate, and queue for the handler. Every message but
+        // the first names its document.
+        let parse = |text: &str| match read_addressed(text) {
+            Ok((_, Incoming::Message(ClientMessage::Auth { .. }))) => {
+                Err((close_code::INVALID, "already authenticated".to_owned()))
+            }
+            Ok((Some(doc), message)) => Ok((doc, message)),
+            Ok((None, _)) => Err((
+                close_code::INVALID,
+                "invalid message: every message names its document (`doc`)".to_owned(),
+            )),
+            Err(error) => Err((close_code::INVALID, format!("invalid message: {error}"))),
+        };
+        let ended = read(
+            &mut stream,
+            &inbound,
+            stopped,
+            &socket.budget,
+            &limits,
+            parse,
+        )
+        .await;
+
+        // 4. Close: every subscription ends, its session kept for a while; say why.
+        drop(inbound);
+        let _ = handler.await;
+        socket.finish(ended, &mut stream, &limits).await;
+    }
+
+    /// One message of a socket, for document `doc`.
+    async fn handle(
+        &self,
+        subscriber: &mut Subscriber<T, R, S::Backend>,
+        doc: String,
+        message: Incoming,
+    ) {
+        let limits = self.limits();
+        match message {
+            Incoming::Message(ClientMessage::Subscribe { resume, .. }) => {
+                self.subscribe(subscriber, doc, resume).await;
+            }
+            Incoming::Message(ClientMessage::Unsubscribe { .. }) => {
+                if let Some(subscription) = subscriber.subscriptions.remove(&doc) {
+                    if let Some(hub) = subscription.hub.upgrade() {
+                        hub.detach(
+                            subscription.context.connection,
+                            subscription.context.session,
+                        );
+                    }
+                }
+                subscriber.unsubscribed(&doc, "unsubscribed", limits);
+            }
+            message => {
+                let Some(subscription) = subscriber.subscriptions.get(&doc) else {
+                    subscriber.unsubscribed(&doc, "not subscribed to this document", limits);
+                    return;
+                };
+                let handled = subscription.hub.upgrade().is_some_and(|hub| {
+                    off_runtime(S::BLOCKS, || hub.handle(&subscription.context, message))
+                });
+                // Closed, deleted, or its session taken by another socket: the client was
+                // told (or its socket is closing).
+                if !handled {
+                    subscriber.subscriptions.remove(&doc);
+                }
+            }
+        }
+    }
+
+    /// Subscribes the socket to `doc`, resuming `resume` if it is this user's session there.
+    async fn subscribe(
+        &self,
+        subscriber: &mut Subscriber<T, R, S::Backend>,
+        doc: String,
+        resume: Option<SessionId>,
+    ) {
+        let limits = self.limits();
+        // Again: the earlier subscription ends (its session kept, to be resumed now).
+        if let Some(earlier) = subscriber.subscriptions.remove(&doc) {
+            if let Some(hub) = earlier.hub.upgrade() {
+                hub.detach(earlier.context.connection, earlier.context.session);
+            }
+        }
+        let max = limits.max_documents_per_connection;
+        if subscriber.subscriptions.len() >= max {
+            let reason = format!("too many documents on this connection: at most {max}");
+            subscriber.unsubscribed(&doc, &reason, limits);
+            return;
+        }
+        let identity = &subscriber.identity;
+        let role = match self.inner.config.access_hook() {
+            Some(access) => access(identity, &doc),
+            None => Some(identity.role.clone()),
+        };
+        let Some(role) = role else {
+            let reason = format!("forbidden: {} may not read this document", identity.user);
+            subscriber.unsubscribed(&doc, &reason, limits);
+            return;
+        };
+        let document = match self.use_document(&doc).await {
+            Ok(document) => document,
+            Err(error) => {
+                subscriber.unsubscribed(&doc, &error.to_string(), limits);
+                return;
+            }
+        };
+        let identity = Identity {
+            user: identity.user.clone(),
+            role,
+        };
+        match document.register(&identity, resume, subscriber.link.clone()) {
+            Ok((connection, client, session)) => {
+                let context = Context {
+                    connection,
+                    client,
+                    session,
+                    role: identity.role,
+                    budget: Arc::clone(&subscriber.budget),
+                };
+                let hub = document.downgrade();
+                subscriber
+                    .subscriptions
+                    .insert(doc, Subscription { hub, context });
+            }
+            Err((_, reason)) => subscriber.unsubscribed(&doc, &reason, limits),
+        }
+    }
+}

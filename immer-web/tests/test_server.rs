@@ -1,0 +1,477 @@
+//! A server of many documents on the embedded store: one socket carries several, each
+//! document is authorized, limited, opened on first use and closed when idle.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Board, Role, Socket, WAIT, auth, board, builder, closed, raw};
+use futures_util::{SinkExt, StreamExt};
+use immer::PatchDraft;
+use immer::sync::{Follower, FollowerEvent, ToFollower};
+use immer_store::Store;
+use immer_web::protocol::{ClientMessage, ServerMessage};
+use immer_web::{DocumentError, EditError, Identity, Limits, Server};
+use tokio_tungstenite::tungstenite::Message;
+
+type BoardServer = Server<Board, Role, Store>;
+
+/// A server of the boards `names` (created), on a store in `dir`.
+async fn server(dir: &tempfile::TempDir, names: &[&str], limits: Limits) -> BoardServer {
+    let store = Store::open(dir.path().join("boards.redb")).unwrap();
+    let server = builder(board(3), limits)
+        // Viewers read the public boards only.
+        .access(|identity, doc| {
+            (identity.role != Role::Viewer || doc.starts_with("public")).then_some(identity.role)
+        })
+        .build_server(store);
+    for name in names {
+        server.create(name).await.unwrap();
+    }
+    server
+}
+
+async fn listen(server: &BoardServer) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (router, listener) = (server.router(), server.listen(listener));
+    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("ws://{addr}/ws"), task)
+}
+
+/// A client of many documents: one socket, a follower per document subscribed.
+struct Many {
+    socket: Socket,
+    followers: HashMap<String, Follower<Board>>,
+    sessions: HashMap<String, u64>,
+    events: HashMap<String, Vec<FollowerEvent>>,
+    /// Each `unsubscribed` received, by document.
+    unsubscribed: Vec<(String, String)>,
+}
+
+impl Many {
+    async fn connect(url: &str, token: &str) -> Many {
+        let mut socket = raw(url).await;
+        socket.send(auth(token)).await.unwrap();
+        Many {
+            socket,
+            followers: HashMap::new(),
+            sessions: HashMap::new(),
+            events: HashMap::new(),
+            unsubscribed: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, message: &ClientMessage, doc: &str) {
+        let mut value = serde_json::to_value(message).unwrap();
+        value["doc"] = serde_json::Value::String(doc.to_owned());
+        self.socket
+            .send(Message::text(value.to_string()))
+            .await
+            .unwrap();
+    }
+
+    /// Subscribes to `doc`; `Ok(resumed)` once welcomed, or the reason it was refused.
+    async fn subscribe(&mut self, doc: &str, resume: Option<u64>) -> Result<bool, String> {
+        let message = ClientMessage::Subscribe {
+            doc: doc.to_owned(),
+            resume,
+        };
+        self.send(&message, doc).await;
+        let seen = self.unsubscribed.len();
+        loop {
+            if let Some((_, reason)) = self.unsubscribed[seen..].iter().find(|(d, _)| d == doc) {
+                return Err(reason.clone());
+            }
+            if let Some(resumed) = self
+                .step()
+                .await
+                .and_then(|(d, welcome)| (d == doc).then_some(welcome))
+                .flatten()
+            {
+                return Ok(resumed);
+            }
+        }
+    }
+
+    /// Reads one message: its document, and for a welcome whether it resumed.
+    async fn step(&mut self) -> Option<(String, Option<bool>)> {
+        let next = tokio::time::timeout(WAIT, self.socket.next())
+            .await
+            .expect("the server sends something in time");
+        let Some(Ok(Message::Text(text))) = next else {
+            panic!("the socket ended: {next:?}");
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let doc = value["doc"]
+            .as_str()
+            .expect("every message names its document")
+            .to_owned();
+        let message: ServerMessage<Board> = serde_json::from_str(&text).unwrap();
+        let mut welcomed = None;
+        match message {
+            ServerMessage::Unsubscribed { reason } => {
+                self.followers.remove(&doc);
+                self.unsubscribed.push((doc.clone(), reason));
+            }
+            ServerMessage::Welcome {
+                session, resumed, ..
+            } => {
+                self.sessions.insert(doc.clone(), session);
+                if let Some(ToFollower::Welcome(welcome)) = message_welcome(&text) {
+                    self.followers.insert(doc.clone(), Follower::new(welcome));
+                } else if let Some(version) = self.followers.get(&doc).map(Follower::version) {
+                    // Resumed: ask for what was missed.
+                    self.send(&ClientMessage::Resync { version }, &doc).await;
+                }
+                welcomed = Some(resumed);
+            }
+            other => {
+                let follower = self
+                    .followers
+                    .get_mut(&doc)
+                    .expect("a message of a document subscribed");
+                if let Some(message) = other.into_follower_message() {
+                    follower.receive(message);
+                }
+                let events = follower.take_events();
+                self.events.entry(doc.clone()).or_default().extend(events);
+                self.flush(&doc).await;
+            }
+        }
+        Some((doc, welcomed))
+    }
+
+    async fn edit<F: FnOnce(&mut PatchDraft<'_, '_, Board>)>(
+        &mut self,
+        doc: &str,
+        recipe: F,
+    ) -> u64 {
+        let id = self.followers.get_mut(doc).unwrap().edit(recipe).unwrap();
+        self.flush(doc).await;
+        id
+    }
+
+    async fn flush(&mut self, doc: &str) {
+        let Some(follower) = self.followers.get_mut(doc) else {
+            return;
+        };
+        let messages: Vec<_> = follower
+            .poll()
+            .into_iter()
+            .filter_map(ClientMessage::from_leader_message)
+            .collect();
+        for message in messages {
+            self.send(&message, doc).await;
+        }
+    }
+
+    /// Reads until `doc` is settled at `version` or later.
+    async fn settle(&mut self, doc: &str, version: u64) {
+        while !self
+            .followers
+            .get(doc)
+            .is_some_and(|f| f.is_settled() && f.version() >= version)
+        {
+            self.step().await;
+        }
+    }
+
+    fn state(&self, doc: &str) -> &Board {
+        self.followers[doc].state()
+    }
+
+    /// The types of the messages for `doc` that arrive within `for_`.
+    async fn heard(&mut self, doc: &str, for_: Duration) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + for_;
+        let mut heard = Vec::new();
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout_at(deadline, self.socket.next()).await
+        {
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if value["doc"] == doc {
+                heard.push(value["type"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        heard
+    }
+}
+
+fn message_welcome(text: &str) -> Option<ToFollower<Board>> {
+    serde_json::from_str::<ServerMessage<Board>>(text)
+        .ok()?
+        .into_follower_message()
+}
+
+fn editor(user: &str) -> Identity<Role> {
+    Identity {
+        user: user.to_owned(),
+        role: Role::Editor,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_socket_carries_many_documents_each_ordered_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, &["team-a", "team-b"], Limits::default()).await;
+    let (url, task) = listen(&server).await;
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    let mut bob = Many::connect(&url, "editor-bob").await;
+    assert_eq!(ann.subscribe("team-a", None).await, Ok(false));
+    assert_eq!(ann.subscribe("team-b", None).await, Ok(false));
+    assert_eq!(bob.subscribe("team-a", None).await, Ok(false));
+
+    // Ann edits both boards; Bob sees team-a's edits only, each board at its own version.
+    let a = ann.edit("team-a", |d| d.set_title("A".to_owned())).await;
+    let b1 = ann.edit("team-b", |d| d.set_title("B".to_owned())).await;
+    ann.settle("team-a", 1).await;
+    ann.settle("team-b", 1).await;
+    let b2 = ann
+        .edit("team-b", |d| d.todos().get_mut(0).unwrap().set_done(true))
+        .await;
+    ann.settle("team-b", 2).await;
+    for (doc, id, version) in [("team-a", a, 1), ("team-b", b1, 1), ("team-b", b2, 2)] {
+        assert!(
+            ann.events[doc].iter().any(|e| matches!(e, FollowerEvent::Accepted { id: i, version: v } if *i == id && *v == version)),
+            "{doc} edit {id}: {:?}",
+            ann.events[doc]
+        );
+    }
+    bob.settle("team-a", 1).await;
+    assert_eq!(bob.state("team-a").title, "A");
+    assert!(!bob.followers.contains_key("team-b"));
+    assert_eq!(server.document("team-b").await.unwrap().version(), 2);
+
+    // An edit of the server's own, by name, reaches every subscriber of that board.
+    let version = server
+        .edit("team-a", editor("nightly"), |d| {
+            d.set_title("Nightly".to_owned());
+        })
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    bob.settle("team-a", 2).await;
+    ann.settle("team-a", 2).await;
+    assert_eq!(bob.state("team-a").title, "Nightly");
+
+    // Unsubscribed, Bob hears no more of team-a.
+    bob.send(
+        &ClientMessage::Unsubscribe {
+            doc: "team-a".to_owned(),
+        },
+        "team-a",
+    )
+    .await;
+    while bob.unsubscribed.is_empty() {
+        bob.step().await;
+    }
+    assert_eq!(
+        bob.unsubscribed,
+        [("team-a".to_owned(), "unsubscribed".to_owned())]
+    );
+    ann.edit("team-a", |d| d.set_title("After".to_owned()))
+        .await;
+    ann.settle("team-a", 3).await;
+    // (What Bob's follower sent before it heard it is answered "not subscribed".)
+    let heard = bob.heard("team-a", Duration::from_millis(300)).await;
+    assert!(heard.iter().all(|t| t == "unsubscribed"), "{heard:?}");
+
+    // A change for a board not subscribed is answered so, and changes nothing.
+    let change = ClientMessage::Change {
+        id: 1,
+        base: 0,
+        patches: Vec::new(),
+    };
+    bob.send(&change, "team-b").await;
+    while bob.unsubscribed.len() < 2 {
+        bob.step().await;
+    }
+    assert_eq!(
+        bob.unsubscribed[1],
+        (
+            "team-b".to_owned(),
+            "not subscribed to this document".to_owned()
+        )
+    );
+
+    // Unknown and bad names are refused with the reason, the socket kept.
+    let missing = bob.subscribe("nowhere", None).await.unwrap_err();
+    assert!(
+        missing.contains("no document is named \"nowhere\""),
+        "{missing}"
+    );
+    let bad = bob.subscribe("../etc", None).await.unwrap_err();
+    assert!(bad.contains("ASCII"), "{bad}");
+    assert_eq!(bob.subscribe("team-a", None).await, Ok(false));
+    assert_eq!(bob.state("team-a").title, "After");
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_resumed_on_a_new_socket_and_a_message_without_a_document_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, &["team-a"], Limits::default()).await;
+    let (url, task) = listen(&server).await;
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    ann.subscribe("team-a", None).await.unwrap();
+    let session = ann.sessions["team-a"];
+    ann.edit("team-a", |d| d.set_title("One".to_owned())).await;
+    ann.settle("team-a", 1).await;
+    let follower = ann.followers.remove("team-a").unwrap();
+    drop(ann);
+
+    let mut again = Many::connect(&url, "editor-ann").await;
+    again.followers.insert("team-a".to_owned(), follower);
+    server
+        .edit("team-a", editor("nightly"), |d| {
+            d.set_title("Two".to_owned());
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.subscribe("team-a", Some(session)).await, Ok(true));
+    again.settle("team-a", 2).await;
+    assert_eq!(again.state("team-a").title, "Two");
+
+    // Every message but the first names its document.
+    let text = serde_json::to_string(&ClientMessage::Snapshot).unwrap();
+    again.socket.send(Message::text(text)).await.unwrap();
+    let (code, reason) = closed(&mut again.socket).await.unwrap();
+    assert_eq!(code, 1007);
+    assert!(reason.contains("names its document"), "{reason}");
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_document_is_authorized_for_the_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, &["public-news", "team-a"], Limits::default()).await;
+    let (url, task) = listen(&server).await;
+    let mut viewer = Many::connect(&url, "viewer-vic").await;
+    let refused = viewer.subscribe("team-a", None).await.unwrap_err();
+    assert_eq!(refused, "forbidden: viewer-vic may not read this document");
+    assert_eq!(viewer.subscribe("public-news", None).await, Ok(false));
+    // Read, not written: the policy gives viewers nothing to write.
+    let id = viewer
+        .edit("public-news", |d| d.set_title("Mine".to_owned()))
+        .await;
+    viewer.settle("public-news", 0).await;
+    assert!(matches!(
+        viewer.events["public-news"]
+            .iter()
+            .find(|e| matches!(e, FollowerEvent::Dropped { id: i, .. } if *i == id)),
+        Some(FollowerEvent::Dropped { .. })
+    ));
+    assert_eq!(server.document("public-news").await.unwrap().version(), 0);
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_per_socket_and_open_documents_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = Limits::default();
+    limits.max_documents_per_connection = 2;
+    limits.max_open_documents = 3;
+    let names = ["d1", "d2", "d3", "d4"];
+    let server = server(&dir, &names, limits).await;
+    let (url, task) = listen(&server).await;
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    ann.subscribe("d1", None).await.unwrap();
+    ann.subscribe("d2", None).await.unwrap();
+    let refused = ann.subscribe("d3", None).await.unwrap_err();
+    assert_eq!(refused, "too many documents on this connection: at most 2");
+
+    let mut bob = Many::connect(&url, "editor-bob").await;
+    bob.subscribe("d3", None).await.unwrap();
+    assert_eq!(server.open_documents(), 3);
+    // Every open document is in use: a fourth is refused, the others untouched.
+    let refused = bob.subscribe("d4", None).await.unwrap_err();
+    assert_eq!(refused, DocumentError::TooManyOpen(3).to_string());
+    assert!(matches!(
+        server
+            .edit("d4", editor("job"), |d| d.set_title("x".to_owned()))
+            .await,
+        Err(EditError::Document(DocumentError::TooManyOpen(3)))
+    ));
+    // One let go of makes room: the one unused is closed for the new one.
+    bob.send(
+        &ClientMessage::Unsubscribe {
+            doc: "d3".to_owned(),
+        },
+        "d3",
+    )
+    .await;
+    bob.step().await;
+    assert_eq!(bob.subscribe("d4", None).await, Ok(false));
+    assert_eq!(server.open_documents(), 3);
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_document_is_closed_and_opened_again_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = Limits::default();
+    limits.document_idle = Duration::from_millis(200);
+    let server = server(&dir, &["team-a"], limits).await;
+    let (url, task) = listen(&server).await;
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    ann.subscribe("team-a", None).await.unwrap();
+    ann.edit("team-a", |d| d.set_title("Kept".to_owned())).await;
+    ann.settle("team-a", 1).await;
+    // Subscribed: open however long.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(server.open_documents(), 1);
+    drop(ann);
+    // Let go of, then closed by the server on its own.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.open_documents() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the idle document was not closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The store holds it alone now: a second opener would be refused were it open.
+    let document = server.storage().document::<Board>("team-a").open().unwrap();
+    assert_eq!(immer::sync::Backend::version(&document), 1);
+    drop(document);
+    let mut bob = Many::connect(&url, "editor-bob").await;
+    bob.subscribe("team-a", None).await.unwrap();
+    assert_eq!(bob.state("team-a").title, "Kept");
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_document_ends_every_subscription_and_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, &["team-a", "team-b"], Limits::default()).await;
+    let (url, task) = listen(&server).await;
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    ann.subscribe("team-a", None).await.unwrap();
+    ann.subscribe("team-b", None).await.unwrap();
+    assert!(server.delete("team-a").await.unwrap());
+    ann.step().await;
+    assert_eq!(
+        ann.unsubscribed,
+        [("team-a".to_owned(), "the document was deleted".to_owned())]
+    );
+    assert_eq!(server.list().await.unwrap(), ["team-b"]);
+    assert!(matches!(
+        server
+            .edit("team-a", editor("job"), |d| d.set_title("x".to_owned()))
+            .await,
+        Err(EditError::Document(DocumentError::NotFound(_)))
+    ));
+    // The other board goes on, on the same socket.
+    ann.edit("team-b", |d| d.set_title("B".to_owned())).await;
+    ann.settle("team-b", 1).await;
+    // A board made again under the same name starts anew.
+    server
+        .create_with("team-a", Arc::new(board(1)))
+        .await
+        .unwrap();
+    assert_eq!(ann.subscribe("team-a", None).await, Ok(false));
+    assert_eq!(ann.state("team-a").todos.len(), 1);
+    task.abort();
+}
