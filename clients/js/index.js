@@ -101,15 +101,41 @@ function readFrame(event, onError) {
   }
 }
 
+/** Named events and their handlers: what `SharedDocument` and `Connection` emit. */
+class Emitter {
+  constructor() {
+    /** @type {Map<string, Set<(event: any) => void>>} */
+    this.handlers = new Map();
+  }
+
+  /**
+   * Calls `handler(event)` for each event `type` from now on.
+   *
+   * @param {string} type
+   * @param {(event: any) => void} handler
+   * @returns {() => void} stops listening
+   */
+  on(type, handler) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(handler);
+    return () => this.handlers.get(type)?.delete(handler);
+  }
+
+  emit(type, event) {
+    for (const handler of this.handlers.get(type) ?? []) handler(event);
+  }
+}
+
 /**
  * A shared document as this client sees it: the state, the edits waiting for the server, and
  * the events that tell what became of them. What carries its messages is its subclass's:
  * `Store` owns a WebSocket for one document, a `DocumentHandle` shares a `Connection`'s.
  * A subclass implements `send(message)` and hands the document's messages to `receive`.
  */
-export class SharedDocument {
+export class SharedDocument extends Emitter {
   /** @param {{ batch?: number }} options */
   constructor(options) {
+    super();
     this.batch = options.batch ?? 16;
     /** @type {Follower | null} */
     this.follower = null;
@@ -118,7 +144,6 @@ export class SharedDocument {
     this.user = null;
     this.role = null;
     this.listeners = new Set();
-    this.handlers = new Map();
     /** @type {any[]} messages received and not yet handed to the follower (see `drain`) */
     this.inbox = [];
     this.ready = new Promise((resolve, reject) => {
@@ -184,9 +209,7 @@ export class SharedDocument {
    * @returns {() => void} stops listening
    */
   on(type, handler) {
-    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
-    this.handlers.get(type).add(handler);
-    return () => this.handlers.get(type)?.delete(handler);
+    return super.on(type, handler);
   }
 
   /**
@@ -214,10 +237,6 @@ export class SharedDocument {
       };
       check();
     });
-  }
-
-  emit(type, event) {
-    for (const handler of this.handlers.get(type) ?? []) handler(event);
   }
 
   /**
@@ -391,12 +410,13 @@ export class Store extends SharedDocument {
  * connection.disconnect();
  * ```
  */
-export class Connection {
+export class Connection extends Emitter {
   /**
    * @param {string} url
    * @param {import('./index.js').ConnectOptions} options
    */
   constructor(url, options) {
+    super();
     this.WebSocket = webSocketOf(options);
     this.url = url;
     this.token = options.token;
@@ -408,7 +428,6 @@ export class Connection {
     this.handles = new Map();
     /** @type {Map<string, DocumentHandle>} documents unsubscribed, until the server's answer */
     this.closing = new Map();
-    this.handlers = new Map();
     /** @type {string | null} why the connection ended for good (`null` while it lives) */
     this.ended = null;
     this.closedByUser = false;
@@ -490,8 +509,8 @@ export class Connection {
   }
 
   /**
-   * Closes the socket for good: every document stops (as a closed `Store` does, its state
-   * stays readable) and nothing reconnects.
+   * Closes the socket for good and reconnects no more: every document stops where it is (its
+   * state stays readable; it takes no more edits).
    */
   disconnect() {
     this.closedByUser = true;
@@ -515,13 +534,7 @@ export class Connection {
    * @returns {() => void} stops listening
    */
   on(type, handler) {
-    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
-    this.handlers.get(type).add(handler);
-    return () => this.handlers.get(type)?.delete(handler);
-  }
-
-  emit(type, event) {
-    for (const handler of this.handlers.get(type) ?? []) handler(event);
+    return super.on(type, handler);
   }
 
   isOpen() {
@@ -604,10 +617,13 @@ export class Connection {
     handle.receive(message);
   }
 
-  /** The socket closed and will open again: each document waits to be subscribed again. */
+  /**
+   * The socket closed: each document welcomed waits to be subscribed again on the next one;
+   * one never welcomed fails its `open`; one being closed is done.
+   */
   dropped(code, reason) {
     this.status = 'closed';
-    // The server forgets a subscription with its socket: one being closed is done.
+    // The server forgets a subscription with its socket.
     for (const handle of this.closing.values()) handle.end('unsubscribed');
     this.closing.clear();
     for (const [name, handle] of [...this.handles]) {
