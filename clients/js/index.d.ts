@@ -135,10 +135,53 @@ export interface StoreEvents {
   error: { message: string };
 }
 
-/** A shared document. */
-export declare class Store<S = any> {
-  /** 'connecting', 'open' or 'closed'. */
-  readonly status: 'connecting' | 'open' | 'closed';
+/** A `DocumentHandle`'s events: a `Store`'s, and `unsubscribed` once it has stopped. */
+export interface DocumentHandleEvents extends StoreEvents {
+  /** Closed by this client (`reason` is `'unsubscribed'`) or by the server, with its words. */
+  unsubscribed: { reason: string };
+}
+
+/** A `Connection`'s events. */
+export interface ConnectionEvents {
+  /** The socket is open and the token sent (a refused token closes it with 4401). */
+  open: Record<string, never>;
+  /** The socket closed; it reconnects unless refused for good or disconnected. */
+  close: { code: number; reason: string };
+  error: { message: string };
+}
+
+/**
+ * What a client sends over a multi-document connection (`connectMany`): one `auth` first, then
+ * a `subscribe` and `unsubscribe` per document, and each document's messages (those of
+ * `ClientMessage`) with the document's name as `doc`.
+ */
+export type MultiDocumentClientMessage =
+  | { type: 'auth'; token: string }
+  /** `resume`: the document's session before a reconnect. */
+  | { type: 'subscribe'; doc: string; resume?: number }
+  | { type: 'unsubscribe'; doc: string }
+  | { type: 'change'; doc: string; id: number; base: number; patches: Patch[] }
+  | { type: 'resync'; doc: string; version: number }
+  | { type: 'snapshot'; doc: string };
+
+/**
+ * What a server sends over a multi-document connection: each document's messages (those of
+ * `ServerMessage`) with its name as `doc`, and `unsubscribed` when a document stops (refused at
+ * `subscribe`, answered to `unsubscribe` with the reason `'unsubscribed'`, or the server's own
+ * doing, such as a deleted document).
+ */
+export type MultiDocumentServerMessage =
+  | { doc: string; type: 'welcome'; session: number; user: string; role: unknown; version: number; state: unknown; resumed: boolean }
+  | { doc: string; type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[] }
+  | { doc: string; type: 'rejected'; session: number; id: number; reason: RejectReason; message: string }
+  | { doc: string; type: 'snapshot'; version: number; state: unknown; answered: Answered | null }
+  | { doc: string; type: 'unsubscribed'; reason: string };
+
+/**
+ * A shared document as this client sees it: what `Store` and `DocumentHandle` have in common
+ * (`E`: the events it emits).
+ */
+export declare class SharedDocument<S = any, E = StoreEvents> {
   /** The user and role the server's authentication hook gave this connection. */
   readonly user: string | null;
   /** As the server's role type serializes (a string for an enum of unit variants). */
@@ -156,15 +199,64 @@ export declare class Store<S = any> {
   /** Calls the listener whenever the state changes; returns an unsubscribe function. */
   subscribe(listener: (state: S) => void): () => void;
   /** Listens for connection and edit events; returns a function that stops listening. */
-  on<K extends keyof StoreEvents>(type: K, handler: (event: StoreEvents[K]) => void): () => void;
+  on<K extends keyof E>(type: K, handler: (event: E[K]) => void): () => void;
   /** Resolves once every edit has been answered. */
   settled(timeoutMs?: number): Promise<void>;
+}
+
+/** A shared document over its own WebSocket (see `connect`). */
+export declare class Store<S = any> extends SharedDocument<S, StoreEvents> {
+  /** 'connecting', 'open' or 'closed'. */
+  readonly status: 'connecting' | 'open' | 'closed';
   /** Closes the connection for good. */
   close(): void;
 }
 
 /** Connects, and resolves once the server has welcomed this client. */
 export declare function connect<S = any>(url: string, options: ConnectOptions): Promise<Store<S>>;
+
+/**
+ * One document of a `Connection`: a `Store` whose messages travel over the connection's
+ * socket. Once unsubscribed (by `close`, or by the server) it takes no more edits (`update`
+ * throws), and its edits the server had not answered are reported `dropped` (`sessionLost`).
+ */
+export declare class DocumentHandle<S = any> extends SharedDocument<S, DocumentHandleEvents> {
+  /** The document's name on the server. */
+  readonly name: string;
+  /** 'connecting', 'open', 'closed' (the socket dropped, or the document was closed) or 'unsubscribed'. */
+  readonly status: 'connecting' | 'open' | 'closed' | 'unsubscribed';
+  /** Why it stopped, once unsubscribed; `null` before. */
+  readonly reason: string | null;
+  /** Unsubscribes from the document; the connection stays. */
+  close(): void;
+}
+
+/** One WebSocket carrying many documents (see `connectMany`). */
+export declare class Connection {
+  /** 'connecting', 'open' or 'closed'. */
+  readonly status: 'connecting' | 'open' | 'closed';
+  /**
+   * Subscribes to the document `name` and resolves once the server has welcomed it; rejects
+   * with the server's reason when it refuses. A document already open is the same handle.
+   */
+  open<S = any>(name: string): Promise<DocumentHandle<S>>;
+  /** Unsubscribes from the document `name`; the socket stays. */
+  close(name: string): void;
+  /** The names of the documents open, in the order they were opened. */
+  documents(): string[];
+  /** The open document `name`, welcomed or not yet. */
+  document<S = any>(name: string): DocumentHandle<S> | undefined;
+  /** Closes the socket for good; the documents stop. */
+  disconnect(): void;
+  /** Listens for the connection's events; returns a function that stops listening. */
+  on<K extends keyof ConnectionEvents>(type: K, handler: (event: ConnectionEvents[K]) => void): () => void;
+}
+
+/**
+ * Opens one WebSocket to a server's multi-document endpoint; each document is opened with
+ * `connection.open(name)`.
+ */
+export declare function connectMany(url: string, options: ConnectOptions): Connection;
 
 /** The follower's bookkeeping without I/O (a port of the Rust `Follower`). */
 export declare class Follower<S = any> {

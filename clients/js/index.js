@@ -6,6 +6,33 @@
 //   const store = await connect('ws://localhost:3000/ws', { token });
 //   store.subscribe((state) => render(state));
 //   store.update((draft) => { draft.todos[0].done = true; });
+//
+// Many documents over one WebSocket: `connectMany` gives a `Connection`, and each document it
+// opens is a `DocumentHandle`, a store with the API of `Store`.
+//
+//   import { connectMany } from 'immer-rs-client';
+//   const connection = connectMany('ws://localhost:3000/ws/many', { token });
+//   const teamA = await connection.open('team-a');   // rejects with the server's reason
+//   teamA.update((draft) => { draft.title = 'Team A'; });
+//   teamA.on('unsubscribed', ({ reason }) => show(reason));
+//   teamA.close();                                    // unsubscribes; the socket stays
+//
+// The multi-document protocol (JSON text frames; `index.d.ts` declares each message as
+// `MultiDocumentClientMessage` and `MultiDocumentServerMessage`):
+// - The client sends `{"type":"auth","token":...}` once, first (no `resume`: sessions are per
+//   document). Nothing answers it; a refused token closes the socket with 4401 and the reason.
+// - `{"type":"subscribe","doc":"team-a"}`, with `"resume": <session>` to resume that
+//   document's session after a reconnect, is answered by the document's welcome (the
+//   single-document welcome with `"doc"`) or by `{"doc":"team-a","type":"unsubscribed",
+//   "reason":...}` (not found, forbidden, too many documents, ...).
+// - `{"type":"unsubscribe","doc":"team-a"}` is answered by `unsubscribed` with the reason
+//   `"unsubscribed"`. The server may also send `unsubscribed` on its own (the document was
+//   deleted): the document stops, and its unanswered edits are reported dropped (`sessionLost`).
+// - Every other message, both ways (`change`, `resync`, `snapshot`; `committed`, `rejected`,
+//   `snapshot`), is the single-document one with `"doc"` added.
+// - After the socket drops, the client reconnects with backoff, authenticates again and
+//   subscribes every open document with `resume`; each then resumes as a single-document
+//   store does (its change in flight sent again, what it missed asked for).
 
 import { Follower } from './follower.js';
 
@@ -14,6 +41,10 @@ export { transform, revertThrough, deepEqual } from './transform.js';
 
 /** WebSocket close codes after which reconnecting would be refused again. */
 const FINAL_CODES = new Set([1003, 1007, 1008, 1009, 4401, 4403]);
+
+/** The first wait before reconnecting, and the longest (it doubles after each failure). */
+const FIRST_RETRY_MS = 250;
+const LAST_RETRY_MS = 5000;
 
 /**
  * Connects to a document server and resolves with a store once the server has welcomed this
@@ -29,39 +60,96 @@ export function connect(url, options) {
   return store.ready.then(() => store);
 }
 
-/** A shared document: the local state, edits, and the connection that keeps it in sync. */
-export class Store {
+/**
+ * Opens one WebSocket to a server's multi-document endpoint, which carries any number of
+ * documents: open each with `connection.open(name)`. Returns at once; the token is sent as
+ * soon as the socket opens, and a refused one ends the connection (every `open` then rejects
+ * with the server's reason).
+ *
+ * ```js
+ * const connection = connectMany('ws://localhost:3000/ws/many', { token, WebSocket });
+ * const [teamA, teamB] = await Promise.all([connection.open('team-a'), connection.open('team-b')]);
+ * teamA.update((draft) => { draft.todos.push({ id: 'x', text: 'one socket', done: false }); });
+ * connection.disconnect();
+ * ```
+ *
+ * @param {string} url the server's multi-document WebSocket endpoint
+ * @param {import('./index.js').ConnectOptions} options as for `connect`: `token`, `WebSocket`,
+ *   `batch` (for each document) and `reconnect`
+ * @returns {Connection}
+ */
+export function connectMany(url, options) {
+  return new Connection(url, options);
+}
+
+/** The `WebSocket` constructor of `options`, or the global one. */
+function webSocketOf(options) {
+  const WebSocket = options.WebSocket ?? globalThis.WebSocket;
+  if (typeof WebSocket !== 'function') {
+    throw new TypeError('no WebSocket implementation: pass one as options.WebSocket (the `ws` package in Node 20)');
+  }
+  return WebSocket;
+}
+
+/** A frame's JSON, or `undefined` after reporting it unreadable through `onError`. */
+function readFrame(event, onError) {
+  try {
+    return JSON.parse(typeof event.data === 'string' ? event.data : String(event.data));
+  } catch (error) {
+    onError({ message: `unreadable message from the server: ${error.message}` });
+    return undefined;
+  }
+}
+
+/** Named events and their handlers: what `SharedDocument` and `Connection` emit. */
+class Emitter {
+  constructor() {
+    /** @type {Map<string, Set<(event: any) => void>>} */
+    this.handlers = new Map();
+  }
+
   /**
-   * @param {string} url
-   * @param {import('./index.js').ConnectOptions} options
+   * Calls `handler(event)` for each event `type` from now on.
+   *
+   * @param {string} type
+   * @param {(event: any) => void} handler
+   * @returns {() => void} stops listening
    */
-  constructor(url, options) {
-    this.url = url;
-    this.token = options.token;
-    this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
-    if (typeof this.WebSocket !== 'function') {
-      throw new TypeError('no WebSocket implementation: pass one as options.WebSocket (the `ws` package in Node 20)');
-    }
+  on(type, handler) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(handler);
+    return () => this.handlers.get(type)?.delete(handler);
+  }
+
+  emit(type, event) {
+    for (const handler of this.handlers.get(type) ?? []) handler(event);
+  }
+}
+
+/**
+ * A shared document as this client sees it: the state, the edits waiting for the server, and
+ * the events that tell what became of them. What carries its messages is its subclass's:
+ * `Store` owns a WebSocket for one document, a `DocumentHandle` shares a `Connection`'s.
+ * A subclass implements `send(message)` and hands the document's messages to `receive`.
+ */
+export class SharedDocument extends Emitter {
+  /** @param {{ batch?: number }} options */
+  constructor(options) {
+    super();
     this.batch = options.batch ?? 16;
-    this.reconnect = options.reconnect ?? true;
     /** @type {Follower | null} */
     this.follower = null;
-    /** @type {'connecting' | 'open' | 'closed'} */
+    /** @type {string} */
     this.status = 'connecting';
     this.user = null;
     this.role = null;
     this.listeners = new Set();
-    this.handlers = new Map();
-    this.closedByUser = false;
-    this.retryDelay = 250;
-    this.socket = null;
     /** @type {any[]} messages received and not yet handed to the follower (see `drain`) */
     this.inbox = [];
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
     });
-    this.open();
   }
 
   /** The state as this client sees it: the server's, with its own pending edits applied. */
@@ -114,16 +202,14 @@ export class Store {
   /**
    * Listens for connection and edit events: `open`, `close` ({ code, reason }), `welcome`,
    * `applied` ({ version }), `accepted` ({ id, version }), `dropped` ({ id, reason }),
-   * `diverged`, `error`.
+   * `diverged`, `error`; and, for a `DocumentHandle`, `unsubscribed` ({ reason }).
    *
    * @param {string} type
    * @param {(event: any) => void} handler
    * @returns {() => void} stops listening
    */
   on(type, handler) {
-    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
-    this.handlers.get(type).add(handler);
-    return () => this.handlers.get(type)?.delete(handler);
+    return super.on(type, handler);
   }
 
   /**
@@ -153,53 +239,23 @@ export class Store {
     });
   }
 
-  /** Closes the connection for good. */
-  close() {
-    this.closedByUser = true;
-    this.socket?.close(1000, 'closed by the client');
+  /**
+   * Sends one of the document's messages (a change, a resync, a request for a snapshot) to
+   * the server.
+   *
+   * @param {import('./index.js').ClientMessage} message
+   */
+  send(message) {
+    throw new Error(`${this.constructor.name} does not say how to send ${message.type}`);
   }
 
-  emit(type, event) {
-    for (const handler of this.handlers.get(type) ?? []) handler(event);
-  }
-
-  open() {
-    const socket = new this.WebSocket(this.url);
-    this.socket = socket;
-    this.status = 'connecting';
-    socket.onopen = () => {
-      const resume = this.follower === null ? undefined : this.follower.session;
-      this.send({ type: 'auth', token: this.token, ...(resume === undefined ? {} : { resume }) });
-    };
-    socket.onmessage = (event) => {
-      let message;
-      try {
-        message = JSON.parse(typeof event.data === 'string' ? event.data : String(event.data));
-      } catch (error) {
-        this.emit('error', { message: `unreadable message from the server: ${error.message}` });
-        return;
-      }
-      this.onMessage(message);
-    };
-    socket.onerror = () => {
-      this.emit('error', { message: 'connection error' });
-    };
-    socket.onclose = (event) => {
-      this.status = 'closed';
-      const { code, reason } = event;
-      this.emit('close', { code, reason });
-      if (this.follower === null) {
-        this.rejectReady(new Error(`the server closed the connection (${code}): ${reason || 'no reason given'}`));
-        return;
-      }
-      if (this.closedByUser || !this.reconnect || FINAL_CODES.has(code)) return;
-      const delay = this.retryDelay;
-      this.retryDelay = Math.min(this.retryDelay * 2, 5000);
-      setTimeout(() => this.open(), delay);
-    };
-  }
-
-  onMessage(message) {
+  /**
+   * Handles one of the document's messages from the server, as the single-document endpoint
+   * writes it.
+   *
+   * @param {import('./index.js').ServerMessage} message
+   */
+  receive(message) {
     if (message.type !== 'welcome') {
       // Messages that arrive together (a resync's answer) are handled together, after the
       // current task: the follower catches up in one step (see `Follower.receiveAll`).
@@ -212,19 +268,11 @@ export class Store {
     this.drain();
     const before = this.follower?.state;
     this.status = 'open';
-    this.retryDelay = 250;
     this.user = message.user;
     this.role = message.role;
-    if (this.follower !== null && !message.resumed) {
-      // The server no longer knows the old session (it restarted): the edits it had not
-      // answered are reported lost (the one in flight may have landed before it went).
-      const lost = [...this.follower.pending.map((p) => [p.first, p.id])];
-      const inFlight = this.follower.inFlight;
-      if (inFlight !== null && !inFlight.applied) lost.push([inFlight.first, inFlight.change.id]);
-      for (const [first, last] of lost) {
-        for (let id = first; id <= last; id++) this.emit('dropped', { type: 'dropped', id, reason: { kind: 'sessionLost' } });
-      }
-    }
+    // The server no longer knows the old session (it restarted): the edits it had not
+    // answered are reported lost (the one in flight may have landed before it went).
+    if (this.follower !== null && !message.resumed) this.reportUnanswered();
     if (this.follower === null || !message.resumed) {
       // A new session (the first, or the old one is no longer known): start from its state.
       this.follower = new Follower(
@@ -238,6 +286,16 @@ export class Store {
     // Whatever was in flight goes again (answered once), and whatever was missed is asked for.
     for (const out of this.follower.poll()) this.send(out);
     this.notify(before);
+  }
+
+  /** Reports each edit the server has not answered `dropped` with `sessionLost`. */
+  reportUnanswered() {
+    const lost = [...this.follower.pending.map((p) => [p.first, p.id])];
+    const inFlight = this.follower.inFlight;
+    if (inFlight !== null && !inFlight.applied) lost.push([inFlight.first, inFlight.change.id]);
+    for (const [first, last] of lost) {
+      for (let id = first; id <= last; id++) this.emit('dropped', { type: 'dropped', id, reason: { kind: 'sessionLost' } });
+    }
   }
 
   /** Hands the messages received since the last call to the follower, all at once. */
@@ -267,8 +325,415 @@ export class Store {
     if (state === before) return;
     for (const listener of this.listeners) listener(state);
   }
+}
+
+/** A shared document: the local state, edits, and the connection that keeps it in sync. */
+export class Store extends SharedDocument {
+  /**
+   * @param {string} url
+   * @param {import('./index.js').ConnectOptions} options
+   */
+  constructor(url, options) {
+    const WebSocket = webSocketOf(options);
+    super(options);
+    this.url = url;
+    this.token = options.token;
+    this.WebSocket = WebSocket;
+    this.reconnect = options.reconnect ?? true;
+    /** @type {'connecting' | 'open' | 'closed'} */
+    this.status = 'connecting';
+    this.closedByUser = false;
+    this.retryDelay = FIRST_RETRY_MS;
+    this.socket = null;
+    this.open();
+  }
+
+  /** Closes the connection for good. */
+  close() {
+    this.closedByUser = true;
+    this.socket?.close(1000, 'closed by the client');
+  }
+
+  open() {
+    const socket = new this.WebSocket(this.url);
+    this.socket = socket;
+    this.status = 'connecting';
+    socket.onopen = () => {
+      const resume = this.follower === null ? undefined : this.follower.session;
+      this.transmit({ type: 'auth', token: this.token, ...(resume === undefined ? {} : { resume }) });
+    };
+    socket.onmessage = (event) => {
+      const message = readFrame(event, (error) => this.emit('error', error));
+      if (message === undefined) return;
+      if (message.type === 'welcome') this.retryDelay = FIRST_RETRY_MS;
+      this.receive(message);
+    };
+    socket.onerror = () => {
+      this.emit('error', { message: 'connection error' });
+    };
+    socket.onclose = (event) => {
+      this.status = 'closed';
+      const { code, reason } = event;
+      this.emit('close', { code, reason });
+      if (this.follower === null) {
+        this.rejectReady(new Error(`the server closed the connection (${code}): ${reason || 'no reason given'}`));
+        return;
+      }
+      if (this.closedByUser || !this.reconnect || FINAL_CODES.has(code)) return;
+      const delay = this.retryDelay;
+      this.retryDelay = Math.min(this.retryDelay * 2, LAST_RETRY_MS);
+      // Closed by the user while waiting: no new socket.
+      setTimeout(() => this.closedByUser || this.open(), delay);
+    };
+  }
 
   send(message) {
+    this.transmit(message);
+  }
+
+  transmit(message) {
     if (this.socket !== null && this.socket.readyState === 1) this.socket.send(JSON.stringify(message));
+  }
+}
+
+/**
+ * One WebSocket to a server's multi-document endpoint, carrying any number of documents (see
+ * `connectMany`). It authenticates once, subscribes each document `open` names, and after the
+ * socket drops reconnects with backoff and resumes every open document's session.
+ *
+ * ```js
+ * const connection = connectMany(url, { token });
+ * connection.on('close', ({ code, reason }) => showOffline(code, reason));   // then reconnects
+ * const doc = await connection.open('team-a');
+ * connection.documents();   // ['team-a']
+ * connection.close('team-a');
+ * connection.disconnect();
+ * ```
+ */
+export class Connection extends Emitter {
+  /**
+   * @param {string} url
+   * @param {import('./index.js').ConnectOptions} options
+   */
+  constructor(url, options) {
+    super();
+    this.WebSocket = webSocketOf(options);
+    this.url = url;
+    this.token = options.token;
+    this.batch = options.batch;
+    this.reconnect = options.reconnect ?? true;
+    /** @type {'connecting' | 'open' | 'closed'} */
+    this.status = 'connecting';
+    /** @type {Map<string, DocumentHandle>} the documents open, by name */
+    this.handles = new Map();
+    /** @type {Map<string, DocumentHandle>} documents unsubscribed, until the server's answer */
+    this.closing = new Map();
+    /** @type {string | null} why the connection ended for good (`null` while it lives) */
+    this.ended = null;
+    this.closedByUser = false;
+    this.retryDelay = FIRST_RETRY_MS;
+    this.retryTimer = null;
+    this.socket = null;
+    this.openSocket();
+  }
+
+  /**
+   * Opens the document `name` (subscribes to it) and resolves with it once the server has
+   * welcomed it; rejects with the server's reason when it refuses (not found, forbidden, too
+   * many documents) or when the connection closes first. A document already open is the same
+   * handle.
+   *
+   * ```js
+   * const teamA = await connection.open('team-a');
+   * teamA.subscribe((state) => render(state));
+   * ```
+   *
+   * @param {string} name
+   * @returns {Promise<DocumentHandle>}
+   */
+  open(name) {
+    if (typeof name !== 'string' || name === '') {
+      return Promise.reject(new TypeError(`a document's name is a string that is not empty, not ${JSON.stringify(name)}`));
+    }
+    if (this.ended !== null) return Promise.reject(new Error(`the connection has ended: ${this.ended}`));
+    let handle = this.handles.get(name);
+    if (handle === undefined) {
+      handle = new DocumentHandle(this, name, { batch: this.batch });
+      this.handles.set(name, handle);
+      this.subscribe(handle);
+    }
+    const opened = handle;
+    return opened.ready.then(() => opened);
+  }
+
+  /**
+   * Closes the document `name` (unsubscribes from it); the socket stays. Its edits that the
+   * server has not answered when it confirms are reported `dropped` (`sessionLost`), and it
+   * emits `unsubscribed`. Nothing happens when it is not open.
+   *
+   * @param {string} name
+   */
+  close(name) {
+    const handle = this.handles.get(name);
+    if (handle === undefined) return;
+    this.handles.delete(name);
+    handle.status = 'closed';
+    handle.closing = true;
+    if (handle.subscribed && this.isOpen()) {
+      // Its messages until the answer are still its own (its change in flight may land).
+      this.closing.set(name, handle);
+      this.transmit({ type: 'unsubscribe', doc: name });
+    } else {
+      handle.end('unsubscribed');
+    }
+  }
+
+  /**
+   * The names of the documents open (subscribed, or to be once the socket is open), in the
+   * order they were opened.
+   *
+   * @returns {string[]}
+   */
+  documents() {
+    return [...this.handles.keys()];
+  }
+
+  /**
+   * The open document `name`, welcomed or not yet, or `undefined`.
+   *
+   * @param {string} name
+   * @returns {DocumentHandle | undefined}
+   */
+  document(name) {
+    return this.handles.get(name);
+  }
+
+  /**
+   * Closes the socket for good and reconnects no more: every document stops where it is (its
+   * state stays readable; it takes no more edits).
+   */
+  disconnect() {
+    this.closedByUser = true;
+    if (this.retryTimer !== null) {
+      // Waiting to reconnect: the socket is closed (and said so) already.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.stop('closed by the client');
+      return;
+    }
+    this.socket?.close(1000, 'closed by the client');
+  }
+
+  /**
+   * Listens for the connection's events: `open` (the socket is open and the token sent),
+   * `close` ({ code, reason }: the socket closed; it reconnects unless the code says the
+   * server would refuse again or `disconnect` was called), `error` ({ message }).
+   *
+   * @param {string} type
+   * @param {(event: any) => void} handler
+   * @returns {() => void} stops listening
+   */
+  on(type, handler) {
+    return super.on(type, handler);
+  }
+
+  isOpen() {
+    return this.socket !== null && this.socket.readyState === 1;
+  }
+
+  openSocket() {
+    this.retryTimer = null;
+    const socket = new this.WebSocket(this.url);
+    this.socket = socket;
+    this.status = 'connecting';
+    socket.onopen = () => {
+      this.status = 'open';
+      this.transmit({ type: 'auth', token: this.token });
+      this.emit('open', {});
+      for (const handle of this.handles.values()) this.subscribe(handle);
+    };
+    socket.onmessage = (event) => {
+      const message = readFrame(event, (error) => this.emit('error', error));
+      if (message !== undefined) this.route(message);
+    };
+    socket.onerror = () => {
+      this.emit('error', { message: 'connection error' });
+    };
+    socket.onclose = (event) => {
+      const { code, reason } = event;
+      if (this.closedByUser || !this.reconnect || FINAL_CODES.has(code)) {
+        this.finish(code, reason);
+        return;
+      }
+      this.dropped(code, reason);
+      this.emit('close', { code, reason });
+      const delay = this.retryDelay;
+      this.retryDelay = Math.min(this.retryDelay * 2, LAST_RETRY_MS);
+      this.retryTimer = setTimeout(() => this.openSocket(), delay);
+    };
+  }
+
+  /**
+   * Subscribes `handle` when the socket is open and no earlier subscription of its name waits
+   * for the server's answer to an unsubscribe (it subscribes once that comes).
+   */
+  subscribe(handle) {
+    if (!this.isOpen() || handle.subscribed || this.closing.has(handle.name)) return;
+    const resume = handle.follower?.session;
+    handle.subscribed = true;
+    handle.status = 'connecting';
+    this.transmit({ type: 'subscribe', doc: handle.name, ...(resume === undefined ? {} : { resume }) });
+  }
+
+  /** Hands a message to the document it names, without its `doc`. */
+  route(frame) {
+    if (typeof frame !== 'object' || frame === null || typeof frame.doc !== 'string') {
+      this.emit('error', { message: `a message for no document: ${JSON.stringify(frame).slice(0, 200)}` });
+      return;
+    }
+    const { doc: name, ...message } = frame;
+    const closing = this.closing.get(name);
+    if (closing !== undefined) {
+      // Sent before the server took the unsubscribe: the old subscription's, up to its answer.
+      if (message.type === 'unsubscribed') {
+        this.closing.delete(name);
+        closing.end(String(message.reason ?? 'unsubscribed'));
+        const reopened = this.handles.get(name);
+        if (reopened !== undefined) this.subscribe(reopened);
+      } else if (message.type !== 'welcome') {
+        closing.receive(message);
+      }
+      return;
+    }
+    const handle = this.handles.get(name);
+    // A document closed without a subscription on this socket: nothing of it is expected.
+    if (handle === undefined || !handle.subscribed) return;
+    if (message.type === 'unsubscribed') {
+      this.handles.delete(name);
+      handle.end(String(message.reason ?? 'no reason given'));
+      return;
+    }
+    if (message.type === 'welcome') this.retryDelay = FIRST_RETRY_MS;
+    handle.receive(message);
+  }
+
+  /**
+   * The socket closed: each document welcomed waits to be subscribed again on the next one;
+   * one never welcomed fails its `open`; one being closed is done.
+   */
+  dropped(code, reason) {
+    this.status = 'closed';
+    // The server forgets a subscription with its socket.
+    for (const handle of this.closing.values()) handle.end('unsubscribed');
+    this.closing.clear();
+    for (const [name, handle] of [...this.handles]) {
+      handle.subscribed = false;
+      handle.status = 'closed';
+      if (handle.follower === null) {
+        // Never welcomed: its `open` fails, as `connect` does.
+        this.handles.delete(name);
+        handle.rejectReady(new Error(`the server closed the connection (${code}): ${reason || 'no reason given'}`));
+      }
+      handle.emit('close', { code, reason });
+    }
+  }
+
+  /** The socket closed for good: the connection ends. */
+  finish(code, reason) {
+    this.dropped(code, reason);
+    this.stop(reason || `closed with code ${code}`);
+    this.emit('close', { code, reason });
+  }
+
+  /** The connection ends: the documents stop where they are and take no more edits. */
+  stop(why) {
+    this.ended = why;
+    for (const handle of this.handles.values()) handle.closing = true;
+    this.handles.clear();
+  }
+
+  transmit(message) {
+    if (this.isOpen()) this.socket.send(JSON.stringify(message));
+  }
+}
+
+/**
+ * One document of a `Connection` (see `Connection.open`): a store with the API of `Store`,
+ * whose messages travel over the connection's socket. Besides `Store`'s events it emits
+ * `unsubscribed` ({ reason }) once it has stopped: closed by this client, or by the server
+ * (the document was deleted, say). A stopped document takes no more edits (`update` throws),
+ * and the edits the server had not answered are reported `dropped` with `sessionLost`.
+ *
+ * ```js
+ * const doc = await connection.open('team-a');
+ * doc.on('unsubscribed', ({ reason }) => show(`team-a is gone: ${reason}`));
+ * doc.update((draft) => { draft.title = 'Team A'; });
+ * await doc.settled();
+ * doc.close();
+ * ```
+ */
+export class DocumentHandle extends SharedDocument {
+  /**
+   * @param {Connection} connection
+   * @param {string} name
+   * @param {{ batch?: number }} options
+   */
+  constructor(connection, name, options) {
+    super(options);
+    this.connection = connection;
+    this.name = name;
+    /** @type {'connecting' | 'open' | 'closed' | 'unsubscribed'} */
+    this.status = 'connecting';
+    /** Whether its subscribe went out on the connection's current socket. */
+    this.subscribed = false;
+    /** Whether it was closed (by this client, or with the connection): it takes no more edits. */
+    this.closing = false;
+    /** @type {string | null} why it stopped, once the server confirmed it (or said so itself) */
+    this.reason = null;
+  }
+
+  update(recipe) {
+    if (this.reason !== null) {
+      throw new Error(`the document ${JSON.stringify(this.name)} is unsubscribed (${this.reason}): it takes no more edits`);
+    }
+    if (this.closing) throw new Error(`the document ${JSON.stringify(this.name)} is closed: it takes no more edits`);
+    if (this.follower === null) {
+      throw new Error(`the document ${JSON.stringify(this.name)} has no state yet: await connection.open()`);
+    }
+    return super.update(recipe);
+  }
+
+  /** Unsubscribes from the document (see `Connection.close`); the connection stays. */
+  close() {
+    if (this.connection.document(this.name) === this) this.connection.close(this.name);
+  }
+
+  send(message) {
+    // A document being closed sends nothing more; the server answers its change in flight.
+    if (this.closing || !this.subscribed) return;
+    this.connection.transmit({ type: message.type, doc: this.name, ...message });
+  }
+
+  /**
+   * It stopped, for `reason`: what arrived before is handled, the edits not answered are
+   * reported lost, and the state is the server's last.
+   */
+  end(reason) {
+    if (this.reason !== null) return;
+    this.closing = true;
+    this.status = 'unsubscribed';
+    // What came before the end is its own (an answer to its change in flight, say).
+    this.drain();
+    this.reason = reason;
+    this.subscribed = false;
+    const before = this.follower?.state;
+    if (this.follower !== null) {
+      this.reportUnanswered();
+      const { session, version, confirmed } = this.follower;
+      this.follower = new Follower({ session, version, state: confirmed }, { batch: this.batch });
+    }
+    this.rejectReady(new Error(`the document ${JSON.stringify(this.name)} is unsubscribed: ${reason}`));
+    this.emit('unsubscribed', { reason });
+    this.notify(before);
   }
 }

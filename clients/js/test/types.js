@@ -1,9 +1,10 @@
 // The types of index.d.ts, read by the tests to check values against them: a reader of the
-// subset of TypeScript the file uses (type aliases and interfaces of object types, unions,
-// arrays, string literals, `number`, `string`, `boolean`, `unknown`, `null`, references to the
-// file's own types, `Record<string, never>` and `Record<string, unknown>`), and a check that a
-// JSON value is of a type, with exactly the keys its object type declares. No TypeScript
-// compiler is needed: the shapes checked are the ones the file declares.
+// subset of TypeScript the file uses (type aliases and interfaces of object types, an interface
+// extending those declared before it, unions, arrays, string literals, `number`, `string`,
+// `boolean`, `unknown`, `null`, references to the file's own types, `Record<string, never>` and
+// `Record<string, unknown>`), and a check that a JSON value is of a type, with exactly the keys
+// its object type declares. No TypeScript compiler is needed: the shapes checked are the ones
+// the file declares.
 
 import { readFileSync } from 'node:fs';
 
@@ -104,8 +105,23 @@ export function readTypes(url) {
       types.set(name, union());
     } else if (token === 'interface') {
       const name = next();
+      // `extends A, B`: their members first (each declared earlier in the file).
+      const bases = [];
+      if (peek() === 'extends') {
+        next();
+        while (peek() !== '{') {
+          const base = next();
+          if (base !== ',') bases.push(base);
+        }
+      }
       expect('{');
-      types.set(name, members());
+      const own = members();
+      for (const base of bases.reverse()) {
+        const inherited = types.get(base);
+        if (inherited?.kind !== 'object') throw new Error(`index.d.ts: interface ${name} extends ${base}, not an interface declared before it`);
+        for (const [member, type] of inherited.members) if (!own.members.has(member)) own.members.set(member, type);
+      }
+      types.set(name, own);
     } else if (token === 'class' || token === 'function') {
       // Not data: skipped whole.
       while (peek() !== '{' && peek() !== ';') next();
