@@ -3,16 +3,15 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Board, Role, Socket, WAIT, auth, board, builder, closed, raw};
-use futures_util::{SinkExt, StreamExt};
-use immer::PatchDraft;
-use immer::sync::{Follower, FollowerEvent, ToFollower};
+use common::many::Many;
+use common::{Board, Role, WAIT, board, builder, closed};
+use futures_util::SinkExt;
+use immer::sync::FollowerEvent;
 use immer_store::Store;
-use immer_web::protocol::{ClientMessage, ServerMessage};
+use immer_web::protocol::ClientMessage;
 use immer_web::{DocumentError, EditError, Identity, Limits, Server};
 use tokio_tungstenite::tungstenite::Message;
 

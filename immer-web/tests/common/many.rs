@@ -63,8 +63,14 @@ impl Many {
     }
 
     /// Subscribes to `doc`; `Ok(resumed)` once welcomed, or the reason it was refused.
-    pub(crate) async fn subscribe(&mut self, doc: &str, resume: Option<u64>) -> Result<bool, String> {
-        self.try_subscribe(doc, resume).await.expect("the socket stays open")
+    pub(crate) async fn subscribe(
+        &mut self,
+        doc: &str,
+        resume: Option<u64>,
+    ) -> Result<bool, String> {
+        self.try_subscribe(doc, resume)
+            .await
+            .expect("the socket stays open")
     }
 
     pub(crate) async fn try_subscribe(
@@ -91,7 +97,9 @@ impl Many {
 
     /// Reads one message: its document, and for a welcome whether it resumed.
     pub(crate) async fn step(&mut self) -> (String, Option<bool>) {
-        self.try_step().await.expect("the server sends something in time")
+        self.try_step()
+            .await
+            .expect("the server sends something in time")
     }
 
     pub(crate) async fn try_step(&mut self) -> Result<(String, Option<bool>), Ended> {

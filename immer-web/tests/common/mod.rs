@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test file uses what it needs")]
 
+pub(crate) mod many;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
