@@ -40,7 +40,7 @@ mod edits;
 mod limits;
 
 use connection::request_token;
-pub(crate) use connection::{Socket, closing, cut, identify, read};
+pub(crate) use connection::{Authenticated, Socket, closing, cut, identify, read};
 pub use edits::EditError;
 pub(crate) use limits::Budget;
 pub use limits::{Limits, close_code};
@@ -158,8 +158,19 @@ struct Core<B> {
 impl<B> Core<B> {
     /// `text` (a JSON object) as this document's connections receive it: with the document's
     /// name when its sockets carry many.
-    fn tagged(&self, text: String) -> Utf8Bytes {
-        with_tag(self.tag.as_deref(), text)
+    fn text_for(&self, connection: &Connection, text: String) -> Utf8Bytes {
+        with_tag(self.tag.as_deref().filter(|_| connection.tagged), text)
+    }
+
+    /// Ends `connection`'s hold on the document, saying why: a socket of many documents is
+    /// told this one ended (the others go on); any other closes with `code`.
+    fn end(&self, connection: &Connection, code: u16, reason: &str, limits: &Limits) {
+        if connection.tagged {
+            let text = self.text_for(connection, unsubscribed(reason));
+            connection.link.push(Message::Text(text), limits);
+        } else {
+            connection.link.close_with(code, reason.to_owned());
+        }
     }
 }
 
@@ -206,6 +217,9 @@ struct Session {
 struct Connection {
     session: SessionId,
     link: Link,
+    /// Its socket carries many documents (see [`Server`](crate::Server)): every message
+    /// names this one.
+    tagged: bool,
 }
 
 /// The way to one socket: its outbound queue and how to close it. A socket that carries

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use immer::{Draftable, PatchDraft};
@@ -391,11 +391,29 @@ where
         )
     }
 
-    /// An axum router with the WebSocket endpoint (a socket of many documents) at `/ws`.
+    /// An axum router with the WebSocket endpoints: a socket of many documents at `/ws`,
+    /// and a socket of one, with the one-document protocol of a [`Hub`], at `/ws/{name}`.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/ws", get(Self::handler))
+            .route("/ws/{name}", get(Self::handler_one))
             .with_state(self.clone())
+    }
+
+    /// The endpoint of one document, named by the last segment of the path, as an axum
+    /// handler (see [`router`](Server::router)).
+    #[allow(clippy::unused_async, reason = "axum handlers are async functions")]
+    pub async fn handler_one(
+        State(server): State<Self>,
+        Path(name): Path<String>,
+        upgrade: WebSocketUpgrade,
+    ) -> Response {
+        let limit = server.limits().max_message_bytes;
+        upgrade
+            .max_message_size(limit)
+            .max_frame_size(limit)
+            .on_upgrade(move |socket| server.serve_one(name, socket))
+            .into_response()
     }
 
     /// The WebSocket endpoint as an axum handler, to mount at a route of your own.

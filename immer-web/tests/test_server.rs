@@ -310,3 +310,39 @@ async fn a_deleted_document_ends_every_subscription_and_is_gone() {
     assert_eq!(ann.state("team-a").todos.len(), 1);
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_of_one_document_speaks_the_one_document_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, &["team-a"], Limits::default()).await;
+    let (url, task) = listen(&server).await;
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    ann.subscribe("team-a", None).await.unwrap();
+    // The JavaScript client's `connect`, at the document's own address.
+    let mut bob = common::Client::connect(&format!("{url}/team-a"), "editor-bob").await;
+    let id = bob.edit(|d| d.set_title("Bob's".to_owned())).await;
+    bob.settle(|| 1).await;
+    assert!(matches!(
+        bob.outcome(id),
+        Some(FollowerEvent::Accepted { version: 1, .. })
+    ));
+    ann.settle("team-a", 1).await;
+    assert_eq!(ann.state("team-a").title, "Bob's");
+
+    // Refused with a code that says why.
+    for (path, token, code, said) in [
+        ("nowhere", "editor-bob", 4404, "no document is named"),
+        ("team-a", "viewer-vic", 4403, "forbidden"),
+    ] {
+        let mut socket = common::raw(&format!("{url}/{path}")).await;
+        socket.send(common::auth(token)).await.unwrap();
+        let (got, reason) = closed(&mut socket).await.unwrap();
+        assert_eq!(got, code, "{reason}");
+        assert!(reason.contains(said), "{reason}");
+    }
+    // Deleted while connected: closed with 4410.
+    assert!(server.delete("team-a").await.unwrap());
+    let (code, reason) = closed(&mut bob.socket).await.unwrap();
+    assert_eq!((code, reason.as_str()), (4410, "the document was deleted"));
+    task.abort();
+}

@@ -304,12 +304,32 @@ where
                     return;
                 }
             };
+        self.serve_as(Authenticated {
+            sink,
+            stream,
+            budget,
+            identity,
+            resume,
+        })
+        .await;
+    }
+
+    /// Serves an authenticated connection of one document until it closes.
+    pub(crate) async fn serve_as(self, authenticated: Authenticated<R>) {
+        let Authenticated {
+            sink,
+            mut stream,
+            budget,
+            identity,
+            resume,
+        } = authenticated;
+        let limits = self.inner.limits.clone();
 
         // 2. Open or resume a session, and register the connection; the writer sends what
         // the hub queues for it.
         let (socket, stopped) = Socket::start(sink, budget, &limits);
         let (connection, client, session) =
-            match self.register(&identity, resume, socket.link.clone()) {
+            match self.register(&identity, resume, socket.link.clone(), false) {
                 Ok(registered) => registered,
                 Err(closed) => {
                     socket.finish(Some(closed), &mut stream, &limits).await;
@@ -371,6 +391,16 @@ where
         let _ = handler.await;
         socket.finish(ended, &mut stream, &limits).await;
     }
+}
+
+/// A connection whose first message was verified: its socket, its budget, who it is, and
+/// the session it asks to resume.
+pub(crate) struct Authenticated<R> {
+    pub(crate) sink: SplitSink<WebSocket, Message>,
+    pub(crate) stream: SplitStream<WebSocket>,
+    pub(crate) budget: Arc<Mutex<Budget>>,
+    pub(crate) identity: Identity<R>,
+    pub(crate) resume: Option<SessionId>,
 }
 
 /// The connection's identity from its first message, or the close code and reason.

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::limits::{Limits, check_limits, close_code, unsafe_key};
 use super::{
-    Backend, CLOSED, Connection, Context, Core, Hub, Identity, Link, Session, lock, unsubscribed,
+    Backend, CLOSED, Connection, Context, Core, Hub, Identity, Link, Session, lock, with_tag,
 };
 use crate::protocol::{ClientMessage, Incoming, ServerMessage};
 
@@ -35,6 +35,7 @@ where
         identity: &Identity<R>,
         resume: Option<SessionId>,
         link: Link,
+        tagged: bool,
     ) -> Result<(u64, ClientId, SessionId), (u16, String)> {
         let limits = &self.inner.limits;
         let role = serde_json::to_value(&identity.role).map_err(|e| {
@@ -64,16 +65,7 @@ where
             let previous = entry.connection.replace(connection);
             if let Some(old) = previous.and_then(|old| core.connections.remove(&old)) {
                 let reason = "the session was resumed by another connection";
-                match core.tag.clone() {
-                    // Its socket carries other documents: only this one ends.
-                    Some(_) => {
-                        let text = core.tagged(unsubscribed(reason));
-                        old.link.push(Message::Text(text), limits);
-                    }
-                    None => old
-                        .link
-                        .close_with(close_code::SESSION_TAKEN, reason.to_owned()),
-                }
+                core.end(&old, close_code::SESSION_TAKEN, reason, limits);
             }
             (client, session, core.backend.version(), None)
         } else {
@@ -133,8 +125,14 @@ where
             r#"{{"type":"welcome","session":{session},"user":{user},"role":{role},"version":{version},"state":{state},"resumed":{}}}"#,
             resumed.is_some()
         );
-        let entry = Connection { session, link };
-        entry.link.push(Message::Text(core.tagged(text)), limits);
+        let entry = Connection {
+            session,
+            link,
+            tagged,
+        };
+        entry
+            .link
+            .push(Message::Text(core.text_for(&entry, text)), limits);
         core.connections.insert(connection, entry);
         Ok((connection, client, session))
     }
@@ -389,15 +387,26 @@ where
                     text
                 }
             };
-            let text = core.tagged(text);
+            let plain = Utf8Bytes::from(text);
+            // With the document's name, for the sockets that carry many: written once.
+            let mut tagged = None;
             for id in targets {
+                let Some(entry) = core.connections.get(&id) else {
+                    continue;
+                };
+                let text = if entry.tagged {
+                    tagged
+                        .get_or_insert_with(|| {
+                            with_tag(core.tag.as_deref(), plain.as_str().to_owned())
+                        })
+                        .clone()
+                } else {
+                    plain.clone()
+                };
                 if id == connection {
                     sent += text.len();
                 }
-                let Some(entry) = core.connections.get_mut(&id) else {
-                    continue;
-                };
-                if !entry.link.push(Message::Text(text.clone()), limits) {
+                if !entry.link.push(Message::Text(text), limits) {
                     // Told why (the close frame follows what its socket holds), and sent
                     // nothing more.
                     core.connections.remove(&id);
@@ -441,9 +450,8 @@ where
         };
         let core = self.core();
         if let Some(entry) = core.connections.get(&connection) {
-            entry
-                .link
-                .push(Message::Text(core.tagged(text)), &self.inner.limits);
+            let text = core.text_for(entry, text);
+            entry.link.push(Message::Text(text), &self.inner.limits);
         }
     }
 
@@ -473,11 +481,8 @@ where
     pub(crate) fn close_now(&self, reason: &str) {
         let mut core = self.core();
         core.closed = true;
-        let text = core.tagged(unsubscribed(reason));
         for (_, entry) in std::mem::take(&mut core.connections) {
-            entry
-                .link
-                .push(Message::Text(text.clone()), &self.inner.limits);
+            core.end(&entry, close_code::GONE, reason, &self.inner.limits);
         }
         core.waiting.clear();
     }

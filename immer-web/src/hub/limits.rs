@@ -136,6 +136,12 @@ pub mod close_code {
     pub const UNAUTHORIZED: u16 = 4401;
     /// Another connection of the same user resumed this connection's session.
     pub const SESSION_TAKEN: u16 = 4409;
+    /// The identity may not read the document.
+    pub const FORBIDDEN: u16 = 4403;
+    /// No document has the name asked for.
+    pub const NOT_FOUND: u16 = 4404;
+    /// The document was deleted.
+    pub const GONE: u16 = 4410;
 }
 
 /// What one client may make the server handle: messages and bytes per second.

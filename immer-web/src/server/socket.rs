@@ -13,10 +13,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use super::{Server, Storage};
+use super::{DocumentError, Server, Storage};
 use crate::hub::{
-    Budget, Context, Identity, Link, Socket, WeakHub, close_code, closing, identify, read, tag,
-    unsubscribed, with_tag,
+    Authenticated, Budget, Context, Identity, Link, Socket, WeakHub, close_code, closing, identify,
+    read, tag, unsubscribed, with_tag,
 };
 use crate::protocol::{ClientMessage, Incoming, read_addressed};
 
@@ -134,6 +134,66 @@ where
         socket.finish(ended, &mut stream, &limits).await;
     }
 
+    /// Serves one WebSocket connection of document `name` alone, with the one-document
+    /// protocol (the JavaScript client's `connect`), until it closes.
+    pub async fn serve_one(self, name: String, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let limits = self.limits().clone();
+        let budget = Arc::new(Mutex::new(Budget::new(&limits)));
+        let authenticate = self.inner.config.authenticate_hook();
+        let (identity, resume) =
+            match identify(&mut stream, &budget, &**authenticate, &limits).await {
+                Ok(found) => found,
+                Err((code, reason)) => {
+                    let _ = sink.send(closing(code, reason)).await;
+                    return;
+                }
+            };
+        let refused = |code: u16, reason: String| closing(code, reason);
+        let Some(role) = self.role(&identity, &name) else {
+            let reason = format!("forbidden: {} may not read this document", identity.user);
+            let _ = sink.send(refused(close_code::FORBIDDEN, reason)).await;
+            return;
+        };
+        let document = match self.use_document(&name).await {
+            Ok(document) => document,
+            Err(error) => {
+                let code = match error {
+                    DocumentError::NotFound(_) | DocumentError::InvalidName(_) => {
+                        close_code::NOT_FOUND
+                    }
+                    _ => close_code::TRY_AGAIN_LATER,
+                };
+                let _ = sink.send(refused(code, error.to_string())).await;
+                return;
+            }
+        };
+        let identity = Identity {
+            user: identity.user,
+            role,
+        };
+        let hub = document.hub.clone();
+        // The document stays in use while its connection is.
+        hub.serve_as(Authenticated {
+            sink,
+            stream,
+            budget,
+            identity,
+            resume,
+        })
+        .await;
+        drop(document);
+    }
+
+    /// The role `identity` has on document `doc`, if it may read it (see
+    /// [`HubBuilder::access`](crate::HubBuilder::access)).
+    fn role(&self, identity: &Identity<R>, doc: &str) -> Option<R> {
+        match self.inner.config.access_hook() {
+            Some(access) => access(identity, doc),
+            None => Some(identity.role.clone()),
+        }
+    }
+
     /// One message of a socket, for document `doc`.
     async fn handle(
         &self,
@@ -195,11 +255,7 @@ where
             return;
         }
         let identity = &subscriber.identity;
-        let role = match self.inner.config.access_hook() {
-            Some(access) => access(identity, &doc),
-            None => Some(identity.role.clone()),
-        };
-        let Some(role) = role else {
+        let Some(role) = self.role(identity, &doc) else {
             let reason = format!("forbidden: {} may not read this document", identity.user);
             subscriber.unsubscribed(&doc, &reason, limits);
             return;
@@ -215,7 +271,7 @@ where
             user: identity.user.clone(),
             role,
         };
-        match document.register(&identity, resume, subscriber.link.clone()) {
+        match document.register(&identity, resume, subscriber.link.clone(), true) {
             Ok((connection, client, session)) => {
                 let context = Context {
                     connection,
