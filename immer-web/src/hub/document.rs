@@ -461,13 +461,16 @@ where
         self.core().tag = Some(super::tag(name));
     }
 
-    /// Closes the document if no connection has it and no edit of the server's waits, and
-    /// has not for `idle` (`None`: however long); returns whether it did (or was closed).
+    /// Closes the document if no connection has it, no one watches its commits and no edit
+    /// of the server's waits, and has not for `idle` (`None`: however long); returns whether it did (or was closed).
     pub(crate) fn close_if_unused(&self, idle: Option<std::time::Duration>) -> bool {
         let mut core = self.core();
         let now = Instant::now();
         self.expire(&mut core, now);
+        // Whoever watches its commits (the devtools) keeps it open too.
+        core.observers.retain(|observer| !observer.is_closed());
         let unused = core.connections.is_empty()
+            && core.observers.is_empty()
             && core.waiting.is_empty()
             && idle.is_none_or(|idle| now.saturating_duration_since(core.used) >= idle);
         if unused {
