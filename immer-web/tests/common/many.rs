@@ -127,8 +127,10 @@ impl Many {
                 self.sessions.insert(doc.clone(), session);
                 let message = serde_json::from_str::<ServerMessage<Board>>(&text).unwrap();
                 if let Some(ToFollower::Welcome(welcome)) = message.into_follower_message() {
-                    // A new session: what the earlier one had waiting is not known here.
+                    // A new session (numbering its edits from 1 again): what the earlier one
+                    // had waiting is not known here.
                     self.followers.insert(doc.clone(), Follower::new(welcome));
+                    self.events.remove(&doc);
                     self.sent.remove(&doc);
                 } else if let Some(version) = self.followers.get(&doc).map(Follower::version) {
                     // Resumed: the change in flight again (answered once), and what was
