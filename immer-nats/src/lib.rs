@@ -100,6 +100,8 @@ mod store;
 mod builder;
 mod document;
 mod node;
+mod pool;
+mod reader;
 mod worker;
 
 pub use crate::builder::DocumentBuilder;
