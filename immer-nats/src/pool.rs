@@ -84,6 +84,40 @@ impl<W: Work> Mailbox<W> {
     }
 }
 
+/// Runs `job` on one of the pool's threads (a document's work before it has a mailbox:
+/// decoding its snapshot when it joins), and returns what it returns.
+///
+/// # Errors
+///
+/// When the pool has no thread and cannot start one, or `job` panicked.
+pub(crate) async fn run<R: Send + 'static>(
+    job: impl FnOnce() -> R + Send + 'static,
+) -> std::io::Result<R> {
+    pool().ensure_thread()?;
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let once = Once(Mutex::new(Some(Box::new(move || {
+        // Nobody waits any more: the join was given up.
+        let _ = sender.send(job());
+    }))));
+    pool().schedule(Arc::new(once));
+    receiver
+        .await
+        .map_err(|_| std::io::Error::other("a document's work panicked"))
+}
+
+/// A job to run once.
+struct Once(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl Runnable for Once {
+    fn run(self: Arc<Self>) {
+        let job = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(job) = job {
+            // A panic drops the sender: the caller learns of it.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+        }
+    }
+}
+
 /// A mailbox, with its type of work forgotten, as the pool queues it.
 trait Runnable: Send + Sync {
     /// One step of the work; queues the mailbox again when more waits.

@@ -1,6 +1,7 @@
-//! The node's I/O: the async task that talks to NATS, the document's thread that does what
-//! the node decides (applies runs of the log, reloads and writes snapshots, orders appends,
-//! sends to remote sessions), and what they share with the document's handle.
+//! A document's I/O: the async task that talks to NATS, the document's work (on the pool's
+//! threads) that does what the node decides (applies runs of the log, reloads and writes
+//! snapshots, orders appends, sends to remote sessions), and what they share with the
+//! document's handle.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -56,7 +57,7 @@ where
     Ok(tokio::spawn(worker.run()))
 }
 
-/// What the node's handle, its async task and its thread share.
+/// What the node's handle, its async task and its work share.
 pub(crate) struct Shared<T> {
     pub(crate) name: String,
     pub(crate) subject: String,
@@ -134,7 +135,7 @@ pub(crate) enum Job {
     Prepare { hold_until: u64 },
 }
 
-/// What the document's thread tells the async task.
+/// What the document's work tells the async task.
 enum Effect {
     /// This many messages were applied, or skipped; `lost`: some could not be applied (the
     /// log has a gap that reloading the snapshot did not fill), so the log must be read
@@ -149,7 +150,7 @@ enum Effect {
 const MAX_RUN: usize = 1024;
 /// How many ready messages the async task hands over at once.
 const READ_BATCH: usize = 256;
-/// How many messages may wait for the document's thread before the async task stops
+/// How many messages may wait for the document's work before the async task stops
 /// reading the log (JetStream's flow control then holds the rest).
 const MAX_QUEUED: usize = 16_384;
 /// How many messages one request of a catch-up reads.
@@ -176,7 +177,7 @@ struct Replica<T> {
     shared: Arc<Shared<T>>,
     /// Makes the replica of a snapshot (see [`start`]).
     resume: Box<dyn Fn(Arc<T>, u64) -> Leader<T> + Send>,
-    /// For the little async work the thread needs done (reading a snapshot when the log was
+    /// For the little async work the replica needs done (reading a snapshot when the log was
     /// purged past this node, writing one in the background).
     runtime: tokio::runtime::Handle,
     effects: mpsc::UnboundedSender<Effect>,
@@ -258,7 +259,7 @@ where
             let (reload, snapshot) = {
                 let mut node = self.shared.lock();
                 let every = self.store.config.snapshot_every;
-                // Read once for the run: only this thread sets the flag (a write clears it
+                // Read once for the run: only this work sets the flag (a write clears it
                 // when done), so at worst a write that ends meanwhile waits for the next
                 // snapshot's version.
                 let writing = self.shared.snapshotting.load(Ordering::Acquire);
@@ -699,7 +700,7 @@ where
         })
     }
 
-    /// Sends an append the thread prepared.
+    /// Sends an append the work prepared.
     fn append(&self, prepared: Prepared) -> (Ack, u64) {
         let js = self.store.js.clone();
         let subject = self.shared.subject.clone();
