@@ -13,6 +13,7 @@ use crate::config::debug;
 use crate::document::{Document, random_session};
 use crate::error::{Error, retry_transient};
 use crate::node::Node;
+use crate::pool;
 use crate::store::{Store, StoredSnapshot, check_name};
 use crate::worker::{self, Shared};
 
@@ -118,8 +119,8 @@ where
     /// Joins the document as a new session: loads its newest snapshot, replays the log
     /// after it, and returns once this node has applied everything the log held when it
     /// started. While JetStream is unavailable it tries again, until
-    /// [`Config::join_timeout`]. Needs a tokio runtime; the document's work runs on a thread
-    /// of its own (see the [crate docs](crate#how-a-node-spends-its-time)).
+    /// [`Config::join_timeout`]. Needs a tokio runtime; the document's work runs on the
+    /// process's pool of threads for documents (see the [crate docs](crate#how-a-node-spends-its-time)).
     ///
     /// # Errors
     ///
@@ -139,8 +140,8 @@ where
         .await?;
         let (client, batch, checks) = (self.client, self.batch, self.checks.clone());
         // Decoding the snapshot and building the replica and the follower from it is CPU
-        // work: off the runtime's threads.
-        let node = tokio::task::spawn_blocking(move || -> Result<Node<T>, Error> {
+        // work: off the runtime's threads, on the pool's.
+        let node = pool::run(move || -> Result<Node<T>, Error> {
             let stored: StoredSnapshot<T> = serde_json::from_slice(&bytes)?;
             debug(&format!(
                 "join: snapshot {} at {}, log to {head}",

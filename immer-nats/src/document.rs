@@ -237,8 +237,8 @@ where
         let mut changed = self.shared.changed.subscribe();
         let wait = async {
             loop {
-                // Never waits for the lock on the runtime's thread: while the document's
-                // thread applies a run, look again at its next change, or a little later.
+                // Never waits for the lock on the runtime's thread: while a pool thread
+                // applies a run of the document's, look again at its next change, or a little later.
                 let busy = match self.shared.node.try_lock() {
                     Ok(node) => {
                         if done(&node) {

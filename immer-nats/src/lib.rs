@@ -15,8 +15,9 @@
 //!   moves its change through it, and appends again. Each append carries a `Nats-Msg-Id` made
 //!   of the node's session and the change's id, so a retry after a lost acknowledgement is
 //!   dropped by JetStream's deduplication instead of being appended twice.
-//! - **Followers, as in process.** Every node follows its document's subject with an ordered
-//!   consumer and is a [`Follower`](immer::sync::Follower): local edits show at once, move
+//! - **Followers, as in process.** Every node follows its documents' subjects (through one
+//!   consumer for all of them, see below) and is a [`Follower`](immer::sync::Follower) of
+//!   each: local edits show at once, move
 //!   through the changes of other nodes, and end exactly once as
 //!   [`Accepted`](immer::sync::FollowerEvent::Accepted) or
 //!   [`Dropped`](immer::sync::FollowerEvent::Dropped), with the guarantees of
@@ -36,23 +37,44 @@
 //!
 //! # How a node spends its time
 //!
-//! - **The document's work runs on a thread of its own, never on the runtime's.** Applying
+//! - **One reader of the log per node.** A [`Store`] (and every clone of it) follows the
+//!   documents it has open through one ordered consumer over the stream's whole subject
+//!   space, `immer.<stream>.*` (nats-server 2.9 has no consumer over several chosen
+//!   subjects), and hands each message to the documents open by its subject; a message of a
+//!   document not open here is dropped by its subject, never decoded. A document joins the
+//!   reader where it is, and reads what it needs from before that itself (directly, one
+//!   request per message, for up to 8; through a pull consumer of its own, deleted after,
+//!   for more). The price: every node receives every change of the stream, open here or
+//!   not; documents that different nodes serve belong in different streams
+//!   ([`Config::stream`]).
+//! - **The document's work runs on a pool of threads, never on the runtime's.** Applying
 //!   committed changes (to the node's replica of the log and to its
 //!   [`Follower`](immer::sync::Follower), which moves every waiting edit through each foreign
 //!   change), ordering this node's change for an append, and encoding, decoding and
-//!   reloading snapshots are CPU work that grows with the state and the edits waiting. Each
-//!   joined document has one thread for it, fed by a channel; the async task of the document
-//!   only talks to NATS (reads the log, appends, waits for acknowledgements), so a node that
-//!   is busy catching up still reads, appends and answers heartbeats on time, and so do the
+//!   reloading snapshots are CPU work that grows with the state and the edits waiting. The
+//!   process has one pool of threads for it (as many as cores, 2 to 8), shared by all the
+//!   documents it has open: a document's work is done in order, one step (a run, or an
+//!   append to order) at a time, never by two threads at once, and a busy document yields
+//!   its thread after each step. The async task of each document only talks to NATS (takes
+//!   its messages from the reader, appends, waits for acknowledgements), so a node that is
+//!   busy catching up still reads, appends and answers heartbeats on time, and so do the
 //!   other tasks of the app.
-//! - **Runs.** The node hands what the consumer has ready to that thread at once, and the
-//!   thread applies everything waiting (up to 1,024 messages) as one run: one lock of the
-//!   document and one pass of the follower, instead of one per message. While a run is
+//! - **What a node costs per open document**: one tokio task, its replica and follower
+//!   (the state twice, shared by structure, plus the edits waiting), and a place in the
+//!   reader; no thread and no consumer on the server. With 1,000 small documents open, a
+//!   node held 2 more threads than before it opened them, 1 consumer on the server, and about
+//!   24 KiB of memory per document (`cargo run --release -p immer-nats --example nats_many`;
+//!   BENCHMARKS.md has the figures). An idle document costs no timer and no request: the
+//!   reader alone asks where the log ends when its consumer has been quiet for half a second.
+//! - **Runs.** The node hands what the reader has ready for a document to its work at once,
+//!   and the pool applies everything waiting (up to 1,024 messages) as one run: one lock of
+//!   the document and one pass of the follower, instead of one per message. While a run is
 //!   applied, [`Document::edit`] and the other getters wait for it.
-//! - **Catching up in batches.** A node whose consumer went quiet while the log's end is
-//!   ahead (a connection that stalled, a consumer that stopped delivering) reads the missed
-//!   range through a pull consumer of its own, 1,000 messages per request, then follows the
-//!   log anew from there.
+//! - **Catching up in batches.** A document that falls 4,096 messages behind the reader (its
+//!   work is busy with a long run) is dropped from it and joins it again from its own
+//!   position; one that waits for the log (its own append's message, or the one that refused
+//!   it) and hears nothing for a fifth of a second asks where its log ends. Either reads the
+//!   missed range through a pull consumer of its own, 1,000 messages per request.
 //! - **Refused appends.** JetStream refuses an append whose expected sequence is no longer
 //!   the subject's last with error 10071 (wrong last sequence, with the sequence), and, in a
 //!   cluster of nats-server 2.10 and later while another append to the subject is in
@@ -100,6 +122,8 @@ mod store;
 mod builder;
 mod document;
 mod node;
+mod pool;
+mod reader;
 mod worker;
 
 pub use crate::builder::DocumentBuilder;

@@ -12,6 +12,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::config::Config;
 use crate::error::{Error, is_wrong_last_sequence, retry_transient};
+use crate::reader::LogReader;
 
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
     let valid = !name.is_empty()
@@ -53,6 +54,8 @@ pub struct Store {
     pub(crate) log: stream::Stream,
     heads: stream::Stream,
     snapshots: object_store::ObjectStore,
+    /// The node's one reader of the log, shared by the documents it opens.
+    pub(crate) reader: Arc<LogReader>,
 }
 
 impl fmt::Debug for Store {
@@ -80,12 +83,15 @@ impl Store {
             Self::open_streams(&js, &config)
         })
         .await?;
+        let filter = format!("immer.{}.*", config.stream);
+        let reader = Arc::new(LogReader::new(log.clone(), js.clone(), filter));
         Ok(Store {
             js,
             config: Arc::new(config),
             log,
             heads,
             snapshots,
+            reader,
         })
     }
 

@@ -1,6 +1,7 @@
-//! The node's I/O: the async task that talks to NATS, the document's thread that does what
-//! the node decides (applies runs of the log, reloads and writes snapshots, orders appends,
-//! sends to remote sessions), and what they share with the document's handle.
+//! A document's I/O: the async task that talks to NATS, the document's work (on the pool's
+//! threads) that does what the node decides (applies runs of the log, reloads and writes
+//! snapshots, orders appends, sends to remote sessions), and what they share with the
+//! document's handle.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -9,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer};
-use futures_util::{FutureExt, StreamExt};
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
 use immer::Draftable;
 use immer::sync::{Leader, Outbound};
 use serde::Serialize;
@@ -20,11 +21,14 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::config::debug;
 use crate::error::{Error, is_wrong_last_sequence};
 use crate::node::{Gap, Node, Prepared, Received, Reload};
+use crate::pool::{Mailbox, Work};
+use crate::reader::Registration;
 use crate::store::{Store, StoredSnapshot};
 
-/// Starts a joined document's work: its thread, and its async task (whose handle stops it).
-/// `resume` makes the replica of a snapshot's state and version, with the document's hooks
-/// (as [`Leader::resume`] does without them), when the node reloads one.
+/// Starts a joined document's work: its mailbox for the pool's threads, and its async task
+/// (whose handle stops it). `resume` makes the replica of a snapshot's state and version,
+/// with the document's hooks (as [`Leader::resume`] does without them), when the node
+/// reloads one.
 pub(crate) fn start<T>(
     store: Store,
     shared: Arc<Shared<T>>,
@@ -33,7 +37,6 @@ pub(crate) fn start<T>(
 where
     T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    let (jobs, job_receiver) = std::sync::mpsc::channel();
     let (effect_sender, effects) = mpsc::unbounded_channel();
     let replica = Replica {
         store: store.clone(),
@@ -42,11 +45,9 @@ where
         runtime: tokio::runtime::Handle::current(),
         effects: effect_sender,
         failed_reload: None,
+        backlog: VecDeque::new(),
     };
-    std::thread::Builder::new()
-        .name("immer-nats".to_owned())
-        .spawn(move || replica.run(&job_receiver))
-        .map_err(Error::nats)?;
+    let jobs = Mailbox::new(replica).map_err(Error::nats)?;
     let worker = Worker {
         store,
         shared,
@@ -56,7 +57,7 @@ where
     Ok(tokio::spawn(worker.run()))
 }
 
-/// What the node's handle, its async task and its thread share.
+/// What the node's handle, its async task and its work share.
 pub(crate) struct Shared<T> {
     pub(crate) name: String,
     pub(crate) subject: String,
@@ -126,15 +127,15 @@ impl<T> Shared<T> {
     }
 }
 
-/// What the async task asks of the document's thread.
-enum Job {
+/// What the async task asks of the document's work.
+pub(crate) enum Job {
     /// Apply these messages (in log order, after those handed over before).
     Messages(Vec<Received>),
     /// Order the change to append next, unless the log has not reached `hold_until`.
     Prepare { hold_until: u64 },
 }
 
-/// What the document's thread tells the async task.
+/// What the document's work tells the async task.
 enum Effect {
     /// This many messages were applied, or skipped; `lost`: some could not be applied (the
     /// log has a gap that reloading the snapshot did not fill), so the log must be read
@@ -149,97 +150,107 @@ enum Effect {
 const MAX_RUN: usize = 1024;
 /// How many ready messages the async task hands over at once.
 const READ_BATCH: usize = 256;
-/// How many messages may wait for the document's thread before the async task stops
+/// How many messages may wait for the document's work before the async task stops
 /// reading the log (JetStream's flow control then holds the rest).
 const MAX_QUEUED: usize = 16_384;
 /// How many messages one request of a catch-up reads.
 const CATCH_UP_BATCH: usize = 1000;
+/// How many messages a catch-up reads directly, one request each, before it reads the rest
+/// through a consumer.
+const DIRECT_READS: usize = 8;
 /// How many messages one catch-up reads at most before the node follows the log again.
 const CATCH_UP_MAX: u64 = 20_000;
 
-/// The document's work, on a thread of its own.
+/// The document's work, done by the pool's threads (see [`crate::pool`]), one step at a
+/// time.
 ///
-/// Why a thread per document, fed by a channel, rather than `spawn_blocking` or
+/// Why a mailbox on a pool of the process's own rather than `spawn_blocking` or
 /// `block_in_place`: the log's messages must be applied one run after another, in order,
-/// while the async task goes on reading the next ones and acknowledging appends. One thread
-/// that takes its jobs from a channel gives that order for free and lets everything that
-/// piled up while a run was applied form the next run; `spawn_blocking` would need the same
-/// queue in front of it plus a task to hand each run over (and shares its pool with the
-/// app's blocking I/O); `block_in_place` would stop this document's reads for as long as a
-/// run lasts and panics on a current-thread runtime. The thread sleeps on its channel when
-/// there is nothing to do, and ends with the document.
+/// while the async task goes on reading the next ones and acknowledging appends. A mailbox
+/// that a pool thread empties gives that order for free and lets everything that piled up
+/// while a run was applied form the next run; `spawn_blocking` would need the same queue in
+/// front of it (and shares its pool with the app's blocking I/O); `block_in_place` would stop
+/// this document's reads for as long as a run lasts and panics on a current-thread runtime.
+/// A document with nothing to do holds no thread.
 struct Replica<T> {
     store: Store,
     shared: Arc<Shared<T>>,
     /// Makes the replica of a snapshot (see [`start`]).
     resume: Box<dyn Fn(Arc<T>, u64) -> Leader<T> + Send>,
-    /// For the little async work the thread needs done (reading a snapshot when the log was
+    /// For the little async work the replica needs done (reading a snapshot when the log was
     /// purged past this node, writing one in the background).
     runtime: tokio::runtime::Handle,
     effects: mpsc::UnboundedSender<Effect>,
     /// When a reload last left a gap unfilled: another is not tried for a second.
     failed_reload: Option<std::time::Instant>,
+    /// Jobs received and not done yet, in order.
+    backlog: VecDeque<Job>,
+}
+
+impl<T> Work for Replica<T>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    type Job = Job;
+
+    fn receive(&mut self, jobs: &mut VecDeque<Job>) {
+        self.backlog.append(jobs);
+    }
+
+    fn has_more(&self) -> bool {
+        !self.backlog.is_empty()
+    }
+
+    /// Orders an append, or applies one run: every message handed over before the next
+    /// request to prepare, up to [`MAX_RUN`].
+    fn step(&mut self) -> bool {
+        if let Some(Job::Prepare { hold_until }) = self.backlog.front() {
+            let hold_until = *hold_until;
+            self.backlog.pop_front();
+            let prepared = self.prepare(hold_until);
+            return self.effects.send(Effect::Prepared(prepared)).is_ok();
+        }
+        let mut run = VecDeque::new();
+        while run.len() < MAX_RUN {
+            let Some(Job::Messages(messages)) = self.backlog.front_mut() else {
+                break;
+            };
+            let take = messages.len().min(MAX_RUN - run.len());
+            run.extend(messages.drain(..take));
+            if messages.is_empty() {
+                self.backlog.pop_front();
+            }
+        }
+        if run.is_empty() {
+            return true;
+        }
+        let mut count = run.len();
+        let started = std::time::Instant::now();
+        let lost = self.apply_run(run);
+        if started.elapsed() >= Duration::from_millis(100) {
+            debug(&format!(
+                "a run of {count} messages took {:.2?}",
+                started.elapsed()
+            ));
+        }
+        if lost {
+            // The log is read again from where this node is.
+            self.backlog.retain(|job| match job {
+                Job::Messages(messages) => {
+                    count += messages.len();
+                    false
+                }
+                Job::Prepare { .. } => true,
+            });
+        }
+        self.effects.send(Effect::Applied { count, lost }).is_ok()
+    }
 }
 
 impl<T> Replica<T>
 where
     T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    fn run(mut self, jobs: &std::sync::mpsc::Receiver<Job>) {
-        // Messages handed over and not applied yet, and a request to prepare that waits
-        // until they are.
-        let mut ready: VecDeque<Received> = VecDeque::new();
-        let mut next = None;
-        loop {
-            if ready.is_empty() {
-                let job = match next.take() {
-                    Some(job) => job,
-                    None => match jobs.recv() {
-                        Ok(job) => job,
-                        // The document was dropped.
-                        Err(_) => return,
-                    },
-                };
-                match job {
-                    Job::Prepare { hold_until } => {
-                        let prepared = self.prepare(hold_until);
-                        if self.effects.send(Effect::Prepared(prepared)).is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                    Job::Messages(messages) => ready.extend(messages),
-                }
-            }
-            // Everything else that is ready joins the run, up to its bound.
-            while next.is_none() && ready.len() < MAX_RUN {
-                match jobs.try_recv() {
-                    Ok(Job::Messages(messages)) => ready.extend(messages),
-                    Ok(job) => next = Some(job),
-                    Err(_) => break,
-                }
-            }
-            let run: VecDeque<Received> = ready.drain(..ready.len().min(MAX_RUN)).collect();
-            let mut count = run.len();
-            let started = std::time::Instant::now();
-            let lost = self.apply_run(run);
-            if started.elapsed() >= Duration::from_millis(100) {
-                debug(&format!(
-                    "a run of {count} messages took {:.2?}",
-                    started.elapsed()
-                ));
-            }
-            if lost {
-                // The log is read again from where this node is.
-                count += ready.len();
-                ready.clear();
-            }
-            if self.effects.send(Effect::Applied { count, lost }).is_err() {
-                return;
-            }
-        }
-    }
-
     /// Applies a run of messages: to the replica one by one, to the follower in one go.
     /// Returns whether some could not be applied.
     fn apply_run(&mut self, mut run: VecDeque<Received>) -> bool {
@@ -248,7 +259,7 @@ where
             let (reload, snapshot) = {
                 let mut node = self.shared.lock();
                 let every = self.store.config.snapshot_every;
-                // Read once for the run: only this thread sets the flag (a write clears it
+                // Read once for the run: only this work sets the flag (a write clears it
                 // when done), so at worst a write that ends meanwhile waits for the next
                 // snapshot's version.
                 let writing = self.shared.snapshotting.load(Ordering::Acquire);
@@ -371,15 +382,18 @@ type Ack = Pin<
     >,
 >;
 
-/// The creation of the consumer that follows the log.
-type Subscribing = Pin<Box<dyn Future<Output = Result<consumer::push::Ordered, Error>> + Send>>;
+/// A document's joining of the node's reader of the log.
+type Subscribing = Pin<Box<dyn Future<Output = Result<Registration, Error>> + Send>>;
 
-/// The document's async task: it talks to NATS, and hands all the work to the document's
-/// thread.
-struct Worker<T> {
+/// The document's async task: it talks to NATS, and hands all the work to the pool's
+/// threads.
+struct Worker<T>
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
     store: Store,
     shared: Arc<Shared<T>>,
-    jobs: std::sync::mpsc::Sender<Job>,
+    jobs: Arc<Mailbox<Replica<T>>>,
     effects: mpsc::UnboundedReceiver<Effect>,
 }
 
@@ -389,12 +403,12 @@ where
 {
     #[allow(clippy::too_many_lines)] // one loop over the node's events, read in one place
     async fn run(mut self) {
-        // The consumer that follows the log, or the request that creates it (never waited
-        // for here: appends and acknowledgements go on meanwhile).
-        let mut messages: Option<consumer::push::Ordered> = None;
+        // The document's place in the node's reader of the log, or the request for it
+        // (never waited for here: appends and acknowledgements go on meanwhile).
+        let mut messages: Option<Registration> = None;
         let mut subscribing: Option<Subscribing> = None;
         let mut subscribe_failed = false;
-        // The last sequence handed to the thread, and how many messages it has not applied.
+        // The last sequence handed over, and how many messages are not applied yet.
         let mut read = self.shared.applied();
         let mut queued = 0_usize;
         let mut ack: Option<(Ack, u64)> = None;
@@ -402,28 +416,39 @@ where
         // what made an append fail).
         let mut hold_until = 0_u64;
         let mut retry: Option<Pin<Box<tokio::time::Sleep>>> = None;
-        // Whether the thread is ordering an append, and whether it should be asked to.
+        // Whether the work is ordering an append, and whether it should be asked to.
         let mut preparing = false;
         let mut want_prepare = true;
-        // Liveness: a consumer can go quiet without an error (its server died while it was
-        // being recreated). After a quiet moment, ask where the log ends, and catch up when
-        // it is ahead (checked every tenth of a second, after a fifth of a second without a
-        // message while this node waits for one, half a second otherwise).
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        // Liveness, while this node waits for the log (its own append's message, or the
+        // one that refused it): after a fifth of a second without a message, ask where the
+        // document's log ends, and catch up when it is ahead (checked every tenth of a
+        // second, and only then: an idle document costs no timer). The reader watches the
+        // log as a whole (see `reader.rs`).
+        let mut tick: Option<tokio::time::Interval> = None;
         let mut heard = tokio::time::Instant::now();
         loop {
             if messages.is_none() && subscribing.is_none() {
-                subscribing = Some(self.subscribe(read + 1, subscribe_failed));
+                subscribing = Some(self.subscribe(subscribe_failed));
             }
-            // The thread prepares after the messages handed to it before: once they reach
+            // The work prepares after the messages handed to it before: once they reach
             // the hold, so will the node.
             if want_prepare && !preparing && ack.is_none() && retry.is_none() && read >= hold_until
             {
-                if self.jobs.send(Job::Prepare { hold_until }).is_err() {
+                if !self.jobs.send(Job::Prepare { hold_until }) {
                     return;
                 }
                 preparing = true;
                 want_prepare = false;
+            }
+            let waiting = self.shared.applied() < hold_until;
+            if waiting && tick.is_none() {
+                let period = Duration::from_millis(100);
+                tick = Some(tokio::time::interval_at(
+                    tokio::time::Instant::now() + period,
+                    period,
+                ));
+            } else if !waiting {
+                tick = None;
             }
             tokio::select! {
                 () = self.shared.wake.notified() => want_prepare = true,
@@ -431,54 +456,56 @@ where
                     subscribing = None;
                     subscribe_failed = result.is_err();
                     match result {
-                        Ok(stream) => messages = Some(stream),
+                        Ok(registration) => {
+                            // What the reader passed before this document joined it, the
+                            // document reads itself.
+                            let from = registration.from;
+                            messages = Some(registration);
+                            if from > read {
+                                let end = tokio::time::timeout(Duration::from_secs(2), self.store.last_seq(&self.shared.name)).await;
+                                let end = match end {
+                                    Ok(Ok(end)) => end.min(from),
+                                    _ => from,
+                                };
+                                if end > read {
+                                    read = self.catch_up(read + 1, end, &mut queued).await;
+                                    if read < end {
+                                        // The rest after joining the reader again.
+                                        messages = None;
+                                    }
+                                }
+                            }
+                            heard = tokio::time::Instant::now();
+                        }
                         Err(error) => debug(&format!("subscribe: {error}")),
                     }
                 }
-                message = async { messages.as_mut().expect("guarded").next().await }, if messages.is_some() && queued < MAX_QUEUED => {
+                message = async { messages.as_mut().expect("guarded").messages.recv().await }, if messages.is_some() && queued < MAX_QUEUED => {
                     let mut run = Vec::new();
-                    let mut next = message;
-                    let mut ended = false;
-                    let stream = messages.as_mut().expect("guarded");
-                    // What the consumer has ready goes to the thread as one job.
-                    loop {
-                        match next {
-                            Some(Ok(message)) => {
-                                heard = tokio::time::Instant::now();
-                                take(&message, &mut read, &mut run);
-                            }
-                            // A missed heartbeat (its server died, the connection dropped):
-                            // follow the log again from this node's position, through a new
-                            // consumer.
-                            Some(Err(error)) => {
-                                debug(&format!("consumer: {error}"));
-                                ended = true;
-                                break;
-                            }
-                            None => {
-                                debug("consumer ended");
-                                ended = true;
-                                break;
+                    match message {
+                        Some(message) => {
+                            heard = tokio::time::Instant::now();
+                            take(message, &mut read, &mut run);
+                            // What the reader has ready goes over as one job.
+                            let channel = &mut messages.as_mut().expect("guarded").messages;
+                            while run.len() < READ_BATCH {
+                                let Ok(message) = channel.try_recv() else {
+                                    break;
+                                };
+                                take(message, &mut read, &mut run);
                             }
                         }
-                        if run.len() >= READ_BATCH {
-                            break;
-                        }
-                        match stream.next().now_or_never() {
-                            Some(message) => next = message,
-                            None => break,
-                        }
-                    }
-                    if ended {
-                        messages = None;
+                        // Dropped by the reader (this document fell behind it): follow the
+                        // log anew, from this node's position.
+                        None => messages = None,
                     }
                     queued += run.len();
-                    if !run.is_empty() && self.jobs.send(Job::Messages(run)).is_err() {
+                    if !run.is_empty() && !self.jobs.send(Job::Messages(run)) {
                         return;
                     }
                 }
                 effect = self.effects.recv() => match effect {
-                    // The thread ended.
+                    // The work ended.
                     None => return,
                     Some(Effect::Applied { count, lost }) => {
                         queued = queued.saturating_sub(count);
@@ -499,7 +526,7 @@ where
                     want_prepare = true;
                     match result {
                         // Its message (or, for a duplicate, the earlier attempt's) comes
-                        // through the consumer, and decides the change there.
+                        // through the reader, and decides the change there.
                         Ok(published) => hold_until = published.sequence,
                         // Someone appended first, or is appending: wait for their message.
                         Err(error) if is_wrong_last_sequence(&error) => {
@@ -516,25 +543,22 @@ where
                     retry = None;
                     want_prepare = true;
                 }
-                _ = tick.tick() => {
-                    // Sooner when this node waits for the log (its own append's message, or
-                    // the one that refused it).
+                _ = async { tick.as_mut().expect("guarded").tick().await }, if tick.is_some() => {
                     let applied = self.shared.applied();
-                    let waiting = applied < hold_until;
-                    let quiet = if waiting { Duration::from_millis(200) } else { Duration::from_millis(500) };
-                    if heard.elapsed() >= quiet {
+                    if heard.elapsed() >= Duration::from_millis(200) {
                         if let Ok(node) = self.shared.node.try_lock() {
-                            if !node.follower.is_settled() {
-                                debug(&format!("quiet: read {read}, applied {applied} (version {}), holding until {hold_until}, {} pending, {queued} queued, append {}, retry {}", node.replica.version(), node.follower.pending_count(), ack.is_some(), retry.is_some()));
-                            }
+                            debug(&format!("quiet: read {read}, applied {applied} (version {}), holding until {hold_until}, {} pending, {queued} queued, append {}, retry {}", node.replica.version(), node.follower.pending_count(), ack.is_some(), retry.is_some()));
                         }
                         let end = tokio::time::timeout(Duration::from_secs(2), self.store.last_seq(&self.shared.name)).await;
                         if let Ok(Ok(end)) = end {
                             if end > read {
-                                debug(&format!("consumer: behind the log's end ({read} of {end}); reading the rest in batches and following it anew"));
+                                debug(&format!("behind the log's end ({read} of {end}); reading the rest in batches"));
                                 read = self.catch_up(read + 1, end, &mut queued).await;
-                                messages = None;
-                                subscribing = None;
+                                if read < end {
+                                    // The rest after joining the reader again.
+                                    messages = None;
+                                    subscribing = None;
+                                }
                             }
                             // The log ends before the message this node waits for: the append
                             // that refused this node's (10164) did not land after all.
@@ -550,13 +574,38 @@ where
         }
     }
 
-    /// Reads the log from `start` to `end` (at most [`CATCH_UP_MAX`] messages) in batches
-    /// of [`CATCH_UP_BATCH`] through a pull consumer of its own, handing each batch to the
-    /// thread as it comes; returns the last sequence read. When the consumer delivers nothing
-    /// (a consumer that does not deliver what the stream holds, as nats-server 2.9 can after
-    /// a purge, must not keep a node behind), the document's next message is read directly.
+    /// Reads the log from `start` to `end`, handing what it reads over as it comes; returns
+    /// the last sequence read. A few messages are read directly, one request each (a
+    /// document that joins the reader a few changes after its snapshot); more, up to
+    /// [`CATCH_UP_MAX`], in batches of [`CATCH_UP_BATCH`] through a pull consumer of its own,
+    /// deleted after. When the consumer delivers nothing (a consumer that does not deliver
+    /// what the stream holds, as nats-server 2.9 can after a purge, must not keep a node
+    /// behind), the document's next message is read directly.
     async fn catch_up(&self, start: u64, end: u64, queued: &mut usize) -> u64 {
         let mut read = start - 1;
+        let mut run = Vec::new();
+        let mut caught_up = false;
+        for _ in 0..DIRECT_READS {
+            match self.read_next(read + 1).await {
+                Ok(Some(message)) => take(message, &mut read, &mut run),
+                // None left: nothing of this document's after `read`.
+                Ok(None) => caught_up = true,
+                Err(()) => break,
+            }
+            if caught_up || read >= end {
+                break;
+            }
+        }
+        if !run.is_empty() {
+            *queued += run.len();
+            if !self.jobs.send(Job::Messages(run)) {
+                return read;
+            }
+        }
+        if caught_up || read >= end {
+            return if caught_up { read.max(end) } else { read };
+        }
+        let start = read + 1;
         let create = self.store.log.create_consumer(consumer::pull::Config {
             filter_subject: self.shared.subject.clone(),
             deliver_policy: consumer::DeliverPolicy::ByStartSequence {
@@ -579,7 +628,14 @@ where
                         .messages()
                         .await?;
                     while let Some(message) = batch.next().await {
-                        take(&message?, &mut read, &mut run);
+                        let message = message?;
+                        if let Ok(info) = message.info() {
+                            let received = Received {
+                                seq: info.stream_sequence,
+                                payload: message.payload.clone(),
+                            };
+                            take(received, &mut read, &mut run);
+                        }
                     }
                     Ok::<_, async_nats::Error>(())
                 };
@@ -587,7 +643,7 @@ where
                 let delivered = !run.is_empty();
                 if delivered {
                     *queued += run.len();
-                    if self.jobs.send(Job::Messages(run)).is_err() {
+                    if !self.jobs.send(Job::Messages(run)) {
                         break;
                     }
                 }
@@ -599,49 +655,52 @@ where
             tokio::spawn(async move { log.delete_consumer(&name).await.ok() });
         }
         if read < start {
-            let next = self
-                .store
-                .log
-                .raw_message_builder()
-                .sequence(start)
-                .next_by_subject(self.shared.subject.clone())
-                .send();
-            if let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(2), next).await {
-                debug(&format!("catch-up: read {} directly", message.sequence));
-                read = message.sequence;
+            if let Ok(Some(message)) = self.read_next(start).await {
+                debug(&format!("catch-up: read {} directly", message.seq));
+                read = message.seq;
                 *queued += 1;
-                let received = Received {
-                    seq: message.sequence,
-                    payload: message.payload,
-                };
-                self.jobs.send(Job::Messages(vec![received])).ok();
+                self.jobs.send(Job::Messages(vec![message]));
             }
         }
         read
     }
 
-    /// Follows the log from `start` through a new ordered consumer (a tenth of a second
-    /// later when the last attempt failed).
-    fn subscribe(&self, start: u64, pause: bool) -> Subscribing {
-        let log = self.store.log.clone();
-        let config = consumer::push::OrderedConfig {
-            deliver_subject: self.store.js.client().new_inbox(),
-            filter_subject: self.shared.subject.clone(),
-            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                start_sequence: start,
-            },
-            ..Default::default()
-        };
+    /// The document's first message at or after `seq`, read directly: `None` when there is
+    /// none, `Err` when the stream did not say.
+    async fn read_next(&self, seq: u64) -> Result<Option<Received>, ()> {
+        let next = self
+            .store
+            .log
+            .raw_message_builder()
+            .sequence(seq)
+            .next_by_subject(self.shared.subject.clone())
+            .send();
+        match tokio::time::timeout(Duration::from_secs(2), next).await {
+            Ok(Ok(message)) => Ok(Some(Received {
+                seq: message.sequence,
+                payload: message.payload,
+            })),
+            Ok(Err(error)) if error.kind() == stream::RawMessageErrorKind::NoMessageFound => {
+                Ok(None)
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// Joins the node's reader of the log (a tenth of a second later when the last attempt
+    /// failed).
+    fn subscribe(&self, pause: bool) -> Subscribing {
+        let reader = Arc::clone(&self.store.reader);
+        let subject = self.shared.subject.clone();
         Box::pin(async move {
             if pause {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            let consumer = log.create_consumer(config).await.map_err(Error::nats)?;
-            consumer.messages().await.map_err(Error::nats)
+            reader.register(&subject).await
         })
     }
 
-    /// Sends an append the thread prepared.
+    /// Sends an append the work prepared.
     fn append(&self, prepared: Prepared) -> (Ack, u64) {
         let js = self.store.js.clone();
         let subject = self.shared.subject.clone();
@@ -668,17 +727,10 @@ where
 }
 
 /// Adds a message read from the log to `run`, unless it was read before.
-fn take(message: &jetstream::Message, read: &mut u64, run: &mut Vec<Received>) {
-    let Ok(info) = message.info() else {
-        return;
-    };
-    let seq = info.stream_sequence;
-    if seq <= *read {
+fn take(message: Received, read: &mut u64, run: &mut Vec<Received>) {
+    if message.seq <= *read {
         return;
     }
-    *read = seq;
-    run.push(Received {
-        seq,
-        payload: message.payload.clone(),
-    });
+    *read = message.seq;
+    run.push(message);
 }
