@@ -44,3 +44,59 @@ where
         Ok(hub)
     }
 }
+
+impl From<immer_nats::Error> for crate::DocumentError {
+    fn from(error: immer_nats::Error) -> Self {
+        match error {
+            immer_nats::Error::InvalidName(_) => {
+                crate::DocumentError::InvalidName(error.to_string())
+            }
+            immer_nats::Error::NotFound(name) => crate::DocumentError::NotFound(name),
+            immer_nats::Error::Exists(name) => crate::DocumentError::Exists(name),
+            other => crate::DocumentError::Storage(other.to_string()),
+        }
+    }
+}
+
+/// A [`Server`](crate::Server)'s documents in NATS JetStream: any number of servers share
+/// them, each a node of the documents its clients use (see `immer_nats`).
+impl<T> crate::Storage<T> for Store
+where
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    type Backend = JetStream<T>;
+
+    async fn open(
+        &self,
+        name: &str,
+        checks: immer::sync::Checks<T>,
+    ) -> Result<JetStream<T>, crate::DocumentError> {
+        Ok(self.document::<T>(name).checks(checks).join().await?)
+    }
+
+    fn later(
+        backend: &JetStream<T>,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<immer::sync::Outbound<T>>> {
+        Some(backend.remote_messages())
+    }
+
+    async fn create(
+        &self,
+        name: &str,
+        state: std::sync::Arc<T>,
+    ) -> Result<(), crate::DocumentError> {
+        Ok(Store::create(self, name, &*state).await?)
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool, crate::DocumentError> {
+        match Store::delete(self, name).await {
+            Ok(()) => Ok(true),
+            Err(immer_nats::Error::NotFound(_)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<String>, crate::DocumentError> {
+        Ok(self.documents().await?)
+    }
+}

@@ -238,3 +238,46 @@ async fn a_server_cut_off_across_a_compaction_catches_up_from_the_snapshot() {
     task_a.abort();
     task_b.abort();
 }
+
+const KILL_TEST: &str = "accepted_changes_survive_kill_9_of_the_server_process_on_jetstream";
+const KILL_CHILD: &str = "IMMER_WEB_KILL_NATS";
+
+/// Kill -9 during load on JetStream: the server process of many documents (its node of
+/// each) is killed with SIGKILL 20 times under the load of 50 clients on 20 documents, and
+/// started again; the NATS server stays. Checked as on the embedded store
+/// (`test_kill.rs`), against the documents as a fresh node reads them from the log.
+#[test]
+fn accepted_changes_survive_kill_9_of_the_server_process_on_jetstream() {
+    use common::kill::{DOCUMENTS, ROUNDS, doc_name, load, serve};
+    if let Ok(url) = std::env::var(KILL_CHILD) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let store = nats::store(&url, config()).await;
+            serve(store).await;
+        });
+        return;
+    }
+    let server = nats::NatsServer::start();
+    let told = load(KILL_TEST, &[(KILL_CHILD, server.url())]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let total: u64 = runtime.block_on(async {
+        let store = nats::store(&server.url(), config()).await;
+        let mut total = 0;
+        for n in 0..DOCUMENTS {
+            let name = doc_name(n);
+            let document = store.document::<Board>(&name).join().await.unwrap();
+            document
+                .wait_for_version(document.version(), Duration::from_secs(20))
+                .await
+                .unwrap();
+            let version = document.version();
+            told.check(&name, version, &document.state(), &document.log());
+            total += version;
+        }
+        total
+    });
+    println!(
+        "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed",
+        told.kills, told.accepted, told.resumed
+    );
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test file uses what it needs")]
 
+pub(crate) mod kill;
 pub(crate) mod many;
 
 use std::net::SocketAddr;
