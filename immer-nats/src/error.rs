@@ -55,7 +55,8 @@ impl fmt::Display for Error {
             Error::Json(error) => write!(f, "JSON: {error}"),
             Error::InvalidName(name) => write!(
                 f,
-                "{name:?} is not a valid name: use letters, digits, '-' and '_'"
+                "{name:?} is not a valid name: {}",
+                immer::sync::DOCUMENT_NAME_RULE
             ),
             Error::NotFound(name) => write!(f, "no document {name:?}"),
             Error::Exists(name) => write!(f, "document {name:?} exists already"),

@@ -15,15 +15,11 @@ use crate::error::{Error, is_wrong_last_sequence, retry_transient};
 use crate::reader::LogReader;
 
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
-    let valid = !name.is_empty()
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid {
+    if immer::sync::is_document_name(name) {
         Ok(())
     } else {
-        Err(Error::InvalidName(name.to_owned()))
+        // Named as far as a message needs (a name may be any length).
+        Err(Error::InvalidName(name.chars().take(64).collect()))
     }
 }
 

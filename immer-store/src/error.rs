@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-/// The rule a document name follows (see [`Error::InvalidName`]).
-pub const NAME_RULE: &str =
-    "1 to 200 ASCII letters, digits, '-' and '_' (no '/', '.', NUL or other characters)";
+/// The rule a document name follows (see [`Error::InvalidName`]): the same for every store
+/// and transport of these documents ([`immer::sync::DOCUMENT_NAME_RULE`]).
+pub const NAME_RULE: &str = immer::sync::DOCUMENT_NAME_RULE;
 
 /// An error of a [`Store`](crate::Store) or a [`Document`](crate::Document).
 #[derive(Clone, Debug)]
@@ -87,12 +87,7 @@ impl std::error::Error for Error {}
 ///
 /// [`Error::InvalidName`] with the rule.
 pub fn check_name(name: &str) -> Result<(), Error> {
-    let valid = !name.is_empty()
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid {
+    if immer::sync::is_document_name(name) {
         Ok(())
     } else {
         Err(Error::InvalidName {

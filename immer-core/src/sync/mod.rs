@@ -142,6 +142,7 @@ mod checks;
 mod follower;
 mod leader;
 mod messages;
+mod names;
 mod sessions;
 
 pub use backend::Backend;
@@ -152,4 +153,5 @@ pub use messages::{
     Answered, Change, ClientId, Committed, Outbound, Outcome, Recipient, RejectReason, Rejected,
     SessionId, Snapshot, ToFollower, ToLeader, Welcome,
 };
+pub use names::{DOCUMENT_NAME_RULE, is_document_name};
 pub use sessions::{Admission, Sessions};
