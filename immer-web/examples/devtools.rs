@@ -14,7 +14,7 @@
 //! process's resident memory is printed (on Linux), on standard error.
 //!
 //! The live source is the web board: `cargo run -p immer-web --example web_board` serves
-//! these devtools at `/devtools/`, following the board as it is edited.
+//! these devtools at `/b/<board>/devtools/`, following the board as it is edited.
 
 use std::io::BufReader;
 use std::sync::Arc;

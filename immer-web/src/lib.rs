@@ -34,8 +34,8 @@
 //!
 //! # Examples
 //!
-//! See [`Hub`], and `cargo run -p immer-web --example web_board` for the todo board as a web
-//! page (run `npm ci` in `clients/js` first).
+//! See [`Hub`] and [`Server`], and `cargo run -p immer-web --example web_board` for todo
+//! boards as a web app, a server of many boards (run `npm ci` in `clients/js` first).
 
 pub mod devtools;
 mod gate;

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import WebSocket from 'ws';
-import { connect } from '../index.js';
+import { connect, connectMany } from '../index.js';
 import { startServer, waitFor } from './server.js';
 
 let server;
@@ -123,22 +123,108 @@ test("the state, the devtools' API and import answer only whom the board lets in
       ...options,
       headers: token ? { Authorization: `Bearer ${token}` } : {},
     });
-  assert.equal((await get('/state')).status, 401);
-  assert.equal((await get('/state', 'mallory')).status, 401);
-  assert.equal((await get('/state', 'victor')).status, 200);
-  assert.equal((await fetch(`${server.http}/state?token=carol`)).status, 200);
+  assert.equal((await get('/api/boards/welcome')).status, 401);
+  assert.equal((await get('/api/boards/welcome', 'mallory')).status, 401);
+  assert.equal((await get('/api/boards/welcome', 'victor')).status, 200);
+  assert.equal((await fetch(`${server.http}/api/boards/welcome?token=carol`)).status, 200);
+  assert.equal((await get('/api/boards/nowhere', 'victor')).status, 404);
   // The devtools for editors: the page itself shows nothing, its API is guarded.
-  assert.equal((await get('/devtools')).status, 200);
-  assert.equal((await get('/devtools/api/info')).status, 401);
-  assert.equal((await get('/devtools/api/info', 'victor')).status, 403);
-  assert.equal((await get('/devtools/api/info', 'ann')).status, 200);
+  assert.equal((await get('/b/welcome/devtools')).status, 200);
+  assert.equal((await get('/b/welcome/devtools/api/info')).status, 401);
+  assert.equal((await get('/b/welcome/devtools/api/info', 'victor')).status, 403);
+  assert.equal((await get('/b/welcome/devtools/api/info', 'ann')).status, 200);
+  assert.equal((await get('/b/nowhere/devtools/api/info', 'ann')).status, 404);
+  assert.equal((await get('/b/welcome/devtools/elsewhere', 'ann')).status, 404);
   const session = '{"base": {"title": "x", "todos": []}}\n';
-  assert.equal((await get('/devtools/api/import', null, { method: 'POST', body: session })).status, 401);
+  assert.equal((await get('/b/welcome/devtools/api/import', null, { method: 'POST', body: session })).status, 401);
   // Even for an editor: the devtools follow the live board, which an import would replace.
-  const imported = await get('/devtools/api/import', 'ann', { method: 'POST', body: session });
+  const imported = await get('/b/welcome/devtools/api/import', 'ann', { method: 'POST', body: session });
   assert.equal(imported.status, 409);
   assert.match((await imported.json()).error, /live/);
   assert.notEqual((await server.state()).state.title, 'x');
+});
+
+test('the list of boards: anyone with a token lists them, editors create and delete them', async () => {
+  const { api } = server;
+  assert.equal((await api('GET', '/api/boards')).status, 401);
+  assert.equal((await api('GET', '/api/boards', { token: 'mallory' })).status, 401);
+  const listed = await (await api('GET', '/api/boards', { token: 'victor' })).json();
+  assert.equal(listed.user, 'victor');
+  assert.equal(listed.role, 'viewer');
+  assert.ok(listed.boards.includes('welcome'), JSON.stringify(listed));
+
+  // Only editors create, and a name is checked.
+  const refused = await api('POST', '/api/boards', { token: 'carol', body: { name: 'carols' } });
+  assert.equal(refused.status, 403);
+  assert.match((await refused.json()).error, /forbidden: carol may not create/);
+  const bad = await api('POST', '/api/boards', { token: 'ann', body: { name: 'a board/1' } });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error, /"a board\/1" is not a board's name: a name is 1 to 200 ASCII letters/);
+  const malformed = await api('POST', '/api/boards', { token: 'ann', body: { title: 'no name' } });
+  assert.equal(malformed.status, 400);
+  assert.match((await malformed.json()).error, /send \{"name": \.\.\.\}/);
+  const made = await api('POST', '/api/boards', { token: 'ann', body: { name: 'team-a' } });
+  assert.equal(made.status, 201);
+  assert.deepEqual(await made.json(), { name: 'team-a' });
+  const taken = await api('POST', '/api/boards', { token: 'bob', body: { name: 'team-a' } });
+  assert.equal(taken.status, 409);
+  assert.match((await taken.json()).error, /a board named "team-a" exists already/);
+  assert.ok((await (await api('GET', '/api/boards', { token: 'bob' })).json()).boards.includes('team-a'));
+
+  // A new board starts as the demo's board, at version 0, with its own socket.
+  const fresh = await server.state('team-a');
+  assert.equal(fresh.version, 0);
+  const teamA = await connect(`${server.wsMany}/team-a`, { token: 'ann', WebSocket });
+  open.push(teamA);
+  teamA.update((d) => {
+    d.title = 'Team A';
+  });
+  await teamA.settled();
+  assert.equal((await server.state('team-a')).state.title, 'Team A');
+  assert.notEqual((await server.state()).state.title, 'Team A', 'the other board is its own');
+
+  // Only editors delete; whoever is on the board is told.
+  assert.equal((await api('DELETE', '/api/boards/team-a', { token: 'victor' })).status, 403);
+  const connection = connectMany(server.wsMany, { token: 'carol', WebSocket });
+  try {
+    const onIt = await connection.open('team-a');
+    assert.equal(onIt.getState().title, 'Team A');
+    const gone = new Promise((resolve) => onIt.on('unsubscribed', resolve));
+    assert.equal((await api('DELETE', '/api/boards/team-a', { token: 'ann' })).status, 204);
+    assert.match((await gone).reason, /deleted/);
+  } finally {
+    connection.disconnect();
+  }
+  const again = await api('DELETE', '/api/boards/team-a', { token: 'ann' });
+  assert.equal(again.status, 404);
+  assert.match((await again.json()).error, /no board is named "team-a"/);
+  assert.equal((await api('GET', '/api/boards/team-a', { token: 'ann' })).status, 404);
+  assert.ok(!(await (await api('GET', '/api/boards', { token: 'ann' })).json()).boards.includes('team-a'));
+});
+
+test('one socket carries many boards (connectMany on /ws)', async () => {
+  for (const name of ['many-1', 'many-2']) {
+    assert.equal((await server.api('POST', '/api/boards', { token: 'ann', body: { name } })).status, 201);
+  }
+  const connection = connectMany(server.wsMany, { token: 'bob', WebSocket });
+  try {
+    const [one, two] = await Promise.all([connection.open('many-1'), connection.open('many-2')]);
+    one.update((d) => {
+      d.todos.push({ id: 'm1', text: 'on board one', done: false });
+    });
+    two.update((d) => {
+      d.title = 'Board two';
+    });
+    await Promise.all([one.settled(), two.settled()]);
+    const [first, second] = [await server.state('many-1'), await server.state('many-2')];
+    assert.deepEqual(one.getState(), first.state);
+    assert.deepEqual(two.getState(), second.state);
+    assert.ok(first.state.todos.some((t) => t.id === 'm1'));
+    assert.equal(second.state.title, 'Board two');
+    await assert.rejects(connection.open('nowhere'), /no document is named "nowhere"/);
+  } finally {
+    connection.disconnect();
+  }
 });
 
 test('members the board does not have never reach any client, and __proto__ is refused', async () => {

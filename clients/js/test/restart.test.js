@@ -1,6 +1,6 @@
-// The board survives its server: in headless Chromium, a page edits the board, the server
-// process is killed (SIGKILL) and started again on the same data directory, and the page,
-// reloaded, shows every edit it was told was accepted.
+// The boards survive their server: in headless Chromium, a page edits a board made through
+// the API, the server process is killed (SIGKILL) and started again on the same data
+// directory, and the page, reloaded, shows every edit it was told was accepted.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -28,7 +28,9 @@ test('edits survive a killed server and a reloaded page', async () => {
   const page = await browser.newPage({ viewport: { width: 640, height: 900 } });
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${server.http}/?token=ann`);
+  const made = await server.api('POST', '/api/boards', { token: 'ann', body: { name: 'kept' } });
+  assert.equal(made.status, 201);
+  await page.goto(`${server.http}/b/kept?token=ann`);
   await opened(page);
   for (const text of ['kept 1', 'kept 2', 'kept 3']) {
     await page.fill('#text', text);
@@ -37,20 +39,22 @@ test('edits survive a killed server and a reloaded page', async () => {
   await page.evaluate(() => document.querySelector('#todos li input[type=checkbox]')?.click());
   // Accepted: the page is settled at the server's version.
   await waitFor(async () => {
-    const { version } = await server.state();
+    const { version } = await server.state('kept');
     const status = await page.$eval('#status', (el) => ({ ...el.dataset }));
     return version >= 4 && status.pending === '0' && Number(status.version) === version
       && (await page.evaluate(() => window.board.isSettled));
   }, 'the page to be settled', 20000);
   const before = await shownBoard(page);
-  const { version, state } = await server.state();
+  const { version, state } = await server.state('kept');
   assert.deepEqual(before, state);
   assert.ok(['kept 1', 'kept 2', 'kept 3'].every((t) => state.todos.some((todo) => todo.text === t)));
 
   await server.kill(); // SIGKILL: nothing more is written
   const data = server.data;
   server = await startServer(server.port, data);
-  const restarted = await server.state();
+  const restarted = await server.state('kept');
+  const listed = await (await server.api('GET', '/api/boards', { token: 'victor' })).json();
+  assert.deepEqual(listed.boards, ['kept', 'welcome']);
   assert.equal(restarted.version, version, 'the version the page was told');
   assert.deepEqual(restarted.state, state);
 

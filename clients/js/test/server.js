@@ -31,11 +31,13 @@ export function chromiumPath() {
 }
 
 /**
- * Starts a server on `port` (0: any free one) with its board kept under `data` (a new
+ * Starts a server on `port` (0: any free one) with its boards kept under `data` (a new
  * temporary directory unless given: pass a stopped server's `data` to start it again on the
- * same board); resolves with its http and ws addresses, a `stop()` and a `kill()`.
+ * same boards); resolves with its http address, the WebSocket of its first board, `welcome`
+ * (`ws`, for `connect`), the socket of many boards (`wsMany`, for `connectMany`), a board's
+ * state, the JSON API, a `stop()` and a `kill()`.
  *
- * @returns {Promise<{ http: string, ws: string, data: string, stop: () => Promise<void>, kill: () => Promise<void>, state: () => Promise<any> }>}
+ * @returns {Promise<{ http: string, ws: string, wsMany: string, data: string, stop: () => Promise<void>, kill: () => Promise<void>, state: (board?: string) => Promise<any>, api: (method: string, path: string, options?: { token?: string, body?: any }) => Promise<Response> }>}
  */
 export async function startServer(port = 0, data = undefined) {
   const owned = data === undefined;
@@ -51,16 +53,24 @@ export async function startServer(port = 0, data = undefined) {
     child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
   });
   const http = first.replace(/^listening on /, '');
-  const ws = `${http.replace(/^http/, 'ws')}/ws`;
+  const wsMany = `${http.replace(/^http/, 'ws')}/ws`;
+  const api = (method, path, { token, body } = {}) => {
+    const headers = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return fetch(`${http}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  };
   return {
     http,
-    ws,
+    ws: `${wsMany}/welcome`,
+    wsMany,
     child,
     data: dir,
     port: Number(new URL(http).port),
-    async state() {
-      // The state endpoint answers only whom the board lets in.
-      const response = await fetch(`${http}/state`, { headers: { Authorization: "Bearer victor" } });
+    api,
+    /** The board's version and state (`welcome` unless named), as a viewer reads them. */
+    async state(board = 'welcome') {
+      const response = await api('GET', `/api/boards/${board}`, { token: 'victor' });
+      if (!response.ok) throw new Error(`GET /api/boards/${board}: ${response.status} ${await response.text()}`);
       return response.json();
     },
     async stop() {

@@ -1,0 +1,107 @@
+// A todo board's page (`/b/<name>`): renders the board's shared state and edits it with Immer
+// recipes through the immer-web client, over one WebSocket to `/ws` (`connectMany`) that
+// subscribes to this board. Exposes `window.board` (the board's store) for the browser tests.
+import { connectMany } from '/client/index.js';
+
+const token = new URLSearchParams(location.search).get('token') ?? 'ann';
+const name = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const $ = (id) => document.getElementById(id);
+const withToken = (path) => `${path}?token=${encodeURIComponent(token)}`;
+
+function status(store) {
+  const el = $('status');
+  el.dataset.state = store.status;
+  el.dataset.version = String(store.version);
+  el.dataset.pending = String(store.pendingCount);
+  el.textContent = store.reason
+    ? `this board is gone: ${store.reason}`
+    : `${store.user ?? token} (${store.role ?? '?'}) · ${store.status} · version ${store.version} · ${store.pendingCount} pending`;
+}
+
+function render(store, state) {
+  $('title').textContent = state.title;
+  const list = $('todos');
+  list.replaceChildren(
+    ...state.todos.map((todo, index) => {
+      const li = document.createElement('li');
+      li.dataset.id = todo.id;
+      li.className = todo.done ? 'done' : '';
+      const box = Object.assign(document.createElement('input'), { type: 'checkbox', checked: todo.done });
+      box.addEventListener('change', () => edit(store, (d) => { d.todos[index].done = box.checked; }));
+      const text = Object.assign(document.createElement('span'), { className: 'text', textContent: todo.text });
+      const up = button('↑', 'up', () => edit(store, (d) => { move(d.todos, index, index - 1); }), index === 0);
+      const down = button('↓', 'down', () => edit(store, (d) => { move(d.todos, index, index + 1); }), index === state.todos.length - 1);
+      const remove = button('✕', 'remove', () => edit(store, (d) => { d.todos.splice(index, 1); }));
+      li.append(box, text, up, down, remove);
+      return li;
+    }),
+  );
+  status(store);
+}
+
+function button(label, action, onClick, disabled = false) {
+  const b = Object.assign(document.createElement('button'), { textContent: label, disabled, type: 'button' });
+  b.dataset.action = action;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function move(list, from, to) {
+  const [todo] = list.splice(from, 1);
+  list.splice(to, 0, todo);
+}
+
+function edit(store, recipe) {
+  if (store.reason) {
+    $('notice').textContent = `This board takes no more edits: ${store.reason}`;
+    return;
+  }
+  $('notice').textContent = '';
+  store.update(recipe);
+}
+
+/** Shows why the board is not (or no longer) shown. */
+function stopped(state, message) {
+  $('status').dataset.state = state;
+  $('status').textContent = message;
+}
+
+$('home').href = withToken('/');
+document.title = `${name} · todo board`;
+$('board').textContent = `board ${name}`;
+const connection = connectMany(url, { token });
+const store = await connection.open(name).catch((error) => {
+  // Not found, forbidden, a refused token: said on the page, with the way back to the list.
+  stopped('closed', error.message);
+  $('add').hidden = true;
+  return null;
+});
+if (store !== null) {
+  window.board = store;
+  if (store.role === 'editor') {
+    $('devtools').href = withToken(`/b/${encodeURIComponent(name)}/devtools`);
+    $('devtools').hidden = false;
+  }
+  store.subscribe((state) => render(store, state));
+  for (const type of ['open', 'close', 'applied', 'accepted']) store.on(type, () => status(store));
+  store.on('dropped', (event) => {
+    const why = event.reason.kind === 'rejected' ? event.reason.message : event.reason.kind;
+    $('notice').textContent = `Your edit was undone: ${why}`;
+    status(store);
+  });
+  // The board was deleted (or the server ended this subscription): it takes no more edits.
+  store.on('unsubscribed', () => {
+    status(store);
+    $('add').hidden = true;
+  });
+  $('add').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = $('text').value.trim();
+    if (text === '') return;
+    const id = `${token}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    edit(store, (d) => { d.todos.push({ id, text, done: false }); });
+    $('text').value = '';
+  });
+  render(store, store.getState());
+}
