@@ -12,7 +12,7 @@ pub const DOCUMENT_NAME_RULE: &str =
 /// # Examples
 ///
 /// ```
-/// use immer::sync::is_document_name;
+/// use immer_core::sync::is_document_name;
 ///
 /// assert!(is_document_name("team-a_2"));
 /// for bad in ["", "a/b", "..", "a.b", "a\0b", "ä", &"x".repeat(201)] {
