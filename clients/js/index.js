@@ -11,7 +11,7 @@
 // opens is a `DocumentHandle`, a store with the API of `Store`.
 //
 //   import { connectMany } from 'immer-rs-client';
-//   const connection = connectMany('ws://localhost:3000/ws/many', { token });
+//   const connection = connectMany('ws://localhost:3000/ws', { token });
 //   const teamA = await connection.open('team-a');   // rejects with the server's reason
 //   teamA.update((draft) => { draft.title = 'Team A'; });
 //   teamA.on('unsubscribed', ({ reason }) => show(reason));
@@ -67,7 +67,7 @@ export function connect(url, options) {
  * with the server's reason).
  *
  * ```js
- * const connection = connectMany('ws://localhost:3000/ws/many', { token, WebSocket });
+ * const connection = connectMany('ws://localhost:3000/ws', { token, WebSocket });
  * const [teamA, teamB] = await Promise.all([connection.open('team-a'), connection.open('team-b')]);
  * teamA.update((draft) => { draft.todos.push({ id: 'x', text: 'one socket', done: false }); });
  * connection.disconnect();

@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path as UrlPath, Query, Request, State};
+use axum::extract::{FromRequestParts, Path as UrlPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -98,17 +98,7 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::to_owned);
-        let token = bearer.or_else(|| {
-            let Query(query) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri).ok()?;
-            query.get("token").cloned()
-        });
-        let Some(token) = token else {
+        let Some(token) = immer_web::request_token(&parts.headers, &parts.uri) else {
             let reason = "unauthorized: send a token (Authorization: Bearer, or ?token=)";
             return Err(refuse(StatusCode::UNAUTHORIZED, reason));
         };

@@ -39,8 +39,8 @@ mod document;
 mod edits;
 mod limits;
 
-use connection::request_token;
-pub(crate) use connection::{Authenticated, Socket, closing, cut, identify, read};
+pub use connection::request_token;
+pub(crate) use connection::{Authenticated, Socket, closing, cut, identify, protect, read};
 pub use edits::EditError;
 pub(crate) use limits::Budget;
 pub use limits::{Limits, close_code};
@@ -585,31 +585,11 @@ where
         F: Fn(&Identity<R>) -> bool + Clone + Send + Sync + 'static,
     {
         let hub = self.clone();
-        router.layer(axum::middleware::from_fn(
-            move |request: axum::extract::Request, next: axum::middleware::Next| {
-                let (hub, allowed) = (hub.clone(), allowed.clone());
-                async move {
-                    let Some(token) = request_token(&request) else {
-                        let reason =
-                            "unauthorized: send a token (Authorization: Bearer, or ?token=)";
-                        return (axum::http::StatusCode::UNAUTHORIZED, reason).into_response();
-                    };
-                    match hub.authenticate(token).await {
-                        Ok(identity) if allowed(&identity) => next.run(request).await,
-                        Ok(identity) => (
-                            axum::http::StatusCode::FORBIDDEN,
-                            format!("forbidden: {} may not use this", identity.user),
-                        )
-                            .into_response(),
-                        Err(reason) => (
-                            axum::http::StatusCode::UNAUTHORIZED,
-                            format!("unauthorized: {reason}"),
-                        )
-                            .into_response(),
-                    }
-                }
-            },
-        ))
+        let authenticate = move |token| {
+            let hub = hub.clone();
+            async move { hub.authenticate(token).await }
+        };
+        connection::protect(router, authenticate, allowed)
     }
 
     /// An axum router with the WebSocket endpoint at `/ws`.

@@ -427,6 +427,21 @@ where
             .into_response()
     }
 
+    /// `router`, let through only for requests whose token the server's authentication hook
+    /// accepts, as an identity `allowed` approves: for the app's own HTTP endpoints (see
+    /// [`Hub::protect`]).
+    pub fn protect<F>(&self, router: Router, allowed: F) -> Router
+    where
+        F: Fn(&Identity<R>) -> bool + Clone + Send + Sync + 'static,
+    {
+        let server = self.clone();
+        let authenticate = move |token| {
+            let server = server.clone();
+            async move { server.authenticate(token).await }
+        };
+        crate::hub::protect(router, authenticate, allowed)
+    }
+
     /// Runs the app's authentication hook on `token` within [`Limits::auth_timeout`] (see
     /// [`Hub::authenticate`]).
     ///

@@ -3,11 +3,15 @@
 //! the document is [`document`](super::document)'s.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use immer::Draftable;
@@ -268,10 +272,24 @@ fn unreadable(error: &axum::Error, limits: &Limits) -> (u16, String) {
     (close_code::TOO_BIG, reason)
 }
 
-/// A request's token: its `Authorization: Bearer` header, or its `token` query parameter.
-pub(super) fn request_token(request: &axum::extract::Request) -> Option<String> {
-    let header = request
-        .headers()
+/// A request's token, as the hub's HTTP endpoints read it: its `Authorization: Bearer`
+/// header, or its `token` query parameter (for a page opened by its address). For an app's
+/// own extractors of who calls (see [`Hub::protect`] and [`Server::protect`](crate::Server::protect)
+/// for whole routers).
+///
+/// # Examples
+///
+/// ```
+/// let request = axum::http::Request::builder()
+///     .uri("/api/boards?token=ann")
+///     .body(())
+///     .unwrap();
+/// let (parts, ()) = request.into_parts();
+/// assert_eq!(immer_web::request_token(&parts.headers, &parts.uri).as_deref(), Some("ann"));
+/// ```
+#[must_use]
+pub fn request_token(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
@@ -279,8 +297,40 @@ pub(super) fn request_token(request: &axum::extract::Request) -> Option<String> 
         return Some(token.to_owned());
     }
     let axum::extract::Query(query) =
-        axum::extract::Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok()?;
+        axum::extract::Query::<HashMap<String, String>>::try_from_uri(uri).ok()?;
     query.get("token").cloned()
+}
+
+/// `router`, let through only for requests whose token `authenticate` accepts as an
+/// identity `allowed` approves (see [`Hub::protect`]).
+pub(crate) fn protect<R, A, Fut, F>(router: Router, authenticate: A, allowed: F) -> Router
+where
+    R: Send + 'static,
+    A: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Identity<R>, String>> + Send,
+    F: Fn(&Identity<R>) -> bool + Clone + Send + Sync + 'static,
+{
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let (authenticate, allowed) = (authenticate.clone(), allowed.clone());
+            async move {
+                let Some(token) = request_token(request.headers(), request.uri()) else {
+                    let reason = "unauthorized: send a token (Authorization: Bearer, or ?token=)";
+                    return (StatusCode::UNAUTHORIZED, reason).into_response();
+                };
+                match authenticate(token).await {
+                    Ok(identity) if allowed(&identity) => next.run(request).await,
+                    Ok(identity) => (
+                        StatusCode::FORBIDDEN,
+                        format!("forbidden: {} may not use this", identity.user),
+                    )
+                        .into_response(),
+                    Err(reason) => (StatusCode::UNAUTHORIZED, format!("unauthorized: {reason}"))
+                        .into_response(),
+                }
+            }
+        },
+    ))
 }
 
 impl<T, R, B> Hub<T, R, B>
