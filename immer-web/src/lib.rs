@@ -1,7 +1,9 @@
 //! Serve [immer] documents to browsers over WebSocket.
 //!
 //! A [`Hub`] holds one document and a [`Leader`](immer::sync::Leader) that orders its changes;
-//! every WebSocket connection is a follower. Browsers use the JavaScript client in
+//! every WebSocket connection is a follower. A [`Server`] holds many documents of a
+//! [`Storage`] by name (the embedded store, or JetStream), each a hub of its own opened at
+//! its first use and closed when idle, and one WebSocket carries any number of them. Browsers use the JavaScript client in
 //! `clients/js` (Immer's `produceWithPatches` and `applyPatches`, and the same path
 //! transformation as [`immer::transform`]); anything that speaks the [`protocol`] can join.
 //!

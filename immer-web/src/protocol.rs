@@ -7,6 +7,12 @@
 //! client cannot speak for another, and a client that reconnects names its session in
 //! [`ClientMessage::Auth::resume`] to keep it (its change in flight is then answered once).
 //!
+//! On a socket of many documents (a [`Server`](crate::Server)'s `/ws`), the client
+//! authenticates once, then sends [`ClientMessage::Subscribe`] for each document it wants;
+//! every other message, both ways, is the one-document message with the document's name
+//! beside its `type` (`{"type":"change","doc":"team-a","id":1,...}`), and
+//! [`ServerMessage::Unsubscribed`] ends one document's subscription with the reason.
+//!
 //! ```
 //! use immer_web::protocol::ClientMessage;
 //!
