@@ -263,6 +263,14 @@ where
     /// Document `name` in use until the guard is dropped: opened if it is not (once, however
     /// many ask at the same time).
     async fn use_document(&self, name: &str) -> Result<InUse<T, R, S::Backend>, DocumentError> {
+        // The cheap check first: a bad name never reaches the storage.
+        if !immer::sync::is_document_name(name) {
+            let shown: String = name.chars().take(64).collect();
+            return Err(DocumentError::InvalidName(format!(
+                "{shown:?} is not a document name: {}",
+                immer::sync::DOCUMENT_NAME_RULE
+            )));
+        }
         self.start_sweeping();
         // A document closed between the lookup and its use is opened again (it was unused,
         // so this is rare: at most a few times).

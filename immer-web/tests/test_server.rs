@@ -137,8 +137,12 @@ async fn one_socket_carries_many_documents_each_ordered_on_its_own() {
         missing.contains("no document is named \"nowhere\""),
         "{missing}"
     );
-    let bad = bob.subscribe("../etc", None).await.unwrap_err();
-    assert!(bad.contains("ASCII"), "{bad}");
+    let long = "x".repeat(10_000);
+    for name in ["../etc", "a/b", "..", "a\0b", long.as_str()] {
+        let bad = bob.subscribe(name, None).await.unwrap_err();
+        assert!(bad.contains(immer::sync::DOCUMENT_NAME_RULE), "{bad}");
+        assert!(bad.len() < 300, "the name is quoted short: {bad}");
+    }
     assert_eq!(bob.subscribe("team-a", None).await, Ok(false));
     assert_eq!(bob.state("team-a").title, "After");
     task.abort();
