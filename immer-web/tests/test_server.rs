@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::many::Many;
 use common::{Board, Role, WAIT, board, builder, closed};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use immer::sync::FollowerEvent;
 use immer_store::Store;
 use immer_web::protocol::ClientMessage;
@@ -348,5 +348,43 @@ async fn a_socket_of_one_document_speaks_the_one_document_protocol() {
     assert!(server.delete("team-a").await.unwrap());
     let (code, reason) = closed(&mut bob.socket).await.unwrap();
     assert_eq!((code, reason.as_str()), (4410, "the document was deleted"));
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_again_and_again_costs_the_welcomes_and_a_flood_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = Limits::default();
+    limits.bytes_per_second = 1_000;
+    limits.burst_bytes = 100_000;
+    let server = server(&dir, &[], limits).await;
+    // A board whose welcome is about 30 KB.
+    server
+        .create_with("big", Arc::new(board(500)))
+        .await
+        .unwrap();
+    let (url, task) = listen(&server).await;
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    let mut welcomes = 0;
+    let (code, reason) = loop {
+        assert!(welcomes < 20, "never closed after {welcomes} welcomes");
+        let subscribe = ClientMessage::Subscribe {
+            doc: "big".to_owned(),
+            resume: None,
+        };
+        ann.send(&subscribe, "big").await;
+        let next = tokio::time::timeout(WAIT, ann.socket.next()).await.unwrap();
+        match next {
+            Some(Ok(Message::Text(_))) => welcomes += 1,
+            Some(Ok(Message::Close(Some(frame)))) => {
+                break (u16::from(frame.code), frame.reason.to_string());
+            }
+            other => panic!("neither a welcome nor a close frame: {other:?}"),
+        }
+    };
+    // A few fit the burst; then the socket is closed with the reason.
+    assert!((2..=4).contains(&welcomes), "{welcomes} welcomes");
+    assert_eq!(code, 1008);
+    assert!(reason.contains("bytes per second"), "{reason}");
     task.abort();
 }

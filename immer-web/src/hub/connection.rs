@@ -380,7 +380,7 @@ where
         let (socket, stopped) = Socket::start(sink, budget, &limits);
         let (connection, client, session) =
             match self.register(&identity, resume, socket.link.clone(), false) {
-                Ok(registered) => registered,
+                Ok(registered) => (registered.connection, registered.client, registered.session),
                 Err(closed) => {
                     socket.finish(Some(closed), &mut stream, &limits).await;
                     return;

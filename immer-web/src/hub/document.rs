@@ -21,6 +21,15 @@ use super::{
 };
 use crate::protocol::{ClientMessage, Incoming, ServerMessage};
 
+/// A connection registered with a document.
+pub(crate) struct Registered {
+    pub(crate) connection: u64,
+    pub(crate) client: ClientId,
+    pub(crate) session: SessionId,
+    /// The size of the welcome queued for it (what it asked for costs it this).
+    pub(crate) bytes: usize,
+}
+
 impl<T, R, B> Hub<T, R, B>
 where
     T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
@@ -28,15 +37,14 @@ where
     B: Backend<T>,
 {
     /// Opens or resumes a session of `identity` for the socket behind `link`, and queues
-    /// its welcome: the connection, the client and the session, or the close code and
-    /// reason.
+    /// its welcome; or the close code and reason.
     pub(crate) fn register(
         &self,
         identity: &Identity<R>,
         resume: Option<SessionId>,
         link: Link,
         tagged: bool,
-    ) -> Result<(u64, ClientId, SessionId), (u16, String)> {
+    ) -> Result<Registered, (u16, String)> {
         let limits = &self.inner.limits;
         let role = serde_json::to_value(&identity.role).map_err(|e| {
             (
@@ -130,11 +138,16 @@ where
             link,
             tagged,
         };
-        entry
-            .link
-            .push(Message::Text(core.text_for(&entry, text)), limits);
+        let welcome = core.text_for(&entry, text);
+        let bytes = welcome.len();
+        entry.link.push(Message::Text(welcome), limits);
         core.connections.insert(connection, entry);
-        Ok((connection, client, session))
+        Ok(Registered {
+            connection,
+            client,
+            session,
+            bytes,
+        })
     }
 
     /// Unregisters a connection that ended (or unsubscribed): its session is kept for

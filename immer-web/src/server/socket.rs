@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::{DocumentError, Server, Storage};
+use crate::hub::lock;
 use crate::hub::{
     Authenticated, Budget, Context, Identity, Link, Socket, WeakHub, close_code, closing, identify,
     read, tag, unsubscribed, with_tag,
@@ -272,11 +273,15 @@ where
             role,
         };
         match document.register(&identity, resume, subscriber.link.clone(), true) {
-            Ok((connection, client, session)) => {
+            Ok(registered) => {
+                // A welcome carries the whole state: asking for one costs its size.
+                if let Err(reason) = lock(&subscriber.budget).take(registered.bytes) {
+                    subscriber.link.close_with(close_code::POLICY, reason);
+                }
                 let context = Context {
-                    connection,
-                    client,
-                    session,
+                    connection: registered.connection,
+                    client: registered.client,
+                    session: registered.session,
                     role: identity.role,
                     budget: Arc::clone(&subscriber.budget),
                 };
