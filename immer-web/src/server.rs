@@ -213,6 +213,12 @@ where
         self.inner.storage.list().await
     }
 
+    /// Whether document `name` is open now.
+    #[must_use]
+    pub fn is_open(&self, name: &str) -> bool {
+        lock(&self.inner.open).contains_key(name)
+    }
+
     /// How many documents are open now.
     #[must_use]
     pub fn open_documents(&self) -> usize {
@@ -348,20 +354,32 @@ where
     /// however long), the least recently used first; returns how many.
     fn close_unused(&self, idle: Option<Duration>, most: usize) -> usize {
         let mut open = lock(&self.inner.open);
-        let mut closed = Vec::new();
-        for (name, slot) in open.iter() {
-            if closed.len() >= most {
+        let now = std::time::Instant::now();
+        let mut unused: Vec<(std::time::Instant, String)> = open
+            .iter()
+            .filter(|(_, slot)| slot.users.load(Ordering::Acquire) == 0)
+            .filter_map(|(name, slot)| Some((slot.hub.get()?.unused_since()?, name.clone())))
+            .filter(|(since, _)| {
+                idle.is_none_or(|idle| now.saturating_duration_since(*since) >= idle)
+            })
+            .collect();
+        unused.sort_unstable();
+        let mut closed = 0;
+        for (_, name) in unused {
+            if closed >= most {
                 break;
             }
-            let Some(hub) = slot.hub.get() else { continue };
-            if slot.users.load(Ordering::Acquire) == 0 && hub.close_if_unused(idle) {
-                closed.push(name.clone());
+            // Checked again as it is closed: nothing registers with a closed document.
+            let shut = open
+                .get(&name)
+                .and_then(|slot| slot.hub.get())
+                .is_some_and(|hub| hub.close_if_unused(idle));
+            if shut {
+                open.remove(&name);
+                closed += 1;
             }
         }
-        for name in &closed {
-            open.remove(name);
-        }
-        closed.len()
+        closed
     }
 
     /// Starts the task that closes idle documents, once (a server used outside a runtime

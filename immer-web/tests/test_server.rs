@@ -388,3 +388,22 @@ async fn subscribing_again_and_again_costs_the_welcomes_and_a_flood_is_closed() 
     assert!(reason.contains("bytes per second"), "{reason}");
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_unused_the_longest_makes_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = Limits::default();
+    limits.max_open_documents = 2;
+    let server = server(&dir, &["a", "b", "c"], limits).await;
+    for (n, name) in ["a", "b", "a", "c"].into_iter().enumerate() {
+        server
+            .edit(name, editor("job"), |d| d.set_title(format!("{name}{n}")))
+            .await
+            .unwrap();
+    }
+    // "b" was used before the last use of "a".
+    assert!(server.is_open("a") && server.is_open("c") && !server.is_open("b"));
+    // Opened again from disk, with what it had.
+    assert_eq!(server.document("b").await.unwrap().state().title, "b1");
+    assert!(!server.is_open("a"));
+}

@@ -474,6 +474,16 @@ where
         self.core().tag = Some(super::tag(name));
     }
 
+    /// Since when no connection has had the document, no one watched its commits and no
+    /// edit of the server's waited; `None` while one does.
+    pub(crate) fn unused_since(&self) -> Option<Instant> {
+        let mut core = self.core();
+        core.observers.retain(|observer| !observer.is_closed());
+        let unused =
+            core.connections.is_empty() && core.observers.is_empty() && core.waiting.is_empty();
+        unused.then_some(core.used)
+    }
+
     /// Closes the document if no connection has it, no one watches its commits and no edit
     /// of the server's waits, and has not for `idle` (`None`: however long); returns whether it did (or was closed).
     pub(crate) fn close_if_unused(&self, idle: Option<std::time::Duration>) -> bool {
