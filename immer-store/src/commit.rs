@@ -217,13 +217,12 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
                         )));
                         continue;
                     }
-                    let present = match exists.get(name) {
-                        Some(&present) => present,
-                        None => {
-                            let present = snapshots.get(name)?.is_some();
-                            exists.insert(name, present);
-                            present
-                        }
+                    let present = if let Some(&present) = exists.get(name) {
+                        present
+                    } else {
+                        let present = snapshots.get(name)?.is_some();
+                        exists.insert(name, present);
+                        present
                     };
                     let refused = if !present {
                         Some(Error::NotFound(name.to_owned()))

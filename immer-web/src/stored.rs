@@ -46,11 +46,9 @@ where
 
 /// The channel `document` releases its messages to, once durable (see
 /// [`Document::release_to`]).
-pub(crate) fn store_messages<T: Send + 'static>(
-    document: &Document<T>,
-) -> mpsc::UnboundedReceiver<Outbound<T>>
+pub(crate) fn store_messages<T>(document: &Document<T>) -> mpsc::UnboundedReceiver<Outbound<T>>
 where
-    T: Draftable + Serialize + DeserializeOwned + Sync,
+    T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     let (sender, receiver) = mpsc::unbounded_channel();
     document.release_to(move |messages| {
