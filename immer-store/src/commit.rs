@@ -1,11 +1,13 @@
-//! Group commit: every change waiting to be written, from any document of the store, goes
-//! in one write transaction and one fsync.
+//! Group commit: every write waiting, from any document of the store, goes in one write
+//! transaction and one fsync.
 //!
-//! A document's change waits (its caller blocks) until the transaction that holds it is
-//! durable. Changes of one document come one at a time (its leader orders them under a
-//! lock), so a batch holds at most one change per document that is writing, and the more
-//! documents write at once, the more changes share each fsync.
+//! A document hands its changes to the writer and goes on (see [`Waiter`]): it does not wait
+//! for the disk, so a document may have many changes in one batch, and the more documents
+//! and sessions write at once, the more changes share each fsync. The writer tells each
+//! document, in version order, which of its changes are durable, or that one failed; a
+//! document that failed has none of its later changes written.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -15,12 +17,45 @@ use redb::{Database, ReadableTable};
 use crate::error::Error;
 use crate::store::{CHANGES, SNAPSHOTS, write_durably};
 
-/// A change waiting to be written, and who waits for it.
-struct Pending {
-    name: String,
-    version: u64,
-    bytes: Vec<u8>,
-    done: SyncSender<Result<(), Error>>,
+/// A document whose changes the writer writes: told what became of each, in version order.
+pub(crate) trait Waiter: Send + Sync {
+    /// Change `version` is durable (`Ok`), or could not be written (`Err`). Called once per
+    /// change handed over, in version order, on the writer's thread.
+    fn written(&self, version: u64, result: Result<(), Error>);
+    /// Whether a change of the document failed: its later changes are not written.
+    fn failed(&self) -> bool;
+}
+
+/// A write waiting for the writer.
+enum Pending {
+    /// A change: written after its document's earlier ones, never after one that failed.
+    Change {
+        name: String,
+        version: u64,
+        bytes: Vec<u8>,
+        waiter: Arc<dyn Waiter>,
+    },
+    /// A snapshot at `version` (durable already), replacing the document's changes up to it.
+    Snapshot {
+        name: String,
+        version: u64,
+        bytes: Vec<u8>,
+        done: SyncSender<Result<(), Error>>,
+    },
+}
+
+impl Pending {
+    fn answer(self, result: Result<(), Error>) {
+        match self {
+            Pending::Change {
+                version, waiter, ..
+            } => waiter.written(version, result),
+            // Its caller waits for it (or is gone).
+            Pending::Snapshot { done, .. } => {
+                let _ = done.send(result);
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -33,6 +68,10 @@ struct Queue {
 pub(crate) struct Committer {
     queue: Arc<(Mutex<Queue>, Condvar)>,
     thread: Option<JoinHandle<()>>,
+}
+
+fn stopped() -> Error {
+    Error::database("writing a change", "the store's writer stopped")
 }
 
 impl Committer {
@@ -49,27 +88,41 @@ impl Committer {
         })
     }
 
-    /// Writes `bytes` as `name`'s change `version`, and returns once it is durable (or why
-    /// it could not be written).
-    pub(crate) fn write(&self, name: &str, version: u64, bytes: Vec<u8>) -> Result<(), Error> {
-        let (done, answer) = sync_channel(1);
-        {
-            let (queue, ready) = &*self.queue;
-            let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
-            if queue.closed {
-                return Err(Error::database("writing a change", "the store is closed"));
-            }
-            queue.pending.push(Pending {
-                name: name.to_owned(),
-                version,
-                bytes,
-                done,
-            });
-            ready.notify_one();
+    fn push(&self, pending: Pending) {
+        let (queue, ready) = &*self.queue;
+        let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.closed {
+            drop(queue);
+            pending.answer(Err(stopped()));
+            return;
         }
-        answer
-            .recv()
-            .unwrap_or_else(|_| Err(Error::database("writing a change", "the writer stopped")))
+        queue.pending.push(pending);
+        ready.notify_one();
+    }
+
+    /// Hands `bytes` over as `name`'s change `version`, and returns at once: `waiter` is told
+    /// when it is durable, or why it could not be written. A document hands its changes over
+    /// in version order.
+    pub(crate) fn submit(&self, name: &str, version: u64, bytes: Vec<u8>, waiter: Arc<dyn Waiter>) {
+        self.push(Pending::Change {
+            name: name.to_owned(),
+            version,
+            bytes,
+            waiter,
+        });
+    }
+
+    /// Writes `bytes` as `name`'s snapshot at `version` and forgets its changes up to it, in
+    /// the next batch; returns once it is durable (or why it could not be written).
+    pub(crate) fn snapshot(&self, name: &str, version: u64, bytes: Vec<u8>) -> Result<(), Error> {
+        let (done, answer) = sync_channel(1);
+        self.push(Pending::Snapshot {
+            name: name.to_owned(),
+            version,
+            bytes,
+            done,
+        });
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
     }
 }
 
@@ -88,23 +141,23 @@ impl Drop for Committer {
 }
 
 /// Closes the queue and answers whatever still waits when the writer stops, also by a
-/// panic: no caller waits for a writer that is gone.
+/// panic: no document waits for a writer that is gone.
 struct Closing<'a>(&'a Mutex<Queue>);
 
 impl Drop for Closing<'_> {
     fn drop(&mut self) {
-        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.closed = true;
-        for pending in queue.pending.drain(..) {
-            let _ = pending.done.send(Err(Error::database(
-                "writing a change",
-                "the writer stopped",
-            )));
+        let pending = {
+            let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.closed = true;
+            std::mem::take(&mut queue.pending)
+        };
+        for pending in pending {
+            pending.answer(Err(stopped()));
         }
     }
 }
 
-/// The writer: takes every waiting change, writes them in one transaction, answers each.
+/// The writer: takes every waiting write, writes them in one transaction, answers each.
 fn write_batches(db: &Database, queue: &(Mutex<Queue>, Condvar)) {
     let (queue, ready) = queue;
     let _closing = Closing(queue);
@@ -125,32 +178,92 @@ fn write_batches(db: &Database, queue: &(Mutex<Queue>, Condvar)) {
                 (Err(error), _) => Err(error.clone()),
                 (Ok(()), result) => result,
             };
-            // The caller waits for it (or is gone).
-            let _ = pending.done.send(result);
+            pending.answer(result);
         }
     }
 }
 
-/// Writes `batch` in one durable transaction: each change's own result (a document deleted
-/// meanwhile takes none), and the transaction's.
+/// Writes `batch` in one durable transaction: each write's own result, and the
+/// transaction's. A document deleted meanwhile takes nothing; a document one of whose
+/// changes failed (here or before) takes none of its later ones.
 fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<(), Error>) {
     let mut results = Vec::with_capacity(batch.len());
     let written = write_durably(db, &format!("writing {} changes", batch.len()), |tx| {
-        let snapshots = tx.open_table(SNAPSHOTS)?;
+        let mut snapshots = tx.open_table(SNAPSHOTS)?;
         let mut changes = tx.open_table(CHANGES)?;
+        // Whether each document of the batch exists, read once.
+        let mut exists: HashMap<&str, bool> = HashMap::new();
+        // The documents whose newest stored version was checked in this batch, and those
+        // that failed.
+        let mut checked: HashSet<&str> = HashSet::new();
+        let mut failed: HashMap<&str, Error> = HashMap::new();
         for pending in batch {
-            let name = pending.name.as_str();
-            if snapshots.get(name)?.is_none() {
-                results.push(Err(Error::NotFound(name.to_owned())));
-                continue;
+            match pending {
+                Pending::Change {
+                    name,
+                    version,
+                    bytes,
+                    waiter,
+                } => {
+                    let name = name.as_str();
+                    if let Some(error) = failed.get(name) {
+                        results.push(Err(error.clone()));
+                        continue;
+                    }
+                    if waiter.failed() {
+                        results.push(Err(Error::database(
+                            format!("writing {name:?}"),
+                            "an earlier change of the document could not be written",
+                        )));
+                        continue;
+                    }
+                    let present = if let Some(&present) = exists.get(name) {
+                        present
+                    } else {
+                        let present = snapshots.get(name)?.is_some();
+                        exists.insert(name, present);
+                        present
+                    };
+                    let refused = if !present {
+                        Some(Error::NotFound(name.to_owned()))
+                    } else if checked.insert(name)
+                        && changes
+                            .range((name, *version)..=(name, u64::MAX))?
+                            .next()
+                            .is_some()
+                    {
+                        // A version is written once: a second writer would have numbered
+                        // alike. Checked at the document's first change in the batch; its
+                        // later ones follow it.
+                        Some(Error::InUse(name.to_owned()))
+                    } else {
+                        None
+                    };
+                    if let Some(error) = refused {
+                        failed.insert(name, error.clone());
+                        results.push(Err(error));
+                        continue;
+                    }
+                    changes.insert((name, *version), bytes.as_slice())?;
+                    results.push(Ok(()));
+                }
+                Pending::Snapshot {
+                    name,
+                    version,
+                    bytes,
+                    ..
+                } => {
+                    let name = name.as_str();
+                    // A document deleted meanwhile stays deleted.
+                    if snapshots.get(name)?.is_none() {
+                        results.push(Err(Error::NotFound(name.to_owned())));
+                        continue;
+                    }
+                    snapshots.insert(name, bytes.as_slice())?;
+                    changes.retain_in((name, 0)..=(name, *version), |_, _| false)?;
+                    results.push(Ok(()));
+                }
             }
-            // A version is written once: a second writer would have numbered alike.
-            if changes.get((name, pending.version))?.is_some() {
-                results.push(Err(Error::InUse(name.to_owned())));
-                continue;
-            }
-            changes.insert((name, pending.version), pending.bytes.as_slice())?;
-            results.push(Ok(()));
         }
         Ok(())
     });

@@ -3,10 +3,13 @@
 //!
 //! A [`Store`] is one [redb](https://docs.rs/redb) file holding documents by name: each one's
 //! newest snapshot and the changes committed after it. A [`Document`] opened from it is
-//! ordered by an in-process [`Leader`](immer::sync::Leader), and each change is written
-//! durably (see [`Store`]'s "Durable") before it is committed and answered, so a change
-//! anyone was told was accepted survives a crash. It is an [`immer::sync::Backend`]: the
-//! WebSocket hub serves it as it serves the in-process leader or a JetStream document.
+//! ordered at once by an in-process [`Leader`](immer::sync::Leader), and each change is
+//! written durably (see [`Store`]'s "Durable") before anything of it is sent (its commit,
+//! its answer), so a change anyone was told was accepted survives a crash. The document
+//! does not wait for the disk to order its next change: its answers come later, in version
+//! order, once durable (see [`Document`]'s "Pipelined commits" and "Guarantees"). It is an
+//! [`immer::sync::Backend`]: the WebSocket hub serves it as it serves the in-process leader
+//! or a JetStream document.
 //!
 //! Why redb: a pure-Rust embedded database (no C toolchain, no server), ACID with
 //! copy-on-write B-trees and checksummed commit slots, so a file cut short by a crash opens at
@@ -15,6 +18,7 @@
 mod commit;
 mod document;
 mod error;
+mod release;
 mod store;
 
 pub use document::{Document, DocumentBuilder};

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use immer::sync::{Checks, Committed};
+use immer::sync::Checks;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 
@@ -25,13 +25,15 @@ pub(crate) const CHANGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition:
 ///
 /// A change is written in a write transaction with [`Durability::Immediate`]: redb writes
 /// the pages, then fsyncs the file, then flips the commit slot and fsyncs again before the
-/// commit returns, and only then is the change committed in memory and answered. A change
-/// anyone was told was accepted survives a crash of the process or the machine; one that was
-/// not yet answered may or may not be there, and its author sends it again.
+/// commit returns, and only then is the change answered (or sent to anyone). A change anyone
+/// was told was accepted survives a crash of the process or the machine; one that was not
+/// yet answered may or may not be there, and its author sends it again.
 ///
 /// **Group commit**: one writer thread takes every change waiting to be written, from all
 /// the store's documents, and writes them in one transaction, so documents that write at the
-/// same time share each fsync.
+/// same time share each fsync. A document does not wait for its change to be written before
+/// it orders the next (see [`Document`](crate::Document)'s "Pipelined commits"), so one
+/// document's changes share an fsync too.
 ///
 /// # Examples
 ///
@@ -143,8 +145,8 @@ impl Store {
     }
 
     /// Deletes the document `name`, its snapshot and its changes. Returns whether it
-    /// existed. A [`Document`](crate::Document) open on it keeps serving what it holds, and
-    /// its next change fails.
+    /// existed. A [`Document`](crate::Document) open on it keeps what it holds, and its next
+    /// change fails and breaks it (it answers nothing more).
     ///
     /// # Errors
     ///
@@ -209,32 +211,9 @@ impl Store {
         write_durably(&self.db, doing, body)
     }
 
-    /// Appends `committed` to `name`'s changes, durably: with whatever other changes wait to
-    /// be written at the same time, in one transaction (group commit).
-    pub(crate) fn append(&self, name: &str, committed: &Committed) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(committed).map_err(|e| Error::Encode(e.to_string()))?;
-        self.committer.write(name, committed.version, bytes)
-    }
-
-    /// Writes `name`'s snapshot at `version` and forgets its changes up to `forget`.
-    pub(crate) fn snapshot(&self, name: &str, snapshot: &[u8], forget: u64) -> Result<(), Error> {
-        let mut missing = false;
-        self.write(&format!("writing a snapshot of {name:?}"), |tx| {
-            let mut snapshots = tx.open_table(SNAPSHOTS)?;
-            // A document deleted meanwhile stays deleted.
-            if snapshots.get(name)?.is_none() {
-                missing = true;
-                return Ok(());
-            }
-            snapshots.insert(name, snapshot)?;
-            tx.open_table(CHANGES)?
-                .retain_in((name, 0)..=(name, forget), |_, _| false)?;
-            Ok(())
-        })?;
-        if missing {
-            return Err(Error::NotFound(name.to_owned()));
-        }
-        Ok(())
+    /// The group commit's writer.
+    pub(crate) fn committer(&self) -> &Committer {
+        &self.committer
     }
 }
 

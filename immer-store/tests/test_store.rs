@@ -2,13 +2,14 @@
 //! cut short, stored data that does not read as the document's type, and names that break
 //! the rule.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use immer::sync::{Backend, Change, Outbound, ToFollower, ToLeader};
 use immer::{Patch, Path, PathSegment};
-use immer_store::{Error, Store};
+use immer_store::{Document, Error, Store};
 use serde_json::json;
 
 type Doc = Vec<u64>;
@@ -34,8 +35,10 @@ fn committed(out: &[Outbound<Doc>]) -> Option<u64> {
     })
 }
 
-/// The child: commits `value`s 1, 2, 3, … to the document "list" and prints each value and
-/// the version it was acknowledged as, until it is killed.
+/// The child: commits `value`s 1, 2, 3, … to the document "list", from four sessions with a
+/// change in flight each (so the document orders changes while earlier ones wait for the
+/// disk), and prints each value and the version it was acknowledged as (released, durable),
+/// until it is killed.
 fn child(path: &str) {
     let store = Store::open(path).unwrap();
     let _ = store.create("list", &Doc::new());
@@ -44,16 +47,43 @@ fn child(path: &str) {
         .snapshot_every(50)
         .open()
         .unwrap();
-    let session = document.join(1).session;
+    let (sink, released) = std::sync::mpsc::channel();
+    document.release_to(move |messages| {
+        for message in messages {
+            let _ = sink.send(message);
+        }
+    });
     let start = Backend::version(&document);
-    for n in 1.. {
-        let value = start * 1_000_000 + n;
-        let out = document
-            .try_receive(push(session, n, Backend::version(&document), value))
-            .unwrap();
-        let version = committed(&out).expect("committed");
+    let mut next = 0;
+    let mut values = HashMap::new();
+    let mut send = |document: &mut Document<Doc>, values: &mut HashMap<_, _>, session, id| {
+        next += 1;
+        let value = start * 1_000_000 + next;
+        values.insert((session, id), value);
+        let base = Backend::version(document);
+        assert!(document.receive(push(session, id, base, value)).is_empty());
+    };
+    for _ in 0..4 {
+        let session = document.join(1).session;
+        send(&mut document, &mut values, session, 1);
+    }
+    loop {
+        let out = released.recv().unwrap();
+        let ToFollower::Committed(committed) = out.message else {
+            panic!("not committed: {out:?}");
+        };
         // Acknowledged: only now is it told.
-        println!("{version} {value}");
+        println!(
+            "{} {}",
+            committed.version,
+            values[&(committed.session, committed.id)]
+        );
+        send(
+            &mut document,
+            &mut values,
+            committed.session,
+            committed.id + 1,
+        );
     }
 }
 
@@ -242,7 +272,9 @@ fn snapshots_bound_what_opening_reads() {
         .unwrap();
     let session = document.join(1).session;
     for n in 1..=25 {
-        document.try_receive(push(session, n, n - 1, n)).unwrap();
+        // Returned once durable, with its commit.
+        let out = document.try_receive(push(session, n, n - 1, n)).unwrap();
+        assert_eq!(committed(&out), Some(n));
     }
     drop(document);
     let document = store.document::<Doc>("list").open().unwrap();

@@ -430,8 +430,13 @@ where
     }
 
     /// Sends what a backend produces on its own (a shared log's committed changes and
-    /// answers) to its recipients, as it comes, for as long as the hub lives.
-    #[cfg_attr(not(feature = "jetstream"), allow(dead_code))]
+    /// answers, a durable store's once on disk) to its recipients, as it comes, for as long
+    /// as the hub lives.
+    ///
+    /// A backend that ends the channel while the hub lives has stopped answering (a store
+    /// that could not write a change): the document is closed, each connection is told to
+    /// connect again (its client sends its unanswered change again, to the document opened
+    /// anew from storage), and each edit of the server's waiting ends unanswered.
     pub(crate) fn deliver_from(&self, mut messages: mpsc::UnboundedReceiver<Outbound<T>>) {
         let hub = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
@@ -444,6 +449,18 @@ where
                 let mut core = lock(&inner.core);
                 Self::distribute(&mut core, outs, 0, &inner.limits);
             }
+            let Some(inner) = hub.upgrade() else { return };
+            let mut core = lock(&inner.core);
+            core.closed = true;
+            for (_, entry) in std::mem::take(&mut core.connections) {
+                core.end(
+                    &entry,
+                    close_code::TRY_AGAIN_LATER,
+                    "the document's storage failed: connect again",
+                    &inner.limits,
+                );
+            }
+            core.waiting.clear();
         });
     }
 

@@ -118,12 +118,19 @@ where
 {
     type Backend = immer_store::Document<T>;
 
-    // A change is answered once it is on disk.
-    const BLOCKS: bool = true;
+    // A change is ordered at once and answered once it is on disk, through `later`: handing
+    // a message over does not wait for the disk.
+    const BLOCKS: bool = false;
 
     async fn open(&self, name: &str, checks: Checks<T>) -> Result<Self::Backend, DocumentError> {
         let (store, name) = (self.clone(), name.to_owned());
         blocking(move || store.document::<T>(&name).checks(checks).open()).await
+    }
+
+    /// Each change's commit and answer, released once durable, in version order; the
+    /// channel ends if the document breaks (a change it could not write).
+    fn later(backend: &Self::Backend) -> Option<mpsc::UnboundedReceiver<Outbound<T>>> {
+        Some(crate::stored::store_messages(backend))
     }
 
     async fn create(&self, name: &str, state: Arc<T>) -> Result<(), DocumentError> {
