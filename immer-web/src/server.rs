@@ -307,6 +307,11 @@ where
             if !in_use.is_closed() {
                 return Ok(in_use);
             }
+            // Closed (idle, or its storage failed): let go of, and opened anew.
+            let mut open = lock(&self.inner.open);
+            if open.get(name).is_some_and(|s| Arc::ptr_eq(s, &in_use.slot)) {
+                open.remove(name);
+            }
         }
         Err(DocumentError::Storage(format!(
             "{name:?} was closed each time it was opened: try again"

@@ -43,18 +43,6 @@ impl<T, R, B> Subscriber<T, R, B> {
     }
 }
 
-/// Runs `work` (a document's message: with a durable store, it waits for the disk) so that
-/// the runtime's other tasks go on meanwhile.
-fn off_runtime<X>(blocks: bool, work: impl FnOnce() -> X) -> X {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if blocks && multi_thread {
-        tokio::task::block_in_place(work)
-    } else {
-        work()
-    }
-}
-
 impl<T, R, S> Server<T, R, S>
 where
     T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
@@ -223,9 +211,10 @@ where
                     subscriber.unsubscribed(&doc, "not subscribed to this document", limits);
                     return;
                 };
-                let handled = subscription.hub.upgrade().is_some_and(|hub| {
-                    off_runtime(S::BLOCKS, || hub.handle(&subscription.context, message))
-                });
+                let handled = subscription
+                    .hub
+                    .upgrade()
+                    .is_some_and(|hub| hub.handle(&subscription.context, message));
                 // Closed, deleted, or its session taken by another socket: the client was
                 // told (or its socket is closing).
                 if !handled {

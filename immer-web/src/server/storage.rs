@@ -68,10 +68,6 @@ pub trait Storage<T>: Send + Sync + 'static {
     /// An open document.
     type Backend: Backend<T> + Send + 'static;
 
-    /// Whether handing a message to a backend waits for I/O (a durable store waits for its
-    /// disk): the server then lets the runtime's other tasks go on meanwhile.
-    const BLOCKS: bool = false;
-
     /// Opens the document `name`, whose every change passes `checks`. Called at its first
     /// use, once at a time per name.
     fn open(
@@ -117,10 +113,6 @@ where
     T: Draftable + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     type Backend = immer_store::Document<T>;
-
-    // A change is ordered at once and answered once it is on disk, through `later`: handing
-    // a message over does not wait for the disk.
-    const BLOCKS: bool = false;
 
     async fn open(&self, name: &str, checks: Checks<T>) -> Result<Self::Backend, DocumentError> {
         let (store, name) = (self.clone(), name.to_owned());
