@@ -260,6 +260,11 @@ impl<T, R, B> WeakHub<T, R, B> {
 }
 
 impl<T, R, B> Hub<T, R, B> {
+    /// How many handles of the hub there are (this one included).
+    pub(crate) fn handles(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
     /// The hub, not kept alive by this: a socket of many documents holds its documents so,
     /// and a document its server closed or deleted is let go at once.
     pub(crate) fn downgrade(&self) -> WeakHub<T, R, B> {

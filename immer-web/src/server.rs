@@ -110,22 +110,41 @@ struct Slot<T, R, B> {
     users: AtomicUsize,
 }
 
-/// A document in use: see [`Server::use_document`].
-struct InUse<T, R, B> {
-    hub: Hub<T, R, B>,
+/// A document counted as used (see [`Slot::users`]) until dropped, whatever happens to the
+/// caller meanwhile (a future dropped while the document opens lets go of it too).
+struct Held<T, R, B> {
     slot: Arc<Slot<T, R, B>>,
 }
 
-impl<T, R, B> Drop for InUse<T, R, B> {
+impl<T, R, B> Drop for Held<T, R, B> {
     fn drop(&mut self) {
         self.slot.users.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// A document in use: see [`Server::use_document`].
+struct InUse<T, R, B> {
+    hub: Hub<T, R, B>,
+    /// Counted as used while this is.
+    _held: Held<T, R, B>,
 }
 
 impl<T, R, B> std::ops::Deref for InUse<T, R, B> {
     type Target = Hub<T, R, B>;
     fn deref(&self) -> &Hub<T, R, B> {
         &self.hub
+    }
+}
+
+/// Lets go of closed documents off the async runtime's threads: the last handle of a
+/// document may wait for its storage (a store's writes in flight).
+fn let_go<X: Send + 'static>(closed: Vec<X>) {
+    if closed.is_empty() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(move || drop(closed))),
+        Err(_) => drop(closed),
     }
 }
 
@@ -201,6 +220,7 @@ where
         if let Some(hub) = slot.as_ref().and_then(|slot| slot.hub.get()) {
             hub.close_now("the document was deleted");
         }
+        let_go(slot.into_iter().collect());
         self.inner.storage.delete(name).await
     }
 
@@ -226,8 +246,9 @@ where
     }
 
     /// The hub of document `name`, opened if it is not: to read its state, version and log,
-    /// or watch its commits. It stays usable while it is held, but the server may close the
-    /// document once idle (a closed hub takes no more edits: ask again).
+    /// or watch its commits. The document stays open while the hub is held (drop it when
+    /// done, so that the document can be closed when idle); a document deleted meanwhile
+    /// takes no more edits.
     ///
     /// # Errors
     ///
@@ -278,68 +299,106 @@ where
             )));
         }
         self.start_sweeping();
-        // A document closed between the lookup and its use is opened again (it was unused,
-        // so this is rare: at most a few times).
+        // A document closed, deleted or replaced between the lookup and its use is looked up
+        // again (it was unused, or just deleted: at most a few times).
         for _ in 0..8 {
-            let slot = self.slot(name)?;
-            let opened = slot
+            let held = self.slot(name);
+            let opened = held
+                .slot
                 .hub
                 .get_or_try_init(|| self.open_hub(name))
                 .await
                 .cloned();
-            let in_use = InUse {
-                hub: match opened {
-                    Ok(hub) => hub,
-                    Err(error) => {
-                        // Nothing is kept of a document that did not open.
-                        let mut open = lock(&self.inner.open);
-                        if open.get(name).is_some_and(|s| Arc::ptr_eq(s, &slot))
-                            && slot.hub.get().is_none()
-                        {
-                            open.remove(name);
-                        }
-                        slot.users.fetch_sub(1, Ordering::AcqRel);
-                        return Err(error);
-                    }
-                },
-                slot,
+            let hub = match opened {
+                Ok(hub) => hub,
+                Err(error) => {
+                    // Nothing is kept of a document that did not open.
+                    let removed = self.forget(name, &held.slot, |slot| slot.hub.get().is_none());
+                    drop(held);
+                    let_go(removed.into_iter().collect());
+                    return Err(error);
+                }
             };
-            if !in_use.is_closed() {
-                return Ok(in_use);
+            let current = lock(&self.inner.open)
+                .get(name)
+                .is_some_and(|s| Arc::ptr_eq(s, &held.slot));
+            if !current {
+                // Deleted while it opened: nobody may use what opened.
+                hub.close_now("the document was deleted");
+                drop(held);
+                let_go(vec![hub]);
+                continue;
             }
-            // Closed (idle, or its storage failed): let go of, and opened anew.
-            let mut open = lock(&self.inner.open);
-            if open.get(name).is_some_and(|s| Arc::ptr_eq(s, &in_use.slot)) {
-                open.remove(name);
+            if hub.is_closed() {
+                // Closed (idle, or its storage failed): let go of, and opened anew.
+                let removed = self.forget(name, &held.slot, |_| true);
+                drop(held);
+                let_go(vec![hub]);
+                let_go(removed.into_iter().collect());
+                continue;
             }
+            // Opened: room is made now, so that a name that does not exist never closes
+            // another document.
+            if lock(&self.inner.open).len() > self.limits().max_open_documents {
+                self.make_room();
+                let max = self.limits().max_open_documents;
+                if lock(&self.inner.open).len() > max {
+                    let removed = self.forget(name, &held.slot, |_| true);
+                    if removed.is_some() {
+                        hub.close_now("too many documents are open: try again later");
+                    }
+                    drop(held);
+                    let_go(vec![hub]);
+                    let_go(removed.into_iter().collect());
+                    return Err(DocumentError::TooManyOpen(max));
+                }
+            }
+            return Ok(InUse { hub, _held: held });
         }
         Err(DocumentError::Storage(format!(
             "{name:?} was closed each time it was opened: try again"
         )))
     }
 
-    /// The slot of `name`, counted as used (made, and room made for it, if it is not open).
-    fn slot(&self, name: &str) -> Result<Arc<Slot<T, R, S::Backend>>, DocumentError> {
+    /// Removes `slot` from the open documents if it is still `name`'s and `also` holds.
+    fn forget(
+        &self,
+        name: &str,
+        slot: &Arc<Slot<T, R, S::Backend>>,
+        also: impl FnOnce(&Slot<T, R, S::Backend>) -> bool,
+    ) -> Option<Arc<Slot<T, R, S::Backend>>> {
         let mut open = lock(&self.inner.open);
-        if let Some(slot) = open.get(name) {
-            slot.users.fetch_add(1, Ordering::AcqRel);
-            return Ok(Arc::clone(slot));
+        if open.get(name).is_some_and(|s| Arc::ptr_eq(s, slot)) && also(slot) {
+            open.remove(name)
+        } else {
+            None
         }
-        let max = self.limits().max_open_documents;
-        if open.len() >= max {
-            drop(open);
-            self.close_unused(None, 1);
-            open = lock(&self.inner.open);
-            if open.len() >= max {
-                return Err(DocumentError::TooManyOpen(max));
-            }
-        }
-        let slot = Arc::new(Slot {
-            hub: OnceCell::new(),
-            users: AtomicUsize::new(1),
+    }
+
+    /// The slot of `name`, counted as used (made if it is not open).
+    fn slot(&self, name: &str) -> Held<T, R, S::Backend> {
+        let mut open = lock(&self.inner.open);
+        let slot = open.entry(name.to_owned()).or_insert_with(|| {
+            Arc::new(Slot {
+                hub: OnceCell::new(),
+                users: AtomicUsize::new(0),
+            })
         });
-        open.insert(name.to_owned(), Arc::clone(&slot));
-        Ok(slot)
+        slot.users.fetch_add(1, Ordering::AcqRel);
+        Held {
+            slot: Arc::clone(slot),
+        }
+    }
+
+    /// Closes the documents unused the longest until at most [`Limits::max_open_documents`]
+    /// are open (or none is unused).
+    fn make_room(&self) {
+        let over = lock(&self.inner.open)
+            .len()
+            .saturating_sub(self.limits().max_open_documents);
+        if over > 0 {
+            self.close_unused(None, over);
+        }
     }
 
     /// Opens `name` from storage as a hub of its own.
@@ -359,19 +418,28 @@ where
     /// however long), the least recently used first; returns how many.
     fn close_unused(&self, idle: Option<Duration>, most: usize) -> usize {
         let mut open = lock(&self.inner.open);
+        // An open given up half-way (its caller gone) leaves an empty slot.
+        open.retain(|_, slot| slot.users.load(Ordering::Acquire) > 0 || slot.hub.get().is_some());
         let now = std::time::Instant::now();
         let mut unused: Vec<(std::time::Instant, String)> = open
             .iter()
             .filter(|(_, slot)| slot.users.load(Ordering::Acquire) == 0)
-            .filter_map(|(name, slot)| Some((slot.hub.get()?.unused_since()?, name.clone())))
+            // A hub someone holds (from `Server::document`) stays open while they do.
+            .filter_map(|(name, slot)| {
+                slot.hub
+                    .get()
+                    .filter(|hub| hub.handles() == 1)
+                    .map(|hub| (hub, name))
+            })
+            .filter_map(|(hub, name)| Some((hub.unused_since()?, name.clone())))
             .filter(|(since, _)| {
                 idle.is_none_or(|idle| now.saturating_duration_since(*since) >= idle)
             })
             .collect();
         unused.sort_unstable();
-        let mut closed = 0;
+        let mut closed = Vec::new();
         for (_, name) in unused {
-            if closed >= most {
+            if closed.len() >= most {
                 break;
             }
             // Checked again as it is closed: nothing registers with a closed document.
@@ -379,12 +447,14 @@ where
                 .get(&name)
                 .and_then(|slot| slot.hub.get())
                 .is_some_and(|hub| hub.close_if_unused(idle));
-            if shut {
-                open.remove(&name);
-                closed += 1;
+            if let Some(slot) = open.remove(&name).filter(|_| shut) {
+                closed.push(slot);
             }
         }
-        closed
+        drop(open);
+        let count = closed.len();
+        let_go(closed);
+        count
     }
 
     /// Starts the task that closes idle documents, once (a server used outside a runtime

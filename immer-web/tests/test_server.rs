@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use immer::sync::FollowerEvent;
 use immer_store::Store;
 use immer_web::protocol::ClientMessage;
-use immer_web::{DocumentError, EditError, Identity, Limits, Server};
+use immer_web::{DocumentError, EditError, Identity, Limits, Server, Storage};
 use tokio_tungstenite::tungstenite::Message;
 
 type BoardServer = Server<Board, Role, Store>;
@@ -406,4 +406,171 @@ async fn the_document_unused_the_longest_makes_room() {
     // Opened again from disk, with what it had.
     assert_eq!(server.document("b").await.unwrap().state().title, "b1");
     assert!(!server.is_open("a"));
+}
+
+/// The store, slow to open a document: to catch what happens meanwhile.
+struct Slow {
+    store: Store,
+    delay: Duration,
+}
+
+impl Storage<Board> for Slow {
+    type Backend = immer_store::Document<Board>;
+
+    async fn open(
+        &self,
+        name: &str,
+        checks: immer::sync::Checks<Board>,
+    ) -> Result<Self::Backend, DocumentError> {
+        tokio::time::sleep(self.delay).await;
+        Storage::<Board>::open(&self.store, name, checks).await
+    }
+
+    fn later(
+        backend: &Self::Backend,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<immer::sync::Outbound<Board>>> {
+        <Store as Storage<Board>>::later(backend)
+    }
+
+    async fn create(&self, name: &str, state: Arc<Board>) -> Result<(), DocumentError> {
+        Storage::<Board>::create(&self.store, name, state).await
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool, DocumentError> {
+        Storage::<Board>::delete(&self.store, name).await
+    }
+
+    async fn list(&self) -> Result<Vec<String>, DocumentError> {
+        Storage::<Board>::list(&self.store).await
+    }
+}
+
+async fn slow_server(
+    dir: &tempfile::TempDir,
+    names: &[&str],
+    limits: Limits,
+) -> Server<Board, Role, Slow> {
+    let store = Store::open(dir.path().join("boards.redb")).unwrap();
+    let server = builder(board(3), limits).build_server(Slow {
+        store,
+        delay: Duration::from_millis(300),
+    });
+    for name in names {
+        server.create(name).await.unwrap();
+    }
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_given_up_half_way_holds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = Limits::default();
+    limits.max_open_documents = 1;
+    let server = slow_server(&dir, &["a", "b"], limits).await;
+    // The caller goes away while "a" opens.
+    let edit = server.edit("a", editor("job"), |d| d.set_title("A".to_owned()));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), edit)
+            .await
+            .is_err()
+    );
+    // Nothing of it stands in the way of another.
+    server
+        .edit("b", editor("job"), |d| d.set_title("B".to_owned()))
+        .await
+        .unwrap();
+    assert!(server.is_open("b"));
+    assert_eq!(server.open_documents(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_deleted_while_it_opens_is_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = slow_server(&dir, &["a"], Limits::default()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let (router, listener) = (server.router(), server.listen(listener));
+    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    let subscribing = tokio::spawn(async move {
+        let answer = ann.subscribe("a", None).await;
+        (ann, answer)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(server.delete("a").await.unwrap());
+    let (_ann, answer) = subscribing.await.unwrap();
+    let reason = answer.unwrap_err();
+    assert!(
+        reason.contains("deleted") || reason.contains("no document"),
+        "{reason}"
+    );
+    assert!(!server.is_open("a"));
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_hub_keeps_its_document_open_and_a_let_go_one_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = Limits::default();
+    limits.document_idle = Duration::ZERO;
+    let server = server(&dir, &["a"], limits).await;
+    let hub = server.document("a").await.unwrap();
+    assert_eq!(server.close_idle(), 0);
+    assert!(server.is_open("a"));
+    drop(hub);
+    assert_eq!(server.close_idle(), 1);
+    // Opened again from disk, no second opener in the way.
+    server
+        .edit("a", editor("job"), |d| d.set_title("Again".to_owned()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_the_server_ended_count_no_more_and_one_user_cannot_push_out_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = Limits::default();
+    limits.max_documents_per_connection = 1;
+    limits.max_sessions_per_user = 2;
+    limits.max_sessions = 4;
+    let server = server(&dir, &["a", "b"], limits).await;
+    let (url, task) = listen(&server).await;
+
+    // Bob's session waits to be resumed.
+    let mut bob = Many::connect(&url, "editor-bob").await;
+    bob.subscribe("b", None).await.unwrap();
+    let bobs = bob.sessions["b"];
+    drop(bob);
+
+    // Ann subscribes again and again, and unsubscribes: her sessions make room among her own.
+    let mut ann = Many::connect(&url, "editor-ann").await;
+    for _ in 0..10 {
+        ann.subscribe("b", None).await.unwrap();
+        ann.send(
+            &ClientMessage::Unsubscribe {
+                doc: "b".to_owned(),
+            },
+            "b",
+        )
+        .await;
+        while !ann
+            .unsubscribed
+            .iter()
+            .any(|(d, r)| d == "b" && r == "unsubscribed")
+        {
+            ann.step().await;
+        }
+        ann.unsubscribed.clear();
+    }
+    let mut bob = Many::connect(&url, "editor-bob").await;
+    assert_eq!(bob.subscribe("b", Some(bobs)).await, Ok(true));
+
+    // At most one document on Ann's socket: one the server deleted is not counted.
+    ann.subscribe("a", None).await.unwrap();
+    assert!(server.delete("a").await.unwrap());
+    while ann.unsubscribed.is_empty() {
+        ann.step().await;
+    }
+    assert_eq!(ann.subscribe("b", None).await, Ok(false));
+    task.abort();
 }

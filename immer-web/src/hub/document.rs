@@ -77,13 +77,7 @@ where
             }
             (client, session, core.backend.version(), None)
         } else {
-            if core.sessions.len() >= limits.max_sessions && !self.forget_oldest(&mut core) {
-                let reason = format!(
-                    "every one of the {} sessions is connected: try again later",
-                    limits.max_sessions
-                );
-                return Err((close_code::TRY_AGAIN_LATER, reason));
-            }
+            self.make_session_room(&mut core, &identity.user)?;
             let client = match core.users.get(&identity.user) {
                 Some((client, _)) => *client,
                 None => core.next_client,
@@ -199,6 +193,54 @@ where
             }
         }
         false
+    }
+
+    /// Room for one more session of `user`, or the close code and reason.
+    fn make_session_room(&self, core: &mut Core<B>, user: &str) -> Result<(), (u16, String)> {
+        let limits = &self.inner.limits;
+        // One user's sessions make room among their own: a user opening sessions again
+        // and again never pushes out another's waiting to be resumed.
+        let own = core.users.get(user).map_or(0, |(_, n)| *n);
+        if own >= limits.max_sessions_per_user && !self.forget_oldest_of(core, user) {
+            let reason = format!(
+                "every one of this user's {} sessions is connected: try again later",
+                limits.max_sessions_per_user
+            );
+            return Err((close_code::TRY_AGAIN_LATER, reason));
+        }
+        if core.sessions.len() >= limits.max_sessions && !self.forget_oldest(core) {
+            let reason = format!(
+                "every one of the {} sessions is connected: try again later",
+                limits.max_sessions
+            );
+            return Err((close_code::TRY_AGAIN_LATER, reason));
+        }
+        Ok(())
+    }
+
+    /// Forgets `user`'s session idle the longest; `false` when every one of theirs is
+    /// connected.
+    fn forget_oldest_of(&self, core: &mut Core<B>, user: &str) -> bool {
+        let oldest = core
+            .sessions
+            .iter()
+            .filter(|(_, e)| e.user == user && e.connection.is_none())
+            .min_by_key(|(_, e)| e.detached_at)
+            .map(|(session, e)| (*session, e.detached_at));
+        oldest.is_some_and(|(session, at)| self.forget(core, session, at))
+    }
+
+    /// Forgets `session` now if no connection holds it (a socket replaced it with another).
+    pub(crate) fn forget_session(&self, session: SessionId) {
+        let mut core = self.core();
+        let at = core
+            .sessions
+            .get(&session)
+            .filter(|e| e.connection.is_none())
+            .map(|e| e.detached_at);
+        if let Some(at) = at {
+            self.forget(&mut core, session, at);
+        }
     }
 
     /// Forgets `session` if it is still detached since `at`; returns whether it did.
@@ -528,6 +570,12 @@ where
             core.end(&entry, close_code::GONE, reason, &self.inner.limits);
         }
         core.waiting.clear();
+    }
+
+    /// Whether `connection` is still registered (not ended by the hub: deleted, taken over,
+    /// too slow).
+    pub(crate) fn is_registered(&self, connection: u64) -> bool {
+        self.core().connections.contains_key(&connection)
     }
 
     /// Whether its server closed it.

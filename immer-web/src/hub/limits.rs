@@ -65,6 +65,11 @@ pub struct Limits {
     /// (and have its change in flight answered once): after that it is forgotten, and a
     /// client that comes back gets a new session. 5 minutes by default.
     pub session_idle: Duration,
+    /// The most sessions one user keeps in one document, connected or not: opening one more
+    /// forgets that user's session idle the longest; when every one of theirs is connected,
+    /// the new one is refused (code 1013). So that no user, opening sessions again and again,
+    /// pushes out the sessions of others waiting to be resumed. 64 by default.
+    pub max_sessions_per_user: usize,
     /// The most connections open at once, through [`Hub::listen`](super::Hub::listen): one more is answered
     /// `503` with the reason and closed. 1,024 by default.
     pub max_connections: usize,
@@ -110,6 +115,7 @@ impl Default for Limits {
             max_move_work: 400_000,
             max_sessions: 10_000,
             session_idle: Duration::from_secs(5 * 60),
+            max_sessions_per_user: 64,
             max_connections: 1_024,
             max_connections_per_address: 64,
             handshake_timeout: Duration::from_secs(10),

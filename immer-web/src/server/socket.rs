@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use super::{DocumentError, Server, Storage};
 use crate::hub::lock;
 use crate::hub::{
-    Authenticated, Budget, Context, Identity, Link, Socket, WeakHub, close_code, closing, identify,
-    read, tag, unsubscribed, with_tag,
+    Authenticated, Budget, CLOSED, Context, Identity, Link, Socket, WeakHub, close_code, closing,
+    cut, identify, read, tag, unsubscribed, with_tag,
 };
 use crate::protocol::{ClientMessage, Incoming, read_addressed};
 
@@ -38,7 +38,9 @@ struct Subscriber<T, R, B> {
 impl<T, R, B> Subscriber<T, R, B> {
     /// Tells the client its subscription to `doc` ended (or never began), and why.
     fn unsubscribed(&self, doc: &str, reason: &str, limits: &crate::Limits) {
-        let text = with_tag(Some(&tag(doc)), unsubscribed(reason));
+        // A storage's error can be long: said in a few hundred bytes.
+        let reason = cut(reason.to_owned(), 300, "...");
+        let text = with_tag(Some(&tag(doc)), unsubscribed(&reason));
         self.link.push(Message::Text(text), limits);
     }
 }
@@ -211,13 +213,15 @@ where
                     subscriber.unsubscribed(&doc, "not subscribed to this document", limits);
                     return;
                 };
-                let handled = subscription
-                    .hub
-                    .upgrade()
-                    .is_some_and(|hub| hub.handle(&subscription.context, message));
-                // Closed, deleted, or its session taken by another socket: the client was
-                // told (or its socket is closing).
-                if !handled {
+                let Some(hub) = subscription.hub.upgrade() else {
+                    // Let go of by the server, unseen by the hub's connections.
+                    subscriber.subscriptions.remove(&doc);
+                    subscriber.unsubscribed(&doc, CLOSED, limits);
+                    return;
+                };
+                // Deleted, or its session taken by another socket: the client was told (or
+                // its socket is closing).
+                if !hub.handle(&subscription.context, message) {
                     subscriber.subscriptions.remove(&doc);
                 }
             }
@@ -232,13 +236,25 @@ where
         resume: Option<SessionId>,
     ) {
         let limits = self.limits();
-        // Again: the earlier subscription ends (its session kept, to be resumed now).
+        // Again: the earlier subscription ends; its session is resumed now, or forgotten (this
+        // socket replaced it).
         if let Some(earlier) = subscriber.subscriptions.remove(&doc) {
             if let Some(hub) = earlier.hub.upgrade() {
                 hub.detach(earlier.context.connection, earlier.context.session);
+                if resume != Some(earlier.context.session) {
+                    hub.forget_session(earlier.context.session);
+                }
             }
         }
         let max = limits.max_documents_per_connection;
+        if subscriber.subscriptions.len() >= max {
+            // Those the server ended (deleted, taken over) count no more.
+            subscriber.subscriptions.retain(|_, s| {
+                s.hub
+                    .upgrade()
+                    .is_some_and(|hub| hub.is_registered(s.context.connection))
+            });
+        }
         if subscriber.subscriptions.len() >= max {
             let reason = format!("too many documents on this connection: at most {max}");
             subscriber.unsubscribed(&doc, &reason, limits);
