@@ -40,7 +40,9 @@ mod edits;
 mod limits;
 
 pub use connection::request_token;
-pub(crate) use connection::{Authenticated, Socket, closing, cut, identify, protect, read};
+pub(crate) use connection::{
+    Authenticated, Socket, already_authenticated, authenticate, closing, cut, protect, read,
+};
 pub use edits::EditError;
 pub(crate) use limits::Budget;
 pub use limits::{Limits, close_code};

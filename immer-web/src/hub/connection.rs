@@ -341,27 +341,11 @@ where
 {
     /// Serves one WebSocket connection until it closes.
     pub async fn serve(self, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
-        let limits = self.inner.limits.clone();
-        let budget = Arc::new(Mutex::new(Budget::new(&limits)));
-
         // 1. Authenticate: the first message, in time.
-        let (identity, resume) =
-            match identify(&mut stream, &budget, &*self.inner.authenticate, &limits).await {
-                Ok(found) => found,
-                Err((code, reason)) => {
-                    let _ = sink.send(closing(code, reason)).await;
-                    return;
-                }
-            };
-        self.serve_as(Authenticated {
-            sink,
-            stream,
-            budget,
-            identity,
-            resume,
-        })
-        .await;
+        let limits = &self.inner.limits;
+        if let Some(authenticated) = authenticate(socket, &*self.inner.authenticate, limits).await {
+            self.serve_as(authenticated).await;
+        }
     }
 
     /// Serves an authenticated connection of one document until it closes.
@@ -412,9 +396,7 @@ where
         // and first path.
         let read_only = !self.inner.policy.writes_anything(&identity.role);
         let parse = |text: &str| match crate::protocol::read_incoming(text, read_only) {
-            Ok(Incoming::Message(ClientMessage::Auth { .. })) => {
-                Err((close_code::INVALID, "already authenticated".to_owned()))
-            }
+            Ok(Incoming::Message(ClientMessage::Auth { .. })) => Err(already_authenticated()),
             Ok(Incoming::Message(
                 ClientMessage::Subscribe { .. } | ClientMessage::Unsubscribe { .. },
             )) => Err((
@@ -451,6 +433,34 @@ pub(crate) struct Authenticated<R> {
     pub(crate) budget: Arc<Mutex<Budget>>,
     pub(crate) identity: Identity<R>,
     pub(crate) resume: Option<SessionId>,
+}
+
+/// A socket authenticated by its first message; or, closed with the reason, `None`.
+pub(crate) async fn authenticate<R>(
+    socket: WebSocket,
+    authenticate: &Authenticate<R>,
+    limits: &Limits,
+) -> Option<Authenticated<R>> {
+    let (mut sink, mut stream) = socket.split();
+    let budget = Arc::new(Mutex::new(Budget::new(limits)));
+    match identify(&mut stream, &budget, authenticate, limits).await {
+        Ok((identity, resume)) => Some(Authenticated {
+            sink,
+            stream,
+            budget,
+            identity,
+            resume,
+        }),
+        Err((code, reason)) => {
+            let _ = sink.send(closing(code, reason)).await;
+            None
+        }
+    }
+}
+
+/// The close code and reason of a second `auth` on an authenticated connection.
+pub(crate) fn already_authenticated() -> (u16, String) {
+    (close_code::INVALID, "already authenticated".to_owned())
 }
 
 /// The connection's identity from its first message, or the close code and reason.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use immer::Draftable;
 use immer::sync::SessionId;
 use serde::Serialize;
@@ -14,10 +14,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::{DocumentError, Server, Storage};
-use crate::hub::lock;
 use crate::hub::{
-    Authenticated, Budget, CLOSED, Context, Identity, Link, Socket, WeakHub, close_code, closing,
-    cut, identify, read, tag, unsubscribed, with_tag,
+    Authenticated, Budget, CLOSED, Context, Identity, Link, Socket, WeakHub, already_authenticated,
+    close_code, closing, cut, lock, read, tag, unsubscribed, with_tag,
 };
 use crate::protocol::{ClientMessage, Incoming, read_addressed};
 
@@ -53,18 +52,18 @@ where
 {
     /// Serves one WebSocket connection of many documents until it closes.
     pub async fn serve(self, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
-        let limits = self.limits().clone();
-        let budget = Arc::new(Mutex::new(Budget::new(&limits)));
-
         // 1. Authenticate, once for every document: the first message, in time.
+        let limits = self.limits().clone();
         let authenticate = self.inner.config.authenticate_hook();
-        let identity = match identify(&mut stream, &budget, &**authenticate, &limits).await {
-            Ok((identity, _)) => identity,
-            Err((code, reason)) => {
-                let _ = sink.send(closing(code, reason)).await;
-                return;
-            }
+        let Some(Authenticated {
+            sink,
+            mut stream,
+            budget,
+            identity,
+            ..
+        }) = crate::hub::authenticate(socket, &**authenticate, &limits).await
+        else {
+            return;
         };
 
         // 2. The writer, and the handler: this socket's messages, one at a time, in order,
@@ -99,9 +98,7 @@ where
         // 3. The reader: parse, check the rate, and queue for the handler. Every message but
         // the first names its document.
         let parse = |text: &str| match read_addressed(text) {
-            Ok((_, Incoming::Message(ClientMessage::Auth { .. }))) => {
-                Err((close_code::INVALID, "already authenticated".to_owned()))
-            }
+            Ok((_, Incoming::Message(ClientMessage::Auth { .. }))) => Err(already_authenticated()),
             Ok((Some(doc), message)) => Ok((doc, message)),
             Ok((None, _)) => Err((
                 close_code::INVALID,
@@ -128,18 +125,18 @@ where
     /// Serves one WebSocket connection of document `name` alone, with the one-document
     /// protocol (the JavaScript client's `connect`), until it closes.
     pub async fn serve_one(self, name: String, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
         let limits = self.limits().clone();
-        let budget = Arc::new(Mutex::new(Budget::new(&limits)));
         let authenticate = self.inner.config.authenticate_hook();
-        let (identity, resume) =
-            match identify(&mut stream, &budget, &**authenticate, &limits).await {
-                Ok(found) => found,
-                Err((code, reason)) => {
-                    let _ = sink.send(closing(code, reason)).await;
-                    return;
-                }
-            };
+        let Some(Authenticated {
+            mut sink,
+            stream,
+            budget,
+            identity,
+            resume,
+        }) = crate::hub::authenticate(socket, &**authenticate, &limits).await
+        else {
+            return;
+        };
         let refused = |code: u16, reason: String| closing(code, reason);
         let Some(role) = self.role(&identity, &name) else {
             let reason = format!("forbidden: {} may not read this document", identity.user);
