@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use redb::{Database, ReadableTable};
 
 use crate::error::Error;
-use crate::store::{CHANGES, SNAPSHOTS, write_durably};
+use crate::store::{CHANGES, SESSIONS, SNAPSHOTS, write_durably};
 
 /// A document whose changes the writer writes: told what became of each, in version order.
 pub(crate) trait Waiter: Send + Sync {
@@ -26,14 +26,50 @@ pub(crate) trait Waiter: Send + Sync {
     fn failed(&self) -> bool;
 }
 
+/// A session's record as a change writes it: its number, its client, and the change's id.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SessionRecord {
+    pub(crate) session: u64,
+    pub(crate) client: u64,
+    pub(crate) id: u64,
+}
+
+/// A stored session: its client and its last committed change (`[id, version]`).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredSession {
+    pub(crate) client: u64,
+    pub(crate) last: Option<(u64, u64)>,
+}
+
+/// The number of a document's next session, stored under session number 0.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct NextSession {
+    pub(crate) next: u64,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // Plain numbers: they always encode.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
 /// A write waiting for the writer.
 enum Pending {
-    /// A change: written after its document's earlier ones, never after one that failed.
+    /// A change: written after its document's earlier ones, never after one that failed,
+    /// with its session's record (its last committed change) in the same transaction.
     Change {
         name: String,
         version: u64,
         bytes: Vec<u8>,
+        session: SessionRecord,
         waiter: Arc<dyn Waiter>,
+    },
+    /// Answered once everything handed over before it is written.
+    Flush { done: SyncSender<Result<(), Error>> },
+    /// A session opened (`next`: the number of the one after it), or closed (`None`).
+    Session {
+        name: String,
+        session: u64,
+        opened: Option<(u64, u64)>,
     },
     /// A snapshot at `version` (durable already), replacing the document's changes up to it.
     Snapshot {
@@ -51,9 +87,12 @@ impl Pending {
                 version, waiter, ..
             } => waiter.written(version, result),
             // Its caller waits for it (or is gone).
-            Pending::Snapshot { done, .. } => {
+            Pending::Snapshot { done, .. } | Pending::Flush { done } => {
                 let _ = done.send(result);
             }
+            // No one waits: a session whose record is lost is one its client cannot resume
+            // (never one with a change written: the change writes the record too).
+            Pending::Session { .. } => {}
         }
     }
 }
@@ -103,12 +142,37 @@ impl Committer {
     /// Hands `bytes` over as `name`'s change `version`, and returns at once: `waiter` is told
     /// when it is durable, or why it could not be written. A document hands its changes over
     /// in version order.
-    pub(crate) fn submit(&self, name: &str, version: u64, bytes: Vec<u8>, waiter: Arc<dyn Waiter>) {
+    pub(crate) fn submit(
+        &self,
+        name: &str,
+        (version, bytes): (u64, Vec<u8>),
+        session: SessionRecord,
+        waiter: Arc<dyn Waiter>,
+    ) {
         self.push(Pending::Change {
             name: name.to_owned(),
             version,
             bytes,
+            session,
             waiter,
+        });
+    }
+
+    /// Returns once everything handed over before is written (or could not be).
+    pub(crate) fn flush(&self) -> Result<(), Error> {
+        let (done, answer) = sync_channel(1);
+        self.push(Pending::Flush { done });
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Records that `name`'s session `session` was opened for `client`, the next one to be
+    /// numbered `next` (`opened: Some((client, next))`), or closed (`None`), in the next
+    /// batch, without waiting.
+    pub(crate) fn session(&self, name: &str, session: u64, opened: Option<(u64, u64)>) {
+        self.push(Pending::Session {
+            name: name.to_owned(),
+            session,
+            opened,
         });
     }
 
@@ -191,6 +255,7 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
     let written = write_durably(db, &format!("writing {} changes", batch.len()), |tx| {
         let mut snapshots = tx.open_table(SNAPSHOTS)?;
         let mut changes = tx.open_table(CHANGES)?;
+        let mut sessions = tx.open_table(SESSIONS)?;
         // Whether each document of the batch exists, read once.
         let mut exists: HashMap<&str, bool> = HashMap::new();
         // The documents whose newest stored version was checked in this batch, and those
@@ -203,6 +268,7 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
                     name,
                     version,
                     bytes,
+                    session,
                     waiter,
                 } => {
                     let name = name.as_str();
@@ -245,6 +311,36 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
                         continue;
                     }
                     changes.insert((name, *version), bytes.as_slice())?;
+                    let record = StoredSession {
+                        client: session.client,
+                        last: Some((session.id, *version)),
+                    };
+                    sessions.insert((name, session.session), json(&record).as_slice())?;
+                    results.push(Ok(()));
+                }
+                Pending::Flush { .. } => results.push(Ok(())),
+                Pending::Session {
+                    name,
+                    session,
+                    opened,
+                } => {
+                    let name = name.as_str();
+                    let present = snapshots.get(name)?.is_some();
+                    match opened {
+                        Some((client, next)) if present => {
+                            let record = StoredSession {
+                                client: *client,
+                                last: None,
+                            };
+                            sessions.insert((name, *session), json(&record).as_slice())?;
+                            let next = NextSession { next: *next };
+                            sessions.insert((name, 0), json(&next).as_slice())?;
+                        }
+                        Some(_) => {}
+                        None => {
+                            sessions.remove((name, *session))?;
+                        }
+                    }
                     results.push(Ok(()));
                 }
                 Pending::Snapshot {

@@ -13,10 +13,10 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::commit::Waiter;
+use crate::commit::{NextSession, SessionRecord, StoredSession, Waiter};
 use crate::error::{Error, check_name};
 use crate::release::Release;
-use crate::store::{CHANGES, Opened, SNAPSHOTS, Store, snapshot_json};
+use crate::store::{CHANGES, Opened, SESSIONS, SNAPSHOTS, Store, snapshot_json};
 
 /// How to open a document: see [`Store::document`].
 pub struct DocumentBuilder<T> {
@@ -76,6 +76,31 @@ where
             .ok_or_else(|| Error::NotFound(name.clone()))?;
         let (version, state) = read_snapshot::<T>(&name, snapshot.value())?;
         let mut leader = Leader::resume(Arc::new(state), version).with_checks(self.checks);
+        // The sessions kept, before the changes that answer them.
+        let sessions = tx.open_table(SESSIONS).map_err(|e| read(&e))?;
+        let kept = sessions
+            .range((name.as_str(), 0)..=(name.as_str(), u64::MAX))
+            .map_err(|e| read(&e))?;
+        for entry in kept {
+            let (key, value) = entry.map_err(|e| read(&e))?;
+            let corrupt = |e: serde_json::Error| Error::Corrupt {
+                document: name.clone(),
+                version,
+                message: format!("the stored session {} does not read: {e}", key.value().1),
+            };
+            match key.value().1 {
+                0 => {
+                    let next: NextSession =
+                        serde_json::from_slice(value.value()).map_err(corrupt)?;
+                    leader.reserve_sessions(next.next);
+                }
+                session => {
+                    let stored: StoredSession =
+                        serde_json::from_slice(value.value()).map_err(corrupt)?;
+                    leader.restore_session(session, stored.client, stored.last);
+                }
+            }
+        }
         let changes = tx.open_table(CHANGES).map_err(|e| read(&e))?;
         let range = changes
             .range((name.as_str(), version + 1)..=(name.as_str(), u64::MAX))
@@ -376,12 +401,17 @@ where
         let mut encoded = None;
         let out = self.leader.try_receive_with(message, |committed| {
             let bytes = serde_json::to_vec(committed).map_err(|e| Error::Encode(e.to_string()))?;
-            encoded = Some(bytes);
+            let session = SessionRecord {
+                session: committed.session,
+                client: committed.client,
+                id: committed.id,
+            };
+            encoded = Some((bytes, session));
             Ok::<_, Error>(())
         })?;
         let version = self.leader.version();
         let mut flow = self.release.lock();
-        let Some(bytes) = encoded else {
+        let Some((bytes, session)) = encoded else {
             // Nothing new to write. What was asked, with everything durable, is answered
             // now (so the caller counts it); the rest keeps its place behind what waits.
             if asked && flow.idle() && flow.has_sink() {
@@ -396,7 +426,7 @@ where
         let waiter: Arc<dyn Waiter> = self.release.clone();
         self.store
             .committer()
-            .submit(&self.name, version, bytes, waiter);
+            .submit(&self.name, (version, bytes), session, waiter);
         Ok(Vec::new())
     }
 
@@ -448,8 +478,10 @@ where
 
 impl<T> Drop for Document<T> {
     fn drop(&mut self) {
-        // What was handed to the writer lands before the document is free to open again.
+        // What was handed to the writer (changes, sessions) lands before the document is
+        // free to open again.
         let _ = self.release.wait();
+        let _ = self.store.committer().flush();
         if let Some(handle) = self.snapshotting.take() {
             let _ = handle.join();
         }
@@ -464,6 +496,12 @@ where
     /// changes after it come as they become durable.
     fn join(&mut self, client: ClientId) -> Welcome<T> {
         let welcome = self.leader.join(client);
+        // Kept, so that its client resumes it after a restart (written before any change of
+        // it: a change of it written means its record is).
+        let next = self.leader.next_session();
+        self.store
+            .committer()
+            .session(&self.name, welcome.session, Some((client, next)));
         let flow = self.release.lock();
         if flow.durable == welcome.snapshot.version {
             return welcome;
@@ -521,7 +559,16 @@ where
     }
 
     fn close_session(&mut self, session: SessionId) {
-        self.leader.close_session(session);
+        if self.leader.close_session(session) {
+            self.store.committer().session(&self.name, session, None);
+        }
+    }
+
+    /// The sessions open, those kept across a restart among them.
+    fn sessions(&self) -> Vec<(SessionId, ClientId)> {
+        let mut sessions: Vec<_> = self.leader.sessions().iter().collect();
+        sessions.sort_unstable();
+        sessions
     }
 
     fn answers_later(&self) -> bool {

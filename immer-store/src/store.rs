@@ -18,6 +18,11 @@ pub(crate) const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// Each document's committed changes after its snapshot (and a few before, for resync), by
 /// version, as JSON (`Committed`).
 pub(crate) const CHANGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("changes");
+/// Each document's sessions, by number, as JSON: `{"client": c, "last": [id, version]}` (its
+/// last committed change, `null` before one), so that a client resumes its session after a
+/// restart and its change in flight is answered once; and under number 0, `{"next": n}`, the
+/// number of the next session, so that no number is given twice.
+pub(crate) const SESSIONS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("sessions");
 
 /// Documents by name in one embedded database file (redb).
 ///
@@ -109,6 +114,7 @@ impl Store {
         store.write("creating the tables", |tx| {
             tx.open_table(SNAPSHOTS)?;
             tx.open_table(CHANGES)?;
+            tx.open_table(SESSIONS)?;
             Ok(())
         })?;
         Ok(store)
@@ -158,6 +164,8 @@ impl Store {
             existed = tx.open_table(SNAPSHOTS)?.remove(name)?.is_some();
             let mut changes = tx.open_table(CHANGES)?;
             changes.retain_in((name, 0)..=(name, u64::MAX), |_, _| false)?;
+            let mut sessions = tx.open_table(SESSIONS)?;
+            sessions.retain_in((name, 0)..=(name, u64::MAX), |_, _| false)?;
             Ok(())
         })?;
         Ok(existed)

@@ -296,3 +296,32 @@ fn a_document_is_written_by_one_document_at_a_time() {
     drop(first);
     store.document::<Doc>("list").open().unwrap();
 }
+
+#[test]
+fn a_session_outlives_the_process_and_its_change_is_answered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("db.redb")).unwrap();
+    store.create("list", &Vec::<u64>::new()).unwrap();
+    let session = {
+        let mut document = store.document::<Doc>("list").open().unwrap();
+        let session = document.join(5).session;
+        let gone = document.join(6).session;
+        let out = document.try_receive(push(session, 1, 0, 10)).unwrap();
+        assert_eq!(committed(&out), Some(1));
+        Backend::close_session(&mut document, gone);
+        session
+    };
+    // Opened again, as a restarted server does: the session is there, with its client, and
+    // only it (the one closed is forgotten).
+    let mut document = store.document::<Doc>("list").open().unwrap();
+    assert_eq!(Backend::sessions(&document), [(session, 5)]);
+    // Its change sent again (its answer was lost with the process): answered as it ended,
+    // not applied twice.
+    let out = document.try_receive(push(session, 1, 0, 10)).unwrap();
+    assert_eq!(committed(&out), Some(1));
+    assert_eq!(*Backend::state(&document), [10]);
+    // It goes on; a new session is numbered after every earlier one.
+    let out = document.try_receive(push(session, 2, 1, 11)).unwrap();
+    assert_eq!(committed(&out), Some(2));
+    assert!(document.join(7).session > session + 1);
+}

@@ -63,6 +63,12 @@ pub trait Backend<T>: Send + 'static {
     fn answers_later(&self) -> bool {
         false
     }
+    /// The sessions it holds and their clients: the hub learns of those a durable backend
+    /// kept across a restart (to let their clients resume them, or forget them in time).
+    /// Empty by default.
+    fn sessions(&self) -> Vec<(SessionId, ClientId)> {
+        Vec::new()
+    }
 }
 
 impl<T: Draftable + Send + Sync + 'static> Backend<T> for Leader<T> {
@@ -95,5 +101,9 @@ impl<T: Draftable + Send + Sync + 'static> Backend<T> for Leader<T> {
 
     fn close_session(&mut self, session: SessionId) {
         Leader::close_session(self, session);
+    }
+
+    fn sessions(&self) -> Vec<(SessionId, ClientId)> {
+        self.sessions().iter().collect()
     }
 }

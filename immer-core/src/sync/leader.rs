@@ -253,6 +253,56 @@ impl<T: Draftable> Leader<T> {
         self.sessions.close(session)
     }
 
+    /// Opens `session` for `client` again, as a store that kept it reopens it after a
+    /// restart: its last committed change was `last` (`(id, version)`), so that the change's
+    /// retransmission is answered as it ended, never applied twice. Later sessions are
+    /// numbered after it. Returns `false` (and changes nothing) when it is open already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use immer_core::sync::{Admission, Change, Leader, Outcome};
+    ///
+    /// let mut leader = Leader::resume(Arc::new(vec![1_u32]), 5);
+    /// assert!(leader.restore_session(7, 1, Some((3, 5))));
+    /// let again = Change { client: 1, session: 7, id: 3, base: 4, patches: vec![] };
+    /// assert_eq!(
+    ///     leader.sessions().admit(&again),
+    ///     Admission::Again { outcome: Outcome::Committed { version: 5 } },
+    /// );
+    /// // A session opened now is numbered after it.
+    /// assert_eq!(leader.join(2).session, 8);
+    /// ```
+    pub fn restore_session(
+        &mut self,
+        session: SessionId,
+        client: ClientId,
+        last: Option<(u64, u64)>,
+    ) -> bool {
+        self.reserve_sessions(session.saturating_add(1));
+        if !self.sessions.open(session, client) {
+            return false;
+        }
+        if let Some((id, version)) = last {
+            self.sessions
+                .answer(session, id, Outcome::Committed { version });
+        }
+        true
+    }
+
+    /// Numbers the sessions opened from now on from `next` at least (a store that numbered
+    /// sessions before a restart goes on after them).
+    pub fn reserve_sessions(&mut self, next: SessionId) {
+        self.next_session = self.next_session.max(next);
+    }
+
+    /// The number the next session opened gets.
+    #[must_use]
+    pub fn next_session(&self) -> SessionId {
+        self.next_session
+    }
+
     /// How many sessions are open.
     #[must_use]
     pub fn session_count(&self) -> usize {
@@ -494,6 +544,12 @@ impl<T: Draftable> Leader<T> {
         apply_patches_mut(Arc::make_mut(&mut self.state), &committed.patches)
             .map_err(AppendError::DoesNotApply)?;
         self.version = committed.version;
+        // It answers its change, for a session open here (one restored from a store).
+        let outcome = Outcome::Committed {
+            version: committed.version,
+        };
+        self.sessions
+            .answer(committed.session, committed.id, outcome);
         self.log.push_back(committed);
         Ok(())
     }
