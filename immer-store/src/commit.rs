@@ -324,22 +324,9 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
                     session,
                     opened,
                 } => {
-                    let name = name.as_str();
-                    let present = snapshots.get(name)?.is_some();
-                    match opened {
-                        Some((client, next)) if present => {
-                            let record = StoredSession {
-                                client: *client,
-                                last: None,
-                            };
-                            sessions.insert((name, *session), json(&record).as_slice())?;
-                            let next = NextSession { next: *next };
-                            sessions.insert((name, 0), json(&next).as_slice())?;
-                        }
-                        Some(_) => {}
-                        None => {
-                            sessions.remove((name, *session))?;
-                        }
+                    // A document deleted meanwhile keeps no session.
+                    if snapshots.get(name.as_str())?.is_some() {
+                        write_session(&mut sessions, name, *session, *opened)?;
                     }
                     results.push(Ok(()));
                 }
@@ -365,4 +352,25 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
     });
     results.resize_with(batch.len(), || Ok(()));
     (results, written)
+}
+
+/// Writes session `session` of `name` opened (for a client, the next session's number) or
+/// closed (`None`).
+fn write_session(
+    sessions: &mut redb::Table<(&str, u64), &[u8]>,
+    name: &str,
+    session: u64,
+    opened: Option<(u64, u64)>,
+) -> Result<(), redb::Error> {
+    match opened {
+        Some((client, next)) => {
+            let record = StoredSession { client, last: None };
+            sessions.insert((name, session), json(&record).as_slice())?;
+            sessions.insert((name, 0), json(&NextSession { next }).as_slice())?;
+        }
+        None => {
+            sessions.remove((name, session))?;
+        }
+    }
+    Ok(())
 }
