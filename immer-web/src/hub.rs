@@ -137,8 +137,7 @@ struct Core<B> {
     /// was resumed or forgotten since is skipped).
     detached: VecDeque<(Instant, SessionId)>,
     /// Each user with a session: its client id and how many sessions it has.
-    users: HashMap<String, (ClientId, usize)>,
-    next_client: ClientId,
+    users: HashMap<String, usize>,
     next_connection: u64,
     /// The state's JSON at a version, written once for every welcome and snapshot of it.
     state_json: Option<(u64, Utf8Bytes)>,
@@ -199,6 +198,26 @@ pub(crate) fn with_tag(tag: Option<&str>, text: String) -> Utf8Bytes {
     }
 }
 
+/// The client a user's sessions are, the same in every life of every server: a stable hash
+/// of `kind` and `parts` (FNV-1a, 53 bits, never 0), so that a session kept across a restart
+/// is known as its user's, and the server's own identities never share a client with a user.
+fn stable_client(kind: &str, parts: &[&str]) -> ClientId {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in std::iter::once(kind).chain(parts.iter().copied()) {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    // Within JavaScript's safe integers.
+    (hash & ((1 << 53) - 1)).max(1)
+}
+
+/// The client of `user`'s sessions (see [`stable_client`]).
+fn user_client(user: &str) -> ClientId {
+    stable_client("user", &[user])
+}
+
 /// Why a document no longer takes a connection: its server closed it.
 pub(crate) const CLOSED: &str = "the document was closed: open it again";
 
@@ -210,6 +229,7 @@ pub(crate) fn unsubscribed(reason: &str) -> String {
 
 struct Session {
     client: ClientId,
+    /// Its user; empty for a session kept across a restart until its user resumes it.
     user: String,
     /// The connection that holds it, if one does.
     connection: Option<u64>,
@@ -445,16 +465,32 @@ where
     /// The hub over another [`Backend`], which runs the hub's checks itself (see
     /// [`checks`](HubBuilder::checks)).
     pub(crate) fn build_with<B: Backend<T>>(self, backend: B) -> Hub<T, R, B> {
+        // The sessions a durable backend kept across a restart: waiting to be resumed by
+        // their users (who they are is learned then), forgotten in time otherwise.
+        let now = Instant::now();
+        let kept = backend.sessions();
+        let detached = kept.iter().map(|(session, _)| (now, *session)).collect();
+        let sessions = kept
+            .into_iter()
+            .map(|(session, client)| {
+                let entry = Session {
+                    client,
+                    user: String::new(),
+                    connection: None,
+                    detached_at: now,
+                };
+                (session, entry)
+            })
+            .collect();
         Hub {
             inner: Arc::new(Inner {
                 core: Mutex::new(Core {
                     backend,
                     observers: Vec::new(),
                     connections: HashMap::new(),
-                    sessions: HashMap::new(),
-                    detached: VecDeque::new(),
+                    sessions,
+                    detached,
                     users: HashMap::new(),
-                    next_client: 1,
                     next_connection: 1,
                     state_json: None,
                     servers: Vec::new(),

@@ -39,8 +39,13 @@ fn accepted_changes_survive_kill_9_during_load() {
         );
         total += version;
     }
+    // The store keeps sessions across the kill: clients resume them on the next life.
+    assert!(
+        told.resumed_after_restart > 0,
+        "no session was resumed after a restart"
+    );
     println!(
-        "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed",
-        told.kills, told.accepted, told.resumed
+        "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed ({} on a new life of the server)",
+        told.kills, told.accepted, told.resumed, told.resumed_after_restart
     );
 }

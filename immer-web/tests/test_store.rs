@@ -166,3 +166,94 @@ async fn an_edit_the_store_cannot_write_is_not_committed_and_says_so() {
     );
     assert_eq!((hub.version(), hub.state().title.as_str()), (1, "one"));
 }
+
+/// The next text message of `socket`, as JSON.
+async fn next_json(socket: &mut common::Socket) -> serde_json::Value {
+    use futures_util::StreamExt;
+    loop {
+        let next = tokio::time::timeout(common::WAIT, socket.next())
+            .await
+            .expect("a message in time");
+        match next {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+                return serde_json::from_str(&text).unwrap();
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the socket ended: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_session_is_resumed_after_the_server_restarts_and_its_change_is_answered_once() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("boards.redb")).unwrap();
+    let change = r#"{"type":"change","id":1,"base":0,"patches":[{"op":"replace","path":["title"],"value":"Once"}]}"#;
+    // First life: a change committed, its session kept.
+    let session = {
+        let hub = builder(board(1), Limits::default())
+            .build_on_store(&store, "team-a")
+            .unwrap();
+        let (url, server) = serve(&hub).await;
+        let mut socket = common::raw(&url).await;
+        socket.send(common::auth("editor-ann")).await.unwrap();
+        let welcome = next_json(&mut socket).await;
+        socket.send(Message::text(change)).await.unwrap();
+        let committed = next_json(&mut socket).await;
+        assert_eq!(
+            (committed["type"].as_str(), committed["version"].as_u64()),
+            (Some("committed"), Some(1))
+        );
+        server.abort();
+        drop(socket);
+        drop(hub);
+        welcome["session"].as_u64().unwrap()
+    };
+    // Second life, on the same data (once the first let go of it): the session resumes (its
+    // user only), and the change sent again (its answer lost with the first life) is
+    // answered as it ended.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let hub = loop {
+        match builder(board(1), Limits::default()).build_on_store(&store, "team-a") {
+            Err(Error::InUse(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            built => break built.unwrap(),
+        }
+    };
+    let (url, server) = serve(&hub).await;
+    let mut bob = common::raw(&url).await;
+    let auth = serde_json::json!({"type": "auth", "token": "editor-bob", "resume": session});
+    bob.send(Message::text(auth.to_string())).await.unwrap();
+    let welcome = next_json(&mut bob).await;
+    assert_eq!(welcome["resumed"], false, "another user may not resume it");
+    let mut ann = common::raw(&url).await;
+    let auth = serde_json::json!({"type": "auth", "token": "editor-ann", "resume": session});
+    ann.send(Message::text(auth.to_string())).await.unwrap();
+    let welcome = next_json(&mut ann).await;
+    assert_eq!(
+        (welcome["resumed"].as_bool(), welcome["session"].as_u64()),
+        (Some(true), Some(session))
+    );
+    ann.send(Message::text(change)).await.unwrap();
+    let answer = next_json(&mut ann).await;
+    assert_eq!(
+        (
+            answer["type"].as_str(),
+            answer["version"].as_u64(),
+            answer["id"].as_u64()
+        ),
+        (Some("committed"), Some(1), Some(1)),
+        "{answer}"
+    );
+    assert_eq!(hub.version(), 1, "not applied twice");
+    // It goes on.
+    let next = r#"{"type":"change","id":2,"base":1,"patches":[{"op":"replace","path":["title"],"value":"Twice"}]}"#;
+    ann.send(Message::text(next)).await.unwrap();
+    let answer = next_json(&mut ann).await;
+    assert_eq!(answer["version"].as_u64(), Some(2), "{answer}");
+    assert_eq!(hub.state().title, "Twice");
+    server.abort();
+}

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use super::limits::{Limits, check_limits, close_code, unsafe_key};
 use super::{
-    Backend, CLOSED, Connection, Context, Core, Hub, Identity, Link, Session, lock, with_tag,
+    Backend, CLOSED, Connection, Context, Core, Hub, Identity, Link, Session, lock, user_client,
+    with_tag,
 };
 use crate::protocol::{ClientMessage, Incoming, ServerMessage};
 
@@ -60,28 +61,32 @@ where
         self.expire(&mut core, now);
         let connection = core.next_connection;
         core.next_connection += 1;
-        let known = core.users.get(&identity.user).map(|(client, _)| *client);
-        let resumed =
-            resume.filter(|s| known.is_some() && core.sessions.get(s).map(|e| e.client) == known);
-        let (client, session, version, state) = if let Some(session) = resumed {
-            let client = known.unwrap_or_default();
+        // The user's client, the same in every life of the server (a session kept across a
+        // restart is resumed by its user only).
+        let client = user_client(&identity.user);
+        let resumed = resume.filter(|s| core.sessions.get(s).map(|e| e.client) == Some(client));
+        let (session, version, state) = if let Some(session) = resumed {
             let entry = core
                 .sessions
                 .get_mut(&session)
                 .expect("resumed sessions are kept");
+            // A session kept across a restart is its user's again.
+            let adopted = entry.user.is_empty();
+            if adopted {
+                entry.user.clone_from(&identity.user);
+            }
             // One live connection per session: the newer one takes it over.
             let previous = entry.connection.replace(connection);
             if let Some(old) = previous.and_then(|old| core.connections.remove(&old)) {
                 let reason = "the session was resumed by another connection";
                 core.end(&old, close_code::SESSION_TAKEN, reason, limits);
             }
-            (client, session, core.backend.version(), None)
+            if adopted {
+                *core.users.entry(identity.user.clone()).or_default() += 1;
+            }
+            (session, core.backend.version(), None)
         } else {
             self.make_session_room(&mut core, &identity.user)?;
-            let client = match core.users.get(&identity.user) {
-                Some((client, _)) => *client,
-                None => core.next_client,
-            };
             let welcome = core.backend.join(client);
             let state = match Self::state_json(&mut core, &welcome.snapshot) {
                 Ok(state) => state,
@@ -92,12 +97,7 @@ where
                     return Err((close_code::POLICY, reason));
                 }
             };
-            if let Some((_, sessions)) = core.users.get_mut(&identity.user) {
-                *sessions += 1;
-            } else {
-                core.next_client += 1;
-                core.users.insert(identity.user.clone(), (client, 1));
-            }
+            *core.users.entry(identity.user.clone()).or_default() += 1;
             core.sessions.insert(
                 welcome.session,
                 Session {
@@ -107,12 +107,7 @@ where
                     detached_at: now,
                 },
             );
-            (
-                client,
-                welcome.session,
-                welcome.snapshot.version,
-                Some(state),
-            )
+            (welcome.session, welcome.snapshot.version, Some(state))
         };
         self.inner
             .identities
@@ -200,7 +195,7 @@ where
         let limits = &self.inner.limits;
         // One user's sessions make room among their own: a user opening sessions again
         // and again never pushes out another's waiting to be resumed.
-        let own = core.users.get(user).map_or(0, |(_, n)| *n);
+        let own = core.users.get(user).copied().unwrap_or(0);
         if own >= limits.max_sessions_per_user && !self.forget_oldest_of(core, user) {
             let reason = format!(
                 "every one of this user's {} sessions is connected: try again later",
@@ -256,16 +251,15 @@ where
             return false;
         };
         core.backend.close_session(session);
-        if let Some((client, sessions)) = core.users.get_mut(&entry.user) {
+        if let Some(sessions) = core.users.get_mut(&entry.user) {
             *sessions -= 1;
             if *sessions == 0 {
-                let client = *client;
                 core.users.remove(&entry.user);
                 self.inner
                     .identities
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&client);
+                    .remove(&entry.client);
             }
         }
         true

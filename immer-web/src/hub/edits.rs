@@ -147,17 +147,14 @@ where
         role: serde_json::Value,
     ) -> (ClientId, SessionId, u64) {
         let Core {
-            servers,
-            backend,
-            next_client,
-            ..
+            servers, backend, ..
         } = core;
         let found = servers
             .iter()
             .position(|s| s.user == identity.user && s.role == role);
         let index = found.unwrap_or_else(|| {
-            let client = *next_client;
-            *next_client += 1;
+            // Its own client: never a user's, whatever the names.
+            let client = super::stable_client("server", &[&identity.user, &role.to_string()]);
             let session = backend.join(client).session;
             servers.push(ServerSession {
                 user: identity.user.clone(),

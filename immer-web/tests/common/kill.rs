@@ -79,6 +79,7 @@ pub(crate) struct Told {
     unknown: HashSet<(String, String)>,
     pub(crate) accepted: usize,
     pub(crate) resumed: usize,
+    pub(crate) resumed_after_restart: usize,
     pub(crate) kills: Vec<Duration>,
 }
 
@@ -129,6 +130,7 @@ pub(crate) fn load(test: &str, env: &[(&str, String)]) -> Told {
         unknown: HashSet::new(),
         accepted: learned.iter().map(|l| l.accepted.len()).sum(),
         resumed: learned.iter().map(|l| l.resumed).sum(),
+        resumed_after_restart: learned.iter().map(|l| l.resumed_after_restart).sum(),
         kills,
     };
     assert!(
@@ -206,6 +208,8 @@ pub(crate) struct Learned {
     unknown: Vec<(String, String)>,
     dropped: Vec<String>,
     resumed: usize,
+    /// Sessions resumed on a new life of the server (kept by the store across the kill).
+    resumed_after_restart: usize,
 }
 
 /// One client: two documents on one socket; pushes todos one at a time, now and then drops
@@ -231,6 +235,8 @@ async fn run_client(
     // The edit in flight when the socket ended: its document, todo and id.
     let mut waiting: Option<(String, String, u64)> = None;
     let mut n = 0_u64;
+    // The address of the server's life this client last subscribed on.
+    let mut life = String::new();
     while !stop.load(Ordering::Acquire) {
         // Connect (again), carrying the followers over to resume their sessions.
         let address = url.borrow_and_update().clone();
@@ -261,6 +267,10 @@ async fn run_client(
             carried = Some(client);
             continue;
         }
+        if !life.is_empty() && life != address {
+            learned.resumed_after_restart += resumed.len();
+        }
+        life = address;
         let ended: Result<(), Ended> = async {
             // A session resumed answers its change in flight, once; a new session (the
             // server restarted) cannot say how it ended.
@@ -282,16 +292,17 @@ async fn run_client(
                 let todo = format!("c{index}-{n}");
                 n += 1;
                 let text = todo.clone();
-                let id = client
-                    .try_edit(doc, |d| {
-                        d.todos().push(Todo {
-                            id: text.clone(),
-                            text,
-                            done: false,
-                        });
-                    })
-                    .await?;
+                // Made first, then sent: an edit made is waiting, whether its send reaches
+                // the server now or on the resumed session.
+                let id = client.make_edit(doc, |d| {
+                    d.todos().push(Todo {
+                        id: text.clone(),
+                        text,
+                        done: false,
+                    });
+                });
                 waiting = Some((doc.clone(), todo.clone(), id));
+                client.send_edits(doc).await?;
                 // Now and then, dropped with the edit in flight: resumed on a new socket.
                 if next() % 16 == 0 {
                     return Err(Ended);

@@ -168,10 +168,23 @@ impl Many {
     where
         F: FnOnce(&mut PatchDraft<'_, '_, Board>),
     {
-        let follower = self.followers.get_mut(doc).expect("subscribed");
-        let id = follower.edit(recipe).expect("the recipe changes something");
+        let id = self.make_edit(doc, recipe);
         self.flush(doc).await?;
         Ok(id)
+    }
+
+    /// Edits `doc` without sending anything yet (see [`send_edits`](Many::send_edits)).
+    pub(crate) fn make_edit<F>(&mut self, doc: &str, recipe: F) -> u64
+    where
+        F: FnOnce(&mut PatchDraft<'_, '_, Board>),
+    {
+        let follower = self.followers.get_mut(doc).expect("subscribed");
+        follower.edit(recipe).expect("the recipe changes something")
+    }
+
+    /// Sends `doc`'s change in flight, once.
+    pub(crate) async fn send_edits(&mut self, doc: &str) -> Result<(), Ended> {
+        self.flush(doc).await
     }
 
     /// Sends `doc`'s change in flight, once.
