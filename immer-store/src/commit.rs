@@ -75,6 +75,9 @@ enum Pending {
     Snapshot {
         name: String,
         version: u64,
+        /// The changes up to this version are forgotten (those after it are kept, to move
+        /// changes made against them after a restart).
+        forget_to: u64,
         bytes: Vec<u8>,
         done: SyncSender<Result<(), Error>>,
     },
@@ -176,13 +179,20 @@ impl Committer {
         });
     }
 
-    /// Writes `bytes` as `name`'s snapshot at `version` and forgets its changes up to it, in
-    /// the next batch; returns once it is durable (or why it could not be written).
-    pub(crate) fn snapshot(&self, name: &str, version: u64, bytes: Vec<u8>) -> Result<(), Error> {
+    /// Writes `bytes` as `name`'s snapshot at `version` and forgets its changes up to
+    /// `forget_to`, in the next batch; returns once it is durable (or why it could not be
+    /// written).
+    pub(crate) fn snapshot(
+        &self,
+        name: &str,
+        (version, forget_to): (u64, u64),
+        bytes: Vec<u8>,
+    ) -> Result<(), Error> {
         let (done, answer) = sync_channel(1);
         self.push(Pending::Snapshot {
             name: name.to_owned(),
             version,
+            forget_to,
             bytes,
             done,
         });
@@ -332,7 +342,7 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
                 }
                 Pending::Snapshot {
                     name,
-                    version,
+                    forget_to,
                     bytes,
                     ..
                 } => {
@@ -343,7 +353,7 @@ fn write(db: &Database, batch: &[Pending]) -> (Vec<Result<(), Error>>, Result<()
                         continue;
                     }
                     snapshots.insert(name, bytes.as_slice())?;
-                    changes.retain_in((name, 0)..=(name, *version), |_, _| false)?;
+                    changes.retain_in((name, 0)..=(name, *forget_to), |_, _| false)?;
                     results.push(Ok(()));
                 }
             }

@@ -48,8 +48,10 @@ where
     }
 
     /// Writes a snapshot every `changes` committed changes (1,000 unless set; at least 1)
-    /// and forgets the changes it holds, so that opening the document reads one snapshot
-    /// and at most that many changes.
+    /// and forgets the changes older than the interval before it, so that opening the
+    /// document reads one snapshot and at most twice that many changes. The interval before
+    /// it is kept so that a client resuming its session after a restart has a change made
+    /// against one of those versions moved through what followed, not refused.
     #[must_use]
     pub fn snapshot_every(mut self, changes: u64) -> Self {
         self.snapshot_every = changes.max(1);
@@ -103,8 +105,11 @@ where
         }
         let changes = tx.open_table(CHANGES).map_err(|e| read(&e))?;
         let range = changes
-            .range((name.as_str(), version + 1)..=(name.as_str(), u64::MAX))
+            .range((name.as_str(), 0)..=(name.as_str(), u64::MAX))
             .map_err(|e| read(&e))?;
+        // Those the snapshot holds (kept to move changes made against them), then those
+        // after it.
+        let mut earlier = Vec::new();
         for entry in range {
             let (key, value) = entry.map_err(|e| read(&e))?;
             let at = key.value().1;
@@ -121,9 +126,25 @@ where
                     committed.version
                 )));
             }
+            if at <= version {
+                earlier.push(committed);
+                continue;
+            }
+            if !earlier.is_empty() {
+                leader
+                    .remember(std::mem::take(&mut earlier))
+                    .map_err(|e| corrupt(format!("the stored changes do not follow: {e}")))?;
+            }
             leader
                 .append(committed)
                 .map_err(|e| corrupt(format!("the stored change does not follow: {e}")))?;
+        }
+        if !earlier.is_empty() {
+            leader.remember(earlier).map_err(|e| Error::Corrupt {
+                document: name.clone(),
+                version,
+                message: format!("the stored changes do not follow: {e}"),
+            })?;
         }
         let release = Arc::new(Release::new(leader.version(), Arc::clone(leader.state())));
         Ok(Document {
@@ -456,12 +477,17 @@ where
             (flow.durable, Arc::clone(&flow.durable_state))
         };
         let (store, name) = (self.store.clone(), self.name.clone());
+        // The changes of the last interval before it are kept: a client resuming after a
+        // restart moves its change through them instead of having it refused.
+        let forget_to = version.saturating_sub(self.snapshot_every);
         let spawned = std::thread::Builder::new()
             .name("immer-store snapshot".to_owned())
             .spawn(move || {
                 let bytes = snapshot_json(version, &*state)?;
                 drop(state);
-                store.committer().snapshot(&name, version, bytes)?;
+                store
+                    .committer()
+                    .snapshot(&name, (version, forget_to), bytes)?;
                 Ok(version)
             });
         match spawned {

@@ -554,6 +554,51 @@ impl<T: Draftable> Leader<T> {
         Ok(())
     }
 
+    /// Puts `earlier` (changes committed before the log's start, in version order, the last
+    /// one at [`log_start`](Leader::log_start)) back in front of the log, so that a change
+    /// made against one of their versions is moved through them instead of refused
+    /// ([`RejectReason::Compacted`]): for a leader resumed from a snapshot whose store kept
+    /// the changes before it.
+    ///
+    /// # Errors
+    ///
+    /// [`AppendError::NotNext`] when they do not end at the log's start or do not follow one
+    /// another; nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use immer_core::sync::{Committed, Leader};
+    ///
+    /// let change = |version| Committed { version, client: 1, session: 1, id: version, patches: vec![] };
+    /// let mut leader = Leader::resume(Arc::new(vec![1_u32]), 10);
+    /// leader.remember((9..=10).map(change)).unwrap();
+    /// assert_eq!(leader.log_start(), 8);
+    /// assert!(leader.remember([change(3)]).is_err());
+    /// ```
+    pub fn remember(
+        &mut self,
+        earlier: impl IntoIterator<Item = Committed>,
+    ) -> Result<(), AppendError> {
+        let earlier: Vec<Committed> = earlier.into_iter().collect();
+        let mut expected = self.log_start;
+        for committed in earlier.iter().rev() {
+            if committed.version != expected {
+                return Err(AppendError::NotNext {
+                    version: expected.saturating_sub(1),
+                    got: committed.version,
+                });
+            }
+            expected = expected.saturating_sub(1);
+        }
+        self.log_start = expected;
+        for committed in earlier.into_iter().rev() {
+            self.log.push_front(committed);
+        }
+        Ok(())
+    }
+
     fn push(&mut self, committed: Committed, next: Arc<T>) {
         self.state = next;
         self.version = committed.version;
