@@ -74,7 +74,6 @@ enum Pending {
     /// A snapshot at `version` (durable already), replacing the document's changes up to it.
     Snapshot {
         name: String,
-        version: u64,
         /// The changes up to this version are forgotten (those after it are kept, to move
         /// changes made against them after a restart).
         forget_to: u64,
@@ -179,19 +178,13 @@ impl Committer {
         });
     }
 
-    /// Writes `bytes` as `name`'s snapshot at `version` and forgets its changes up to
-    /// `forget_to`, in the next batch; returns once it is durable (or why it could not be
+    /// Writes `bytes` as `name`'s snapshot and forgets its changes up to `forget_to`, in the
+    /// next batch; returns once it is durable (or why it could not be
     /// written).
-    pub(crate) fn snapshot(
-        &self,
-        name: &str,
-        (version, forget_to): (u64, u64),
-        bytes: Vec<u8>,
-    ) -> Result<(), Error> {
+    pub(crate) fn snapshot(&self, name: &str, forget_to: u64, bytes: Vec<u8>) -> Result<(), Error> {
         let (done, answer) = sync_channel(1);
         self.push(Pending::Snapshot {
             name: name.to_owned(),
-            version,
             forget_to,
             bytes,
             done,

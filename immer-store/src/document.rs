@@ -485,9 +485,7 @@ where
             .spawn(move || {
                 let bytes = snapshot_json(version, &*state)?;
                 drop(state);
-                store
-                    .committer()
-                    .snapshot(&name, (version, forget_to), bytes)?;
+                store.committer().snapshot(&name, forget_to, bytes)?;
                 Ok(version)
             });
         match spawned {
