@@ -49,6 +49,7 @@ fn vote(session: u64, id: u64, base: u64, index: u64) -> ToLeader {
         PathSegment::from("votes"),
     ]);
     ToLeader::Change(Change {
+        author: None,
         client: session,
         session,
         id,

@@ -54,6 +54,7 @@ fn path(segments: Value) -> Path {
 
 fn change(session: u64, id: u64, base: u64, patches: Vec<Patch>) -> ToLeader {
     ToLeader::Change(Change {
+        author: None,
         client: 1,
         session,
         id,

@@ -2762,6 +2762,7 @@ fn a_committed_change_that_does_not_apply_surfaces_and_resyncs() {
     let mut leader = Leader::new(Arc::new(vec![1_u32, 2, 3]));
     let mut follower = Follower::new(leader.join(7));
     let bogus = immer::sync::Committed {
+        author: None,
         version: 1,
         client: 9,
         session: 99,

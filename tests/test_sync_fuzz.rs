@@ -207,6 +207,7 @@ fn fuzz_leader<T: Draftable + std::fmt::Debug>(seed: u64, count: usize, base: T)
                     _ => (*rng.pick(&sessions), sent.len() as u64 + 1),
                 };
                 let change = Change {
+                    author: None,
                     client: rng.below(4),
                     session,
                     id,
@@ -271,6 +272,7 @@ fn removing_the_root_option_after_a_removal_with_a_value_does_not_panic() {
     with_value.value = Some(json!([1]));
     let (ann, bob) = (leader.join(1).session, leader.join(2).session);
     let first = leader.receive(ToLeader::Change(Change {
+        author: None,
         client: 1,
         session: ann,
         id: 1,
@@ -279,6 +281,7 @@ fn removing_the_root_option_after_a_removal_with_a_value_does_not_panic() {
     }));
     assert!(matches!(first[0].message, ToFollower::Committed(_)));
     let second = leader.receive(ToLeader::Change(Change {
+        author: None,
         client: 2,
         session: bob,
         id: 1,
@@ -329,6 +332,7 @@ fn a_follower_never_panics_on_arbitrary_messages() {
                 }),
                 2 => ToFollower::Welcome(leader.join(rng.below(3))),
                 _ => ToFollower::Committed(Committed {
+                    author: None,
                     version: version(&mut rng, follower.version()),
                     client: rng.below(3),
                     session: me + rng.below(2),

@@ -646,6 +646,7 @@ mod tests {
     /// Another node's change `id`, committed as `version`.
     fn foreign(version: u64, id: u64, value: u32) -> Committed {
         Committed {
+            author: None,
             version,
             client: 2,
             session: OTHER,
@@ -657,6 +658,7 @@ mod tests {
     /// A change of the remote session.
     fn remote(id: u64, base: u64, value: u32) -> Change {
         Change {
+            author: None,
             client: 0,
             session: REMOTE,
             id,

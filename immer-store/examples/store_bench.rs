@@ -33,6 +33,7 @@ type Doc = Vec<u64>;
 /// Change `id` of `session`, setting its own element (`index`) of the list.
 fn change_at(session: u64, id: u64, base: u64, index: usize) -> ToLeader {
     ToLeader::Change(Change {
+        author: None,
         client: 1,
         session,
         id,

@@ -615,6 +615,7 @@ mod tests {
 
     fn push(session: u64, id: u64, base: u64, value: u64) -> ToLeader {
         ToLeader::Change(Change {
+            author: None,
             client: 1,
             session,
             id,

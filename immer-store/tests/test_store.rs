@@ -17,6 +17,7 @@ type Doc = Vec<u64>;
 /// A change of `session` appending `value` to the list, made against `base`.
 fn push(session: u64, id: u64, base: u64, value: u64) -> ToLeader {
     ToLeader::Change(Change {
+        author: None,
         client: 1,
         session,
         id,

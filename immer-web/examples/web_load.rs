@@ -168,6 +168,7 @@ async fn relay_serve(relay: Relay, socket: WebSocket) {
         let mut inner = relay.inner.lock().unwrap();
         inner.version += 1;
         let committed = ServerMessage::<Board>::Committed(Committed {
+            author: None,
             version: inner.version,
             client: session,
             session,

@@ -381,7 +381,8 @@ impl Devtools {
     }
 
     /// The devtools for a live document: starts from the hub's state now, and records every
-    /// change the hub commits from then on (its author's session and the time it landed).
+    /// change the hub commits from then on (its author, as the hub authenticated them, and
+    /// the time it landed).
     /// Importing a session into them is refused (`409`): it would replace what they record.
     ///
     /// # Errors
@@ -408,7 +409,11 @@ impl Devtools {
                     continue;
                 }
                 let label = format!("change {} of session {}", committed.id, committed.session);
-                let author = format!("session {}", committed.session);
+                // Who the hub authenticated; a session number where no one was.
+                let author = committed
+                    .author
+                    .clone()
+                    .unwrap_or_else(|| format!("session {}", committed.session));
                 // A change that does not apply here is left out; the page shows the gap.
                 let _ = session.history.record(
                     Some(&label),

@@ -262,6 +262,8 @@ type CloseSender = oneshot::Sender<(u16, String)>;
 /// What the handler of one connection knows of it (on a socket of many documents, of its
 /// subscription to one).
 pub(crate) struct Context<R> {
+    /// The user, as authenticated.
+    pub(crate) user: String,
     pub(crate) connection: u64,
     pub(crate) client: ClientId,
     pub(crate) session: SessionId,

@@ -136,15 +136,17 @@ impl<T, R, B> std::ops::Deref for InUse<T, R, B> {
     }
 }
 
-/// Lets go of closed documents off the async runtime's threads: the last handle of a
-/// document may wait for its storage (a store's writes in flight).
-fn let_go<X: Send + 'static>(closed: Vec<X>) {
+/// Lets go of closed documents, off the async runtime's threads when there is one (the last
+/// handle of a document may wait for its storage: a store's writes in flight), and returns
+/// once they are gone, so that they can be opened again at once.
+async fn let_go<X: Send + 'static>(closed: Vec<X>) {
     if closed.is_empty() {
         return;
     }
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn_blocking(move || drop(closed))),
-        Err(_) => drop(closed),
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let _ = tokio::task::spawn_blocking(move || drop(closed)).await;
+    } else {
+        drop(closed);
     }
 }
 
@@ -220,7 +222,7 @@ where
         if let Some(hub) = slot.as_ref().and_then(|slot| slot.hub.get()) {
             hub.close_now("the document was deleted");
         }
-        let_go(slot.into_iter().collect());
+        let_go(slot.into_iter().collect::<Vec<_>>()).await;
         self.inner.storage.delete(name).await
     }
 
@@ -284,7 +286,9 @@ where
     /// Closes every open document unused for [`Limits::document_idle`] (as the server does
     /// on its own every few seconds); returns how many it closed.
     pub fn close_idle(&self) -> usize {
+        // Let go of here: this may wait for a store's writes in flight.
         self.close_unused(Some(self.limits().document_idle), usize::MAX)
+            .len()
     }
 
     /// Document `name` in use until the guard is dropped: opened if it is not (once, however
@@ -315,7 +319,7 @@ where
                     // Nothing is kept of a document that did not open.
                     let removed = self.forget(name, &held.slot, |slot| slot.hub.get().is_none());
                     drop(held);
-                    let_go(removed.into_iter().collect());
+                    let_go(removed.into_iter().collect::<Vec<_>>()).await;
                     return Err(error);
                 }
             };
@@ -326,21 +330,21 @@ where
                 // Deleted while it opened: nobody may use what opened.
                 hub.close_now("the document was deleted");
                 drop(held);
-                let_go(vec![hub]);
+                let_go(vec![hub]).await;
                 continue;
             }
             if hub.is_closed() {
                 // Closed (idle, or its storage failed): let go of, and opened anew.
                 let removed = self.forget(name, &held.slot, |_| true);
                 drop(held);
-                let_go(vec![hub]);
-                let_go(removed.into_iter().collect());
+                let_go(vec![hub]).await;
+                let_go(removed.into_iter().collect::<Vec<_>>()).await;
                 continue;
             }
             // Opened: room is made now, so that a name that does not exist never closes
             // another document.
             if lock(&self.inner.open).len() > self.limits().max_open_documents {
-                self.make_room();
+                self.make_room().await;
                 let max = self.limits().max_open_documents;
                 if lock(&self.inner.open).len() > max {
                     let removed = self.forget(name, &held.slot, |_| true);
@@ -348,8 +352,8 @@ where
                         hub.close_now("too many documents are open: try again later");
                     }
                     drop(held);
-                    let_go(vec![hub]);
-                    let_go(removed.into_iter().collect());
+                    let_go(vec![hub]).await;
+                    let_go(removed.into_iter().collect::<Vec<_>>()).await;
                     return Err(DocumentError::TooManyOpen(max));
                 }
             }
@@ -392,12 +396,12 @@ where
 
     /// Closes the documents unused the longest until at most [`Limits::max_open_documents`]
     /// are open (or none is unused).
-    fn make_room(&self) {
+    async fn make_room(&self) {
         let over = lock(&self.inner.open)
             .len()
             .saturating_sub(self.limits().max_open_documents);
         if over > 0 {
-            self.close_unused(None, over);
+            let_go(self.close_unused(None, over)).await;
         }
     }
 
@@ -416,7 +420,11 @@ where
 
     /// Closes up to `most` open documents that no one uses and none has for `idle` (`None`:
     /// however long), the least recently used first; returns how many.
-    fn close_unused(&self, idle: Option<Duration>, most: usize) -> usize {
+    fn close_unused(
+        &self,
+        idle: Option<Duration>,
+        most: usize,
+    ) -> Vec<Arc<Slot<T, R, S::Backend>>> {
         let mut open = lock(&self.inner.open);
         // An open given up half-way (its caller gone) leaves an empty slot.
         open.retain(|_, slot| slot.users.load(Ordering::Acquire) > 0 || slot.hub.get().is_some());
@@ -447,14 +455,11 @@ where
                 .get(&name)
                 .and_then(|slot| slot.hub.get())
                 .is_some_and(|hub| hub.close_if_unused(idle));
-            if let Some(slot) = open.remove(&name).filter(|_| shut) {
-                closed.push(slot);
+            if shut {
+                closed.extend(open.remove(&name));
             }
         }
-        drop(open);
-        let count = closed.len();
-        let_go(closed);
-        count
+        closed
     }
 
     /// Starts the task that closes idle documents, once (a server used outside a runtime
@@ -476,7 +481,11 @@ where
                 let Some(inner) = server.upgrade() else {
                     return;
                 };
-                Server { inner }.close_idle();
+                let server = Server { inner };
+                let idle = server.limits().document_idle;
+                let closed = server.close_unused(Some(idle), usize::MAX);
+                drop(server);
+                let_go(closed).await;
             }
         });
     }

@@ -692,6 +692,7 @@ fn the_servers_messages_are_the_sync_types_tagged() {
     let patches = vec![Patch::remove(path("/items/0"))];
     written_as(
         &ServerMessage::<Board>::Committed(Committed {
+            author: None,
             version: 5,
             client: 2,
             session: 4,

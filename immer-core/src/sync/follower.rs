@@ -313,6 +313,7 @@ impl<T: Draftable> Follower<T> {
                 self.in_flight = Some(InFlight {
                     first: next.first,
                     change: Change {
+                        author: None,
                         client: self.client,
                         session: self.session,
                         id: next.id,

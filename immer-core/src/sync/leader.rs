@@ -515,6 +515,7 @@ impl<T: Draftable> Leader<T> {
         self.checks.authorize(client, &patches)?;
         self.checks.validate(&self.state, &next, client)?;
         let committed = Committed {
+            author: change.author.clone(),
             version: self.version + 1,
             client,
             session: change.session,

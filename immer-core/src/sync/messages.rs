@@ -31,6 +31,11 @@ pub struct Change {
     pub base: u64,
     /// What it does, against `base`.
     pub patches: Vec<Patch>,
+    /// Who made it, as the server authenticated them (a user's name): set by the server,
+    /// never read from a client, and carried into the [`Committed`] change. `None` where no
+    /// one authenticates (a follower in the same process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// A change the leader accepted, as it applies at `version - 1`.
@@ -48,6 +53,10 @@ pub struct Committed {
     pub id: u64,
     /// What it does, moved through every change committed before it.
     pub patches: Vec<Patch>,
+    /// Who made it, as the server authenticated them (see [`Change::author`]): the log says
+    /// who did what.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// A change the leader refused, sent back to its author.

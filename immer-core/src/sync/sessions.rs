@@ -209,6 +209,7 @@ mod tests {
 
     fn change(session: SessionId, id: u64) -> Change {
         Change {
+            author: None,
             client: 99,
             session,
             id,

@@ -377,6 +377,7 @@ where
         let (inbound, mut inbound_rx) = mpsc::channel::<Incoming>(limits.max_pending);
         let hub = self.clone();
         let context = Context {
+            user: identity.user.clone(),
             connection,
             client,
             session,

@@ -328,6 +328,8 @@ where
                     return true;
                 }
                 ToLeader::Change(Change {
+                    // Who the hub authenticated: the log says who did what.
+                    author: Some(context.user.clone()),
                     client: context.client,
                     session,
                     id,

@@ -108,11 +108,13 @@ where
                 return Err(EditError::Unanswered(super::CLOSED.to_owned()));
             }
             core.used = std::time::Instant::now();
+            let author = identity.user.clone();
             let (client, session, id) = self.server_session(&mut core, identity, role);
             let (answer, answered) = oneshot::channel();
             core.waiting.insert((session, id), answer);
             // Made against `version`: moved through whatever was committed since.
             let change = Change {
+                author: Some(author),
                 client,
                 session,
                 id,

@@ -281,6 +281,7 @@ where
                     subscriber.link.close_with(close_code::POLICY, reason);
                 }
                 let context = Context {
+                    user: identity.user.clone(),
                     connection: registered.connection,
                     client: registered.client,
                     session: registered.session,
