@@ -32,7 +32,9 @@ use crate::draftable::Draftable;
 use crate::error::PatchError;
 use crate::patch::Patch;
 use crate::produce::{Drafting, PatchDraft, SessionDraft, produce_with_patches};
-use crate::transform::{Conflict, revert_through};
+use crate::transform::Conflict;
+
+mod skip;
 
 /// One step of a [`History`]: the change from `version` to `version + 1`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -638,18 +640,43 @@ impl<T: Draftable> History<T> {
                 newest: self.version.saturating_sub(1),
             });
         }
-        self.check_retained(version)?;
+        let base = self.state_at(version)?;
         let index = |v: u64| usize::try_from(v - self.oldest).unwrap_or(usize::MAX);
-        let later = self.entries.range(index(version) + 1..index(self.version));
-        revert_through(
-            &self.entries[index(version)].inverse,
-            later.map(|e| e.patches.as_slice()),
-        )
-        .map_err(|(n, conflict)| HistoryError::Conflict {
-            entry: version,
-            by: version + 1 + n as u64,
-            conflict,
-        })
+        let entries = self.entries.range(index(version)..index(self.version));
+        let invalid = |message: String| {
+            HistoryError::Patch(PatchError {
+                index: 0,
+                path: crate::path::Path::root(),
+                kind: crate::error::PatchErrorKind::InvalidValue { message },
+            })
+        };
+        let json = serde_json::to_value(&*base).map_err(|e| invalid(e.to_string()))?;
+        let skipped =
+            skip::skip(&json, entries.map(|e| e.patches.as_slice())).map_err(|refusal| {
+                match refusal {
+                    skip::Refusal::Conflict(n, conflict) => HistoryError::Conflict {
+                        entry: version,
+                        by: version + 1 + n as u64,
+                        conflict,
+                    },
+                    skip::Refusal::Unreadable(n, (index, path)) => {
+                        HistoryError::Patch(PatchError {
+                            index,
+                            path,
+                            kind: crate::error::PatchErrorKind::InvalidValue {
+                                message: format!(
+                                    "the entry from version {} does not apply as recorded",
+                                    version + n as u64
+                                ),
+                            },
+                        })
+                    }
+                }
+            })?;
+        let skipped: T = serde_json::from_value(skipped).map_err(|e| invalid(e.to_string()))?;
+        let (patches, _) =
+            crate::diff::diff(&*self.current, &skipped).map_err(|e| invalid(e.to_string()))?;
+        Ok(patches)
     }
 
     /// Starts over from `base` as version 0, with no past and no future.
