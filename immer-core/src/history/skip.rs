@@ -248,7 +248,7 @@ impl Reader {
                     let key = last.to_key().into_owned();
                     let at = child_key(&list, &key);
                     let old = fields.get(&key).cloned();
-                    changes = self.read_key(patch, &at, old, pool)?;
+                    changes = self.read_key(patch, &at, old.as_ref(), pool)?;
                 }
                 Node::List(items) => {
                     let len = items.len();
@@ -276,7 +276,7 @@ impl Reader {
         &mut self,
         patch: &Patch,
         at: &[Step],
-        old: Option<Node>,
+        old: Option<&Node>,
         pool: &mut Vec<Pooled>,
     ) -> Option<Vec<Change>> {
         let (key, parent) = match at.split_last() {
@@ -291,7 +291,7 @@ impl Reader {
             return Some(vec![Change::Unset { at: at.to_vec() }]);
         }
         let value = patch.value.as_ref()?;
-        if let (Some(Node::List(old)), Value::Array(new)) = (&old, value) {
+        if let (Some(Node::List(old)), Value::Array(new)) = (old, value) {
             if let Some(changes) = self.rewrite_list(at, old, new, pool) {
                 return Some(changes);
             }
@@ -312,16 +312,16 @@ impl Reader {
         &mut self,
         patch: &Patch,
         list: &[Step],
-        last: &PathSegment,
+        segment: &PathSegment,
         len: usize,
         pool: &mut Vec<Pooled>,
     ) -> Option<Vec<Change>> {
         let mut changes = Vec::new();
         match patch.op {
             PatchOp::Add => {
-                let at = match last {
+                let at = match segment {
                     PathSegment::Key(key) if key == "-" => len,
-                    segment => segment.as_index().filter(|&i| i <= len)?,
+                    other => other.as_index().filter(|&i| i <= len)?,
                 };
                 let value = patch.value.as_ref()?;
                 changes.push(self.insert(list, at, value, pool)?);
@@ -333,13 +333,13 @@ impl Reader {
                 let at = match &patch.value {
                     // A set's removal names its element by value.
                     Some(value) => items.iter().position(|(_, n)| n.to_value() == *value)?,
-                    None => list_index(last, len)?,
+                    None => list_index(segment, len)?,
                 };
                 let (id, node) = items.remove(at);
                 changes.push(remove(pool, list, id, node));
             }
             PatchOp::Replace => {
-                let at = list_index(last, len)?;
+                let at = list_index(segment, len)?;
                 let value = patch.value.as_ref()?;
                 let Node::List(items) = self.find(list)? else {
                     return None;
@@ -515,13 +515,12 @@ impl Reader {
         }
         let mut fresh = Vec::new();
         for ((&place, value), k) in writes.iter().zip(&kept) {
-            let element = match k {
-                Some(i) => (old[*i].0, old[*i].1.clone()),
-                None => {
-                    let id = self.fresh();
-                    fresh.push((place, id));
-                    (id, self.node(value))
-                }
+            let element = if let Some(i) = k {
+                (old[*i].0, old[*i].1.clone())
+            } else {
+                let id = self.fresh();
+                fresh.push((place, id));
+                (id, self.node(value))
             };
             let Some(Node::List(items)) = self.tree.find_mut(&list) else {
                 return None;
@@ -603,14 +602,14 @@ fn remove(pool: &mut Vec<Pooled>, list: &[Step], id: u64, node: Node) -> Change 
     }
 }
 
-fn record(out: &mut Vec<Recorded>, change: Change, patch: usize, path: &Path) {
+fn record(out: &mut Vec<Recorded>, change: Change, index: usize, path: &Path) {
     if let Change::Move { id, .. } = &change {
         // The removal it comes with was no removal: the element moved.
         out.retain(|r| !matches!(&r.change, Change::Remove { id: removed, .. } if removed == id));
     }
     out.push(Recorded {
         change,
-        patch,
+        patch: index,
         path: path.clone(),
     });
 }
@@ -651,11 +650,10 @@ pub(super) fn skip<'a>(
     let Some(first) = entries.next() else {
         return Ok(base.clone());
     };
-    let made: Vec<(Vec<Step>, &Recorded)>;
     let own = reader
         .read(first)
         .map_err(|error| Refusal::Unreadable(0, error))?;
-    made = own
+    let made: Vec<(Vec<Step>, &Recorded)> = own
         .iter()
         .filter_map(|r| r.change.made().map(|at| (at, r)))
         .collect();
