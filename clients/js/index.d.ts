@@ -266,6 +266,8 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   readonly pendingCount: number;
   /** Whether every edit has been answered and nothing waits to be applied. */
   readonly isSettled: boolean;
+  /** Whether it started from what its storage kept (`persist`), before the server answered. */
+  readonly restored: boolean;
   /** The state as this client sees it: the server's, with its own pending edits applied. */
   getState(): S;
   /** Edits with an Immer recipe: applied at once, sent as a change. */
