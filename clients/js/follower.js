@@ -18,6 +18,9 @@ import { AFTER_DROPPED, CONCURRENT, Through, deepEqual } from './transform.js';
 
 enablePatches();
 
+/** The format of what `Follower.save` writes; `Follower.restore` reads only this one. */
+export const SAVED_FORMAT = 1;
+
 /**
  * @typedef {import('./index.js').Patch} Patch
  * @typedef {import('./index.js').FollowerEvent} FollowerEvent
@@ -31,6 +34,7 @@ enablePatches();
  * @typedef {{ first: number, change: { type: 'change', id: number, base: number, patches: Patch[] }, applied: boolean }} InFlight
  *   the change sent and not yet answered; `applied`: whether its edit is in the local state (the
  *   front of the queue), or waits out of it for the server's answer, which alone decides it
+ * @typedef {import('./index.js').SavedFollower} SavedFollower
  */
 
 /**
@@ -72,6 +76,76 @@ export class Follower {
     this.events = [];
     this.diverged = false;
     this.batch = Math.max(1, options.batch ?? 1);
+  }
+
+  /**
+   * The follower's durable part, as a plain JSON value: what a page keeps to go on after a
+   * reload as this follower would have gone on. It holds the confirmed state, its version and
+   * the session; the pending edits with their ids and patches; the change in flight (sent, or
+   * about to be: `poll` sends it again either way, and the server answers a change it has seen
+   * as it ended); the next edit's id (an id the server may have seen is never given twice);
+   * the local state; the committed changes that arrived early; whether it diverged; the events
+   * not yet taken; and the batch size.
+   *
+   * It shares the follower's states and patches (Immer's, never changed in place): serialize
+   * it, or let the storage copy it (IndexedDB does), to keep it.
+   *
+   * ```js
+   * localStorage.setItem('board', JSON.stringify(follower.save()));
+   * const again = Follower.restore(JSON.parse(localStorage.getItem('board')));
+   * ```
+   *
+   * @returns {SavedFollower}
+   */
+  save() {
+    return {
+      format: SAVED_FORMAT,
+      session: this.session,
+      version: this.version,
+      confirmed: this.confirmed,
+      ...(this.local === undefined ? {} : { local: this.local }),
+      pending: this.pending.map(({ first, id, patches }) => ({ first, id, patches })),
+      inFlight: this.inFlight === null ? null : { ...this.inFlight },
+      early: [...this.early.values()],
+      nextId: this.nextId,
+      diverged: this.diverged,
+      events: [...this.events],
+      batch: this.batch,
+    };
+  }
+
+  /**
+   * A follower from what `save` gave (after a JSON round trip, or a structured clone): from
+   * there it sends, applies and reports exactly what the saved one would have. It takes
+   * ownership of `saved` (pass a copy to keep using it). Throws a `TypeError` on a value that
+   * is not a saved follower of this format.
+   *
+   * @param {SavedFollower} saved
+   * @param {{ batch?: number }} [options] `batch`: as for the constructor (the saved one by default)
+   * @returns {Follower}
+   */
+  static restore(saved, options = {}) {
+    if (typeof saved !== 'object' || saved === null || saved.format !== SAVED_FORMAT) {
+      throw new TypeError(`not a saved follower of format ${SAVED_FORMAT}: ${JSON.stringify(saved)?.slice(0, 100)}`);
+    }
+    for (const key of ['session', 'version', 'nextId']) {
+      if (!Number.isSafeInteger(saved[key])) throw new TypeError(`a saved follower's \`${key}\` is an integer, not ${JSON.stringify(saved[key])}`);
+    }
+    if (!Array.isArray(saved.pending) || !Array.isArray(saved.early)) {
+      throw new TypeError('a saved follower has a list of `pending` edits and of `early` changes');
+    }
+    const follower = new Follower(
+      { session: saved.session, version: saved.version, state: saved.confirmed },
+      { batch: options.batch ?? saved.batch },
+    );
+    follower.local = Object.hasOwn(saved, 'local') ? saved.local : undefined;
+    follower.pending = saved.pending.map(({ first, id, patches }) => ({ first, id, patches }));
+    follower.inFlight = saved.inFlight == null ? null : { ...saved.inFlight };
+    follower.early = new Map(saved.early.map((committed) => [committed.version, committed]));
+    follower.nextId = saved.nextId;
+    follower.diverged = Boolean(saved.diverged);
+    follower.events = [...(saved.events ?? [])];
+    return follower;
   }
 
   /** What the user sees: the confirmed state with the pending edits applied. */

@@ -122,9 +122,83 @@ export interface ConnectOptions {
   batch?: number;
   /** Whether to reconnect (and resume the session) after the connection drops (true by default). */
   reconnect?: boolean;
+  /**
+   * Keeps the document (its state, session and unanswered edits) in `storage` so that a
+   * reloaded page shows it at once and sends its edits when it reconnects (`connect` only; for
+   * `connectMany`, give it to each `open`). `key` is the url by default.
+   */
+  persist?: PersistOptions;
+}
+
+/**
+ * Where a document is kept between page loads (`indexedDBStorage`, `memoryStorage`, or your
+ * own): each method may be async. `load` gives `undefined` for a key never saved.
+ */
+export interface DocumentStorage {
+  load(key: string): Promise<unknown> | unknown;
+  save(key: string, value: unknown): Promise<void> | void;
+  remove(key: string): Promise<void> | void;
+}
+
+/** Persistence of one document: the storage, and its key there. */
+export interface PersistOptions {
+  storage: DocumentStorage;
+  /** The document's key in `storage` (the document's name for `open`, the url for `connect`). */
+  key?: string;
+}
+
+/** What `open` takes besides the document's name. */
+export interface OpenOptions {
+  /** Keeps the document in a storage (see `ConnectOptions.persist`); `key` is its name by default. */
+  persist?: PersistOptions;
+}
+
+/** One edit waiting for the server in a saved follower: edits merged into one change hold `first..id`. */
+export interface SavedEdit {
+  first: number;
+  id: number;
+  patches: Patch[];
+}
+
+/** The change in flight of a saved follower; `applied`: whether its edit is in the local state. */
+export interface SavedChange {
+  first: number;
+  change: { type: 'change'; id: number; base: number; patches: Patch[] };
+  applied: boolean;
+}
+
+/** A follower's durable part, as `Follower.save` gives it (plain JSON). */
+export interface SavedFollower {
+  /** `SAVED_FORMAT` (1). */
+  format: number;
+  session: number;
+  version: number;
+  /** The state at `version`, as the server has it. */
+  confirmed: unknown;
+  /** `confirmed` with the pending edits applied (absent when they are none). */
+  local?: unknown;
+  pending: SavedEdit[];
+  inFlight: SavedChange | null;
+  /** Committed changes that arrived ahead of the next version. */
+  early: Extract<ServerMessage, { type: 'committed' }>[];
+  /** The next edit's id: an id the server may have seen is never given again. */
+  nextId: number;
+  diverged: boolean;
+  /** Events not yet taken. */
+  events: FollowerEvent[];
+  batch: number;
+}
+
+/** What a store keeps in its storage: the follower, and the user and role it was welcomed as. */
+export interface SavedDocument {
+  follower: SavedFollower;
+  user: string | null;
+  role: unknown;
 }
 
 export interface StoreEvents {
+  /** The saved document was loaded from its storage (before the socket opens). */
+  restored: { version: number; pending: number };
   open: { session: number; resumed: boolean };
   close: { code: number; reason: string };
   welcome: Extract<ServerMessage, { type: 'welcome' }>;
@@ -192,6 +266,8 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   readonly pendingCount: number;
   /** Whether every edit has been answered and nothing waits to be applied. */
   readonly isSettled: boolean;
+  /** Whether it started from what its storage kept (`persist`), before the server answered. */
+  readonly restored: boolean;
   /** The state as this client sees it: the server's, with its own pending edits applied. */
   getState(): S;
   /** Edits with an Immer recipe: applied at once, sent as a change. */
@@ -202,6 +278,8 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   on<K extends keyof E>(type: K, handler: (event: E[K]) => void): () => void;
   /** Resolves once every edit has been answered. */
   settled(timeoutMs?: number): Promise<void>;
+  /** Resolves once what the document's storage should hold is written (at once without `persist`). */
+  saved(): Promise<void>;
 }
 
 /** A shared document over its own WebSocket (see `connect`). */
@@ -239,7 +317,7 @@ export declare class Connection {
    * Subscribes to the document `name` and resolves once the server has welcomed it; rejects
    * with the server's reason when it refuses. A document already open is the same handle.
    */
-  open<S = any>(name: string): Promise<DocumentHandle<S>>;
+  open<S = any>(name: string, options?: OpenOptions): Promise<DocumentHandle<S>>;
   /** Unsubscribes from the document `name`; the socket stays. */
   close(name: string): void;
   /** The names of the documents open, in the order they were opened. */
@@ -281,7 +359,20 @@ export declare class Follower<S = any> {
    */
   receiveAll(messages: Iterable<ServerMessage>): void;
   takeEvents(): FollowerEvent[];
+  /** The durable part, as plain JSON: what a restored follower goes on from exactly. */
+  save(): SavedFollower;
+  /** A follower from what `save` gave; it sends, applies and reports what the saved one would have. */
+  static restore<S = any>(saved: SavedFollower, options?: { batch?: number }): Follower<S>;
 }
+
+/** The format `Follower.save` writes. */
+export declare const SAVED_FORMAT: number;
+
+/** A `DocumentStorage` in IndexedDB (the browser): one object store in the database `name`. */
+export declare function indexedDBStorage(name?: string): DocumentStorage;
+
+/** A `DocumentStorage` in memory, copying what it keeps (Node, tests). */
+export declare function memoryStorage(): DocumentStorage & { readonly entries: Map<string, unknown> };
 
 /**
  * Applies patches as the Rust crate applies them to a JSON value (a patch whose target is not

@@ -33,10 +33,17 @@
 // - After the socket drops, the client reconnects with backoff, authenticates again and
 //   subscribes every open document with `resume`; each then resumes as a single-document
 //   store does (its change in flight sent again, what it missed asked for).
+//
+// Offline across reloads: with `persist`, a document is kept in a storage (IndexedDB in the
+// browser) and a reloaded page starts from it at once, then resumes the saved session.
+//
+//   const storage = indexedDBStorage('my-app');
+//   const doc = await connection.open('team-a', { persist: { storage } });   // shown at once
+//   const store = await connect(url, { token, persist: { storage, key: 'team-a' } });
 
 import { Follower } from './follower.js';
 
-export { Follower, applyWithInverse } from './follower.js';
+export { Follower, SAVED_FORMAT, applyWithInverse } from './follower.js';
 export { transform, revertThrough, deepEqual } from './transform.js';
 
 /** WebSocket close codes after which reconnecting would be refused again. */
@@ -50,6 +57,18 @@ const LAST_RETRY_MS = 5000;
  * Connects to a document server and resolves with a store once the server has welcomed this
  * client (authenticated it and sent the state). Rejects with the server's reason when it
  * refuses the connection (a missing or bad token, for one).
+ *
+ * With `persist`, the document is kept in `persist.storage` (under `persist.key`, the url by
+ * default) after every change of its state, session or unanswered edits. When the storage
+ * holds it already, the store resolves at once from it (offline too: `restored` is true), then
+ * connects resuming the saved session: when the server still knows it (after its own restart
+ * on a durable store too), the saved edits are sent and each is answered once; when it does
+ * not, those it had not answered are reported `dropped` with `sessionLost`, once each.
+ *
+ * ```js
+ * const store = await connect(url, { token, persist: { storage: indexedDBStorage('todo'), key: 'welcome' } });
+ * render(store.getState());   // the saved state, before the server answers
+ * ```
  *
  * @param {string} url the server's WebSocket endpoint, such as `ws://localhost:3000/ws`
  * @param {import('./index.js').ConnectOptions} options
@@ -101,6 +120,94 @@ function readFrame(event, onError) {
   }
 }
 
+/**
+ * A `DocumentStorage` in the browser's IndexedDB: one object store, `documents`, in the
+ * database `name`, each document's record under its key (copied by IndexedDB's structured
+ * clone). The database opens on first use.
+ *
+ * ```js
+ * const storage = indexedDBStorage('todo-boards');
+ * const doc = await connection.open('team-a', { persist: { storage } });
+ * ```
+ *
+ * @param {string} [name] the database's name
+ * @param {IDBFactory} [indexedDB] the factory (the global one by default)
+ * @returns {import('./index.js').DocumentStorage}
+ */
+export function indexedDBStorage(name = 'immer-rs-client', indexedDB = globalThis.indexedDB) {
+  if (indexedDB === undefined) throw new TypeError('no IndexedDB here: use memoryStorage() or a storage of your own');
+  const STORE = 'documents';
+  /** @type {Promise<IDBDatabase> | null} */
+  let opened = null;
+  const database = () => {
+    opened ??= new Promise((resolve, reject) => {
+      const request = indexedDB.open(name, 1);
+      request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+      request.onblocked = () => reject(new Error(`the IndexedDB database ${JSON.stringify(name)} is blocked by another page`));
+    });
+    return opened;
+  };
+  /** Runs `act` on the object store in one transaction; resolves once it has committed. */
+  const run = async (mode, act) => {
+    const db = await database();
+    return new Promise((resolve, reject) => {
+      const transaction = db.transaction(STORE, mode);
+      const request = act(transaction.objectStore(STORE));
+      transaction.oncomplete = () => resolve(request.result);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error ?? new Error('the IndexedDB transaction was aborted'));
+    });
+  };
+  return {
+    load: (key) => run('readonly', (store) => store.get(key)),
+    save: (key, value) => run('readwrite', (store) => store.put(value, key)).then(() => undefined),
+    remove: (key) => run('readwrite', (store) => store.delete(key)).then(() => undefined),
+  };
+}
+
+/**
+ * A `DocumentStorage` in memory, for Node and tests: what it keeps is copied in and out
+ * (`structuredClone`), as IndexedDB would, so that a store restored from it shares nothing
+ * with the one that saved. `entries` holds the records by key.
+ *
+ * ```js
+ * const storage = memoryStorage();
+ * const store = await connect(url, { token, WebSocket, persist: { storage, key: 'welcome' } });
+ * ```
+ *
+ * @returns {import('./index.js').DocumentStorage & { entries: Map<string, unknown> }}
+ */
+export function memoryStorage() {
+  const entries = new Map();
+  return {
+    entries,
+    async load(key) {
+      return entries.has(key) ? structuredClone(entries.get(key)) : undefined;
+    },
+    async save(key, value) {
+      entries.set(key, structuredClone(value));
+    },
+    async remove(key) {
+      entries.delete(key);
+    },
+  };
+}
+
+/** The `{ storage, key }` of a `persist` option, checked; `null` without one. */
+function persistOf(persist, defaultKey) {
+  if (persist == null) return null;
+  const { storage, key = defaultKey } = persist;
+  for (const method of ['load', 'save', 'remove']) {
+    if (typeof storage?.[method] !== 'function') {
+      throw new TypeError(`persist.storage has a \`${method}\` method: pass indexedDBStorage(), memoryStorage() or your own`);
+    }
+  }
+  if (typeof key !== 'string' || key === '') throw new TypeError(`persist.key is a string that is not empty, not ${JSON.stringify(key)}`);
+  return { storage, key };
+}
+
 /** Named events and their handlers: what `SharedDocument` and `Connection` emit. */
 class Emitter {
   constructor() {
@@ -131,12 +238,36 @@ class Emitter {
  * the events that tell what became of them. What carries its messages is its subclass's:
  * `Store` owns a WebSocket for one document, a `DocumentHandle` shares a `Connection`'s.
  * A subclass implements `send(message)` and hands the document's messages to `receive`.
+ *
+ * With a storage (`persist`), the follower's durable part (`Follower.save`) is written after
+ * every change of it, one write at a time: while one is under way, the next holds only the
+ * newest. A change goes out only once a record that holds it in flight is written (the
+ * server never sees an edit id the storage does not know, so a reloaded page never gives an
+ * id twice), at the cost of one write before each change is sent; there is no timer, so an
+ * edit is kept as soon as the storage can take it. `load` starts the document from the saved
+ * record, before the socket opens.
  */
 export class SharedDocument extends Emitter {
-  /** @param {{ batch?: number }} options */
+  /** @param {{ batch?: number, persist?: { storage: import('./index.js').DocumentStorage, key: string } | null }} options */
   constructor(options) {
     super();
     this.batch = options.batch ?? 16;
+    /** Where the document is kept, or `null`. */
+    this.persist = options.persist ?? null;
+    /** Whether the document started from its storage. */
+    this.restored = false;
+    /** @type {unknown[] | null} what the durable part held at the last write (see `durable`) */
+    this.lastSaved = null;
+    /** The number of the last write asked for, and of the last one done. */
+    this.saveSeq = 0;
+    this.savedSeq = 0;
+    /** @type {{ seq: number, record: import('./index.js').SavedDocument | null } | null} the next write (`null`: a removal) */
+    this.toSave = null;
+    this.writing = false;
+    /** @type {{ seq: number, resolve: () => void }[]} */
+    this.waiters = [];
+    /** Counts welcomes: a change held for its write is sent only on the socket it was meant for. */
+    this.epoch = 0;
     /** @type {Follower | null} */
     this.follower = null;
     /** @type {string} */
@@ -240,6 +371,131 @@ export class SharedDocument extends Emitter {
   }
 
   /**
+   * Resolves once the storage holds the document as it is now (at once without `persist`).
+   * A page may await it before it unloads by its own doing (`location.reload()`).
+   *
+   * @returns {Promise<void>}
+   */
+  saved() {
+    return this.whenSaved(this.saveSeq);
+  }
+
+  /** Resolves once the write numbered `seq` (and those before it) is done. */
+  whenSaved(seq) {
+    if (this.savedSeq >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq, resolve }));
+  }
+
+  /**
+   * Starts the document from its storage, when it holds one: the saved state, session and
+   * edits, shown at once (`restored`, then listeners). Resolves whether or not one was saved;
+   * a record that cannot be read is reported as an `error` and left for the next write.
+   */
+  async load() {
+    let saved;
+    try {
+      saved = await this.persist.storage.load(this.persist.key);
+    } catch (error) {
+      this.emit('error', { message: `could not load the saved document: ${error?.message ?? error}` });
+      return;
+    }
+    if (saved == null || this.follower !== null || this.closing === true) return;
+    let follower;
+    try {
+      follower = Follower.restore(saved.follower, { batch: this.batch });
+    } catch (error) {
+      this.emit('error', { message: `could not restore the saved document: ${error.message}` });
+      return;
+    }
+    this.follower = follower;
+    this.user = saved.user ?? null;
+    this.role = saved.role ?? null;
+    this.restored = true;
+    this.lastSaved = this.durable();
+    this.emit('restored', { version: follower.version, pending: follower.pendingCount });
+    this.resolveReady();
+    this.notify(undefined);
+  }
+
+  /**
+   * What the durable part is made of, each piece compared by identity (states and the queue
+   * are replaced, never changed in place; counts and ids catch the rest).
+   */
+  durable() {
+    const f = this.follower;
+    return [
+      f, f.session, f.version, f.nextId, f.confirmed, f.local, f.pending, f.pending.length, f.inFlight,
+      f.inFlight?.applied, f.diverged, f.early.size, f.events.length, this.user, this.role,
+    ];
+  }
+
+  /**
+   * Writes the durable part when it changed since the last write; returns the number of the
+   * write that holds it as it is now.
+   */
+  persistState() {
+    if (this.persist === null || this.follower === null) return this.saveSeq;
+    const now = this.durable();
+    if (this.lastSaved !== null && now.every((piece, i) => piece === this.lastSaved[i])) return this.saveSeq;
+    this.lastSaved = now;
+    return this.write({ follower: this.follower.save(), user: this.user, role: this.role });
+  }
+
+  /** Takes the document out of its storage (after the writes before). */
+  forget() {
+    if (this.persist === null) return;
+    this.lastSaved = null;
+    this.write(null);
+  }
+
+  /** Queues a write of `record` (`null`: a removal), after the one under way. */
+  write(record) {
+    this.toSave = { seq: ++this.saveSeq, record };
+    if (!this.writing) this.writeQueued();
+    return this.saveSeq;
+  }
+
+  async writeQueued() {
+    this.writing = true;
+    const { storage, key } = this.persist;
+    while (this.toSave !== null) {
+      const { seq, record } = this.toSave;
+      this.toSave = null;
+      try {
+        if (record === null) await storage.remove(key);
+        else await storage.save(key, record);
+      } catch (error) {
+        // What waits for it goes on: a storage that fails must not stop the document.
+        this.emit('error', { message: `could not save the document: ${error?.message ?? error}` });
+      }
+      this.savedSeq = seq;
+      const waiting = this.waiters;
+      this.waiters = [];
+      for (const waiter of waiting) {
+        if (waiter.seq <= seq) waiter.resolve();
+        else this.waiters.push(waiter);
+      }
+    }
+    this.writing = false;
+  }
+
+  /**
+   * Sends `messages` once the write numbered `seq` is done (at once without `persist`), if the
+   * document is still open on the same welcome (after a new one, `poll` sends them again).
+   */
+  sendSaved(messages, seq) {
+    if (this.persist === null || this.savedSeq >= seq) {
+      for (const message of messages) this.send(message);
+      return;
+    }
+    const epoch = this.epoch;
+    this.whenSaved(seq).then(() => {
+      if (this.epoch !== epoch || this.status !== 'open') return;
+      for (const message of messages) this.send(message);
+    });
+  }
+
+  /**
    * Sends one of the document's messages (a change, a resync, a request for a snapshot) to
    * the server.
    *
@@ -280,11 +536,13 @@ export class SharedDocument extends Emitter {
         { batch: this.batch },
       );
     }
+    this.epoch++;
     this.emit('open', { session: message.session, resumed: Boolean(message.resumed) });
     this.emit('welcome', message);
     this.resolveReady();
     // Whatever was in flight goes again (answered once), and whatever was missed is asked for.
-    for (const out of this.follower.poll()) this.send(out);
+    const out = this.follower.poll();
+    this.sendSaved(out, this.persistState());
     this.notify(before);
   }
 
@@ -311,8 +569,10 @@ export class SharedDocument extends Emitter {
   /** Sends the next change if none is in flight, reports events, and notifies listeners. */
   flush(before) {
     const change = this.status === 'open' ? this.follower.nextChange() : undefined;
-    if (change !== undefined) this.send(change);
-    for (const event of this.follower.takeEvents()) {
+    const events = this.follower.takeEvents();
+    const seq = this.persistState();
+    if (change !== undefined) this.sendSaved([change], seq);
+    for (const event of events) {
       // A change that did not apply here: this state is not the server's; ask for a snapshot.
       if (event.type === 'diverged') this.send({ type: 'snapshot' });
       this.emit(event.type, event);
@@ -335,7 +595,7 @@ export class Store extends SharedDocument {
    */
   constructor(url, options) {
     const WebSocket = webSocketOf(options);
-    super(options);
+    super({ ...options, persist: persistOf(options.persist, url) });
     this.url = url;
     this.token = options.token;
     this.WebSocket = WebSocket;
@@ -345,7 +605,9 @@ export class Store extends SharedDocument {
     this.closedByUser = false;
     this.retryDelay = FIRST_RETRY_MS;
     this.socket = null;
-    this.open();
+    // With a storage, the saved session is known before the socket opens (to resume it).
+    if (this.persist === null) this.open();
+    else this.load().then(() => this.closedByUser || this.open());
   }
 
   /** Closes the connection for good. */
@@ -443,24 +705,47 @@ export class Connection extends Emitter {
    * many documents) or when the connection closes first. A document already open is the same
    * handle.
    *
+   * With `persist`, the document is kept in `persist.storage` (under `persist.key`, its name by
+   * default), and one saved there before resolves at once, offline too, then subscribes
+   * resuming the saved session (see `connect`). A document the server ends (deleted, not
+   * found, forbidden) is taken out of the storage; one this client closes stays there.
+   *
    * ```js
    * const teamA = await connection.open('team-a');
    * teamA.subscribe((state) => render(state));
+   * const teamB = await connection.open('team-b', { persist: { storage: indexedDBStorage('boards') } });
    * ```
    *
    * @param {string} name
+   * @param {import('./index.js').OpenOptions} [options]
    * @returns {Promise<DocumentHandle>}
    */
-  open(name) {
+  open(name, options = {}) {
     if (typeof name !== 'string' || name === '') {
       return Promise.reject(new TypeError(`a document's name is a string that is not empty, not ${JSON.stringify(name)}`));
     }
     if (this.ended !== null) return Promise.reject(new Error(`the connection has ended: ${this.ended}`));
     let handle = this.handles.get(name);
     if (handle === undefined) {
-      handle = new DocumentHandle(this, name, { batch: this.batch });
-      this.handles.set(name, handle);
-      this.subscribe(handle);
+      let persist;
+      try {
+        persist = persistOf(options.persist, name);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const created = new DocumentHandle(this, name, { batch: this.batch, persist });
+      handle = created;
+      this.handles.set(name, created);
+      if (persist === null) {
+        this.subscribe(created);
+      } else {
+        // Subscribed once loaded, resuming the saved session.
+        created.loading = true;
+        created.load().then(() => {
+          created.loading = false;
+          if (this.handles.get(name) === created) this.subscribe(created);
+        });
+      }
     }
     const opened = handle;
     return opened.ready.then(() => opened);
@@ -578,7 +863,7 @@ export class Connection extends Emitter {
    * for the server's answer to an unsubscribe (it subscribes once that comes).
    */
   subscribe(handle) {
-    if (!this.isOpen() || handle.subscribed || this.closing.has(handle.name)) return;
+    if (!this.isOpen() || handle.subscribed || handle.loading || this.closing.has(handle.name)) return;
     const resume = handle.follower?.session;
     handle.subscribed = true;
     handle.status = 'connecting';
@@ -629,7 +914,7 @@ export class Connection extends Emitter {
     for (const [name, handle] of [...this.handles]) {
       handle.subscribed = false;
       handle.status = 'closed';
-      if (handle.follower === null) {
+      if (handle.follower === null && !handle.loading) {
         // Never welcomed: its `open` fails, as `connect` does.
         this.handles.delete(name);
         handle.rejectReady(new Error(`the server closed the connection (${code}): ${reason || 'no reason given'}`));
@@ -676,12 +961,14 @@ export class DocumentHandle extends SharedDocument {
   /**
    * @param {Connection} connection
    * @param {string} name
-   * @param {{ batch?: number }} options
+   * @param {{ batch?: number, persist?: { storage: import('./index.js').DocumentStorage, key: string } | null }} options
    */
   constructor(connection, name, options) {
     super(options);
     this.connection = connection;
     this.name = name;
+    /** Whether it waits for its storage before it subscribes. */
+    this.loading = false;
     /** @type {'connecting' | 'open' | 'closed' | 'unsubscribed'} */
     this.status = 'connecting';
     /** Whether its subscribe went out on the connection's current socket. */
@@ -731,6 +1018,9 @@ export class DocumentHandle extends SharedDocument {
       this.reportUnanswered();
       const { session, version, confirmed } = this.follower;
       this.follower = new Follower({ session, version, state: confirmed }, { batch: this.batch });
+      // Closed here: kept as the server last had it. Ended by the server: nothing to resume.
+      if (reason === 'unsubscribed') this.persistState();
+      else this.forget();
     }
     this.rejectReady(new Error(`the document ${JSON.stringify(this.name)} is unsubscribed: ${reason}`));
     this.emit('unsubscribed', { reason });

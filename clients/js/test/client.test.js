@@ -291,19 +291,25 @@ test('a dropped connection reconnects, resumes its session, and loses no edit', 
   }
 });
 
-test('edits a restarted server never saw are reported lost, once each', async () => {
+/**
+ * Ann's store on its own server: an edit accepted, the server killed (SIGKILL), two edits
+ * made while it is down, and the server started again on `data(own)`; resolves with what the
+ * store's `open` said and each edit's outcome.
+ */
+async function editAcrossARestart(data) {
   let own = await startServer();
   const ann = await connect(own.ws, { token: 'ann', WebSocket });
+  const dirs = [own.data];
   try {
     const outcomes = new Map();
-    ann.on('accepted', (e) => outcomes.set(e.id, 'accepted'));
-    ann.on('dropped', (e) => outcomes.set(e.id, e.reason.kind));
+    ann.on('accepted', (e) => outcomes.set(e.id, [...(outcomes.get(e.id) ?? []), 'accepted']));
+    ann.on('dropped', (e) => outcomes.set(e.id, [...(outcomes.get(e.id) ?? []), e.reason.kind]));
     const first = ann.update((d) => {
       d.title = 'before the restart';
     });
     await ann.settled();
     const closed = new Promise((resolve) => ann.on('close', resolve));
-    own.child.kill('SIGKILL');
+    await own.kill();
     await closed;
     const offline = [
       ann.update((d) => {
@@ -313,18 +319,32 @@ test('edits a restarted server never saw are reported lost, once each', async ()
         d.todos.push({ id: 'offline', text: 'offline 2', done: false });
       }),
     ];
-    // Restarted on its own board (the embedded store): the accepted edit is there, the
-    // sessions are not.
-    own = await startServer(own.port, own.data);
-    const reopened = await new Promise((resolve) => ann.on('open', resolve));
-    assert.equal(reopened.resumed, false);
-    assert.equal(outcomes.get(first), 'accepted');
-    for (const id of offline) assert.equal(outcomes.get(id), 'sessionLost', `edit ${id}`);
+    const reopening = new Promise((resolve) => ann.on('open', resolve));
+    own = await startServer(own.port, data(own));
+    dirs.push(own.data);
+    const reopened = await reopening;
     await ann.settled();
     assert.deepEqual(ann.getState(), (await own.state()).state);
+    return { reopened, first, offline, outcomes, state: ann.getState() };
   } finally {
     ann.close();
     await own.stop();
-    rmSync(own.data, { recursive: true, force: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('a server restarted on its store resumes the session: edits made while it was down land, once each', async () => {
+  const { reopened, first, offline, outcomes, state } = await editAcrossARestart((own) => own.data);
+  assert.equal(reopened.resumed, true);
+  for (const id of [first, ...offline]) assert.deepEqual(outcomes.get(id), ['accepted'], `edit ${id}`);
+  assert.equal(state.title, 'offline 1');
+  assert.equal(state.todos.filter((t) => t.id === 'offline').length, 1);
+});
+
+test('edits a server that forgot the session never saw are reported lost, once each', async () => {
+  // Started again on a new data directory: the board is new, the session unknown.
+  const { reopened, first, offline, outcomes } = await editAcrossARestart(() => undefined);
+  assert.equal(reopened.resumed, false);
+  assert.deepEqual(outcomes.get(first), ['accepted']);
+  for (const id of offline) assert.deepEqual(outcomes.get(id), ['sessionLost'], `edit ${id}`);
 });

@@ -102,12 +102,12 @@ export async function waitFor(predicate, what, timeoutMs = 10000) {
   }
 }
 
-/** Headless Chromium (see `chromiumPath`), as every browser test launches it. */
-export function launchBrowser() {
+/** Headless Chromium (see `chromiumPath`), as every browser test launches it, with `args` added. */
+export function launchBrowser(args = []) {
   return chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', ...args],
     timeout: 30000,
   });
 }

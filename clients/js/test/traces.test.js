@@ -19,16 +19,29 @@ const types = readTypes(new URL('../index.d.ts', import.meta.url));
 /** A value as it goes on the wire (no `undefined` members). */
 const plain = (value) => JSON.parse(JSON.stringify(value));
 
-/** The first difference between what the JavaScript follower did and what the trace says. */
-function replay(trace) {
+/** The follower `save` gives, through JSON and back (as a page keeps it across a reload). */
+function reloaded(follower) {
+  const saved = JSON.parse(JSON.stringify(follower.save()));
+  assert.equal(mismatch(types, saved, 'SavedFollower'), null, 'a saved follower is a SavedFollower of index.d.ts');
+  const again = Follower.restore(structuredClone(saved));
+  assert.deepStrictEqual(JSON.parse(JSON.stringify(again.save())), saved, 'a restored follower saves as it was saved');
+  return again;
+}
+
+/**
+ * The first difference between what the JavaScript follower did and what the trace says;
+ * before step `n`, the follower is replaced by `swap(follower, n)` (by default, itself).
+ */
+function replay(trace, swap = (follower) => follower) {
   const { start, batch } = trace;
-  const follower = new Follower(
+  let follower = new Follower(
     { session: start.session, version: start.version, state: structuredClone(start.state) },
     { batch },
   );
   let state = start.state;
   let events = 0;
   for (const [n, step] of trace.steps.entries()) {
+    follower = swap(follower, n);
     const at = `seed ${trace.seed}, node ${trace.node}, session ${start.session}, step ${n}`;
     const differ = (what, got, expected) => {
       try {
@@ -89,6 +102,44 @@ test('follower.js answers every trace as the Rust follower did', (t) => {
   t.diagnostic(`${traces.length} traces, ${steps} steps, ${events} events checked`);
   for (const why of failures.slice(0, 3)) console.error(why);
   assert.equal(failures.length, 0, `${failures.length} of ${traces.length} traces differ`);
+});
+
+test('a follower saved and restored before every step of every trace answers as the Rust one did', (t) => {
+  const failures = [];
+  let steps = 0;
+  for (const trace of traces) {
+    const replayed = replay(trace, reloaded);
+    steps += replayed.steps;
+    if (replayed.why !== null) failures.push(replayed.why);
+  }
+  t.diagnostic(`${traces.length} traces, ${steps} steps, each after a save and restore`);
+  for (const why of failures.slice(0, 3)) console.error(why);
+  assert.equal(failures.length, 0, `${failures.length} of ${traces.length} traces differ`);
+});
+
+test('a follower restored at any one step of a trace goes on as the one never saved', (t) => {
+  // Each step of every ninth trace: the follower there is restored once, and the rest of the
+  // trace is replayed from it (the step-by-step replay above restores at every step in a row).
+  const failures = [];
+  let forks = 0;
+  for (const trace of traces.filter((_, i) => i % 9 === 0)) {
+    for (let at = 0; at < trace.steps.length; at++) {
+      const replayed = replay(trace, (follower, n) => (n === at ? reloaded(follower) : follower));
+      forks++;
+      if (replayed.why !== null) failures.push(`restored before step ${at}: ${replayed.why}`);
+    }
+  }
+  t.diagnostic(`${forks} restores, each followed to the end of its trace`);
+  for (const why of failures.slice(0, 3)) console.error(why);
+  assert.equal(failures.length, 0, `${failures.length} of ${forks} restores differ`);
+});
+
+test('a value that is not a saved follower is refused with a reason', () => {
+  assert.throws(() => Follower.restore(null), /not a saved follower of format 1/);
+  assert.throws(() => Follower.restore({ format: 2 }), /not a saved follower of format 1/);
+  const saved = new Follower({ session: 1, version: 0, state: {} }).save();
+  assert.throws(() => Follower.restore({ ...saved, version: '3' }), /`version` is an integer, not "3"/);
+  assert.throws(() => Follower.restore({ ...saved, pending: null }), /a list of `pending` edits/);
 });
 
 test("every message, event and reason of the traces is of its type in index.d.ts, key for key", (t) => {

@@ -1,7 +1,9 @@
 // A todo board's page (`/b/<name>`): renders the board's shared state and edits it with Immer
 // recipes through the immer-web client, over one WebSocket to `/ws` (`connectMany`) that
-// subscribes to this board. Exposes `window.board` (the board's store) for the browser tests.
-import { connectMany } from '/client/index.js';
+// subscribes to this board. The board is kept in IndexedDB (one database per user, the board's
+// name as the key): a reloaded page shows it at once, offline too, and sends the edits made
+// offline when the server is back. Exposes `window.board` (the board's store) for the tests.
+import { connectMany, indexedDBStorage } from '/client/index.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? 'ann';
 const name = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -14,9 +16,28 @@ function status(store) {
   el.dataset.state = store.status;
   el.dataset.version = String(store.version);
   el.dataset.pending = String(store.pendingCount);
+  el.dataset.restored = String(store.restored);
+  const kept = store.persist === null ? '' : ' · kept in this browser';
   el.textContent = store.reason
     ? `this board is gone: ${store.reason}`
-    : `${store.user ?? token} (${store.role ?? '?'}) · ${store.status} · version ${store.version} · ${store.pendingCount} pending`;
+    : `${store.user ?? token} (${store.role ?? '?'}) · ${store.status} · version ${store.version} · ${store.pendingCount} pending${kept}`;
+}
+
+/**
+ * Whether this tab keeps the board in IndexedDB: one tab of a browser at a time (two would
+ * resume one session). The tab holds a Web Lock on the board for its life; a reloaded page
+ * waits a moment for the one it replaces to let go.
+ */
+function keepsTheBoard(lock) {
+  if (navigator.locks === undefined) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    navigator.locks
+      .request(lock, { signal: AbortSignal.timeout(3000) }, () => {
+        resolve(true);
+        return new Promise(() => {});
+      })
+      .catch(() => resolve(false));
+  });
 }
 
 function render(store, state) {
@@ -71,7 +92,10 @@ $('home').href = withToken('/');
 document.title = `${name} · todo board`;
 $('board').textContent = `board ${name}`;
 const connection = connectMany(url, { token });
-const store = await connection.open(name).catch((error) => {
+const persist = (await keepsTheBoard(`immer-board ${token} ${name}`))
+  ? { storage: indexedDBStorage(`immer-boards ${token}`), key: name }
+  : undefined;
+const store = await connection.open(name, { persist }).catch((error) => {
   // Not found, forbidden, a refused token: said on the page, with the way back to the list.
   stopped('closed', error.message);
   $('add').hidden = true;
@@ -91,8 +115,13 @@ if (store !== null) {
     status(store);
   });
   // The board was deleted (or the server ended this subscription): it takes no more edits.
+  // Shown from this browser's copy and refused before the server ever welcomed it: said as a
+  // board that could not be opened.
+  let welcomed = !store.restored || store.status === 'open';
+  store.on('open', () => { welcomed = true; });
   store.on('unsubscribed', () => {
-    status(store);
+    if (welcomed) status(store);
+    else stopped('closed', `the document ${JSON.stringify(name)} is unsubscribed: ${store.reason}`);
     $('add').hidden = true;
   });
   $('add').addEventListener('submit', (event) => {
