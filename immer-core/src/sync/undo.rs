@@ -38,8 +38,9 @@ const LIMIT: usize = 100;
 ///   edits' exact inverse, moved with [`revert_through`](crate::revert_through) through every
 ///   change after them in the document's order (the committed log, then the edits that wait
 ///   for the leader). Where a later change wrote a value again, the later write stands;
-///   where it removed or replaced what the step changed, the step is *skipped* with a
-///   [`SkipReason`], never applied elsewhere, and the next step is tried. A step undone and
+///   where it removed or replaced what the step changed, or where another user wrote inside
+///   a value the revert would remove or replace, the step is *skipped* with a [`SkipReason`],
+///   never applied elsewhere (nor over another user's edit), and the next step is tried. A step undone and
 ///   its undo cancel out: the changes between them are moved back through the step's inverse
 ///   (as a follower moves its edits past a dropped one) before an older step is moved
 ///   through them, so that undoing twice gives back what was there before both.
@@ -88,7 +89,7 @@ const LIMIT: usize = 100;
 ///
 /// ann.edit_with(json!({"cursor": 1}), |d| d.push("ann's".into()));
 /// deliver(&mut ann, &mut bob, &mut leader);
-/// bob.edit(|d| d.insert(0, "bob's".into()));
+/// bob.edit(|d| d.insert(0, "bob's".into()).unwrap());
 /// deliver(&mut ann, &mut bob, &mut leader);
 ///
 /// // Ann's undo takes out her line, now at index 2, and leaves Bob's.
@@ -203,8 +204,9 @@ pub struct Skipped {
 #[serde(tag = "kind", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum SkipReason {
-    /// A later change removed or replaced what the step changed: reverting it would land on
-    /// something else.
+    /// A later change removed or replaced what the step changed (reverting it would land on
+    /// something else), or another user wrote inside a value its revert would remove or
+    /// replace (reverting it would take their edit away).
     Conflict {
         /// The patch of the revert that could not be moved, and the change it met.
         conflict: Conflict,
