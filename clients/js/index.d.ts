@@ -1,4 +1,4 @@
-// Types of the immer-web client (index.js, follower.js, transform.js).
+// Types of the immer-web client (index.js, follower.js, transform.js, undo.js).
 
 /** A path as Immer writes it: a number is a list index, a string a key. */
 export type PathSegment = string | number;
@@ -207,6 +207,10 @@ export interface StoreEvents {
   dropped: Extract<FollowerEvent, { type: 'dropped' }>;
   diverged: Extract<FollowerEvent, { type: 'diverged' }>;
   error: { message: string };
+  /** An edit made here (the hook an `UndoManager` records edits with). */
+  edit: { id: number; patches: Patch[] };
+  /** The server's messages, before the follower takes them (the hook an `UndoManager` reads committed changes with). */
+  received: { messages: ServerMessage[] };
 }
 
 /** A `DocumentHandle`'s events: a `Store`'s, and `unsubscribed` once it has stopped. */
@@ -272,6 +276,8 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   getState(): S;
   /** Edits with an Immer recipe: applied at once, sent as a change. */
   update(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
+  /** Edits with patches made against the state (an undo's): as `update`; throws when one does not apply. */
+  updatePatches(patches: readonly Patch[]): number | undefined;
   /** Calls the listener whenever the state changes; returns an unsubscribe function. */
   subscribe(listener: (state: S) => void): () => void;
   /** Listens for connection and edit events; returns a function that stops listening. */
@@ -400,3 +406,70 @@ export declare function revertThrough(
 
 /** Structural equality of two JSON values. */
 export declare function deepEqual(a: unknown, b: unknown): boolean;
+
+/**
+ * Why an undo or redo skipped a step, as the Rust `immer::sync::SkipReason` serializes.
+ */
+export type SkipReason =
+  /** A later change removed or replaced what the step changed, or another user wrote inside what its revert would remove or replace. */
+  | { kind: 'conflict'; conflict: Conflict }
+  /** Every value it changed was written again since (the later write stands), or none of its edits is in the state. */
+  | { kind: 'nothingLeft' }
+  /** Its edits were committed in one change with another step's, in a form that cannot be split. */
+  | { kind: 'inseparable' }
+  /** Its revert does not apply to the state. */
+  | { kind: 'doesNotApply'; index: number; path: Path; message: string };
+
+/** A step taken off the stack without being reverted, and why. */
+export interface Skipped {
+  metadata: unknown;
+  reason: SkipReason;
+}
+
+/** What `UndoManager.undo` and `redo` answer (the Rust `Result<Undone, UndoError>`). */
+export type UndoOutcome =
+  /** Reverted by the edit `edit` (sent like any other); the newer steps skipped on the way. */
+  | { ok: true; edit: number; metadata: unknown; skipped: Skipped[] }
+  /** Nothing reverted: the stack was empty, or every step on it was skipped. */
+  | { ok: false; skipped: Skipped[] };
+
+/** An undo or redo edit the server refused: its step went back onto the stack it came from. */
+export interface Refused {
+  edit: number;
+  action: 'undo' | 'redo';
+  reason: DropReason;
+  metadata: unknown;
+}
+
+/**
+ * Undo and redo of this user's own edits of a document, each moved through what was
+ * committed since, never touching another user's edit (`immer-rs-client/undo`; the Rust
+ * `immer::sync::UndoManager`).
+ */
+export declare class UndoManager<S = any> {
+  /**
+   * `window`: edits within this many ms of the one before join its step (500); `clock`: the
+   * time in ms (`Date.now`); `limit`: the most steps the undo stack keeps (100).
+   */
+  constructor(doc: SharedDocument<S, any>, options?: { window?: number; clock?: () => number; limit?: number });
+  /** How many steps `undo` may revert (some may be skipped). */
+  readonly undoLength: number;
+  /** How many steps `redo` may revert (some may be skipped). */
+  readonly redoLength: number;
+  /** `doc.update`, with metadata for the step it begins. */
+  update(recipe: (draft: import('immer').Draft<S>) => void | S, options?: { metadata?: unknown }): number | undefined;
+  /** `doc.updatePatches`, with metadata for the step it begins. */
+  updatePatches(patches: readonly Patch[], options?: { metadata?: unknown }): number | undefined;
+  /** Ends the step being made. */
+  endStep(): void;
+  /** Reverts the newest step that can be. */
+  undo(): UndoOutcome;
+  /** Reverts the newest undo that can be. */
+  redo(): UndoOutcome;
+  /** The undo and redo edits refused since the last call. */
+  takeRefused(): Refused[];
+  /** Listens for refused undos and redos; returns a function that stops listening. */
+  on(type: 'refused', handler: (event: Refused) => void): () => void;
+  /** Stops following the document. */
+  detach(): void;
+}

@@ -312,9 +312,30 @@ export class SharedDocument extends Emitter {
    * @returns {number | undefined}
    */
   update(recipe) {
+    return this.change((follower) => follower.edit(recipe));
+  }
+
+  /**
+   * Edits the state with patches made against it (an undo's, a replay's), as `update` does
+   * with a recipe's: applied at once and sent as a change. Throws a `PatchError` when a patch
+   * does not apply (nothing changes then).
+   *
+   * @param {readonly import('./index.js').Patch[]} patches
+   * @returns {number | undefined}
+   */
+  updatePatches(patches) {
+    return this.change((follower) => follower.editPatches(patches));
+  }
+
+  /**
+   * The one way an edit goes in: `edit(follower)` makes it; it is announced to `edit`
+   * listeners ({ id, patches }: what an `UndoManager` records) and sent.
+   */
+  change(edit) {
     if (this.follower === null) throw new Error('the store has no state yet: await connect()');
     const before = this.follower.state;
-    const id = this.follower.edit(recipe);
+    const id = edit(this.follower);
+    if (id !== undefined) this.emit('edit', { id, patches: this.follower.pending[this.follower.pending.length - 1].patches });
     this.flush(before);
     return id;
   }
@@ -333,7 +354,9 @@ export class SharedDocument extends Emitter {
   /**
    * Listens for connection and edit events: `open`, `close` ({ code, reason }), `welcome`,
    * `applied` ({ version }), `accepted` ({ id, version }), `dropped` ({ id, reason }),
-   * `diverged`, `error`; and, for a `DocumentHandle`, `unsubscribed` ({ reason }).
+   * `diverged`, `error`; and, for a `DocumentHandle`, `unsubscribed` ({ reason }). Two hooks
+   * for an `UndoManager` (undo.js): `edit` ({ id, patches }) for each edit made here, and
+   * `received` ({ messages }) for the server's messages before the follower takes them.
    *
    * @param {string} type
    * @param {(event: any) => void} handler
@@ -561,6 +584,7 @@ export class SharedDocument extends Emitter {
     if (this.inbox.length === 0 || this.follower === null) return;
     const messages = this.inbox;
     this.inbox = [];
+    this.emit('received', { messages });
     const before = this.follower.state;
     this.follower.receiveAll(messages);
     this.flush(before);
@@ -979,7 +1003,7 @@ export class DocumentHandle extends SharedDocument {
     this.reason = null;
   }
 
-  update(recipe) {
+  change(edit) {
     if (this.reason !== null) {
       throw new Error(`the document ${JSON.stringify(this.name)} is unsubscribed (${this.reason}): it takes no more edits`);
     }
@@ -987,7 +1011,7 @@ export class DocumentHandle extends SharedDocument {
     if (this.follower === null) {
       throw new Error(`the document ${JSON.stringify(this.name)} has no state yet: await connection.open()`);
     }
-    return super.update(recipe);
+    return super.change(edit);
   }
 
   /** Unsubscribes from the document (see `Connection.close`); the connection stays. */

@@ -1,6 +1,6 @@
 // The types of index.d.ts, read by the tests to check values against them: a reader of the
 // subset of TypeScript the file uses (type aliases and interfaces of object types, an interface
-// extending those declared before it, unions, arrays, string literals, `number`, `string`,
+// extending those declared before it, unions, arrays, string literals, `true` and `false`, `number`, `string`,
 // `boolean`, `unknown`, `null`, references to the file's own types, `Record<string, never>` and
 // `Record<string, unknown>`; an interface's methods are skipped), and a check that a JSON value
 // is of a type, with exactly the keys its object type declares. No TypeScript compiler is
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
  * @typedef {{ kind: 'union', of: Type[] }
  *   | { kind: 'object', members: Map<string, { optional: boolean, type: Type }> }
  *   | { kind: 'array', of: Type }
- *   | { kind: 'literal', value: string | null }
+ *   | { kind: 'literal', value: string | boolean | null }
  *   | { kind: 'name', name: string }} Type
  */
 
@@ -88,6 +88,7 @@ export function readTypes(url) {
     }
     if (token.startsWith("'")) return { kind: 'literal', value: token.slice(1, -1) };
     if (token === 'null') return { kind: 'literal', value: null };
+    if (token === 'true' || token === 'false') return { kind: 'literal', value: token === 'true' };
     if (token === 'Record') {
       expect('<');
       expect('string');

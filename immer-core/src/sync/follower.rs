@@ -262,6 +262,33 @@ impl<T: Draftable> Follower<T> {
         self.pending.iter().map(|p| (p.id, p.patches.as_slice()))
     }
 
+    /// The edits in the follower's state that wait for the leader, as they go out: each
+    /// change's edit ids `first..=last` (several when [batched](Follower::with_batch), once
+    /// it is sent) and its patches, as [`pending_edits`](Follower::pending_edits) gives them.
+    /// An [`UndoManager`](super::UndoManager) tells its steps apart in them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+    /// let mut ann = Follower::new(leader.join(1)).with_batch(10);
+    /// ann.edit(|d| d.push(1));
+    /// ann.edit(|d| d.push(2));
+    /// let _ = ann.poll(); // the two go out as one change
+    /// let changes: Vec<_> = ann.pending_changes().map(|(ids, p)| (ids, p.len())).collect();
+    /// assert_eq!(changes, [(1..=2, 2)]);
+    /// ```
+    pub fn pending_changes(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (std::ops::RangeInclusive<u64>, &[Patch])> {
+        self.pending
+            .iter()
+            .map(|p| (p.first..=p.id, p.patches.as_slice()))
+    }
+
     /// How many edits wait for the leader: those in [`pending_edits`](Follower::pending_edits)
     /// and a change in flight that waits out of the state (after a snapshot).
     #[must_use]
@@ -301,6 +328,51 @@ impl<T: Draftable> Follower<T> {
             patches,
         });
         Some(id)
+    }
+
+    /// Edits the local state at once with patches made against it, and queues the change:
+    /// what [`edit`](Follower::edit) does with the patches of a recipe, for patches made
+    /// elsewhere (an undo's, a replay of another client's recording). Returns the change's
+    /// id, or `None` when there are no patches. The patches are sent as they are given; the
+    /// leader writes them as the state's types do when it commits them.
+    ///
+    /// # Errors
+    ///
+    /// A [`PatchError`](crate::PatchError) when a patch does not apply to
+    /// [`state`](Follower::state); nothing changes then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader};
+    /// use immer_core::{Patch, Path};
+    /// use serde_json::json;
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(vec![1_u32, 2]));
+    /// let mut ann = Follower::new(leader.join(1));
+    /// let at = |p: &str| Path::from_pointer(p).unwrap();
+    /// assert_eq!(ann.edit_patches(&[Patch::replace(at("/0"), json!(10))]), Ok(Some(1)));
+    /// assert_eq!(**ann.state(), [10, 2]);
+    /// assert!(ann.edit_patches(&[Patch::remove(at("/7"))]).is_err());
+    /// assert_eq!(ann.pending_count(), 1);
+    /// ```
+    pub fn edit_patches(&mut self, patches: &[Patch]) -> Result<Option<u64>, crate::PatchError> {
+        if patches.is_empty() {
+            return Ok(None);
+        }
+        let mut next = Arc::clone(self.state());
+        // A copy of the root (the follower holds the state too): an error leaves it as it was.
+        apply_patches_mut(Arc::make_mut(&mut next), patches)?;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.local = Some(next);
+        self.pending.push_back(Pending {
+            first: id,
+            id,
+            patches: patches.to_vec(),
+        });
+        Ok(Some(id))
     }
 
     /// What to send now: the change in flight (sent again until the leader answers it; the

@@ -136,6 +136,8 @@
 //! - The seam a transport plugs into, and what a transport must do: [`Backend`].
 //! - The follower: [`Follower`] (and its JavaScript twin, held to the same answers by shared
 //!   traces).
+//! - Undo and redo of a user's own edits, moved through what others committed since:
+//!   [`UndoManager`] (and its JavaScript twin, held to the same answers by shared vectors).
 
 mod backend;
 mod checks;
@@ -144,6 +146,7 @@ mod leader;
 mod messages;
 mod names;
 mod sessions;
+mod undo;
 
 pub use backend::Backend;
 pub use checks::{Authorizer, Checks, Validator};
@@ -155,3 +158,4 @@ pub use messages::{
 };
 pub use names::{DOCUMENT_NAME_RULE, is_document_name};
 pub use sessions::{Admission, Sessions};
+pub use undo::{Refused, SkipReason, Skipped, UndoAction, UndoError, UndoManager, Undone};
