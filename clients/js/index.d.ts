@@ -106,8 +106,11 @@ export type Answered =
 export type ServerMessage =
   /** `role` as the server's role type serializes; `state` is `null` when a session was resumed. */
   | { type: 'welcome'; session: number; user: string; role: unknown; version: number; state: unknown; resumed: boolean }
-  /** A change committed as `version` in `session`, as the server's log holds it; `client` is 0 (the hub does not say who the author is). */
-  | { type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[] }
+  /**
+   * A change committed as `version` in `session`, as the server's log holds it; `client` is 0,
+   * and `author` is the user the server authenticated (absent where no one was).
+   */
+  | { type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[]; author?: string }
   /** This session's change `id` was refused; `message` is the reason in words. */
   | { type: 'rejected'; session: number; id: number; reason: RejectReason; message: string }
   /** The whole state, with how the session's last answered change ended. */
@@ -250,7 +253,7 @@ export type MultiDocumentClientMessage =
  */
 export type MultiDocumentServerMessage =
   | { doc: string; type: 'welcome'; session: number; user: string; role: unknown; version: number; state: unknown; resumed: boolean }
-  | { doc: string; type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[] }
+  | { doc: string; type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[]; author?: string }
   | { doc: string; type: 'rejected'; session: number; id: number; reason: RejectReason; message: string }
   | { doc: string; type: 'snapshot'; version: number; state: unknown; answered: Answered | null }
   | { doc: string; type: 'unsubscribed'; reason: string };

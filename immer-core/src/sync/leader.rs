@@ -266,7 +266,7 @@ impl<T: Draftable> Leader<T> {
     ///
     /// let mut leader = Leader::resume(Arc::new(vec![1_u32]), 5);
     /// assert!(leader.restore_session(7, 1, Some((3, 5))));
-    /// let again = Change { client: 1, session: 7, id: 3, base: 4, patches: vec![] };
+    /// let again = Change { client: 1, session: 7, id: 3, base: 4, patches: vec![], author: None };
     /// assert_eq!(
     ///     leader.sessions().admit(&again),
     ///     Admission::Again { outcome: Outcome::Committed { version: 5 } },
@@ -572,7 +572,7 @@ impl<T: Draftable> Leader<T> {
     /// use std::sync::Arc;
     /// use immer_core::sync::{Committed, Leader};
     ///
-    /// let change = |version| Committed { version, client: 1, session: 1, id: version, patches: vec![] };
+    /// let change = |version| Committed { version, client: 1, session: 1, id: version, patches: vec![], author: None };
     /// let mut leader = Leader::resume(Arc::new(vec![1_u32]), 10);
     /// leader.remember((9..=10).map(change)).unwrap();
     /// assert_eq!(leader.log_start(), 8);

@@ -36,7 +36,7 @@ use super::{RejectReason, ToFollower};
 ///
 /// let mut sessions = Sessions::new();
 /// sessions.open(7, 1);
-/// let change = Change { client: 0, session: 7, id: 1, base: 0, patches: vec![] };
+/// let change = Change { client: 0, session: 7, id: 1, base: 0, patches: vec![], author: None };
 /// assert_eq!(sessions.admit(&change), Admission::Order { client: 1 });
 /// sessions.answer(7, 1, Outcome::Committed { version: 1 });
 /// // Sent again: answered again, not ordered.
