@@ -319,6 +319,12 @@ impl<T: Draftable> Follower<T> {
         if patches.is_empty() {
             return None;
         }
+        Some(self.queue(next, patches))
+    }
+
+    /// Shows `next` as the local state and queues `patches` (which lead to it) as a new
+    /// change; its id.
+    fn queue(&mut self, next: Arc<T>, patches: Vec<Patch>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.local = Some(next);
@@ -327,7 +333,7 @@ impl<T: Draftable> Follower<T> {
             id,
             patches,
         });
-        Some(id)
+        id
     }
 
     /// Edits the local state at once with patches made against it, and queues the change:
@@ -364,15 +370,7 @@ impl<T: Draftable> Follower<T> {
         let mut next = Arc::clone(self.state());
         // A copy of the root (the follower holds the state too): an error leaves it as it was.
         apply_patches_mut(Arc::make_mut(&mut next), patches)?;
-        let id = self.next_id;
-        self.next_id += 1;
-        self.local = Some(next);
-        self.pending.push_back(Pending {
-            first: id,
-            id,
-            patches: patches.to_vec(),
-        });
-        Ok(Some(id))
+        Ok(Some(self.queue(next, patches.to_vec())))
     }
 
     /// What to send now: the change in flight (sent again until the leader answers it; the
