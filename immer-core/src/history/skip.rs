@@ -117,13 +117,12 @@ impl Change {
     }
 
     /// What the change made or edited, for the conflicts of later changes with it; moves and
-    /// reorders place elements but make nothing, and a key taken away makes nothing (taken
-    /// away again later, after someone wrote it anew, the later change stands).
+    /// reorders place elements but make nothing.
     fn made(&self) -> Option<Vec<Step>> {
         match self {
-            Change::Write { at, .. } => Some(at.clone()),
+            Change::Write { at, .. } | Change::Unset { at } => Some(at.clone()),
             Change::Remove { list, id } | Change::Insert { list, id, .. } => Some(child(list, *id)),
-            Change::Unset { .. } | Change::Move { .. } | Change::Reorder { .. } => None,
+            Change::Move { .. } | Change::Reorder { .. } => None,
         }
     }
 }
