@@ -184,6 +184,9 @@ pub(crate) async fn read<M>(
     }
 }
 
+/// How long a closed socket is read on, at most, for its client to take the close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 /// A socket's writer, running: see [`Socket::start`].
 pub(crate) struct Socket {
     pub(crate) link: Link,
@@ -233,14 +236,23 @@ impl Socket {
             None => drop(lock(&self.link.close).take()),
         }
         let mut writer = self.writer;
-        let drain = async {
-            while let Some(Ok(_)) = stream.next().await {}
-            std::future::pending::<()>().await;
+        let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+        tokio::pin!(drain);
+        let wrote = tokio::select! {
+            _ = &mut writer => true,
+            () = &mut drain => {
+                // The client closed its side: what the writer holds goes out, in time.
+                let _ = tokio::time::timeout(limits.write_timeout, &mut writer).await;
+                false
+            }
+            () = tokio::time::sleep(limits.write_timeout) => false,
         };
-        tokio::select! {
-            _ = &mut writer => {}
-            () = drain => {}
-            () = tokio::time::sleep(limits.write_timeout) => {}
+        if wrote {
+            // The close frame sent, the client has a moment to read it and close its side:
+            // a socket dropped with the client's frames unread is reset, and a reset can
+            // take the close frame with it (a client flooding as it is closed).
+            let grace = limits.write_timeout.min(CLOSE_GRACE);
+            let _ = tokio::time::timeout(grace, drain).await;
         }
     }
 }
