@@ -159,6 +159,15 @@ struct Core<B> {
 impl<B> Core<B> {
     /// `text` (a JSON object) as this document's connections receive it: with the document's
     /// name when its sockets carry many.
+    /// Since when no connection has had the document, no one watched its commits (the
+    /// devtools) and no edit of the server's waited; `None` while one does.
+    fn unused_since(&mut self) -> Option<Instant> {
+        self.observers.retain(|observer| !observer.is_closed());
+        let unused =
+            self.connections.is_empty() && self.observers.is_empty() && self.waiting.is_empty();
+        unused.then_some(self.used)
+    }
+
     fn text_for(&self, connection: &Connection, text: String) -> Utf8Bytes {
         with_tag(self.tag.as_deref().filter(|_| connection.tagged), text)
     }
@@ -195,6 +204,18 @@ pub(crate) fn with_tag(tag: Option<&str>, text: String) -> Utf8Bytes {
             Utf8Bytes::from(tagged)
         }
         _ => Utf8Bytes::from(text),
+    }
+}
+
+/// Runs the app's authentication hook on `token` within [`Limits::auth_timeout`].
+pub(crate) async fn verify<R>(
+    authenticate: &Authenticate<R>,
+    limits: &Limits,
+    token: String,
+) -> Result<Identity<R>, String> {
+    match tokio::time::timeout(limits.auth_timeout, authenticate(token)).await {
+        Ok(result) => result,
+        Err(_) => Err("the token was not verified in time".to_owned()),
     }
 }
 
@@ -664,11 +685,7 @@ where
     ///
     /// The hook's reason, or that it did not answer in time.
     pub async fn authenticate(&self, token: String) -> Result<Identity<R>, String> {
-        let verified = (self.inner.authenticate)(token);
-        match tokio::time::timeout(self.inner.limits.auth_timeout, verified).await {
-            Ok(result) => result,
-            Err(_) => Err("the token was not verified in time".to_owned()),
-        }
+        verify(&*self.inner.authenticate, &self.inner.limits, token).await
     }
 
     /// The document's version and state now, and every change committed from then on, in

@@ -559,11 +559,8 @@ where
     ///
     /// The hook's reason, or that it did not answer in time.
     pub async fn authenticate(&self, token: String) -> Result<Identity<R>, String> {
-        let verified = (self.inner.config.authenticate_hook())(token);
-        match tokio::time::timeout(self.limits().auth_timeout, verified).await {
-            Ok(result) => result,
-            Err(_) => Err("the token was not verified in time".to_owned()),
-        }
+        let hook = self.inner.config.authenticate_hook();
+        crate::hub::verify(&**hook, self.limits(), token).await
     }
 }
 

@@ -532,11 +532,7 @@ where
     /// Since when no connection has had the document, no one watched its commits and no
     /// edit of the server's waited; `None` while one does.
     pub(crate) fn unused_since(&self) -> Option<Instant> {
-        let mut core = self.core();
-        core.observers.retain(|observer| !observer.is_closed());
-        let unused =
-            core.connections.is_empty() && core.observers.is_empty() && core.waiting.is_empty();
-        unused.then_some(core.used)
+        self.core().unused_since()
     }
 
     /// Closes the document if no connection has it, no one watches its commits and no edit
@@ -545,12 +541,9 @@ where
         let mut core = self.core();
         let now = Instant::now();
         self.expire(&mut core, now);
-        // Whoever watches its commits (the devtools) keeps it open too.
-        core.observers.retain(|observer| !observer.is_closed());
-        let unused = core.connections.is_empty()
-            && core.observers.is_empty()
-            && core.waiting.is_empty()
-            && idle.is_none_or(|idle| now.saturating_duration_since(core.used) >= idle);
+        let unused = core.unused_since().is_some_and(|since| {
+            idle.is_none_or(|idle| now.saturating_duration_since(since) >= idle)
+        });
         if unused {
             core.closed = true;
         }
