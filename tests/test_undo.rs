@@ -3,7 +3,7 @@
 
 #[path = "support/undo_sim.rs"]
 mod undo_sim;
-use undo_sim::{MAX_TODOS, Scope, Sim, Todo, board, written_by};
+use undo_sim::{MAX_TODOS, Scope, Sim, Todo, USERS, board, written_by};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,10 +69,23 @@ fn a_step_whose_target_another_user_removed_is_skipped_with_the_reason() {
     assert_eq!(undone.metadata, Some(json!("first")));
     assert_eq!(undone.skipped.len(), 1);
     assert_eq!(undone.skipped[0].metadata, Some(json!("second")));
-    let SkipReason::Conflict { conflict } = &undone.skipped[0].reason else {
+    let SkipReason::Conflict {
+        conflict, author, ..
+    } = &undone.skipped[0].reason
+    else {
         panic!("{:?}", undone.skipped[0].reason);
     };
     assert_eq!(conflict.by, at("/todos/2"));
+    // The reason names who removed it, as the server authenticated them.
+    assert_eq!(author.as_deref(), Some(USERS[1]));
+    assert!(
+        undone.skipped[0]
+            .reason
+            .to_string()
+            .ends_with(&format!("({}, version 3)", USERS[1])),
+        "{}",
+        undone.skipped[0].reason
+    );
     assert_eq!(sim.users[0].state().title, "board");
     assert_eq!(sim.users[0].undo_len(), 0);
     let error = sim.users[0].undo().unwrap_err();
@@ -91,7 +104,7 @@ fn an_undo_never_removes_what_another_user_wrote_inside_it() {
         panic!("nothing to revert");
     };
     assert!(
-        matches!(&skipped[0].reason, SkipReason::Conflict { conflict } if conflict.by == at("/todos/1/text"))
+        matches!(&skipped[0].reason, SkipReason::Conflict { conflict, author, .. } if conflict.by == at("/todos/1/text") && author.as_deref() == Some(USERS[1]))
     );
     assert_eq!(sim.users[0].state().todos[1].text, "bob's");
     // A later write of the same value stands: nothing left to undo.

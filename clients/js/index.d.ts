@@ -414,8 +414,12 @@ export declare function deepEqual(a: unknown, b: unknown): boolean;
  * Why an undo or redo skipped a step, as the Rust `immer::sync::SkipReason` serializes.
  */
 export type SkipReason =
-  /** A later change removed or replaced what the step changed, or another user wrote inside what its revert would remove or replace. */
-  | { kind: 'conflict'; conflict: Conflict }
+  /**
+   * A later change removed or replaced what the step changed, or another user wrote inside what
+   * its revert would remove or replace; `version` and `author` name that change once committed
+   * (`author` as the server authenticated them; both `null` for an own edit that waits).
+   */
+  | { kind: 'conflict'; conflict: Conflict; version: number | null; author: string | null }
   /** Every value it changed was written again since (the later write stands), or none of its edits is in the state. */
   | { kind: 'nothingLeft' }
   /** Its edits were committed in one change with another step's, in a form that cannot be split. */

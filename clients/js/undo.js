@@ -36,8 +36,9 @@ import { AFTER_DROPPED, Through, revertThrough } from './transform.js';
  * @typedef {import('./index.js').SkipReason} SkipReason
  * @typedef {import('./index.js').Refused} Refused
  * @typedef {{ edits: number[], metadata: unknown }} Step
- * @typedef {{ ids: number[], patches: Patch[] }} Unit a change in the document's order: the own
- *   edits it holds (none for another user's), and its patches
+ * @typedef {{ ids: number[], patches: Patch[], version: number | null, author: string | null }} Unit
+ *   a change in the document's order: the own edits it holds (none for another user's), its
+ *   patches, and, once committed, its version and author
  */
 
 /** An undo manager for one user of one document (a `Store` or a `DocumentHandle`). */
@@ -301,10 +302,10 @@ export class UndoManager {
         if (moved !== null) {
           if (unit.ids.length === 0) {
             const conflict = wipes(revert, moved);
-            if (conflict !== null) return fail({ kind: 'conflict', conflict });
+            if (conflict !== null) return fail(conflictWith(unit, conflict));
           }
           const passed = revertThrough(revert, [moved]);
-          if (!passed.ok) return fail({ kind: 'conflict', conflict: passed.conflict });
+          if (!passed.ok) return fail(conflictWith(unit, passed.conflict));
           revert = passed.revert;
         }
         state = applyWithInverse(state, unit.patches)[0];
@@ -327,7 +328,7 @@ export class UndoManager {
     const pending = this.follower.pending.map((p) => {
       const ids = [];
       for (let id = p.first; id <= p.id; id++) ids.push(id);
-      return { ids, patches: p.patches };
+      return { ids, patches: p.patches, version: null, author: null };
     });
     const units = [];
     for (const unit of [...this.log, ...pending]) {
@@ -336,7 +337,8 @@ export class UndoManager {
       if (unit.ids.length > 1 && known && counts.reduce((a, b) => a + b, 0) === unit.patches.length) {
         let from = 0;
         unit.ids.forEach((id, n) => {
-          units.push({ ids: [id], patches: unit.patches.slice(from, from + counts[n]) });
+          const patches = unit.patches.slice(from, from + counts[n]);
+          units.push({ ids: [id], patches, version: unit.version, author: unit.author });
           from += counts[n];
         });
       } else {
@@ -391,7 +393,7 @@ export class UndoManager {
         const passed = undo.pass(unit.patches, AFTER_DROPPED);
         if (passed.ok) {
           moves[at] = passed.mine;
-          kept.push([at, { ids: unit.ids, patches: passed.mine }]);
+          kept.push([at, { ...unit, patches: passed.mine }]);
         } else {
           // It edits what the step made: it goes with it.
           undo.prepend(inverse, 0);
@@ -458,7 +460,7 @@ export class UndoManager {
       this.early.delete(next);
       const ids = this.accepted.get(next) ?? [];
       this.accepted.delete(next);
-      this.log.push({ ids, patches: committed.patches });
+      this.log.push({ ids, patches: committed.patches, version: next, author: committed.author ?? null });
     }
     for (const v of [...this.early.keys()]) if (v <= version) this.early.delete(v);
     for (const v of [...this.accepted.keys()]) if (v <= version) this.accepted.delete(v);
@@ -596,6 +598,18 @@ function wipes(revert, later) {
     moving = passed.revert;
   }
   return null;
+}
+
+/**
+ * Why a revert cannot move through `unit`: the conflict, and the change it met (its version
+ * and author once committed; `null` for an own edit that waits for the server).
+ *
+ * @param {Unit} unit
+ * @param {import('./index.js').Conflict} conflict
+ * @returns {SkipReason}
+ */
+function conflictWith(unit, conflict) {
+  return { kind: 'conflict', conflict, version: unit.version, author: unit.author };
 }
 
 /** A `PatchError` as the reason a step was skipped. */

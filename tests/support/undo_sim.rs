@@ -47,6 +47,9 @@ pub(crate) fn board() -> Board {
 /// can be refused).
 pub(crate) const MAX_TODOS: usize = 6;
 
+/// The users' names, as the hub would have authenticated them: each change's author.
+pub(crate) const USERS: [&str; 2] = ["ann", "bob"];
+
 /// Where a user's edits go: anywhere, or only the todos (ann) / only the title and labels
 /// (bob), for the model test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +108,11 @@ impl Sim {
     /// was sent.
     pub(crate) fn send(&mut self, u: usize) -> Vec<ToLeader> {
         let sent = self.users[u].poll();
-        for message in sent.clone() {
+        for mut message in sent.clone() {
+            // The author, as a hub would set it from the user it authenticated.
+            if let ToLeader::Change(change) = &mut message {
+                change.author = Some(USERS[u].to_owned());
+            }
             for out in self.leader.receive(message) {
                 match out.to {
                     Recipient::All => {

@@ -153,12 +153,25 @@ struct Action {
     epoch: u64,
 }
 
-/// A change in the document's order: the own edits it holds (none for another user's), and
-/// its patches.
+/// A change in the document's order: the own edits it holds (none for another user's), its
+/// patches, and, once committed, its version and author.
 #[derive(Clone, Debug)]
 struct Unit {
     ids: Vec<u64>,
     patches: Vec<Patch>,
+    version: Option<u64>,
+    author: Option<String>,
+}
+
+impl Unit {
+    /// Why a revert cannot move through this change.
+    fn conflict(&self, conflict: Conflict) -> SkipReason {
+        SkipReason::Conflict {
+            conflict,
+            version: self.version,
+            author: self.author.clone(),
+        }
+    }
 }
 
 /// An undo or a redo.
@@ -197,7 +210,8 @@ pub struct Skipped {
 /// Why a step was skipped.
 ///
 /// Serialized tagged by `kind`, as the JavaScript client writes it:
-/// `{"kind": "conflict", "conflict": {"index": 0, "path": [...], "by": [...]}}`,
+/// `{"kind": "conflict", "conflict": {"index": 0, "path": [...], "by": [...]}, "version": 7,
+/// "author": "bob"}`,
 /// `{"kind": "nothingLeft"}`, `{"kind": "inseparable"}`,
 /// `{"kind": "doesNotApply", "index": 0, "path": [...], "message": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +224,13 @@ pub enum SkipReason {
     Conflict {
         /// The patch of the revert that could not be moved, and the change it met.
         conflict: Conflict,
+        /// The version of the change it met, once committed (`None`: an own edit that waits
+        /// for the leader).
+        version: Option<u64>,
+        /// Who made that change, as the server authenticated them ([`Committed::author`]):
+        /// the name to show (`None` for an own edit that waits, or a server that names no
+        /// one).
+        author: Option<String>,
     },
     /// Nothing of it is left to revert: every value it changed was written again since (the
     /// later write stands), or none of its edits is in the state.
@@ -232,7 +253,19 @@ pub enum SkipReason {
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SkipReason::Conflict { conflict } => conflict.fmt(f),
+            SkipReason::Conflict {
+                conflict,
+                version,
+                author,
+            } => {
+                conflict.fmt(f)?;
+                match (author, version) {
+                    (Some(author), Some(version)) => write!(f, " ({author}, version {version})"),
+                    (Some(author), None) => write!(f, " ({author})"),
+                    (None, Some(version)) => write!(f, " (version {version})"),
+                    (None, None) => f.write_str(" (an own edit that waits for the leader)"),
+                }
+            }
             SkipReason::NothingLeft => f.write_str(
                 "nothing of it is left to revert: what it changed was written again since",
             ),
@@ -626,11 +659,11 @@ impl<T: Draftable> UndoManager<T> {
             if let Some(moved) = moved {
                 if unit.ids.is_empty() {
                     if let Some(conflict) = wipes(&revert, moved) {
-                        return Err(SkipReason::Conflict { conflict });
+                        return Err(unit.conflict(conflict));
                     }
                 }
                 revert = revert_through(&revert, [moved.as_slice()])
-                    .map_err(|(_, conflict)| SkipReason::Conflict { conflict })?;
+                    .map_err(|(_, conflict)| unit.conflict(conflict))?;
             }
             apply_in_place(state, &unit.patches).map_err(|e| SkipReason::does_not_apply(&e))?;
         }
@@ -647,6 +680,8 @@ impl<T: Draftable> UndoManager<T> {
         let pending = self.follower.pending_changes().map(|(ids, patches)| Unit {
             ids: ids.collect(),
             patches: patches.to_vec(),
+            version: None,
+            author: None,
         });
         let mut units = Vec::new();
         for unit in self.log.iter().cloned().chain(pending) {
@@ -664,6 +699,8 @@ impl<T: Draftable> UndoManager<T> {
                         units.push(Unit {
                             ids: vec![id],
                             patches: patches.by_ref().take(count).collect(),
+                            version: unit.version,
+                            author: unit.author.clone(),
                         });
                     }
                 }
@@ -720,8 +757,13 @@ impl<T: Draftable> UndoManager<T> {
                 }
                 if let Ok(patches) = undo.pass(&unit.patches, Rule::AFTER_DROPPED) {
                     moves[*at] = Some(patches.clone());
-                    let ids = unit.ids.clone();
-                    kept.push((*at, Unit { ids, patches }));
+                    let passed = Unit {
+                        ids: unit.ids.clone(),
+                        patches,
+                        version: unit.version,
+                        author: unit.author.clone(),
+                    };
+                    kept.push((*at, passed));
                 } else {
                     // It edits what the step made: it goes with it.
                     undo.prepend(&inverse, 0);
@@ -800,6 +842,8 @@ impl<T: Draftable> UndoManager<T> {
             self.log.push_back(Unit {
                 ids,
                 patches: committed.patches,
+                version: Some(next),
+                author: committed.author,
             });
         }
         self.early.retain(|v, _| *v > version);
