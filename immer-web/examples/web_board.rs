@@ -11,7 +11,8 @@
 //! - `/b/<name>` is the board: its todos, edited by everyone on it at once. The page opens
 //!   one WebSocket to `/ws` (the client's `connectMany`: one socket carries any number of
 //!   documents) and subscribes to its board; `/ws/<name>` serves the same board with the
-//!   one-document protocol (the client's `connect`).
+//!   one-document protocol (the client's `connect`). Undo and redo (buttons, `Ctrl+Z`,
+//!   `Ctrl+Shift+Z`, `Ctrl+Y`) take back the user's own edits only (`clients/js/undo.js`).
 //! - `/b/<name>/devtools` shows the board's history live (editors only): from the first time
 //!   an editor opened them since the server started; the board then stays open while the
 //!   server runs (until it is deleted).
@@ -284,12 +285,14 @@ fn file(name: &str) -> Option<(PathBuf, &'static str)> {
     match name {
         "boards.html" | "board.html" => Some((root.join("examples/web").join(name), html)),
         "boards.js" | "board.js" => Some((root.join("examples/web").join(name), js)),
-        "client/index.js" | "client/follower.js" | "client/lists.js" | "client/transform.js" => {
-            Some((
-                root.join("../clients/js").join(&name["client/".len()..]),
-                js,
-            ))
-        }
+        "client/index.js"
+        | "client/follower.js"
+        | "client/lists.js"
+        | "client/transform.js"
+        | "client/undo.js" => Some((
+            root.join("../clients/js").join(&name["client/".len()..]),
+            js,
+        )),
         // Immer's browser build (its development build reads `process.env`).
         "vendor/immer.mjs" => Some((
             root.join("../clients/js/node_modules/immer/dist/immer.production.mjs"),

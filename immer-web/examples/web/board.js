@@ -2,8 +2,12 @@
 // recipes through the immer-web client, over one WebSocket to `/ws` (`connectMany`) that
 // subscribes to this board. The board is kept in IndexedDB (one database per user, the board's
 // name as the key): a reloaded page shows it at once, offline too, and sends the edits made
-// offline when the server is back. Exposes `window.board` (the board's store) for the tests.
+// offline when the server is back. Undo and redo (the buttons, Ctrl+Z and Ctrl+Shift+Z or
+// Ctrl+Y) take back only this user's own edits, wherever others' edits moved them; each step
+// remembers the todo it touched and shows it again when undone or redone. Exposes
+// `window.board` (the board's store) and `window.undo` (its undo manager) for the tests.
 import { connectMany, indexedDBStorage } from '/client/index.js';
+import { UndoManager } from '/client/undo.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? 'ann';
 const name = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -40,6 +44,54 @@ function keepsTheBoard(lock) {
   });
 }
 
+/** The undo manager of the board, once open. */
+let undo = null;
+
+/** Enables the undo and redo buttons as the stacks allow. */
+function undoButtons() {
+  $('undo').disabled = undo === null || undo.undoLength === 0;
+  $('redo').disabled = undo === null || undo.redoLength === 0;
+}
+
+/**
+ * Undoes or redoes, says what was skipped on the way (and who made the change that stood in
+ * the way), and shows again the todo the step touched.
+ */
+function undoOrRedo(action) {
+  if (undo === null || undo.doc.reason) return;
+  const outcome = action === 'undo' ? undo.undo() : undo.redo();
+  const skipped = outcome.skipped.map(({ reason }) => explain(reason));
+  if (!outcome.ok) {
+    $('notice').textContent = skipped.length === 0
+      ? `Nothing to ${action}.`
+      : `Nothing to ${action}: ${skipped.join('; ')}`;
+  } else {
+    $('notice').textContent = skipped.length === 0 ? '' : `Skipped: ${skipped.join('; ')}`;
+    flash(outcome.metadata?.todo);
+  }
+  undoButtons();
+}
+
+/** A skipped step's reason, in words, naming who made the change in its way. */
+function explain(reason) {
+  if (reason.kind === 'conflict') {
+    const who = reason.author ?? (reason.version === null ? 'your own edit' : 'someone');
+    return `${who} changed or removed what it touched`;
+  }
+  if (reason.kind === 'nothingLeft') return 'what it changed was written again since';
+  return reason.kind;
+}
+
+/** Draws the eye to the todo with `id`, if it is on the board. */
+function flash(id) {
+  if (id === undefined) return;
+  const li = [...document.querySelectorAll('#todos li')].find((el) => el.dataset.id === id);
+  if (li === undefined) return;
+  li.scrollIntoView({ block: 'nearest' });
+  li.classList.add('flash');
+  setTimeout(() => li.classList.remove('flash'), 800);
+}
+
 function render(store, state) {
   $('title').textContent = state.title;
   const list = $('todos');
@@ -49,16 +101,17 @@ function render(store, state) {
       li.dataset.id = todo.id;
       li.className = todo.done ? 'done' : '';
       const box = Object.assign(document.createElement('input'), { type: 'checkbox', checked: todo.done });
-      box.addEventListener('change', () => edit(store, (d) => { d.todos[index].done = box.checked; }));
+      box.addEventListener('change', () => edit(store, (d) => { d.todos[index].done = box.checked; }, todo.id));
       const text = Object.assign(document.createElement('span'), { className: 'text', textContent: todo.text });
-      const up = button('↑', 'up', () => edit(store, (d) => { move(d.todos, index, index - 1); }), index === 0);
-      const down = button('↓', 'down', () => edit(store, (d) => { move(d.todos, index, index + 1); }), index === state.todos.length - 1);
-      const remove = button('✕', 'remove', () => edit(store, (d) => { d.todos.splice(index, 1); }));
+      const up = button('↑', 'up', () => move(store, todo, index, index - 1), index === 0);
+      const down = button('↓', 'down', () => move(store, todo, index, index + 1), index === state.todos.length - 1);
+      const remove = button('✕', 'remove', () => edit(store, (d) => { d.todos.splice(index, 1); }, todo.id));
       li.append(box, text, up, down, remove);
       return li;
     }),
   );
   status(store);
+  undoButtons();
 }
 
 function button(label, action, onClick, disabled = false) {
@@ -68,18 +121,31 @@ function button(label, action, onClick, disabled = false) {
   return b;
 }
 
-function move(list, from, to) {
-  const [todo] = list.splice(from, 1);
-  list.splice(to, 0, todo);
+/**
+ * Moves `todo` from `from` to `to` as the `remove` and `add` of that todo: the one clicked is
+ * the one moved (a recipe's splices tell only the list after, where a todo moved past its
+ * neighbour reads the same as the neighbour moved), so that an undo of someone's edit of the
+ * neighbour still finds it.
+ */
+function move(store, todo, from, to) {
+  edit(store, [{ op: 'remove', path: ['todos', from] }, { op: 'add', path: ['todos', to], value: todo }], todo.id);
 }
 
-function edit(store, recipe) {
+/**
+ * Edits the board with a recipe or patches: one undo step per click (`todo`: the id of the
+ * todo it touches, shown again when the step is undone or redone).
+ */
+function edit(store, recipe, todo) {
   if (store.reason) {
     $('notice').textContent = `This board takes no more edits: ${store.reason}`;
     return;
   }
   $('notice').textContent = '';
-  store.update(recipe);
+  undo.endStep();
+  const options = { metadata: todo === undefined ? undefined : { todo } };
+  if (Array.isArray(recipe)) undo.updatePatches(recipe, options);
+  else undo.update(recipe, options);
+  undo.endStep();
 }
 
 /** Shows why the board is not (or no longer) shown. */
@@ -103,6 +169,24 @@ const store = await connection.open(name, { persist }).catch((error) => {
 });
 if (store !== null) {
   window.board = store;
+  undo = new UndoManager(store);
+  window.undo = undo;
+  undo.on('refused', ({ action, reason }) => {
+    const why = reason.kind === 'rejected' ? reason.message : reason.kind;
+    $('notice').textContent = `Your ${action} was refused: ${why}`;
+    undoButtons();
+  });
+  $('undo').addEventListener('click', () => undoOrRedo('undo'));
+  $('redo').addEventListener('click', () => undoOrRedo('redo'));
+  document.addEventListener('keydown', (event) => {
+    // A text field keeps its own undo.
+    if (!(event.ctrlKey || event.metaKey) || event.target instanceof HTMLInputElement && event.target.type === 'text') return;
+    const key = event.key.toLowerCase();
+    if (key === 'z' || key === 'y') {
+      event.preventDefault();
+      undoOrRedo(key === 'y' || event.shiftKey ? 'redo' : 'undo');
+    }
+  });
   if (store.role === 'editor') {
     $('devtools').href = withToken(`/b/${encodeURIComponent(name)}/devtools`);
     $('devtools').hidden = false;
@@ -129,7 +213,7 @@ if (store !== null) {
     const text = $('text').value.trim();
     if (text === '') return;
     const id = `${token}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-    edit(store, (d) => { d.todos.push({ id, text, done: false }); });
+    edit(store, (d) => { d.todos.push({ id, text, done: false }); }, id);
     $('text').value = '';
   });
   render(store, store.getState());
