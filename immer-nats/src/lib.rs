@@ -122,6 +122,7 @@ mod store;
 mod builder;
 mod document;
 mod node;
+mod persist;
 mod pool;
 mod reader;
 mod worker;
