@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use immer::sync::{Checks, ClientId, Follower, FollowerStore, Leader, PersistError, Snapshot, Welcome};
+use immer::sync::{
+    Checks, ClientId, Follower, FollowerStore, Leader, PersistError, Snapshot, Welcome,
+};
 use immer::{Draftable, Patch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

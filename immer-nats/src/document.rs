@@ -57,7 +57,8 @@ where
         &self.shared.name
     }
 
-    /// This node's session: new at every join.
+    /// This node's session: new at every join, except one that goes on from a
+    /// [store](crate::DocumentBuilder::persist).
     pub fn session(&self) -> SessionId {
         self.shared.lock().follower.session()
     }

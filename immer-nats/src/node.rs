@@ -1180,9 +1180,15 @@ mod tests {
             .map(|v| message(v, &foreign(v, v, v as u32)))
             .collect();
         apply_run(&mut node, run);
-        let again = node.prepare(5, MAX_PAYLOAD).append.expect("moved and appended again");
+        let again = node
+            .prepare(5, MAX_PAYLOAD)
+            .append
+            .expect("moved and appended again");
         apply_run(&mut node, [landed(6, &again)]);
-        assert!(node.events.contains(&FollowerEvent::Accepted { id: 1, version: 6 }));
+        assert!(
+            node.events
+                .contains(&FollowerEvent::Accepted { id: 1, version: 6 })
+        );
         // The next edit waits for a save that holds it in flight.
         let prepare = node.prepare(6, MAX_PAYLOAD);
         assert!(prepare.append.is_none() && prepare.unsaved);
