@@ -136,6 +136,14 @@ where
     /// edits after it follow. When the store holds nothing, the join is a new session, kept
     /// from then on. The sessions this node opened for remote clients are not kept.
     ///
+    /// When the log was purged past what the node saved ([`Config::compact`]), it starts
+    /// from the newest snapshot, as a node that fell behind a compaction does: its edits move
+    /// through the diff to it, and its change in flight, unless the snapshot says how it
+    /// ended, is refused ([`RejectReason::Compacted`]).
+    ///
+    /// [`Config::compact`]: crate::Config::compact
+    /// [`RejectReason::Compacted`]: immer::sync::RejectReason::Compacted
+    ///
     /// A store holds one document of one client: a join with a store saved for another
     /// document or client, or holding something that does not read (cut short, another
     /// type), fails with [`Error::Persist`]; [`FollowerStore::remove`] it to start fresh.
@@ -186,7 +194,7 @@ where
         check_name(&self.name)?;
         let store = self.store;
         let persist = self.persist.map(Persist::new);
-        let saved = match &persist {
+        let restored = match &persist {
             Some(persist) => persist.load::<T>(&self.name).await?,
             None => None,
         };
@@ -207,7 +215,7 @@ where
                 "join: snapshot {} at {}, log to {head}",
                 stored.version, stored.seq
             ));
-            if let Some(saved) = saved {
+            if let Some(saved) = restored {
                 if saved.follower.client() != client {
                     return Err(Error::Persist(PersistError::Inconsistent(format!(
                         "it was saved by client {}, not {client}",

@@ -56,10 +56,7 @@ impl<T: Draftable> SavedDocument<SavedFollower<T>> {
     /// Reads what a document saved, for the document `name`.
     pub(crate) fn read(bytes: &[u8], name: &str) -> Result<Self, PersistError> {
         let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|error| match error.classify() {
-                serde_json::error::Category::Eof => PersistError::Truncated(error),
-                _ => PersistError::NotJson(error),
-            })?;
+            serde_json::from_slice(bytes).map_err(PersistError::unreadable)?;
         let format = value.get("format");
         if format.and_then(serde_json::Value::as_u64) != Some(FORMAT) {
             let found = format.map(|f| f.to_string().chars().take(40).collect());

@@ -115,6 +115,34 @@ impl std::error::Error for PersistError {
     }
 }
 
+impl PersistError {
+    /// The error for bytes that do not read as JSON at all: [`Truncated`] when they end
+    /// before their JSON does, else [`NotJson`]. What
+    /// [`SavedFollower::from_slice`](super::SavedFollower::from_slice) says, for a record of
+    /// a transport's own that holds a saved follower.
+    ///
+    /// [`Truncated`]: PersistError::Truncated
+    /// [`NotJson`]: PersistError::NotJson
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::PersistError;
+    ///
+    /// let cut = serde_json::from_slice::<serde_json::Value>(br#"{"a": ["#).unwrap_err();
+    /// assert!(matches!(PersistError::unreadable(cut), PersistError::Truncated(_)));
+    /// let noise = serde_json::from_slice::<serde_json::Value>(b"}{").unwrap_err();
+    /// assert!(matches!(PersistError::unreadable(noise), PersistError::NotJson(_)));
+    /// ```
+    #[must_use]
+    pub fn unreadable(error: serde_json::Error) -> Self {
+        match error.classify() {
+            serde_json::error::Category::Eof => PersistError::Truncated(error),
+            _ => PersistError::NotJson(error),
+        }
+    }
+}
+
 impl From<io::Error> for PersistError {
     fn from(error: io::Error) -> Self {
         PersistError::Io(error)

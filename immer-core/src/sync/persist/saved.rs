@@ -214,10 +214,7 @@ impl<T: DeserializeOwned> SavedFollower<T> {
     /// ```
     pub fn from_slice(bytes: &[u8]) -> Result<Self, PersistError> {
         let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|error| match error.classify() {
-                serde_json::error::Category::Eof => PersistError::Truncated(error),
-                _ => PersistError::NotJson(error),
-            })?;
+            serde_json::from_slice(bytes).map_err(PersistError::unreadable)?;
         Self::from_value(value)
     }
 
