@@ -547,6 +547,28 @@ fn garbage_another_format_another_document_and_parts_that_do_not_fit_are_refused
 }
 
 #[test]
+fn a_saved_follower_inside_a_record_of_ones_own_reads_with_serde() {
+    #[derive(Serialize, Deserialize)]
+    struct Record {
+        user: String,
+        follower: SavedFollower<Board>,
+    }
+    let saved: SavedFollower<Board> = serde_json::from_slice(&saved_bytes()).expect("reads");
+    let record = Record {
+        user: "ann".to_owned(),
+        follower: saved.clone(),
+    };
+    let text = serde_json::to_string(&record).expect("JSON");
+    let again: Record = serde_json::from_str(&text).expect("reads");
+    assert_eq!(again.follower, saved);
+    let other = text.replace(r#""format":1"#, r#""format":7"#);
+    let error = serde_json::from_str::<Record>(&other)
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("its format is 7"), "{error}");
+}
+
+#[test]
 fn a_file_store_replaces_its_file_whole_and_forgets_it() {
     let file = TempFile::new("file-store");
     let mut store = FileStore::new(&file.0);

@@ -168,7 +168,10 @@ impl<T: Draftable> Node<T> {
     /// purged past it, the node reloads the snapshot, as any node does). Otherwise it starts
     /// at the snapshot, and the follower skips what it replays up to its own version; its
     /// change goes out once the replica has caught up with it.
-    #[allow(clippy::too_many_arguments)] // one call, in the builder: each part of a save
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call, in the builder: each part of a save"
+    )]
     pub(crate) fn restored(
         follower: Follower<T>,
         seq: u64,

@@ -164,9 +164,9 @@ impl Persist {
     }
 }
 
-/// The task that saves a document: waits for a change to save, takes the node's durable
-/// part under its lock, and encodes and writes it off the runtime's threads; one save at a
-/// time, each of the newest state. After a save, the node may send the change in flight it
+/// The task that saves a document: waits for a change to save, then, off the runtime's
+/// threads, takes the node's durable part under its lock, encodes it and writes it; one save
+/// at a time, each of the newest state. After a save, the node may send the change in flight it
 /// holds (see `Node::prepare`). A failed save is tried again a little later.
 pub(crate) async fn save_loop<T>(shared: Arc<Shared<T>>)
 where
@@ -178,21 +178,24 @@ where
     loop {
         persist.dirty.notified().await;
         let request = persist.requested.load(std::sync::atomic::Ordering::Acquire);
-        let saved = SavedDocument::of(&shared.name, &shared.lock());
-        let in_flight = saved.follower.in_flight_id();
         let store = Arc::clone(&persist.store);
+        let node = Arc::clone(&shared);
+        // Off the runtime's threads, the node's lock included (a run of the log may hold it).
         let written = tokio::task::spawn_blocking(move || {
+            let saved = SavedDocument::of(&node.name, &node.lock());
             let bytes = serde_json::to_vec(&saved).map_err(io::Error::other)?;
             store
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .save(&bytes)
+                .save(&bytes)?;
+            // What the node may send now.
+            node.lock().saved(saved.follower.in_flight_id());
+            Ok(())
         })
         .await
         .unwrap_or_else(|error| Err(io::Error::other(error)));
         match written {
             Ok(()) => {
-                shared.lock().saved(in_flight);
                 persist.status.send_modify(|status| {
                     status.written = status.written.max(request);
                     status.error = None;

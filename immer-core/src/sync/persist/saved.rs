@@ -13,6 +13,17 @@ use super::PersistError;
 /// The format [`SavedFollower`] writes (its `format` field), the same number as the
 /// JavaScript client's `SAVED_FORMAT`: a saved follower of another format is refused when
 /// read ([`PersistError::Format`]).
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::sync::{Follower, Leader, SAVED_FORMAT};
+/// use std::sync::Arc;
+///
+/// let mut leader = Leader::new(Arc::new(0_u32));
+/// let saved = serde_json::to_value(Follower::new(leader.join(1)).save()).unwrap();
+/// assert_eq!(saved["format"], SAVED_FORMAT);
+/// ```
 pub const SAVED_FORMAT: u64 = 1;
 
 /// A [`Follower`](crate::sync::Follower)'s durable part: what
@@ -145,6 +156,22 @@ impl<T> SavedFollower<T> {
     /// A transport that saves in the background sends a change only once a saved follower
     /// holds it in flight: a follower restored from an older save could make it otherwise
     /// (another batch of edits under the same id).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+    /// let mut ann = Follower::new(leader.join(1));
+    /// ann.edit(|d| d.push(1));
+    /// assert_eq!(ann.save().in_flight_id(), None, "not sent yet");
+    /// let out = ann.poll();
+    /// let saved = ann.save();
+    /// assert_eq!(saved.in_flight_id(), Some(1)); // saved: `out` may go
+    /// # let _ = out;
+    /// ```
     #[must_use]
     pub fn in_flight_id(&self) -> Option<u64> {
         self.in_flight.as_ref().map(|f| f.change.id)
@@ -283,7 +310,7 @@ struct Wire<S> {
     version: u64,
     confirmed: S,
     #[serde(default)]
-    #[allow(dead_code)] // read to be skipped
+    #[allow(dead_code, reason = "read to be skipped: it is built anew")]
     local: Option<IgnoredAny>,
     pending: Vec<SavedEdit>,
     #[serde(default)]
