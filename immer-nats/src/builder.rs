@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use immer::sync::{Checks, ClientId, Follower, Leader, Snapshot, Welcome};
+use immer::sync::{
+    Checks, ClientId, Follower, FollowerStore, Leader, PersistError, Snapshot, Welcome,
+};
 use immer::{Draftable, Patch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,6 +15,7 @@ use crate::config::debug;
 use crate::document::{Document, random_session};
 use crate::error::{Error, retry_transient};
 use crate::node::Node;
+use crate::persist::{self, Persist};
 use crate::pool;
 use crate::store::{Store, StoredSnapshot, check_name};
 use crate::worker::{self, Shared};
@@ -28,6 +31,7 @@ impl Store {
             client: 0,
             batch: 256,
             checks: Checks::new(),
+            persist: None,
         }
     }
 }
@@ -39,6 +43,7 @@ pub struct DocumentBuilder<T> {
     client: ClientId,
     batch: usize,
     checks: Checks<T>,
+    persist: Option<Box<dyn FollowerStore + Send>>,
 }
 
 impl<T> fmt::Debug for DocumentBuilder<T> {
@@ -47,6 +52,7 @@ impl<T> fmt::Debug for DocumentBuilder<T> {
             .field("name", &self.name)
             .field("client", &self.client)
             .field("batch", &self.batch)
+            .field("persist", &self.persist.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +122,61 @@ where
         self
     }
 
-    /// Joins the document as a new session: loads its newest snapshot, replays the log
+    /// Keeps this node's copy of the document in `store` (a [`FileStore`] for a native app),
+    /// so that a process that stops, or is killed, with edits not yet in the log goes on
+    /// from them at its next join: the session, the edits waiting and the change in flight,
+    /// the state they apply to, and the events the app had not taken.
+    ///
+    /// The node saves by itself after every edit and every change of them (one save at a
+    /// time, of the newest state; [`Document::saved`] waits for it), and appends a change
+    /// only once a save holds it, so that a node restored from its last save sends the
+    /// same change under the same message id. A join with a store that holds the document
+    /// restores it, shows its state at once, and goes on in its session: the change in
+    /// flight is sent again and decided once, whether or not it landed before, and the
+    /// edits after it follow. When the store holds nothing, the join is a new session, kept
+    /// from then on. The sessions this node opened for remote clients are not kept.
+    ///
+    /// When the log was purged past what the node saved ([`Config::compact`]), it starts
+    /// from the newest snapshot, as a node that fell behind a compaction does: its edits move
+    /// through the diff to it, and its change in flight, unless the snapshot says how it
+    /// ended, is refused ([`RejectReason::Compacted`]).
+    ///
+    /// [`Config::compact`]: crate::Config::compact
+    /// [`RejectReason::Compacted`]: immer::sync::RejectReason::Compacted
+    ///
+    /// A store holds one document of one client: a join with a store saved for another
+    /// document or client, or holding something that does not read (cut short, another
+    /// type), fails with [`Error::Persist`]; [`FollowerStore::remove`] it to start fresh.
+    ///
+    /// [`FileStore`]: immer::sync::FileStore
+    /// [`Document::saved`]: crate::Document::saved
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use immer::sync::FileStore;
+    /// # #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, immer::Draftable)]
+    /// # struct Board { todos: Vec<String> }
+    ///
+    /// # async fn run(store: immer_nats::Store) -> Result<(), immer_nats::Error> {
+    /// let board = store
+    ///     .document::<Board>("board")
+    ///     .client(7)
+    ///     .persist(FileStore::new("board.json"))
+    ///     .join() // from board.json when it holds the board
+    ///     .await?;
+    /// board.edit(|d| d.todos().push("kept across a crash".into()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn persist(mut self, store: impl FollowerStore + Send + 'static) -> Self {
+        self.persist = Some(Box::new(store));
+        self
+    }
+
+    /// Joins the document as a new session (or, with a [store](DocumentBuilder::persist)
+    /// that holds it, goes on from there): loads its newest snapshot, replays the log
     /// after it, and returns once this node has applied everything the log held when it
     /// started. While JetStream is unavailable it tries again, until
     /// [`Config::join_timeout`]. Needs a tokio runtime; the document's work runs on the
@@ -125,12 +185,20 @@ where
     /// # Errors
     ///
     /// [`Error::NotFound`], a JetStream failure (the last one, when JetStream stayed
-    /// unavailable), or [`Error::Timeout`] when the log cannot be read within 60 seconds.
+    /// unavailable), [`Error::Timeout`] when the log cannot be read within 60 seconds, or
+    /// [`Error::Persist`] when the store fails or holds something that does not read as this
+    /// document.
     ///
     /// [`Config::join_timeout`]: crate::Config::join_timeout
     pub async fn join(self) -> Result<Document<T>, Error> {
         check_name(&self.name)?;
         let store = self.store;
+        let persist = self.persist.map(Persist::new);
+        let restored = match &persist {
+            Some(persist) => persist.load::<T>(&self.name).await?,
+            None => None,
+        };
+        let keep = persist.is_some();
         let timeout = store.config.join_timeout;
         let (bytes, head) = retry_transient(timeout, "the document", || async {
             let bytes = store.load_snapshot(&self.name, Duration::ZERO).await?;
@@ -147,6 +215,34 @@ where
                 "join: snapshot {} at {}, log to {head}",
                 stored.version, stored.seq
             ));
+            if let Some(saved) = restored {
+                if saved.follower.client() != client {
+                    return Err(Error::Persist(PersistError::Inconsistent(format!(
+                        "it was saved by client {}, not {client}",
+                        saved.follower.client()
+                    ))));
+                }
+                let in_flight = saved.follower.in_flight_id();
+                let follower = Follower::restore(saved.follower)
+                    .map_err(Error::Persist)?
+                    .with_batch(batch);
+                debug(&format!(
+                    "join: restored at version {} (sequence {}), {} edits waiting",
+                    follower.version(),
+                    saved.seq,
+                    follower.pending_count()
+                ));
+                return Ok(Node::restored(
+                    follower,
+                    saved.seq,
+                    saved.replica_version,
+                    saved.attempt,
+                    saved.events,
+                    in_flight,
+                    stored,
+                    |state, version| replica(state, version, &checks),
+                ));
+            }
             let state = Arc::new(stored.state);
             let follower = Follower::new(Welcome {
                 client,
@@ -160,16 +256,27 @@ where
             })
             .with_batch(batch);
             let replica = replica(state, stored.version, &checks);
-            Ok(Node::new(follower, replica, stored.seq, stored.sessions))
+            let mut node = Node::new(follower, replica, stored.seq, stored.sessions);
+            if keep {
+                node.keep_saved();
+            }
+            Ok(node)
         })
         .await
         .map_err(Error::nats)??;
         let subject = store.subject(&self.name);
-        let shared = Arc::new(Shared::new(self.name, subject, node));
+        let shared = Arc::new(Shared::new(self.name, subject, node, persist));
         let checks = self.checks;
         let resume = move |state, version| replica(state, version, &checks);
         let task = worker::start(store, Arc::clone(&shared), resume)?;
-        let document = Document { shared, task };
+        // The first save holds the session (and a restored node as it starts).
+        let saver = keep.then(|| tokio::spawn(persist::save_loop(Arc::clone(&shared))));
+        shared.mark();
+        let document = Document {
+            shared,
+            task,
+            saver,
+        };
         document
             .wait_until(Duration::from_secs(60), "the log's tail", |node| {
                 node.last_seq >= head

@@ -19,15 +19,22 @@ use crate::worker::Shared;
 
 /// A node's copy of a document: edit it at once, see everyone's changes as they land.
 ///
-/// Dropping it stops the node (its waiting edits are lost, as in a crash).
+/// Dropping it stops the node: its waiting edits are lost, as in a crash, unless it keeps
+/// them in a store ([`DocumentBuilder::persist`](crate::DocumentBuilder::persist)), from
+/// which the next join goes on.
 pub struct Document<T> {
     pub(crate) shared: Arc<Shared<T>>,
     pub(crate) task: tokio::task::JoinHandle<()>,
+    /// The task that saves the node, when it keeps its follower in a store.
+    pub(crate) saver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl<T> Drop for Document<T> {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(saver) = &self.saver {
+            saver.abort();
+        }
     }
 }
 
@@ -50,7 +57,8 @@ where
         &self.shared.name
     }
 
-    /// This node's session: new at every join.
+    /// This node's session: new at every join, except one that goes on from a
+    /// [store](crate::DocumentBuilder::persist).
     pub fn session(&self) -> SessionId {
         self.shared.lock().follower.session()
     }
@@ -72,6 +80,7 @@ where
     {
         let id = self.shared.lock().follower.edit(recipe);
         if id.is_some() {
+            self.shared.mark();
             self.shared.wake.notify_one();
             self.shared.bump();
         }
@@ -128,7 +137,38 @@ where
     /// What happened since the last call: versions applied, own edits accepted or dropped
     /// (each edit exactly once).
     pub fn take_events(&self) -> Vec<FollowerEvent> {
-        std::mem::take(&mut self.shared.lock().events)
+        let events = std::mem::take(&mut self.shared.lock().events);
+        if !events.is_empty() {
+            // Taken: a node restored from its store does not report them again.
+            self.shared.mark();
+        }
+        events
+    }
+
+    /// Waits until the document's store holds it as it is now: its edits so far, its
+    /// session and the events taken so far (at once for a document not kept in a store).
+    /// The node saves after every change of them, one save at a time, by itself; an app
+    /// that is about to exit on its own waits for this first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Persist`] when the last save failed (the node tries again a little later),
+    /// or [`Error::Timeout`] after `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(board: immer_nats::Document<Vec<String>>) -> Result<(), immer_nats::Error> {
+    /// board.edit(|d| d.push("before the app exits".to_owned()));
+    /// board.saved(std::time::Duration::from_secs(5)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn saved(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.shared.persist {
+            Some(persist) => persist.saved(timeout).await,
+            None => Ok(()),
+        }
     }
 
     /// A receiver that changes whenever this node's state or events do.

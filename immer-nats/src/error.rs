@@ -24,6 +24,11 @@ pub enum Error {
     Exists(String),
     /// A wait ended before what it waited for happened.
     Timeout(&'static str),
+    /// The store a document is kept in (see [`DocumentBuilder::persist`]) failed, or holds
+    /// something that does not read as this document.
+    ///
+    /// [`DocumentBuilder::persist`]: crate::DocumentBuilder::persist
+    Persist(immer::sync::PersistError),
 }
 
 impl Error {
@@ -61,6 +66,7 @@ impl fmt::Display for Error {
             Error::NotFound(name) => write!(f, "no document {name:?}"),
             Error::Exists(name) => write!(f, "document {name:?} exists already"),
             Error::Timeout(what) => write!(f, "timed out waiting for {what}"),
+            Error::Persist(error) => error.fmt(f),
         }
     }
 }
@@ -70,6 +76,7 @@ impl std::error::Error for Error {
         match self {
             Error::Nats(error) => Some(&**error),
             Error::Json(error) => Some(error),
+            Error::Persist(error) => error.source(),
             _ => None,
         }
     }

@@ -28,6 +28,13 @@
 //!   of nats-server older than 2.9.21, two appends accepted with the same expectation
 //!   (nats-server#4320). An author whose append was skipped appends its change again, under
 //!   a new message id.
+//! - **Kept across restarts.** [`DocumentBuilder::persist`] keeps a node's copy of a
+//!   document in a [`FollowerStore`](immer::sync::FollowerStore) (a
+//!   [`FileStore`](immer::sync::FileStore) for a native app): its session, its waiting edits
+//!   and change in flight, saved after every change of them, one save at a time. A change is
+//!   appended only once a save holds it in flight, so a node killed at any moment goes on
+//!   from its last save at its next join, sending the same change under the same message id,
+//!   which the log decides once.
 //! - **Snapshots** of a document live in a JetStream object store, pointed to by a key-value
 //!   bucket entry that says the version and stream sequence they include. The node that
 //!   commits every [`Config::snapshot_every`]-th change writes one; with
@@ -122,6 +129,7 @@ mod store;
 mod builder;
 mod document;
 mod node;
+mod persist;
 mod pool;
 mod reader;
 mod worker;

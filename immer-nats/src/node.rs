@@ -45,6 +45,20 @@ pub(crate) struct Node<T> {
     pub(crate) stale: u64,
     /// Sessions this node opened for remote clients, and their changes.
     pub(crate) remote: Remote,
+    /// Whether the follower is kept in a store, and what the last save holds.
+    durability: Durability,
+}
+
+/// Whether a node keeps its follower in a store (see `persist.rs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Durability {
+    /// It does not: a change goes out as soon as it is ordered.
+    Volatile,
+    /// It does, and the last finished save holds this change in flight (`None`: none): a
+    /// change goes out only once a save holds it, so that a node restored from its last save
+    /// sends the same change under the same id, never other edits under an id the log may
+    /// have seen.
+    Saved { in_flight: Option<u64> },
 }
 
 /// What one message read from the log does.
@@ -103,6 +117,8 @@ pub(crate) struct Prepare<T> {
     pub(crate) outbound: Vec<Outbound<T>>,
     /// Whether a change was refused on the way (the node's state or events changed).
     pub(crate) refused: bool,
+    /// Whether this node's change waits for a save that holds it in flight.
+    pub(crate) unsaved: bool,
 }
 
 /// An append, ready to send.
@@ -135,7 +151,94 @@ impl<T: Draftable> Node<T> {
             attempt: ((0, 0), 0),
             stale: 0,
             remote: Remote::default(),
+            durability: Durability::Volatile,
         }
+    }
+
+    /// A node whose follower was restored from what it saved: `seq` and `replica_version`
+    /// say where the node was in the log then, `attempt` its change in flight's appends,
+    /// `events` what the app had not taken, and `in_flight` the change in flight the save
+    /// holds. `stored` is the document's newest snapshot, and `replica` makes the replica of
+    /// a state at a version (with the document's hooks).
+    ///
+    /// When the snapshot is ahead of the follower (it was away for long), the node starts
+    /// where the follower was, with a replica of its confirmed state, and reads the log
+    /// from there as a node that was offline does: its edits move through every change
+    /// committed since, and its change in flight is ordered against them (when the log was
+    /// purged past it, the node reloads the snapshot, as any node does). Otherwise it starts
+    /// at the snapshot, and the follower skips what it replays up to its own version; its
+    /// change goes out once the replica has caught up with it.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call, in the builder: each part of a save"
+    )]
+    pub(crate) fn restored(
+        follower: Follower<T>,
+        seq: u64,
+        replica_version: u64,
+        attempt: (SessionId, u64, u32),
+        events: Vec<FollowerEvent>,
+        in_flight: Option<u64>,
+        stored: StoredSnapshot<T>,
+        replica: impl Fn(Arc<T>, u64) -> Leader<T>,
+    ) -> Self {
+        let version = follower.version();
+        let mut node = if replica_version == version && version < stored.version {
+            // The sessions' last commits as of the follower's version; the log read from
+            // there brings back the rest.
+            let sessions = stored
+                .sessions
+                .into_iter()
+                .filter(|(_, _, v)| *v <= version)
+                .collect();
+            let state = Arc::clone(follower.confirmed());
+            Node::new(follower, replica(state, version), seq, sessions)
+        } else {
+            let answered = answered(follower.session(), &stored.sessions);
+            let state = Arc::new(stored.state);
+            let mut node = Node::new(
+                follower,
+                replica(Arc::clone(&state), stored.version),
+                stored.seq,
+                stored.sessions,
+            );
+            if version < stored.version {
+                node.follower.receive(ToFollower::Snapshot(Snapshot {
+                    version: stored.version,
+                    state: (*state).clone(),
+                    answered,
+                }));
+            }
+            node
+        };
+        let session = node.follower.session();
+        node.attempt = match in_flight {
+            // Saved before its first append: its appends that landed stale are counted as
+            // the log is read again.
+            Some(id) if (attempt.0, attempt.1) != (session, id) => ((session, id), 0),
+            _ => ((attempt.0, attempt.1), attempt.2),
+        };
+        node.events = events;
+        node.take_follower_events();
+        node.durability = Durability::Saved { in_flight };
+        node
+    }
+
+    /// Keeps the follower in a store from now on: nothing goes out until a first save.
+    pub(crate) fn keep_saved(&mut self) {
+        self.durability = Durability::Saved { in_flight: None };
+    }
+
+    /// A save that holds the change in flight `in_flight` finished.
+    pub(crate) fn saved(&mut self, in_flight: Option<u64>) {
+        self.durability = Durability::Saved { in_flight };
+    }
+
+    /// The change in flight (session, id) and how many of its appends landed stale, as a
+    /// save keeps it.
+    pub(crate) fn attempts(&self) -> (SessionId, u64, u32) {
+        let ((session, id), stale) = self.attempt;
+        (session, id, stale)
     }
 
     /// One message, to the replica: one rule decides, the same on every node. A message
@@ -281,13 +384,7 @@ impl<T: Draftable> Node<T> {
         if stored.version < self.replica.version() {
             return None;
         }
-        let session = self.follower.session();
-        let answered = stored.sessions.iter().find(|(s, _, _)| *s == session).map(
-            |(_, change_id, version)| Answered {
-                id: *change_id,
-                outcome: Outcome::Committed { version: *version },
-            },
-        );
+        let answered = answered(self.follower.session(), &stored.sessions);
         let state = Arc::new(stored.state);
         self.replica = replica(Arc::clone(&state), stored.version);
         self.follower.receive(ToFollower::Snapshot(Snapshot {
@@ -316,19 +413,34 @@ impl<T: Draftable> Node<T> {
     pub(crate) fn prepare(&mut self, hold_until: u64, max_payload: usize) -> Prepare<T> {
         let mut outbound = Vec::new();
         let mut refused = false;
+        let mut unsaved = false;
         if self.last_seq < hold_until {
             return Prepare {
                 append: None,
                 outbound,
                 refused,
+                unsaved,
             };
         }
         let append = loop {
-            // This node's own change first, then remote sessions' in order.
-            let own = self.follower.poll().into_iter().find_map(|m| match m {
-                ToLeader::Change(change) => Some(change),
-                _ => None,
-            });
+            // This node's own change first, then remote sessions' in order. A follower
+            // restored ahead of the replica waits for it to catch up (its change's base is
+            // ahead); one kept in a store sends a change once a save holds it in flight.
+            let own = (self.replica.version() >= self.follower.version())
+                .then(|| {
+                    self.follower.poll().into_iter().find_map(|m| match m {
+                        ToLeader::Change(change) => Some(change),
+                        _ => None,
+                    })
+                })
+                .flatten()
+                .filter(|change| match self.durability {
+                    Durability::Volatile => true,
+                    Durability::Saved { in_flight } => {
+                        unsaved = in_flight != Some(change.id);
+                        !unsaved
+                    }
+                });
             let remote = own.is_none();
             let Some(change) = own.or_else(|| self.remote.next().cloned()) else {
                 break None;
@@ -373,6 +485,7 @@ impl<T: Draftable> Node<T> {
             append,
             outbound,
             refused,
+            unsaved,
         }
     }
 
@@ -424,6 +537,18 @@ impl<T: Draftable> Node<T> {
         self.events.extend(events);
         diverged
     }
+}
+
+/// How `session`'s last change ended, as a snapshot's `sessions` (each session's last
+/// committed change and its version) say it.
+fn answered(session: SessionId, sessions: &[(SessionId, u64, u64)]) -> Option<Answered> {
+    sessions
+        .iter()
+        .find(|(s, _, _)| *s == session)
+        .map(|(_, change_id, version)| Answered {
+            id: *change_id,
+            outcome: Outcome::Committed { version: *version },
+        })
 }
 
 /// Sessions a node opened for remote clients (a WebSocket server's), and the rules of a
@@ -974,5 +1099,134 @@ mod tests {
         assert_eq!(node.follower.version(), 5);
         // A snapshot behind the replica changes nothing.
         assert!(node.reload(stored(4), Leader::resume).is_none());
+    }
+
+    #[test]
+    fn a_node_kept_in_a_store_appends_its_change_once_a_save_holds_it_in_flight() {
+        let mut node = node();
+        node.keep_saved();
+        node.follower.edit(|d| d.push(1));
+        // Ordered, but held: no save holds it yet.
+        let prepare = node.prepare(0, MAX_PAYLOAD);
+        assert!(prepare.append.is_none() && prepare.unsaved);
+        // A save from before it was in flight does not count.
+        node.saved(None);
+        assert!(node.prepare(0, MAX_PAYLOAD).append.is_none());
+        node.saved(Some(1));
+        let prepare = node.prepare(0, MAX_PAYLOAD);
+        assert!(!prepare.unsaved);
+        assert_eq!(prepare.append.expect("an append").message_id, "100.1.0");
+        // A remote session's change does not wait for the node's saves.
+        let mut node = self::node();
+        node.keep_saved();
+        node.follower.edit(|d| d.push(1));
+        node.remote.open(REMOTE, 3);
+        assert_eq!(node.submit(remote(1, 0, 70)), Submitted::Queued);
+        let prepare = node.prepare(0, MAX_PAYLOAD);
+        assert_eq!(prepare.append.expect("an append").message_id, "7.1.0");
+        assert!(prepare.unsaved);
+    }
+
+    /// A node's follower saved with a change in flight (after `edits` edits and a run of
+    /// `committed` other nodes' changes), and the document's snapshot at `snapshot`.
+    fn saved_node(committed: u64) -> (Follower<Doc>, u64, Option<u64>) {
+        let mut node = node();
+        node.keep_saved();
+        let run: Vec<Received> = (1..=committed)
+            .map(|v| message(v, &foreign(v, v, v as u32)))
+            .collect();
+        apply_run(&mut node, run);
+        node.follower.edit(|d| d.push(1));
+        node.follower.edit(|d| d.push(2));
+        let _ = node.follower.poll();
+        let saved = node.follower.save();
+        let in_flight = saved.in_flight_id();
+        let follower = Follower::restore(saved).expect("restores");
+        (follower, node.last_seq, in_flight)
+    }
+
+    fn snapshot_at(version: u64, sessions: Vec<(SessionId, u64, u64)>) -> StoredSnapshot<Doc> {
+        StoredSnapshot {
+            version,
+            seq: version,
+            state: (1..=version as u32).rev().collect(),
+            sessions,
+        }
+    }
+
+    #[test]
+    fn a_restored_node_behind_the_snapshot_starts_where_its_follower_was() {
+        let (follower, seq, in_flight) = saved_node(2);
+        assert_eq!(in_flight, Some(1));
+        let stored = snapshot_at(5, vec![(OTHER, 5, 5), (REMOTE, 1, 2)]);
+        let mut node = Node::restored(
+            follower,
+            seq,
+            2,
+            (0, 0, 0),
+            Vec::new(),
+            in_flight,
+            stored,
+            Leader::resume,
+        );
+        // The replica is the follower's confirmed state; the log is read from after it.
+        assert_eq!((node.replica.version(), node.last_seq), (2, 2));
+        assert_eq!(**node.replica.state(), [2, 1]);
+        assert_eq!(node.sessions.len(), 1, "the commits as of version 2");
+        // The change in flight goes out at once (a save holds it), against version 2, with
+        // its stale landings counted from here.
+        let append = node.prepare(2, MAX_PAYLOAD).append.expect("an append");
+        assert_eq!(append.message_id, "100.1.0");
+        assert_eq!(decode(&append).version, 3);
+        // The other node's changes since come in, then this one's, and it is accepted.
+        let run: Vec<Received> = (3..=5)
+            .map(|v| message(v, &foreign(v, v, v as u32)))
+            .collect();
+        apply_run(&mut node, run);
+        let again = node
+            .prepare(5, MAX_PAYLOAD)
+            .append
+            .expect("moved and appended again");
+        apply_run(&mut node, [landed(6, &again)]);
+        assert!(
+            node.events
+                .contains(&FollowerEvent::Accepted { id: 1, version: 6 })
+        );
+        // The next edit waits for a save that holds it in flight.
+        let prepare = node.prepare(6, MAX_PAYLOAD);
+        assert!(prepare.append.is_none() && prepare.unsaved);
+        node.saved(Some(2));
+        let last = node.prepare(6, MAX_PAYLOAD).append.expect("an append");
+        apply_run(&mut node, [landed(7, &last)]);
+        assert!(node.follower.is_settled());
+        assert_eq!(**node.follower.state(), [5, 4, 3, 2, 1, 1, 2]);
+    }
+
+    #[test]
+    fn a_restored_node_ahead_of_the_snapshot_sends_once_its_replica_caught_up() {
+        let (follower, seq, in_flight) = saved_node(3);
+        let stored = snapshot_at(1, Vec::new());
+        let mut node = Node::restored(
+            follower,
+            seq,
+            3,
+            (OWN, 1, 2),
+            Vec::new(),
+            in_flight,
+            stored,
+            Leader::resume,
+        );
+        assert_eq!((node.replica.version(), node.follower.version()), (1, 3));
+        assert_eq!(node.attempts(), (OWN, 1, 2), "its stale appends, as saved");
+        // Its base is ahead of the replica: it waits.
+        assert!(node.prepare(1, MAX_PAYLOAD).append.is_none());
+        let run: Vec<Received> = (2..=3)
+            .map(|v| message(v, &foreign(v, v, v as u32)))
+            .collect();
+        apply_run(&mut node, run);
+        assert_eq!(node.follower.version(), 3);
+        let append = node.prepare(3, MAX_PAYLOAD).append.expect("an append");
+        assert_eq!(append.message_id, "100.1.2");
+        assert_eq!(decode(&append).version, 4);
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::config::debug;
 use crate::error::{Error, is_wrong_last_sequence};
 use crate::node::{Gap, Node, Prepared, Received, Reload};
+use crate::persist::Persist;
 use crate::pool::{Mailbox, Work};
 use crate::reader::Registration;
 use crate::store::{Store, StoredSnapshot};
@@ -76,11 +77,20 @@ pub(crate) struct Shared<T> {
     ///
     /// [`Document::remote_messages`]: crate::Document::remote_messages
     outbox: Mutex<Option<mpsc::UnboundedSender<Outbound<T>>>>,
+    /// Where the node keeps its follower, if it does (see [`DocumentBuilder::persist`]).
+    ///
+    /// [`DocumentBuilder::persist`]: crate::DocumentBuilder::persist
+    pub(crate) persist: Option<Persist>,
 }
 
 impl<T> Shared<T> {
-    /// What a joined node shares, from `node` on.
-    pub(crate) fn new(name: String, subject: String, node: Node<T>) -> Self {
+    /// What a joined node shares, from `node` on (kept in `persist`, if given).
+    pub(crate) fn new(
+        name: String,
+        subject: String,
+        node: Node<T>,
+        persist: Option<Persist>,
+    ) -> Self {
         let (changed, _) = watch::channel(0_u64);
         Shared {
             name,
@@ -91,6 +101,14 @@ impl<T> Shared<T> {
             wake: Notify::new(),
             changed,
             outbox: Mutex::new(None),
+            persist,
+        }
+    }
+
+    /// Asks for a save of the node as it is now, when it keeps its follower.
+    pub(crate) fn mark(&self) {
+        if let Some(persist) = &self.persist {
+            persist.mark();
         }
     }
 
@@ -263,7 +281,13 @@ where
                 // when done), so at worst a write that ends meanwhile waits for the next
                 // snapshot's version.
                 let writing = self.shared.snapshotting.load(Ordering::Acquire);
+                let pending = node.follower.pending_count();
                 let applied = node.apply_run(&mut run, every, writing);
+                // Saved when this node's edits moved or ended (a follower with none loses
+                // nothing with an older save: it reads the log again from there).
+                if pending > 0 || node.follower.pending_count() > 0 {
+                    self.shared.mark();
+                }
                 if applied.snapshot.is_some() {
                     self.shared.snapshotting.store(true, Ordering::Release);
                 }
@@ -352,6 +376,7 @@ where
             self.shared.send(outbound);
             self.shared.applied.store(node.last_seq, Ordering::Release);
         }
+        self.shared.mark();
         self.shared.bump();
     }
 
@@ -364,6 +389,9 @@ where
             let mut node = self.shared.lock();
             let prepare = node.prepare(hold_until, max_payload);
             self.shared.send(prepare.outbound);
+            if prepare.unsaved || prepare.refused {
+                self.shared.mark();
+            }
             (prepare.append, prepare.refused)
         };
         if refused {

@@ -458,6 +458,7 @@ async fn a_stalled_node_with_edits_waiting_settles_within_five_seconds_of_the_he
         window: Some(16),
         until_version: Some(CHANGES),
         wait_for_go: true,
+        ..NodeOptions::default()
     };
     let mut nodes: Vec<NodeProcess> = (1..=3)
         .map(|client| {

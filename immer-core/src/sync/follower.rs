@@ -13,9 +13,10 @@ use crate::path::{Path, PathSegment};
 use crate::produce::{PatchDraft, produce_with_patches};
 use crate::transform::{Conflict, Rule, Through};
 
+use super::persist::{ChangeTag, SavedChange, SavedChangeMessage, SavedEdit};
 use super::{
-    Change, ClientId, Committed, Outcome, RejectReason, Rejected, SessionId, Snapshot, ToFollower,
-    ToLeader, Welcome,
+    Change, ClientId, Committed, FollowerStore, Outcome, PersistError, RejectReason, Rejected,
+    SavedFollower, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
 };
 
 /// What happened to a follower's own edits, and to its version.
@@ -903,6 +904,254 @@ impl<T: Draftable> Follower<T> {
     /// The events since the last call: versions applied, own changes accepted or dropped.
     pub fn take_events(&mut self) -> Vec<FollowerEvent> {
         std::mem::take(&mut self.events)
+    }
+}
+
+/// Keeping a follower across restarts: see the
+/// [module docs](super#keeping-a-follower-across-restarts) for when to save.
+impl<T: Draftable> Follower<T> {
+    /// The follower's durable part (see [`SavedFollower`]), to keep in a [`FollowerStore`]
+    /// (or any serde format): [`restore`](Follower::restore) goes on from it exactly as this
+    /// follower would have gone on.
+    ///
+    /// Time: O(the pending edits' patches); the states are shared, not copied.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(vec![1_u32]));
+    /// let mut ann = Follower::new(leader.join(7));
+    /// ann.edit(|d| d.push(2));
+    /// let saved = ann.save();
+    /// assert_eq!((saved.client(), saved.pending_count(), saved.next_id()), (7, 1, 2));
+    /// ```
+    #[must_use]
+    pub fn save(&self) -> SavedFollower<T> {
+        SavedFollower {
+            client: self.client,
+            session: self.session,
+            version: self.version,
+            confirmed: Arc::clone(&self.confirmed),
+            local: self.local.clone(),
+            pending: self
+                .pending
+                .iter()
+                .map(|p| SavedEdit {
+                    first: p.first,
+                    id: p.id,
+                    patches: p.patches.clone(),
+                })
+                .collect(),
+            in_flight: self.in_flight.as_ref().map(|f| SavedChange {
+                first: f.first,
+                change: SavedChangeMessage {
+                    kind: ChangeTag::Change,
+                    id: f.change.id,
+                    base: f.change.base,
+                    patches: f.change.patches.clone(),
+                },
+                applied: f.applied,
+            }),
+            early: self.early.values().cloned().collect(),
+            next_id: self.next_id,
+            diverged: self.diverged,
+            events: self.events.clone(),
+            batch: self.batch,
+        }
+    }
+
+    /// A follower from what [`save`](Follower::save) gave (by this process or another, or by
+    /// the JavaScript client's `Follower.save`, read with
+    /// [`SavedFollower::from_slice`]): from there it sends, applies and reports exactly
+    /// what the saved one would have, in its session. Its state is the confirmed one with
+    /// the pending edits applied, at once; [`poll`](Follower::poll) sends the change in
+    /// flight again, and the leader answers it once.
+    ///
+    /// Time: O(the path copies of the pending edits), as building the local state anew.
+    ///
+    /// # Errors
+    ///
+    /// [`PersistError::Inconsistent`] when its parts do not fit together: edit ids out of
+    /// order or not below the next id, a change in flight that is not where it would be, or
+    /// a pending edit that does not apply to the confirmed state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+    /// let mut ann = Follower::new(leader.join(1));
+    /// ann.edit(|d| d.push(1));
+    /// let sent = ann.poll();
+    /// let mut again = Follower::restore(ann.save()).unwrap();
+    /// assert_eq!(again.state(), ann.state());
+    /// assert_eq!(again.poll(), sent, "the change in flight, sent again");
+    /// ```
+    pub fn restore(saved: SavedFollower<T>) -> Result<Self, PersistError> {
+        let SavedFollower {
+            client,
+            session,
+            version,
+            confirmed,
+            local: _,
+            pending,
+            in_flight,
+            early,
+            next_id,
+            diverged,
+            events,
+            batch,
+        } = saved;
+        let inconsistent = |reason: String| Err(PersistError::Inconsistent(reason));
+        let mut last = 0;
+        for edit in &pending {
+            if edit.first > edit.id || edit.first <= last {
+                return inconsistent(format!(
+                    "its pending edit {}..={} does not follow edit {last}",
+                    edit.first, edit.id
+                ));
+            }
+            last = edit.id;
+        }
+        if let Some(f) = &in_flight {
+            let (first, id) = (f.first, f.change.id);
+            let front = pending.first().map(|p| (p.first, p.id));
+            let placed = if f.applied {
+                front == Some((first, id))
+            } else {
+                first <= id && front.is_none_or(|(next, _)| id < next)
+            };
+            if !placed {
+                return inconsistent(format!(
+                    "its change in flight {first}..={id} is not where it would be (applied: {}, \
+                     first pending edit: {front:?})",
+                    f.applied
+                ));
+            }
+            last = last.max(id);
+        }
+        if next_id <= last || next_id == 0 {
+            return inconsistent(format!(
+                "its next edit id {next_id} is not after its edits (up to {last})"
+            ));
+        }
+        let mut follower = Follower {
+            client,
+            session,
+            confirmed,
+            version,
+            local: None,
+            pending: pending
+                .into_iter()
+                .map(|edit| Pending {
+                    first: edit.first,
+                    id: edit.id,
+                    patches: edit.patches,
+                })
+                .collect(),
+            in_flight: in_flight.map(|f| InFlight {
+                first: f.first,
+                change: Change {
+                    author: None,
+                    client,
+                    session,
+                    id: f.change.id,
+                    base: f.change.base,
+                    patches: f.change.patches,
+                },
+                applied: f.applied,
+            }),
+            early: early
+                .into_iter()
+                .filter(|c| c.version > version)
+                .map(|c| (c.version, c))
+                .collect(),
+            next_id,
+            events,
+            diverged,
+            batch: batch.max(1),
+        };
+        if !follower.pending.is_empty() {
+            let mut local = Arc::clone(&follower.confirmed);
+            let state = Arc::make_mut(&mut local);
+            for pending in &follower.pending {
+                if let Err(error) = apply_patches_mut(state, &pending.patches) {
+                    return inconsistent(format!(
+                        "its pending edit {} does not apply to its confirmed state: {error}",
+                        pending.id
+                    ));
+                }
+            }
+            follower.local = Some(local);
+        }
+        Ok(follower)
+    }
+
+    /// Saves the follower in `store` (its [`SavedFollower`] as JSON), replacing what it
+    /// held.
+    ///
+    /// Time: O(the state, twice while edits wait), and the store's write.
+    ///
+    /// # Errors
+    ///
+    /// [`PersistError::Io`] when the store fails (what it held stays), or
+    /// [`PersistError::Encode`] when the state has no JSON form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, FollowerStore, Leader, MemoryStore};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+    /// let mut ann = Follower::new(leader.join(1));
+    /// let mut store = MemoryStore::new();
+    /// ann.edit(|d| d.push(1));
+    /// ann.save_to(&mut store).unwrap();
+    /// assert!(store.load().unwrap().is_some());
+    /// ```
+    pub fn save_to<S: FollowerStore + ?Sized>(&self, store: &mut S) -> Result<(), PersistError> {
+        store.save(&self.save().to_vec()?)?;
+        Ok(())
+    }
+
+    /// The follower `store` holds, restored, or `None` when it holds none.
+    ///
+    /// Time: O(the bytes), and [`restore`](Follower::restore)'s.
+    ///
+    /// # Errors
+    ///
+    /// [`PersistError::Io`] when the store fails; any other [`PersistError`] when what it
+    /// holds is not a saved follower of this type (cut short, not JSON, another format,
+    /// another document type, parts that do not fit): [`remove`](FollowerStore::remove) it
+    /// to start fresh.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, FollowerStore, Leader, MemoryStore};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+    /// let mut store = MemoryStore::new();
+    /// let ann = match Follower::load_from(&store).unwrap() {
+    ///     Some(saved) => saved,
+    ///     None => Follower::new(leader.join(1)),
+    /// };
+    /// ann.save_to(&mut store).unwrap();
+    /// let again = Follower::<Vec<u32>>::load_from(&store).unwrap().expect("saved");
+    /// assert_eq!(again.session(), ann.session());
+    /// ```
+    pub fn load_from<S: FollowerStore + ?Sized>(store: &S) -> Result<Option<Self>, PersistError> {
+        let Some(bytes) = store.load()? else {
+            return Ok(None);
+        };
+        Follower::restore(SavedFollower::from_slice(&bytes)?).map(Some)
     }
 }
 

@@ -116,9 +116,68 @@
 //! - that an edit survives a [`Snapshot`] exactly as a change would (see the rules above on
 //!   snapshots). The change in flight keeps its one outcome: the snapshot's [`Answered`] says
 //!   it, or it waits, out of the follower's state, for the leader's answer;
-//! - edits a follower had not yet had answered when it crashed: the one in flight may still
-//!   be committed (under the old session, seen by everyone as another session's change), the
-//!   others are lost with the process.
+//! - edits a follower had not yet had answered when it crashed, unless it kept them (see
+//!   [below](#keeping-a-follower-across-restarts)): the one in flight may still be committed
+//!   (under the old session, seen by everyone as another session's change), the others are
+//!   lost with the process.
+//!
+//! # Keeping a follower across restarts
+//!
+//! A native app that keeps its follower shows the saved state at once after a restart,
+//! offline too, goes on in the saved session and sends the saved edits again: the leader
+//! answers each exactly once (by the [answer rule](Sessions#the-answer-rule), for as
+//! long as it keeps the session), as if the process had never stopped.
+//!
+//! ## When to save
+//!
+//! - **After [`poll`](Follower::poll), before sending what it returned.** The one
+//!   rule that matters: a change goes out only once a save holds it in flight. A follower
+//!   restored from an older save would give its ids to other edits (or batch them
+//!   otherwise), which the leader would take for the change it has seen.
+//! - **After [`edit`](Follower::edit)**, to keep the edit: one made after the last
+//!   save is lost with the process (it was never sent, so nothing else is).
+//! - **After [`receive`](Follower::receive)** and
+//!   [`take_events`](Follower::take_events), to keep the progress: a follower
+//!   restored from an older save asks for what it missed again, and may report an outcome
+//!   it had reported already (the leader answers a change again as it ended); it never
+//!   applies an edit twice.
+//!
+//! Saving after every call that changes the follower does all of it. A save writes the whole
+//! state ([`FileStore`] flushes it to the disk): an app with a large state and many edits a
+//! second saves in the background, at most one save at a time and the newest state each
+//! time, and sends a change once a finished save holds it in flight
+//! ([`SavedFollower::in_flight_id`]), as the JavaScript client and `immer-nats` documents do.
+//!
+//! ## A session the leader no longer knows
+//!
+//! A leader keeps a session until it is closed ([`Leader::close_session`]); one restarted on
+//! a durable store restores them ([`Leader::restore_session`]). A change of a session it
+//! does not know is refused ([`RejectReason::UnknownSession`]), and the follower reports it
+//! dropped: join again for a new session.
+//!
+//! ## Examples
+//!
+//! ```
+//! use immer_core::sync::{Follower, FollowerStore, Leader, MemoryStore};
+//! use std::sync::Arc;
+//!
+//! let mut leader = Leader::new(Arc::new(Vec::<u32>::new()));
+//! let mut store = MemoryStore::new();
+//! let mut ann = Follower::new(leader.join(1));
+//! ann.edit(|d| d.push(1));
+//! let out = ann.poll();
+//! ann.save_to(&mut store).unwrap(); // before sending
+//! drop((ann, out)); // killed before the message left
+//!
+//! let mut ann = Follower::<Vec<u32>>::load_from(&store).unwrap().expect("saved");
+//! for message in ann.poll() {
+//!     for out in leader.receive(message) {
+//!         ann.receive(out.message);
+//!     }
+//! }
+//! assert_eq!(**leader.state(), [1]);
+//! assert!(ann.is_settled());
+//! ```
 //!
 //! # Where the rules live
 //!
@@ -138,6 +197,10 @@
 //!   traces).
 //! - Undo and redo of a user's own edits, moved through what others committed since:
 //!   [`UndoManager`] (and its JavaScript twin, held to the same answers by shared vectors).
+//! - A follower kept across restarts of its process: [`Follower::save`] and
+//!   [`Follower::restore`], [`SavedFollower`] (the JSON the JavaScript client's
+//!   `Follower.save` writes), and where it is kept, [`FollowerStore`] ([`FileStore`],
+//!   [`MemoryStore`]); see [above](#keeping-a-follower-across-restarts).
 
 mod backend;
 mod checks;
@@ -145,6 +208,7 @@ mod follower;
 mod leader;
 mod messages;
 mod names;
+mod persist;
 mod sessions;
 mod undo;
 
@@ -157,5 +221,8 @@ pub use messages::{
     SessionId, Snapshot, ToFollower, ToLeader, Welcome,
 };
 pub use names::{DOCUMENT_NAME_RULE, is_document_name};
+pub use persist::{
+    FileStore, FollowerStore, MemoryStore, PersistError, SAVED_FORMAT, SavedFollower,
+};
 pub use sessions::{Admission, Sessions};
 pub use undo::{Refused, SkipReason, Skipped, UndoAction, UndoError, UndoManager, Undone};

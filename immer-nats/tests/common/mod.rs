@@ -548,6 +548,12 @@ pub struct NodeOptions {
     pub until_version: Option<u64>,
     /// After `JOINED`, wait for `go` on stdin before editing.
     pub wait_for_go: bool,
+    /// Keep the document in this file (`DocumentBuilder::persist` with a `FileStore`): a
+    /// node started again with it goes on from it.
+    pub persist: Option<PathBuf>,
+    /// After the edits, take the events, wait for the file to hold them, and say `OUTCOMES`
+    /// (what was learned so far) and `SAVED`, then go on (to be killed).
+    pub say_saved: bool,
 }
 
 /// A node in its own OS process: the `nats_board` example in node mode
@@ -599,6 +605,12 @@ impl NodeProcess {
         }
         if options.wait_for_go {
             command.env("IMMER_NODE_GO", "1");
+        }
+        if let Some(file) = &options.persist {
+            command.env("IMMER_NODE_PERSIST", file);
+        }
+        if options.say_saved {
+            command.env("IMMER_NODE_SAY_SAVED", "1");
         }
         let mut child = command
             .env("IMMER_NODE_URL", url)
@@ -674,7 +686,7 @@ fn optional_env<T: std::str::FromStr>(name: &str) -> Option<T> {
 /// A node process: joins the board, makes `IMMER_NODE_EDITS` random edits (saying `JOINED`,
 /// `EDITED n` every 100 and after the last, then `RESULT` with every edit's outcome once settled), then waits
 /// for `final <version>` on stdin and says its `STATE` at that version. See [`NodeOptions`]
-/// for the rest of its environment.
+/// for the rest of its environment (`IMMER_NODE_PERSIST`, `IMMER_NODE_SAY_SAVED`, ...).
 pub async fn run_node() {
     let mut config = Config::default();
     config.stream = env("IMMER_NODE_STREAM");
@@ -685,6 +697,9 @@ pub async fn run_node() {
     let mut document = store.document::<Board>("board").client(client);
     if let Some(batch) = optional_env("IMMER_NODE_BATCH") {
         document = document.batch(batch);
+    }
+    if let Some(file) = std::env::var_os("IMMER_NODE_PERSIST") {
+        document = document.persist(immer::sync::FileStore::new(file));
     }
     let window: Option<usize> = optional_env("IMMER_NODE_WINDOW");
     let until: Option<u64> = optional_env("IMMER_NODE_UNTIL");
@@ -734,6 +749,12 @@ pub async fn run_node() {
             }
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    if std::env::var_os("IMMER_NODE_SAY_SAVED").is_some() {
+        outcomes.collect(board.take_events());
+        board.saved(WAIT).await.unwrap();
+        println!("OUTCOMES {}", serde_json::to_string(&outcomes).unwrap());
+        println!("SAVED");
     }
     board.settle(WAIT).await.unwrap();
     outcomes.collect(board.take_events());
