@@ -12,7 +12,11 @@
 //!
 //! `cargo run --release -p immer-web --example presence_bench`
 
-#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)] // figures for printing
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)] // figures for printing
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -272,7 +276,13 @@ fn main() {
             client.await.unwrap();
         }
     });
+    report(&options, &counts, connected, server_cpu.zip(all_cpu));
+    drop(hub);
+}
 
+/// Prints the figures of a run: `cpu` is the server's and the whole process's CPU time over
+/// the window, when measured.
+fn report(options: &Options, counts: &Counts, connected: usize, cpu: Option<(f64, f64)>) {
     let seconds = options.seconds as f64;
     let mut latencies = std::mem::take(&mut *counts.latencies.lock().unwrap());
     latencies.sort_unstable();
@@ -302,15 +312,14 @@ fn main() {
         percentile(&latencies, 0.99),
         latencies.last().map_or(0.0, |l| *l as f64 / 1000.0)
     );
-    match (server_cpu, all_cpu) {
-        (Some(server), Some(all)) => println!(
+    match cpu {
+        Some((server, all)) => println!(
             "CPU over the window: server {:.2} s ({:.0}% of one core), clients and the rest {:.2} s ({:.0}%)",
             server,
             server / seconds * 100.0,
             all - server,
             (all - server) / seconds * 100.0
         ),
-        _ => println!("CPU: not measured (no /proc/self/task)"),
+        None => println!("CPU: not measured (no /proc/self/task)"),
     }
-    drop(hub);
 }

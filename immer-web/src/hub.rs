@@ -49,6 +49,7 @@ pub(crate) use connection::{
 pub use edits::EditError;
 pub(crate) use limits::Budget;
 pub use limits::{Limits, close_code};
+pub use presence::PresenceChannel;
 pub(crate) use presence::presence_budget;
 
 /// Who a connection is, as the authentication hook says: a user and a role.
@@ -180,7 +181,9 @@ impl<B> Core<B> {
     fn remove_connection(&mut self, id: u64) -> Option<Connection> {
         let entry = self.connections.remove(&id)?;
         self.presences.remove(id);
-        entry.link.end_presence(&self.presence_key(&entry), id);
+        entry
+            .link
+            .end_presence(self.presence_key(&entry).as_deref(), id);
         Some(entry)
     }
 

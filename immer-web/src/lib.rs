@@ -51,7 +51,10 @@ mod stored;
 
 pub use devtools::Devtools;
 pub use gate::{Admitted, Gate};
-pub use hub::{Backend, EditError, Hub, HubBuilder, Identity, Limits, close_code, request_token};
+pub use hub::{
+    Backend, EditError, Hub, HubBuilder, Identity, Limits, PresenceChannel, close_code,
+    request_token,
+};
 #[cfg(feature = "jetstream")]
 pub use jetstream::JetStream;
 pub use policy::{PathPattern, PatternError, Policy};

@@ -119,7 +119,8 @@ async fn write(
     let open = |item: Outgoing| match item {
         Outgoing::Message(message) => Some((message_bytes(&message), message)),
         Outgoing::Presence { key, generation } => {
-            Outbox::message(&presence, &key, generation).map(|text| (0, Message::Text(text)))
+            Outbox::message(&presence, key.as_deref(), generation)
+                .map(|text| (0, Message::Text(text)))
         }
     };
     loop {

@@ -505,6 +505,8 @@ where
                     &inner.limits,
                 );
             }
+            // The other servers are told at once: no ticker will.
+            core.flush_presence(&inner.limits);
             core.waiting.clear();
         });
     }
@@ -565,6 +567,8 @@ where
         for entry in core.remove_all_connections() {
             core.end(&entry, close_code::GONE, reason, &self.inner.limits);
         }
+        // The other servers are told at once: no ticker will.
+        core.flush_presence(&self.inner.limits);
         core.waiting.clear();
     }
 

@@ -11,7 +11,9 @@
 //!   presence), written by the socket's writer when it comes to its place in the queue;
 //! - the ticker: one task per document that has had presence, which sends what changed at
 //!   most every [`Limits::presence_interval`] (at once after a quiet moment) and takes away
-//!   what was not sent again within [`Limits::presence_timeout`].
+//!   what was not sent again within [`Limits::presence_timeout`];
+//! - [`relay`]: the presences of the other servers of a document whose log they share
+//!   (JetStream), over a [`PresenceChannel`] beside the log.
 //!
 //! Why coalesce per reader and batch per document: 200 connections moving their cursors 20
 //! times a second are 4,000 updates a second, which one by one would be 800,000 messages a
@@ -34,6 +36,10 @@ use tokio::sync::Notify;
 use super::limits::{Bucket, Limits, close_code};
 use super::{Backend, Connection, Context, Core, Hub, Link, lock};
 use crate::protocol::{Presence, ServerMessage, presence_message_limit};
+
+mod relay;
+
+pub use relay::PresenceChannel;
 
 /// One presence as the others receive it: `{"client":..,"user":..,"state":..}`, written once
 /// per state and shared by every message that carries it.
@@ -141,6 +147,8 @@ pub(crate) struct Presences {
     notify: Arc<Notify>,
     /// Whether the ticker runs (it runs for as long as the document, once started).
     ticker: bool,
+    /// The other servers of the document, when it has some.
+    relay: Option<relay::Relay>,
 }
 
 struct Entry {
@@ -151,6 +159,8 @@ struct Entry {
     wire: Wire,
     /// When it was last set or sent again.
     updated: Instant,
+    /// For another server's presence: that server, and its number there.
+    origin: Option<relay::Origin>,
 }
 
 /// What changed in one flush: each presence at its newest, in order of number.
@@ -165,14 +175,22 @@ impl Default for Presences {
             changed: BTreeMap::new(),
             notify: Arc::new(Notify::new()),
             ticker: false,
+            relay: None,
         }
     }
 }
 
 impl Presences {
-    /// Shows `state` (canonical) as presence `id` of `user`; the same state again only
-    /// keeps it shown (nothing is sent).
-    pub(crate) fn set(&mut self, id: u64, user: &str, state: String, now: Instant) {
+    /// Shows `state` (canonical) as presence `id` of `user` (of another server: `origin`);
+    /// the same state again only keeps it shown (nothing is sent).
+    pub(crate) fn set(
+        &mut self,
+        id: u64,
+        user: &str,
+        state: String,
+        now: Instant,
+        origin: Option<relay::Origin>,
+    ) {
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.updated = now;
             if *entry.state == *state {
@@ -181,6 +199,9 @@ impl Presences {
         }
         let wire = wire(id, user, Some(&state));
         self.changed.insert(id, Arc::clone(&wire));
+        if let (Some(relay), None) = (&mut self.relay, &origin) {
+            relay.changed.insert(id, Arc::clone(&wire));
+        }
         self.entries.insert(
             id,
             Entry {
@@ -188,6 +209,7 @@ impl Presences {
                 state: Arc::from(state),
                 wire,
                 updated: now,
+                origin,
             },
         );
         self.notify.notify_one();
@@ -196,7 +218,15 @@ impl Presences {
     /// Takes presence `id` away, if it is shown.
     pub(crate) fn remove(&mut self, id: u64) {
         if let Some(entry) = self.entries.remove(&id) {
-            self.changed.insert(id, wire(id, &entry.user, None));
+            let wire = wire(id, &entry.user, None);
+            if let Some(relay) = &mut self.relay {
+                if let Some(origin) = &entry.origin {
+                    relay.remote.remove(origin);
+                } else {
+                    relay.changed.insert(id, Arc::clone(&wire));
+                }
+            }
+            self.changed.insert(id, wire);
             self.notify.notify_one();
         }
     }
@@ -214,9 +244,15 @@ impl Presences {
         }
     }
 
-    /// When the first presence shown now will have been shown too long, if one is.
-    fn next_expiry(&self, timeout: std::time::Duration) -> Option<Instant> {
-        self.entries.values().map(|e| e.updated + timeout).min()
+    /// When the ticker has work next without being told: the first presence shown now will
+    /// have been shown too long, or this server's are due to be said again to the others.
+    fn next_due(&self, timeout: std::time::Duration) -> Option<Instant> {
+        let expiry = self.entries.values().map(|e| e.updated + timeout).min();
+        let heartbeat = self.relay.as_ref().and_then(|relay| {
+            let local = self.entries.values().any(|e| e.origin.is_none());
+            local.then_some(relay.next_heartbeat)
+        });
+        expiry.into_iter().chain(heartbeat).min()
     }
 
     /// What changed since the last call, if anything did.
@@ -258,9 +294,19 @@ impl Presences {
 /// writes them as one message when it comes to the marker.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    documents: HashMap<Option<Arc<str>>, Pending>,
+    documents: Vec<(Option<Arc<str>>, Pending)>,
     /// The last generation given: a subscription's updates are sent only at its own markers.
     generations: u64,
+}
+
+impl Outbox {
+    /// What waits for the document of `key` (at most as many documents as a socket carries).
+    fn pending(&mut self, key: Option<&str>) -> Option<&mut Pending> {
+        self.documents
+            .iter_mut()
+            .find(|(k, _)| k.as_deref() == key)
+            .map(|(_, pending)| pending)
+    }
 }
 
 struct Pending {
@@ -343,15 +389,16 @@ impl Link {
         } else {
             Updates::None
         };
-        outbox.documents.insert(
-            key.clone(),
-            Pending {
-                generation,
-                own,
-                scheduled,
-                updates,
-            },
-        );
+        let pending = Pending {
+            generation,
+            own,
+            scheduled,
+            updates,
+        };
+        match outbox.pending(key.as_deref()) {
+            Some(earlier) => *earlier = pending,
+            None => outbox.documents.push((key.clone(), pending)),
+        }
         !scheduled || self.mark(key, generation, limits)
     }
 
@@ -370,7 +417,7 @@ impl Link {
             return true;
         }
         let mut outbox = lock(&self.presence);
-        let Some(pending) = outbox.documents.get_mut(&key).filter(|p| p.own == own) else {
+        let Some(pending) = outbox.pending(key.as_deref()).filter(|p| p.own == own) else {
             return true;
         };
         pending.updates.add(batch, own);
@@ -397,10 +444,14 @@ impl Link {
     }
 
     /// Ends a subscription's presence on this socket (what it had yet to be sent is dropped).
-    pub(crate) fn end_presence(&self, key: &Option<Arc<str>>, own: u64) {
+    pub(crate) fn end_presence(&self, key: Option<&str>, own: u64) {
         let mut outbox = lock(&self.presence);
-        if outbox.documents.get(key).is_some_and(|p| p.own == own) {
-            outbox.documents.remove(key);
+        let documents = &mut outbox.documents;
+        if let Some(at) = documents
+            .iter()
+            .position(|(k, p)| k.as_deref() == key && p.own == own)
+        {
+            documents.swap_remove(at);
         }
     }
 }
@@ -410,20 +461,17 @@ impl Outbox {
     /// the marker is still theirs and any wait (for the socket's writer).
     pub(crate) fn message(
         outbox: &Mutex<Outbox>,
-        key: &Option<Arc<str>>,
+        key: Option<&str>,
         generation: u64,
     ) -> Option<Utf8Bytes> {
         let mut outbox = lock(outbox);
-        let pending = outbox
-            .documents
-            .get_mut(key)
-            .filter(|p| p.generation == generation)?;
+        let pending = outbox.pending(key).filter(|p| p.generation == generation)?;
         pending.scheduled = false;
         let own = pending.own;
         let updates = pending.updates.take();
         drop(outbox);
         let mut text = String::new();
-        text.push_str(key.as_deref().unwrap_or("{"));
+        text.push_str(key.unwrap_or("{"));
         text.push_str(r#""type":"presence","presences":["#);
         let start = text.len();
         let mut push = |wire: &str| {
@@ -465,9 +513,11 @@ impl<B> Core<B> {
         }
     }
 
-    /// Sends what changed of the presences to every connection; a connection whose queue is
-    /// full is removed (and told why).
-    fn flush_presence(&mut self, limits: &Limits) {
+    /// Sends what changed of the presences to every connection, and of this server's to
+    /// the others; a connection whose queue is full is removed (and told why).
+    pub(super) fn flush_presence(&mut self, limits: &Limits) {
+        self.presences
+            .relay_changes(Instant::now(), limits.presence_timeout);
         let Some(batch) = self.presences.take_changed() else {
             return;
         };
@@ -545,7 +595,7 @@ where
             Some(state) => {
                 let now = Instant::now();
                 core.presences
-                    .set(context.connection, &context.user, state, now);
+                    .set(context.connection, &context.user, state, now, None);
             }
             None => core.presences.remove(context.connection),
         }
@@ -576,7 +626,7 @@ where
                     let Some(inner) = hub.upgrade() else { return };
                     let core = lock(&inner.core);
                     core.presences
-                        .next_expiry(timeout)
+                        .next_due(timeout)
                         .unwrap_or_else(|| Instant::now() + timeout)
                 };
                 tokio::select! {
@@ -604,10 +654,11 @@ mod tests {
     use serde_json::json;
 
     fn limits(bytes: usize, depth: usize) -> Limits {
-        let mut limits = Limits::default();
-        limits.presence_max_bytes = bytes;
-        limits.presence_max_depth = depth;
-        limits
+        Limits {
+            presence_max_bytes: bytes,
+            presence_max_depth: depth,
+            ..Limits::default()
+        }
     }
 
     #[test]
@@ -666,11 +717,11 @@ mod tests {
             panic!("one marker");
         };
         assert!(queue.try_recv().is_err(), "one marker for both");
-        let text = Outbox::message(&link.presence, &key, generation).unwrap();
+        let text = Outbox::message(&link.presence, key.as_deref(), generation).unwrap();
         assert_eq!(
             text.as_str(),
             r#"{"type":"presence","presences":[{"client":1,"user":"u","state":2},{"client":2,"user":"u","state":3}]}"#
         );
-        assert!(Outbox::message(&link.presence, &key, generation).is_none());
+        assert!(Outbox::message(&link.presence, key.as_deref(), generation).is_none());
     }
 }
