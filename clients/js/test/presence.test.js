@@ -84,7 +84,13 @@ test('a store shows its presence to the others, as the server knows its user, un
   assert.ok(calls.length - heard <= 3, `${calls.length - heard} presence changes at Bob's for 100 moves`);
 
   // Too large: refused with the reason, and what was shown stays.
-  const refused = new Promise((resolve) => ann.on('presenceRefused', resolve));
+  const refused = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no presenceRefused within 10 s')), 10000);
+    ann.on('presenceRefused', (event) => {
+      clearTimeout(timer);
+      resolve(event);
+    });
+  });
   ann.setPresence({ text: 'x'.repeat(5000) });
   const { reason } = await refused;
   assert.match(reason, /bytes/);

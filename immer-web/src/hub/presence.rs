@@ -18,7 +18,8 @@
 //! Why coalesce per reader and batch per document: 200 connections moving their cursors 20
 //! times a second are 4,000 updates a second, which one by one would be 800,000 messages a
 //! second to their 199 readers. Batched, each reader gets at most one message per interval
-//! holding every presence that changed, written once for all; a reader that falls behind
+//! holding every presence that changed (each presence's text written once, shared by every
+//! reader's message, assembled by the reader's own writer); a reader that falls behind
 //! gets the newest of each presence in its next message, never a backlog, so the memory a
 //! slow reader costs is bounded by the document's presences (see BENCHMARKS.md, "Presence").
 
