@@ -89,7 +89,9 @@ export type ClientMessage =
   | { type: 'auth'; token: string; resume?: number }
   | { type: 'change'; id: number; base: number; patches: Patch[] }
   | { type: 'resync'; version: number }
-  | { type: 'snapshot' };
+  | { type: 'snapshot' }
+  /** What this client shows the others; `null` shows nothing. */
+  | { type: 'presence'; state: unknown };
 
 /**
  * How a session's last answered change ended (the Rust `immer::sync::Answered`): committed as
@@ -114,7 +116,22 @@ export type ServerMessage =
   /** This session's change `id` was refused; `message` is the reason in words. */
   | { type: 'rejected'; session: number; id: number; reason: RejectReason; message: string }
   /** The whole state, with how the session's last answered change ended. */
-  | { type: 'snapshot'; version: number; state: unknown; answered: Answered | null };
+  | { type: 'snapshot'; version: number; state: unknown; answered: Answered | null }
+  /** What changed of the others' presences (a `null` state: gone); the first after a welcome holds them all. */
+  | { type: 'presence'; presences: Presence[] }
+  /** This client's presence was not taken (too large, too deep), and why. */
+  | { type: 'presenceRefused'; reason: string };
+
+/**
+ * One connection's presence, as the server sends it (the Rust `immer_web::protocol::Presence`):
+ * `client` numbers the connection (two tabs of a user are two), `user` is the user the server
+ * authenticated, `state` what it shows (`null` in a message: it went).
+ */
+export interface Presence {
+  client: number;
+  user: string;
+  state: unknown;
+}
 
 export interface ConnectOptions {
   /** The token the server's authentication hook verifies. */
@@ -125,6 +142,10 @@ export interface ConnectOptions {
   batch?: number;
   /** Whether to reconnect (and resume the session) after the connection drops (true by default). */
   reconnect?: boolean;
+  /** The shortest time between two presence messages of a document, in ms (50: at most 20 a second). */
+  presenceInterval?: number;
+  /** How often this client's presence is sent again so that the server keeps it, in ms (10,000; the server's default timeout is 30 s). */
+  presenceKeepAlive?: number;
   /**
    * Keeps the document (its state, session and unanswered edits) in `storage` so that a
    * reloaded page shows it at once and sends its edits when it reconnects (`connect` only; for
@@ -214,6 +235,8 @@ export interface StoreEvents {
   edit: { id: number; patches: Patch[] };
   /** The server's messages, before the follower takes them (the hook an `UndoManager` reads committed changes with). */
   received: { messages: ServerMessage[] };
+  /** The server did not take this client's presence (too large, too deep), and why. */
+  presenceRefused: { reason: string };
 }
 
 /** A `DocumentHandle`'s events: a `Store`'s, and `unsubscribed` once it has stopped. */
@@ -243,7 +266,8 @@ export type MultiDocumentClientMessage =
   | { type: 'unsubscribe'; doc: string }
   | { type: 'change'; doc: string; id: number; base: number; patches: Patch[] }
   | { type: 'resync'; doc: string; version: number }
-  | { type: 'snapshot'; doc: string };
+  | { type: 'snapshot'; doc: string }
+  | { type: 'presence'; doc: string; state: unknown };
 
 /**
  * What a server sends over a multi-document connection: each document's messages (those of
@@ -256,7 +280,9 @@ export type MultiDocumentServerMessage =
   | { doc: string; type: 'committed'; version: number; client: number; session: number; id: number; patches: Patch[]; author?: string }
   | { doc: string; type: 'rejected'; session: number; id: number; reason: RejectReason; message: string }
   | { doc: string; type: 'snapshot'; version: number; state: unknown; answered: Answered | null }
-  | { doc: string; type: 'unsubscribed'; reason: string };
+  | { doc: string; type: 'unsubscribed'; reason: string }
+  | { doc: string; type: 'presence'; presences: Presence[] }
+  | { doc: string; type: 'presenceRefused'; reason: string };
 
 /**
  * A shared document as this client sees it: what `Store` and `DocumentHandle` have in common
@@ -289,6 +315,15 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   settled(timeoutMs?: number): Promise<void>;
   /** Resolves once what the document's storage should hold is written (at once without `persist`). */
   saved(): Promise<void>;
+  /**
+   * Shows the others `state` (a JSON value; `null` shows nothing): sent at most every
+   * `presenceInterval`, the newest wins, kept alive and shown again after a reconnect.
+   */
+  setPresence(state: unknown): void;
+  /** The others' presences shown now (never this client's own), in order of `client`. */
+  presence(): Presence[];
+  /** Calls the listener whenever the others' presences change; returns an unsubscribe function. */
+  subscribePresence(listener: (presences: Presence[]) => void): () => void;
 }
 
 /** A shared document over its own WebSocket (see `connect`). */

@@ -34,6 +34,19 @@
 //   subscribes every open document with `resume`; each then resumes as a single-document
 //   store does (its change in flight sent again, what it missed asked for).
 //
+// Presence: each store (and each document of a connection) may show the others a small state
+// of its own, such as a cursor or a selection, never kept or logged by the server:
+//
+//   store.setPresence({ cursor: [x, y] });            // sent at most 20 times a second, the last wins
+//   store.subscribePresence((others) => drawCursors(others));   // [{ client, user, state }, ...]
+//   store.setPresence(null);                           // shows nothing
+//
+// Each message of it is `{"type":"presence","state":...}` one way and
+// `{"type":"presence","presences":[{"client":..,"user":..,"state":..}, ...]}` the other (what
+// changed; a `null` state is one that went), with `"doc"` on a multi-document connection. The
+// server takes a presence away when its connection closes or after 30 s without it (the client
+// sends it again every 10 s); after a reconnect the client shows its presence again.
+//
 // Offline across reloads: with `persist`, a document is kept in a storage (IndexedDB in the
 // browser) and a reloaded page starts from it at once, then resumes the saved session.
 //
@@ -48,6 +61,10 @@ export { transform, revertThrough, deepEqual } from './transform.js';
 
 /** WebSocket close codes after which reconnecting would be refused again. */
 const FINAL_CODES = new Set([1003, 1007, 1008, 1009, 4401, 4403]);
+
+/** The shortest time between two presence messages of a document, and between keep-alives. */
+const PRESENCE_INTERVAL_MS = 50;
+const PRESENCE_KEEP_ALIVE_MS = 10000;
 
 /** The first wait before reconnecting, and the longest (it doubles after each failure). */
 const FIRST_RETRY_MS = 250;
@@ -248,7 +265,7 @@ class Emitter {
  * record, before the socket opens.
  */
 export class SharedDocument extends Emitter {
-  /** @param {{ batch?: number, persist?: { storage: import('./index.js').DocumentStorage, key: string } | null }} options */
+  /** @param {{ batch?: number, persist?: { storage: import('./index.js').DocumentStorage, key: string } | null, presenceInterval?: number, presenceKeepAlive?: number }} options */
   constructor(options) {
     super();
     this.batch = options.batch ?? 16;
@@ -277,6 +294,17 @@ export class SharedDocument extends Emitter {
     this.listeners = new Set();
     /** @type {any[]} messages received and not yet handed to the follower (see `drain`) */
     this.inbox = [];
+    /** What this client shows the others (`null`: nothing), as JSON sent. */
+    this.ownPresence = null;
+    /** @type {Map<number, { client: number, user: string, state: unknown }>} the others' presences, by number */
+    this.others = new Map();
+    this.presenceListeners = new Set();
+    this.presenceInterval = options.presenceInterval ?? PRESENCE_INTERVAL_MS;
+    this.presenceKeepAlive = options.presenceKeepAlive ?? PRESENCE_KEEP_ALIVE_MS;
+    /** When the last presence message went, the timer of the next, and the keep-alive's. */
+    this.presenceSentAt = -Infinity;
+    this.presenceTimer = null;
+    this.keepAliveTimer = null;
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -338,6 +366,115 @@ export class SharedDocument extends Emitter {
     if (id !== undefined) this.emit('edit', { id, patches: this.follower.pending[this.follower.pending.length - 1].patches });
     this.flush(before);
     return id;
+  }
+
+  /**
+   * Shows the others `state` (any JSON value: a cursor, a selection; `null` shows nothing),
+   * as the user the server authenticated. Sent at once, or at most every `presenceInterval`
+   * (50 ms) with the newest state set; sent again every `presenceKeepAlive` (10 s) so that the
+   * server keeps it, and again after a reconnect. The server bounds its size (2 KiB of JSON by
+   * default) and depth: one over them is refused with a `presenceRefused` event. Never kept
+   * in the document, its log or its storage.
+   *
+   * ```js
+   * document.addEventListener('pointermove', (e) => store.setPresence({ cursor: [e.clientX, e.clientY] }));
+   * ```
+   *
+   * @param {unknown} state
+   */
+  setPresence(state) {
+    // Kept as JSON: a later change of the object given is not shown until it is set again.
+    const text = JSON.stringify(state ?? null);
+    if (text === undefined) throw new TypeError('a presence is a JSON value');
+    this.ownPresence = JSON.parse(text);
+    this.schedulePresence();
+  }
+
+  /**
+   * The others' presences shown now (never this client's own), in the order the server
+   * numbered them: `{ client, user, state }`, `client` one per connection (two tabs of a user
+   * are two), `user` as the server authenticated it.
+   *
+   * @returns {{ client: number, user: string, state: unknown }[]}
+   */
+  presence() {
+    return [...this.others.values()].sort((a, b) => a.client - b.client);
+  }
+
+  /**
+   * Calls `listener(presences)` (as `presence()` gives them) whenever the others' presences
+   * change: one appears, moves or goes, or all go when the connection closes.
+   *
+   * @param {(presences: { client: number, user: string, state: unknown }[]) => void} listener
+   * @returns {() => void} unsubscribes
+   */
+  subscribePresence(listener) {
+    this.presenceListeners.add(listener);
+    return () => this.presenceListeners.delete(listener);
+  }
+
+  /** Sends this client's presence now, or when the interval since the last one has passed. */
+  schedulePresence() {
+    if (this.status !== 'open' || this.presenceTimer !== null) return;
+    const wait = this.presenceSentAt + this.presenceInterval - Date.now();
+    if (wait <= 0) {
+      this.sendPresence();
+      return;
+    }
+    this.presenceTimer = setTimeout(() => this.sendPresence(), wait);
+    this.presenceTimer.unref?.();
+  }
+
+  sendPresence() {
+    clearTimeout(this.presenceTimer);
+    this.presenceTimer = null;
+    if (this.status !== 'open') return;
+    this.presenceSentAt = Date.now();
+    this.send({ type: 'presence', state: this.ownPresence });
+    clearTimeout(this.keepAliveTimer);
+    this.keepAliveTimer = null;
+    if (this.ownPresence !== null) {
+      this.keepAliveTimer = setTimeout(() => {
+        this.keepAliveTimer = null;
+        this.schedulePresence();
+      }, this.presenceKeepAlive);
+      this.keepAliveTimer.unref?.();
+    }
+  }
+
+  /** Takes the server's word on the others' presences. */
+  receivePresence(message) {
+    if (this.closing === true) return;
+    if (message.type === 'presenceRefused') {
+      this.emit('presenceRefused', { reason: String(message.reason) });
+      return;
+    }
+    if (!Array.isArray(message.presences)) return;
+    for (const { client, user, state } of message.presences) {
+      if (typeof client !== 'number') continue;
+      if (state === null || state === undefined) this.others.delete(client);
+      else this.others.set(client, { client, user: String(user), state });
+    }
+    this.notifyPresence();
+  }
+
+  /**
+   * The connection closed (or the document stopped): the others' presences are no longer
+   * known (shown again after the next welcome), and nothing is sent until then.
+   */
+  presenceClosed() {
+    clearTimeout(this.presenceTimer);
+    clearTimeout(this.keepAliveTimer);
+    this.presenceTimer = null;
+    this.keepAliveTimer = null;
+    if (this.others.size === 0) return;
+    this.others.clear();
+    this.notifyPresence();
+  }
+
+  notifyPresence() {
+    const presences = this.presence();
+    for (const listener of this.presenceListeners) listener(presences);
   }
 
   /**
@@ -535,6 +672,11 @@ export class SharedDocument extends Emitter {
    * @param {import('./index.js').ServerMessage} message
    */
   receive(message) {
+    if (message.type === 'presence' || message.type === 'presenceRefused') {
+      // Never the document's: taken at once, beside the follower.
+      this.receivePresence(message);
+      return;
+    }
     if (message.type !== 'welcome') {
       // Messages that arrive together (a resync's answer) are handled together, after the
       // current task: the follower catches up in one step (see `Follower.receiveAll`).
@@ -560,6 +702,9 @@ export class SharedDocument extends Emitter {
       );
     }
     this.epoch++;
+    // The server sends the others' presences next; this client's own goes again.
+    this.presenceClosed();
+    if (this.ownPresence !== null) this.schedulePresence();
     this.emit('open', { session: message.session, resumed: Boolean(message.resumed) });
     this.emit('welcome', message);
     this.resolveReady();
@@ -659,6 +804,7 @@ export class Store extends SharedDocument {
     };
     socket.onclose = (event) => {
       this.status = 'closed';
+      this.presenceClosed();
       const { code, reason } = event;
       this.emit('close', { code, reason });
       if (this.follower === null) {
@@ -707,6 +853,7 @@ export class Connection extends Emitter {
     this.url = url;
     this.token = options.token;
     this.batch = options.batch;
+    this.presenceOptions = { presenceInterval: options.presenceInterval, presenceKeepAlive: options.presenceKeepAlive };
     this.reconnect = options.reconnect ?? true;
     /** @type {'connecting' | 'open' | 'closed'} */
     this.status = 'connecting';
@@ -757,7 +904,7 @@ export class Connection extends Emitter {
       } catch (error) {
         return Promise.reject(error);
       }
-      const created = new DocumentHandle(this, name, { batch: this.batch, persist });
+      const created = new DocumentHandle(this, name, { batch: this.batch, persist, ...this.presenceOptions });
       handle = created;
       this.handles.set(name, created);
       if (persist === null) {
@@ -787,6 +934,7 @@ export class Connection extends Emitter {
     if (handle === undefined) return;
     this.handles.delete(name);
     handle.status = 'closed';
+    handle.presenceClosed();
     handle.closing = true;
     if (handle.subscribed && this.isOpen()) {
       // Its messages until the answer are still its own (its change in flight may land).
@@ -938,6 +1086,7 @@ export class Connection extends Emitter {
     for (const [name, handle] of [...this.handles]) {
       handle.subscribed = false;
       handle.status = 'closed';
+      handle.presenceClosed();
       if (handle.follower === null && !handle.loading) {
         // Never welcomed: its `open` fails, as `connect` does.
         this.handles.delete(name);
@@ -1033,6 +1182,7 @@ export class DocumentHandle extends SharedDocument {
     if (this.reason !== null) return;
     this.closing = true;
     this.status = 'unsubscribed';
+    this.presenceClosed();
     // What came before the end is its own (an answer to its change in flight, say).
     this.drain();
     this.reason = reason;

@@ -139,6 +139,22 @@ impl Store {
         &self.config
     }
 
+    /// The NATS connection the store uses (a handle: cheap to clone), for messages beside the
+    /// log, such as presence (see [`presence_subject`](Store::presence_subject)).
+    #[must_use]
+    pub fn connection(&self) -> async_nats::Client {
+        self.js.client()
+    }
+
+    /// The core NATS subject on which the servers of `document` tell each other what their
+    /// clients show (their presence): `immer.presence.<stream>.<document>`. Plain publish and
+    /// subscribe, outside every stream: nothing sent on it is kept. It never matches the
+    /// log's subjects, `immer.<stream>.*`, whatever the stream's name (one token more).
+    #[must_use]
+    pub fn presence_subject(&self, document: &str) -> String {
+        format!("immer.presence.{}.{document}", self.config.stream)
+    }
+
     /// The largest message the server takes (as it said when the client connected).
     pub(crate) fn max_payload(&self) -> usize {
         match self.js.client().server_info().max_payload {

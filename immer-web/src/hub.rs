@@ -5,7 +5,9 @@
 //! - [`connection`]: one connection's I/O (authentication, the reader, the writer, closing);
 //! - [`document`]: what a message does to the document (sessions, checks, the backend, who
 //!   receives what), with no I/O;
-//! - [`limits`]: the [`Limits`], the rate budget, and the cheap checks of a change.
+//! - [`limits`]: the [`Limits`], the rate budget, and the cheap checks of a change;
+//! - [`presence`]: what each connection shows the others (a cursor, a selection), never
+//!   ordered or kept.
 //!
 //! The protocol's rules (sessions and answers, moving a change, the hooks) are not here:
 //! they are [`immer::sync`]'s, behind the [`Backend`] trait.
@@ -38,6 +40,7 @@ mod connection;
 mod document;
 mod edits;
 mod limits;
+mod presence;
 
 pub use connection::request_token;
 pub(crate) use connection::{
@@ -46,6 +49,8 @@ pub(crate) use connection::{
 pub use edits::EditError;
 pub(crate) use limits::Budget;
 pub use limits::{Limits, close_code};
+pub use presence::PresenceChannel;
+pub(crate) use presence::presence_budget;
 
 /// Who a connection is, as the authentication hook says: a user and a role.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +153,9 @@ struct Core<B> {
     waiting: HashMap<(SessionId, u64), oneshot::Sender<Result<u64, RejectReason>>>,
     /// For a document of a [`Server`](crate::Server), whose sockets carry many: what every
     /// message for it starts with (`{"doc":"<name>",`).
-    tag: Option<String>,
+    tag: Option<Arc<str>>,
+    /// What each connection shows the others.
+    presences: presence::Presences,
     /// Closed by its server (idle, or deleted): nothing registers any more.
     closed: bool,
     /// When a connection last left it or the server last edited it (for its server's
@@ -168,6 +175,26 @@ impl<B> Core<B> {
         unused.then_some(self.used)
     }
 
+    /// Removes `id` from the connections: its presence is taken away from the others, and
+    /// what it had yet to be sent of presence is dropped. Every way a connection leaves the
+    /// document goes through here.
+    fn remove_connection(&mut self, id: u64) -> Option<Connection> {
+        let entry = self.connections.remove(&id)?;
+        self.presences.remove(id);
+        entry
+            .link
+            .end_presence(self.presence_key(&entry).as_deref(), id);
+        Some(entry)
+    }
+
+    /// Removes every connection (see [`remove_connection`](Core::remove_connection)).
+    fn remove_all_connections(&mut self) -> Vec<Connection> {
+        let ids: Vec<u64> = self.connections.keys().copied().collect();
+        ids.into_iter()
+            .filter_map(|id| self.remove_connection(id))
+            .collect()
+    }
+
     fn text_for(&self, connection: &Connection, text: String) -> Utf8Bytes {
         with_tag(self.tag.as_deref().filter(|_| connection.tagged), text)
     }
@@ -185,8 +212,11 @@ impl<B> Core<B> {
 }
 
 /// What every message for document `name` starts with on a socket of many.
-pub(crate) fn tag(name: &str) -> String {
-    format!(r#"{{"doc":{},"#, serde_json::Value::String(name.to_owned()))
+pub(crate) fn tag(name: &str) -> Arc<str> {
+    Arc::from(format!(
+        r#"{{"doc":{},"#,
+        serde_json::Value::String(name.to_owned())
+    ))
 }
 
 /// `text` (a JSON object) with `tag` (see [`tag`]) in front, when there is one.
@@ -270,11 +300,13 @@ struct Connection {
 /// subscribes to.
 #[derive(Clone)]
 pub(crate) struct Link {
-    outbound: mpsc::Sender<Message>,
+    outbound: mpsc::Sender<presence::Outgoing>,
     /// Bytes queued and not yet written.
     queued: Arc<AtomicUsize>,
     /// Tells the writer to close with a code and reason (once).
     close: Arc<Mutex<Option<CloseSender>>>,
+    /// The presence updates waiting to be written, by document.
+    presence: Arc<Mutex<presence::Outbox>>,
 }
 
 /// Tells a socket's writer the code and reason to close with.
@@ -290,6 +322,8 @@ pub(crate) struct Context<R> {
     pub(crate) session: SessionId,
     pub(crate) role: R,
     pub(crate) budget: Arc<Mutex<Budget>>,
+    /// Its presence messages' own budget (see [`Limits::presence_per_second`]).
+    pub(crate) presence: Mutex<limits::Bucket>,
 }
 
 /// A hub not kept alive: see [`Hub::downgrade`].
@@ -519,6 +553,7 @@ where
                     servers: Vec::new(),
                     waiting: HashMap::new(),
                     tag: None,
+                    presences: presence::Presences::default(),
                     closed: false,
                     used: Instant::now(),
                 }),

@@ -1,12 +1,53 @@
 //! A hub whose document lives in NATS JetStream (the `immer-nats` crate): any number of
-//! servers, each with its own WebSocket clients, share one log.
+//! servers, each with its own WebSocket clients, share one log; their clients' presences
+//! cross between them over core NATS, outside the log.
 
+use futures_util::StreamExt;
 use immer::Draftable;
 use immer_nats::{Document, Store};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
 
+use crate::PresenceChannel;
 use crate::hub::{Hub, HubBuilder};
+
+/// How many presence messages wait, each way, between a document's hub and NATS: more are
+/// dropped (the next heartbeat says them again).
+const PRESENCE_QUEUE: usize = 256;
+
+/// The presence channel of `document` of `store`: its subject on core NATS
+/// ([`Store::presence_subject`]), subscribed until the hub lets go of the channel. `None` when
+/// the subscription fails (the document is served without other servers' presences).
+async fn presence_channel(store: &Store, document: &str) -> Option<PresenceChannel> {
+    let client = store.connection();
+    let subject = store.presence_subject(document);
+    let mut subscriber = client.subscribe(subject.clone()).await.ok()?;
+    let (outgoing, mut to_publish) = mpsc::channel::<Vec<u8>>(PRESENCE_QUEUE);
+    let (heard, incoming) = mpsc::channel(PRESENCE_QUEUE);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                message = to_publish.recv() => {
+                    // None: the hub let go of the channel.
+                    let Some(message) = message else { break };
+                    // A failed publish is a presence the next heartbeat says again.
+                    let _ = client.publish(subject.clone(), message.into()).await;
+                }
+                message = subscriber.next() => {
+                    let Some(message) = message else { break };
+                    if let Err(mpsc::error::TrySendError::Closed(_)) =
+                        heard.try_send(message.payload.to_vec())
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = subscriber.unsubscribe().await;
+    });
+    Some(PresenceChannel { outgoing, incoming })
+}
 
 /// The [`Backend`](immer::sync::Backend) of a hub on a JetStream log: this server's node of
 /// an `immer-nats` document, which appends its clients' changes, each under the client's
@@ -41,6 +82,9 @@ where
         let messages = document.remote_messages();
         let hub = self.build_with(document);
         hub.deliver_from(messages);
+        if let Some(channel) = presence_channel(store, name).await {
+            hub.relay_presence(channel);
+        }
         Ok(hub)
     }
 }
@@ -98,5 +142,9 @@ where
 
     async fn list(&self) -> Result<Vec<String>, crate::DocumentError> {
         Ok(self.documents().await?)
+    }
+
+    async fn presence_channel(&self, name: &str) -> Option<PresenceChannel> {
+        presence_channel(self, name).await
     }
 }

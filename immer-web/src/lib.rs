@@ -30,6 +30,11 @@
 //!    A refused change is answered with the reason, to its author only, whose client rolls it
 //!    back.
 //!
+//! **Presence**: beside the document, each connection may show the others a small state of
+//! its own (a cursor, a selection), bounded, made canonical, sent in batches and taken away
+//! with its connection; never ordered, logged or stored (see [`Hub::presences`] and the
+//! [`protocol`]). On JetStream it crosses servers over core NATS ([`PresenceChannel`]).
+//!
 //! Sessions are kept for a while after their connection closes, to be resumed, then
 //! forgotten ([`Limits::session_idle`], [`Limits::max_sessions`]). The app's own endpoints
 //! and the devtools' API go behind the same authentication with [`Hub::protect`].
@@ -51,7 +56,10 @@ mod stored;
 
 pub use devtools::Devtools;
 pub use gate::{Admitted, Gate};
-pub use hub::{Backend, EditError, Hub, HubBuilder, Identity, Limits, close_code, request_token};
+pub use hub::{
+    Backend, EditError, Hub, HubBuilder, Identity, Limits, PresenceChannel, close_code,
+    request_token,
+};
 #[cfg(feature = "jetstream")]
 pub use jetstream::JetStream;
 pub use policy::{PathPattern, PatternError, Policy};

@@ -13,6 +13,11 @@
 //! beside its `type` (`{"type":"change","doc":"team-a","id":1,...}`), and
 //! [`ServerMessage::Unsubscribed`] ends one document's subscription with the reason.
 //!
+//! Beside the document, each connection may show the others a small state of its own, its
+//! presence (who, a cursor, a selection): [`ClientMessage::Presence`] sets or clears it, and
+//! [`ServerMessage::Presence`] brings the others' (see [`Limits`](crate::Limits) for its
+//! bounds). Presence is never committed, logged or stored.
+//!
 //! ```
 //! use immer_web::protocol::ClientMessage;
 //!
@@ -74,6 +79,18 @@ pub enum ClientMessage {
         /// The document's name.
         doc: String,
     },
+    /// "Show the others this of me" (`{"type":"presence","state":{"cursor":[3,14]}}`), or with
+    /// `null`, "show nothing of me". Its JSON is bounded in bytes and depth
+    /// ([`Limits::presence_max_bytes`](crate::Limits::presence_max_bytes),
+    /// [`presence_max_depth`](crate::Limits::presence_max_depth)) and kept in its canonical
+    /// form (objects' members sorted, no spaces); one over them is answered with
+    /// [`ServerMessage::PresenceRefused`]. A state not sent again within
+    /// [`Limits::presence_timeout`](crate::Limits::presence_timeout) is taken away.
+    Presence {
+        /// What the others are shown; `None` (`null`) clears it.
+        #[serde(default)]
+        state: Option<serde_json::Value>,
+    },
 }
 
 /// A message from the server.
@@ -115,6 +132,32 @@ pub enum ServerMessage<T> {
         /// Why, in words.
         reason: String,
     },
+    /// What changed of the others' presence since the last such message: each [`Presence`]
+    /// that appeared or changed, and each that went (its `state` `null`). The first after a
+    /// welcome holds every presence there is. Never the connection's own.
+    Presence {
+        /// The presences that changed, at most one per `client`.
+        presences: Vec<Presence>,
+    },
+    /// The connection's [`ClientMessage::Presence`] was not taken, and why (too large, too
+    /// deep, a key JavaScript cannot hold); its presence is what it was.
+    PresenceRefused {
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// One connection's presence, as the others receive it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// Which presence: one per connection (two tabs of a user are two), given by the
+    /// server; never a session's or a user's number.
+    pub client: u64,
+    /// The user the server authenticated (never what the client claims).
+    pub user: String,
+    /// What the connection shows, in its canonical form; `null` when it went (closed,
+    /// cleared, unsubscribed, or not sent again in time).
+    pub state: serde_json::Value,
 }
 
 /// The most segments of a path read into a [`ClientMessage::Change`]: a longer path keeps
@@ -228,12 +271,29 @@ pub(crate) enum Incoming {
     /// A change of a client whose role writes nothing (every change of it is refused), read
     /// no further than its number and the path of its first patch (`None`: no patches).
     ReadOnly { id: u64, first: Option<Path> },
+    /// A presence whose message is too long to hold a state within the limit, left unread:
+    /// the message's length.
+    LongPresence(usize),
+}
+
+/// The longest message that can hold a presence state of `max_bytes` canonical bytes: each
+/// byte written as an escape (`\u00e9`, 6 bytes) at most, and room for the envelope (a
+/// document's name up to 200 bytes, spaces). A longer one is refused unread.
+pub(crate) fn presence_message_limit(max_bytes: usize) -> usize {
+    max_bytes.saturating_mul(6).saturating_add(1024)
 }
 
 /// A client's message, its `type` read once: with `read_only`, a change is read only as far
 /// as [`Incoming::ReadOnly`] needs (a malformed one is read whole, for serde's reason).
-pub(crate) fn read_incoming(text: &str, read_only: bool) -> Result<Incoming, serde_json::Error> {
+pub(crate) fn read_incoming(
+    text: &str,
+    read_only: bool,
+    presence_max_bytes: usize,
+) -> Result<Incoming, serde_json::Error> {
     let kind = serde_json::from_str::<Kind>(text)?;
+    if kind.kind == "presence" && text.len() > presence_message_limit(presence_max_bytes) {
+        return Ok(Incoming::LongPresence(text.len()));
+    }
     if read_only && kind.kind == "change" {
         if let Ok(glance) = serde_json::from_str::<ChangeGlance>(text) {
             return Ok(Incoming::ReadOnly {
@@ -248,8 +308,14 @@ pub(crate) fn read_incoming(text: &str, read_only: bool) -> Result<Incoming, ser
 /// A message on a socket of many documents: the document it is for (`None` for
 /// [`ClientMessage::Auth`]), and the message as [`read_incoming`] reads it (`subscribe` and
 /// `unsubscribe` carry their name too).
-pub(crate) fn read_addressed(text: &str) -> Result<(Option<String>, Incoming), serde_json::Error> {
+pub(crate) fn read_addressed(
+    text: &str,
+    presence_max_bytes: usize,
+) -> Result<(Option<String>, Incoming), serde_json::Error> {
     let kind = serde_json::from_str::<Kind>(text)?;
+    if kind.kind == "presence" && text.len() > presence_message_limit(presence_max_bytes) {
+        return Ok((kind.doc, Incoming::LongPresence(text.len())));
+    }
     let message = read_body(text, &kind.kind)?;
     Ok((kind.doc, Incoming::Message(message)))
 }
@@ -343,7 +409,9 @@ impl<T> ServerMessage<T> {
             ServerMessage::Committed(committed) => ToFollower::Committed(committed),
             ServerMessage::Rejected(rejected) => ToFollower::Rejected(rejected),
             ServerMessage::Snapshot(snapshot) => ToFollower::Snapshot(snapshot),
-            ServerMessage::Unsubscribed { .. } => return None,
+            ServerMessage::Unsubscribed { .. }
+            | ServerMessage::Presence { .. }
+            | ServerMessage::PresenceRefused { .. } => return None,
         })
     }
 }
@@ -373,19 +441,51 @@ mod tests {
     #[test]
     fn a_glance_reads_the_number_and_the_first_path() {
         let text = r#"{"type":"change","id":7,"base":3,"patches":[{"op":"add","path":["a",1],"value":{"x":[1,2]}},{"op":"remove","path":["b"]}]}"#;
-        let Ok(Incoming::ReadOnly { id, first }) = read_incoming(text, true) else {
+        let Ok(Incoming::ReadOnly { id, first }) = read_incoming(text, true, 1024) else {
             panic!("a glance");
         };
         assert_eq!(id, 7);
         assert_eq!(first.unwrap().to_pointer(), "/a/1");
         let empty = r#"{"type":"change","id":8,"base":0,"patches":[]}"#;
         assert_eq!(
-            read_incoming(empty, true).unwrap(),
+            read_incoming(empty, true, 1024).unwrap(),
             Incoming::ReadOnly { id: 8, first: None }
         );
         assert_eq!(
-            read_incoming(r#"{"type":"snapshot"}"#, true).unwrap(),
+            read_incoming(r#"{"type":"snapshot"}"#, true, 1024).unwrap(),
             Incoming::Message(ClientMessage::Snapshot)
+        );
+    }
+
+    #[test]
+    fn a_presence_is_read_with_its_state_or_left_unread_when_too_long() {
+        let text = r#"{"type":"presence","state":{"cursor":[1,2]}}"#;
+        assert_eq!(
+            read_incoming(text, false, 1024).unwrap(),
+            Incoming::Message(ClientMessage::Presence {
+                state: Some(serde_json::json!({"cursor": [1, 2]}))
+            })
+        );
+        let cleared = r#"{"type":"presence","state":null}"#;
+        assert_eq!(
+            read_incoming(cleared, true, 1024).unwrap(),
+            Incoming::Message(ClientMessage::Presence { state: None })
+        );
+        let long = format!(r#"{{"type":"presence","state":"{}"}}"#, "x".repeat(8000));
+        assert_eq!(
+            read_incoming(&long, false, 1024).unwrap(),
+            Incoming::LongPresence(long.len())
+        );
+        let addressed = format!(
+            r#"{{"type":"presence","doc":"a","state":"{}"}}"#,
+            "x".repeat(8000)
+        );
+        assert_eq!(
+            read_addressed(&addressed, 1024).unwrap(),
+            (
+                Some("a".to_owned()),
+                Incoming::LongPresence(addressed.len())
+            )
         );
     }
 }

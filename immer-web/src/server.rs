@@ -415,6 +415,9 @@ where
         if let Some(later) = later {
             hub.deliver_from(later);
         }
+        if let Some(channel) = self.inner.storage.presence_channel(name).await {
+            hub.relay_presence(channel);
+        }
         Ok(hub)
     }
 

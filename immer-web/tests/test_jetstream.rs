@@ -1,7 +1,8 @@
 //! Two servers, each with its own WebSocket clients, share one document in NATS JetStream
 //! (a real `nats-server -js` the test starts): every edit reaches every client of both, the
 //! policy and the validation hook hold on either server, and a server that joins later
-//! replays the same state.
+//! replays the same state. Presence crosses between servers over core NATS, never in the
+//! stream, and a server that goes silent has its presences taken away in time.
 
 mod common;
 #[path = "../../immer-nats/tests/common/mod.rs"]
@@ -9,6 +10,7 @@ mod nats;
 
 use std::time::Duration;
 
+use common::presence::Peer;
 use common::{Board, Client, Role, Todo, board, builder, serve};
 use immer::sync::{FollowerEvent, RejectReason};
 use immer::{Path, apply_patches};
@@ -280,4 +282,130 @@ fn accepted_changes_survive_kill_9_of_the_server_process_on_jetstream() {
         "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed",
         told.kills, told.accepted, told.resumed
     );
+}
+
+/// The last sequence of stream `stream`: what was ever appended to it.
+async fn last_sequence(url: &str, stream: &str) -> u64 {
+    let client = async_nats::connect(url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream(stream).await.unwrap();
+    stream.info().await.unwrap().state.last_sequence
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_crosses_servers_outside_the_log_and_goes_with_a_silent_server() {
+    let nats_server = nats::NatsServer::start();
+    let nats_url = nats_server.url();
+    let mut limits = Limits::default();
+    limits.presence_interval = Duration::from_millis(20);
+    limits.presence_timeout = Duration::from_secs(2);
+
+    // Server B: a hub of the document.
+    let store_b = nats::store(&nats_url, config()).await;
+    let hub_b = builder(board(1), limits.clone())
+        .build_on_jetstream(&store_b, "board")
+        .await
+        .unwrap();
+    let (url_b, task_b) = serve(&hub_b).await;
+    // Server A: a server of many documents on the same stream, on a runtime of its own, so
+    // that it can stop at once, as a crashed process does: no word to the others.
+    let runtime_a = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, limits_a) = (nats_url.clone(), limits.clone());
+    let url_a = runtime_a
+        .spawn(async move {
+            let store_a = nats::store(&url, config()).await;
+            let server_a = builder(board(1), limits_a).build_server(store_a);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (router, gate) = (server_a.router(), server_a.listen(listener));
+            tokio::spawn(async move { axum::serve(gate, router).await.unwrap() });
+            format!("ws://{addr}/ws/board")
+        })
+        .await
+        .unwrap();
+    let appended = last_sequence(&nats_url, "WEB").await;
+
+    let mut ann = Peer::one(&url_a, "editor-ann").await;
+    let mut bob = Peer::one(&url_b, "editor-bob").await;
+    let mut cat = Peer::one(&url_b, "viewer-cat").await;
+    ann.show(serde_json::json!({"cursor": "a"})).await;
+    bob.show(serde_json::json!({"cursor": "b"})).await;
+    // Across servers, as the user each server authenticated; never one's own.
+    ann.sees(&[("editor-bob", serde_json::json!({"cursor": "b"}))])
+        .await;
+    bob.sees(&[("editor-ann", serde_json::json!({"cursor": "a"}))])
+        .await;
+    cat.sees(&[
+        ("editor-ann", serde_json::json!({"cursor": "a"})),
+        ("editor-bob", serde_json::json!({"cursor": "b"})),
+    ])
+    .await;
+    assert_eq!(hub_b.presences().len(), 2);
+
+    // A server that opens the document later asks: shown the others' at once, well before
+    // their next heartbeat.
+    let store_c = nats::store(&nats_url, config()).await;
+    let hub_c = builder(board(1), limits.clone())
+        .build_on_jetstream(&store_c, "board")
+        .await
+        .unwrap();
+    let (url_c, task_c) = serve(&hub_c).await;
+    let mut dan = Peer::one(&url_c, "editor-dan").await;
+    dan.sees(&[
+        ("editor-ann", serde_json::json!({"cursor": "a"})),
+        ("editor-bob", serde_json::json!({"cursor": "b"})),
+    ])
+    .await;
+
+    // Closed on one server, gone on the others.
+    ann.socket.close(None).await.unwrap();
+    bob.sees(&[]).await;
+    dan.sees(&[("editor-bob", serde_json::json!({"cursor": "b"}))])
+        .await;
+
+    // Server A stops without a word: its presences go after the timeout, not before.
+    let mut eve = Peer::one(&url_a, "editor-eve").await;
+    eve.show(serde_json::json!({"cursor": "e"})).await;
+    bob.sees(&[("editor-eve", serde_json::json!({"cursor": "e"}))])
+        .await;
+    let stopped = tokio::time::Instant::now();
+    runtime_a.shutdown_background();
+    bob.sees(&[]).await;
+    let gone = stopped.elapsed();
+    assert!(
+        gone >= Duration::from_secs(1) && gone < Duration::from_secs(10),
+        "a silent server's presence went after {gone:?} (the timeout is 2 s)"
+    );
+    dan.sees(&[("editor-bob", serde_json::json!({"cursor": "b"}))])
+        .await;
+
+    // A presence kept alive across servers stays past the timeout (and the same state again
+    // is sent to no one).
+    bob.show(serde_json::json!({"cursor": "b2"})).await;
+    dan.sees(&[("editor-bob", serde_json::json!({"cursor": "b2"}))])
+        .await;
+    let keep = tokio::spawn(async move {
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            bob.show(serde_json::json!({"cursor": "b2"})).await;
+        }
+        bob
+    });
+    let heard = dan.during(Duration::from_secs(3)).await;
+    assert!(
+        heard.iter().all(|m| m["type"] != "presence"),
+        "nothing changed: {heard:?}"
+    );
+    assert_eq!(dan.others.len(), 1);
+    drop(keep.await.unwrap());
+
+    // Nothing of it in the stream.
+    assert_eq!(last_sequence(&nats_url, "WEB").await, appended);
+    assert_eq!(hub_b.version(), 0);
+    task_b.abort();
+    task_c.abort();
 }

@@ -21,18 +21,20 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 use super::limits::{Budget, Limits, close_code};
+use super::presence::{Outbox, Outgoing};
 use super::{Authenticate, Backend, Context, Hub, Identity, Link, lock};
 use crate::protocol::{ClientMessage, Incoming};
 
 impl Link {
     /// A socket's link, and what its writer reads: the queue and the close reason.
-    pub(crate) fn new(limits: &Limits) -> (Link, mpsc::Receiver<Message>, WriterClose) {
-        let (outbound, queue) = mpsc::channel::<Message>(limits.max_outbound);
+    pub(crate) fn new(limits: &Limits) -> (Link, mpsc::Receiver<Outgoing>, WriterClose) {
+        let (outbound, queue) = mpsc::channel::<Outgoing>(limits.max_outbound);
         let (close, close_rx) = oneshot::channel::<(u16, String)>();
         let link = Link {
             outbound,
             queued: Arc::new(AtomicUsize::new(0)),
             close: Arc::new(Mutex::new(Some(close))),
+            presence: Arc::default(),
         };
         (link, queue, close_rx)
     }
@@ -43,11 +45,18 @@ impl Link {
         // Counted before it is queued: the writer takes it off when written, perhaps at once.
         let queued = self.queued.fetch_add(bytes, Ordering::Relaxed);
         let fits = queued == 0 || queued.saturating_add(bytes) <= limits.max_outbound_bytes;
-        if fits && self.outbound.try_send(message).is_ok() {
+        if fits && self.outbound.try_send(Outgoing::Message(message)).is_ok() {
             return true;
         }
         self.queued.fetch_sub(bytes, Ordering::Relaxed);
-        let reason = if fits {
+        self.close_too_slow(limits, fits);
+        false
+    }
+
+    /// Closes the socket: its client reads too slowly (its queue is full of messages, or
+    /// else of bytes).
+    pub(crate) fn close_too_slow(&self, limits: &Limits, messages: bool) {
+        let reason = if messages {
             format!(
                 "too slow: more than {} messages waiting",
                 limits.max_outbound
@@ -59,7 +68,6 @@ impl Link {
             )
         };
         self.close_with(close_code::POLICY, reason);
-        false
     }
 
     /// Tells the socket's writer to close with `code` and `reason` (once: the first reason
@@ -100,12 +108,21 @@ pub(crate) fn closing(code: u16, reason: String) -> Message {
 /// frame). Then tells the reader to stop.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Message>,
+    mut queue: mpsc::Receiver<Outgoing>,
     queued: Arc<AtomicUsize>,
+    presence: Arc<Mutex<Outbox>>,
     mut close: WriterClose,
     reader: oneshot::Sender<()>,
     patience: Duration,
 ) {
+    // A presence marker is its document's updates waiting, written as one message.
+    let open = |item: Outgoing| match item {
+        Outgoing::Message(message) => Some((message_bytes(&message), message)),
+        Outgoing::Presence { key, generation } => {
+            Outbox::message(&presence, key.as_deref(), generation)
+                .map(|text| (0, Message::Text(text)))
+        }
+    };
     loop {
         tokio::select! {
             biased;
@@ -117,14 +134,21 @@ async fn write(
                 }
                 break;
             }
-            message = queue.recv() => {
-                let Some(message) = message else { break };
-                let mut bytes = message_bytes(&message);
+            item = queue.recv() => {
+                let Some(item) = item else { break };
+                // Counted bytes (a presence message was not counted: its updates are bounded
+                // by the document's presences).
+                let mut bytes = 0;
                 let written = tokio::time::timeout(patience, async {
-                    sink.feed(message).await?;
-                    while let Ok(message) = queue.try_recv() {
-                        bytes += message_bytes(&message);
+                    if let Some((counted, message)) = open(item) {
+                        bytes += counted;
                         sink.feed(message).await?;
+                    }
+                    while let Ok(item) = queue.try_recv() {
+                        if let Some((counted, message)) = open(item) {
+                            bytes += counted;
+                            sink.feed(message).await?;
+                        }
                     }
                     sink.flush().await
                 });
@@ -208,6 +232,7 @@ impl Socket {
             sink,
             queue,
             Arc::clone(&link.queued),
+            Arc::clone(&link.presence),
             close,
             reader_close,
             limits.write_timeout,
@@ -395,6 +420,7 @@ where
             session,
             role: identity.role.clone(),
             budget: Arc::clone(&socket.budget),
+            presence: super::presence_budget(&limits),
         };
         let handler = tokio::spawn(async move {
             while let Some(message) = inbound_rx.recv().await {
@@ -408,7 +434,9 @@ where
         // that writes nothing is refused whatever it holds: read no further than its number
         // and first path.
         let read_only = !self.inner.policy.writes_anything(&identity.role);
-        let parse = |text: &str| match crate::protocol::read_incoming(text, read_only) {
+        let presence_max = limits.presence_max_bytes;
+        let parse = |text: &str| match crate::protocol::read_incoming(text, read_only, presence_max)
+        {
             Ok(Incoming::Message(ClientMessage::Auth { .. })) => Err(already_authenticated()),
             Ok(Incoming::Message(
                 ClientMessage::Subscribe { .. } | ClientMessage::Unsubscribe { .. },

@@ -77,7 +77,7 @@ where
             }
             // One live connection per session: the newer one takes it over.
             let previous = entry.connection.replace(connection);
-            if let Some(old) = previous.and_then(|old| core.connections.remove(&old)) {
+            if let Some(old) = previous.and_then(|old| core.remove_connection(old)) {
                 let reason = "the session was resumed by another connection";
                 core.end(&old, close_code::SESSION_TAKEN, reason, limits);
             }
@@ -130,6 +130,10 @@ where
         let welcome = core.text_for(&entry, text);
         let bytes = welcome.len();
         entry.link.push(Message::Text(welcome), limits);
+        // Then the presences shown, and from then on what changes of them.
+        let key = core.presence_key(&entry);
+        let shown = core.presences.snapshot();
+        entry.link.start_presence(key, connection, shown, limits);
         core.connections.insert(connection, entry);
         Ok(Registered {
             connection,
@@ -143,7 +147,7 @@ where
     /// [`Limits::session_idle`] to be resumed.
     pub(crate) fn detach(&self, connection: u64, session: SessionId) {
         let mut core = self.core();
-        core.connections.remove(&connection);
+        core.remove_connection(connection);
         let now = Instant::now();
         core.used = now;
         if let Some(entry) = core.sessions.get_mut(&session) {
@@ -318,6 +322,7 @@ where
                 self.reject(context, id, reason);
                 return true;
             }
+            Incoming::LongPresence(length) => return self.set_presence(context, Err(length)),
         };
         let limits = &self.inner.limits;
         let session = context.session;
@@ -337,6 +342,8 @@ where
                     patches,
                 })
             }
+            // Shown to the others, never ordered or kept.
+            ClientMessage::Presence { state } => return self.set_presence(context, Ok(state)),
             ClientMessage::Resync { version } => ToLeader::Resync { session, version },
             ClientMessage::Snapshot => ToLeader::SnapshotRequest { session },
             // The connection's, not the document's (read by the connection's reader).
@@ -364,7 +371,7 @@ where
             // What a client asks for costs its size.
             if let Err(reason) = lock(&context.budget).take(sent) {
                 // Told why, and sent nothing more.
-                if let Some(entry) = core.connections.remove(&context.connection) {
+                if let Some(entry) = core.remove_connection(context.connection) {
                     entry.link.close_with(close_code::POLICY, reason);
                 }
             }
@@ -460,7 +467,7 @@ where
                 if !entry.link.push(Message::Text(text), limits) {
                     // Told why (the close frame follows what its socket holds), and sent
                     // nothing more.
-                    core.connections.remove(&id);
+                    core.remove_connection(id);
                 }
             }
         }
@@ -490,7 +497,7 @@ where
             let Some(inner) = hub.upgrade() else { return };
             let mut core = lock(&inner.core);
             core.closed = true;
-            for (_, entry) in std::mem::take(&mut core.connections) {
+            for entry in core.remove_all_connections() {
                 core.end(
                     &entry,
                     close_code::TRY_AGAIN_LATER,
@@ -498,6 +505,8 @@ where
                     &inner.limits,
                 );
             }
+            // The other servers are told at once: no ticker will.
+            core.flush_presence(&inner.limits);
             core.waiting.clear();
         });
     }
@@ -512,7 +521,7 @@ where
         self.send_to(context.connection, &rejected);
     }
 
-    fn send_to(&self, connection: u64, message: &ServerMessage<T>) {
+    pub(super) fn send_to(&self, connection: u64, message: &ServerMessage<T>) {
         let Ok(text) = serde_json::to_string(message) else {
             return;
         };
@@ -555,9 +564,11 @@ where
     pub(crate) fn close_now(&self, reason: &str) {
         let mut core = self.core();
         core.closed = true;
-        for (_, entry) in std::mem::take(&mut core.connections) {
+        for entry in core.remove_all_connections() {
             core.end(&entry, close_code::GONE, reason, &self.inner.limits);
         }
+        // The other servers are told at once: no ticker will.
+        core.flush_presence(&self.inner.limits);
         core.waiting.clear();
     }
 

@@ -94,6 +94,31 @@ pub struct Limits {
     /// back, its kept sessions forgotten) and opened again from storage at its next use.
     /// 5 minutes by default (as [`session_idle`](Limits::session_idle)).
     pub document_idle: Duration,
+    /// The largest presence state one connection may show (see
+    /// [`ClientMessage::Presence`](crate::protocol::ClientMessage::Presence)), in bytes of its
+    /// canonical JSON: a larger one is refused with the reason (and its message, when too
+    /// long to hold a state this size, refused unread). What one document holds of presence
+    /// is at most this for each connection subscribed to it (and each remote one, on
+    /// JetStream). 2 KiB by default.
+    pub presence_max_bytes: usize,
+    /// The deepest a presence state may nest arrays and objects: deeper is refused with the
+    /// reason. 8 by default.
+    pub presence_max_depth: usize,
+    /// The most presence messages one connection may send per second to one document, on
+    /// average over as many at once: more closes the connection (code 1008). Each counts in
+    /// the socket's message and byte budgets as well. 40 by default (the JavaScript client
+    /// sends at most 20).
+    pub presence_per_second: u32,
+    /// How long a presence is shown without being sent again: then it is taken away from
+    /// the others (clients send theirs again to keep it; the JavaScript client does every 10
+    /// seconds). Also how long a remote server's presences are kept without word from it, on
+    /// JetStream. 30 seconds by default.
+    pub presence_timeout: Duration,
+    /// The shortest time between two presence messages to one connection for one document:
+    /// what changes meanwhile goes out together in the next, each presence at its newest (a
+    /// client that reads slowly gets fewer, larger messages, never a backlog). 50 ms by
+    /// default (20 messages per second at most).
+    pub presence_interval: Duration,
 }
 
 impl Default for Limits {
@@ -122,6 +147,11 @@ impl Default for Limits {
             max_open_documents: 10_000,
             max_documents_per_connection: 64,
             document_idle: Duration::from_secs(5 * 60),
+            presence_max_bytes: 2048,
+            presence_max_depth: 8,
+            presence_per_second: 40,
+            presence_timeout: Duration::from_secs(30),
+            presence_interval: Duration::from_millis(50),
         }
     }
 }
@@ -187,7 +217,7 @@ impl Budget {
 }
 
 /// A token bucket: `rate` messages per second on average, `burst` more at once.
-struct Bucket {
+pub(crate) struct Bucket {
     rate: f64,
     capacity: f64,
     tokens: f64,
@@ -195,7 +225,7 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(rate: u32, burst: u32) -> Self {
+    pub(crate) fn new(rate: u32, burst: u32) -> Self {
         Bucket::with(f64::from(rate), f64::from(burst.max(1)))
     }
 
@@ -210,7 +240,7 @@ impl Bucket {
 
     /// Takes `cost` tokens. A cost over the whole burst is let through when the bucket is
     /// full (and empties it): one large message is never refused for its size alone.
-    fn take(&mut self, cost: f64) -> bool {
+    pub(crate) fn take(&mut self, cost: f64) -> bool {
         let now = Instant::now();
         let elapsed = now.duration_since(self.at).as_secs_f64();
         self.at = now;

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::{DocumentError, Server, Storage};
 use crate::hub::{
     Authenticated, Budget, CLOSED, Context, Identity, Link, Socket, WeakHub, already_authenticated,
-    close_code, closing, cut, lock, read, tag, unsubscribed, with_tag,
+    close_code, closing, cut, lock, presence_budget, read, tag, unsubscribed, with_tag,
 };
 use crate::protocol::{ClientMessage, Incoming, read_addressed};
 
@@ -39,7 +39,7 @@ impl<T, R, B> Subscriber<T, R, B> {
     fn unsubscribed(&self, doc: &str, reason: &str, limits: &crate::Limits) {
         // A storage's error can be long: said in a few hundred bytes.
         let reason = cut(reason.to_owned(), 300, "...");
-        let text = with_tag(Some(&tag(doc)), unsubscribed(&reason));
+        let text = with_tag(Some(&*tag(doc)), unsubscribed(&reason));
         self.link.push(Message::Text(text), limits);
     }
 }
@@ -97,7 +97,8 @@ where
 
         // 3. The reader: parse, check the rate, and queue for the handler. Every message but
         // the first names its document.
-        let parse = |text: &str| match read_addressed(text) {
+        let presence_max = limits.presence_max_bytes;
+        let parse = |text: &str| match read_addressed(text, presence_max) {
             Ok((_, Incoming::Message(ClientMessage::Auth { .. }))) => Err(already_authenticated()),
             Ok((Some(doc), message)) => Ok((doc, message)),
             Ok((None, _)) => Err((
@@ -287,6 +288,7 @@ where
                     session: registered.session,
                     role: identity.role,
                     budget: Arc::clone(&subscriber.budget),
+                    presence: presence_budget(limits),
                 };
                 let hub = document.downgrade();
                 subscriber

@@ -94,6 +94,16 @@ pub trait Storage<T>: Send + Sync + 'static {
 
     /// The names of the documents, in order.
     fn list(&self) -> impl Future<Output = Result<Vec<String>, DocumentError>> + Send;
+
+    /// For a storage that several servers share: the channel on which they tell each other
+    /// what their clients show on document `name` (their presence), opened with the document
+    /// and kept while it is open. `None` (the default) for a storage of one server.
+    fn presence_channel(
+        &self,
+        _name: &str,
+    ) -> impl Future<Output = Option<crate::PresenceChannel>> + Send {
+        async { None }
+    }
 }
 
 /// Runs `work` (the store's blocking I/O) off the runtime's threads.

@@ -5,6 +5,7 @@
 
 pub(crate) mod kill;
 pub(crate) mod many;
+pub(crate) mod presence;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
