@@ -12,7 +12,8 @@
 //!   one WebSocket to `/ws` (the client's `connectMany`: one socket carries any number of
 //!   documents) and subscribes to its board; `/ws/<name>` serves the same board with the
 //!   one-document protocol (the client's `connect`). Undo and redo (buttons, `Ctrl+Z`,
-//!   `Ctrl+Shift+Z`, `Ctrl+Y`) take back the user's own edits only (`clients/js/undo.js`).
+//!   `Ctrl+Shift+Z`, `Ctrl+Y`) take back the user's own edits only (`clients/js/undo.js`);
+//!   who else is on the board, and at which todo, is its presence.
 //! - `/b/<name>/devtools` shows the board's history live (editors only): from the first time
 //!   an editor opened them since the server started; the board then stays open while the
 //!   server runs (until it is deleted).

@@ -4,8 +4,10 @@
 // name as the key): a reloaded page shows it at once, offline too, and sends the edits made
 // offline when the server is back. Undo and redo (the buttons, Ctrl+Z and Ctrl+Shift+Z or
 // Ctrl+Y) take back only this user's own edits, wherever others' edits moved them; each step
-// remembers the todo it touched and shows it again when undone or redone. Exposes
-// `window.board` (the board's store) and `window.undo` (its undo manager) for the tests.
+// remembers the todo it touched and shows it again when undone or redone. Who else is on the
+// board is shown above it, and where they are (the todo under their pointer or focus) beside
+// that todo: the board's presence, which the server never keeps. Exposes `window.board` (the
+// board's store) and `window.undo` (its undo manager) for the tests.
 import { connectMany, indexedDBStorage } from '/client/index.js';
 import { UndoManager } from '/client/undo.js';
 
@@ -92,6 +94,46 @@ function flash(id) {
   setTimeout(() => li.classList.remove('flash'), 800);
 }
 
+/** The others on the board now (the board's presence), as last shown. */
+let others = [];
+
+/** A colour of its own for each user. */
+function colour(user) {
+  let hash = 0;
+  for (const c of user) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return `hsl(${hash % 360} 65% 45%)`;
+}
+
+function badge(user, className) {
+  const el = Object.assign(document.createElement('span'), { className, textContent: user, title: user });
+  el.dataset.user = user;
+  el.style.background = colour(user);
+  return el;
+}
+
+/**
+ * Who is on the board (this user first; a user in two tabs once) and, beside each todo, who
+ * is at it.
+ */
+function showPresence(store) {
+  const users = [...new Set(others.map((p) => p.user))].filter((u) => u !== store.user);
+  $('online').replaceChildren(
+    Object.assign(document.createElement('span'), { textContent: 'here: ' }),
+    badge(`${store.user ?? token} (you)`, 'who me'),
+    ...users.map((user) => badge(user, 'who')),
+  );
+  for (const li of document.querySelectorAll('#todos li')) {
+    const at = others.filter((p) => p.state?.todo === li.dataset.id).map((p) => p.user);
+    li.querySelector('.here').replaceChildren(...[...new Set(at)].map((user) => badge(user, 'at')));
+  }
+}
+
+/** Shows the others where this user is: the todo `id`, or none. */
+function here(store, id) {
+  if (store.reason) return;
+  store.setPresence({ todo: id ?? null });
+}
+
 function render(store, state) {
   $('title').textContent = state.title;
   const list = $('todos');
@@ -106,12 +148,16 @@ function render(store, state) {
       const up = button('↑', 'up', () => move(store, todo, index, index - 1), index === 0);
       const down = button('↓', 'down', () => move(store, todo, index, index + 1), index === state.todos.length - 1);
       const remove = button('✕', 'remove', () => edit(store, (d) => { d.todos.splice(index, 1); }, todo.id));
-      li.append(box, text, up, down, remove);
+      const at = Object.assign(document.createElement('span'), { className: 'here' });
+      li.append(box, text, at, up, down, remove);
+      li.addEventListener('pointerenter', () => here(store, todo.id));
+      li.addEventListener('focusin', () => here(store, todo.id));
       return li;
     }),
   );
   status(store);
   undoButtons();
+  showPresence(store);
 }
 
 function button(label, action, onClick, disabled = false) {
@@ -176,6 +222,12 @@ if (store !== null) {
     $('notice').textContent = `Your ${action} was refused: ${why}`;
     undoButtons();
   });
+  store.subscribePresence((presences) => {
+    others = presences;
+    showPresence(store);
+  });
+  here(store, null);
+  $('todos').addEventListener('pointerleave', () => here(store, null));
   $('undo').addEventListener('click', () => undoOrRedo('undo'));
   $('redo').addEventListener('click', () => undoOrRedo('redo'));
   document.addEventListener('keydown', (event) => {
