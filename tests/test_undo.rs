@@ -407,3 +407,158 @@ proptest! {
         }
     }
 }
+
+/// The kinds of history an independent check found `History::skipped` wrong on, as two users'
+/// steps: Ann's step, then Bob's change of several actions. Ann's undo either reverts her step
+/// where its elements now are, or skips it; it never takes Bob's edits away, nor lands on
+/// another element.
+mod later_changes_of_several_actions {
+    use super::*;
+    use immer::PatchDraft;
+    use undo_sim::Board;
+
+    /// Ann's step, settled; Bob's change, settled; Ann's undo, settled. Both users' states
+    /// after, and what the undo answered.
+    fn run(
+        step: impl FnOnce(&mut PatchDraft<'_, '_, Board>),
+        later: impl FnOnce(&mut PatchDraft<'_, '_, Board>),
+    ) -> (Board, Result<immer::sync::Undone, UndoError>) {
+        let mut sim = Sim::new(1, 0, false);
+        sim.users[0].edit(step);
+        sim.settle();
+        sim.users[1].edit(later);
+        sim.settle();
+        let undone = sim.users[0].undo();
+        sim.settle();
+        assert_eq!(sim.users[0].state(), sim.users[1].state());
+        ((**sim.users[0].state()).clone(), undone)
+    }
+
+    fn ids(board: &Board) -> Vec<u64> {
+        board.todos.iter().map(|t| t.id).collect()
+    }
+
+    #[test]
+    fn a_rename_written_again_after_a_removal_before_it_keeps_the_later_write() {
+        let (board, undone) = run(
+            |d| d.todos().get_mut(2).unwrap().set_text("a".into()),
+            |d| {
+                d.todos().remove(1);
+                d.todos().get_mut(1).unwrap().set_text("b".into());
+            },
+        );
+        assert_eq!(ids(&board), [0, 2, 3]);
+        assert_eq!(board.todos[1].text, "b", "Bob's later write stands");
+        assert!(undone.is_err(), "{undone:?}");
+    }
+
+    #[test]
+    fn a_rename_is_reverted_where_the_todo_is_after_an_insert_before_it() {
+        let (board, undone) = run(
+            |d| d.todos().get_mut(2).unwrap().set_text("a".into()),
+            |d| {
+                d.todos().insert(0, todo(9)).unwrap();
+                d.todos().get_mut(1).unwrap().set_text("b".into());
+            },
+        );
+        assert!(undone.is_ok(), "{undone:?}");
+        assert_eq!(ids(&board), [9, 0, 1, 2, 3]);
+        assert_eq!(
+            board.todos[3].text, "t2",
+            "Ann's rename reverted on her todo"
+        );
+        assert_eq!(board.todos[1].text, "b", "Bob's rename stays");
+    }
+
+    #[test]
+    fn an_insert_whose_todo_was_replaced_is_not_undone_on_the_replacement() {
+        let (board, undone) = run(
+            |d| d.todos().insert(1, todo(7)).unwrap(),
+            |d| {
+                d.todos().set(1, todo(8)).unwrap();
+            },
+        );
+        assert_eq!(ids(&board), [0, 8, 1, 2, 3], "Bob's todo stays");
+        let Err(UndoError::Empty { skipped }) = undone else {
+            panic!("{undone:?}")
+        };
+        assert!(matches!(skipped[0].reason, SkipReason::Conflict { .. }));
+    }
+
+    #[test]
+    fn a_tag_pushed_then_removed_with_another_pushed_keeps_the_other() {
+        let (board, undone) = run(
+            |d| d.todos().get_mut(0).unwrap().tags().push("g7".into()),
+            |d| {
+                let mut todos = d.todos();
+                let mut todo = todos.get_mut(0).unwrap();
+                todo.tags().push("g8".into());
+                todo.tags().remove(1);
+            },
+        );
+        assert_eq!(board.todos[0].tags, ["x", "g8"], "{undone:?}");
+    }
+
+    #[test]
+    fn a_tick_is_undone_on_its_todo_after_a_reversal() {
+        let (board, undone) = run(
+            |d| d.todos().get_mut(1).unwrap().set_done(true),
+            |d| d.todos().reverse(),
+        );
+        assert_eq!(ids(&board), [3, 2, 1, 0], "Bob's reversal stays");
+        // Reverted on todo 1, or skipped: never on another todo.
+        assert!(
+            board.todos.iter().all(|t| t.id == 1 || !t.done),
+            "{board:?}"
+        );
+        if undone.is_ok() {
+            assert!(!board.todos[2].done);
+        }
+    }
+
+    #[test]
+    fn a_reversal_undone_after_a_tick_inside_it_keeps_the_tick() {
+        let (board, undone) = run(
+            |d| d.todos().reverse(),
+            |d| d.todos().get_mut(3).unwrap().set_done(true),
+        );
+        // Todo 0 (at the end after the reversal) was ticked by Bob: his tick stays.
+        assert!(
+            board.todos.iter().any(|t| t.id == 0 && t.done),
+            "{board:?} {undone:?}"
+        );
+    }
+
+    #[test]
+    fn a_move_undone_after_a_tick_of_the_moved_todo_keeps_the_tick() {
+        let (board, undone) = run(
+            |d| {
+                let mut todos = d.todos();
+                let moved = todos.remove(0).unwrap();
+                todos.push(moved);
+            },
+            |d| d.todos().get_mut(3).unwrap().set_done(true),
+        );
+        assert!(
+            board.todos.iter().any(|t| t.id == 0 && t.done),
+            "{board:?} {undone:?}"
+        );
+        assert_eq!(board.todos.len(), 4);
+    }
+
+    #[test]
+    fn a_tick_is_undone_on_its_todo_after_a_sort() {
+        let (board, undone) = run(
+            |d| d.todos().get_mut(0).unwrap().set_done(true),
+            |d| d.todos().sort_by_key(|t| std::cmp::Reverse(t.id)),
+        );
+        assert_eq!(ids(&board), [3, 2, 1, 0], "Bob's sort stays");
+        assert!(
+            board.todos.iter().all(|t| t.id == 0 || !t.done),
+            "{board:?}"
+        );
+        if undone.is_ok() {
+            assert!(!board.todos[3].done);
+        }
+    }
+}

@@ -88,13 +88,52 @@ export function revertThrough(inverse, later) {
   let index = 0;
   for (const patches of later) {
     // A value a later change wrote again keeps the later write.
-    revert = revert.filter((patch) => !overwrites(patches, patch));
+    const written = writtenAgain(revert, patches);
+    revert = revert.filter((_, at) => !written[at]);
     const passed = new Through(patches).pass(revert, REVERT);
     if (!passed.ok) return { ok: false, index, conflict: passed.conflict };
     revert = passed.mine;
     index++;
   }
   return { ok: true, revert };
+}
+
+/**
+ * Which of `revert`'s patches write (or remove) a value that `later` writes again. The
+ * change's patches apply one after another, so each write is compared with the revert as it
+ * stands after the patches before it: `later` is taken in runs within which no index moves
+ * (each insert into or removal from a list, and each `move` or `copy`, is a run of its own,
+ * which the revert's paths are moved through; a path whose element it removes is met by no
+ * later write).
+ */
+function writtenAgain(revert, later) {
+  const shifts = (p) => p.op === 'move' || p.op === 'copy'
+    || ((p.op === 'add' || p.op === 'remove') && isIndex(p.path[p.path.length - 1]));
+  if (!later.some(shifts)) return revert.map((patch) => overwrites(later, patch));
+  const written = revert.map(() => false);
+  /** each patch of the revert as it stands in the change so far; null once written or gone */
+  const moving = revert.slice();
+  let start = 0;
+  while (start < later.length) {
+    let end = start + 1;
+    if (!shifts(later[start])) {
+      while (end < later.length && !shifts(later[end])) end++;
+    }
+    const run = later.slice(start, end);
+    const shifting = shifts(later[start]);
+    start = end;
+    moving.forEach((patch, at) => {
+      if (patch === null) return;
+      if (overwrites(run, patch)) {
+        written[at] = true;
+        moving[at] = null;
+      } else if (shifting) {
+        const passed = new Through(run).pass([patch], REVERT);
+        moving[at] = passed.ok && passed.mine.length > 0 ? passed.mine[0] : null;
+      }
+    });
+  }
+  return written;
 }
 
 /**

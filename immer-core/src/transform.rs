@@ -141,12 +141,64 @@ pub fn revert_through<'a>(
     let mut revert = inverse.to_vec();
     for (index, patches) in later.into_iter().enumerate() {
         // A value a later change wrote again keeps the later write.
-        revert.retain(|patch| !overwrites(patches, patch));
+        let written = written_again(&revert, patches);
+        let mut n = 0;
+        revert.retain(|_| {
+            n += 1;
+            !written[n - 1]
+        });
         revert = Through::new(patches)
             .pass(&revert, Rule::REVERT)
             .map_err(|blocked| (index, blocked.conflict))?;
     }
     Ok(revert)
+}
+
+/// Which of `revert`'s patches write (or remove) a value that `later` writes again. The
+/// change's patches apply one after another, so each write is compared with the revert as it
+/// stands after the patches before it: `later` is taken in runs within which no index moves
+/// (each insert into or removal from a list, and each `move` or `copy`, is a run of its own,
+/// which the revert's paths are moved through; a path whose element it removes is met by no
+/// later write).
+fn written_again(revert: &[Patch], later: &[Patch]) -> Vec<bool> {
+    let shifts = |patch: &Patch| match patch.op {
+        PatchOp::Move | PatchOp::Copy => true,
+        PatchOp::Add | PatchOp::Remove => matches!(patch.path.last(), Some(PathSegment::Index(_))),
+        _ => false,
+    };
+    if !later.iter().any(shifts) {
+        return revert
+            .iter()
+            .map(|patch| overwrites(later, patch))
+            .collect();
+    }
+    let mut written = vec![false; revert.len()];
+    // Each patch of the revert as it stands in the change so far; `None` once written again
+    // or gone.
+    let mut moving: Vec<Option<Patch>> = revert.iter().cloned().map(Some).collect();
+    let mut rest = later;
+    while let Some(first) = rest.first() {
+        let end = if shifts(first) {
+            1
+        } else {
+            rest.iter().position(shifts).unwrap_or(rest.len())
+        };
+        let (run, tail) = rest.split_at(end);
+        rest = tail;
+        for (at, slot) in moving.iter_mut().enumerate() {
+            let Some(patch) = slot else { continue };
+            if overwrites(run, patch) {
+                written[at] = true;
+                *slot = None;
+            } else if end == 1 && shifts(first) {
+                *slot = Through::new(run)
+                    .pass(std::slice::from_ref(patch), Rule::REVERT)
+                    .ok()
+                    .and_then(|moved| moved.into_iter().next());
+            }
+        }
+    }
+    written
 }
 
 /// Whether `patch` writes (or removes) a value that `later` writes again: a `replace` of the
