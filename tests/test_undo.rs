@@ -453,6 +453,22 @@ mod later_changes_of_several_actions {
     }
 
     #[test]
+    fn a_step_that_renames_then_inserts_before_keeps_a_later_rename_of_the_todo() {
+        // The step's revert removes its insert first, then puts the text back: the text's
+        // path in the revert is the todo's index before the insert, Bob's after it.
+        let (board, undone) = run(
+            |d| {
+                d.todos().get_mut(2).unwrap().set_text("a".into());
+                d.todos().insert(0, todo(9)).unwrap();
+            },
+            |d| d.todos().get_mut(3).unwrap().set_text("b".into()),
+        );
+        assert!(undone.is_ok(), "{undone:?}");
+        assert_eq!(ids(&board), [0, 1, 2, 3], "the insert undone");
+        assert_eq!(board.todos[2].text, "b", "Bob's later write stands");
+    }
+
+    #[test]
     fn a_rename_is_reverted_where_the_todo_is_after_an_insert_before_it() {
         let (board, undone) = run(
             |d| d.todos().get_mut(2).unwrap().set_text("a".into()),

@@ -25,7 +25,8 @@
 /**
  * @typedef {import('./index.js').Patch} Patch
  * @typedef {{ index: number, path: Array<string | number>, by: Array<string | number> }} Conflict
- * @typedef {{ mineFirst: boolean, dependent: boolean }} Rule
+ * @typedef {{ mineFirst: boolean, dependent: boolean, laterWriteStands?: boolean }} Rule `laterWriteStands`: a patch
+ *   moved that writes a value a patch it meets writes again is dropped (the later write stands)
  */
 
 /** Concurrent edits, the other side ordered first. */
@@ -68,7 +69,7 @@ export function transformAfterDropped(mine, theirs) {
  * A revert of an older change moved through later ones: what it puts back was there first, so
  * it goes before anything inserted at the same place later.
  */
-export const REVERT = Object.freeze({ mineFirst: true, dependent: false });
+export const REVERT = Object.freeze({ mineFirst: true, dependent: false, laterWriteStands: true });
 
 /**
  * The patches that revert an older change, moved through every change made after it, so that
@@ -87,53 +88,14 @@ export function revertThrough(inverse, later) {
   let revert = inverse.slice();
   let index = 0;
   for (const patches of later) {
-    // A value a later change wrote again keeps the later write.
-    const written = writtenAgain(revert, patches);
-    revert = revert.filter((_, at) => !written[at]);
+    // A value a later change wrote again keeps the later write: `REVERT` drops the revert's
+    // patch where it meets that write.
     const passed = new Through(patches).pass(revert, REVERT);
     if (!passed.ok) return { ok: false, index, conflict: passed.conflict };
     revert = passed.mine;
     index++;
   }
   return { ok: true, revert };
-}
-
-/**
- * Which of `revert`'s patches write (or remove) a value that `later` writes again. The
- * change's patches apply one after another, so each write is compared with the revert as it
- * stands after the patches before it: `later` is taken in runs within which no index moves
- * (each insert into or removal from a list, and each `move` or `copy`, is a run of its own,
- * which the revert's paths are moved through; a path whose element it removes is met by no
- * later write).
- */
-function writtenAgain(revert, later) {
-  const shifts = (p) => p.op === 'move' || p.op === 'copy'
-    || ((p.op === 'add' || p.op === 'remove') && isIndex(p.path[p.path.length - 1]));
-  if (!later.some(shifts)) return revert.map((patch) => overwrites(later, patch));
-  const written = revert.map(() => false);
-  /** each patch of the revert as it stands in the change so far; null once written or gone */
-  const moving = revert.slice();
-  let start = 0;
-  while (start < later.length) {
-    let end = start + 1;
-    if (!shifts(later[start])) {
-      while (end < later.length && !shifts(later[end])) end++;
-    }
-    const run = later.slice(start, end);
-    const shifting = shifts(later[start]);
-    start = end;
-    moving.forEach((patch, at) => {
-      if (patch === null) return;
-      if (overwrites(run, patch)) {
-        written[at] = true;
-        moving[at] = null;
-      } else if (shifting) {
-        const passed = new Through(run).pass([patch], REVERT);
-        moving[at] = passed.ok && passed.mine.length > 0 ? passed.mine[0] : null;
-      }
-    });
-  }
-  return written;
 }
 
 /**
@@ -211,10 +173,12 @@ export class Through {
     const moved = [];
     for (let index = 0; index < mine.length; index++) {
       const patch = mine[index];
-      for (let current of expand(patch)) {
+      parts: for (let current of expand(patch)) {
         for (let at = 0; at < this.patches.length; at++) {
           const theirs = this.patches[at];
           if (theirs === null) continue;
+          // The later write stands: this patch of mine is dropped where it meets it.
+          if (rule.laterWriteStands && overwrites([theirs], current)) continue parts;
           const mineMoves = effect(current, theirs, !rule.mineFirst, rule.dependent, false);
           if (mineMoves === GONE) {
             for (let n = saved.length - 1; n >= 0; n--) this.patches[saved[n][0]] = saved[n][1];

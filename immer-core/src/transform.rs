@@ -140,65 +140,13 @@ pub fn revert_through<'a>(
 ) -> Result<Vec<Patch>, (usize, Conflict)> {
     let mut revert = inverse.to_vec();
     for (index, patches) in later.into_iter().enumerate() {
-        // A value a later change wrote again keeps the later write.
-        let written = written_again(&revert, patches);
-        let mut n = 0;
-        revert.retain(|_| {
-            n += 1;
-            !written[n - 1]
-        });
+        // A value a later change wrote again keeps the later write: `Rule::REVERT` drops the
+        // revert's patch where it meets that write.
         revert = Through::new(patches)
             .pass(&revert, Rule::REVERT)
             .map_err(|blocked| (index, blocked.conflict))?;
     }
     Ok(revert)
-}
-
-/// Which of `revert`'s patches write (or remove) a value that `later` writes again. The
-/// change's patches apply one after another, so each write is compared with the revert as it
-/// stands after the patches before it: `later` is taken in runs within which no index moves
-/// (each insert into or removal from a list, and each `move` or `copy`, is a run of its own,
-/// which the revert's paths are moved through; a path whose element it removes is met by no
-/// later write).
-fn written_again(revert: &[Patch], later: &[Patch]) -> Vec<bool> {
-    let shifts = |patch: &Patch| match patch.op {
-        PatchOp::Move | PatchOp::Copy => true,
-        PatchOp::Add | PatchOp::Remove => matches!(patch.path.last(), Some(PathSegment::Index(_))),
-        _ => false,
-    };
-    if !later.iter().any(shifts) {
-        return revert
-            .iter()
-            .map(|patch| overwrites(later, patch))
-            .collect();
-    }
-    let mut written = vec![false; revert.len()];
-    // Each patch of the revert as it stands in the change so far; `None` once written again
-    // or gone.
-    let mut moving: Vec<Option<Patch>> = revert.iter().cloned().map(Some).collect();
-    let mut rest = later;
-    while let Some(first) = rest.first() {
-        let end = if shifts(first) {
-            1
-        } else {
-            rest.iter().position(shifts).unwrap_or(rest.len())
-        };
-        let (run, tail) = rest.split_at(end);
-        rest = tail;
-        for (at, slot) in moving.iter_mut().enumerate() {
-            let Some(patch) = slot else { continue };
-            if overwrites(run, patch) {
-                written[at] = true;
-                *slot = None;
-            } else if end == 1 && shifts(first) {
-                *slot = Through::new(run)
-                    .pass(std::slice::from_ref(patch), Rule::REVERT)
-                    .ok()
-                    .and_then(|moved| moved.into_iter().next());
-            }
-        }
-    }
-    written
 }
 
 /// Whether `patch` writes (or removes) a value that `later` writes again: a `replace` of the
@@ -227,6 +175,11 @@ pub(crate) struct Rule {
     /// that writes or removes a whole value inside which the dropped edit changed something
     /// carries (or may carry) that change, so it depends on the dropped edit and conflicts.
     dependent: bool,
+    /// A patch moved that writes (or removes) a value which a patch it meets writes again (a
+    /// `replace` of the same path, an `add` of the same key) is dropped: the later write
+    /// stands. Compared where the two meet, each as it stands after the patches before it on
+    /// both sides.
+    later_write_stands: bool,
 }
 
 impl Rule {
@@ -234,17 +187,20 @@ impl Rule {
     pub(crate) const CONCURRENT: Rule = Rule {
         mine_first: false,
         dependent: false,
+        later_write_stands: false,
     };
     /// A revert of an older change moved through later ones: what it puts back was there
     /// first.
     const REVERT: Rule = Rule {
         mine_first: true,
         dependent: false,
+        later_write_stands: true,
     };
     /// A later edit moved back through a dropped edit's inverse.
     pub(crate) const AFTER_DROPPED: Rule = Rule {
         mine_first: false,
         dependent: true,
+        later_write_stands: false,
     };
 }
 
@@ -314,6 +270,13 @@ impl Head {
                 && !other.shifts
                 && matches!((self.index, other.index), (Some(a), Some(b)) if a != b))
     }
+}
+
+/// What became of a patch that met one held: moved past it, or dropped because the held
+/// patch writes its value again ([`Rule::later_write_stands`]).
+enum Met {
+    Passed,
+    WrittenAgain,
 }
 
 /// Why an edit could not pass: the conflict, and the owner of the patch it met.
@@ -430,7 +393,7 @@ impl<'a> Through<'a> {
         let index = self.index_for(mine);
         let mut blocked = None;
         'patches: for (index_of_mine, patch) in mine.iter().enumerate() {
-            for current in expand(patch) {
+            'parts: for current in expand(patch) {
                 let mut current = current.into_owned();
                 let mut head = self.head(&current);
                 let mut next = 0;
@@ -443,18 +406,20 @@ impl<'a> Through<'a> {
                     if head.apart(self.heads[at]) {
                         continue;
                     }
-                    if let Err((owner, by)) =
-                        self.meet(at, &mut current, &mut head, rule, &mut saved)
-                    {
-                        blocked = Some(Blocked {
-                            conflict: Conflict {
-                                index: index_of_mine,
-                                path: patch.path.clone(),
-                                by,
-                            },
-                            owner,
-                        });
-                        break 'patches;
+                    match self.meet(at, &mut current, &mut head, rule, &mut saved) {
+                        Ok(Met::Passed) => {}
+                        Ok(Met::WrittenAgain) => continue 'parts,
+                        Err((owner, by)) => {
+                            blocked = Some(Blocked {
+                                conflict: Conflict {
+                                    index: index_of_mine,
+                                    path: patch.path.clone(),
+                                    by,
+                                },
+                                owner,
+                            });
+                            break 'patches;
+                        }
                     }
                 }
                 moved.push(current);
@@ -489,9 +454,14 @@ impl<'a> Through<'a> {
         head: &mut Head,
         rule: Rule,
         saved: &mut Vec<Saved<'a>>,
-    ) -> Result<(), (usize, Path)> {
+    ) -> Result<Met, (usize, Path)> {
         let slot = &mut self.patches[at];
-        let Some(theirs) = slot else { return Ok(()) };
+        let Some(theirs) = slot else {
+            return Ok(Met::Passed);
+        };
+        if rule.later_write_stands && overwrites(std::slice::from_ref(theirs), current) {
+            return Ok(Met::WrittenAgain);
+        }
         let quick = siblings(*head, self.heads[at], rule);
         let mine_moves = match &quick {
             Some((mine_moves, _)) => *mine_moves,
@@ -527,7 +497,7 @@ impl<'a> Through<'a> {
                 head.index = Some(to);
             }
         }
-        Ok(())
+        Ok(Met::Passed)
     }
 
     /// The lookup [`pass`](Through::pass) uses for `mine`, when it holds: no patch of
