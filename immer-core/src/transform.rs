@@ -828,10 +828,13 @@ mod tests {
         let before = theirs.clone();
         let mut moved = Vec::new();
         for patch in mine {
-            for current in expand(patch) {
+            'parts: for current in expand(patch) {
                 let mut current = current.into_owned();
                 for slot in theirs.iter_mut() {
                     let Some(t) = slot else { continue };
+                    if rule.later_write_stands && overwrites(std::slice::from_ref(t), &current) {
+                        continue 'parts;
+                    }
                     let mine_moves = effect(&current, t, !rule.mine_first, rule.dependent, false);
                     if let Effect::Gone = mine_moves {
                         *theirs = before;
