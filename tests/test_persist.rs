@@ -521,6 +521,9 @@ fn garbage_another_format_another_document_and_parts_that_do_not_fit_are_refused
     // Parts that do not fit together.
     let inconsistent = [
         with(&|j| j["nextId"] = 1.into()),
+        // Past the largest id: counting on would wrap (and JavaScript refuses it too).
+        with(&|j| j["nextId"] = u64::MAX.into()),
+        with(&|j| j["nextId"] = (1_u64 << 53).into()),
         with(&|j| j["pending"][0]["id"] = 9.into()),
         with(&|j| j["inFlight"]["change"]["id"] = 3.into()),
         with(&|j| {

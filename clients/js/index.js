@@ -296,6 +296,9 @@ export class SharedDocument extends Emitter {
     this.inbox = [];
     /** What this client shows the others (`null`: nothing), as JSON sent. */
     this.ownPresence = null;
+    /** The last state sent, and the one before it (taken as shown by the server). */
+    this.presenceSent = null;
+    this.presenceShown = null;
     /** @type {Map<number, { client: number, user: string, state: unknown }>} the others' presences, by number */
     this.others = new Map();
     this.presenceListeners = new Set();
@@ -430,6 +433,9 @@ export class SharedDocument extends Emitter {
     this.presenceTimer = null;
     if (this.status !== 'open') return;
     this.presenceSentAt = Date.now();
+    // The state sent before is taken as shown (a refusal of it would have put it back).
+    this.presenceShown = this.presenceSent;
+    this.presenceSent = this.ownPresence;
     this.send({ type: 'presence', state: this.ownPresence });
     clearTimeout(this.keepAliveTimer);
     this.keepAliveTimer = null;
@@ -446,6 +452,10 @@ export class SharedDocument extends Emitter {
   receivePresence(message) {
     if (this.closing === true) return;
     if (message.type === 'presenceRefused') {
+      // The server kept the state shown before: that is the one to keep alive and to show
+      // again after a reconnect, unless a newer one was set since.
+      if (this.ownPresence === this.presenceSent) this.ownPresence = this.presenceShown;
+      this.presenceSent = this.presenceShown;
       this.emit('presenceRefused', { reason: String(message.reason) });
       return;
     }

@@ -49,6 +49,8 @@ pub(crate) use connection::{
 pub use edits::EditError;
 pub(crate) use limits::Budget;
 pub use limits::{Limits, close_code};
+#[cfg(feature = "jetstream")]
+pub(crate) use presence::MOST_HEARD;
 pub use presence::PresenceChannel;
 pub(crate) use presence::presence_budget;
 

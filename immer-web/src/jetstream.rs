@@ -10,11 +10,16 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::PresenceChannel;
+use crate::hub::MOST_HEARD;
 use crate::hub::{Hub, HubBuilder};
 
-/// How many presence messages wait, each way, between a document's hub and NATS: more are
-/// dropped (the next heartbeat says them again).
+/// How many presence messages wait to be published for a document's hub: more are dropped
+/// (the next heartbeat says them again).
 const PRESENCE_QUEUE: usize = 256;
+/// How many presence messages of the other servers wait for a document's hub to read them,
+/// each at most [`MOST_HEARD`] (a longer one is dropped unread): more are dropped (the next
+/// heartbeat says them again). What NATS can make a server hold per open document.
+const PRESENCE_HEARD: usize = 32;
 
 /// The presence channel of `document` of `store`: its subject on core NATS
 /// ([`Store::presence_subject`]), subscribed until the hub lets go of the channel. `None` when
@@ -24,7 +29,7 @@ async fn presence_channel(store: &Store, document: &str) -> Option<PresenceChann
     let subject = store.presence_subject(document);
     let mut subscriber = client.subscribe(subject.clone()).await.ok()?;
     let (outgoing, mut to_publish) = mpsc::channel::<Vec<u8>>(PRESENCE_QUEUE);
-    let (heard, incoming) = mpsc::channel(PRESENCE_QUEUE);
+    let (heard, incoming) = mpsc::channel(PRESENCE_HEARD);
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -36,6 +41,10 @@ async fn presence_channel(store: &Store, document: &str) -> Option<PresenceChann
                 }
                 message = subscriber.next() => {
                     let Some(message) = message else { break };
+                    // Longer than another server writes: not read, not copied.
+                    if message.payload.len() > MOST_HEARD {
+                        continue;
+                    }
                     if let Err(mpsc::error::TrySendError::Closed(_)) =
                         heard.try_send(message.payload.to_vec())
                     {

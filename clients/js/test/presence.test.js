@@ -95,6 +95,8 @@ test('a store shows its presence to the others, as the server knows its user, un
   const { reason } = await refused;
   assert.match(reason, /bytes/);
   assert.equal(JSON.stringify(bob.presence().find((p) => p.user === 'ann').state), '{"cursor":[99,99]}');
+  // The state kept alive (and shown again after a reconnect) is the one the server took.
+  assert.deepEqual(ann.ownPresence, { cursor: [99, 99] });
 
   // Cleared, and shown again; then gone with its store.
   ann.setPresence(null);

@@ -19,6 +19,9 @@ use super::{
     SavedFollower, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
 };
 
+/// The largest edit id a restored follower may go on from (`Number.MAX_SAFE_INTEGER`, as the
+/// JavaScript client checks it).
+const MAX_SAFE_ID: u64 = (1 << 53) - 1;
 /// What happened to a follower's own edits, and to its version.
 ///
 /// Serialized tagged by `type`, as the JavaScript client's follower writes its events:
@@ -327,7 +330,7 @@ impl<T: Draftable> Follower<T> {
     /// change; its id.
     fn queue(&mut self, next: Arc<T>, patches: Vec<Patch>) -> u64 {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.saturating_add(1);
         self.local = Some(next);
         self.pending.push_back(Pending {
             first: id,
@@ -1034,6 +1037,13 @@ impl<T: Draftable> Follower<T> {
                 ));
             }
             last = last.max(id);
+        }
+        // Ids are the JavaScript client's numbers too: at most 2^53 - 1, which no follower
+        // reaches by counting its edits (and which leaves room to count on).
+        if next_id > MAX_SAFE_ID {
+            return inconsistent(format!(
+                "its next edit id {next_id} is past the largest id, {MAX_SAFE_ID}"
+            ));
         }
         if next_id <= last || next_id == 0 {
             return inconsistent(format!(

@@ -119,6 +119,12 @@ pub struct Limits {
     /// client that reads slowly gets fewer, larger messages, never a backlog). 50 ms by
     /// default (20 messages per second at most).
     pub presence_interval: Duration,
+    /// The most presences one document shows at once (its connections' and, on JetStream,
+    /// the other servers'): a connection's first state past it is refused with the reason,
+    /// another server's is not taken. With [`presence_max_bytes`](Limits::presence_max_bytes)
+    /// it bounds what a reader is sent when it joins (all the presences at once). 1,000 by
+    /// default.
+    pub presence_max_per_document: usize,
 }
 
 impl Default for Limits {
@@ -152,6 +158,7 @@ impl Default for Limits {
             presence_per_second: 40,
             presence_timeout: Duration::from_secs(30),
             presence_interval: Duration::from_millis(50),
+            presence_max_per_document: 1_000,
         }
     }
 }

@@ -21,7 +21,9 @@
 //! holding every presence that changed (each presence's text written once, shared by every
 //! reader's message, assembled by the reader's own writer); a reader that falls behind
 //! gets the newest of each presence in its next message, never a backlog, so the memory a
-//! slow reader costs is bounded by the document's presences (see BENCHMARKS.md, "Presence").
+//! slow reader costs is one entry per presence it is to be told of: those shown (at most
+//! [`Limits::presence_max_per_document`]) and those that went since it was last written to
+//! (see BENCHMARKS.md, "Presence").
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -40,6 +42,8 @@ use crate::protocol::{Presence, ServerMessage, presence_message_limit};
 
 mod relay;
 
+#[cfg(feature = "jetstream")]
+pub(crate) use relay::MOST_HEARD;
 pub use relay::PresenceChannel;
 
 /// One presence as the others receive it: `{"client":..,"user":..,"state":..}`, written once
@@ -591,6 +595,21 @@ where
         let mut core = self.core();
         if !core.connections.contains_key(&context.connection) {
             return false;
+        }
+        if canonical.is_some()
+            && !core.presences.entries.contains_key(&context.connection)
+            && core.presences.entries.len() >= limits.presence_max_per_document
+        {
+            drop(core);
+            let reason = format!(
+                "this document shows at most {} presences at once",
+                limits.presence_max_per_document
+            );
+            self.send_to(
+                context.connection,
+                &ServerMessage::<T>::PresenceRefused { reason },
+            );
+            return true;
         }
         match canonical {
             Some(state) => {

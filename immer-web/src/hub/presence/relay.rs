@@ -50,7 +50,7 @@ pub(crate) type Origin = (Arc<str>, u64);
 /// 1 MiB by default.)
 const MESSAGE_BYTES: usize = 256 * 1024;
 /// The longest message read: anything longer is not another server's.
-const MOST_HEARD: usize = 1 << 20;
+pub(crate) const MOST_HEARD: usize = 1 << 20;
 /// The longest server id and user name read from another server.
 const MOST_SERVER: usize = 64;
 const MOST_USER: usize = 1024;
@@ -231,7 +231,11 @@ where
                     let id = match known {
                         Some(id) => id,
                         // As many as a document keeps sessions, at most.
-                        None if relay.remote.len() >= limits.max_sessions => continue,
+                        None if relay.remote.len() >= limits.max_sessions
+                            || core.presences.entries.len() >= limits.presence_max_per_document =>
+                        {
+                            continue;
+                        }
                         None => {
                             let id = core.next_connection;
                             core.next_connection += 1;
