@@ -17,6 +17,7 @@ use crate::error::{Error, retry_transient};
 use crate::node::Node;
 use crate::persist::{self, Persist};
 use crate::pool;
+use crate::sessions::LogSessions;
 use crate::store::{Store, StoredSnapshot, check_name};
 use crate::worker::{self, Shared};
 
@@ -256,7 +257,8 @@ where
             })
             .with_batch(batch);
             let replica = replica(state, stored.version, &checks);
-            let mut node = Node::new(follower, replica, stored.seq, stored.sessions);
+            let sessions = LogSessions::from_stored(&stored.sessions, &stored.clients);
+            let mut node = Node::new(follower, replica, stored.seq, sessions);
             if keep {
                 node.keep_saved();
             }

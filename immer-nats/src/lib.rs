@@ -132,6 +132,7 @@ mod node;
 mod persist;
 mod pool;
 mod reader;
+mod sessions;
 mod worker;
 
 pub use crate::builder::DocumentBuilder;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, object_store, stream};
 use futures_util::StreamExt;
-use immer::sync::SessionId;
+use immer::sync::{ClientId, SessionId};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
@@ -32,14 +32,19 @@ struct Head {
 }
 
 /// A stored snapshot: the state at `version`, which includes the log up to stream sequence
-/// `seq`, and the last change each recent session committed (so that a node that reloads
-/// learns how its change in flight ended).
+/// `seq`, and the table of sessions the log showed then (see `sessions.rs`): the last change
+/// each recent session committed and its version (so that a node that reloads learns how its
+/// change in flight ended), and each one's client (so that a node that starts from the
+/// snapshot lets a client resume its session). The clients are a field of their own, which
+/// a snapshot written before them lacks and a node from before them ignores.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredSnapshot<T> {
     pub(crate) version: u64,
     pub(crate) seq: u64,
     pub(crate) state: T,
     pub(crate) sessions: Vec<(SessionId, u64, u64)>,
+    #[serde(default)]
+    pub(crate) clients: Vec<(SessionId, ClientId)>,
 }
 
 /// A set of documents in one JetStream stream.
@@ -204,6 +209,7 @@ impl Store {
             seq: 0,
             state: initial,
             sessions: Vec::new(),
+            clients: Vec::new(),
         };
         let head = self
             .put_snapshot(document, 0, 0, serde_json::to_vec(&stored)?)

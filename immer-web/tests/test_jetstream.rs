@@ -284,6 +284,113 @@ fn accepted_changes_survive_kill_9_of_the_server_process_on_jetstream() {
     );
 }
 
+const RESUME_TEST: &str = "a_session_survives_kill_9_of_its_server_on_jetstream";
+const RESUME_CHILD: &str = "IMMER_WEB_RESUME_NATS";
+
+/// A client's session outlives the process of its server: each server derives the
+/// sessions from the log, so a client whose server is killed with SIGKILL (with a change in
+/// flight and edits waiting behind it) resumes its session on the server started again, or
+/// on another server of the same document. Its change in flight is answered once, the edits
+/// after it are committed once, and none is lost with its session; no other user may resume
+/// it.
+#[test]
+fn a_session_survives_kill_9_of_its_server_on_jetstream() {
+    use common::kill::{serve, start};
+    if let Ok(url) = std::env::var(RESUME_CHILD) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let store = nats::store(&url, config()).await;
+            serve(store).await;
+        });
+        return;
+    }
+    let server = nats::NatsServer::start();
+    let env = [(RESUME_CHILD, server.url())];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // On the server's next life.
+    let (first, address) = start(RESUME_TEST, &env);
+    let next = || start(RESUME_TEST, &env);
+    let last = runtime.block_on(resume_after_kill("board-00", "editor-ann", first, address, next));
+    kill(last);
+    // On another server of the document, running all along.
+    let (first, address) = start(RESUME_TEST, &env);
+    let other = start(RESUME_TEST, &env);
+    let last = runtime.block_on(resume_after_kill("board-01", "editor-bob", first, address, || other));
+    kill(last);
+}
+
+fn kill(mut process: std::process::Child) {
+    process.kill().unwrap(); // SIGKILL
+    process.wait().unwrap();
+}
+
+/// `user` edits `doc` through the server `first` at `address`: one change committed, one in
+/// flight when the server is killed, four made while it is gone; then resumes on the server
+/// `next` gives and checks that every edit is committed once. Returns that server.
+async fn resume_after_kill(
+    doc: &str,
+    user: &str,
+    first: std::process::Child,
+    address: String,
+    next: impl FnOnce() -> (std::process::Child, String),
+) -> std::process::Child {
+    use common::many::Many;
+    let push = |todo: &str| {
+        let todo = todo.to_owned();
+        move |d: &mut immer::PatchDraft<'_, '_, Board>| {
+            d.todos().push(Todo {
+                id: todo.clone(),
+                text: todo,
+                done: false,
+            });
+        }
+    };
+    let mut client = Many::connect(&address, user).await;
+    assert_eq!(client.subscribe(doc, None).await, Ok(false));
+    let mut ids = vec![client.edit(doc, push("x0")).await];
+    client.settle(doc, 0).await;
+    let session = client.sessions[doc];
+    // In flight when its server is killed (it may land or not), then four more offline.
+    ids.push(client.edit(doc, push("x1")).await);
+    kill(first);
+    for n in 2..6 {
+        ids.push(client.make_edit(doc, push(&format!("x{n}"))));
+    }
+    let (server, address) = next();
+    // Another user may not resume it.
+    let mut eve = Many::connect(&address, "editor-eve").await;
+    assert_eq!(eve.subscribe(doc, Some(session)).await, Ok(false));
+    let mut again = Many::connect(&address, user).await;
+    again.followers = std::mem::take(&mut client.followers);
+    again.events = std::mem::take(&mut client.events);
+    assert_eq!(
+        again.subscribe(doc, Some(session)).await,
+        Ok(true),
+        "the session is resumed"
+    );
+    assert_eq!(again.sessions[doc], session);
+    again.settle(doc, 0).await;
+    for id in &ids {
+        assert!(
+            matches!(again.outcome(doc, *id), Some(FollowerEvent::Accepted { .. })),
+            "edit {id}: {:?}",
+            again.events[doc]
+        );
+        let outcomes = again.events[doc]
+            .iter()
+            .filter(|e| matches!(e, FollowerEvent::Accepted { id: i, .. } | FollowerEvent::Dropped { id: i, .. } if i == id))
+            .count();
+        assert_eq!(outcomes, 1, "edit {id}");
+    }
+    let state = again.state(doc);
+    for n in 0..6 {
+        let todo = format!("x{n}");
+        let count = state.todos.iter().filter(|t| t.id == todo).count();
+        assert_eq!(count, 1, "{todo} in {:?}", state.todos);
+    }
+    server
+}
+
 /// The last sequence of stream `stream`: what was ever appended to it.
 async fn last_sequence(url: &str, stream: &str) -> u64 {
     let client = async_nats::connect(url).await.unwrap();

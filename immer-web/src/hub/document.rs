@@ -64,6 +64,24 @@ where
         // The user's client, the same in every life of the server (a session kept across a
         // restart is resumed by its user only).
         let client = user_client(&identity.user);
+        if let Some(session) = resume.filter(|s| !core.sessions.contains_key(s)) {
+            // Not held here: the backend may know it as this user's (a shared log's shows
+            // the sessions of every server, in every life). Held from now on, as a session
+            // kept across a restart is.
+            if core.backend.resume_session(session, client) {
+                if let Err(refused) = self.make_session_room(&mut core, &identity.user) {
+                    core.backend.close_session(session);
+                    return Err(refused);
+                }
+                let entry = Session {
+                    client,
+                    user: String::new(),
+                    connection: None,
+                    detached_at: now,
+                };
+                core.sessions.insert(session, entry);
+            }
+        }
         let resumed = resume.filter(|s| core.sessions.get(s).map(|e| e.client) == Some(client));
         let (session, version, state) = if let Some(session) = resumed {
             let entry = core
