@@ -21,6 +21,11 @@ use crate::sessions::LogSessions;
 use crate::store::{Store, StoredSnapshot, check_name};
 use crate::worker::{self, Shared};
 
+/// How far back before its snapshot a joining node reads the log, in stream sequences (the
+/// document's messages among them; the stream's other documents' are filtered out by the
+/// server).
+const READ_BACK: u64 = 4096;
+
 // Beside the builder it makes rather than in store.rs: the worker uses the store, and the
 // builder starts the worker.
 impl Store {
@@ -266,6 +271,24 @@ where
         })
         .await
         .map_err(Error::nats)??;
+        // The log just before the snapshot, unless it is purged behind snapshots: a client
+        // that resumes its session here may have made its change against one of its
+        // versions.
+        let at = node.last_seq;
+        let node = if at > 0 && node.replica.log_start() > 0 && !store.config.compact {
+            let earlier = store
+                .read_range(&self.name, at.saturating_sub(READ_BACK - 1), at)
+                .await;
+            pool::run(move || {
+                let mut node = node;
+                node.remember(earlier);
+                node
+            })
+            .await
+            .map_err(Error::nats)?
+        } else {
+            node
+        };
         let subject = store.subject(&self.name);
         let shared = Arc::new(Shared::new(self.name, subject, node, persist));
         let checks = self.checks;

@@ -184,8 +184,8 @@ impl<T: Draftable> Node<T> {
         let mut node = if replica_version == version && version < stored.version {
             // The sessions' last commits as of the follower's version; the log read from
             // there brings back the rest.
-            let sessions = LogSessions::from_stored(&stored.sessions, &stored.clients)
-                .up_to(version);
+            let sessions =
+                LogSessions::from_stored(&stored.sessions, &stored.clients).up_to(version);
             let state = Arc::clone(follower.confirmed());
             Node::new(follower, replica(state, version), seq, sessions)
         } else {
@@ -217,6 +217,36 @@ impl<T: Draftable> Node<T> {
         node.take_follower_events();
         node.durability = Durability::Saved { in_flight };
         node
+    }
+
+    /// Puts the changes committed before the replica's snapshot back in front of its log,
+    /// as far as `earlier` (messages of the log up to the snapshot's, oldest first) holds
+    /// them without a gap: a change made against one of their versions (a client that
+    /// resumes its session here, with its change in flight) is then moved through them
+    /// instead of refused as compacted. Of messages with the same version, the first is the
+    /// one that took effect (a later one landed stale).
+    pub(crate) fn remember(&mut self, earlier: Vec<Received>) {
+        let start = self.replica.log_start();
+        let mut by_version = std::collections::BTreeMap::new();
+        for message in earlier {
+            if let Ok(committed) = serde_json::from_slice::<Committed>(&message.payload) {
+                if committed.version <= start {
+                    by_version.entry(committed.version).or_insert(committed);
+                }
+            }
+        }
+        let mut run = Vec::new();
+        let mut expected = start;
+        for (version, committed) in by_version.into_iter().rev() {
+            if version != expected || version == 0 {
+                break;
+            }
+            run.push(committed);
+            expected -= 1;
+        }
+        run.reverse();
+        // Ends at the log's start and follows on, by construction.
+        let _ = self.replica.remember(run);
     }
 
     /// Keeps the follower in a store from now on: nothing goes out until a first save.
@@ -1076,7 +1106,10 @@ mod tests {
         assert!(node.prepare(1, MAX_PAYLOAD).append.is_none());
         assert_eq!(node.submit(remote(3, 1, 11)), Submitted::Queued);
         let append = node.prepare(1, MAX_PAYLOAD).append.expect("an append");
-        assert_eq!((append.message_id.as_str(), decode(&append).client), ("7.3.0", 3));
+        assert_eq!(
+            (append.message_id.as_str(), decode(&append).client),
+            ("7.3.0", 3)
+        );
         // A session the log does not show (never committed, or forgotten) is not resumed.
         assert!(!node.resume(8, 3));
     }
@@ -1113,6 +1146,34 @@ mod tests {
         });
         assert!(node.prepare(0, MAX_PAYLOAD).append.is_none());
         assert!(node.remote.queue.is_empty());
+    }
+
+    #[test]
+    fn a_node_remembers_the_log_before_its_snapshot_up_to_a_gap() {
+        let mut node = Node::new(
+            node().follower,
+            Leader::resume(Arc::new(vec![30, 20, 10]), 3),
+            9,
+            LogSessions::default(),
+        );
+        // Version 1 is missing from what was read; version 3 landed twice (stale after).
+        let earlier = [
+            message(5, &foreign(2, 2, 20)),
+            message(7, &foreign(3, 3, 30)),
+            message(8, &foreign(3, 4, 40)),
+            message(9, &foreign(4, 5, 50)),
+        ];
+        node.remember(earlier.into());
+        assert_eq!(node.replica.log_start(), 1);
+        assert_eq!(
+            node.replica.log().map(|c| c.id).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        // A change made against version 1 is moved through them, not refused as compacted.
+        node.remote.open(REMOTE, 3);
+        assert_eq!(node.submit(remote(1, 1, 70)), Submitted::Queued);
+        let append = node.prepare(9, MAX_PAYLOAD).append.expect("an append");
+        assert_eq!(decode(&append).version, 4);
     }
 
     #[test]

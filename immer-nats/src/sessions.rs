@@ -67,7 +67,14 @@ impl LogSessions {
         sessions.sort_by_key(|(_, _, version)| *version);
         for (session, id, version) in sessions {
             let client = clients.get(&session).copied().unwrap_or(0);
-            table.record(session, LastCommit { client, id, version });
+            table.record(
+                session,
+                LastCommit {
+                    client,
+                    id,
+                    version,
+                },
+            );
         }
         table
     }
@@ -192,7 +199,10 @@ mod tests {
         assert_eq!(old.get(3).map(|l| (l.client, l.id)), Some((0, 1)));
         // As of version 7.
         let earlier = read.up_to(7);
-        assert_eq!((earlier.get(3), earlier.get(9).map(|l| l.id)), (None, Some(4)));
+        assert_eq!(
+            (earlier.get(3), earlier.get(9).map(|l| l.id)),
+            (None, Some(4))
+        );
     }
 
     proptest! {

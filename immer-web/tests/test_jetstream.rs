@@ -247,7 +247,8 @@ const KILL_CHILD: &str = "IMMER_WEB_KILL_NATS";
 /// Kill -9 during load on JetStream: the server process of many documents (its node of
 /// each) is killed with SIGKILL 20 times under the load of 50 clients on 20 documents, and
 /// started again; the NATS server stays. Checked as on the embedded store
-/// (`test_kill.rs`), against the documents as a fresh node reads them from the log.
+/// (`test_kill.rs`), against the documents as a fresh node reads them from the log; and,
+/// as there, clients resume their sessions on the server's next life.
 #[test]
 fn accepted_changes_survive_kill_9_of_the_server_process_on_jetstream() {
     use common::kill::{DOCUMENTS, ROUNDS, doc_name, load, serve};
@@ -278,9 +279,14 @@ fn accepted_changes_survive_kill_9_of_the_server_process_on_jetstream() {
         }
         total
     });
+    // Every server derives the sessions from the log: clients resume them on the next life.
+    assert!(
+        told.resumed_after_restart > 0,
+        "no session was resumed after a restart"
+    );
     println!(
-        "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed",
-        told.kills, told.accepted, told.resumed
+        "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed ({} on a new life of the server)",
+        told.kills, told.accepted, told.resumed, told.resumed_after_restart
     );
 }
 
@@ -306,34 +312,52 @@ fn a_session_survives_kill_9_of_its_server_on_jetstream() {
     }
     let server = nats::NatsServer::start();
     let env = [(RESUME_CHILD, server.url())];
+    let start = || {
+        let (process, address) = start(RESUME_TEST, &env);
+        (Process(process), address)
+    };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // On the server's next life.
-    let (first, address) = start(RESUME_TEST, &env);
-    let next = || start(RESUME_TEST, &env);
-    let last = runtime.block_on(resume_after_kill("board-00", "editor-ann", first, address, next));
-    kill(last);
+    let (first, address) = start();
+    runtime.block_on(resume_after_kill(
+        "board-00",
+        "editor-ann",
+        first,
+        address,
+        start,
+    ));
     // On another server of the document, running all along.
-    let (first, address) = start(RESUME_TEST, &env);
-    let other = start(RESUME_TEST, &env);
-    let last = runtime.block_on(resume_after_kill("board-01", "editor-bob", first, address, || other));
-    kill(last);
+    let (first, address) = start();
+    let other = start();
+    runtime.block_on(resume_after_kill(
+        "board-01",
+        "editor-bob",
+        first,
+        address,
+        || other,
+    ));
 }
 
-fn kill(mut process: std::process::Child) {
-    process.kill().unwrap(); // SIGKILL
-    process.wait().unwrap();
+/// A server's process, killed with SIGKILL when dropped (a failed test leaves none behind).
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `user` edits `doc` through the server `first` at `address`: one change committed, one in
 /// flight when the server is killed, four made while it is gone; then resumes on the server
-/// `next` gives and checks that every edit is committed once. Returns that server.
+/// `next` gives and checks that every edit is committed once.
 async fn resume_after_kill(
     doc: &str,
     user: &str,
-    first: std::process::Child,
+    first: Process,
     address: String,
-    next: impl FnOnce() -> (std::process::Child, String),
-) -> std::process::Child {
+    next: impl FnOnce() -> (Process, String),
+) {
     use common::many::Many;
     let push = |todo: &str| {
         let todo = todo.to_owned();
@@ -352,11 +376,11 @@ async fn resume_after_kill(
     let session = client.sessions[doc];
     // In flight when its server is killed (it may land or not), then four more offline.
     ids.push(client.edit(doc, push("x1")).await);
-    kill(first);
+    drop(first);
     for n in 2..6 {
         ids.push(client.make_edit(doc, push(&format!("x{n}"))));
     }
-    let (server, address) = next();
+    let (_server, address) = next();
     // Another user may not resume it.
     let mut eve = Many::connect(&address, "editor-eve").await;
     assert_eq!(eve.subscribe(doc, Some(session)).await, Ok(false));
@@ -372,7 +396,10 @@ async fn resume_after_kill(
     again.settle(doc, 0).await;
     for id in &ids {
         assert!(
-            matches!(again.outcome(doc, *id), Some(FollowerEvent::Accepted { .. })),
+            matches!(
+                again.outcome(doc, *id),
+                Some(FollowerEvent::Accepted { .. })
+            ),
             "edit {id}: {:?}",
             again.events[doc]
         );
@@ -388,7 +415,6 @@ async fn resume_after_kill(
         let count = state.todos.iter().filter(|t| t.id == todo).count();
         assert_eq!(count, 1, "{todo} in {:?}", state.todos);
     }
-    server
 }
 
 /// The last sequence of stream `stream`: what was ever appended to it.
