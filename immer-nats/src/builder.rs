@@ -140,7 +140,9 @@ where
     /// restores it, shows its state at once, and goes on in its session: the change in
     /// flight is sent again and decided once, whether or not it landed before, and the
     /// edits after it follow. When the store holds nothing, the join is a new session, kept
-    /// from then on. The sessions this node opened for remote clients are not kept.
+    /// from then on. The sessions this node opened for remote clients are not kept here: the
+    /// log shows those that committed, and any node lets their clients resume them (see
+    /// [`Document::resume_session`]).
     ///
     /// When the log was purged past what the node saved ([`Config::compact`]), it starts
     /// from the newest snapshot, as a node that fell behind a compaction does: its edits move
