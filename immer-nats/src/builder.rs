@@ -273,24 +273,8 @@ where
         })
         .await
         .map_err(Error::nats)??;
-        // The log just before the snapshot, unless it is purged behind snapshots: a client
-        // that resumes its session here may have made its change against one of its
-        // versions.
-        let at = node.last_seq;
-        let node = if at > 0 && node.replica.log_start() > 0 && !store.config.compact {
-            let earlier = store
-                .read_range(&self.name, at.saturating_sub(READ_BACK - 1), at)
-                .await;
-            pool::run(move || {
-                let mut node = node;
-                node.remember(earlier);
-                node
-            })
-            .await
-            .map_err(Error::nats)?
-        } else {
-            node
-        };
+        // Boxed: reading the log is a large future, and the join's would carry it.
+        let node = Box::pin(remember_earlier(&store, &self.name, node)).await?;
         let subject = store.subject(&self.name);
         let shared = Arc::new(Shared::new(self.name, subject, node, persist));
         let checks = self.checks;
@@ -311,6 +295,30 @@ where
             .await?;
         Ok(document)
     }
+}
+
+/// `node`, with the log just before its snapshot put back in front of its replica's log
+/// (see [`Node::remember`]), unless [`Config::compact`](crate::Config::compact) purges it: a
+/// client that resumes its session on this node may have made its change against one of its
+/// versions.
+async fn remember_earlier<T>(store: &Store, name: &str, node: Node<T>) -> Result<Node<T>, Error>
+where
+    T: Draftable + Send + Sync + 'static,
+{
+    let at = node.last_seq;
+    if at == 0 || node.replica.log_start() == 0 || store.config.compact {
+        return Ok(node);
+    }
+    let earlier = store
+        .read_range(name, at.saturating_sub(READ_BACK - 1), at)
+        .await;
+    pool::run(move || {
+        let mut node = node;
+        node.remember(earlier);
+        node
+    })
+    .await
+    .map_err(Error::nats)
 }
 
 /// The replica of a document at `version` (a snapshot's): a leader that orders this node's

@@ -1165,10 +1165,7 @@ mod tests {
         ];
         node.remember(earlier.into());
         assert_eq!(node.replica.log_start(), 1);
-        assert_eq!(
-            node.replica.log().map(|c| c.id).collect::<Vec<_>>(),
-            [2, 3]
-        );
+        assert_eq!(node.replica.log().map(|c| c.id).collect::<Vec<_>>(), [2, 3]);
         // A change made against version 1 is moved through them, not refused as compacted.
         node.remote.open(REMOTE, 3);
         assert_eq!(node.submit(remote(1, 1, 70)), Submitted::Queued);

@@ -12,6 +12,10 @@ use immer::sync::{ClientId, Committed, SessionId};
 /// the hub's `session_idle`.
 pub(crate) const RECENT_SESSIONS: usize = 4096;
 
+/// The table as a snapshot carries it: each session's last commit `(session, id, version)`,
+/// and each session's client (see `StoredSnapshot`).
+pub(crate) type Stored = (Vec<(SessionId, u64, u64)>, Vec<(SessionId, ClientId)>);
+
 /// A session's last committed change, as the log shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LastCommit {
@@ -136,7 +140,7 @@ impl LogSessions {
 
     /// The table as a snapshot carries it: each session's last commit `(session, id,
     /// version)` and each session's client, by session.
-    pub(crate) fn stored(&self) -> (Vec<(SessionId, u64, u64)>, Vec<(SessionId, ClientId)>) {
+    pub(crate) fn stored(&self) -> Stored {
         let mut held: Vec<(SessionId, LastCommit)> =
             self.by_session.iter().map(|(s, l)| (*s, *l)).collect();
         held.sort_unstable_by_key(|(session, _)| *session);
