@@ -17,8 +17,14 @@ use crate::error::{Error, retry_transient};
 use crate::node::Node;
 use crate::persist::{self, Persist};
 use crate::pool;
+use crate::sessions::LogSessions;
 use crate::store::{Store, StoredSnapshot, check_name};
 use crate::worker::{self, Shared};
+
+/// How far back before its snapshot a joining node reads the log, in stream sequences (the
+/// document's messages among them; the stream's other documents' are filtered out by the
+/// server).
+const READ_BACK: u64 = 4096;
 
 // Beside the builder it makes rather than in store.rs: the worker uses the store, and the
 // builder starts the worker.
@@ -134,7 +140,9 @@ where
     /// restores it, shows its state at once, and goes on in its session: the change in
     /// flight is sent again and decided once, whether or not it landed before, and the
     /// edits after it follow. When the store holds nothing, the join is a new session, kept
-    /// from then on. The sessions this node opened for remote clients are not kept.
+    /// from then on. The sessions this node opened for remote clients are not kept here: the
+    /// log shows those that committed, and any node lets their clients resume them (see
+    /// [`Document::resume_session`]).
     ///
     /// When the log was purged past what the node saved ([`Config::compact`]), it starts
     /// from the newest snapshot, as a node that fell behind a compaction does: its edits move
@@ -256,7 +264,8 @@ where
             })
             .with_batch(batch);
             let replica = replica(state, stored.version, &checks);
-            let mut node = Node::new(follower, replica, stored.seq, stored.sessions);
+            let sessions = LogSessions::from_stored(&stored.sessions, &stored.clients);
+            let mut node = Node::new(follower, replica, stored.seq, sessions);
             if keep {
                 node.keep_saved();
             }
@@ -264,6 +273,8 @@ where
         })
         .await
         .map_err(Error::nats)??;
+        // Boxed: reading the log is a large future, and the join's would carry it.
+        let node = Box::pin(remember_earlier(&store, &self.name, node)).await?;
         let subject = store.subject(&self.name);
         let shared = Arc::new(Shared::new(self.name, subject, node, persist));
         let checks = self.checks;
@@ -284,6 +295,30 @@ where
             .await?;
         Ok(document)
     }
+}
+
+/// `node`, with the log just before its snapshot put back in front of its replica's log
+/// (see [`Node::remember`]), unless [`Config::compact`](crate::Config::compact) purges it: a
+/// client that resumes its session on this node may have made its change against one of its
+/// versions.
+async fn remember_earlier<T>(store: &Store, name: &str, node: Node<T>) -> Result<Node<T>, Error>
+where
+    T: Draftable + Send + Sync + 'static,
+{
+    let at = node.last_seq;
+    if at == 0 || node.replica.log_start() == 0 || store.config.compact {
+        return Ok(node);
+    }
+    let earlier = store
+        .read_range(name, at.saturating_sub(READ_BACK - 1), at)
+        .await;
+    pool::run(move || {
+        let mut node = node;
+        node.remember(earlier);
+        node
+    })
+    .await
+    .map_err(Error::nats)
 }
 
 /// The replica of a document at `version` (a snapshot's): a leader that orders this node's

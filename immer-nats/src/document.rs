@@ -218,9 +218,27 @@ where
 
     /// Forgets a session opened with [`open_session`](Document::open_session) (its client
     /// is gone for good): its changes are refused from then on, and a retransmission of its
-    /// last one is no longer answered as before. Returns whether it was open.
+    /// last one is no longer answered as before. Returns whether it was open. The log still
+    /// shows it while it is recent: its client may [resume](Document::resume_session) it.
     pub fn close_session(&self, session: SessionId) -> bool {
         self.shared.lock().remote.close(session)
+    }
+
+    /// Lets `client` resume `session` on this node, as a remote session: one this node has
+    /// open for `client`, or one the log shows as `client`'s, whichever node opened it and in
+    /// whatever life (a client whose server was killed, or that reconnects to another
+    /// server of the document). Returns whether it may; then the session's change sent again
+    /// is answered as it ended, never appended twice, and its next changes are ordered as
+    /// any remote session's.
+    ///
+    /// Every committed change names its client, session and id, so every node derives from
+    /// the log the sessions that committed lately (the 4,096 whose last commit is the most
+    /// recent; a snapshot carries them), each with its client and last committed change. A
+    /// session the log does not show cannot be resumed on another node or life: one that
+    /// never committed a change (its refusals are not in the log), or one forgotten since.
+    /// Never this node's own session, nor for client 0 (a node's client unless set).
+    pub fn resume_session(&self, session: SessionId, client: ClientId) -> bool {
+        self.shared.lock().resume(session, client)
     }
 
     /// Queues a change of a remote session for the log. It is ordered as this node's own
@@ -315,8 +333,9 @@ where
     }
 }
 
-/// A session id no other node picks: 64 random bits from the standard library's hasher keys
-/// and the clock.
+/// A session id no other node picks, in any life: 53 random bits (within JavaScript's safe
+/// integers, as a JavaScript client holds it) from the standard library's hasher keys, the
+/// clock and the process id; never 0.
 pub(crate) fn random_session() -> SessionId {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -326,7 +345,7 @@ pub(crate) fn random_session() -> SessionId {
             .map_or(0, |d| d.as_nanos()),
     );
     hasher.write_u32(std::process::id());
-    hasher.finish().max(1)
+    (hasher.finish() & ((1 << 53) - 1)).max(1)
 }
 
 /// The seam a transport plugs into (see [`Backend`]): the WebSocket hub of `immer-web`
@@ -387,5 +406,9 @@ where
 
     fn close_session(&mut self, session: SessionId) {
         Document::close_session(self, session);
+    }
+
+    fn resume_session(&mut self, session: SessionId, client: ClientId) -> bool {
+        Document::resume_session(self, session, client)
     }
 }

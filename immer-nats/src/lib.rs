@@ -35,6 +35,12 @@
 //!   appended only once a save holds it in flight, so a node killed at any moment goes on
 //!   from its last save at its next join, sending the same change under the same message id,
 //!   which the log decides once.
+//! - **Sessions outlive their node.** Every committed change names its client, session and
+//!   id, so every node derives from the log the sessions that committed lately, each with
+//!   its client and last committed change, and a snapshot carries them: a remote client
+//!   whose node was killed, or that reconnects to another node, resumes its session there
+//!   ([`Document::resume_session`]), its change sent again answered as it ended, never
+//!   appended twice.
 //! - **Snapshots** of a document live in a JetStream object store, pointed to by a key-value
 //!   bucket entry that says the version and stream sequence they include. The node that
 //!   commits every [`Config::snapshot_every`]-th change writes one; with
@@ -132,6 +138,7 @@ mod node;
 mod persist;
 mod pool;
 mod reader;
+mod sessions;
 mod worker;
 
 pub use crate::builder::DocumentBuilder;

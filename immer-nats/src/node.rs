@@ -6,7 +6,7 @@
 //! NATS, no runtime, no locks, no channels: the worker (`worker.rs`) does what the node
 //! decides, and the tests below try the decisions without a server.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,10 +17,8 @@ use immer::sync::{
     ToFollower, ToLeader,
 };
 
+use crate::sessions::LogSessions;
 use crate::store::StoredSnapshot;
-
-/// How many sessions' last commits a node remembers, and a snapshot with it.
-const RECENT_SESSIONS: usize = 4096;
 
 /// A message of the document's log, as read.
 pub(crate) struct Received {
@@ -35,8 +33,8 @@ pub(crate) struct Node<T> {
     pub(crate) replica: Leader<T>,
     /// The stream sequence of the last message applied.
     pub(crate) last_seq: u64,
-    /// Each recent session's last committed change and its version.
-    sessions: BTreeMap<SessionId, (u64, u64)>,
+    /// The sessions the log shows: each recent one's client and last committed change.
+    sessions: LogSessions,
     pub(crate) events: Vec<FollowerEvent>,
     /// The change in flight (session and id) and how many of its appends are known to have
     /// no effect (they landed stale): each such attempt gets a message id of its own.
@@ -135,18 +133,18 @@ pub(crate) struct Prepared {
 
 impl<T: Draftable> Node<T> {
     /// A node at a snapshot: `replica` holds its state, and `seq` and `sessions` are the
-    /// stream sequence and the sessions' last commits it includes.
+    /// stream sequence and the table of sessions it includes.
     pub(crate) fn new(
         follower: Follower<T>,
         replica: Leader<T>,
         seq: u64,
-        sessions: Vec<(SessionId, u64, u64)>,
+        sessions: LogSessions,
     ) -> Self {
         Node {
             follower,
             replica,
             last_seq: seq,
-            sessions: sessions.into_iter().map(|(s, c, v)| (s, (c, v))).collect(),
+            sessions,
             events: Vec::new(),
             attempt: ((0, 0), 0),
             stale: 0,
@@ -186,11 +184,8 @@ impl<T: Draftable> Node<T> {
         let mut node = if replica_version == version && version < stored.version {
             // The sessions' last commits as of the follower's version; the log read from
             // there brings back the rest.
-            let sessions = stored
-                .sessions
-                .into_iter()
-                .filter(|(_, _, v)| *v <= version)
-                .collect();
+            let sessions =
+                LogSessions::from_stored(&stored.sessions, &stored.clients).up_to(version);
             let state = Arc::clone(follower.confirmed());
             Node::new(follower, replica(state, version), seq, sessions)
         } else {
@@ -200,7 +195,7 @@ impl<T: Draftable> Node<T> {
                 follower,
                 replica(Arc::clone(&state), stored.version),
                 stored.seq,
-                stored.sessions,
+                LogSessions::from_stored(&stored.sessions, &stored.clients),
             );
             if version < stored.version {
                 node.follower.receive(ToFollower::Snapshot(Snapshot {
@@ -222,6 +217,36 @@ impl<T: Draftable> Node<T> {
         node.take_follower_events();
         node.durability = Durability::Saved { in_flight };
         node
+    }
+
+    /// Puts the changes committed before the replica's snapshot back in front of its log,
+    /// as far as `earlier` (messages of the log up to the snapshot's, oldest first) holds
+    /// them without a gap: a change made against one of their versions (a client that
+    /// resumes its session here, with its change in flight) is then moved through them
+    /// instead of refused as compacted. Of messages with the same version, the first is the
+    /// one that took effect (a later one landed stale).
+    pub(crate) fn remember(&mut self, earlier: Vec<Received>) {
+        let start = self.replica.log_start();
+        let mut by_version = std::collections::BTreeMap::new();
+        for message in earlier {
+            if let Ok(committed) = serde_json::from_slice::<Committed>(&message.payload) {
+                if committed.version <= start {
+                    by_version.entry(committed.version).or_insert(committed);
+                }
+            }
+        }
+        let mut run = Vec::new();
+        let mut expected = start;
+        for (version, committed) in by_version.into_iter().rev() {
+            if version != expected || version == 0 {
+                break;
+            }
+            run.push(committed);
+            expected -= 1;
+        }
+        run.reverse();
+        // Ends at the log's start and follows on, by construction.
+        let _ = self.replica.remember(run);
     }
 
     /// Keeps the follower in a store from now on: nothing goes out until a first save.
@@ -279,18 +304,7 @@ impl<T: Draftable> Node<T> {
         }
         let outbound = vec![self.remote.committed(&committed)];
         self.last_seq = seq;
-        self.sessions
-            .insert(committed.session, (committed.id, committed.version));
-        if self.sessions.len() > RECENT_SESSIONS {
-            let oldest = self
-                .sessions
-                .iter()
-                .min_by_key(|(_, (_, v))| *v)
-                .map(|(s, _)| *s);
-            if let Some(oldest) = oldest {
-                self.sessions.remove(&oldest);
-            }
-        }
+        self.sessions.committed(&committed);
         Step::Committed {
             committed,
             outbound,
@@ -360,15 +374,13 @@ impl<T: Draftable> Node<T> {
 
     /// The replica as a snapshot of `version`, which includes the log up to `seq`.
     fn stored_snapshot(&self, version: u64, seq: u64) -> StoredSnapshot<Arc<T>> {
+        let (sessions, clients) = self.sessions.stored();
         StoredSnapshot {
             version,
             seq,
             state: Arc::clone(self.replica.state()),
-            sessions: self
-                .sessions
-                .iter()
-                .map(|(s, (c, v))| (*s, *c, *v))
-                .collect(),
+            sessions,
+            clients,
         }
     }
 
@@ -396,11 +408,7 @@ impl<T: Draftable> Node<T> {
             .remote
             .reloaded(&stored.sessions, stored.version, &*state);
         self.last_seq = self.last_seq.max(stored.seq);
-        self.sessions = stored
-            .sessions
-            .into_iter()
-            .map(|(s, c, v)| (s, (c, v)))
-            .collect();
+        self.sessions = LogSessions::from_stored(&stored.sessions, &stored.clients);
         self.take_follower_events();
         Some(outbound)
     }
@@ -445,6 +453,18 @@ impl<T: Draftable> Node<T> {
             let Some(change) = own.or_else(|| self.remote.next().cloned()) else {
                 break None;
             };
+            if remote
+                && self
+                    .sessions
+                    .get(change.session)
+                    .is_some_and(|last| last.id >= change.id)
+            {
+                // Committed already (its commit answered it, to every session): never
+                // appended twice. Reading the commit takes such a change out of the queue,
+                // so this guard only holds the rule where that could be missed.
+                self.remote.skip();
+                continue;
+            }
             let client = if remote {
                 change.client
             } else {
@@ -501,6 +521,26 @@ impl<T: Draftable> Node<T> {
             message_id: format!("{}.{}.{}", change.session, change.id, self.attempt.1),
             expected: self.last_seq,
         }
+    }
+
+    /// Lets `client` resume `session` on this node: one this node holds for `client`, or one
+    /// the log shows as `client`'s (it committed lately, on whichever node, in whatever
+    /// life), which this node then holds, with its last commit as its last answer, so that
+    /// the change sent again is answered again and the next ones are ordered. Never this
+    /// node's own session, nor for client 0 (a node's client unless set, never a hub's).
+    /// Returns whether it may.
+    pub(crate) fn resume(&mut self, session: SessionId, client: ClientId) -> bool {
+        if let Some(held) = self.remote.client(session) {
+            return held == client;
+        }
+        if client == 0 || session == self.follower.session() {
+            return false;
+        }
+        let Some(last) = self.sessions.get(session).filter(|l| l.client == client) else {
+            return false;
+        };
+        self.remote.resume(session, client, last.id, last.version);
+        true
     }
 
     /// Hands a remote session's change to the node: see [`Remote::submit`].
@@ -592,6 +632,20 @@ impl Remote {
         self.sessions.contains(session)
     }
 
+    /// The client of `session`, if it is open.
+    fn client(&self, session: SessionId) -> Option<ClientId> {
+        self.sessions.client(session)
+    }
+
+    /// Opens `session` for `client` again, whose last committed change, `id`, was committed
+    /// as `version`.
+    fn resume(&mut self, session: SessionId, client: ClientId, id: u64, version: u64) {
+        if self.sessions.open(session, client) {
+            self.sessions
+                .answer(session, id, Outcome::Committed { version });
+        }
+    }
+
     /// A change from a remote session: refused when the session is unknown, answered again
     /// when it was answered (from `replica`'s log, or with a snapshot once the log no longer
     /// holds it), ignored when it is older or waits already, and else queued, as its
@@ -639,20 +693,25 @@ impl Remote {
         self.queue.front()
     }
 
-    /// A change committed (anyone's): the oldest waiting change, when it is this one, is
-    /// answered; the change goes to every session.
+    /// Drops the oldest change waiting, unanswered.
+    fn skip(&mut self) {
+        self.queue.pop_front();
+    }
+
+    /// A change committed (anyone's): when its session is open here, it is the session's
+    /// answer (whichever node appended it: this one, or another its client resumed it on),
+    /// and the session's changes waiting here up to it are dropped, never appended twice.
+    /// The change goes to every session.
     fn committed<T>(&mut self, committed: &Committed) -> Outbound<T> {
         let (session, id) = (committed.session, committed.id);
-        if self
-            .queue
-            .front()
-            .is_some_and(|c| c.session == session && c.id == id)
-        {
-            self.queue.pop_front();
-            let outcome = Outcome::Committed {
-                version: committed.version,
-            };
-            self.sessions.answer(session, id, outcome);
+        if self.sessions.contains(session) {
+            self.queue.retain(|c| c.session != session || c.id > id);
+            if self.sessions.answered(session).is_none_or(|a| a.id <= id) {
+                let outcome = Outcome::Committed {
+                    version: committed.version,
+                };
+                self.sessions.answer(session, id, outcome);
+            }
         }
         Outbound {
             to: Recipient::All,
@@ -691,6 +750,20 @@ impl Remote {
                 _ => true,
             }
         });
+        // A session open here that committed meanwhile (on another node) has that commit as
+        // its answer.
+        for (session, change_id, committed_version) in sessions {
+            let newer = self
+                .sessions
+                .answered(*session)
+                .is_none_or(|a| a.id < *change_id);
+            if self.sessions.contains(*session) && newer {
+                let outcome = Outcome::Committed {
+                    version: *committed_version,
+                };
+                self.sessions.answer(*session, *change_id, outcome);
+            }
+        }
         let mut outbound = Vec::new();
         for (session, change_id, committed_version) in committed {
             let outcome = Outcome::Committed {
@@ -760,7 +833,12 @@ mod tests {
                 answered: None,
             },
         });
-        Node::new(follower, Leader::new(Arc::new(Vec::new())), 0, Vec::new())
+        Node::new(
+            follower,
+            Leader::new(Arc::new(Vec::new())),
+            0,
+            LogSessions::default(),
+        )
     }
 
     /// Puts `value` first in the list.
@@ -1000,6 +1078,118 @@ mod tests {
     }
 
     #[test]
+    fn a_session_the_log_shows_is_resumed_by_its_client_on_any_node() {
+        // Another node (or this node's earlier life) committed change 2 of the remote
+        // session, as client 3's.
+        let mut node = node();
+        let committed = Committed {
+            client: 3,
+            session: REMOTE,
+            ..foreign(1, 2, 10)
+        };
+        apply_run(&mut node, [message(1, &committed)]);
+        // Only its client resumes it; never this node's own session, nor client 0.
+        assert!(!node.resume(REMOTE, 4));
+        assert!(!node.resume(OWN, 1));
+        assert!(!node.resume(OTHER, 0));
+        assert!(node.resume(REMOTE, 3));
+        assert!(node.resume(REMOTE, 3), "held now");
+        assert!(!node.resume(REMOTE, 4));
+        // Its change sent again is answered again, from the log, never appended; an older one
+        // is not answered at all; the next is ordered.
+        let again = Outbound {
+            to: Recipient::Session(REMOTE),
+            message: ToFollower::Committed(committed.clone()),
+        };
+        assert_eq!(node.submit(remote(2, 0, 10)), Submitted::Answered(again));
+        assert_eq!(node.submit(remote(1, 0, 9)), Submitted::Ignored);
+        assert!(node.prepare(1, MAX_PAYLOAD).append.is_none());
+        assert_eq!(node.submit(remote(3, 1, 11)), Submitted::Queued);
+        let append = node.prepare(1, MAX_PAYLOAD).append.expect("an append");
+        assert_eq!(
+            (append.message_id.as_str(), decode(&append).client),
+            ("7.3.0", 3)
+        );
+        // A session the log does not show (never committed, or forgotten) is not resumed.
+        assert!(!node.resume(8, 3));
+    }
+
+    #[test]
+    fn a_change_another_node_committed_is_never_appended_here_again() {
+        // The session's client sent change 1 here, then (this node slow, or cut off) again
+        // to another node, which committed it: reading that commit answers it here, and
+        // drops this node's copy.
+        let mut node = node();
+        node.remote.open(REMOTE, 3);
+        assert_eq!(node.submit(remote(1, 0, 70)), Submitted::Queued);
+        let elsewhere = Committed {
+            client: 3,
+            session: REMOTE,
+            ..foreign(1, 1, 70)
+        };
+        apply_run(&mut node, [message(1, &elsewhere)]);
+        assert!(node.remote.queue.is_empty());
+        assert!(node.prepare(1, MAX_PAYLOAD).append.is_none());
+        let again = Outbound {
+            to: Recipient::Session(REMOTE),
+            message: ToFollower::Committed(elsewhere),
+        };
+        assert_eq!(node.submit(remote(1, 0, 70)), Submitted::Answered(again));
+        // And the guard: a change the log shows committed, waiting here, is skipped.
+        let mut node = self::node();
+        node.remote.open(REMOTE, 3);
+        node.remote.queue.push_back(remote(1, 0, 70));
+        node.sessions.committed(&Committed {
+            client: 3,
+            session: REMOTE,
+            ..foreign(1, 1, 70)
+        });
+        assert!(node.prepare(0, MAX_PAYLOAD).append.is_none());
+        assert!(node.remote.queue.is_empty());
+    }
+
+    #[test]
+    fn a_node_remembers_the_log_before_its_snapshot_up_to_a_gap() {
+        let mut node = Node::new(
+            node().follower,
+            Leader::resume(Arc::new(vec![30, 20, 10]), 3),
+            9,
+            LogSessions::default(),
+        );
+        // Version 1 is missing from what was read; version 3 landed twice (stale after).
+        let earlier = [
+            message(5, &foreign(2, 2, 20)),
+            message(7, &foreign(3, 3, 30)),
+            message(8, &foreign(3, 4, 40)),
+            message(9, &foreign(4, 5, 50)),
+        ];
+        node.remember(earlier.into());
+        assert_eq!(node.replica.log_start(), 1);
+        assert_eq!(node.replica.log().map(|c| c.id).collect::<Vec<_>>(), [2, 3]);
+        // A change made against version 1 is moved through them, not refused as compacted.
+        node.remote.open(REMOTE, 3);
+        assert_eq!(node.submit(remote(1, 1, 70)), Submitted::Queued);
+        let append = node.prepare(9, MAX_PAYLOAD).append.expect("an append");
+        assert_eq!(decode(&append).version, 4);
+    }
+
+    #[test]
+    fn a_snapshot_carries_the_clients_of_its_sessions() {
+        let mut node = node();
+        node.remote.open(REMOTE, 3);
+        assert_eq!(node.submit(remote(1, 0, 70)), Submitted::Queued);
+        let append = node.prepare(0, MAX_PAYLOAD).append.expect("an append");
+        let stored = node
+            .apply_run(&mut [landed(1, &append)].into(), 1, false)
+            .snapshot
+            .expect("a snapshot to write");
+        assert_eq!(
+            (stored.sessions, stored.clients),
+            (vec![(REMOTE, 1, 1)], vec![(REMOTE, 3)])
+        );
+    }
+
+    #[test]
     fn a_change_of_an_unknown_session_is_rejected() {
         let unknown = |session| {
             Submitted::Answered(Outbound {
@@ -1072,6 +1262,7 @@ mod tests {
             seq: 9,
             state: vec![1, 2, 3],
             sessions: vec![(REMOTE, 1, 4)],
+            clients: vec![(REMOTE, 3)],
         };
         let outbound = node.reload(stored(5), Leader::resume).expect("ahead");
         let snapshot = |answered| Snapshot {
@@ -1151,6 +1342,7 @@ mod tests {
             seq: version,
             state: (1..=version as u32).rev().collect(),
             sessions,
+            clients: Vec::new(),
         }
     }
 

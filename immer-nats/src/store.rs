@@ -4,14 +4,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, object_store, stream};
+use async_nats::jetstream::{self, consumer, object_store, stream};
 use futures_util::StreamExt;
-use immer::sync::SessionId;
+use immer::sync::{ClientId, SessionId};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use crate::config::Config;
 use crate::error::{Error, is_wrong_last_sequence, retry_transient};
+use crate::node::Received;
 use crate::reader::LogReader;
 
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
@@ -32,14 +33,19 @@ struct Head {
 }
 
 /// A stored snapshot: the state at `version`, which includes the log up to stream sequence
-/// `seq`, and the last change each recent session committed (so that a node that reloads
-/// learns how its change in flight ended).
+/// `seq`, and the table of sessions the log showed then (see `sessions.rs`): the last change
+/// each recent session committed and its version (so that a node that reloads learns how its
+/// change in flight ended), and each one's client (so that a node that starts from the
+/// snapshot lets a client resume its session). The clients are a field of their own, which
+/// a snapshot written before them lacks and a node from before them ignores.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredSnapshot<T> {
     pub(crate) version: u64,
     pub(crate) seq: u64,
     pub(crate) state: T,
     pub(crate) sessions: Vec<(SessionId, u64, u64)>,
+    #[serde(default)]
+    pub(crate) clients: Vec<(SessionId, ClientId)>,
 }
 
 /// A set of documents in one JetStream stream.
@@ -204,6 +210,7 @@ impl Store {
             seq: 0,
             state: initial,
             sessions: Vec::new(),
+            clients: Vec::new(),
         };
         let head = self
             .put_snapshot(document, 0, 0, serde_json::to_vec(&stored)?)
@@ -378,6 +385,60 @@ impl Store {
     }
 
     /// The stream sequence of the document's last message (0 for none).
+    /// The messages of `document` from stream sequence `start` to `end`, oldest first, read
+    /// through a pull consumer of its own (deleted after) that the server filters by the
+    /// document's subject; as many as came within a few seconds.
+    pub(crate) async fn read_range(&self, document: &str, start: u64, end: u64) -> Vec<Received> {
+        let create = self.log.create_consumer(consumer::pull::Config {
+            filter_subject: self.subject(document),
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start.max(1),
+            },
+            ack_policy: consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(10),
+            num_replicas: 1,
+            memory_storage: true,
+            ..Default::default()
+        });
+        let Ok(Ok(consumer)) = tokio::time::timeout(Duration::from_secs(2), create).await else {
+            return Vec::new();
+        };
+        let mut read = Vec::new();
+        let fetch = async {
+            while read.last().is_none_or(|m: &Received| m.seq < end) {
+                let mut batch = consumer
+                    .fetch()
+                    .max_messages(1000)
+                    .expires(Duration::from_millis(500))
+                    .messages()
+                    .await?;
+                let before = read.len();
+                let mut past = false;
+                while let Some(message) = batch.next().await {
+                    let message = message?;
+                    let seq = message.info()?.stream_sequence;
+                    past |= seq >= end;
+                    if seq <= end {
+                        read.push(Received {
+                            seq,
+                            payload: message.payload.clone(),
+                        });
+                    }
+                }
+                if past || read.len() == before {
+                    break;
+                }
+            }
+            Ok::<_, async_nats::Error>(())
+        };
+        // What came is kept, whatever stopped the reading.
+        let _ = tokio::time::timeout(Duration::from_secs(5), fetch).await;
+        let name = consumer.cached_info().name.clone();
+        let log = self.log.clone();
+        tokio::spawn(async move { log.delete_consumer(&name).await.ok() });
+        read
+    }
+
     pub(crate) async fn last_seq(&self, document: &str) -> Result<u64, Error> {
         match self
             .log

@@ -247,7 +247,8 @@ const KILL_CHILD: &str = "IMMER_WEB_KILL_NATS";
 /// Kill -9 during load on JetStream: the server process of many documents (its node of
 /// each) is killed with SIGKILL 20 times under the load of 50 clients on 20 documents, and
 /// started again; the NATS server stays. Checked as on the embedded store
-/// (`test_kill.rs`), against the documents as a fresh node reads them from the log.
+/// (`test_kill.rs`), against the documents as a fresh node reads them from the log; and,
+/// as there, clients resume their sessions on the server's next life.
 #[test]
 fn accepted_changes_survive_kill_9_of_the_server_process_on_jetstream() {
     use common::kill::{DOCUMENTS, ROUNDS, doc_name, load, serve};
@@ -278,10 +279,142 @@ fn accepted_changes_survive_kill_9_of_the_server_process_on_jetstream() {
         }
         total
     });
-    println!(
-        "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed",
-        told.kills, told.accepted, told.resumed
+    // Every server derives the sessions from the log: clients resume them on the next life.
+    assert!(
+        told.resumed_after_restart > 0,
+        "no session was resumed after a restart"
     );
+    println!(
+        "{ROUNDS} kills at {:?}: {} changes accepted, {total} committed in all, {} sessions resumed ({} on a new life of the server)",
+        told.kills, told.accepted, told.resumed, told.resumed_after_restart
+    );
+}
+
+const RESUME_TEST: &str = "a_session_survives_kill_9_of_its_server_on_jetstream";
+const RESUME_CHILD: &str = "IMMER_WEB_RESUME_NATS";
+
+/// A client's session outlives the process of its server: each server derives the
+/// sessions from the log, so a client whose server is killed with SIGKILL (with a change in
+/// flight and edits waiting behind it) resumes its session on the server started again, or
+/// on another server of the same document. Its change in flight is answered once, the edits
+/// after it are committed once, and none is lost with its session; no other user may resume
+/// it.
+#[test]
+fn a_session_survives_kill_9_of_its_server_on_jetstream() {
+    use common::kill::{serve, start};
+    if let Ok(url) = std::env::var(RESUME_CHILD) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let store = nats::store(&url, config()).await;
+            serve(store).await;
+        });
+        return;
+    }
+    let server = nats::NatsServer::start();
+    let env = [(RESUME_CHILD, server.url())];
+    let start = || {
+        let (process, address) = start(RESUME_TEST, &env);
+        (Process(process), address)
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // On the server's next life.
+    let (first, address) = start();
+    runtime.block_on(resume_after_kill(
+        "board-00",
+        "editor-ann",
+        first,
+        address,
+        start,
+    ));
+    // On another server of the document, running all along.
+    let (first, address) = start();
+    let other = start();
+    runtime.block_on(resume_after_kill(
+        "board-01",
+        "editor-bob",
+        first,
+        address,
+        || other,
+    ));
+}
+
+/// A server's process, killed with SIGKILL when dropped (a failed test leaves none behind).
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `user` edits `doc` through the server `first` at `address`: one change committed, one in
+/// flight when the server is killed, four made while it is gone; then resumes on the server
+/// `next` gives and checks that every edit is committed once.
+async fn resume_after_kill(
+    doc: &str,
+    user: &str,
+    first: Process,
+    address: String,
+    next: impl FnOnce() -> (Process, String),
+) {
+    use common::many::Many;
+    let push = |todo: &str| {
+        let todo = todo.to_owned();
+        move |d: &mut immer::PatchDraft<'_, '_, Board>| {
+            d.todos().push(Todo {
+                id: todo.clone(),
+                text: todo,
+                done: false,
+            });
+        }
+    };
+    let mut client = Many::connect(&address, user).await;
+    assert_eq!(client.subscribe(doc, None).await, Ok(false));
+    let mut ids = vec![client.edit(doc, push("x0")).await];
+    client.settle(doc, 0).await;
+    let session = client.sessions[doc];
+    // In flight when its server is killed (it may land or not), then four more offline.
+    ids.push(client.edit(doc, push("x1")).await);
+    drop(first);
+    for n in 2..6 {
+        ids.push(client.make_edit(doc, push(&format!("x{n}"))));
+    }
+    let (_server, address) = next();
+    // Another user may not resume it.
+    let mut eve = Many::connect(&address, "editor-eve").await;
+    assert_eq!(eve.subscribe(doc, Some(session)).await, Ok(false));
+    let mut again = Many::connect(&address, user).await;
+    again.followers = std::mem::take(&mut client.followers);
+    again.events = std::mem::take(&mut client.events);
+    assert_eq!(
+        again.subscribe(doc, Some(session)).await,
+        Ok(true),
+        "the session is resumed"
+    );
+    assert_eq!(again.sessions[doc], session);
+    again.settle(doc, 0).await;
+    for id in &ids {
+        assert!(
+            matches!(
+                again.outcome(doc, *id),
+                Some(FollowerEvent::Accepted { .. })
+            ),
+            "edit {id}: {:?}",
+            again.events[doc]
+        );
+        let outcomes = again.events[doc]
+            .iter()
+            .filter(|e| matches!(e, FollowerEvent::Accepted { id: i, .. } | FollowerEvent::Dropped { id: i, .. } if i == id))
+            .count();
+        assert_eq!(outcomes, 1, "edit {id}");
+    }
+    let state = again.state(doc);
+    for n in 0..6 {
+        let todo = format!("x{n}");
+        let count = state.todos.iter().filter(|t| t.id == todo).count();
+        assert_eq!(count, 1, "{todo} in {:?}", state.todos);
+    }
 }
 
 /// The last sequence of stream `stream`: what was ever appended to it.

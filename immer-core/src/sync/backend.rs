@@ -35,9 +35,11 @@ use super::{ClientId, Committed, Leader, Outbound, SessionId, ToLeader, Welcome}
 ///    ([`ToLeader::Resync`]) for what they miss, so a dropped connection loses nothing that
 ///    matters.
 /// 5. **Let sessions resume, then end them.** A client that reconnects may name its session
-///    to keep it (its change in flight is then answered once, by the answer rule); a session
-///    whose client is gone for good is ended with [`close_session`](Backend::close_session),
-///    so that the table stays bounded.
+///    to keep it (its change in flight is then answered once, by the answer rule): one the
+///    transport holds for the same client, or one the backend knows as that client's
+///    ([`resume_session`](Backend::resume_session)); a session whose client is gone for good
+///    is ended with [`close_session`](Backend::close_session), so that the table stays
+///    bounded.
 /// 6. **Bound the log.** [`compact`](Backend::compact) after changes; followers that fall
 ///    behind the log catch up by snapshot.
 pub trait Backend<T>: Send + 'static {
@@ -68,6 +70,16 @@ pub trait Backend<T>: Send + 'static {
     /// Empty by default.
     fn sessions(&self) -> Vec<(SessionId, ClientId)> {
         Vec::new()
+    }
+    /// Lets `client` resume `session`, which the transport does not hold: whether the
+    /// backend knows it as `client`'s (a shared log's backend knows the sessions its log
+    /// shows, whichever node opened them and in whatever life). When it does, it answers the
+    /// session's changes from then on by the answer rule: its last change sent again is
+    /// answered as it ended, never applied twice. `false` by default: only the sessions the
+    /// transport holds (and those [`sessions`](Backend::sessions) gave it) are resumed.
+    fn resume_session(&mut self, session: SessionId, client: ClientId) -> bool {
+        let _ = (session, client);
+        false
     }
 }
 

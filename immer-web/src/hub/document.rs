@@ -64,6 +64,9 @@ where
         // The user's client, the same in every life of the server (a session kept across a
         // restart is resumed by its user only).
         let client = user_client(&identity.user);
+        if let Some(session) = resume.filter(|s| !core.sessions.contains_key(s)) {
+            self.hold_if_known(&mut core, session, client, &identity.user, now)?;
+        }
         let resumed = resume.filter(|s| core.sessions.get(s).map(|e| e.client) == Some(client));
         let (session, version, state) = if let Some(session) = resumed {
             let entry = core
@@ -141,6 +144,35 @@ where
             session,
             bytes,
         })
+    }
+
+    /// Holds `session`, which the hub does not hold, when its backend knows it as
+    /// `client`'s (a shared log's shows the sessions of every server, in every life), as a
+    /// session kept across a restart is held: waiting for its user to resume it. Or the
+    /// close code and reason when there is no room for it.
+    fn hold_if_known(
+        &self,
+        core: &mut Core<B>,
+        session: SessionId,
+        client: ClientId,
+        user: &str,
+        now: Instant,
+    ) -> Result<(), (u16, String)> {
+        if !core.backend.resume_session(session, client) {
+            return Ok(());
+        }
+        if let Err(refused) = self.make_session_room(core, user) {
+            core.backend.close_session(session);
+            return Err(refused);
+        }
+        let entry = Session {
+            client,
+            user: String::new(),
+            connection: None,
+            detached_at: now,
+        };
+        core.sessions.insert(session, entry);
+        Ok(())
     }
 
     /// Unregisters a connection that ended (or unsubscribed): its session is kept for

@@ -47,7 +47,7 @@ pub(crate) async fn serve<S: Storage<Board>>(storage: S) {
 
 /// Starts this test binary again as the server's process: the test `test` with `env` set
 /// (which makes it [`serve`]); it and its address.
-fn start(test: &str, env: &[(&str, String)]) -> (Child, String) {
+pub(crate) fn start(test: &str, env: &[(&str, String)]) -> (Child, String) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
