@@ -1038,16 +1038,10 @@ impl<T: Draftable> Follower<T> {
             }
             last = last.max(id);
         }
-        // Ids are the JavaScript client's numbers too: at most 2^53 - 1, which no follower
-        // reaches by counting its edits (and which leaves room to count on).
-        if next_id > MAX_SAFE_ID {
+        // Ids are the JavaScript client's numbers too, and are counted on from here.
+        if next_id <= last || next_id == 0 || next_id > MAX_SAFE_ID {
             return inconsistent(format!(
-                "its next edit id {next_id} is past the largest id, {MAX_SAFE_ID}"
-            ));
-        }
-        if next_id <= last || next_id == 0 {
-            return inconsistent(format!(
-                "its next edit id {next_id} is not after its edits (up to {last})"
+                "its next edit id {next_id} is not after its edits (up to {last}) and at most {MAX_SAFE_ID}"
             ));
         }
         let mut follower = Follower {
