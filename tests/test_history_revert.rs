@@ -1124,3 +1124,313 @@ mod found {
         assert!(Arc::ptr_eq(history.current(), &current));
     }
 }
+
+/// Skipping an entry of a state of every shape the skip reads by its own route (structs,
+/// newtypes, flattened fields, tuple structs, maps with number keys, options, boxes, sets,
+/// tuples, fixed arrays, JSON values), each entry editing its own part: the state the other
+/// entries' recipes give, replayed from the base without it.
+mod shapes {
+    use std::collections::{BTreeSet, HashMap};
+    use std::sync::Arc;
+
+    use immer::{Draftable, History, Json, PatchDraft, produce_with_patches};
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Shapes {
+        counts: HashMap<u32, Vec<u8>>,
+        tags: BTreeSet<String>,
+        point: (i32, String),
+        slots: [u8; 3],
+        note: Option<Box<Note>>,
+        id: Id,
+        pair: Pair,
+        #[serde(flatten)]
+        extra: Extra,
+        doc: serde_json::Value,
+        json: Json,
+    }
+
+    #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Note {
+        text: String,
+    }
+
+    #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Id(u64);
+
+    #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Pair(u8, u8);
+
+    #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Extra {
+        flag: bool,
+    }
+
+    fn base() -> Shapes {
+        Shapes {
+            counts: HashMap::from([(7, vec![1, 2]), (9, vec![4])]),
+            tags: ["a", "b"].into_iter().map(String::from).collect(),
+            point: (1, "p".into()),
+            slots: [1, 2, 3],
+            note: Some(Box::new(Note { text: "n".into() })),
+            id: Id(1),
+            pair: Pair(1, 2),
+            extra: Extra { flag: false },
+            doc: json!({"k": 1, "list": [1, 2, 3]}),
+            json: Json::from(json!({"items": [{"a": 1}, {"a": 2}]})),
+        }
+    }
+
+    type Recipe = fn(&mut PatchDraft<'_, '_, Shapes>);
+
+    /// One recipe per part, none shifting what another names.
+    const RECIPES: &[Recipe] = &[
+        |d| d.counts().get_mut(&7).unwrap().insert(0, 5).unwrap(),
+        |d| {
+            d.tags().insert("c".into());
+        },
+        |d| d.point()._1().set("moved".into()),
+        |d| assert!(d.slots().swap(0, 2)),
+        |d| d.note().get_mut().unwrap().set_text("n2".into()),
+        |d| d.set_id(Id(9)),
+        |d| d.pair().set_0(3),
+        |d| d.extra().set_flag(true),
+        |d| d.doc().set(json!({"k": 2, "list": [1, 2, 3]})),
+        |d| {
+            d.json()
+                .get_mut("items")
+                .unwrap()
+                .insert_index(1, json!({"a": 9}))
+                .unwrap();
+        },
+        |d| {
+            d.tags().remove(&String::from("a"));
+        },
+        |d| {
+            d.counts().insert(8, vec![1]);
+        },
+        |d| {
+            d.counts().get_mut(&9).unwrap().remove(0);
+        },
+    ];
+
+    #[test]
+    fn skipping_an_entry_of_any_shape_gives_the_other_entries_replayed() {
+        for k in 0..RECIPES.len() {
+            let mut history = History::new(Arc::new(base()));
+            for recipe in RECIPES {
+                assert!(history.commit(None, recipe).is_some());
+            }
+            let mut model = Arc::new(base());
+            for (n, recipe) in RECIPES.iter().enumerate() {
+                if n != k {
+                    model = produce_with_patches(&model, recipe).0;
+                }
+            }
+            let skipped = history.skipped(k as u64).unwrap();
+            assert_eq!(*skipped, *model, "skipping recipe {k}");
+            history.revert(k as u64, Some("revert")).unwrap();
+            assert_eq!(**history.current(), *model, "reverting recipe {k}");
+        }
+    }
+
+    #[test]
+    fn a_set_element_put_in_the_place_of_another_and_a_swapped_array_skip_too() {
+        // A set takes no `replace` of an element, a fixed array no `remove`: skipping an entry
+        // where the later ones did both gives the state all the same.
+        let mut history = History::new(Arc::new(base()));
+        history.commit(Some("tag c"), |d| {
+            d.tags().insert("c".into());
+        });
+        history.commit(Some("a for aa"), |d| {
+            d.tags().remove(&String::from("a"));
+            d.tags().insert("aa".into());
+        });
+        history.commit(Some("swap"), |d| assert!(d.slots().swap(0, 2)));
+        let skipped = history.skipped(0).unwrap();
+        let tags: Vec<&str> = skipped.tags.iter().map(String::as_str).collect();
+        assert_eq!(tags, ["aa", "b"]);
+        assert_eq!(skipped.slots, [3, 2, 1]);
+        // The set alone, and the array alone.
+        let mut history = History::new(Arc::new(base()));
+        history.commit(Some("tag c"), |d| {
+            d.tags().insert("c".into());
+        });
+        history.commit(Some("a for aa"), |d| {
+            d.tags().remove(&String::from("a"));
+            d.tags().insert("aa".into());
+        });
+        let tags: Vec<String> = history.skipped(0).unwrap().tags.iter().cloned().collect();
+        assert_eq!(tags, ["aa", "b"]);
+        let mut history = History::new(Arc::new(base()));
+        history.commit(Some("rename"), |d| d.point()._1().set("q".into()));
+        history.commit(Some("swap"), |d| assert!(d.slots().swap(0, 2)));
+        history.commit(Some("write"), |d| d.slots().set(1, 7).unwrap());
+        let skipped = history.skipped(0).unwrap();
+        assert_eq!(skipped.slots, [3, 7, 1]);
+        assert_eq!(skipped.point.1, "p");
+    }
+}
+
+/// What skipping costs: it reads the state only where the entries go, so skipping one entry of
+/// a board of 100,000 todos allocates what the entries touch, not a copy of the board. Every
+/// allocation of the test's thread is counted.
+mod cost {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use immer::{Draftable, History, Json, Vector, apply_patches, revert_through};
+    use serde::{Deserialize, Serialize};
+
+    struct Counting;
+
+    thread_local! {
+        static HELD: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn count(bytes: usize, sign: isize) {
+        let bytes = isize::try_from(bytes).unwrap_or(isize::MAX);
+        let _ = HELD.try_with(|held| {
+            held.set(held.get() + sign * bytes);
+            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(held.get())));
+        });
+    }
+
+    #[allow(
+        unsafe_code,
+        reason = "a global allocator is an unsafe trait; this one only forwards to System"
+    )]
+    // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+    // contract; counting touches only thread-local integers and never allocates.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            count(layout.size(), 1);
+            // SAFETY: forwarded as received.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            count(layout.size(), -1);
+            // SAFETY: forwarded as received.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            count(layout.size(), -1);
+            count(new_size, 1);
+            // SAFETY: forwarded as received.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
+
+    /// What `f` returns, and the most bytes it held at once beyond what was held before.
+    fn peak<R>(f: impl FnOnce() -> R) -> (R, isize) {
+        let before = HELD.with(Cell::get);
+        PEAK.with(|p| p.set(before));
+        let out = f();
+        (out, PEAK.with(Cell::get) - before)
+    }
+
+    #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Board {
+        title: String,
+        todos: Vector<Todo>,
+    }
+
+    #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Todo {
+        id: u64,
+        text: String,
+        done: bool,
+    }
+
+    /// A board of 100,000 todos and 300 entries: ticks, renames and inserts spread over it.
+    fn history() -> History<Board> {
+        let base = Board {
+            title: "board".into(),
+            todos: (0..100_000)
+                .map(|id| Todo {
+                    id,
+                    text: format!("todo {id}"),
+                    done: false,
+                })
+                .collect(),
+        };
+        let mut history = History::new(Arc::new(base));
+        for n in 0..300_usize {
+            let i = n * 331 % 100_000;
+            history.commit(None, |d| match n % 3 {
+                0 => d.todos().get_mut(i).unwrap().set_done(true),
+                1 => d
+                    .todos()
+                    .get_mut(i)
+                    .unwrap()
+                    .set_text(format!("renamed {n}")),
+                _ => d
+                    .todos()
+                    .insert(
+                        i,
+                        Todo {
+                            id: 1_000_000 + n as u64,
+                            text: "new".into(),
+                            done: false,
+                        },
+                    )
+                    .unwrap(),
+            });
+        }
+        history
+    }
+
+    #[test]
+    fn skipping_an_entry_costs_what_the_entries_touch_not_the_state() {
+        let history = history();
+        let board = peak(|| serde_json::to_value(&**history.current()).unwrap()).1;
+        for version in [290, 0] {
+            // The state at the entry's version, rebuilt from the newest by the entries'
+            // inverses (the history keeps no snapshot): what `state_at` costs.
+            let rebuilt = peak(|| history.state_at(version).unwrap()).1;
+            let (skipped, bytes) = peak(|| history.skipped(version).unwrap());
+            // The positional answer is right here: no entry reorders what another names.
+            let entry = history.entry(version).unwrap();
+            let later = history.entries().filter(|e| e.version > version);
+            let patches =
+                revert_through(&entry.inverse, later.map(|e| e.patches.as_slice())).unwrap();
+            assert_eq!(skipped, apply_patches(history.current(), &patches).unwrap());
+            assert!(
+                bytes < rebuilt + board / 50,
+                "skipping entry {version} held {bytes} bytes ({rebuilt} to rebuild the state \
+                 it applied to); the board as JSON is {board}"
+            );
+        }
+        // The same on the board as a persistent JSON value.
+        let json: Json =
+            serde_json::from_value(serde_json::to_value(&**history.current()).unwrap()).unwrap();
+        let mut other = History::new(Arc::new(json));
+        other.commit(None, |d| {
+            d.get_mut("todos")
+                .unwrap()
+                .get_index_mut(5)
+                .unwrap()
+                .insert("done", true)
+                .unwrap();
+        });
+        other.commit(None, |d| {
+            d.get_mut("todos")
+                .unwrap()
+                .insert_index(0, serde_json::json!({"id": 0, "text": "x", "done": false}))
+                .unwrap();
+        });
+        let (skipped, bytes) = peak(|| other.skipped(0).unwrap());
+        assert_eq!(
+            serde_json::Value::from(&*skipped)["todos"][6]["done"],
+            serde_json::json!(false)
+        );
+        assert!(bytes < board / 50, "{bytes} bytes");
+    }
+}

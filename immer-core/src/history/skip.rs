@@ -24,58 +24,54 @@
 //! A later entry that removes, or writes whole, what the entry changed (a field it wrote, a
 //! key it set, an element it inserted or edited inside) leaves nothing to revert it in: a
 //! [`Conflict`]. Writing the same field or key again is no conflict: the later write stands.
+//!
+//! # What is read of the state
+//!
+//! Both trees (the real history's, and the state without the entry) start as the state the
+//! entry applied to, unread, and read it only where the patches go ([`tree`]): an object
+//! member by member, a list as a run of the base list's elements whose identities are their
+//! base positions, split where an element is read, removed or placed. So the skip costs what
+//! the entries touch, not the size of the state: a tick of one todo in a list of 100,000 reads
+//! the list's length and that todo. The skipped state is given as the patches from the real
+//! history's tree to the other ([`write`]), which differ only where the skipped entry's
+//! changes were: applied to the current snapshot, they make the skipped state, sharing what
+//! the entry did not touch.
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::rc::Rc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::outline::Outline;
 use crate::patch::{Patch, PatchOp};
 use crate::path::{Path, PathSegment};
 use crate::transform::Conflict;
 
-/// A JSON value whose list elements carry identities.
-#[derive(Clone, Debug)]
-enum Node {
-    Leaf(Value),
-    Object(BTreeMap<String, Node>),
-    List(Vec<(u64, Node)>),
-}
+mod tree;
+mod write;
 
-impl Node {
-    fn to_value(&self) -> Value {
-        match self {
-            Node::Leaf(value) => value.clone(),
-            Node::Object(fields) => Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_value()))
-                    .collect::<Map<_, _>>(),
-            ),
-            Node::List(items) => Value::Array(items.iter().map(|(_, n)| n.to_value()).collect()),
-        }
-    }
+use tree::{Follower, Followers, Id, Item, List, Node, Tree, child_base, key_segment};
+pub(super) use write::patches;
 
-    /// The node at `steps`, if it is there.
-    fn find_mut(&mut self, steps: &[Step]) -> Option<&mut Node> {
-        let mut node = self;
-        for step in steps {
-            node = match (node, step) {
-                (Node::Object(fields), Step::Key(key)) => fields.get_mut(key)?,
-                (Node::List(items), Step::Id(id)) => {
-                    &mut items.iter_mut().find(|(i, _)| i == id)?.1
-                }
-                _ => return None,
-            };
-        }
-        Some(node)
-    }
+#[cfg(test)]
+mod dense;
+#[cfg(test)]
+mod tests;
+
+/// The state the skipped entry applied to, read where the skip goes.
+pub(super) trait Base {
+    /// What is at `path`, if anything.
+    fn outline(&self, path: &[PathSegment]) -> Option<Outline>;
+    /// The value at `path`, if any.
+    fn value(&self, path: &[PathSegment]) -> Option<Value>;
 }
 
 /// A step of a path by identity: a field or key, or a list element by its identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Step {
     Key(String),
-    Id(u64),
+    Id(Id),
 }
 
 /// What a patch did, by identity.
@@ -86,22 +82,22 @@ enum Change {
     /// A key removed.
     Unset { at: Vec<Step> },
     /// An element removed.
-    Remove { list: Vec<Step>, id: u64 },
+    Remove { list: Vec<Step>, id: Id },
     /// An element inserted before the first of `followers` that is there.
     Insert {
         list: Vec<Step>,
-        id: u64,
+        id: Id,
         node: Node,
-        followers: Vec<u64>,
+        followers: Followers,
     },
     /// An element taken out and inserted again before the first of `followers` there.
     Move {
         list: Vec<Step>,
-        id: u64,
-        followers: Vec<u64>,
+        id: Id,
+        followers: Followers,
     },
     /// The elements of `order` that are there put in this order into the places they hold.
-    Reorder { list: Vec<Step>, order: Vec<u64> },
+    Reorder { list: Vec<Step>, order: Vec<Id> },
 }
 
 impl Change {
@@ -128,9 +124,15 @@ impl Change {
     }
 }
 
-fn child(list: &[Step], id: u64) -> Vec<Step> {
+fn child(list: &[Step], id: Id) -> Vec<Step> {
     let mut at = list.to_vec();
     at.push(Step::Id(id));
+    at
+}
+
+fn child_key(parent: &[Step], key: &str) -> Vec<Step> {
+    let mut at = parent.to_vec();
+    at.push(Step::Key(key.to_owned()));
     at
 }
 
@@ -146,53 +148,67 @@ struct Recorded {
 /// recorded).
 pub(super) type Unreadable = (usize, Path);
 
+/// An element an entry removed, which an insert of the same value into the same list later in
+/// the entry moves rather than makes anew.
+struct Pooled {
+    list: Vec<Step>,
+    id: Id,
+    node: Node,
+    /// Its base path.
+    base: Option<Vec<PathSegment>>,
+    /// Its value (if it has one), once asked for.
+    value: OnceCell<Option<Value>>,
+}
+
 /// The real history, read patch by patch into changes by identity.
-struct Reader {
-    tree: Node,
+struct Reader<'s> {
+    tree: Tree<'s>,
     next: u64,
 }
 
-impl Reader {
-    fn fresh(&mut self) -> u64 {
+impl Reader<'_> {
+    fn fresh(&mut self) -> Id {
         self.next += 1;
-        self.next
+        Id::New(self.next)
     }
 
-    fn node(&mut self, value: &Value) -> Node {
-        match value {
-            Value::Array(items) => {
-                Node::List(items.iter().map(|v| (self.fresh(), self.node(v))).collect())
-            }
-            Value::Object(fields) => Node::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), self.node(v)))
-                    .collect(),
-            ),
-            leaf => Node::Leaf(leaf.clone()),
-        }
+    fn written(&mut self, value: &Value) -> Node {
+        Node::written(value, &mut self.next)
     }
 
     /// The identities of `path` in the tree, every segment there.
-    fn steps(&self, path: &[PathSegment]) -> Option<Vec<Step>> {
-        let mut node = &self.tree;
+    fn steps(&mut self, path: &[PathSegment]) -> Option<Vec<Step>> {
+        let state = self.tree.state;
+        let mut node = &mut self.tree.root;
+        let mut base = Some(Vec::new());
         let mut steps = Vec::with_capacity(path.len());
         for segment in path {
-            match node {
-                Node::Object(fields) => {
-                    let key = segment.to_key();
-                    node = fields.get(key.as_ref())?;
-                    steps.push(Step::Key(key.into_owned()));
+            node.read(base.as_deref(), state)?;
+            (node, base) = match node {
+                Node::Object(object) => {
+                    let key = segment.to_key().into_owned();
+                    let path = child_base(object.base.as_deref(), key_segment(&key));
+                    let member = object.member(&key, state)?;
+                    steps.push(Step::Key(key));
+                    (member, path)
                 }
-                Node::List(items) => {
-                    let (id, next) = items.get(list_index(segment, items.len())?)?;
-                    steps.push(Step::Id(*id));
-                    node = next;
+                Node::List(list) => {
+                    let index = list_index(segment, list.len())?;
+                    let (id, path, element) = list.at_mut(index)?;
+                    steps.push(Step::Id(id));
+                    (element, path)
                 }
-                Node::Leaf(_) => return None,
-            }
+                Node::Leaf(_) | Node::Base => return None,
+            };
         }
         Some(steps)
+    }
+
+    /// The value at `steps`.
+    fn value(&mut self, steps: &[Step]) -> Option<Value> {
+        let state = self.tree.state;
+        let (node, base) = self.tree.find(steps)?;
+        node.value(base.as_deref(), state)
     }
 
     /// Reads one entry's patches, applying them to the tree.
@@ -234,7 +250,8 @@ impl Reader {
             PatchOp::Test => return Some(()),
             PatchOp::Move | PatchOp::Copy => {
                 let from = patch.from.as_ref()?;
-                let value = self.find(&self.steps(from.segments())?)?.to_value();
+                let steps = self.steps(from.segments())?;
+                let value = self.value(&steps)?;
                 if patch.op == PatchOp::Move {
                     self.read_patch(&Patch::remove(from.clone()), index, pool, out)?;
                 }
@@ -243,27 +260,27 @@ impl Reader {
             _ => {}
         }
         if let Some((last, parent)) = segments.split_last() {
-            let list = self.steps(parent)?;
-            match self.find(&list)? {
-                Node::Object(fields) => {
+            let steps = self.steps(parent)?;
+            let list = match self.tree.find(&steps)?.0 {
+                Node::Object(_) => None,
+                Node::List(list) => Some(list.len()),
+                Node::Leaf(_) | Node::Base => return None,
+            };
+            changes = match list {
+                None => {
                     let key = last.to_key().into_owned();
-                    let at = child_key(&list, &key);
-                    let old = fields.get(&key).cloned();
-                    changes = self.read_key(patch, &at, old.as_ref(), pool)?;
+                    let at = child_key(&steps, &key);
+                    self.read_key(patch, &steps, &key, &at, pool)?
                 }
-                Node::List(items) => {
-                    let len = items.len();
-                    changes = self.read_element(patch, &list, last, len, pool)?;
-                }
-                Node::Leaf(_) => return None,
-            }
+                Some(len) => self.read_element(patch, &steps, last, len, pool)?,
+            };
         } else {
             // The whole state.
             let value = patch.value.as_ref()?;
-            self.tree = self.node(value);
+            self.tree.root = self.written(value);
             changes.push(Change::Write {
                 at: Vec::new(),
-                node: self.tree.clone(),
+                node: self.tree.root.clone(),
             });
         }
         for change in changes {
@@ -272,43 +289,41 @@ impl Reader {
         Some(())
     }
 
-    /// A patch of a field or key at `at` (holding `old`).
+    /// A patch of the field or key `key` of the object at `parent` (`at`, with the key).
     fn read_key(
         &mut self,
         patch: &Patch,
+        parent: &[Step],
+        key: &str,
         at: &[Step],
-        old: Option<&Node>,
         pool: &mut Vec<Pooled>,
     ) -> Option<Vec<Change>> {
-        let (key, parent) = match at.split_last() {
-            Some((Step::Key(key), parent)) => (key.clone(), parent),
-            _ => return None,
-        };
+        let state = self.tree.state;
         if patch.op == PatchOp::Remove {
-            let Node::Object(fields) = self.tree.find_mut(parent)? else {
-                return None;
-            };
-            fields.remove(&key)?;
+            let object = self.tree.find_object(parent)?;
+            object.member(key, state)?;
+            object.members.insert(key.to_owned(), None);
             return Some(vec![Change::Unset { at: at.to_vec() }]);
         }
         let value = patch.value.as_ref()?;
-        if let (Some(Node::List(old)), Value::Array(new)) = (old, value) {
-            if let Some(changes) = self.rewrite_list(at, old, new, pool) {
-                return Some(changes);
+        if let Value::Array(new) = value {
+            let object = self.tree.find_object(parent)?;
+            if matches!(object.member(key, state), Some(Node::List(_))) {
+                if let Some(changes) = self.rewrite_list(at, new, pool) {
+                    return Some(changes);
+                }
             }
         }
-        let node = self.node(value);
-        let Node::Object(fields) = self.tree.find_mut(parent)? else {
-            return None;
-        };
-        fields.insert(key, node.clone());
+        let node = self.written(value);
+        let object = self.tree.find_object(parent)?;
+        object.members.insert(key.to_owned(), Some(node.clone()));
         Some(vec![Change::Write {
             at: at.to_vec(),
             node,
         }])
     }
 
-    /// A patch of an element of the list at `list` (of length `len`), at `last`.
+    /// A patch of an element of the list at `list` (of length `len`), at `segment`.
     fn read_element(
         &mut self,
         patch: &Patch,
@@ -317,6 +332,7 @@ impl Reader {
         len: usize,
         pool: &mut Vec<Pooled>,
     ) -> Option<Vec<Change>> {
+        let state = self.tree.state;
         let mut changes = Vec::new();
         match patch.op {
             PatchOp::Add => {
@@ -328,40 +344,63 @@ impl Reader {
                 changes.push(self.insert(list, at, value, pool)?);
             }
             PatchOp::Remove => {
-                let Node::List(items) = self.tree.find_mut(list)? else {
-                    return None;
-                };
                 let at = match &patch.value {
                     // A set's removal names its element by value.
-                    Some(value) => items.iter().position(|(_, n)| n.to_value() == *value)?,
+                    Some(value) => self.position_of_value(list, segment, value)?,
                     None => list_index(segment, len)?,
                 };
-                let (id, node) = items.remove(at);
-                changes.push(remove(pool, list, id, node));
+                let items = self.tree.find_list(list)?;
+                let base = items.element_base(items.id_at(at)?);
+                let (id, node) = items.remove(at)?;
+                changes.push(remove(pool, list, id, node, base));
             }
             PatchOp::Replace => {
                 let at = list_index(segment, len)?;
                 let value = patch.value.as_ref()?;
-                let Node::List(items) = self.find(list)? else {
-                    return None;
-                };
-                let (id, old) = items[at].clone();
-                if let (Node::List(old), Value::Array(new)) = (&old, value) {
-                    if let Some(changes) = self.rewrite_list(&child(list, id), old, new, pool) {
-                        return Some(changes);
+                let items = self.tree.find_list(list)?;
+                let (id, base, node) = items.at_mut(at)?;
+                if let Value::Array(new) = value {
+                    node.read(base.as_deref(), state)?;
+                    if matches!(node, Node::List(_)) {
+                        if let Some(changes) = self.rewrite_list(&child(list, id), new, pool) {
+                            return Some(changes);
+                        }
                     }
                 }
                 // Another element in its place.
-                let Node::List(items) = self.tree.find_mut(list)? else {
-                    return None;
-                };
-                let (id, node) = items.remove(at);
-                changes.push(remove(pool, list, id, node));
+                let items = self.tree.find_list(list)?;
+                let (id, node) = items.remove(at)?;
+                changes.push(remove(pool, list, id, node, base));
                 changes.push(self.insert(list, at, value, pool)?);
             }
             PatchOp::Move | PatchOp::Copy | PatchOp::Test => {}
         }
         Some(changes)
+    }
+
+    /// Where the element of the list at `list` whose value is `value` is: the one at `segment`
+    /// when it has it (a set's removal names the element's position too, and a set holds a
+    /// value once), else the first.
+    fn position_of_value(
+        &mut self,
+        list: &[Step],
+        segment: &PathSegment,
+        value: &Value,
+    ) -> Option<usize> {
+        let state = self.tree.state;
+        let items = self.tree.find_list(list)?;
+        let len = items.len();
+        let at_segment = segment.as_index().filter(|&i| i < len);
+        let value_at = |items: &mut List, at: usize| {
+            let (_, base, node) = items.at_mut(at)?;
+            node.value(base.as_deref(), state)
+        };
+        if let Some(at) = at_segment {
+            if value_at(items, at).as_ref() == Some(value) {
+                return Some(at);
+            }
+        }
+        (0..len).find(|&i| value_at(items, i).as_ref() == Some(value))
     }
 
     /// Inserts `value` at `at` of the list at `list`: the element this entry removed with
@@ -373,13 +412,11 @@ impl Reader {
         value: &Value,
         pool: &mut Vec<Pooled>,
     ) -> Option<Change> {
-        let Node::List(items) = self.find(list)? else {
-            return None;
-        };
-        let followers: Vec<u64> = items[at..].iter().map(|(id, _)| *id).collect();
+        let state = self.tree.state;
+        let followers = self.tree.find_list(list)?.followers(at);
         let moved = pool
             .iter()
-            .position(|p| p.list.as_slice() == list && p.value == *value);
+            .position(|p| p.list.as_slice() == list && p.value(state) == Some(value));
         let (id, node, change) = if let Some(p) = moved {
             let Pooled { id, node, .. } = pool.remove(p);
             (
@@ -393,7 +430,7 @@ impl Reader {
             )
         } else {
             let id = self.fresh();
-            let node = self.node(value);
+            let node = self.written(value);
             (
                 id,
                 node.clone(),
@@ -405,65 +442,71 @@ impl Reader {
                 },
             )
         };
-        let Some(Node::List(items)) = self.tree.find_mut(list) else {
-            return None;
-        };
-        items.insert(at, (id, node));
+        self.tree.find_list(list)?.insert(at, id, node);
         Some(change)
     }
 
-    /// A whole write of the list at `at` (held as `old`) with `new`, as removals, a reorder
-    /// and inserts, when it keeps at least one element's value; `None` when it keeps none
-    /// (then it is one write of the whole list).
+    /// A whole write of the list at `at` with `new`, as removals, a reorder and inserts, when
+    /// it keeps at least one element's value; `None` when it keeps none (then it is one write
+    /// of the whole list).
     fn rewrite_list(
         &mut self,
         at: &[Step],
-        old: &[(u64, Node)],
         new: &[Value],
         pool: &mut Vec<Pooled>,
     ) -> Option<Vec<Change>> {
-        let old_values: Vec<Value> = old.iter().map(|(_, n)| n.to_value()).collect();
-        let mut used = vec![false; old.len()];
-        let kept: Vec<Option<usize>> = new
-            .iter()
-            .map(|value| {
-                let found = (0..old.len()).find(|&i| !used[i] && old_values[i] == *value)?;
-                used[found] = true;
-                Some(found)
-            })
+        let state = self.tree.state;
+        let list = self.tree.find_list(at)?;
+        let old: Vec<(Id, Node, Option<Vec<PathSegment>>)> = list
+            .elements()
+            .into_iter()
+            .map(|(id, node)| (id, node, list.element_base(id)))
             .collect();
+        let old_values: Vec<Value> = old
+            .iter()
+            .map(|(_, node, base)| node.value(base.as_deref(), state))
+            .collect::<Option<_>>()?;
+        let kept = keep(&old_values, new.iter());
         if kept.iter().all(Option::is_none) {
             return None;
         }
+        let mut used = vec![false; old.len()];
+        for &i in kept.iter().flatten() {
+            used[i] = true;
+        }
         let mut changes = Vec::new();
-        for (i, (id, node)) in old.iter().enumerate() {
+        for (i, (id, node, base)) in old.iter().enumerate() {
             if !used[i] {
-                changes.push(remove(pool, at, *id, node.clone()));
+                changes.push(remove(pool, at, *id, node.clone(), base.clone()));
             }
         }
-        let items: Vec<(u64, Node)> = kept
+        let items: Vec<(Id, Node)> = kept
             .iter()
             .zip(new)
             .map(|(k, value)| match k {
-                Some(i) => old[*i].clone(),
-                None => (self.fresh(), self.node(value)),
+                Some(i) => (old[*i].0, old[*i].1.clone()),
+                None => (self.fresh(), self.written(value)),
             })
             .collect();
         changes.push(Change::Reorder {
             list: at.to_vec(),
             order: kept.iter().flatten().map(|&i| old[i].0).collect(),
         });
+        let followers: Rc<[Follower]> = items.iter().map(|(id, _)| Follower::One(*id)).collect();
         for (n, (k, (id, node))) in kept.iter().zip(&items).enumerate() {
             if k.is_none() {
                 changes.push(Change::Insert {
                     list: at.to_vec(),
                     id: *id,
                     node: node.clone(),
-                    followers: items[n + 1..].iter().map(|(id, _)| *id).collect(),
+                    followers: Followers {
+                        list: Rc::clone(&followers),
+                        from: n + 1,
+                    },
                 });
             }
         }
-        *self.tree.find_mut(at)? = Node::List(items);
+        self.tree.find_list(at)?.replace(items);
         Some(changes)
     }
 
@@ -477,16 +520,16 @@ impl Reader {
         pool: &mut Vec<Pooled>,
         out: &mut Vec<Recorded>,
     ) -> Option<()> {
+        let state = self.tree.state;
         let segments = run[0].path.segments();
         let list = self.steps(&segments[..segments.len() - 1])?;
-        let Some(Node::List(items)) = self.tree.find_mut(&list) else {
-            return None;
-        };
+        let items = self.tree.find_list(&list)?;
         let places: Vec<usize> = run
             .iter()
             .map(|p| p.path.last().and_then(PathSegment::as_index))
             .collect::<Option<_>>()?;
-        if places.iter().any(|&p| p >= items.len()) {
+        let len = items.len();
+        if places.iter().any(|&p| p >= len) {
             return None;
         }
         // The last write of each place stands.
@@ -494,70 +537,109 @@ impl Reader {
         for (patch, &place) in run.iter().zip(&places) {
             writes.insert(place, patch.value.as_ref()?);
         }
-        let old: Vec<(u64, Node, Value)> = writes
-            .keys()
-            .map(|&p| (items[p].0, items[p].1.clone(), items[p].1.to_value()))
-            .collect();
+        let mut old: Vec<(Id, Node, Option<Vec<PathSegment>>)> = Vec::new();
+        let mut old_values = Vec::new();
+        for &p in writes.keys() {
+            let (id, base, node) = items.at_mut(p)?;
+            old_values.push(node.value(base.as_deref(), state)?);
+            old.push((id, node.clone(), base));
+        }
+        let kept = keep(&old_values, writes.values().copied());
         let mut used = vec![false; old.len()];
-        let kept: Vec<Option<usize>> = writes
-            .values()
-            .map(|value| {
-                let found = (0..old.len()).find(|&i| !used[i] && old[i].2 == **value)?;
-                used[found] = true;
-                Some(found)
-            })
-            .collect();
-        for (i, (id, node, value)) in old.iter().enumerate() {
+        for &i in kept.iter().flatten() {
+            used[i] = true;
+        }
+        for (i, (id, node, base)) in old.iter().enumerate() {
             if !used[i] {
-                let _ = value;
-                let change = remove(pool, &list, *id, node.clone());
+                let change = remove(pool, &list, *id, node.clone(), base.clone());
                 record(out, change, first, &run[0].path);
             }
         }
         let mut fresh = Vec::new();
         for ((&place, value), k) in writes.iter().zip(&kept) {
-            let element = if let Some(i) = k {
+            let (id, node) = if let Some(i) = k {
                 (old[*i].0, old[*i].1.clone())
             } else {
                 let id = self.fresh();
                 fresh.push((place, id));
-                (id, self.node(value))
+                (id, self.written(value))
             };
-            let Some(Node::List(items)) = self.tree.find_mut(&list) else {
-                return None;
-            };
-            items[place] = element;
+            let items = self.tree.find_list(&list)?;
+            let slot = items.split(place)?;
+            items.set(slot, id, node);
         }
         let reorder = Change::Reorder {
             list: list.clone(),
             order: kept.iter().flatten().map(|&i| old[i].0).collect(),
         };
         record(out, reorder, first, &run[0].path);
-        let Some(Node::List(items)) = self.tree.find_mut(&list) else {
-            return None;
-        };
+        let items = self.tree.find_list(&list)?;
         for (place, id) in fresh {
+            let slot = items.split(place)?;
+            let Item::One(_, node) = &items.items[slot] else {
+                return None;
+            };
             let insert = Change::Insert {
                 list: list.clone(),
                 id,
-                node: items[place].1.clone(),
-                followers: items[place + 1..].iter().map(|(id, _)| *id).collect(),
+                node: (**node).clone(),
+                followers: items.followers(place + 1),
             };
             record(out, insert, first, &run[0].path);
         }
         Some(())
     }
+}
 
-    fn find(&self, steps: &[Step]) -> Option<&Node> {
-        let mut node = &self.tree;
-        for step in steps {
-            node = match (node, step) {
-                (Node::Object(fields), Step::Key(key)) => fields.get(key)?,
-                (Node::List(items), Step::Id(id)) => &items.iter().find(|(i, _)| i == id)?.1,
-                _ => return None,
-            };
+/// For each new value, in order, the first old value equal to it that no earlier new value
+/// took, if any.
+fn keep<'v>(old: &[Value], new: impl Iterator<Item = &'v Value>) -> Vec<Option<usize>> {
+    let mut unused: HashMap<String, VecDeque<usize>> = HashMap::new();
+    for (i, value) in old.iter().enumerate() {
+        unused.entry(canonical(value)).or_default().push_back(i);
+    }
+    new.map(|value| unused.get_mut(&canonical(value))?.pop_front())
+        .collect()
+}
+
+/// A text of `value` that two values have exactly when they are equal (object keys in order,
+/// whatever order the map keeps them in).
+fn canonical(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(fields) => {
+                let mut keys: Vec<&String> = fields.keys().collect();
+                keys.sort();
+                out.push('{');
+                for key in keys {
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write(&fields[key], out);
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for item in items {
+                    write(item, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
         }
-        Some(node)
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+impl Pooled {
+    fn value(&self, state: &dyn Base) -> Option<&Value> {
+        self.value
+            .get_or_init(|| self.node.value(self.base.as_deref(), state))
+            .as_ref()
     }
 }
 
@@ -579,23 +661,20 @@ fn element_run(patches: &[Patch]) -> usize {
         .count()
 }
 
-/// An element an entry removed, which an insert of the same value into the same list later in
-/// the entry moves rather than makes anew.
-struct Pooled {
-    list: Vec<Step>,
-    id: u64,
-    node: Node,
-    value: Value,
-}
-
 /// The removal of an element, pooled for a move.
-fn remove(pool: &mut Vec<Pooled>, list: &[Step], id: u64, node: Node) -> Change {
-    let value = node.to_value();
+fn remove(
+    pool: &mut Vec<Pooled>,
+    list: &[Step],
+    id: Id,
+    node: Node,
+    base: Option<Vec<PathSegment>>,
+) -> Change {
     pool.push(Pooled {
         list: list.to_vec(),
         id,
         node,
-        value,
+        base,
+        value: OnceCell::new(),
     });
     Change::Remove {
         list: list.to_vec(),
@@ -604,9 +683,11 @@ fn remove(pool: &mut Vec<Pooled>, list: &[Step], id: u64, node: Node) -> Change 
 }
 
 fn record(out: &mut Vec<Recorded>, change: Change, index: usize, path: &Path) {
-    if let Change::Move { id, .. } = &change {
+    if let Change::Move { list, id, .. } = &change {
         // The removal it comes with was no removal: the element moved.
-        out.retain(|r| !matches!(&r.change, Change::Remove { id: removed, .. } if removed == id));
+        out.retain(|r| {
+            !matches!(&r.change, Change::Remove { list: from, id: removed } if removed == id && from == list)
+        });
     }
     out.push(Recorded {
         change,
@@ -617,12 +698,6 @@ fn record(out: &mut Vec<Recorded>, change: Change, index: usize, path: &Path) {
 
 fn list_index(segment: &PathSegment, len: usize) -> Option<usize> {
     segment.as_index().filter(|&i| i < len)
-}
-
-fn child_key(parent: &[Step], key: &str) -> Vec<Step> {
-    let mut at = parent.to_vec();
-    at.push(Step::Key(key.to_owned()));
-    at
 }
 
 /// Why skipping an entry failed.
@@ -636,20 +711,28 @@ pub(super) enum Refusal {
 }
 
 /// The state without the first of `entries` (each entry's patches, in order; the first
-/// applying to `base`), as JSON.
+/// applying to `base`), and the state with it (after the last entry), as trees over `base`:
+/// read them with [`patches`] or [`value`].
+pub(super) struct Skipped {
+    current: Node,
+    skipped: Node,
+}
+
 pub(super) fn skip<'a>(
-    base: &Value,
+    base: &dyn Base,
     entries: impl IntoIterator<Item = &'a [Patch]>,
-) -> Result<Value, Refusal> {
+) -> Result<Skipped, Refusal> {
     let mut reader = Reader {
-        tree: Node::Leaf(Value::Null),
+        tree: Tree::new(base),
         next: 0,
     };
-    reader.tree = reader.node(base);
-    let mut skipped = reader.tree.clone();
+    let mut skipped = Tree::new(base);
     let mut entries = entries.into_iter();
     let Some(first) = entries.next() else {
-        return Ok(base.clone());
+        return Ok(Skipped {
+            current: Node::Base,
+            skipped: Node::Base,
+        });
     };
     let own = reader
         .read(first)
@@ -681,33 +764,41 @@ pub(super) fn skip<'a>(
             replay(&mut skipped, &recorded.change);
         }
     }
-    Ok(skipped.to_value())
+    Ok(Skipped {
+        current: reader.tree.root,
+        skipped: skipped.root,
+    })
 }
 
 /// Makes `change` to `tree`, where what it names is there.
-fn replay(tree: &mut Node, change: &Change) {
+fn replay(tree: &mut Tree<'_>, change: &Change) {
+    let state = tree.state;
     match change {
         Change::Write { at, node } => {
             let Some((Step::Key(key), parent)) = at.split_last() else {
                 if at.is_empty() {
-                    *tree = node.clone();
+                    tree.root = node.clone();
                 }
                 return;
             };
-            if let Some(Node::Object(fields)) = tree.find_mut(parent) {
-                fields.insert(key.clone(), node.clone());
+            if let Some(object) = tree.find_object(parent) {
+                object.members.insert(key.clone(), Some(node.clone()));
             }
         }
         Change::Unset { at } => {
             if let Some((Step::Key(key), parent)) = at.split_last() {
-                if let Some(Node::Object(fields)) = tree.find_mut(parent) {
-                    fields.remove(key);
+                if let Some(object) = tree.find_object(parent) {
+                    if object.member(key, state).is_some() {
+                        object.members.insert(key.clone(), None);
+                    }
                 }
             }
         }
         Change::Remove { list, id } => {
-            if let Some(Node::List(items)) = tree.find_mut(list) {
-                items.retain(|(i, _)| i != id);
+            if let Some(items) = tree.find_list(list) {
+                if let Some(at) = items.position(*id) {
+                    items.remove(at);
+                }
             }
         }
         Change::Insert {
@@ -716,9 +807,9 @@ fn replay(tree: &mut Node, change: &Change) {
             node,
             followers,
         } => {
-            if let Some(Node::List(items)) = tree.find_mut(list) {
-                let at = place(items, followers, *id);
-                items.insert(at, (*id, node.clone()));
+            if let Some(items) = tree.find_list(list) {
+                let at = items.place(followers, *id);
+                items.insert(at, *id, node.clone());
             }
         }
         Change::Move {
@@ -726,36 +817,24 @@ fn replay(tree: &mut Node, change: &Change) {
             id,
             followers,
         } => {
-            if let Some(Node::List(items)) = tree.find_mut(list) {
-                if let Some(from) = items.iter().position(|(i, _)| i == id) {
-                    let element = items.remove(from);
-                    let at = place(items, followers, *id);
-                    items.insert(at, element);
+            if let Some(items) = tree.find_list(list) {
+                if let Some(from) = items.position(*id) {
+                    if let Some((id, node)) = items.remove(from) {
+                        let at = items.place(followers, id);
+                        items.insert(at, id, node);
+                    }
                 }
             }
         }
         Change::Reorder { list, order } => {
-            if let Some(Node::List(items)) = tree.find_mut(list) {
-                let places: Vec<usize> = (0..items.len())
-                    .filter(|&p| order.contains(&items[p].0))
-                    .collect();
-                let mut elements: Vec<(u64, Node)> =
-                    places.iter().map(|&p| items[p].clone()).collect();
-                elements.sort_by_key(|(id, _)| order.iter().position(|o| o == id));
-                for (place, element) in places.into_iter().zip(elements) {
-                    items[place] = element;
-                }
+            if let Some(items) = tree.find_list(list) {
+                items.reorder(order);
             }
         }
     }
 }
 
-/// Where an element goes: before the first of `followers` (other than itself) that is in
-/// `items`, or at the end.
-fn place(items: &[(u64, Node)], followers: &[u64], own: u64) -> usize {
-    followers
-        .iter()
-        .filter(|f| **f != own)
-        .find_map(|f| items.iter().position(|(i, _)| i == f))
-        .unwrap_or(items.len())
+/// The skipped state as JSON: the whole of it read.
+pub(super) fn value(skipped: &Skipped, base: &dyn Base) -> Option<Value> {
+    skipped.skipped.value(Some(&[]), base)
 }
