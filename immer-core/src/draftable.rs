@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::PatchErrorKind;
 use crate::error::UnserializableError;
+use crate::outline::{Outline, outline_of};
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
 use crate::place::Place;
@@ -53,6 +54,19 @@ pub trait Draftable: Sealed + Clone + PartialEq + Serialize + DeserializeOwned +
     /// The JSON value at `path` below this value.
     #[doc(hidden)]
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind>;
+
+    /// What the value at `path` below this value is, without its parts (see [`Outline`]).
+    /// Collections, structs and wrappers follow the path to the value and outline it there
+    /// (O(1) for a collection however large, as [`outline_of`]); by default, the value at the
+    /// end of a longer path is written out (`value_at`) and outlined.
+    #[doc(hidden)]
+    fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+        if path.is_empty() {
+            outline_of(self)
+        } else {
+            self.value_at(path).map(|value| Outline::of(&value))
+        }
+    }
 
     /// Writes the patches that turn `self` into `other` into `differ` (see
     /// [`diff`](crate::diff)). By default, one `replace` when they differ.
@@ -188,6 +202,27 @@ pub fn leaf_value_at<T: Serialize>(
 ) -> Result<Value, PatchErrorKind> {
     if path.is_empty() {
         to_json(this)
+    } else {
+        Err(PatchErrorKind::ThroughLeaf { type_name })
+    }
+}
+
+/// The outline of a whole value, for generated code: bounded on `Draftable` alone, so that a
+/// type missing `Serialize` is reported once, at its `Draftable` impl.
+#[doc(hidden)]
+pub fn outline_whole<T: Draftable>(this: &T) -> Result<Outline, PatchErrorKind> {
+    outline_of(this)
+}
+
+/// The outline of a value with no parts below it, where `path` must be empty.
+#[doc(hidden)]
+pub fn leaf_outline_at<T: Serialize>(
+    this: &T,
+    path: &[PathSegment],
+    type_name: &'static str,
+) -> Result<Outline, PatchErrorKind> {
+    if path.is_empty() {
+        outline_of(this)
     } else {
         Err(PatchErrorKind::ThroughLeaf { type_name })
     }

@@ -45,6 +45,7 @@ mod ecosystem;
 mod error;
 mod history;
 pub mod json;
+mod outline;
 mod patch;
 mod path;
 #[path = "place.rs"]
@@ -116,7 +117,11 @@ pub use wrappers::OptionDraft;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::diff::Differ;
-    pub use crate::draftable::{Edit, Sealed, apply_leaf, apply_whole, leaf_value_at, set_place};
+    pub use crate::draftable::{
+        Edit, Sealed, apply_leaf, apply_whole, leaf_outline_at, leaf_value_at, outline_whole,
+        set_place,
+    };
+    pub use crate::outline::{Outline, outline_of};
     pub use crate::place::Child;
     pub use crate::transform::transform_after_dropped;
     pub use serde::Serialize;

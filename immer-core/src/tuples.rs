@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Sealed, apply_whole, set_place, to_json};
 use crate::error::PatchErrorKind;
+use crate::outline::Outline;
 use crate::path::PathSegment;
 use crate::place::{Access, Child, Place};
 
@@ -53,6 +54,16 @@ macro_rules! tuple_draft {
                 };
                 match segment.as_index() {
                     $(Some($i) => self.$i.value_at(rest),)+
+                    _ => Err(not_a_position(segment, $count)),
+                }
+            }
+
+            fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+                let Some((segment, rest)) = path.split_first() else {
+                    return Ok(Outline::Array($count));
+                };
+                match segment.as_index() {
+                    $(Some($i) => self.$i.outline_at(rest),)+
                     _ => Err(not_a_position(segment, $count)),
                 }
             }
@@ -174,6 +185,17 @@ where
             .and_then(|i| self.get(i))
             .ok_or_else(|| not_a_position(segment, N))?
             .value_at(rest)
+    }
+
+    fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+        let Some((segment, rest)) = path.split_first() else {
+            return Ok(Outline::Array(N));
+        };
+        segment
+            .as_index()
+            .and_then(|i| self.get(i))
+            .ok_or_else(|| not_a_position(segment, N))?
+            .outline_at(rest)
     }
 
     fn diff_into(&self, other: &Self, differ: &mut Differ) {

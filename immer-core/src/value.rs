@@ -9,9 +9,34 @@ use crate::collections::{json, record};
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, set_place, to_json};
 use crate::error::PatchErrorKind;
+use crate::outline::Outline;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
 use crate::place::{Access, Child, Place};
+
+/// The value at `path` below `value`.
+fn value_ref_at<'v>(value: &'v Value, path: &[PathSegment]) -> Result<&'v Value, PatchErrorKind> {
+    let mut here = value;
+    for segment in path {
+        here = match here {
+            Value::Object(object) => {
+                let key = segment.to_key();
+                object
+                    .get(key.as_ref())
+                    .ok_or_else(|| PatchErrorKind::MissingKey {
+                        key: key.into_owned(),
+                    })?
+            }
+            Value::Array(array) => &array[list_index(segment, array.len(), false)?],
+            _ => {
+                return Err(PatchErrorKind::ThroughLeaf {
+                    type_name: scalar_name(here),
+                });
+            }
+        };
+    }
+    Ok(here)
+}
 
 /// A JSON value drafts by key (objects) and by index (arrays), and applies patches with
 /// RFC 6902's rules, so a state can hold parts whose shape is only known at run time.
@@ -63,26 +88,11 @@ impl Draftable for Value {
     }
 
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
-        let mut here = self;
-        for segment in path {
-            here = match here {
-                Value::Object(object) => {
-                    let key = segment.to_key();
-                    object
-                        .get(key.as_ref())
-                        .ok_or_else(|| PatchErrorKind::MissingKey {
-                            key: key.into_owned(),
-                        })?
-                }
-                Value::Array(array) => &array[list_index(segment, array.len(), false)?],
-                _ => {
-                    return Err(PatchErrorKind::ThroughLeaf {
-                        type_name: scalar_name(here),
-                    });
-                }
-            };
-        }
-        Ok(here.clone())
+        value_ref_at(self, path).cloned()
+    }
+
+    fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+        value_ref_at(self, path).map(Outline::of)
     }
 
     fn diff_into(&self, other: &Self, differ: &mut Differ) {

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, set_place, to_json};
 use crate::error::PatchErrorKind;
+use crate::outline::Outline;
 use crate::patch::PatchOp;
 use crate::path::PathSegment;
 use crate::place::{Access, Boxed, Child, OwnedChild, Place, Shared};
@@ -31,6 +32,10 @@ impl<T: Draftable> Draftable for Box<T> {
 
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
         (**self).value_at(path)
+    }
+
+    fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+        (**self).outline_at(path)
     }
 
     fn diff_into(&self, other: &Self, differ: &mut Differ) {
@@ -70,6 +75,10 @@ impl<T: Draftable> Draftable for Arc<T> {
 
     fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
         (**self).value_at(path)
+    }
+
+    fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+        (**self).outline_at(path)
     }
 
     /// Shared: nothing to diff, whatever its size.
@@ -121,6 +130,14 @@ impl<T: Draftable> Draftable for Option<T> {
         match (self, path.is_empty()) {
             (_, true) => to_json(self),
             (Some(inner), false) => inner.value_at(path),
+            (None, false) => Err(PatchErrorKind::ThroughNone),
+        }
+    }
+
+    fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+        match (self, path.is_empty()) {
+            (Some(inner), _) => inner.outline_at(path),
+            (None, true) => Ok(Outline::Scalar(Value::Null)),
             (None, false) => Err(PatchErrorKind::ThroughNone),
         }
     }

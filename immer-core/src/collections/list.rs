@@ -9,6 +9,7 @@ use super::{json, record, sealed};
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
+use crate::outline::Outline;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
 use crate::place::{Access, Child, OwnedChild, Place};
@@ -107,6 +108,9 @@ macro_rules! list_impl {
             }
             fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
                 list_value_at(self, path)
+            }
+            fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+                list_outline_at(self, path)
             }
             fn diff_into(&self, other: &Self, differ: &mut Differ) {
                 if !List::ptr_eq(self, other) {
@@ -394,6 +398,22 @@ fn list_value_at<L: List>(list: &L, path: &[PathSegment]) -> Result<Value, Patch
             let index = list_index(segment, list.len(), false)?;
             match list.item(index) {
                 Some(item) => item.value_at(rest),
+                None => Err(PatchErrorKind::IndexOutOfRange {
+                    index,
+                    len: list.len(),
+                }),
+            }
+        }
+    }
+}
+
+fn list_outline_at<L: List>(list: &L, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+    match path.split_first() {
+        None => Ok(Outline::Array(list.len())),
+        Some((segment, rest)) => {
+            let index = list_index(segment, list.len(), false)?;
+            match list.item(index) {
+                Some(item) => item.outline_at(rest),
                 None => Err(PatchErrorKind::IndexOutOfRange {
                     index,
                     len: list.len(),
@@ -968,10 +988,13 @@ mod small_vec {
     use serde_json::Value;
     use smallvec::{Array, SmallVec};
 
-    use super::{List, ListDraft, apply_list, keep_by_mask, list_value_at, sealed};
+    use super::{
+        List, ListDraft, apply_list, keep_by_mask, list_outline_at, list_value_at, sealed,
+    };
     use crate::diff::Differ;
     use crate::draftable::{Draftable, Edit};
     use crate::error::PatchErrorKind;
+    use crate::outline::Outline;
     use crate::path::PathSegment;
     use crate::place::Place;
 
@@ -994,10 +1017,13 @@ mod array_vec {
     use arrayvec::ArrayVec;
     use serde_json::Value;
 
-    use super::{List, ListDraft, apply_list, keep_by_mask, list_value_at, sealed};
+    use super::{
+        List, ListDraft, apply_list, keep_by_mask, list_outline_at, list_value_at, sealed,
+    };
     use crate::diff::Differ;
     use crate::draftable::{Draftable, Edit};
     use crate::error::PatchErrorKind;
+    use crate::outline::Outline;
     use crate::path::PathSegment;
     use crate::place::Place;
 

@@ -13,6 +13,7 @@ use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
 use crate::error::UnserializableError;
+use crate::outline::Outline;
 use crate::patch::{Patch, PatchOp};
 use crate::path::{PathSegment, try_key_segment};
 use crate::place::{Access, Child, OwnedChild, Place};
@@ -118,6 +119,9 @@ macro_rules! map_impl {
             }
             fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
                 map_value_at(self, path)
+            }
+            fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+                map_outline_at(self, path)
             }
             fn diff_into(&self, other: &Self, differ: &mut Differ) {
                 diff_map(self, other, differ);
@@ -266,6 +270,21 @@ fn map_value_at<M: Map>(map: &M, path: &[PathSegment]) -> Result<Value, PatchErr
             let key: M::Key = parse_key(segment)?;
             match map.value(&key) {
                 Some(value) => value.value_at(rest),
+                None => Err(PatchErrorKind::MissingKey {
+                    key: segment.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+fn map_outline_at<M: Map>(map: &M, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+    match path.split_first() {
+        None => Ok(Outline::Object),
+        Some((segment, rest)) => {
+            let key: M::Key = parse_key(segment)?;
+            match map.value(&key) {
+                Some(value) => value.outline_at(rest),
                 None => Err(PatchErrorKind::MissingKey {
                     key: segment.to_string(),
                 }),
@@ -533,10 +552,13 @@ mod index_map {
     use indexmap::IndexMap;
     use serde_json::Value;
 
-    use super::{Map, MapDraft, MapLookup, apply_map, diff_map, map_value_at, sealed};
+    use super::{
+        Map, MapDraft, MapLookup, apply_map, diff_map, map_outline_at, map_value_at, sealed,
+    };
     use crate::diff::Differ;
     use crate::draftable::{Draftable, Edit};
     use crate::error::PatchErrorKind;
+    use crate::outline::Outline;
     use crate::path::PathSegment;
     use crate::place::Place;
 
@@ -575,6 +597,9 @@ mod index_map {
         }
         fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
             map_value_at(self, path)
+        }
+        fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+            map_outline_at(self, path)
         }
         fn diff_into(&self, other: &Self, differ: &mut Differ) {
             diff_map(self, other, differ);

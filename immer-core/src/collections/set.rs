@@ -12,6 +12,7 @@ use super::{json, record, sealed};
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, apply_whole, to_json};
 use crate::error::PatchErrorKind;
+use crate::outline::Outline;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
 use crate::place::Place;
@@ -72,6 +73,9 @@ macro_rules! set_impl {
             }
             fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
                 set_value_at(self, path)
+            }
+            fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+                set_outline_at(self, path)
             }
             fn diff_into(&self, other: &Self, differ: &mut Differ) {
                 diff_set(self, other, differ);
@@ -214,6 +218,14 @@ fn diff_set<S: Set>(from: &S, to: &S, differ: &mut Differ) {
     }
     for (position, item) in to.items().enumerate().filter(|(_, x)| !from.has(x)) {
         differ.add_element(position, item);
+    }
+}
+
+fn set_outline_at<S: Set>(set: &S, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+    if path.is_empty() {
+        Ok(Outline::Array(set.len()))
+    } else {
+        set_value_at(set, path).map(|value| Outline::of(&value))
     }
 }
 
@@ -395,6 +407,7 @@ mod index_set {
     use crate::diff::Differ;
     use crate::draftable::{Draftable, Edit};
     use crate::error::PatchErrorKind;
+    use crate::outline::Outline;
     use crate::path::PathSegment;
     use crate::place::Place;
 
@@ -430,6 +443,9 @@ mod index_set {
         }
         fn value_at(&self, path: &[PathSegment]) -> Result<Value, PatchErrorKind> {
             set_value_at(self, path)
+        }
+        fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+            super::set_outline_at(self, path)
         }
         fn diff_into(&self, other: &Self, differ: &mut Differ) {
             diff_set(self, other, differ);

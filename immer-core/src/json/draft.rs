@@ -12,6 +12,7 @@ use crate::collections::record;
 use crate::diff::Differ;
 use crate::draftable::{Draftable, Edit, Undo, set_place};
 use crate::error::PatchErrorKind;
+use crate::outline::Outline;
 use crate::patch::{Patch, PatchOp};
 use crate::path::PathSegment;
 use crate::place::{Access, Child, OwnedChild, Place};
@@ -52,6 +53,18 @@ impl Draftable for Json {
             here = here.child(segment)?;
         }
         Ok(Value::from(here))
+    }
+
+    fn outline_at(&self, path: &[PathSegment]) -> Result<Outline, PatchErrorKind> {
+        let mut here = self;
+        for segment in path {
+            here = here.child(segment)?;
+        }
+        Ok(match here {
+            Json::Object(_) => Outline::Object,
+            Json::Array(array) => Outline::Array(array.len()),
+            scalar => Outline::Scalar(Value::from(scalar)),
+        })
     }
 
     fn diff_into(&self, other: &Self, differ: &mut Differ) {

@@ -146,7 +146,7 @@ fn member_name(field: &Field<'_>) -> String {
 }
 
 /// How generated code reaches one field: an expression for `&mut field` (apply) or `&field`
-/// (`value_at`).
+/// (`value_at`, `outline_at`).
 pub(super) struct Reached<'f, 'a> {
     /// The field.
     pub(super) field: &'f Field<'a>,
@@ -179,6 +179,20 @@ fn value_call(cx: &Context<'_>, reached: &Reached<'_, '_>, path: &TokenStream) -
     } else {
         let draftable = draftable_at(krate, ty);
         quote_spanned!(ty.span()=> <#ty as #draftable>::value_at(#expr, #path))
+    }
+}
+
+/// `Draftable::outline_at(field, path)`, or the leaf form.
+fn outline_call(cx: &Context<'_>, reached: &Reached<'_, '_>, path: &TokenStream) -> TokenStream {
+    let krate = &cx.krate;
+    let expr = &reached.expr;
+    let ty = reached.field.ty;
+    if reached.field.is_leaf() {
+        let name = type_name(ty);
+        quote!(#krate::__private::leaf_outline_at(#expr, #path, #name))
+    } else {
+        let draftable = draftable_at(krate, ty);
+        quote_spanned!(ty.span()=> <#ty as #draftable>::outline_at(#expr, #path))
     }
 }
 
@@ -227,6 +241,8 @@ pub(super) enum Mode {
     Apply,
     /// `value_at`: the field reached by `&`, its JSON read.
     Value,
+    /// `outline_at`: the field reached by `&`, its outline read.
+    Outline,
 }
 
 /// The code that routes `__path` to the fields of one struct (or variant): by name, by
@@ -245,6 +261,7 @@ pub(super) fn dispatch(
     let call = |reached: &Reached<'_, '_>, path: TokenStream| match mode {
         Mode::Apply => apply_call(cx, reached, &path),
         Mode::Value => value_call(cx, reached, &path),
+        Mode::Outline => outline_call(cx, reached, &path),
     };
     if let (true, [only]) = (through || style == Style::Newtype, fields) {
         return call(only, quote!(__path));
@@ -284,7 +301,7 @@ pub(super) fn dispatch(
                         __other => return __other,
                     }
                 },
-                Mode::Value => quote! {
+                Mode::Value | Mode::Outline => quote! {
                     if let ::core::result::Result::Ok(__value) = #call {
                         return ::core::result::Result::Ok(__value);
                     }

@@ -39,7 +39,18 @@ pub(super) fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) 
         .map(|field| field_methods(cx, style, transparent, field, &FieldAccess::Struct));
     let apply = struct_body(cx, Mode::Apply, style, transparent, &drafted);
     let value_at = struct_body(cx, Mode::Value, style, transparent, &drafted);
+    let outline_at = struct_body(cx, Mode::Outline, style, transparent, &drafted);
     let diff = diff_method(cx, style, transparent, &drafted);
+    let krate = &cx.krate;
+    let extra_methods = quote! {
+        #diff
+        fn outline_at(
+            &self,
+            __path: &[#krate::PathSegment],
+        ) -> ::core::result::Result<#krate::__private::Outline, #krate::PatchErrorKind> {
+            #outline_at
+        }
+    };
     let impls = draftable_impls(
         cx,
         &generics,
@@ -47,7 +58,7 @@ pub(super) fn impl_struct(cx: &Context<'_>, style: Style, fields: &[Field<'_>]) 
         &draft_ident,
         &apply,
         &value_at,
-        &diff,
+        &extra_methods,
     );
 
     quote! {
@@ -101,7 +112,8 @@ fn diff_method(
     }
 }
 
-/// The body of `apply_edit` or `value_at` for a struct: the path routed to its fields.
+/// The body of `apply_edit`, `value_at` or `outline_at` for a struct: the path routed to its
+/// fields.
 fn struct_body(
     cx: &Context<'_>,
     mode: Mode,
@@ -118,7 +130,7 @@ fn struct_body(
             let member = &f.member;
             let expr = match mode {
                 Mode::Apply => quote!(&mut self.#member),
-                Mode::Value => quote!(&self.#member),
+                Mode::Value | Mode::Outline => quote!(&self.#member),
             };
             Reached { field: f, expr }
         })
@@ -127,6 +139,7 @@ fn struct_body(
     let whole = match mode {
         Mode::Apply => quote!(return #krate::__private::apply_whole(self, __edit, #type_name);),
         Mode::Value => quote!(return #krate::__private::to_json(self);),
+        Mode::Outline => quote!(return #krate::__private::outline_whole(self);),
     };
     let unknown = quote!(::core::result::Result::Err(#krate::__private::unknown_field(__segment, #type_name, &[#(#expected),*])));
     dispatch(cx, mode, style, transparent, &reached, &whole, &unknown)
