@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use immer::{Draftable, History, HistoryError, OrdMap, Vector};
+use immer::{Draftable, History, HistoryError, OrdMap, Patch, Path, Vector};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -283,6 +283,30 @@ fn the_conflict_names_the_entry_and_the_later_one() {
     assert!(error.to_string().starts_with(
         "the entry from version 0 cannot be reverted: the target of /todos/2/text was removed"
     ));
+}
+
+#[test]
+fn the_conflict_names_who_made_the_later_entry() {
+    let mut history = History::new(Arc::new(base()));
+    history.commit(Some("rename 2"), |d| {
+        d.todos().get_mut(2).unwrap().set_text("renamed".into());
+    });
+    // Another user's change, recorded as it landed, with its author.
+    let removal = vec![Patch::remove(Path::from_pointer("/todos/2").unwrap())];
+    history
+        .record(Some("remove 2"), Some("bob"), None, removal)
+        .unwrap();
+    let error = history.skipped(0).unwrap_err();
+    let HistoryError::Conflict { by, author, .. } = &error else {
+        panic!("{error}");
+    };
+    assert_eq!((*by, author.as_deref()), (1, Some("bob")));
+    assert!(
+        error
+            .to_string()
+            .ends_with("in the entry from version 1 by bob"),
+        "{error}"
+    );
 }
 
 #[test]

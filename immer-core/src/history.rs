@@ -707,11 +707,15 @@ impl<T: Draftable> History<T> {
         let skipped =
             skip::skip(&state, entries.map(|e| e.patches.as_slice())).map_err(|refusal| {
                 match refusal {
-                    skip::Refusal::Conflict(n, conflict) => HistoryError::Conflict {
-                        entry: version,
-                        by: version + 1 + n as u64,
-                        conflict,
-                    },
+                    skip::Refusal::Conflict(n, conflict) => {
+                        let by = version + 1 + n as u64;
+                        HistoryError::Conflict {
+                            entry: version,
+                            by,
+                            author: self.entries.get(index(by)).and_then(|e| e.author.clone()),
+                            conflict,
+                        }
+                    }
                     skip::Refusal::Unreadable(n, (index, path)) => {
                         HistoryError::Patch(PatchError {
                             index,
@@ -968,6 +972,8 @@ pub enum HistoryError {
         entry: u64,
         /// The later entry that took its target away (its starting version).
         by: u64,
+        /// Who made that entry ([`Entry::author`]), when the history says.
+        author: Option<String>,
         /// Which patch, and what took its target away.
         conflict: Conflict,
     },
@@ -994,11 +1000,18 @@ impl fmt::Display for HistoryError {
             HistoryError::Conflict {
                 entry,
                 by,
+                author,
                 conflict,
-            } => write!(
-                f,
-                "the entry from version {entry} cannot be reverted: {conflict}, in the entry from version {by}"
-            ),
+            } => {
+                write!(
+                    f,
+                    "the entry from version {entry} cannot be reverted: {conflict}, in the entry from version {by}"
+                )?;
+                match author {
+                    Some(author) => write!(f, " by {author}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
