@@ -972,7 +972,7 @@ pub enum HistoryError {
         entry: u64,
         /// The later entry that took its target away (its starting version).
         by: u64,
-        /// Who made that entry ([`Entry::author`]), when the history says.
+        /// Who made that entry ([`HistoryEntry::author`]), when the history says.
         author: Option<String>,
         /// Which patch, and what took its target away.
         conflict: Conflict,
