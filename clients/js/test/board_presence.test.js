@@ -3,7 +3,7 @@
 // never does; a page that closes is gone from the others' pages.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor, launchBrowser } from './server.js';
+import { startServer, waitFor, launchBrowser, openBoardPage } from './server.js';
 
 let server;
 let browser;
@@ -18,15 +18,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function openBoard(user, board) {
-  const context = await browser.newContext({ viewport: { width: 640, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${server.http}/b/${board}?token=${user}`);
-  await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
-  return { page, errors, context };
-}
+const openBoard = (user, board) => openBoardPage(browser, server, user, board);
 
 /** The users the page shows on its board, besides its own. */
 const online = (page) => page.$$eval('#online .who:not(.me)', (els) => els.map((el) => el.dataset.user).sort());

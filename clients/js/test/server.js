@@ -123,3 +123,19 @@ export function shownBoard(page) {
     })),
   }));
 }
+
+/**
+ * A page of the demo board `board` for `user`, in a context of its own (its own IndexedDB),
+ * open on the board; its script errors are collected in `errors`.
+ *
+ * @returns {Promise<{ page: any, errors: Error[], context: any }>}
+ */
+export async function openBoardPage(browser, server, user, board) {
+  const context = await browser.newContext({ viewport: { width: 640, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`${server.http}/b/${board}?token=${user}`);
+  await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
+  return { page, errors, context };
+}

@@ -5,7 +5,7 @@
 // todo Ann ticked last: her undo is skipped, and the page says it was Bob.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor, launchBrowser, shownBoard } from './server.js';
+import { startServer, waitFor, launchBrowser, shownBoard, openBoardPage } from './server.js';
 
 let server;
 let browser;
@@ -20,16 +20,7 @@ after(async () => {
   await server?.stop();
 });
 
-/** A page of `board` for `user`, open; script errors are collected. */
-async function openBoard(user, board) {
-  const context = await browser.newContext({ viewport: { width: 640, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${server.http}/b/${board}?token=${user}`);
-  await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
-  return { page, errors, context };
-}
+const openBoard = (user, board) => openBoardPage(browser, server, user, board);
 
 /** Waits until every page has its edits answered and shows the server's board. */
 async function settled(board, ...pages) {
