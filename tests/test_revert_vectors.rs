@@ -112,6 +112,35 @@ fn edge_cases() -> Vec<(Vec<Patch>, Vec<Vec<Patch>>)> {
                 vec![Patch::remove(at("/todos/1"))],
             ],
         ),
+        // A later write compared where the two meet: after a removal earlier in the same
+        // change (the rename of todo 2, now at 1, stands)...
+        (
+            vec![Patch::replace(at("/todos/2/text"), json!("t2"))],
+            vec![vec![
+                Patch::remove(at("/todos/0")),
+                Patch::replace(at("/todos/1/text"), json!("b")),
+            ]],
+        ),
+        // ... after the revert's own removal before it (todo 2 is at 3 for the later change)...
+        (
+            vec![
+                Patch::remove(at("/todos/0")),
+                Patch::replace(at("/todos/2/text"), json!("t2")),
+            ],
+            vec![vec![Patch::replace(at("/todos/3/text"), json!("b"))]],
+        ),
+        // ... and a revert's patch dropped as written again leaves what it passed as it was:
+        // the later change wrote both the todo and its field.
+        (
+            vec![
+                Patch::replace(at("/todos/1"), json!({"id": 1, "done": false})),
+                Patch::replace(at("/todos/1/done"), json!(false)),
+            ],
+            vec![vec![
+                Patch::replace(at("/todos/1/done"), json!(true)),
+                Patch::replace(at("/todos/1"), json!({"id": 1, "done": true})),
+            ]],
+        ),
     ]
 }
 

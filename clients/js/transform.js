@@ -174,11 +174,17 @@ export class Through {
     for (let index = 0; index < mine.length; index++) {
       const patch = mine[index];
       parts: for (let current of expand(patch)) {
+        const mark = saved.length;
         for (let at = 0; at < this.patches.length; at++) {
           const theirs = this.patches[at];
           if (theirs === null) continue;
-          // The later write stands: this patch of mine is dropped where it meets it.
-          if (rule.laterWriteStands && overwrites([theirs], current)) continue parts;
+          // The later write stands: this patch of mine is dropped where it meets it, and the
+          // patches it passed are as they were.
+          if (rule.laterWriteStands && overwrites([theirs], current)) {
+            for (let n = saved.length - 1; n >= mark; n--) this.patches[saved[n][0]] = saved[n][1];
+            saved.length = mark;
+            continue parts;
+          }
           const mineMoves = effect(current, theirs, !rule.mineFirst, rule.dependent, false);
           if (mineMoves === GONE) {
             for (let n = saved.length - 1; n >= 0; n--) this.patches[saved[n][0]] = saved[n][1];

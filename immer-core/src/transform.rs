@@ -397,6 +397,7 @@ impl<'a> Through<'a> {
                 let mut current = current.into_owned();
                 let mut head = self.head(&current);
                 let mut next = 0;
+                let mark = saved.len();
                 let mut cursors = Cursors::default();
                 while let Some(at) = match &index {
                     Some(index) => index.next(head, next, &mut cursors),
@@ -408,7 +409,11 @@ impl<'a> Through<'a> {
                     }
                     match self.meet(at, &mut current, &mut head, rule, &mut saved) {
                         Ok(Met::Passed) => {}
-                        Ok(Met::WrittenAgain) => continue 'parts,
+                        Ok(Met::WrittenAgain) => {
+                            // Dropped: the patches it passed are as they were.
+                            self.restore(saved.drain(mark..));
+                            continue 'parts;
+                        }
                         Err((owner, by)) => {
                             blocked = Some(Blocked {
                                 conflict: Conflict {
@@ -428,7 +433,13 @@ impl<'a> Through<'a> {
         let Some(blocked) = blocked else {
             return Ok(moved);
         };
-        for change in saved.into_iter().rev() {
+        self.restore(saved.into_iter());
+        Err(blocked)
+    }
+
+    /// Puts back what `saved` (in the order it was noted) changed, newest first.
+    fn restore(&mut self, saved: impl DoubleEndedIterator<Item = Saved<'a>>) {
+        for change in saved.rev() {
             match change {
                 Saved::Index { at, depth, old } => {
                     if let Some(patch) = self.patches[at].as_mut() {
@@ -441,7 +452,6 @@ impl<'a> Through<'a> {
                 Saved::Patch { at, patch } => self.patches[at] = Some(patch),
             }
         }
-        Err(blocked)
     }
 
     /// Moves `current` (with its `head`) through the patch held at `at`, and that patch past
@@ -830,9 +840,11 @@ mod tests {
         for patch in mine {
             'parts: for current in expand(patch) {
                 let mut current = current.into_owned();
+                let passed = theirs.clone();
                 for slot in theirs.iter_mut() {
                     let Some(t) = slot else { continue };
                     if rule.later_write_stands && overwrites(std::slice::from_ref(t), &current) {
+                        *theirs = passed;
                         continue 'parts;
                     }
                     let mine_moves = effect(&current, t, !rule.mine_first, rule.dependent, false);
