@@ -203,8 +203,11 @@ export interface SavedFollower {
   local?: unknown;
   pending: SavedEdit[];
   inFlight: SavedChange | null;
-  /** Committed changes that arrived ahead of the next version. */
-  early: Extract<ServerMessage, { type: 'committed' }>[];
+  /**
+   * Committed changes that arrived ahead of the next version (with `type: 'committed'` as
+   * this client writes them, without it as the Rust crate does: nothing reads it back).
+   */
+  early: Omit<Extract<ServerMessage, { type: 'committed' }>, 'type'>[];
   /** The next edit's id: an id the server may have seen is never given again. */
   nextId: number;
   diverged: boolean;
