@@ -593,7 +593,7 @@ impl<T: Draftable> History<T> {
     /// a list as runs of elements no entry touched, split where one did; so the time is
     /// O(the entries' patches × the pieces of the lists they touch), and skipping an entry on
     /// a board of 100,000 todos holds what its later entries touched, about 0.5 MiB for the
-    /// tenth newest of 10,000 (`examples/skip_memory.rs`). The skipped state is made from the
+    /// tenth newest of 10,000 (`immer-web/examples/skip_memory.rs`). The skipped state is made from the
     /// current one by patches, and shares every part the entry did not touch. (The inside of
     /// an enum is read by writing the enum out, as patches into it are.)
     ///

@@ -17,105 +17,20 @@
 //! these devtools at `/b/<board>/devtools/`, following the board as it is edited.
 
 use std::io::BufReader;
-use std::sync::Arc;
 
 use axum::serve::ListenerExt;
-use immer::{History, produce_with_patches};
+use immer::History;
 use immer_web::Devtools;
 use serde_json::{Value, json};
 
 mod common;
 
-use common::{Board, Todo};
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
-    }
-}
-
-type Recipe = Box<dyn FnOnce(&mut immer::PatchDraft<'_, '_, Board>)>;
-
-/// A random change: a tick, a rename, an insert, a removal or a title, with its label.
-fn change(rng: &mut Rng, n: usize, len: usize, next_id: &mut u64) -> (String, Recipe) {
-    let i = rng.below(len);
-    match rng.below(10) {
-        0..=3 => (
-            format!("tick todo at {i}"),
-            Box::new(move |d| {
-                let mut todo = d.todos().into_mut(i).unwrap();
-                let done = *todo.done();
-                todo.set_done(!done);
-            }),
-        ),
-        4..=5 => (
-            format!("rename todo at {i}"),
-            Box::new(move |d| {
-                d.todos()
-                    .into_mut(i)
-                    .unwrap()
-                    .set_text(format!("renamed {n}"));
-            }),
-        ),
-        6..=7 => {
-            *next_id += 1;
-            let id = *next_id;
-            (
-                format!("insert todo {id} at {i}"),
-                Box::new(move |d| {
-                    let todo = Todo {
-                        id: format!("t{id}"),
-                        text: format!("new {id}"),
-                        done: false,
-                    };
-                    d.todos().insert(i, todo).unwrap();
-                }),
-            )
-        }
-        8 => (
-            format!("remove todo at {i}"),
-            Box::new(move |d| {
-                d.todos().remove(i);
-            }),
-        ),
-        _ => (
-            format!("title {n}"),
-            Box::new(move |d| d.set_title(format!("Demo board, take {n}"))),
-        ),
-    }
-}
+use common::Board;
 
 /// Writes a demo session and what the history says about it.
 fn demo(out: &str, entries: usize, items: usize) -> std::io::Result<()> {
-    let base = Arc::new(Board {
-        title: "Demo board".to_owned(),
-        todos: (0..items as u64)
-            .map(|id| Todo {
-                id: format!("t{id}"),
-                text: format!("todo {id}"),
-                done: false,
-            })
-            .collect(),
-    });
-    let mut history = History::new(Arc::clone(&base)).with_checkpoints(1000);
-    let mut rng = Rng(0x5EED_2026);
-    let mut next_id = items as u64;
-    for n in 0..entries {
-        let len = history.current().todos.len();
-        let (label, recipe) = change(&mut rng, n, len, &mut next_id);
-        let (_, patches, _) = produce_with_patches(history.current(), recipe);
-        let author = if n % 3 == 0 { "bob" } else { "ann" };
-        let time = 1_764_633_600_000 + n as u64 * 1_000;
-        history
-            .record(Some(&label), Some(author), Some(time), patches)
-            .map_err(std::io::Error::other)?;
-    }
+    let (base, history) =
+        common::demo_session(entries, items, 1000).map_err(std::io::Error::other)?;
     let mut text = serde_json::to_string(&json!({ "base": &*base, "first": 0 }))?;
     text.push('\n');
     text.push_str(&history.to_log());

@@ -90,3 +90,101 @@ pub(crate) fn demo_builder(limits: Limits) -> HubBuilder<Board, Role> {
         })
         .limits(limits)
 }
+
+// ---- The devtools' demo session: its generator, shared by `devtools` and `skip_memory`.
+
+/// A small deterministic generator (xorshift).
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+pub(crate) type Recipe = Box<dyn FnOnce(&mut immer::PatchDraft<'_, '_, Board>)>;
+
+/// A random change: a tick, a rename, an insert, a removal or a title, with its label.
+pub(crate) fn change(rng: &mut Rng, n: usize, len: usize, next_id: &mut u64) -> (String, Recipe) {
+    let i = rng.below(len);
+    match rng.below(10) {
+        0..=3 => (
+            format!("tick todo at {i}"),
+            Box::new(move |d| {
+                let mut todo = d.todos().into_mut(i).unwrap();
+                let done = *todo.done();
+                todo.set_done(!done);
+            }),
+        ),
+        4..=5 => (
+            format!("rename todo at {i}"),
+            Box::new(move |d| {
+                d.todos()
+                    .into_mut(i)
+                    .unwrap()
+                    .set_text(format!("renamed {n}"));
+            }),
+        ),
+        6..=7 => {
+            *next_id += 1;
+            let id = *next_id;
+            (
+                format!("insert todo {id} at {i}"),
+                Box::new(move |d| {
+                    let todo = Todo {
+                        id: format!("t{id}"),
+                        text: format!("new {id}"),
+                        done: false,
+                    };
+                    d.todos().insert(i, todo).unwrap();
+                }),
+            )
+        }
+        8 => (
+            format!("remove todo at {i}"),
+            Box::new(move |d| {
+                d.todos().remove(i);
+            }),
+        ),
+        _ => (
+            format!("title {n}"),
+            Box::new(move |d| d.set_title(format!("Demo board, take {n}"))),
+        ),
+    }
+}
+
+/// The devtools' demo session: a board of `items` todos and `entries` changes by two authors
+/// (ticks, renames, inserts, removals, titles; the same for the same sizes), recorded with a
+/// `History` keeping a snapshot every `checkpoints` versions. The first state, and the
+/// history.
+pub(crate) fn demo_session(
+    entries: usize,
+    items: usize,
+    checkpoints: u64,
+) -> Result<(Arc<Board>, immer::History<Board>), immer::HistoryError> {
+    let base = Arc::new(Board {
+        title: "Demo board".to_owned(),
+        todos: (0..items as u64)
+            .map(|id| Todo {
+                id: format!("t{id}"),
+                text: format!("todo {id}"),
+                done: false,
+            })
+            .collect(),
+    });
+    let mut history = immer::History::new(Arc::clone(&base)).with_checkpoints(checkpoints);
+    let mut rng = Rng(0x5EED_2026);
+    let mut next_id = items as u64;
+    for n in 0..entries {
+        let len = history.current().todos.len();
+        let (label, recipe) = change(&mut rng, n, len, &mut next_id);
+        let (_, patches, _) = immer::produce_with_patches(history.current(), recipe);
+        let author = if n % 3 == 0 { "bob" } else { "ann" };
+        let time = 1_764_633_600_000 + n as u64 * 1_000;
+        history.record(Some(&label), Some(author), Some(time), patches)?;
+    }
+    Ok((base, history))
+}

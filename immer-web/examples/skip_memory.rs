@@ -1,6 +1,6 @@
 //! What skipping one entry costs on a large state: the devtools' demo session (10,000 entries
 //! by two authors on a board of 100,000 todos: ticks, renames, inserts, removals and titles,
-//! from the same generator), held as the devtools hold it: a `History<Json>` with a snapshot
+//! from the same generator, `common::demo_session`), held as the devtools hold it: a `History<Json>` with a snapshot
 //! every 512 versions. For the entry the devtools' browser test skips (the newest tick but
 //! ten) and for the first entry, it prints the time and the peak heap of two ways to skip it:
 //!
@@ -14,8 +14,8 @@
 //! shared, so it is what the skip builds).
 //!
 //! ```sh
-//! cargo run --release --example skip_memory            # 10,000 entries, 100,000 todos
-//! cargo run --release --example skip_memory -- 1000 10000
+//! cargo run --release -p immer-web --example skip_memory            # 10,000 entries, 100,000 todos
+//! cargo run --release -p immer-web --example skip_memory -- 1000 10000
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -23,11 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use immer::{
-    Draftable, History, Json, PatchDraft, Vector, apply_patches, produce_with_patches,
-    revert_through,
-};
-use serde::{Deserialize, Serialize};
+use immer::{History, Json, apply_patches, revert_through};
+
+mod common;
 
 // ---- Every allocation counted: the bytes held, and the most held since the last reset.
 
@@ -92,108 +90,9 @@ fn measure<R>(mut f: impl FnMut() -> R) -> (R, Duration, usize) {
     (out.unwrap(), times[2], peak)
 }
 
-// ---- The devtools' demo board and its generator (immer-web/examples/devtools.rs).
-
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Board {
-    title: String,
-    todos: Vector<Todo>,
-}
-
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Todo {
-    id: String,
-    text: String,
-    done: bool,
-}
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
-    }
-}
-
-type Recipe = Box<dyn FnOnce(&mut PatchDraft<'_, '_, Board>)>;
-
-/// A random change: a tick, a rename, an insert, a removal or a title, with its label.
-fn change(rng: &mut Rng, n: usize, len: usize, next_id: &mut u64) -> (String, Recipe) {
-    let i = rng.below(len);
-    match rng.below(10) {
-        0..=3 => (
-            format!("tick todo at {i}"),
-            Box::new(move |d| {
-                let mut todo = d.todos().into_mut(i).unwrap();
-                let done = *todo.done();
-                todo.set_done(!done);
-            }),
-        ),
-        4..=5 => (
-            format!("rename todo at {i}"),
-            Box::new(move |d| {
-                d.todos()
-                    .into_mut(i)
-                    .unwrap()
-                    .set_text(format!("renamed {n}"));
-            }),
-        ),
-        6..=7 => {
-            *next_id += 1;
-            let id = *next_id;
-            (
-                format!("insert todo {id} at {i}"),
-                Box::new(move |d| {
-                    let todo = Todo {
-                        id: format!("t{id}"),
-                        text: format!("new {id}"),
-                        done: false,
-                    };
-                    d.todos().insert(i, todo).unwrap();
-                }),
-            )
-        }
-        8 => (
-            format!("remove todo at {i}"),
-            Box::new(move |d| {
-                d.todos().remove(i);
-            }),
-        ),
-        _ => (
-            format!("title {n}"),
-            Box::new(move |d| d.set_title(format!("Demo board, take {n}"))),
-        ),
-    }
-}
-
 /// The demo session, as the devtools hold it.
 fn session(entries: usize, items: usize) -> History<Json> {
-    let base = Arc::new(Board {
-        title: "Demo board".to_owned(),
-        todos: (0..items as u64)
-            .map(|id| Todo {
-                id: format!("t{id}"),
-                text: format!("todo {id}"),
-                done: false,
-            })
-            .collect(),
-    });
-    let mut typed = History::new(Arc::clone(&base));
-    let mut rng = Rng(0x5EED_2026);
-    let mut next_id = items as u64;
-    for n in 0..entries {
-        let len = typed.current().todos.len();
-        let (label, recipe) = change(&mut rng, n, len, &mut next_id);
-        let (_, patches, _) = produce_with_patches(typed.current(), recipe);
-        let author = if n % 3 == 0 { "bob" } else { "ann" };
-        typed
-            .record(Some(&label), Some(author), Some(n as u64), patches)
-            .unwrap();
-    }
+    let (base, typed) = common::demo_session(entries, items, 1000).unwrap();
     let json = Json::from(serde_json::to_value(&*base).unwrap());
     let mut history = History::new(Arc::new(json)).with_checkpoints(512);
     for entry in typed.entries() {
