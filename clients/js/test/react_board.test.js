@@ -4,12 +4,13 @@
 // todos before todo A and removes them (A moves in the list): every change is shown, and A's
 // component never renders again, nor the list on a tick or a rename. Then Bob edits A: it
 // renders again, once. The page edits through: a tick, an added todo, a renamed todo and a new
-// title there reach Bob.
+// title there reach Bob. Presence shows both ways between the React page and the plain one,
+// without rendering a todo again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { connect } from '../index.js';
-import { startServer, waitFor, launchBrowser, shownBoard } from './server.js';
+import { startServer, waitFor, launchBrowser, shownBoard, openBoardPage } from './server.js';
 
 let server;
 let browser;
@@ -140,6 +141,31 @@ test('a todo re-renders only when it changes, and the page shows every change', 
   } finally {
     bob.close();
   }
+});
+
+test('presence shows both ways between the React page and the plain page, and renders no todo', async () => {
+  assert.equal((await server.api('POST', '/api/boards', { token: 'ann', body: { name: 'meeting' } })).status, 201);
+  const ann = await openReactPage('ann', 'meeting');
+  const bob = await openBoardPage(browser, server, 'bob', 'meeting');
+  const online = () => ann.page.$$eval('#online .who:not(.me)', (els) => els.map((el) => el.dataset.user));
+  const at = (page, id) => page.$$eval(`#todos li[data-id="${id}"] .at`, (els) => els.map((el) => el.dataset.user));
+  await waitFor(async () => JSON.stringify(await online()) === '["bob"]', "bob on ann's React page");
+  const [first, second] = await bob.page.$$eval('#todos li', (lis) => lis.map((li) => li.dataset.id));
+  const before = await ann.page.evaluate(() => ({ ...window.__renders }));
+
+  await bob.page.hover(`#todos li[data-id="${second}"] .text`);
+  await waitFor(async () => JSON.stringify(await at(ann.page, second)) === '["bob"]', "bob at the second todo on ann's page");
+  await bob.page.hover(`#todos li[data-id="${first}"] .text`);
+  await waitFor(async () => JSON.stringify(await at(ann.page, first)) === '["bob"]', "bob at the first todo on ann's page");
+  assert.deepEqual(await at(ann.page, second), []);
+  await ann.page.hover(`#todos li[data-id="${second}"] .text`);
+  await waitFor(async () => JSON.stringify(await at(bob.page, second)) === '["ann"]', "ann at the second todo on bob's page");
+  assert.deepEqual(await ann.page.evaluate(() => ({ ...window.__renders })), before, 'presence renders no todo');
+
+  await bob.context.close();
+  await waitFor(async () => (await online()).length === 0, "bob gone from ann's React page");
+  assert.deepEqual([...ann.errors, ...bob.errors], []);
+  await ann.context.close();
 });
 
 test('the plain page and the React page link to each other', async () => {
