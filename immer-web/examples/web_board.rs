@@ -14,6 +14,10 @@
 //!   one-document protocol (the client's `connect`). Undo and redo (buttons, `Ctrl+Z`,
 //!   `Ctrl+Shift+Z`, `Ctrl+Y`) take back the user's own edits only (`clients/js/undo.js`);
 //!   who else is on the board, and at which todo, is its presence.
+//! - `/b/<name>/react` is the same board drawn by React (`clients/js/demo`: each todo a
+//!   component that re-renders only when its todo changes, through the client's
+//!   `useDocument`), bundled by `npm run build:demo --prefix clients/js` into
+//!   `clients/js/demo/dist`.
 //! - `/b/<name>/devtools` shows the board's history live (editors only): from the first time
 //!   an editor opened them since the server started; the board then stays open while the
 //!   server runs (until it is deleted).
@@ -33,6 +37,7 @@
 //! page was told was accepted is there.
 
 use std::collections::HashMap;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -278,13 +283,17 @@ async fn attach(app: &App, name: &str) -> Result<Devtools, Response> {
 }
 
 /// Where the pages' files are: the pages beside this example, the client and Immer in
-/// `clients/js`.
+/// `clients/js`, and the React board in `clients/js/demo` (its bundle built in `dist`).
 fn file(name: &str) -> Option<(PathBuf, &'static str)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let html = "text/html; charset=utf-8";
     let js = "text/javascript; charset=utf-8";
+    let demo = root.join("../clients/js/demo");
     match name {
         "boards.html" | "board.html" => Some((root.join("examples/web").join(name), html)),
+        "react/index.html" => Some((demo.join("index.html"), html)),
+        "react/board.js" => Some((demo.join("dist/board.js"), js)),
+        "react/board.js.map" => Some((demo.join("dist/board.js.map"), "application/json")),
         "boards.js" | "board.js" => Some((root.join("examples/web").join(name), js)),
         "client/index.js"
         | "client/follower.js"
@@ -309,6 +318,15 @@ async fn serve_file(name: &str) -> Response {
     };
     match tokio::fs::read(&path).await {
         Ok(body) => ([(header::CONTENT_TYPE, mime)], body).into_response(),
+        Err(error) if name.starts_with("react/board.js") && error.kind() == ErrorKind::NotFound => {
+            (
+                StatusCode::NOT_FOUND,
+                format!(
+                    "{name} is not built: run `npm run build:demo` in clients/js (after `npm ci`)"
+                ),
+            )
+                .into_response()
+        }
         Err(error) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!(
@@ -339,6 +357,7 @@ fn app(server: &BoardServer) -> Result<Router, Box<dyn std::error::Error>> {
     Ok(Router::new()
         .route("/", get(|| serve_file("boards.html")))
         .route("/b/{name}", get(|| serve_file("board.html")))
+        .route("/b/{name}/react", get(|| serve_file("react/index.html")))
         .route(
             "/{*file}",
             get(|UrlPath(file): UrlPath<String>| async move { serve_file(&file).await }),

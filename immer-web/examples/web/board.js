@@ -201,6 +201,7 @@ function stopped(state, message) {
 }
 
 $('home').href = withToken('/');
+$('react').href = withToken(`/b/${encodeURIComponent(name)}/react`);
 document.title = `${name} · todo board`;
 $('board').textContent = `board ${name}`;
 const connection = connectMany(url, { token });
