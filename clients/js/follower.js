@@ -937,7 +937,7 @@ function typeName(value) {
  * @param {any} to
  * @returns {Patch[]}
  */
-function diffForRebase(from, to) {
+export function diffForRebase(from, to) {
   /** @type {Patch[]} */
   const patches = [];
   const walk = (a, b, path) => {

@@ -4,6 +4,18 @@
 export type PathSegment = string | number;
 export type Path = PathSegment[];
 
+/**
+ * One segment of a path pattern: a literal (a key with that text, or a list index written in
+ * decimal), `*` (`any`: any one segment) or, last, `**` (`rest`: everything from there on).
+ */
+export type PatternSegment = { kind: 'literal'; value: string } | { kind: 'any' } | { kind: 'rest' };
+
+/** A path pattern as `parsePattern` reads it: its text and its segments (`~0`, `~1` unescaped). */
+export interface PathPattern {
+  text: string;
+  segments: PatternSegment[];
+}
+
 /** An Immer patch (JSON Patch, with array paths). */
 export interface Patch {
   op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
@@ -312,6 +324,13 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   updatePatches(patches: readonly Patch[]): number | undefined;
   /** Calls the listener whenever the state changes; returns an unsubscribe function. */
   subscribe(listener: (state: S) => void): () => void;
+  /**
+   * Calls the listener only when a change of the state touches `pattern` (a JSON Pointer with
+   * `*` for any one segment and, last, `**`; `""` the whole state; see `touches`), with the
+   * change's patches that touch it and the state after it; returns an unsubscribe function.
+   * Throws a `SyntaxError` on a bad pattern.
+   */
+  subscribePath(pattern: string, listener: (patches: Patch[], state: S) => void): () => void;
   /** Listens for connection and edit events; returns a function that stops listening. */
   on<K extends keyof E>(type: K, handler: (event: E[K]) => void): () => void;
   /** Resolves once every edit has been answered. */
@@ -447,6 +466,19 @@ export declare function revertThrough(
 
 /** Structural equality of two JSON values. */
 export declare function deepEqual(a: unknown, b: unknown): boolean;
+
+/**
+ * Reads a path pattern (the `Policy` syntax: a JSON Pointer whose segments may be `*` or, last,
+ * `**`; `""` the whole state); throws a `SyntaxError` that names what is wrong.
+ */
+export declare function parsePattern(text: string): Readonly<PathPattern>;
+
+/**
+ * Whether `patch` touches `pattern`: it writes at, inside or above something the pattern
+ * names, or (an `add` or `remove` in a list) shifts an element the pattern names by index; a
+ * `move` as a `remove` at `from` and an `add` at `path`, a `copy` as an `add`.
+ */
+export declare function touches(pattern: string | Readonly<PathPattern>, patch: Patch): boolean;
 
 /**
  * Why an undo or redo skipped a step, as the Rust `immer::sync::SkipReason` serializes.
