@@ -60,7 +60,7 @@
 //   const doc = await connection.open('team-a', { persist: { storage } });   // shown at once
 //   const store = await connect(url, { token, persist: { storage, key: 'team-a' } });
 
-import { Follower, diffForRebase } from './follower.js';
+import { Follower, diffInDetail } from './follower.js';
 import { parsePattern, touches } from './transform.js';
 
 export { Follower, SAVED_FORMAT, applyWithInverse } from './follower.js';
@@ -515,8 +515,8 @@ export class SharedDocument extends Emitter {
    * changes committed, the pending edits moved through them, and edits taken back out (dropped).
    * `patches` are those of the change that touch the pattern, in order; the change's patches
    * take the state from before to `state` (an edit's own, or else the difference of the two
-   * states, as the Rust crate's `diff_for_rebase` writes it, so that a change that leaves the
-   * state equal calls no one). Path listeners are called after the `subscribe` ones, in the
+   * states, in detail: a list element changed in place is written part by part; a change that
+   * leaves the state equal calls no one). Path listeners are called after the `subscribe` ones, in the
    * order they subscribed.
    *
    * `pattern` is a JSON Pointer whose segments may be `*` (any one segment) or, last, `**`
@@ -827,11 +827,12 @@ export class SharedDocument extends Emitter {
 
 /**
  * The patches that take the state shown from `before` to `after`: the whole state written when
- * there was none, else their difference (as a rebase moves edits through a snapshot).
+ * there was none, else their difference in detail (a list element changed in place written
+ * part by part).
  */
 function visibleChange(before, after) {
   if (before === undefined || after === undefined) return [{ op: 'replace', path: [], value: after }];
-  return diffForRebase(before, after);
+  return diffInDetail(before, after);
 }
 
 /** A shared document: the local state, edits, and the connection that keeps it in sync. */
