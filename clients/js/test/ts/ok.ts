@@ -56,6 +56,20 @@ export async function board(): Promise<void> {
     void [touched, count];
   });
   stop();
+  // Patterns are checked against the state's type: fields, list indices, `*`, `**`, map keys,
+  // enum variants' fields, escapes, and patterns made at run time.
+  for (const index of [0, 1]) store.subscribePath(`/tasks/${index}/title`, () => {});
+  const made: string = ['', 'tasks'].join('/');
+  store.subscribePath(made, () => {});
+  store.subscribePath('', () => {});
+  store.subscribePath('/**', () => {});
+  store.subscribePath('/tasks/**', () => {});
+  store.subscribePath('/tasks/3', () => {});
+  store.subscribePath('/scores/ann', () => {});
+  store.subscribePath('/status/since', () => {});
+  store.subscribePath('/shape/Circle/radius', () => {});
+  store.subscribePath('/shape/Rect/1', () => {});
+  store.subscribePath('/*/0', () => {});
   store.subscribe((after) => {
     const title: string = after.projectName;
     void title;
