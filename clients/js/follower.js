@@ -937,7 +937,26 @@ function typeName(value) {
  * @param {any} to
  * @returns {Patch[]}
  */
-function diffForRebase(from, to) {
+export function diffForRebase(from, to) {
+  return diff(from, to, false);
+}
+
+/**
+ * The patches that turn `from` into `to` in detail, for listeners of parts of the state: as
+ * `diffForRebase`, with a list element paired with another (changed in place, or one removed
+ * where another is inserted) written part by part where both are objects or both lists, rather
+ * than replaced whole.
+ *
+ * @param {any} from
+ * @param {any} to
+ * @returns {Patch[]}
+ */
+export function diffInDetail(from, to) {
+  return diff(from, to, true);
+}
+
+/** The diff of `diffForRebase`; `inDetail`: paired list elements diffed part by part. */
+function diff(from, to, inDetail) {
   /** @type {Patch[]} */
   const patches = [];
   const walk = (a, b, path) => {
@@ -951,7 +970,7 @@ function diffForRebase(from, to) {
         if (!Object.hasOwn(a, key)) patches.push({ op: 'add', path: [...path, key], value: b[key] });
       }
     } else if (Array.isArray(a) && Array.isArray(b)) {
-      diffList(a, b, path, patches);
+      diffList(a, b, path, patches, inDetail ? walk : null);
     } else if (!deepEqual(a, b)) {
       patches.push({ op: 'replace', path, value: b });
     }
@@ -963,7 +982,8 @@ function diffForRebase(from, to) {
 /** The most pairs of list elements the middle of a list diff compares to align them. */
 const ALIGNED = 4096;
 
-function diffList(from, to, path, patches) {
+/** A list's diff (see `diffForRebase`); `walk`: how two paired elements are diffed, if not by a `replace`. */
+function diffList(from, to, path, patches, walk) {
   const same = (i, j) => deepEqual(from[i], to[j]);
   const shorter = Math.min(from.length, to.length);
   let prefix = 0;
@@ -976,7 +996,12 @@ function diffList(from, to, path, patches) {
   // The steps, with the index each lands on in the list as it is then.
   let at = prefix;
   const change = (i, j) => {
-    if (!same(prefix + i, prefix + j)) patches.push({ op: 'replace', path: [...path, at], value: to[prefix + j] });
+    const a = from[prefix + i];
+    const b = to[prefix + j];
+    if (same(prefix + i, prefix + j)) return;
+    const alike = (isObject(a) && isObject(b)) || (Array.isArray(a) && Array.isArray(b));
+    if (walk !== null && alike) walk(a, b, [...path, at]);
+    else patches.push({ op: 'replace', path: [...path, at], value: b });
   };
   for (let k = 0; k < steps.length; k++) {
     const [step, i, j] = steps[k];

@@ -4,6 +4,85 @@
 export type PathSegment = string | number;
 export type Path = PathSegment[];
 
+/**
+ * One segment of a path pattern: a literal (a key with that text, or a list index written in
+ * decimal), `*` (`any`: any one segment) or, last, `**` (`rest`: everything from there on).
+ */
+export type PatternSegment = { kind: 'literal'; value: string } | { kind: 'any' } | { kind: 'rest' };
+
+/** A path pattern as `parsePattern` reads it: its text and its segments (`~0`, `~1` unescaped). */
+export interface PathPattern {
+  text: string;
+  segments: PatternSegment[];
+}
+
+/**
+ * `P` when it is a path pattern that names something of a state of type `S`, else a message
+ * saying what is wrong with it (so that `subscribePath('/tasks/*\/don', ...)` fails to
+ * compile, naming `don`): each literal segment names a key of the object there (any key of a
+ * `Record<string, _>`) or a decimal index of a list, `*` any one of them, `**` (last) anything
+ * below. A pattern not known when compiling (a `string`), and any pattern of a state typed
+ * `any`, pass as they are; the pattern is checked again when subscribing.
+ */
+export type CheckedPattern<S, P extends string> = 0 extends 1 & S
+  ? P
+  : string extends P
+    ? P
+    : P extends ''
+      ? P
+      : P extends `/${infer Rest}`
+        ? PatternWalk<S, Rest, ''> extends true
+          ? P
+          : `bad path pattern: ${PatternWalk<S, Rest, ''> & string}`
+        : "bad path pattern: it must start with '/'";
+
+/** `~1` and `~0` of a pattern's segment as `/` and `~`. */
+type PatternUnescape<K extends string> = K extends `${infer A}~1${infer B}`
+  ? PatternUnescape<`${A}/${B}`>
+  : K extends `${infer A}~0${infer B}`
+    ? `${A}~${PatternUnescape<B>}`
+    : K;
+
+/** What the literal segment `K` names below a value of type `S` (`never`: nothing). */
+type PatternChild<S, K extends string> = S extends readonly (infer E)[]
+  ? K extends `${number}`
+    ? E
+    : never
+  : S extends object
+    ? K extends keyof S
+      ? S[K]
+      : string extends keyof S
+        ? S[string & keyof S]
+        : never
+    : never;
+
+/** What `*` names below a value of type `S`: any element or any field. */
+type PatternChildren<S> = S extends readonly (infer E)[] ? E : S extends object ? S[keyof S] : never;
+
+/** Where a pattern walk is, in words. */
+type PatternPlace<Done extends string> = Done extends '' ? 'the root' : Done;
+
+/** `true` when the segments `Rest` name something below `S` (reached by `Done`), else why not. */
+type PatternWalk<S, Rest extends string, Done extends string> = Rest extends `${infer Head}/${infer Tail}`
+  ? Head extends '**'
+    ? "'**' may only be the last segment"
+    : Head extends '*'
+      ? [PatternChildren<S>] extends [never]
+        ? `'*' names nothing below ${PatternPlace<Done>}`
+        : PatternWalk<PatternChildren<S>, Tail, `${Done}/*`>
+      : [PatternChild<S, PatternUnescape<Head>>] extends [never]
+        ? `\`${Head}\` names nothing at ${PatternPlace<Done>}`
+        : PatternWalk<PatternChild<S, PatternUnescape<Head>>, Tail, `${Done}/${Head}`>
+  : Rest extends '**'
+    ? true
+    : Rest extends '*'
+      ? [PatternChildren<S>] extends [never]
+        ? `'*' names nothing below ${PatternPlace<Done>}`
+        : true
+      : [PatternChild<S, PatternUnescape<Rest>>] extends [never]
+        ? `\`${Rest}\` names nothing at ${PatternPlace<Done>}`
+        : true;
+
 /** An Immer patch (JSON Patch, with array paths). */
 export interface Patch {
   op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
@@ -312,6 +391,14 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   updatePatches(patches: readonly Patch[]): number | undefined;
   /** Calls the listener whenever the state changes; returns an unsubscribe function. */
   subscribe(listener: (state: S) => void): () => void;
+  /**
+   * Calls the listener only when a change of the state touches `pattern` (a JSON Pointer with
+   * `*` for any one segment and, last, `**`; `""` the whole state; see `touches`), with the
+   * change's patches that touch it and the state after it; returns an unsubscribe function.
+   * Throws a `SyntaxError` on a bad pattern; a pattern written in the code that names nothing
+   * of `S` does not compile (see `CheckedPattern`).
+   */
+  subscribePath<P extends string>(pattern: CheckedPattern<S, P>, listener: (patches: Patch[], state: S) => void): () => void;
   /** Listens for connection and edit events; returns a function that stops listening. */
   on<K extends keyof E>(type: K, handler: (event: E[K]) => void): () => void;
   /** Resolves once every edit has been answered. */
@@ -447,6 +534,19 @@ export declare function revertThrough(
 
 /** Structural equality of two JSON values. */
 export declare function deepEqual(a: unknown, b: unknown): boolean;
+
+/**
+ * Reads a path pattern (the `Policy` syntax: a JSON Pointer whose segments may be `*` or, last,
+ * `**`; `""` the whole state); throws a `SyntaxError` that names what is wrong.
+ */
+export declare function parsePattern(text: string): Readonly<PathPattern>;
+
+/**
+ * Whether `patch` touches `pattern`: it writes at, inside or above something the pattern
+ * names, or (an `add` or `remove` in a list) shifts an element the pattern names by index; a
+ * `move` as a `remove` at `from` and an `add` at `path`, a `copy` as an `add`.
+ */
+export declare function touches(pattern: string | Readonly<PathPattern>, patch: Patch): boolean;
 
 /**
  * Why an undo or redo skipped a step, as the Rust `immer::sync::SkipReason` serializes.

@@ -41,6 +41,12 @@
 //   store.subscribePresence((others) => drawCursors(others));   // [{ client, user, state }, ...]
 //   store.setPresence(null);                           // shows nothing
 //
+// Subscriptions by path: a listener called only when a change touches a path pattern (the
+// `Policy` syntax: `*` any one segment, `**` last for everything below), with the patches that
+// did and the state after them (see `touches` for exactly when a patch touches a pattern).
+//
+//   store.subscribePath('/todos/3/done', (patches, state) => redraw(state.todos[3]));
+//
 // Each message of it is `{"type":"presence","state":...}` one way and
 // `{"type":"presence","presences":[{"client":..,"user":..,"state":..}, ...]}` the other (what
 // changed; a `null` state is one that went), with `"doc"` on a multi-document connection. The
@@ -54,10 +60,11 @@
 //   const doc = await connection.open('team-a', { persist: { storage } });   // shown at once
 //   const store = await connect(url, { token, persist: { storage, key: 'team-a' } });
 
-import { Follower } from './follower.js';
+import { Follower, diffInDetail } from './follower.js';
+import { parsePattern, touches } from './transform.js';
 
 export { Follower, SAVED_FORMAT, applyWithInverse } from './follower.js';
-export { transform, revertThrough, deepEqual } from './transform.js';
+export { transform, revertThrough, deepEqual, parsePattern, touches } from './transform.js';
 
 /** WebSocket close codes after which reconnecting would be refused again. */
 const FINAL_CODES = new Set([1003, 1007, 1008, 1009, 4401, 4403]);
@@ -292,6 +299,8 @@ export class SharedDocument extends Emitter {
     this.user = null;
     this.role = null;
     this.listeners = new Set();
+    /** @type {Set<{ pattern: import('./index.js').PathPattern, listener: (patches: import('./index.js').Patch[], state: any) => void }>} */
+    this.pathListeners = new Set();
     /** @type {any[]} messages received and not yet handed to the follower (see `drain`) */
     this.inbox = [];
     /** What this client shows the others (`null`: nothing), as JSON sent. */
@@ -366,8 +375,10 @@ export class SharedDocument extends Emitter {
     if (this.follower === null) throw new Error('the store has no state yet: await connect()');
     const before = this.follower.state;
     const id = edit(this.follower);
-    if (id !== undefined) this.emit('edit', { id, patches: this.follower.pending[this.follower.pending.length - 1].patches });
-    this.flush(before);
+    // What took the state from `before` to now, for the path listeners.
+    const patches = id === undefined ? undefined : this.follower.pending[this.follower.pending.length - 1].patches;
+    if (id !== undefined) this.emit('edit', { id, patches });
+    this.flush(before, patches);
     return id;
   }
 
@@ -496,6 +507,38 @@ export class SharedDocument extends Emitter {
   subscribe(listener) {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener(patches, state)` whenever a change of the state this client sees touches
+   * `pattern` (see `touches`): an edit made here (`update`, `updatePatches`, an undo), others'
+   * changes committed, the pending edits moved through them, and edits taken back out (dropped).
+   * `patches` are those of the change that touch the pattern, in order; the change's patches
+   * take the state from before to `state` (an edit's own, or else the difference of the two
+   * states, in detail: a list element changed in place is written part by part; a change that
+   * leaves the state equal calls no one). Path listeners are called after the `subscribe` ones, in the
+   * order they subscribed.
+   *
+   * `pattern` is a JSON Pointer whose segments may be `*` (any one segment) or, last, `**`
+   * (everything below), `""` the whole state; a bad one throws a `SyntaxError` here.
+   *
+   * ```js
+   * const stop = store.subscribePath('/todos/*', (patches, state) => renderCounts(state.todos));
+   * store.subscribePath('/title', (patches, state) => (heading.textContent = state.title));
+   * stop();
+   * ```
+   *
+   * @param {string} pattern
+   * @param {(patches: import('./index.js').Patch[], state: any) => void} listener
+   * @returns {() => void} unsubscribes
+   */
+  subscribePath(pattern, listener) {
+    const entry = { pattern: parsePattern(pattern), listener };
+    if (typeof listener !== 'function') throw new TypeError('subscribePath takes a pattern and a listener function');
+    this.pathListeners.add(entry);
+    return () => {
+      this.pathListeners.delete(entry);
+    };
   }
 
   /**
@@ -745,8 +788,11 @@ export class SharedDocument extends Emitter {
     this.flush(before);
   }
 
-  /** Sends the next change if none is in flight, reports events, and notifies listeners. */
-  flush(before) {
+  /**
+   * Sends the next change if none is in flight, reports events, and notifies listeners
+   * (`patches`: what took the state from `before` to now, when known).
+   */
+  flush(before, patches) {
     const change = this.status === 'open' ? this.follower.nextChange() : undefined;
     const events = this.follower.takeEvents();
     const seq = this.persistState();
@@ -756,14 +802,37 @@ export class SharedDocument extends Emitter {
       if (event.type === 'diverged') this.send({ type: 'snapshot' });
       this.emit(event.type, event);
     }
-    this.notify(before);
+    this.notify(before, patches);
   }
 
-  notify(before) {
+  /**
+   * Calls the listeners when the state is no longer `before`; the path listeners with the
+   * patches of the change that touch their pattern (`patches`: what took the state from
+   * `before` to now, when known; else the difference of the two).
+   */
+  notify(before, patches) {
     const state = this.follower?.state;
     if (state === before) return;
     for (const listener of this.listeners) listener(state);
+    if (this.pathListeners.size === 0) return;
+    const change = patches ?? visibleChange(before, state);
+    // A listener may unsubscribe another: that one is not called; one subscribed now is not either.
+    for (const entry of [...this.pathListeners]) {
+      if (!this.pathListeners.has(entry)) continue;
+      const touching = change.filter((patch) => touches(entry.pattern, patch));
+      if (touching.length > 0) entry.listener(touching, state);
+    }
   }
+}
+
+/**
+ * The patches that take the state shown from `before` to `after`: the whole state written when
+ * there was none, else their difference in detail (a list element changed in place written
+ * part by part).
+ */
+function visibleChange(before, after) {
+  if (before === undefined || after === undefined) return [{ op: 'replace', path: [], value: after }];
+  return diffInDetail(before, after);
 }
 
 /** A shared document: the local state, edits, and the connection that keeps it in sync. */

@@ -351,3 +351,103 @@ export function deepEqual(a, b) {
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
 }
+
+// Which changes concern a part of the state: path patterns (the `Policy` syntax of the Rust
+// crate's `immer_web::PathPattern`) and whether a patch touches one, for subscriptions by path.
+
+/** A list index written in decimal, as a literal segment of a pattern names one. */
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Reads a path pattern: a JSON Pointer whose segments may be `*` (any one segment) or, last,
+ * `**` (any number of segments, none included); `~0` and `~1` stand for `~` and `/` (RFC
+ * 6901); `""` is the whole state. A literal segment matches a key with that text and a list
+ * index written in decimal. Throws a `SyntaxError` naming the pattern and what is wrong with
+ * it (a `TypeError` when it is not a string).
+ *
+ * ```js
+ * parsePattern('/scores/~1a/**').segments;
+ * // [{ kind: 'literal', value: 'scores' }, { kind: 'literal', value: '/a' }, { kind: 'rest' }]
+ * ```
+ *
+ * @param {string} text
+ * @returns {import('./index.js').PathPattern}
+ */
+export function parsePattern(text) {
+  if (typeof text !== 'string') throw new TypeError(`a path pattern is a string, not ${JSON.stringify(text) ?? typeof text}`);
+  const bad = (reason) => new SyntaxError(`bad path pattern ${JSON.stringify(text)}: ${reason}`);
+  if (text === '') return Object.freeze({ text, segments: Object.freeze([]) });
+  if (!text.startsWith('/')) throw bad("it must start with '/'");
+  const parts = text.slice(1).split('/');
+  const segments = parts.map((part, n) => {
+    if (part === '*') return Object.freeze({ kind: 'any' });
+    if (part === '**') {
+      if (n + 1 === parts.length) return Object.freeze({ kind: 'rest' });
+      throw bad("'**' may only be the last segment");
+    }
+    if (/~(?![01])/.test(part)) throw bad("'~' must be followed by '0' or '1' (RFC 6901)");
+    return Object.freeze({ kind: 'literal', value: part.replaceAll('~1', '/').replaceAll('~0', '~') });
+  });
+  return Object.freeze({ text, segments: Object.freeze(segments) });
+}
+
+/**
+ * Whether `patch` touches the part of the state `pattern` names: what a subscription by path
+ * is called for. A patch at path A (and, for `move` and `copy`, from F) touches pattern P when:
+ *
+ * - A and P agree on their common length, segment by segment (a literal matches the same key,
+ *   or a list index written in decimal; `*` any one segment; `**` everything from there on):
+ *   the write is at, inside or above something P names; or
+ * - it is an `add` or a `remove` whose last segment is a list index i (a number, or `-` for an
+ *   append, counted as the end): the elements after it shift, so it touches P when P's segment
+ *   at that depth is a literal index j >= i (after `-`, any literal index) and the segments
+ *   before agree as above;
+ * - a `move` is a `remove` at F and an `add` at A, a `copy` an `add` at A, each by the rules
+ *   above. A `replace` never shifts.
+ *
+ * ```js
+ * touches('/tasks/2/done', { op: 'add', path: ['tasks', 0], value: task });   // true: it shifts
+ * touches('/tasks/2/done', { op: 'replace', path: ['tasks', 3, 'done'], value: true });   // false
+ * ```
+ *
+ * @param {string | import('./index.js').PathPattern} pattern as `parsePattern` reads it, or read
+ * @param {Patch} patch
+ * @returns {boolean}
+ */
+export function touches(pattern, patch) {
+  const { segments } = typeof pattern === 'string' ? parsePattern(pattern) : pattern;
+  if (!Array.isArray(patch?.path)) throw new TypeError(`a patch's path is an array of segments, not ${JSON.stringify(patch?.path)}`);
+  switch (patch.op) {
+    case 'move':
+      return (Array.isArray(patch.from) && writesAt(segments, 'remove', patch.from)) || writesAt(segments, 'add', patch.path);
+    case 'copy':
+      return writesAt(segments, 'add', patch.path);
+    default:
+      return writesAt(segments, patch.op, patch.path);
+  }
+}
+
+/** Whether an `op` at `path` touches the pattern of `segments` (see `touches`). */
+function writesAt(segments, op, path) {
+  if (agrees(segments, path, path.length)) return true;
+  if (op !== 'add' && op !== 'remove') return false;
+  const depth = path.length - 1;
+  const last = path[depth];
+  const segment = segments[depth];
+  if (depth < 0 || segment?.kind !== 'literal' || !DECIMAL.test(segment.value)) return false;
+  // An insert or a removal at `last` shifts the elements from there on (an append: none, but
+  // the one appended may be any index).
+  if (last === '-') return agrees(segments, path, depth);
+  return typeof last === 'number' && Number(segment.value) >= last && agrees(segments, path, depth);
+}
+
+/** Whether the first `n` segments of `path` and the pattern agree, up to the shorter of them. */
+function agrees(segments, path, n) {
+  const common = Math.min(segments.length, n);
+  for (let k = 0; k < common; k++) {
+    const segment = segments[k];
+    if (segment.kind === 'rest') return true;
+    if (segment.kind === 'literal' && segment.value !== (typeof path[k] === 'number' ? String(path[k]) : path[k])) return false;
+  }
+  return true;
+}

@@ -1,0 +1,4 @@
+export type Project = { projectName: string; tasks: Task[]; owner: string | null; scores: Record<string, number>; status: Status; shape: Shape };
+export type Task = { id: number; title: string; done: boolean };
+export type Status = { kind: "draft" } | { kind: "active"; since: string } | { kind: "closed"; reason: string; at: number };
+export type Shape = { Circle: { radius: number } } | { Rect: [number, number] } | "Empty";
