@@ -16,7 +16,7 @@ use syn::{DeriveInput, GenericParam, Ident, Type, parse_quote};
 use crate::ast::{Data, Field, Input, Style, Variant};
 use crate::ctxt::Ctxt;
 use crate::symbol::{DESERIALIZE_WITH, SKIP_DESERIALIZING};
-use crate::ts_attr::TsAttrs;
+use crate::ts_attr::{Position, TsAttrs};
 
 /// The derive's output: the impl, or the errors and a stub impl, so that one mistake gives
 /// one message.
@@ -24,7 +24,9 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     match try_expand(input) {
         Ok(tokens) => tokens,
         Err(error) => {
-            let krate = default_crate();
+            let krate = TsAttrs::from_ast(&Ctxt::new(), &input.attrs, Position::Container)
+                .krate
+                .unwrap_or_else(default_crate);
             let error = error.into_compile_error();
             let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
             let ident = &input.ident;
@@ -104,11 +106,16 @@ impl<'i, 'a> Generator<'i, 'a> {
         Generator {
             input,
             cx: Ctxt::new(),
-            krate: input
-                .attrs
-                .crate_path
-                .as_ref()
-                .map_or_else(default_crate, |(_, path)| path.clone()),
+            krate: TsAttrs::from_ast(&Ctxt::new(), &input.original.attrs, Position::Container)
+                .krate
+                .or_else(|| {
+                    input
+                        .attrs
+                        .crate_path
+                        .as_ref()
+                        .map(|(_, path)| path.clone())
+                })
+                .unwrap_or_else(default_crate),
             substituted_self,
             parameters,
         }
@@ -152,7 +159,7 @@ impl<'i, 'a> Generator<'i, 'a> {
 
     /// A field's expression: its `#[ts(type)]`, else its type's.
     fn field(&self, field: &Field<'_>) -> TokenStream {
-        let ts = TsAttrs::from_ast(&self.cx, &field.original.attrs);
+        let ts = TsAttrs::from_ast(&self.cx, &field.original.attrs, Position::Member);
         if let Some(ty) = ts.ty {
             return quote!(::std::string::String::from(#ty));
         }
@@ -250,7 +257,7 @@ impl<'i, 'a> Generator<'i, 'a> {
     /// The declaration's body.
     fn body(&self) -> TokenStream {
         let input = self.input;
-        let ts = TsAttrs::from_ast(&self.cx, &input.original.attrs);
+        let ts = TsAttrs::from_ast(&self.cx, &input.original.attrs, Position::Container);
         if let Some(ty) = ts.ty {
             return Self::string(&ty);
         }
@@ -309,7 +316,8 @@ impl<'i, 'a> Generator<'i, 'a> {
         let krate = &self.krate;
         let attrs = &self.input.attrs;
         let name = &variant.name;
-        let hand_written = TsAttrs::from_ast(&self.cx, &variant.original.attrs).ty;
+        let hand_written =
+            TsAttrs::from_ast(&self.cx, &variant.original.attrs, Position::Member).ty;
         if let (Some((path, symbol)), None) = (&variant.attrs.with, &hand_written) {
             if symbol.0 != DESERIALIZE_WITH.0 {
                 self.cx.error_spanned_by(
@@ -365,15 +373,19 @@ impl<'i, 'a> Generator<'i, 'a> {
         attrs.tag.is_none()
             && attrs.untagged.is_none()
             && attrs.into.is_none()
-            && TsAttrs::from_ast(&Ctxt::new(), &self.input.original.attrs)
-                .ty
-                .is_none()
+            && TsAttrs::from_ast(
+                &Ctxt::new(),
+                &self.input.original.attrs,
+                Position::Container,
+            )
+            .ty
+            .is_none()
             && variants
                 .iter()
                 .filter(|v| serialized(v.attrs.skip.as_ref()))
                 .all(|v| {
                     v.style == Style::Unit
-                        && TsAttrs::from_ast(&Ctxt::new(), &v.original.attrs)
+                        && TsAttrs::from_ast(&Ctxt::new(), &v.original.attrs, Position::Member)
                             .ty
                             .is_none()
                 })
@@ -404,7 +416,7 @@ impl<'i, 'a> Generator<'i, 'a> {
             [field]
                 if through
                     && input.attrs.into.is_none()
-                    && TsAttrs::from_ast(&Ctxt::new(), &field.original.attrs)
+                    && TsAttrs::from_ast(&Ctxt::new(), &field.original.attrs, Position::Member)
                         .ty
                         .is_none() =>
             {
@@ -444,6 +456,11 @@ impl<'i, 'a> Generator<'i, 'a> {
         let placeholders = self.parameters.iter().map(|(param, placeholder)| {
             let param = param.unraw().to_string();
             quote! {
+                #[derive(
+                    ::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug,
+                    ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq,
+                    ::core::cmp::PartialOrd, ::core::cmp::Ord, ::core::hash::Hash,
+                )]
                 struct #placeholder;
                 impl #krate::TypeScript for #placeholder {
                     fn type_expression(
