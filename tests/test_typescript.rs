@@ -22,6 +22,10 @@ use vectors::Rng;
 
 // ---- The fixture types of `clients/js/test/ts/fixtures.d.ts`.
 
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fixture's field names are given"
+)]
 mod fixtures {
     use super::{Deserialize, HashMap, Serialize, TypeScript, Vector};
     use immer::Draftable;
@@ -110,6 +114,7 @@ enum Internal {
 
 #[derive(TypeScript, Serialize)]
 #[serde(tag = "t", content = "c", rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(clippy::enum_variant_names, reason = "each variant names its shape")]
 enum Adjacent {
     UnitCase,
     NewtypeCase(u32),
@@ -247,7 +252,11 @@ fn as_text<S: Serializer>(value: &u32, serializer: S) -> Result<S::Ok, S::Error>
 }
 
 #[derive(TypeScript, Serialize)]
-#[allow(clippy::struct_field_names, reason = "the fields say what they test")]
+#[allow(
+    clippy::struct_field_names,
+    clippy::option_option,
+    reason = "the fields say what they test, and serde writes `Some(None)` as `null`"
+)]
 struct Everything {
     #[serde(rename = "first-name")]
     name: String,
@@ -890,7 +899,7 @@ fn wrong_values_fail_to_compile_each() {
     values.push_json::<Adjacent>(r#"{"t": "TUPLE_CASE", "c": [1, 2]}"#);
     values.push_json::<Adjacent>(r#"{"t": "UNIT_CASE", "content": 1}"#);
     values.push_json::<Untagged>(r#"{"label": 1}"#);
-    values.push_json::<Untagged>(r#"[1, 2]"#);
+    values.push_json::<Untagged>("[1, 2]");
     values.push_json::<Project>(
         r#"{"project_name": "p", "tasks": [], "owner": null, "scores": {}, "status": {"kind": "draft"}, "shape": "Empty"}"#,
     );
@@ -909,4 +918,82 @@ fn wrong_values_fail_to_compile_each() {
         let at = format!("values.ts({},", n + 2);
         assert!(output.contains(&at), "tsc accepted {line}\n{output}");
     }
+}
+
+/// The ecosystem's types of the features this test is built with (`.ci/run` builds it once
+/// per feature): serde's JSON of each compiles against its declared type.
+#[test]
+#[allow(unused_mut, reason = "without a feature nothing is pushed")]
+fn ecosystem_types_compile_against_their_declarations() {
+    let mut values = Values::default();
+    #[cfg(feature = "chrono")]
+    {
+        use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+        let at = DateTime::<Utc>::from_timestamp(1_700_000_000, 5).expect("a valid time");
+        values.push(&at);
+        values.push(&at.with_timezone(&FixedOffset::east_opt(3600).expect("an offset")));
+        values.push(&NaiveDate::from_ymd_opt(2024, 2, 29).expect("a date"));
+        values.push(&at.naive_utc());
+        values.push(&NaiveTime::from_hms_opt(1, 2, 3).expect("a time"));
+        let _: Option<NaiveDateTime> = None;
+    }
+    #[cfg(feature = "time")]
+    {
+        use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+        let date = Date::from_calendar_date(2024, Month::February, 29).expect("a date");
+        let time = Time::from_hms_nano(1, 2, 3, 4).expect("a time");
+        let local = PrimitiveDateTime::new(date, time);
+        values.push(&date);
+        values.push(&time);
+        values.push(&local);
+        values.push(&local.assume_offset(UtcOffset::from_hms(-5, -30, 0).expect("an offset")));
+        values.push(&OffsetDateTime::UNIX_EPOCH);
+        values.push(&Duration::new(5, 7));
+    }
+    #[cfg(feature = "uuid")]
+    values.push(&uuid::Uuid::from_u128(0x1234_5678_9abc_def0));
+    #[cfg(feature = "url")]
+    values.push(&url::Url::parse("https://example.com/a?b=c").expect("a URL"));
+    #[cfg(feature = "rust_decimal")]
+    values.push(&rust_decimal::Decimal::new(12345, 2));
+    #[cfg(feature = "smol_str")]
+    values.push(&smol_str::SmolStr::new("small"));
+    #[cfg(feature = "compact_str")]
+    values.push(&compact_str::CompactString::new("compact"));
+    #[cfg(feature = "bytes")]
+    values.push(&bytes::Bytes::from_static(b"\x00\x01\xff"));
+    #[cfg(feature = "indexmap")]
+    {
+        values.push(&indexmap::IndexMap::<String, Task>::from_iter([(
+            "a".to_owned(),
+            Task {
+                id: 1,
+                title: "t".to_owned(),
+                done: false,
+            },
+        )]));
+        values.push(&indexmap::IndexMap::<Color, u8>::from_iter([(
+            Color::Blue,
+            1,
+        )]));
+        values.push(&indexmap::IndexSet::<u8>::from_iter([1, 2]));
+    }
+    #[cfg(feature = "smallvec")]
+    values.push(&smallvec::SmallVec::<[u8; 2]>::from_slice(&[1, 2, 3]));
+    #[cfg(feature = "arrayvec")]
+    {
+        values.push(&arrayvec::ArrayVec::<u8, 4>::from_iter([1, 2]));
+        values.push(&arrayvec::ArrayString::<8>::from("abc").expect("fits"));
+    }
+    if values.lines.is_empty() {
+        return;
+    }
+    let Some(tsc) = tsc() else { return };
+    let (types, file) = values.files();
+    let project = TypeScriptProject::new("ecosystem", &types, &file);
+    let (ok, output) = project.compile(&tsc);
+    assert!(
+        ok,
+        "tsc rejected serde's JSON:\n{output}\n---- values.ts\n{file}"
+    );
 }

@@ -41,6 +41,50 @@
 //! six of both, `OffsetDateTime` those and the offset's hours, minutes and seconds, and
 //! `Duration` `[seconds, nanoseconds]`.
 //!
+//! # The derive
+//!
+//! `#[derive(TypeScript)]` (the `immer` crate re-exports it beside `Draftable`) reads the
+//! type's `#[serde(...)]` attributes with the reading `#[derive(Draftable)]` uses for patch
+//! paths, so a field's name in the types is the name in the patches:
+//!
+//! - `rename`, `rename_all` (every rule serde has), `rename_all_fields`, a variant's own
+//!   `rename_all`;
+//! - `skip` and `skip_serializing` leave a field or variant out (`skip_deserializing` alone
+//!   does not); `skip_serializing_if` makes a field optional (`name?: T`); an `Option` field
+//!   is `T | null` and always present;
+//! - enums as serde writes each representation: externally tagged (`"Unit"`,
+//!   `{ Newtype: T }`, `{ Tuple: [A, B] }`, `{ Struct: { ... } }`), internally tagged
+//!   (`{ t: "Unit" }`, `{ t: "Struct"; ... }`, `{ t: "Newtype" } & T`), adjacently tagged
+//!   (`{ t: "Unit" }`, `{ t: "Name"; c: ... }`) and untagged (the content alone, `null` for a
+//!   unit);
+//! - a named struct is an object, a tuple struct a tuple, a newtype its field, a unit struct
+//!   `null`; `tag` on a struct adds `{ tag: "Name" }`; `flatten` is an intersection
+//!   (`{ ... } & Extra`, `{ ... } & Record<string, V>` for a map); `transparent` is the one
+//!   field; `into = "T"` is `T`'s type;
+//! - `with` and `serialize_with` write JSON by hand, so the field (or variant) needs
+//!   `#[ts(type = "...")]`, the TypeScript type said by hand; without it the derive fails
+//!   with an error that says so. `#[ts(type = "...")]` on the type replaces its body, and
+//!   `#[ts(crate = "...")]` names a crate that re-exports immer.
+//!
+//! Each derived type is declared by its Rust name. A generic type is declared generic
+//! (`export type Page<T> = { items: T[] };`, used as `Page<Task>`): its body is computed with
+//! each type parameter replaced by a placeholder type, so bounds on the type's own
+//! declaration must be std's derivable traits (`Clone`, `Debug`, `Eq`, `Ord`, `Hash`,
+//! `Default`), or the type said by hand. Property names that are not identifiers are quoted.
+//!
+//! What the types cannot say: a non-finite float is written `null` by `serde_json` but
+//! typed `number`; a flattened map's value type must admit the other fields' types
+//! (TypeScript's intersection asks each field to be both); an internally tagged newtype
+//! variant of a map has the same limit; a flattened `Option` of a struct is not supported.
+//!
+//! Why a derive of our own rather than [ts-rs](https://docs.rs/ts-rs): ts-rs reads serde's
+//! attributes with a parser of its own, which supports a listed subset of them (its README
+//! lists `rename`, `rename_all`, `rename_all_fields`, `tag`, `content`, `untagged`, `skip`,
+//! `flatten` and `default`, and ignores others such as `skip_serializing` with a warning),
+//! and its trait covers a fixed list of crates, which does not include `imbl`. This derive
+//! shares one reading of serde's rules with the patch paths, so the two cannot disagree,
+//! and knows the persistent collections and [`Json`](crate::Json).
+//!
 //! # Examples
 //!
 //! ```
@@ -57,7 +101,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -177,13 +221,18 @@ impl Declarations {
     }
 }
 
-/// The `.d.ts` text: a header saying it is generated, then one `export type` per line.
+/// The `.d.ts` text: a header saying it is generated, then one `export type` per line (or
+/// `export {};` when there is none, so that the file is a module all the same).
 impl fmt::Display for Declarations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "// Generated from the Rust types by #[derive(TypeScript)] (immer). Do not edit:\n\
              // change the Rust types and generate this file again.\n",
         )?;
+        if self.declarations.is_empty() {
+            // Still a module, so that importing from it is not an error.
+            f.write_str("\nexport {};\n")?;
+        }
         for declaration in &self.declarations {
             write!(f, "\nexport type {}", declaration.name)?;
             if !declaration.parameters.is_empty() {
@@ -269,7 +318,7 @@ pub fn string_literal(value: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if u32::from(c) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
         }

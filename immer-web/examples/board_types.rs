@@ -24,7 +24,10 @@ fn main() -> ExitCode {
         Some(path) => match std::fs::write(&path, text) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("cannot write {}: {error}", path.display());
+                eprintln!(
+                    "cannot write {}: {error}",
+                    std::path::Path::new(&path).display()
+                );
                 ExitCode::FAILURE
             }
         },
