@@ -131,6 +131,18 @@ enum Untagged {
     Struct { label: String },
 }
 
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "t")]
+enum Mixed {
+    Known {
+        id: u8,
+    },
+    #[serde(untagged)]
+    Other(String),
+    #[serde(untagged)]
+    Nothing,
+}
+
 /// A struct and an enum per rename rule.
 macro_rules! rule_types {
     ($($structure:ident $enumeration:ident $rule:literal;)+) => {$(
@@ -568,6 +580,18 @@ impl Random for Internal {
     }
 }
 
+impl Random for Mixed {
+    fn random(rng: &mut Rng, depth: u32) -> Self {
+        match rng.below(3) {
+            0 => Mixed::Known {
+                id: Random::random(rng, depth),
+            },
+            1 => Mixed::Other(Random::random(rng, depth)),
+            _ => Mixed::Nothing,
+        }
+    }
+}
+
 impl Random for Adjacent {
     fn random(rng: &mut Rng, depth: u32) -> Self {
         match rng.below(4) {
@@ -631,7 +655,11 @@ fn fixtures_are_declared_as_serde_writes_them() {
 
 #[test]
 fn each_representation_is_declared_as_serde_writes_it() {
-    let text = declarations_of::<(External, Internal, Adjacent, Untagged)>();
+    let text = declarations_of::<(External, Internal, Adjacent, Untagged, Mixed)>();
+    assert_eq!(
+        declaration(&text, "Mixed"),
+        "export type Mixed = { t: \"Known\"; id: number } | string | null;"
+    );
     assert_eq!(
         declaration(&text, "External"),
         "export type External = \"Unit\" | { \"new-type\": number } | { Tuple: [string, boolean] } | { Struct: { \"x-value\": number; y: string | null } };"
@@ -862,7 +890,7 @@ fn random_values_compile_against_the_declarations() {
     let mut rng = Rng(0x5EED_7375);
     let mut values = Values::default();
     random_values!(values, &mut rng, 12;
-        Project, Task, Status, Shape, Color, External, Internal, Adjacent, Untagged,
+        Project, Task, Status, Shape, Color, External, Internal, Adjacent, Untagged, Mixed,
         LowerStruct, LowerEnum, UpperStruct, UpperEnum, PascalStruct, PascalEnum,
         CamelStruct, CamelEnum, SnakeStruct, SnakeEnum, ScreamingStruct, ScreamingEnum,
         KebabStruct, KebabEnum, ScreamingKebabStruct, ScreamingKebabEnum,
@@ -900,6 +928,8 @@ fn wrong_values_fail_to_compile_each() {
     values.push_json::<Adjacent>(r#"{"t": "UNIT_CASE", "content": 1}"#);
     values.push_json::<Untagged>(r#"{"label": 1}"#);
     values.push_json::<Untagged>("[1, 2]");
+    values.push_json::<Mixed>(r#"{"t": "Other"}"#);
+    values.push_json::<Mixed>(r#"{"Known": {"id": 1}}"#);
     values.push_json::<Project>(
         r#"{"project_name": "p", "tasks": [], "owner": null, "scores": {}, "status": {"kind": "draft"}, "shape": "Empty"}"#,
     );

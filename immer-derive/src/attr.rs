@@ -118,6 +118,8 @@ pub(crate) struct Variant {
     pub(crate) with: Spanned<Symbol>,
     /// `#[draft(name = "...")]`: the name of the variant's draft type.
     pub(crate) draft_name: Spanned<syn::Ident>,
+    /// `#[serde(untagged)]` on a variant: written as its content alone.
+    pub(crate) untagged: Spanned<()>,
 }
 
 /// Consumes the value of a key this macro does not read: `= expr`, `(...)`, or nothing.
@@ -438,6 +440,7 @@ impl Variant {
         let mut shared = SharedKeys::new(cx);
         let mut rename_all = Attr::none(cx, RENAME_ALL);
         let mut draft_name = Attr::none(cx, NAME);
+        let mut untagged = Attr::none(cx, UNTAGGED);
         for_each_meta(
             cx,
             attrs,
@@ -463,6 +466,8 @@ impl Variant {
             |meta| {
                 if meta.path == RENAME_ALL {
                     rename_all.set(&meta.path, rename_rules(meta, RENAME_ALL)?, SERDE);
+                } else if meta.path == UNTAGGED {
+                    untagged.set(&meta.path, (), SERDE);
                 } else if !shared.parse(meta)? {
                     skip_value(meta)?;
                 }
@@ -476,6 +481,7 @@ impl Variant {
             skip: first_of(shared.skip),
             with: first_of(shared.with),
             draft_name: draft_name.get(),
+            untagged: untagged.get(),
         }
     }
 }

@@ -329,7 +329,8 @@ impl<'i, 'a> Generator<'i, 'a> {
         let hand_written = hand_written.as_deref();
         let object =
             |properties: &[TokenStream]| quote!(#krate::typescript::object(&[#(#properties),*]));
-        match (&attrs.tag, &attrs.content, &attrs.untagged) {
+        let untagged = attrs.untagged.as_ref().or(variant.attrs.untagged.as_ref());
+        match (&attrs.tag, &attrs.content, untagged) {
             (_, _, Some(_)) => self
                 .content(variant, hand_written)
                 .unwrap_or_else(|| Self::string("null")),
@@ -385,6 +386,7 @@ impl<'i, 'a> Generator<'i, 'a> {
                 .filter(|v| serialized(v.attrs.skip.as_ref()))
                 .all(|v| {
                     v.style == Style::Unit
+                        && v.attrs.untagged.is_none()
                         && TsAttrs::from_ast(&Ctxt::new(), &v.original.attrs, Position::Member)
                             .ty
                             .is_none()
