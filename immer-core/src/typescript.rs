@@ -278,17 +278,37 @@ fn parenthesized(expression: &str) -> String {
 }
 
 /// `T[]`, parenthesized where needed: `(number | null)[]`.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// assert_eq!(array("number"), "number[]");
+/// assert_eq!(array("number | null"), "(number | null)[]");
+/// ```
 pub fn array(element: &str) -> String {
     format!("{}[]", parenthesized(element))
 }
 
 /// `[A, B]`.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// assert_eq!(tuple(&["number", "string"]), "[number, string]");
+/// ```
 pub fn tuple<S: AsRef<str>>(elements: &[S]) -> String {
     let elements: Vec<&str> = elements.iter().map(AsRef::as_ref).collect();
     format!("[{}]", elements.join(", "))
 }
 
 /// `A | B`; `never` when there is none.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// assert_eq!(union(&["\"a\"", "null"]), "\"a\" | null");
+/// assert_eq!(union::<&str>(&[]), "never");
+/// ```
 pub fn union<S: AsRef<str>>(alternatives: &[S]) -> String {
     if alternatives.is_empty() {
         return "never".to_owned();
@@ -298,6 +318,12 @@ pub fn union<S: AsRef<str>>(alternatives: &[S]) -> String {
 }
 
 /// `A & B`, each part parenthesized where needed; the one part alone.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// assert_eq!(intersection(&["{ t: \"A\" }", "B | C"]), "{ t: \"A\" } & (B | C)");
+/// ```
 pub fn intersection<S: AsRef<str>>(parts: &[S]) -> String {
     if let [one] = parts {
         return one.as_ref().to_owned();
@@ -307,6 +333,12 @@ pub fn intersection<S: AsRef<str>>(parts: &[S]) -> String {
 }
 
 /// A string literal type: `"name"`, with JSON's escapes.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// assert_eq!(string_literal("say \"hi\""), r#""say \"hi\"""#);
+/// ```
 pub fn string_literal(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -329,6 +361,13 @@ pub fn string_literal(value: &str) -> String {
 
 /// A property's name: as is when it is an identifier, else a string literal
 /// (`"first-name"`).
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// assert_eq!(property_name("firstName"), "firstName");
+/// assert_eq!(property_name("first-name"), "\"first-name\"");
+/// ```
 pub fn property_name(name: &str) -> String {
     let mut chars = name.chars();
     let identifier = chars
@@ -354,6 +393,20 @@ pub struct Property {
 }
 
 /// `{ a: A; b?: B }`; `Record<string, never>` (an empty object) when there is no property.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// let property = |name: &str, optional, expression: &str| Property {
+///     name: name.to_owned(),
+///     optional,
+///     expression: expression.to_owned(),
+/// };
+/// assert_eq!(
+///     object(&[property("id", false, "number"), property("x-note", true, "string")]),
+///     "{ id: number; \"x-note\"?: string }"
+/// );
+/// ```
 pub fn object(properties: &[Property]) -> String {
     if properties.is_empty() {
         return "Record<string, never>".to_owned();
@@ -370,6 +423,13 @@ pub fn object(properties: &[Property]) -> String {
 
 /// `Record<string, V>`, or `Partial<Record<K, V>>` when the keys are a few names (`K` is
 /// not `string`).
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// assert_eq!(record("string", "number"), "Record<string, number>");
+/// assert_eq!(record("Color", "number"), "Partial<Record<Color, number>>");
+/// ```
 pub fn record(key: &str, value: &str) -> String {
     if key == "string" {
         format!("Record<string, {value}>")
