@@ -249,6 +249,12 @@ struct Extra {
 }
 
 #[derive(TypeScript, Serialize)]
+#[serde(tag = "kind", rename = "tagged-struct")]
+struct Tagged {
+    value: u8,
+}
+
+#[derive(TypeScript, Serialize)]
 struct WithMap {
     label: String,
     #[serde(flatten)]
@@ -485,6 +491,7 @@ random_struct! {
     Node<T> { value, next }
     Id { value }
     Extra { extra_count, extra_label }
+    Tagged { value }
     WithMap { label, rest }
     Everything {
         name, secret, note, tags, optional, nested_option, count, by_id, by_color, ord, set,
@@ -737,6 +744,10 @@ fn fields_follow_serde_attributes() {
         "export type Extra = { extraCount: number; extraLabel: string | null };"
     );
     assert_eq!(
+        declaration(&declarations_of::<Tagged>(), "Tagged"),
+        "export type Tagged = { kind: \"tagged-struct\"; value: number };"
+    );
+    assert_eq!(
         declaration(&declarations_of::<WithMap>(), "WithMap"),
         "export type WithMap = { label: string } & Record<string, string>;"
     );
@@ -895,7 +906,7 @@ fn random_values_compile_against_the_declarations() {
         CamelStruct, CamelEnum, SnakeStruct, SnakeEnum, ScreamingStruct, ScreamingEnum,
         KebabStruct, KebabEnum, ScreamingKebabStruct, ScreamingKebabEnum,
         Page<Option<Vec<Task>>>, Tree, Node<String>, Meters, Point, Marker, Id, Shout, Extra,
-        WithMap, Everything, Vec<External>, HashMap<Color, Adjacent>, (Internal, Untagged),
+        WithMap, Tagged, Everything, Vec<External>, HashMap<Color, Adjacent>, (Internal, Untagged),
     );
     assert!(values.lines.len() >= 400, "{} values", values.lines.len());
     let (types, file) = values.files();

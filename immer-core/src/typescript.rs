@@ -58,7 +58,7 @@
 //!   (`{ t: "Unit" }`, `{ t: "Name"; c: ... }`) and untagged (the content alone, `null` for a
 //!   unit);
 //! - a named struct is an object, a tuple struct a tuple, a newtype its field, a unit struct
-//!   `null`; `tag` on a struct adds `{ tag: "Name" }`; `flatten` is an intersection
+//!   `null`; `tag` on a struct adds `{ tag: "Name" }` (its `rename` if it has one); `flatten` is an intersection
 //!   (`{ ... } & Extra`, `{ ... } & Record<string, V>` for a map); `transparent` is the one
 //!   field; `into = "T"` is `T`'s type;
 //! - `with` and `serialize_with` write JSON by hand, so the field (or variant) needs

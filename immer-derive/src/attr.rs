@@ -92,6 +92,9 @@ pub(crate) struct Container {
     pub(crate) conversion: Spanned<Symbol>,
     /// `into = "Type"`: the type whose JSON form the type's values are written in.
     pub(crate) into: Option<syn::Type>,
+    /// `rename = "..."` (or its `serialize` name): the name serde writes in a struct's
+    /// `tag`.
+    pub(crate) serialize_name: Option<String>,
 }
 
 /// The attributes of a field.
@@ -230,6 +233,7 @@ impl Container {
         let mut rename_all = Attr::none(cx, RENAME_ALL);
         let mut rename_all_fields = Attr::none(cx, RENAME_ALL_FIELDS);
         let mut into = None;
+        let mut serialize_name = None;
         for_each_meta(
             cx,
             attrs,
@@ -269,6 +273,8 @@ impl Container {
                         rename_rules(meta, RENAME_ALL_FIELDS)?,
                         SERDE,
                     );
+                } else if meta.path == RENAME {
+                    serialize_name = names(meta, RENAME)?.serialize;
                 } else if meta.path == TRANSPARENT {
                     transparent.set(&meta.path, (), SERDE);
                 } else if meta.path == TAG {
@@ -310,6 +316,7 @@ impl Container {
             untagged: untagged.get(),
             conversion: first_of(conversions),
             into,
+            serialize_name,
         }
     }
 }

@@ -276,7 +276,11 @@ impl<'i, 'a> Generator<'i, 'a> {
                 }
                 match (&input.attrs.tag, style) {
                     (Some((_, tag)), Style::Named) => {
-                        let name = input.ident().unraw().to_string();
+                        let name = input
+                            .attrs
+                            .serialize_name
+                            .clone()
+                            .unwrap_or_else(|| input.ident().unraw().to_string());
                         self.named(fields, Some(self.tag_property(tag, &name)))
                     }
                     _ => self.shape(*style, fields),
