@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -807,7 +808,11 @@ fn tsc() -> Option<PathBuf> {
         tsc.display()
     );
     assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-    eprintln!("\n!!!!!!!! SKIPPED: {message} !!!!!!!!\n");
+    // Written to the process's stderr, past the test harness's capture, so it shows.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!!!!! SKIPPED: {message} !!!!!!!!\n"
+    );
     None
 }
 
