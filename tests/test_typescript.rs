@@ -712,6 +712,39 @@ fn generic_recursive_and_wrapped_types_are_declared_once() {
 }
 
 #[test]
+#[allow(dead_code, reason = "the types are only declared")]
+fn types_of_one_name_in_two_places_are_both_declared() {
+    fn first(declarations: &mut Declarations) {
+        #[derive(TypeScript)]
+        struct Local {
+            a: u8,
+        }
+        declarations.expression::<Local>();
+    }
+    fn second(declarations: &mut Declarations) {
+        #[derive(TypeScript)]
+        struct Local {
+            b: bool,
+        }
+        declarations.expression::<Local>();
+    }
+    let mut declarations = Declarations::new();
+    first(&mut declarations);
+    second(&mut declarations);
+    first(&mut declarations);
+    let text = declarations.to_string();
+    assert!(
+        text.contains("export type Local = { a: number };"),
+        "{text}"
+    );
+    assert!(
+        text.contains("export type Local = { b: boolean };"),
+        "{text}"
+    );
+    assert_eq!(text.matches("export type Local").count(), 2, "{text}");
+}
+
+#[test]
 fn fields_follow_serde_attributes() {
     let text = declarations_of::<Everything>();
     let everything = declaration(&text, "Everything");

@@ -192,7 +192,8 @@ impl Declarations {
 
     /// Declares `export type name<parameters> = body;` unless a type of the same `key` is
     /// declared already (or being declared: a recursive type reaching itself). `key` tells
-    /// Rust types apart (the derive passes the type's module path and name); `body` is
+    /// Rust types apart (the derive passes `std::any::type_name` of the type, its generic
+    /// parameters replaced by placeholders); `body` is
     /// called at most once, after the name is reserved, so it may reach the type again.
     pub fn declare(
         &mut self,

@@ -8,7 +8,7 @@
 //! expression is the parameter's name, so `struct Page<T> { items: Vec<T> }` is declared
 //! `export type Page<T> = { items: T[] };` and referred to as `Page<Task>`.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{DeriveInput, GenericParam, Ident, Type, parse_quote};
@@ -489,18 +489,19 @@ impl<'i, 'a> Generator<'i, 'a> {
             }}
         };
         let doc = format!("The TypeScript type `{name}`, declared by name.");
-        let span = Span::call_site();
-        let declarations = quote_spanned_ident("__declarations", span);
+        // The declaration's key: the type with placeholders, the same for every instantiation
+        // of a generic type and different for two types of one name in different places.
+        let substituted_self = &self.substituted_self;
         quote! {
             #[automatically_derived]
             #[doc = #doc]
             impl #impl_generics #krate::TypeScript for #ident #ty_generics #where_clause {
                 fn type_expression(
-                    #declarations: &mut #krate::typescript::Declarations,
+                    __declarations: &mut #krate::typescript::Declarations,
                 ) -> ::std::string::String {
                     #(#placeholders)*
-                    #declarations.declare(
-                        ::core::concat!(::core::module_path!(), "::", #name),
+                    __declarations.declare(
+                        ::core::any::type_name::<#substituted_self>(),
                         #name,
                         &[#(#parameter_names),*],
                         |__declarations| #body,
@@ -511,8 +512,4 @@ impl<'i, 'a> Generator<'i, 'a> {
             }
         }
     }
-}
-
-fn quote_spanned_ident(name: &str, span: Span) -> Ident {
-    Ident::new(name, span)
 }
