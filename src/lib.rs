@@ -2,4 +2,4 @@
 #![deny(unsafe_code)]
 
 pub use immer_core::*;
-pub use immer_derive::Draftable;
+pub use immer_derive::{Draftable, TypeScript};

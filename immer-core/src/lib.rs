@@ -80,6 +80,7 @@ mod record;
 pub mod sync;
 mod transform;
 mod tuples;
+pub mod typescript;
 mod value;
 mod wrappers;
 
@@ -109,6 +110,7 @@ pub use produce::{
 };
 pub use transform::{Conflict, revert_through, transform};
 pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
+pub use typescript::{Declarations, TypeScript};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 

@@ -12,7 +12,8 @@ use crate::ctxt::Ctxt;
 use crate::symbol::{
     ALIAS, CONTENT, CRATE, DEFAULT, DESERIALIZE, DESERIALIZE_WITH, DRAFT, FLATTEN, FROM, INTO,
     LEAF, NAME, REMOTE, RENAME, RENAME_ALL, RENAME_ALL_FIELDS, SERDE, SERIALIZE, SERIALIZE_WITH,
-    SKIP, SKIP_DESERIALIZING, SKIP_SERIALIZING, Symbol, TAG, TRANSPARENT, TRY_FROM, UNTAGGED, WITH,
+    SKIP, SKIP_DESERIALIZING, SKIP_SERIALIZING, SKIP_SERIALIZING_IF, Symbol, TAG, TRANSPARENT,
+    TRY_FROM, UNTAGGED, WITH,
 };
 
 /// A flag or value set once; a second setting is an error that names the key.
@@ -89,6 +90,11 @@ pub(crate) struct Container {
     pub(crate) untagged: Spanned<()>,
     /// `from`, `try_from`, `into` or `remote`: the JSON form is another type's.
     pub(crate) conversion: Spanned<Symbol>,
+    /// `into = "Type"`: the type whose JSON form the type's values are written in.
+    pub(crate) into: Option<syn::Type>,
+    /// `rename = "..."` (or its `serialize` name): the name serde writes in a struct's
+    /// `tag`.
+    pub(crate) serialize_name: Option<String>,
 }
 
 /// The attributes of a field.
@@ -101,6 +107,8 @@ pub(crate) struct Field {
     pub(crate) default: Spanned<Option<syn::ExprPath>>,
     pub(crate) flatten: Spanned<()>,
     pub(crate) with: Spanned<Symbol>,
+    /// `skip_serializing_if = "..."`: the field may be missing from the JSON.
+    pub(crate) skip_serializing_if: Spanned<()>,
 }
 
 /// The attributes of an enum variant.
@@ -113,6 +121,8 @@ pub(crate) struct Variant {
     pub(crate) with: Spanned<Symbol>,
     /// `#[draft(name = "...")]`: the name of the variant's draft type.
     pub(crate) draft_name: Spanned<syn::Ident>,
+    /// `#[serde(untagged)]` on a variant: written as its content alone.
+    pub(crate) untagged: Spanned<()>,
 }
 
 /// Consumes the value of a key this macro does not read: `= expr`, `(...)`, or nothing.
@@ -222,6 +232,8 @@ impl Container {
         let mut conversions = [FROM, TRY_FROM, INTO, REMOTE].map(|key| Attr::none(cx, key));
         let mut rename_all = Attr::none(cx, RENAME_ALL);
         let mut rename_all_fields = Attr::none(cx, RENAME_ALL_FIELDS);
+        let mut into = None;
+        let mut serialize_name = None;
         for_each_meta(
             cx,
             attrs,
@@ -261,6 +273,8 @@ impl Container {
                         rename_rules(meta, RENAME_ALL_FIELDS)?,
                         SERDE,
                     );
+                } else if meta.path == RENAME {
+                    serialize_name = names(meta, RENAME)?.serialize;
                 } else if meta.path == TRANSPARENT {
                     transparent.set(&meta.path, (), SERDE);
                 } else if meta.path == TAG {
@@ -274,7 +288,12 @@ impl Container {
                 } else if meta.path == UNTAGGED {
                     untagged.set(&meta.path, (), SERDE);
                 } else if let Some(attr) = conversions.iter_mut().find(|a| meta.path == a.name) {
-                    skip_value(meta)?;
+                    if meta.path == INTO {
+                        let text = string(meta, "#[serde(into = \"Type\")]")?;
+                        into = syn::parse_str::<syn::Type>(&text).ok();
+                    } else {
+                        skip_value(meta)?;
+                    }
                     let name = attr.name;
                     attr.set(&meta.path, name, SERDE);
                 } else {
@@ -296,6 +315,8 @@ impl Container {
             content: content.get(),
             untagged: untagged.get(),
             conversion: first_of(conversions),
+            into,
+            serialize_name,
         }
     }
 }
@@ -358,6 +379,7 @@ impl Field {
         let mut skip = Attr::none(cx, SKIP);
         let mut default = Attr::none(cx, DEFAULT);
         let mut flatten = Attr::none(cx, FLATTEN);
+        let mut skip_serializing_if = Attr::none(cx, SKIP_SERIALIZING_IF);
         let mut shared = SharedKeys::new(cx);
         for_each_meta(
             cx,
@@ -397,6 +419,9 @@ impl Field {
                     default.set(&meta.path, path, SERDE);
                 } else if meta.path == FLATTEN {
                     flatten.set(&meta.path, (), SERDE);
+                } else if meta.path == SKIP_SERIALIZING_IF {
+                    skip_value(meta)?;
+                    skip_serializing_if.set(&meta.path, (), SERDE);
                 } else {
                     skip_value(meta)?;
                 }
@@ -412,6 +437,7 @@ impl Field {
             default: default.get(),
             flatten: flatten.get(),
             with: first_of(shared.with),
+            skip_serializing_if: skip_serializing_if.get(),
         }
     }
 }
@@ -421,6 +447,7 @@ impl Variant {
         let mut shared = SharedKeys::new(cx);
         let mut rename_all = Attr::none(cx, RENAME_ALL);
         let mut draft_name = Attr::none(cx, NAME);
+        let mut untagged = Attr::none(cx, UNTAGGED);
         for_each_meta(
             cx,
             attrs,
@@ -446,6 +473,8 @@ impl Variant {
             |meta| {
                 if meta.path == RENAME_ALL {
                     rename_all.set(&meta.path, rename_rules(meta, RENAME_ALL)?, SERDE);
+                } else if meta.path == UNTAGGED {
+                    untagged.set(&meta.path, (), SERDE);
                 } else if !shared.parse(meta)? {
                     skip_value(meta)?;
                 }
@@ -459,6 +488,7 @@ impl Variant {
             skip: first_of(shared.skip),
             with: first_of(shared.with),
             draft_name: draft_name.get(),
+            untagged: untagged.get(),
         }
     }
 }

@@ -9,6 +9,8 @@ mod ctxt;
 mod expand;
 mod generics;
 mod symbol;
+mod ts;
+mod ts_attr;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -89,4 +91,16 @@ use syn::{DeriveInput, parse_macro_input};
 pub fn derive_draftable(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Derives `immer::TypeScript`: the type's TypeScript type, as serde writes it to JSON, read
+/// from the same `#[serde(...)]` attributes as `Draftable`'s patch paths.
+///
+/// `#[ts(type = "...")]` on the type, a variant or a field says a TypeScript type by hand
+/// (needed with `#[serde(with)]` or `#[serde(serialize_with)]`). See the `immer` crate's
+/// documentation of `immer::typescript`.
+#[proc_macro_derive(TypeScript, attributes(ts))]
+pub fn derive_type_script(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    ts::derive(&input).into()
 }

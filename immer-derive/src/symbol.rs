@@ -23,6 +23,7 @@ pub(crate) const NAME: Symbol = Symbol("name");
 pub(crate) const ALIAS: Symbol = Symbol("alias");
 pub(crate) const SKIP_SERIALIZING: Symbol = Symbol("skip_serializing");
 pub(crate) const SKIP_DESERIALIZING: Symbol = Symbol("skip_deserializing");
+pub(crate) const SKIP_SERIALIZING_IF: Symbol = Symbol("skip_serializing_if");
 pub(crate) const SERIALIZE: Symbol = Symbol("serialize");
 pub(crate) const DESERIALIZE: Symbol = Symbol("deserialize");
 pub(crate) const DEFAULT: Symbol = Symbol("default");

@@ -71,7 +71,7 @@ pub(super) fn draftable_impls(
         impl #impl_generics #krate::Draftable for #self_ty #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #draft_ident<__P>;
             #[inline]
-            fn draft<__P: #krate::Place<Target = Self>>(place: __P) -> Self::Draft<__P> {
+            fn draft<__P: #krate::Place<Target = Self>>(place: __P) -> <Self as #krate::Draftable>::Draft<__P> {
                 #draft_ident { __place: place }
             }
             fn apply_edit(

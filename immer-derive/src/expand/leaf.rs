@@ -28,7 +28,7 @@ pub(super) fn impl_leaf(cx: &Context<'_>) -> TokenStream {
         impl #impl_generics #krate::Draftable for #self_ty #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #krate::Leaf<__P>;
             #[inline]
-            fn draft<__P: #krate::Place<Target = Self>>(place: __P) -> Self::Draft<__P> {
+            fn draft<__P: #krate::Place<Target = Self>>(place: __P) -> <Self as #krate::Draftable>::Draft<__P> {
                 #krate::Leaf::new(place)
             }
             fn apply_edit(

@@ -8,13 +8,13 @@ use immer::{Draftable, Vector};
 use immer_web::{Hub, HubBuilder, Identity, Limits, Policy};
 use serde::{Deserialize, Serialize};
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Draftable, immer::TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Board {
     pub(crate) title: String,
     pub(crate) todos: Vector<Todo>,
 }
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Draftable, immer::TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Todo {
     pub(crate) id: String,
     pub(crate) text: String,
