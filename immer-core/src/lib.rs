@@ -48,6 +48,7 @@ pub mod json;
 mod outline;
 mod patch;
 mod path;
+mod pattern;
 #[path = "place.rs"]
 mod places;
 pub mod place {
@@ -102,6 +103,7 @@ pub use imbl::{OrdMap, OrdSet, Vector};
 pub use json::{Json, JsonArray, JsonDraft, JsonObject};
 pub use patch::{Patch, PatchOp, from_json_patch, to_json_patch};
 pub use path::{Path, PathSegment, PointerError};
+pub use pattern::{PathPattern, PatternError};
 pub use place::Place;
 pub use produce::{
     Draft, Drafting, InPlaceDraft, PatchDraft, ProduceExt, Produced, RootDraft, SessionDraft,

@@ -101,7 +101,7 @@ pub(crate) type AccessHook<R> = dyn Fn(&Identity<R>, &str) -> Option<R> + Send +
 ///             _ => Err("unknown token".to_owned()),
 ///         }
 ///     })
-///     .policy(Policy::new().allow("editor".to_owned(), "/todos/**".parse().unwrap()))
+///     .policy(Policy::new().allow("editor".to_owned(), "/todos/**".parse::<immer_web::PathPattern>().unwrap()))
 ///     .build();
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 /// axum::serve(listener, hub.router()).await
