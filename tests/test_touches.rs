@@ -307,15 +307,16 @@ fn hand_picked() -> Vec<(&'static str, &'static str, Value, Option<Value>, bool)
     ]
 }
 
-fn patch_json(op: &str, path: Value, from: Option<Value>) -> Value {
-    let mut patch = json!({"op": op, "path": path});
+fn patch_json(op: &str, at: Value, from: Option<Value>) -> Value {
+    let mut written = json!({"op": op});
+    written["path"] = at;
     if matches!(op, "add" | "replace" | "test") {
-        patch["value"] = json!(true);
+        written["value"] = json!(true);
     }
     if let Some(from) = from {
-        patch["from"] = from;
+        written["from"] = from;
     }
-    patch
+    written
 }
 
 /// A pattern over a board-like state: literals, `*` and `**` where paths often meet.

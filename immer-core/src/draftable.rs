@@ -370,6 +370,9 @@ where
 macro_rules! leaf {
     ($($ty:ty),+ $(,)?) => {$(
         impl $crate::__private::Sealed for $ty {}
+        impl $crate::Pathable for $ty {
+            type Path<R> = $crate::LeafPath<R>;
+        }
         impl $crate::Draftable for $ty {
             type Draft<P: $crate::Place<Target = Self>> = $crate::Leaf<P>;
             fn draft<P: $crate::Place<Target = Self>>(place: P) -> Self::Draft<P> {

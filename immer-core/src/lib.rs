@@ -81,6 +81,7 @@ mod record;
 pub mod sync;
 mod transform;
 mod tuples;
+mod typed_path;
 mod value;
 mod wrappers;
 
@@ -111,6 +112,10 @@ pub use produce::{
 };
 pub use transform::{Conflict, revert_through, transform};
 pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
+pub use typed_path::{
+    JsonPath, LeafPath, ListPath, MapPath, Pathable, PatternOf, SetPath, Tuple2Path, Tuple3Path,
+    Tuple4Path, Tuple5Path, Tuple6Path, TypedPath, path,
+};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
 
@@ -126,6 +131,7 @@ pub mod __private {
     pub use crate::outline::{Outline, outline_of};
     pub use crate::place::Child;
     pub use crate::transform::transform_after_dropped;
+    pub use crate::typed_path::{Step, everything, step};
     pub use serde::Serialize;
     pub use serde::de::DeserializeOwned;
     pub use serde_json::{Value, json};

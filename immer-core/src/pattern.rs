@@ -271,9 +271,8 @@ impl PathPattern {
     #[must_use]
     pub fn touches(&self, patch: &Patch) -> bool {
         match patch.op {
-            PatchOp::Add | PatchOp::Remove => self.touches_at(&patch.path, true),
+            PatchOp::Add | PatchOp::Remove | PatchOp::Copy => self.touches_at(&patch.path, true),
             PatchOp::Replace | PatchOp::Test => self.touches_at(&patch.path, false),
-            PatchOp::Copy => self.touches_at(&patch.path, true),
             PatchOp::Move => {
                 patch
                     .from

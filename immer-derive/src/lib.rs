@@ -8,6 +8,7 @@ mod case;
 mod ctxt;
 mod expand;
 mod generics;
+mod paths;
 mod symbol;
 mod valid;
 

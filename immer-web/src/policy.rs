@@ -13,21 +13,33 @@ use immer::Path;
 ///
 /// # Examples
 ///
+/// Rules name paths through the state's type, so a renamed field breaks the build where a
+/// rule names it; a pattern parsed from text works too.
+///
 /// ```
-/// use immer::Path;
+/// use immer::{Draftable, Path, PathPattern};
 /// use immer_web::Policy;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Draftable, Clone, PartialEq, Serialize, Deserialize)]
+/// struct Board { title: String, todos: Vec<Todo> }
+///
+/// #[derive(Draftable, Clone, PartialEq, Serialize, Deserialize)]
+/// struct Todo { text: String, done: bool }
 ///
 /// #[derive(Clone, Debug, PartialEq)]
-/// enum Role { Editor, Checker, Viewer }
+/// enum Role { Editor, Checker, Viewer, Titler }
 ///
 /// let policy = Policy::new()
-///     .allow(Role::Editor, "/**".parse().unwrap())
-///     .allow(Role::Checker, "/todos/*/done".parse().unwrap());
+///     .allow(Role::Editor, immer::path::<Board>().everything())
+///     .allow(Role::Checker, immer::path::<Board>().todos().any().done())
+///     .allow(Role::Titler, "/title".parse::<PathPattern>().unwrap());
 /// let done = Path::from_pointer("/todos/0/done").unwrap();
 /// let title = Path::from_pointer("/title").unwrap();
 /// assert!(policy.allows(&Role::Editor, &title));
 /// assert!(policy.allows(&Role::Checker, &done));
 /// assert!(!policy.allows(&Role::Checker, &title));
+/// assert!(policy.allows(&Role::Titler, &title));
 /// assert!(!policy.allows(&Role::Viewer, &done));
 /// ```
 #[derive(Clone, Debug)]

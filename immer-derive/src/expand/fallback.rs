@@ -27,8 +27,11 @@ pub(super) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> Toke
     let krate = crate_path(&Input::from_syn(&Ctxt::new(), node));
     let ident = &node.ident;
     let (impl_generics, ty_generics, where_clause) = node.generics.split_for_impl();
+    let paths = crate::paths::stub(ident, &node.generics, &krate);
     quote! {
         #error
+
+        #paths
 
         #[automatically_derived]
         impl #impl_generics #krate::__private::Sealed for #ident #ty_generics #where_clause {}
