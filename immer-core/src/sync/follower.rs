@@ -176,6 +176,10 @@ pub struct Follower<T> {
     batch: usize,
     /// The patterns subscribed to, and the changes that touched them.
     subscriptions: Subscriptions<T>,
+    /// While messages are received with subscriptions: the patches that took the state
+    /// shown so far, or `None` once it changed in a way no patches recorded (an edit
+    /// dropped, the local state built anew, a snapshot).
+    shown: Option<Vec<Patch>>,
 }
 
 impl<T: Draftable> Follower<T> {
@@ -197,6 +201,7 @@ impl<T: Draftable> Follower<T> {
             diverged: false,
             batch: 1,
             subscriptions: Subscriptions::new(),
+            shown: None,
         }
     }
 
@@ -465,12 +470,26 @@ impl<T: Draftable> Follower<T> {
     /// assert_eq!(ann.state()[100], 1000);
     /// ```
     pub fn receive_all(&mut self, messages: impl IntoIterator<Item = ToFollower<T>>) {
-        // Held, the state shown before is copied on write, and compared after.
-        let before = (!self.subscriptions.is_empty()).then(|| Arc::clone(self.state()));
+        if self.subscriptions.is_empty() {
+            self.receive_messages(messages);
+            return;
+        }
+        // Held, the state shown before is copied on write, to diff with the state after
+        // when the patches between them are not known.
+        let before = Arc::clone(self.state());
+        self.shown = Some(Vec::new());
         self.receive_messages(messages);
-        if let Some(before) = before {
-            let after = Arc::clone(self.state());
-            self.subscriptions.notify_between(&before, &after);
+        let after = Arc::clone(self.state());
+        match self.shown.take() {
+            Some(patches) => self.subscriptions.notify(&patches, &after),
+            None => self.subscriptions.notify_between(&before, &after),
+        }
+    }
+
+    /// Notes that the state shown changed by `patches`.
+    fn show(&mut self, patches: &[Patch]) {
+        if let Some(shown) = self.shown.as_mut() {
+            shown.extend_from_slice(patches);
         }
     }
 
@@ -566,9 +585,14 @@ impl<T: Draftable> Follower<T> {
         let pending: usize = self.pending.iter().map(|p| p.patches.len()).sum();
         if rebased.took_out || tail.len() + rebased.theirs.len() > pending.max(64) {
             self.local = None;
+            self.shown = None;
             tail.clear();
             true
         } else {
+            if !self.pending.is_empty() {
+                // The local state, which is shown, is brought along these.
+                self.show(&rebased.theirs);
+            }
             tail.extend(rebased.theirs);
             false
         }
@@ -624,6 +648,10 @@ impl<T: Draftable> Follower<T> {
     fn advance(&mut self, committed: &Committed) -> bool {
         match apply_in_place(Arc::make_mut(&mut self.confirmed), &committed.patches) {
             Ok(()) => {
+                if self.pending.is_empty() {
+                    // The confirmed state is the one shown.
+                    self.show(&committed.patches);
+                }
                 self.version = committed.version;
                 self.events.push(FollowerEvent::Applied(self.version));
                 true
@@ -649,6 +677,7 @@ impl<T: Draftable> Follower<T> {
             if let Some(local) = self.local.as_mut() {
                 if apply_in_place(Arc::make_mut(local), tail).is_err() {
                     self.local = None;
+                    self.shown = None;
                 }
             }
         }
@@ -680,6 +709,7 @@ impl<T: Draftable> Follower<T> {
         if snapshot.version < self.version || (snapshot.version == self.version && !self.diverged) {
             return;
         }
+        self.shown = None;
         let state = Arc::new(snapshot.state);
         // What the snapshot changed since the confirmed state, as patches: the pending edits
         // move through it as through another node's change (a diverged state is not the
@@ -850,6 +880,7 @@ impl<T: Draftable> Follower<T> {
     /// every edit after it (the one in flight waits for the leader's answer; the others are
     /// dropped and reported).
     fn rebuild_local(&mut self) {
+        self.shown = None;
         if self.pending.is_empty() {
             self.local = None;
             return;
@@ -933,10 +964,12 @@ impl<T: Draftable> Follower<T> {
     /// it that touch the pattern and the state after it.
     ///
     /// A local edit is reported with its own patches. A run of messages from the leader
-    /// ([`receive_all`](Follower::receive_all): committed changes, a refusal, a snapshot),
-    /// which may apply other nodes' changes, move the pending edits, drop some and revert
-    /// their effect, is reported as one change: the patches that take the state shown before
-    /// it to the state shown after ([`diff`](crate::diff)). The law: when the value at a path
+    /// ([`receive_all`](Follower::receive_all): committed changes, a refusal, a snapshot)
+    /// is reported as one change: the patches that take the state shown before it to the
+    /// state shown after. Those are the committed changes as they apply to the state shown
+    /// (after the pending edits, moved through them); when the run drops an edit and reverts
+    /// its effect, builds the local state anew, or brings a snapshot, they are the
+    /// [`diff`](crate::diff) between the two states. The law: when the value at a path
     /// a pattern names differs before and after a change, the change is reported to the
     /// pattern's subscriptions; and every patch reported touches the pattern.
     ///
@@ -1160,6 +1193,7 @@ impl<T: Draftable> Follower<T> {
             diverged,
             batch: batch.max(1),
             subscriptions: Subscriptions::new(),
+            shown: None,
         };
         if !follower.pending.is_empty() {
             let mut local = Arc::clone(&follower.confirmed);
