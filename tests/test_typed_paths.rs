@@ -264,3 +264,44 @@ fn typed_paths_match_the_recorded_patches() {
         assert!(path.parse::<PathPattern>().unwrap().matches(&patch.path));
     }
 }
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Keyword {
+    Type { pattern: String, everything: u8 },
+    Move(u8, u8),
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Generic<T, const N: usize> {
+    values: Vec<T>,
+}
+
+/// A field named like a node's own methods keeps its name; the node's `pattern` and
+/// `everything` are then reached through `TypedPath`. A keyword variant's method is raw.
+#[test]
+fn names_that_meet_the_nodes_own_methods() {
+    let typed = immer::path::<Keyword>().r#type();
+    assert_eq!(text(typed.clone().pattern()), "/Type/pattern");
+    assert_eq!(text(typed.clone().everything()), "/Type/everything");
+    assert_eq!(TypedPath::pattern(&typed).to_string(), "/Type");
+    assert_eq!(text(immer::path::<Keyword>().r#move()._1()), "/Move/1");
+    assert_eq!(
+        text(immer::path::<Generic<Todo, 2>>().values().at(1).done()),
+        "/values/1/done"
+    );
+}
+
+#[test]
+fn the_path_macro_writes_the_builder_calls() {
+    assert_eq!(text(immer::path!(Board: todos[*].done)), "/todos/*/done");
+    assert_eq!(text(immer::path!(Board: todos[3].text)), "/todos/3/label");
+    assert_eq!(text(immer::path!(Board: todos.**)), "/todos/**");
+    assert_eq!(
+        text(immer::path!(Board: shape.circle.radius)),
+        "/shape/circle/radius"
+    );
+    assert_eq!(text(immer::path!(Board: pair._1.done)), "/pair/1/done");
+    assert_eq!(text(immer::path!(Board)), "");
+    let i = 2;
+    assert_eq!(text(immer::path!(Board: grid[i - 1][*])), "/grid/1/*");
+}

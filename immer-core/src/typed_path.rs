@@ -71,6 +71,59 @@ pub fn path<T: Pathable>() -> T::Path<T> {
     TypedPath::__at(PathPattern::root())
 }
 
+/// A typed path written as a path: `path!(Board: todos[*].done)` is
+/// `path::<Board>().todos().any().done()`.
+///
+/// After the root type and a `:`, each step is `.field` (a field or a variant, by its method;
+/// the first without its `.`),
+/// `[*]` (any element), `[index]` (the element at an index) or, last, `.**` (everything
+/// inside). Map keys are named with the builder's `key(k)`. Every step is the method call it
+/// stands for, so a misspelled field is the same compile error.
+///
+/// # Examples
+///
+/// ```
+/// use immer_core::path;
+///
+/// type Grid = Vec<Vec<u32>>;
+/// assert_eq!(path!(Grid: [*][2]).pattern().to_string(), "/*/2");
+/// assert_eq!(path!(Grid: [1].**).to_string(), "/1/**");
+/// assert_eq!(path!(Grid: [*]).pattern(), path::<Grid>().any().pattern());
+/// ```
+#[macro_export]
+macro_rules! path {
+    ($root:ty) => {
+        $crate::path::<$root>()
+    };
+    ($root:ty : $first:ident $($steps:tt)*) => {
+        $crate::__path_steps!($crate::path::<$root>(); . $first $($steps)*)
+    };
+    ($root:ty : $($steps:tt)+) => {
+        $crate::__path_steps!($crate::path::<$root>(); $($steps)+)
+    };
+}
+
+/// The steps of [`path!`], one at a time.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __path_steps {
+    ($path:expr;) => {
+        $path
+    };
+    ($path:expr; . * *) => {
+        $path.everything()
+    };
+    ($path:expr; . $step:ident $($rest:tt)*) => {
+        $crate::__path_steps!($path.$step(); $($rest)*)
+    };
+    ($path:expr; [*] $($rest:tt)*) => {
+        $crate::__path_steps!($path.any(); $($rest)*)
+    };
+    ($path:expr; [$index:expr] $($rest:tt)*) => {
+        $crate::__path_steps!($path.at($index); $($rest)*)
+    };
+}
+
 /// A pattern of paths into a state of type `R`: a typed path whose root is `R`, or a
 /// [`PathPattern`] parsed from text, which nothing checks against `R`.
 pub trait PatternOf<R> {

@@ -15,4 +15,5 @@ fn allow(_pattern: impl Into<PathPattern>) {}
 
 fn main() {
     allow(immer::path::<Board>().todos().any().don());
+    allow(immer::path!(Board: todos[*].don));
 }
