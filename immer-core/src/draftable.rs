@@ -346,7 +346,8 @@ where
     }
 }
 
-/// Implements [`Draftable`] for types that are replaced whole, with [`Leaf`] as their draft.
+/// Implements [`Draftable`] for types that are replaced whole, with [`Leaf`] as their draft
+/// (and [`Pathable`](crate::Pathable), with no paths below them: [`LeafPath`](crate::LeafPath)).
 ///
 /// For your own types or foreign ones (a `chrono::DateTime`, a `uuid::Uuid`): the type needs
 /// `Clone`, `PartialEq`, `Serialize` and `Deserialize`. For a single field, `#[draft(leaf)]`
