@@ -305,3 +305,25 @@ fn the_path_macro_writes_the_builder_calls() {
     let i = 2;
     assert_eq!(text(immer::path!(Board: grid[i - 1][*])), "/grid/1/*");
 }
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Tree<T> {
+    value: T,
+    children: Vec<Tree<T>>,
+}
+
+#[test]
+fn recursive_generic_types_have_paths_all_the_way_down() {
+    assert_eq!(
+        text(
+            immer::path::<Tree<Todo>>()
+                .children()
+                .any()
+                .children()
+                .at(0)
+                .value()
+                .text()
+        ),
+        "/children/*/children/0/value/label"
+    );
+}

@@ -192,6 +192,19 @@ impl<'i> Paths<'i> {
                 continue;
             }
             let method = variant_method(&variant.original.ident);
+            if let Some(first) = names.iter().find(|name| **name == method) {
+                let message = format!(
+                    "the typed path of variant `{}` would be the method `{}`, which the variant \
+                     `{}` already has; rename one of them",
+                    variant.original.ident,
+                    method_shown(&method),
+                    first_variant(variants, first),
+                );
+                items.push(
+                    syn::Error::new_spanned(&variant.original.ident, message).to_compile_error(),
+                );
+                continue;
+            }
             let (step, shown) = match variant_segment(self.input, variant) {
                 Some(name) => (
                     quote!(#krate::__private::Step::Literal(::std::string::String::from(#name))),
@@ -369,6 +382,15 @@ fn is_leaf(field: &Field<'_>) -> bool {
 fn variant_method(variant: &Ident) -> Ident {
     let name = RenameRule::Snake.apply_to_variant(&variant.to_string());
     syn::parse_str::<Ident>(&name).unwrap_or_else(|_| Ident::new_raw(&name, Span::call_site()))
+}
+
+/// The variant whose method is `method`.
+fn first_variant(variants: &[Variant<'_>], method: &Ident) -> String {
+    variants
+        .iter()
+        .find(|v| variant_method(&v.original.ident) == *method)
+        .map(|v| v.original.ident.to_string())
+        .unwrap_or_default()
 }
 
 /// A method's name as its user writes it, for docs.
