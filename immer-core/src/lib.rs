@@ -113,8 +113,8 @@ pub use produce::{
 pub use transform::{Conflict, revert_through, transform};
 pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
 pub use typed_path::{
-    JsonPath, LeafPath, ListPath, MapPath, Pathable, PatternOf, SetPath, Tuple2Path, Tuple3Path,
-    Tuple4Path, Tuple5Path, Tuple6Path, TypedPath, path,
+    JsonPath, LeafPath, ListPath, MapPath, PatternOf, SetPath, Tuple2Path, Tuple3Path, Tuple4Path,
+    Tuple5Path, Tuple6Path, TypedPath, path,
 };
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;

@@ -13,24 +13,12 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::collections::map::key_segment;
-use crate::json::Json;
+use crate::draftable::Draftable;
 use crate::pattern::PathPattern;
-
-/// A type whose paths can be named through it: its [`TypedPath`] node, in a state whose root
-/// is `R`.
-///
-/// `#[derive(Draftable)]` implements it (the node of `Board` is the generated `BoardPath<R>`),
-/// and so does [`leaf!`](crate::leaf); the runtime implements it for the std, `imbl` and
-/// ecosystem types it drafts.
-pub trait Pathable {
-    /// The node of a path at a value of this type, in a state of type `R`.
-    type Path<R>: TypedPath<Root = R>;
-}
 
 /// A node of a typed path: the pattern so far, and the steps its type allows.
 ///
@@ -67,7 +55,7 @@ pub trait TypedPath: Sized + Clone + Into<PathPattern> {
 /// assert_eq!(root.at(3).pattern().to_string(), "/3");
 /// ```
 #[must_use]
-pub fn path<T: Pathable>() -> T::Path<T> {
+pub fn path<T: Draftable>() -> T::Path<T> {
     TypedPath::__at(PathPattern::root())
 }
 
@@ -269,7 +257,7 @@ node! {
     ListPath [T]
 }
 
-impl<T: Pathable, R> ListPath<T, R> {
+impl<T: Draftable, R> ListPath<T, R> {
     /// Any element: `*`.
     ///
     /// # Examples
@@ -314,7 +302,7 @@ node! {
     MapPath [K, V]
 }
 
-impl<K, V: Pathable, R> MapPath<K, V, R> {
+impl<K, V: Draftable, R> MapPath<K, V, R> {
     /// Any value: `*`.
     pub fn any(self) -> V::Path<R> {
         self.step(Step::Any)
@@ -344,7 +332,7 @@ impl<K, V: Pathable, R> MapPath<K, V, R> {
 }
 
 node! {
-    /// A typed path at JSON of any shape ([`Json`], `serde_json::Value`): any key, index or
+    /// A typed path at JSON of any shape ([`Json`](crate::Json), `serde_json::Value`): any key, index or
     /// `*`, unchecked.
     JsonPath []
 }
@@ -374,17 +362,13 @@ macro_rules! tuple_path {
             $name [$($T),+]
         }
 
-        impl<$($T: Pathable,)+ R> $name<$($T,)+ R> {
+        impl<$($T: Draftable,)+ R> $name<$($T,)+ R> {
             $(
                 /// The element at this position.
                 pub fn $get(self) -> $T::Path<R> {
                     self.step(Step::Literal(stringify!($i).to_owned()))
                 }
             )+
-        }
-
-        impl<$($T),+> Pathable for ($($T,)+) {
-            type Path<R> = $name<$($T,)+ R>;
         }
     };
 }
@@ -394,92 +378,3 @@ tuple_path!(Tuple3Path; A 0 _0, B 1 _1, C 2 _2);
 tuple_path!(Tuple4Path; A 0 _0, B 1 _1, C 2 _2, D 3 _3);
 tuple_path!(Tuple5Path; A 0 _0, B 1 _1, C 2 _2, D 3 _3, E 4 _4);
 tuple_path!(Tuple6Path; A 0 _0, B 1 _1, C 2 _2, D 3 _3, E 4 _4, F 5 _5);
-
-// Wrappers are written as their contents: `None` is `null`, with no path below it.
-impl<T: Pathable> Pathable for Option<T> {
-    type Path<R> = T::Path<R>;
-}
-
-impl<T: Pathable> Pathable for Box<T> {
-    type Path<R> = T::Path<R>;
-}
-
-impl<T: Pathable> Pathable for Arc<T> {
-    type Path<R> = T::Path<R>;
-}
-
-impl Pathable for Json {
-    type Path<R> = JsonPath<R>;
-}
-
-impl Pathable for serde_json::Value {
-    type Path<R> = JsonPath<R>;
-}
-
-impl<T> Pathable for Vec<T> {
-    type Path<R> = ListPath<T, R>;
-}
-
-impl<T> Pathable for std::collections::VecDeque<T> {
-    type Path<R> = ListPath<T, R>;
-}
-
-impl<T: Clone> Pathable for imbl::Vector<T> {
-    type Path<R> = ListPath<T, R>;
-}
-
-impl<T, const N: usize> Pathable for [T; N] {
-    type Path<R> = ListPath<T, R>;
-}
-
-impl<K, V, S> Pathable for std::collections::HashMap<K, V, S> {
-    type Path<R> = MapPath<K, V, R>;
-}
-
-impl<K, V> Pathable for std::collections::BTreeMap<K, V> {
-    type Path<R> = MapPath<K, V, R>;
-}
-
-impl<K: Clone, V: Clone> Pathable for imbl::HashMap<K, V> {
-    type Path<R> = MapPath<K, V, R>;
-}
-
-impl<K: Clone, V: Clone> Pathable for imbl::OrdMap<K, V> {
-    type Path<R> = MapPath<K, V, R>;
-}
-
-impl<T, S> Pathable for std::collections::HashSet<T, S> {
-    type Path<R> = SetPath<R>;
-}
-
-impl<T> Pathable for std::collections::BTreeSet<T> {
-    type Path<R> = SetPath<R>;
-}
-
-impl<T: Clone> Pathable for imbl::HashSet<T> {
-    type Path<R> = SetPath<R>;
-}
-
-impl<T: Clone> Pathable for imbl::OrdSet<T> {
-    type Path<R> = SetPath<R>;
-}
-
-#[cfg(feature = "indexmap")]
-impl<K, V, S> Pathable for indexmap::IndexMap<K, V, S> {
-    type Path<R> = MapPath<K, V, R>;
-}
-
-#[cfg(feature = "indexmap")]
-impl<T, S> Pathable for indexmap::IndexSet<T, S> {
-    type Path<R> = SetPath<R>;
-}
-
-#[cfg(feature = "smallvec")]
-impl<A: smallvec::Array> Pathable for smallvec::SmallVec<A> {
-    type Path<R> = ListPath<A::Item, R>;
-}
-
-#[cfg(feature = "arrayvec")]
-impl<T, const CAP: usize> Pathable for arrayvec::ArrayVec<T, CAP> {
-    type Path<R> = ListPath<T, R>;
-}

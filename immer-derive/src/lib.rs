@@ -82,7 +82,7 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// # Typed paths
 ///
-/// Every derived type also gets its node of a typed path (`immer::Pathable`): `TodoPath<R>`
+/// Every derived type also gets its node of a typed path (`Draftable::Path`): `TodoPath<R>`
 /// for `Todo`, with one method per drafted field named as its draft accessor, with the field's
 /// visibility, appending the field's serde name (`immer::path::<Todo>().text()` is `/text`);
 /// an enum's `ShapePath<R>` has one method per variant with fields, in snake case

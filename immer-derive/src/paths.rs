@@ -6,41 +6,69 @@
 //! path names exactly what the type's patches name.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Ident, Type, parse_quote};
 
 use crate::ast::{Data, Field, Input, Style, Variant};
 use crate::case::RenameRule;
-use crate::generics::{InferredBounds, self_type};
+use crate::generics::InferredBounds;
 
-/// The `Pathable` impl of `input` and its path types, with the runtime at `krate`.
+/// The path types of `input` (none for a leaf or a newtype, whose paths are another type's),
+/// with the runtime at `krate`.
 pub(crate) fn impl_paths(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
     let paths = Paths::new(input, krate);
-    let leaf = input.is_leaf() || input.attrs.conversion.is_some();
-    match &input.data {
-        _ if leaf => paths.alias(&quote!(#krate::LeafPath<__R>), None),
-        Data::Struct(style, fields) => {
-            let drafted: Vec<&Field<'_>> = fields.iter().filter(|f| f.is_drafted()).collect();
-            let through = *style == Style::Newtype || input.attrs.transparent.is_some();
-            match drafted.as_slice() {
-                [field] if through => paths.alias(&paths.field_node(field), Some(field)),
-                _ if through => paths.alias(&quote!(#krate::LeafPath<__R>), None),
-                _ => paths.struct_paths(*style, &drafted),
-            }
-        }
-        Data::Enum(variants) => paths.enum_paths(variants),
-        Data::Union(_) => TokenStream::new(),
+    match Shape::of(input) {
+        Shape::Leaf | Shape::Through(_) => TokenStream::new(),
+        Shape::Struct(style, drafted) => paths.struct_paths(style, &drafted),
+        Shape::Enum(variants) => paths.enum_paths(variants),
     }
 }
 
-/// The stub `Pathable` impl of an input with mistakes, so that its typed paths report
-/// nothing more than the mistakes.
-pub(crate) fn stub(ident: &Ident, generics: &syn::Generics, krate: &syn::Path) -> TokenStream {
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics #krate::Pathable for #ident #ty_generics #where_clause {
-            type Path<__R> = #krate::LeafPath<__R>;
+/// The `Draftable` impl's `Path<__R>`: the generated path type, a leaf's, or a newtype's
+/// field's.
+pub(crate) fn path_type(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
+    let paths = Paths::new(input, krate);
+    match Shape::of(input) {
+        Shape::Leaf => quote!(#krate::LeafPath<__R>),
+        Shape::Through(field) => paths.field_node(field),
+        Shape::Struct(..) | Shape::Enum(_) => {
+            let ident = format_ident!("{}Path", input.ident());
+            let (_, ty_generics, _) = paths.generics.split_for_impl();
+            quote!(#ident #ty_generics)
+        }
+    }
+}
+
+/// What a type's paths are made of.
+enum Shape<'a, 'i> {
+    /// No steps below it.
+    Leaf,
+    /// Its one drafted field's paths, with no segment of its own (a newtype, `transparent`).
+    Through(&'a Field<'i>),
+    /// A struct's drafted fields.
+    Struct(Style, Vec<&'a Field<'i>>),
+    /// An enum's variants.
+    Enum(&'a [Variant<'i>]),
+}
+
+impl<'a, 'i> Shape<'a, 'i> {
+    fn of(input: &'a Input<'i>) -> Self {
+        if input.is_leaf() || input.attrs.conversion.is_some() {
+            return Shape::Leaf;
+        }
+        match &input.data {
+            Data::Struct(style, fields) => {
+                let drafted: Vec<&Field<'_>> = fields.iter().filter(|f| f.is_drafted()).collect();
+                let through = *style == Style::Newtype || input.attrs.transparent.is_some();
+                match drafted.as_slice() {
+                    [field] if through => Shape::Through(field),
+                    _ if through => Shape::Leaf,
+                    _ => Shape::Struct(*style, drafted),
+                }
+            }
+            Data::Enum(variants) => Shape::Enum(variants),
+            Data::Union(_) => Shape::Leaf,
         }
     }
 }
@@ -61,7 +89,7 @@ struct Paths<'i> {
     krate: &'i syn::Path,
     /// The user's generics with the path's root parameter `__R` last.
     generics: syn::Generics,
-    /// The where-clause of the methods: the user's, and `Field: Pathable` for the drafted
+    /// The where-clause of the methods: the user's, and `Field: Draftable` for the drafted
     /// field types that mention a type parameter.
     bounds: syn::Generics,
 }
@@ -77,7 +105,7 @@ impl<'i> Paths<'i> {
         };
         for field in fields {
             if field.is_drafted() && !is_leaf(field) {
-                inferred.insert(field.ty, &quote!(#krate::Pathable));
+                inferred.insert(field.ty, &quote!(#krate::Draftable));
             }
         }
         let mut generics = original.clone();
@@ -98,33 +126,14 @@ impl<'i> Paths<'i> {
         if is_leaf(field) {
             quote!(#krate::LeafPath<__R>)
         } else {
+            // Spanned at the field's type, so that a type without `Draftable` is reported
+            // there, once, as the draft reports it.
             let ty: &Type = field.ty;
-            quote!(<#ty as #krate::Pathable>::Path<__R>)
+            quote_spanned!(ty.span()=> <#ty as #krate::Draftable>::Path<__R>)
         }
     }
 
-    /// `impl Pathable` naming another node type: a leaf's, or a newtype's field's.
-    fn alias(&self, node: &TokenStream, field: Option<&Field<'_>>) -> TokenStream {
-        let krate = self.krate;
-        let self_ty = self_type(self.input.ident(), &self.input.original.generics);
-        let mut generics = self.input.original.generics.clone();
-        if let Some(field) = field.filter(|f| !is_leaf(f)) {
-            let ty = field.ty;
-            generics
-                .make_where_clause()
-                .predicates
-                .push(parse_quote!(#ty: #krate::Pathable));
-        }
-        let (impl_generics, _, where_clause) = generics.split_for_impl();
-        quote! {
-            #[automatically_derived]
-            impl #impl_generics #krate::Pathable for #self_ty #where_clause {
-                type Path<__R> = #node;
-            }
-        }
-    }
-
-    /// The path type of a struct with fields, and its `Pathable` impl.
+    /// The path type of a struct with fields.
     fn struct_paths(&self, style: Style, fields: &[&Field<'_>]) -> TokenStream {
         let ident = self.input.ident();
         let path_ident = format_ident!("{}Path", ident);
@@ -137,12 +146,7 @@ impl<'i> Paths<'i> {
             .iter()
             .map(|field| self.field_method(style, field, &field.original.vis));
         let names = fields.iter().map(|f| f.accessor()).collect::<Vec<_>>();
-        let node = self.node(&path_ident, &doc, &names, &quote!(#(#methods)*));
-        let pathable = self.pathable(&path_ident);
-        quote! {
-            #node
-            #pathable
-        }
+        self.node(&path_ident, &doc, &names, &quote!(#(#methods)*))
     }
 
     /// The method of one field: its accessor's name, the field's visibility.
@@ -177,8 +181,7 @@ impl<'i> Paths<'i> {
         }
     }
 
-    /// The path type of an enum with data, a path type per variant with fields, and the
-    /// `Pathable` impl.
+    /// The path type of an enum with data, and a path type per variant with fields.
     fn enum_paths(&self, variants: &[Variant<'_>]) -> TokenStream {
         let krate = self.krate;
         let ident = self.input.ident();
@@ -263,25 +266,9 @@ impl<'i> Paths<'i> {
              `immer::PathPattern`."
         );
         let node = self.node(&path_ident, &doc, &names, &quote!(#(#methods)*));
-        let pathable = self.pathable(&path_ident);
         quote! {
             #node
             #(#items)*
-            #pathable
-        }
-    }
-
-    /// `impl Pathable for Type { type Path<__R> = TypePath<.., __R>; }`.
-    fn pathable(&self, path_ident: &Ident) -> TokenStream {
-        let krate = self.krate;
-        let self_ty = self_type(self.input.ident(), &self.input.original.generics);
-        let (impl_generics, _, where_clause) = self.input.original.generics.split_for_impl();
-        let (_, ty_generics, _) = self.generics.split_for_impl();
-        quote! {
-            #[automatically_derived]
-            impl #impl_generics #krate::Pathable for #self_ty #where_clause {
-                type Path<__R> = #path_ident #ty_generics;
-            }
         }
     }
 

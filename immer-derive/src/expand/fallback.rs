@@ -27,11 +27,8 @@ pub(super) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> Toke
     let krate = crate_path(&Input::from_syn(&Ctxt::new(), node));
     let ident = &node.ident;
     let (impl_generics, ty_generics, where_clause) = node.generics.split_for_impl();
-    let paths = crate::paths::stub(ident, &node.generics, &krate);
     quote! {
         #error
-
-        #paths
 
         #[automatically_derived]
         impl #impl_generics #krate::__private::Sealed for #ident #ty_generics #where_clause {}
@@ -39,6 +36,7 @@ pub(super) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> Toke
         #[automatically_derived]
         impl #impl_generics #krate::Draftable for #ident #ty_generics #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #krate::Leaf<__P>;
+            type Path<__R> = #krate::LeafPath<__R>;
             fn draft<__P: #krate::Place<Target = Self>>(_: __P) -> Self::Draft<__P> {
                 ::core::unreachable!()
             }
