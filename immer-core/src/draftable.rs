@@ -39,6 +39,13 @@ pub trait Draftable: Sealed + Clone + PartialEq + Serialize + DeserializeOwned +
     /// `<Type>Draft` for derived types, [`ListDraft`](crate::ListDraft) for lists, and so on.
     type Draft<P: Place<Target = Self>>;
 
+    /// The node of a typed path at a value of this type, in a state of type `R` (see
+    /// [`path`](crate::path())): a [`LeafPath`](crate::LeafPath) for leaves, a generated
+    /// `<Type>Path<R>` for derived types (a method per field or variant),
+    /// [`ListPath`](crate::ListPath) for lists, [`MapPath`](crate::MapPath) for maps, and
+    /// the contents' own for `Option`, `Box` and `Arc`.
+    type Path<R>: crate::TypedPath<Root = R>;
+
     /// Makes the draft of the value at `place`.
     #[doc(hidden)]
     fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P>;
@@ -346,7 +353,8 @@ where
     }
 }
 
-/// Implements [`Draftable`] for types that are replaced whole, with [`Leaf`] as their draft.
+/// Implements [`Draftable`] for types that are replaced whole, with [`Leaf`] as their draft
+/// (and [`LeafPath`](crate::LeafPath) as their typed path, with no steps below them).
 ///
 /// For your own types or foreign ones (a `chrono::DateTime`, a `uuid::Uuid`): the type needs
 /// `Clone`, `PartialEq`, `Serialize` and `Deserialize`. For a single field, `#[draft(leaf)]`
@@ -372,6 +380,7 @@ macro_rules! leaf {
         impl $crate::__private::Sealed for $ty {}
         impl $crate::Draftable for $ty {
             type Draft<P: $crate::Place<Target = Self>> = $crate::Leaf<P>;
+            type Path<R> = $crate::LeafPath<R>;
             fn draft<P: $crate::Place<Target = Self>>(place: P) -> Self::Draft<P> {
                 $crate::Leaf::new(place)
             }

@@ -48,6 +48,7 @@ pub mod json;
 mod outline;
 mod patch;
 mod path;
+mod pattern;
 #[path = "place.rs"]
 mod places;
 pub mod place {
@@ -80,6 +81,7 @@ mod record;
 pub mod sync;
 mod transform;
 mod tuples;
+mod typed_path;
 pub mod typescript;
 mod value;
 mod wrappers;
@@ -103,6 +105,7 @@ pub use imbl::{OrdMap, OrdSet, Vector};
 pub use json::{Json, JsonArray, JsonDraft, JsonObject};
 pub use patch::{Patch, PatchOp, from_json_patch, to_json_patch};
 pub use path::{Path, PathSegment, PointerError};
+pub use pattern::{PathPattern, PatternError};
 pub use place::Place;
 pub use produce::{
     Draft, Drafting, InPlaceDraft, PatchDraft, ProduceExt, Produced, RootDraft, SessionDraft,
@@ -110,6 +113,10 @@ pub use produce::{
 };
 pub use transform::{Conflict, revert_through, transform};
 pub use tuples::{ArrayDraft, Tuple2Draft, Tuple3Draft, Tuple4Draft, Tuple5Draft, Tuple6Draft};
+pub use typed_path::{
+    JsonPath, LeafPath, ListPath, MapPath, PatternOf, SetPath, Tuple2Path, Tuple3Path, Tuple4Path,
+    Tuple5Path, Tuple6Path, TypedPath, path,
+};
 pub use typescript::{Declarations, TypeScript};
 pub use value::ValueDraft;
 pub use wrappers::OptionDraft;
@@ -126,6 +133,7 @@ pub mod __private {
     pub use crate::outline::{Outline, outline_of};
     pub use crate::place::Child;
     pub use crate::transform::transform_after_dropped;
+    pub use crate::typed_path::{Step, everything, step};
     pub use serde::Serialize;
     pub use serde::de::DeserializeOwned;
     pub use serde_json::{Value, json};

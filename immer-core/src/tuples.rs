@@ -24,11 +24,12 @@ fn not_a_position(segment: &PathSegment, count: usize) -> PatchErrorKind {
 }
 
 macro_rules! tuple_draft {
-    ($draft:ident, $count:literal; $($T:ident $i:tt $get:ident $set:ident),+) => {
+    ($draft:ident, $path:ident, $count:literal; $($T:ident $i:tt $get:ident $set:ident),+) => {
         impl<$($T: Draftable),+> Sealed for ($($T,)+) {}
 
         impl<$($T: Draftable),+> Draftable for ($($T,)+) {
             type Draft<P: Place<Target = Self>> = $draft<P>;
+            type Path<R> = crate::$path<$($T,)+ R>;
 
             fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
                 $draft { place }
@@ -129,11 +130,11 @@ macro_rules! tuple_draft {
     };
 }
 
-tuple_draft!(Tuple2Draft, 2; A 0 _0 set_0, B 1 _1 set_1);
-tuple_draft!(Tuple3Draft, 3; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2);
-tuple_draft!(Tuple4Draft, 4; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2, D 3 _3 set_3);
-tuple_draft!(Tuple5Draft, 5; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2, D 3 _3 set_3, E 4 _4 set_4);
-tuple_draft!(Tuple6Draft, 6; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2, D 3 _3 set_3, E 4 _4 set_4, F 5 _5 set_5);
+tuple_draft!(Tuple2Draft, Tuple2Path, 2; A 0 _0 set_0, B 1 _1 set_1);
+tuple_draft!(Tuple3Draft, Tuple3Path, 3; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2);
+tuple_draft!(Tuple4Draft, Tuple4Path, 4; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2, D 3 _3 set_3);
+tuple_draft!(Tuple5Draft, Tuple5Path, 5; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2, D 3 _3 set_3, E 4 _4 set_4);
+tuple_draft!(Tuple6Draft, Tuple6Path, 6; A 0 _0 set_0, B 1 _1 set_1, C 2 _2 set_2, D 3 _3 set_3, E 4 _4 set_4, F 5 _5 set_5);
 
 /// Arrays `[T; N]` draft element by element: a fixed length, so `add` and `remove` patches
 /// into them are refused, and every change is a `replace` of an element (or of the array).
@@ -148,6 +149,7 @@ where
     [T; N]: serde::Serialize + serde::de::DeserializeOwned,
 {
     type Draft<P: Place<Target = Self>> = ArrayDraft<P>;
+    type Path<R> = crate::ListPath<T, R>;
 
     fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
         ArrayDraft { place }

@@ -43,6 +43,7 @@ fn value_ref_at<'v>(value: &'v Value, path: &[PathSegment]) -> Result<&'v Value,
 impl crate::draftable::Sealed for Value {}
 impl Draftable for Value {
     type Draft<P: Place<Target = Self>> = ValueDraft<P>;
+    type Path<R> = crate::JsonPath<R>;
 
     fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
         ValueDraft { place }

@@ -17,6 +17,7 @@ use crate::place::{Access, Boxed, Child, OwnedChild, Place, Shared};
 impl<T: Draftable> crate::draftable::Sealed for Box<T> {}
 impl<T: Draftable> Draftable for Box<T> {
     type Draft<P: Place<Target = Self>> = T::Draft<Boxed<P>>;
+    type Path<R> = T::Path<R>;
 
     fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
         T::draft(Boxed(place))
@@ -53,6 +54,7 @@ impl<T: Draftable> Draftable for Box<T> {
 impl<T: Draftable> crate::draftable::Sealed for Arc<T> {}
 impl<T: Draftable> Draftable for Arc<T> {
     type Draft<P: Place<Target = Self>> = T::Draft<Shared<P>>;
+    type Path<R> = T::Path<R>;
 
     fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
         T::draft(Shared(place))
@@ -96,6 +98,8 @@ impl<T: Draftable> Draftable for Arc<T> {
 impl<T: Draftable> crate::draftable::Sealed for Option<T> {}
 impl<T: Draftable> Draftable for Option<T> {
     type Draft<P: Place<Target = Self>> = OptionDraft<P>;
+    // `None` is `null`, with no paths below it; the paths are the contents'.
+    type Path<R> = T::Path<R>;
 
     fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
         OptionDraft { place }

@@ -49,14 +49,18 @@ fn try_expand(node: &DeriveInput) -> Result<TokenStream, (syn::Error, bool)> {
 }
 
 /// The generator of the input's shape: a leaf, a struct with fields, or an enum with data.
+/// The typed paths (`crate::paths`) follow.
 fn impl_input(input: &Input<'_>) -> TokenStream {
     let cx = Context::new(input);
-    if input.is_leaf() {
-        return leaf::impl_leaf(&cx);
-    }
-    match &input.data {
-        Data::Struct(style, fields) => structs::impl_struct(&cx, *style, fields),
-        Data::Enum(variants) => enums::impl_enum(&cx, variants),
-        Data::Union(_) => TokenStream::new(),
-    }
+    let paths = crate::paths::impl_paths(input, &cx.krate);
+    let draft = if input.is_leaf() {
+        leaf::impl_leaf(&cx)
+    } else {
+        match &input.data {
+            Data::Struct(style, fields) => structs::impl_struct(&cx, *style, fields),
+            Data::Enum(variants) => enums::impl_enum(&cx, variants),
+            Data::Union(_) => TokenStream::new(),
+        }
+    };
+    quote::quote!(#draft #paths)
 }

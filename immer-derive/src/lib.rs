@@ -8,6 +8,7 @@ mod case;
 mod ctxt;
 mod expand;
 mod generics;
+mod paths;
 mod symbol;
 mod ts;
 mod ts_attr;
@@ -80,6 +81,15 @@ use syn::{DeriveInput, parse_macro_input};
 /// ```
 ///
 /// An enum whose variants are all units is a leaf: its draft is `Leaf` (`set`, `modify`).
+///
+/// # Typed paths
+///
+/// Every derived type also gets its node of a typed path (`Draftable::Path`): `TodoPath<R>`
+/// for `Todo`, with one method per drafted field named as its draft accessor, with the field's
+/// visibility, appending the field's serde name (`immer::path::<Todo>().text()` is `/text`);
+/// an enum's `ShapePath<R>` has one method per variant with fields, in snake case
+/// (`circle()`), leading where serde's representation puts the fields. A newtype's path is its
+/// field's, and a leaf's has no steps.
 ///
 /// # Attributes
 ///

@@ -78,7 +78,12 @@ where
     where
         F: FnOnce(&mut PatchDraft<'_, '_, T>),
     {
-        let id = self.shared.lock().follower.edit(recipe);
+        let id = {
+            let mut node = self.shared.lock();
+            let id = node.follower.edit(recipe);
+            node.route_path_changes();
+            id
+        };
         if id.is_some() {
             self.shared.mark();
             self.shared.wake.notify_one();
@@ -169,6 +174,36 @@ where
             Some(persist) => persist.saved(timeout).await,
             None => Ok(()),
         }
+    }
+
+    /// Subscribes to the changes of this node's state ([`state`](Document::state)) that touch
+    /// `pattern`: a typed path of `T` (`immer::path::<Board>().todos().any().done()`) or a
+    /// parsed [`PathPattern`](immer::PathPattern). The receiver gets each change that touches
+    /// it, with the change's patches that do and the state after it: this node's edits as
+    /// they are made, and what the log brings (other nodes' changes, this node's edits
+    /// dropped and reverted) as the node applies it (see
+    /// [`Follower::subscribe`](immer::sync::Follower::subscribe) for the law it keeps).
+    /// Dropping the receiver ends the subscription (at the next change).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(board: immer_nats::Document<Vec<String>>) {
+    /// let mut first = board.subscribe(immer::path::<Vec<String>>().at(0));
+    /// board.edit(|d| d.push("milk".to_owned()));
+    /// let change = first.recv().await.unwrap();
+    /// assert_eq!(change.state[0], "milk");
+    /// # }
+    /// ```
+    pub fn subscribe(
+        &self,
+        pattern: impl immer::PatternOf<T>,
+    ) -> mpsc::UnboundedReceiver<immer::sync::PathChange<T>> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let mut node = self.shared.lock();
+        let id = node.follower.subscribe(pattern);
+        node.path_subscribers.push((id, sender));
+        receiver
     }
 
     /// A receiver that changes whenever this node's state or events do.

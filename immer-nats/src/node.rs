@@ -13,9 +13,10 @@ use bytes::Bytes;
 use immer::Draftable;
 use immer::sync::{
     Admission, Answered, AppendError, Change, ClientId, Committed, Follower, FollowerEvent, Leader,
-    Outbound, Outcome, Recipient, RejectReason, Rejected, SessionId, Sessions, Snapshot,
-    ToFollower, ToLeader,
+    Outbound, Outcome, PathChange, Recipient, RejectReason, Rejected, SessionId, Sessions,
+    Snapshot, SubscriptionId, ToFollower, ToLeader,
 };
+use tokio::sync::mpsc;
 
 use crate::sessions::LogSessions;
 use crate::store::StoredSnapshot;
@@ -45,6 +46,9 @@ pub(crate) struct Node<T> {
     pub(crate) remote: Remote,
     /// Whether the follower is kept in a store, and what the last save holds.
     durability: Durability,
+    /// Where the follower's changes that touch each subscription go (see
+    /// [`Document::subscribe`](crate::Document::subscribe)).
+    pub(crate) path_subscribers: Vec<(SubscriptionId, mpsc::UnboundedSender<PathChange<T>>)>,
 }
 
 /// Whether a node keeps its follower in a store (see `persist.rs`).
@@ -150,6 +154,7 @@ impl<T: Draftable> Node<T> {
             stale: 0,
             remote: Remote::default(),
             durability: Durability::Volatile,
+            path_subscribers: Vec::new(),
         }
     }
 
@@ -569,6 +574,32 @@ impl<T: Draftable> Node<T> {
     }
 
     /// Moves the follower's new events to the node's; returns whether it diverged.
+    /// Sends the follower's changes that touched a subscription to its receiver. A
+    /// subscription whose receiver was dropped ends here.
+    pub(crate) fn route_path_changes(&mut self) {
+        if self.path_subscribers.is_empty() {
+            return;
+        }
+        for change in self.follower.take_path_changes() {
+            let to = self
+                .path_subscribers
+                .iter()
+                .find(|(id, _)| *id == change.subscription);
+            if let Some((_, sender)) = to {
+                // A receiver dropped is let go below.
+                let _ = sender.send(change);
+            }
+        }
+        let follower = &mut self.follower;
+        self.path_subscribers.retain(|(id, sender)| {
+            let open = !sender.is_closed();
+            if !open {
+                follower.unsubscribe(*id);
+            }
+            open
+        });
+    }
+
     pub(crate) fn take_follower_events(&mut self) -> bool {
         let events = self.follower.take_events();
         let diverged = events

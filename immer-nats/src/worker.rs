@@ -283,6 +283,7 @@ where
                 let writing = self.shared.snapshotting.load(Ordering::Acquire);
                 let pending = node.follower.pending_count();
                 let applied = node.apply_run(&mut run, every, writing);
+                node.route_path_changes();
                 // Saved when this node's edits moved or ended (a follower with none loses
                 // nothing with an older save: it reads the log again from there).
                 if pending > 0 || node.follower.pending_count() > 0 {
@@ -373,6 +374,7 @@ where
             let Some(outbound) = node.reload(stored, &self.resume) else {
                 return;
             };
+            node.route_path_changes();
             self.shared.send(outbound);
             self.shared.applied.store(node.last_seq, Ordering::Release);
         }
@@ -388,6 +390,7 @@ where
         let (append, refused) = {
             let mut node = self.shared.lock();
             let prepare = node.prepare(hold_until, max_payload);
+            node.route_path_changes();
             self.shared.send(prepare.outbound);
             if prepare.unsaved || prepare.refused {
                 self.shared.mark();

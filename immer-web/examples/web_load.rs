@@ -96,7 +96,10 @@ fn hub(todos: usize) -> Hub<Board, String> {
                 role: "editor".to_owned(),
             })
         })
-        .policy(Policy::new().allow("editor".to_owned(), "/todos/*/text".parse().unwrap()))
+        .policy(Policy::new().allow(
+            "editor".to_owned(),
+            "/todos/*/text".parse::<immer_web::PathPattern>().unwrap(),
+        ))
         .validator(|_, next: &Board, _| {
             if next.todos.iter().all(|t| t.text.len() <= 64) {
                 Ok(())

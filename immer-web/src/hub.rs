@@ -41,6 +41,7 @@ mod document;
 mod edits;
 mod limits;
 mod presence;
+mod subscribe;
 
 pub use connection::request_token;
 pub(crate) use connection::{
@@ -53,6 +54,7 @@ pub use limits::{Limits, close_code};
 pub(crate) use presence::MOST_HEARD;
 pub use presence::PresenceChannel;
 pub(crate) use presence::presence_budget;
+pub use subscribe::PathChanges;
 
 /// Who a connection is, as the authentication hook says: a user and a role.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +103,7 @@ pub(crate) type AccessHook<R> = dyn Fn(&Identity<R>, &str) -> Option<R> + Send +
 ///             _ => Err("unknown token".to_owned()),
 ///         }
 ///     })
-///     .policy(Policy::new().allow("editor".to_owned(), "/todos/**".parse().unwrap()))
+///     .policy(Policy::new().allow("editor".to_owned(), "/todos/**".parse::<immer_web::PathPattern>().unwrap()))
 ///     .build();
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 /// axum::serve(listener, hub.router()).await
@@ -732,6 +734,37 @@ where
         let (sender, receiver) = mpsc::unbounded_channel();
         core.observers.push(sender);
         (core.backend.version(), core.backend.state(), receiver)
+    }
+
+    /// The committed changes that touch `pattern` from now on: a typed path of `T`
+    /// (`immer::path::<Board>().todos().any().done()`) or a parsed
+    /// [`PathPattern`](crate::PathPattern). Each comes with the patches of the change that
+    /// touch the pattern (see [`PathPattern::touches`](crate::PathPattern::touches)) and the
+    /// state after it. Dropping the [`PathChanges`] ends the subscription.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use immer_web::{Hub, Identity, Policy};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let hub: Hub<Vec<u32>, &str> = Hub::builder(Arc::new(vec![1, 2]))
+    ///     .policy(Policy::new().allow("job", immer::path::<Vec<u32>>().everything()))
+    ///     .build();
+    /// let mut first = hub.subscribe(immer::path::<Vec<u32>>().at(0));
+    /// let job = || Identity { user: "nightly".to_owned(), role: "job" };
+    /// hub.edit(job(), |d| d.push(3)).await.unwrap();
+    /// hub.edit(job(), |d| d.get_mut(0).unwrap().set(10)).await.unwrap();
+    /// // The push does not touch `/0`; the second edit does.
+    /// let change = first.recv().await.unwrap();
+    /// assert_eq!(change.patches[0].path.to_pointer(), "/0");
+    /// assert_eq!(*change.state, [10, 2, 3]);
+    /// # });
+    /// ```
+    pub fn subscribe(&self, pattern: impl immer::PatternOf<T>) -> PathChanges<T> {
+        let (_, state, commits) = self.watch_commits();
+        PathChanges::new(pattern, state, commits)
     }
 
     /// The document's state now.

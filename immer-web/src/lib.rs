@@ -57,8 +57,8 @@ mod stored;
 pub use devtools::Devtools;
 pub use gate::{Admitted, Gate};
 pub use hub::{
-    Backend, EditError, Hub, HubBuilder, Identity, Limits, PresenceChannel, close_code,
-    request_token,
+    Backend, EditError, Hub, HubBuilder, Identity, Limits, PathChanges, PresenceChannel,
+    close_code, request_token,
 };
 #[cfg(feature = "jetstream")]
 pub use jetstream::JetStream;

@@ -65,7 +65,7 @@ pub use storage::{DocumentError, Storage};
 ///     .access(|identity, board| {
 ///         (identity.user != "guest" || board.starts_with("public-")).then(|| identity.role.clone())
 ///     })
-///     .policy(Policy::new().allow("editor".to_owned(), "/**".parse()?))
+///     .policy(Policy::new().allow("editor".to_owned(), "/**".parse::<immer_web::PathPattern>()?))
 ///     .build_server(store);
 /// server.create("team-a").await?;
 /// let job = Identity { user: "nightly".to_owned(), role: "editor".to_owned() };

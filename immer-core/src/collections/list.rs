@@ -100,6 +100,7 @@ macro_rules! list_impl {
 
         impl<$($generics)*> Draftable for $ty where $($bounds)* {
             type Draft<P: Place<Target = Self>> = ListDraft<P>;
+            type Path<R> = crate::ListPath<<Self as List>::Item, R>;
             fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
                 ListDraft { place }
             }

@@ -111,6 +111,7 @@ macro_rules! map_impl {
             K: $($key_bound)*,
         {
             type Draft<P: Place<Target = Self>> = MapDraft<P>;
+            type Path<R> = crate::MapPath<K, V, R>;
             fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
                 MapDraft { place }
             }
@@ -585,6 +586,7 @@ mod index_map {
         S: BuildHasher + Default + Clone + 'static,
     {
         type Draft<P: Place<Target = Self>> = MapDraft<P>;
+        type Path<R> = crate::MapPath<K, V, R>;
         fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
             MapDraft { place }
         }

@@ -65,6 +65,7 @@ macro_rules! set_impl {
             T: $($bound)*,
         {
             type Draft<P: Place<Target = Self>> = SetDraft<P>;
+            type Path<R> = crate::SetPath<R>;
             fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
                 SetDraft { place }
             }
@@ -431,6 +432,7 @@ mod index_set {
         S: BuildHasher + Default + Clone + 'static,
     {
         type Draft<P: Place<Target = Self>> = SetDraft<P>;
+        type Path<R> = crate::SetPath<R>;
         fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
             SetDraft { place }
         }

@@ -22,6 +22,7 @@ use crate::place::{Access, Child, OwnedChild, Place};
 impl crate::draftable::Sealed for Json {}
 impl Draftable for Json {
     type Draft<P: Place<Target = Self>> = JsonDraft<P>;
+    type Path<R> = crate::JsonPath<R>;
 
     fn draft<P: Place<Target = Self>>(place: P) -> Self::Draft<P> {
         JsonDraft { place }

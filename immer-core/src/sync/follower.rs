@@ -14,6 +14,7 @@ use crate::produce::{PatchDraft, produce_with_patches};
 use crate::transform::{Conflict, Rule, Through};
 
 use super::persist::{ChangeTag, SavedChange, SavedChangeMessage, SavedEdit};
+use super::subscriptions::{PathChange, SubscriptionId, Subscriptions};
 use super::{
     Change, ClientId, Committed, FollowerStore, Outcome, PersistError, RejectReason, Rejected,
     SavedFollower, SessionId, Snapshot, ToFollower, ToLeader, Welcome,
@@ -173,6 +174,12 @@ pub struct Follower<T> {
     diverged: bool,
     /// How many waiting edits go out as one change.
     batch: usize,
+    /// The patterns subscribed to, and the changes that touched them.
+    subscriptions: Subscriptions<T>,
+    /// While messages are received with subscriptions: the patches that took the state
+    /// shown so far, or `None` once it changed in a way no patches recorded (an edit
+    /// dropped, the local state built anew, a snapshot).
+    shown: Option<Vec<Patch>>,
 }
 
 impl<T: Draftable> Follower<T> {
@@ -193,6 +200,8 @@ impl<T: Draftable> Follower<T> {
             events: Vec::new(),
             diverged: false,
             batch: 1,
+            subscriptions: Subscriptions::new(),
+            shown: None,
         }
     }
 
@@ -323,6 +332,7 @@ impl<T: Draftable> Follower<T> {
         if patches.is_empty() {
             return None;
         }
+        self.subscriptions.notify(&patches, &next);
         Some(self.queue(next, patches))
     }
 
@@ -374,6 +384,7 @@ impl<T: Draftable> Follower<T> {
         let mut next = Arc::clone(self.state());
         // A copy of the root (the follower holds the state too): an error leaves it as it was.
         apply_patches_mut(Arc::make_mut(&mut next), patches)?;
+        self.subscriptions.notify(patches, &next);
         Ok(Some(self.queue(next, patches.to_vec())))
     }
 
@@ -459,6 +470,31 @@ impl<T: Draftable> Follower<T> {
     /// assert_eq!(ann.state()[100], 1000);
     /// ```
     pub fn receive_all(&mut self, messages: impl IntoIterator<Item = ToFollower<T>>) {
+        if self.subscriptions.is_empty() {
+            self.receive_messages(messages);
+            return;
+        }
+        // Held, the state shown before is copied on write, to diff with the state after
+        // when the patches between them are not known.
+        let before = Arc::clone(self.state());
+        self.shown = Some(Vec::new());
+        self.receive_messages(messages);
+        let after = Arc::clone(self.state());
+        match self.shown.take() {
+            Some(patches) => self.subscriptions.notify(&patches, &after),
+            None => self.subscriptions.notify_between(&before, &after),
+        }
+    }
+
+    /// Notes that the state shown changed by `patches`.
+    fn show(&mut self, patches: &[Patch]) {
+        if let Some(shown) = self.shown.as_mut() {
+            shown.extend_from_slice(patches);
+        }
+    }
+
+    /// [`receive_all`](Follower::receive_all), without reporting to subscriptions.
+    fn receive_messages(&mut self, messages: impl IntoIterator<Item = ToFollower<T>>) {
         for message in messages {
             match message {
                 ToFollower::Committed(committed) => {
@@ -549,9 +585,14 @@ impl<T: Draftable> Follower<T> {
         let pending: usize = self.pending.iter().map(|p| p.patches.len()).sum();
         if rebased.took_out || tail.len() + rebased.theirs.len() > pending.max(64) {
             self.local = None;
+            self.shown = None;
             tail.clear();
             true
         } else {
+            if !self.pending.is_empty() {
+                // The local state, which is shown, is brought along these.
+                self.show(&rebased.theirs);
+            }
             tail.extend(rebased.theirs);
             false
         }
@@ -607,6 +648,10 @@ impl<T: Draftable> Follower<T> {
     fn advance(&mut self, committed: &Committed) -> bool {
         match apply_in_place(Arc::make_mut(&mut self.confirmed), &committed.patches) {
             Ok(()) => {
+                if self.pending.is_empty() {
+                    // The confirmed state is the one shown.
+                    self.show(&committed.patches);
+                }
                 self.version = committed.version;
                 self.events.push(FollowerEvent::Applied(self.version));
                 true
@@ -632,6 +677,7 @@ impl<T: Draftable> Follower<T> {
             if let Some(local) = self.local.as_mut() {
                 if apply_in_place(Arc::make_mut(local), tail).is_err() {
                     self.local = None;
+                    self.shown = None;
                 }
             }
         }
@@ -663,6 +709,7 @@ impl<T: Draftable> Follower<T> {
         if snapshot.version < self.version || (snapshot.version == self.version && !self.diverged) {
             return;
         }
+        self.shown = None;
         let state = Arc::new(snapshot.state);
         // What the snapshot changed since the confirmed state, as patches: the pending edits
         // move through it as through another node's change (a diverged state is not the
@@ -833,6 +880,7 @@ impl<T: Draftable> Follower<T> {
     /// every edit after it (the one in flight waits for the leader's answer; the others are
     /// dropped and reported).
     fn rebuild_local(&mut self) {
+        self.shown = None;
         if self.pending.is_empty() {
             self.local = None;
             return;
@@ -907,6 +955,71 @@ impl<T: Draftable> Follower<T> {
     /// The events since the last call: versions applied, own changes accepted or dropped.
     pub fn take_events(&mut self) -> Vec<FollowerEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    /// Subscribes to the changes of the state this follower shows ([`state`](Follower::state))
+    /// that touch `pattern` (see [`PathPattern::touches`](crate::PathPattern::touches)): a
+    /// typed path of `T` or a parsed [`PathPattern`](crate::PathPattern). Each change is then
+    /// reported by [`take_path_changes`](Follower::take_path_changes), with the patches of
+    /// it that touch the pattern and the state after it.
+    ///
+    /// A local edit is reported with its own patches. A run of messages from the leader
+    /// ([`receive_all`](Follower::receive_all): committed changes, a refusal, a snapshot)
+    /// is reported as one change: the patches that take the state shown before it to the
+    /// state shown after. Those are the committed changes as they apply to the state shown
+    /// (after the pending edits, moved through them); when the run drops an edit and reverts
+    /// its effect, builds the local state anew, or brings a snapshot, they are the
+    /// [`diff`](crate::diff) between the two states. The law: when the value at a path
+    /// a pattern names differs before and after a change, the change is reported to the
+    /// pattern's subscriptions; and every patch reported touches the pattern.
+    ///
+    /// Time: nothing while nobody subscribes. With subscriptions, a local edit costs
+    /// O(subscriptions × patches); a run of messages holds the state shown before (its root
+    /// is copied on the first write) and diffs it with the state after, O(what differs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use immer_core::sync::{Follower, Leader, Recipient};
+    /// use std::sync::Arc;
+    ///
+    /// let mut leader = Leader::new(Arc::new(vec![0_u32, 0]));
+    /// let mut ann = Follower::new(leader.join(1));
+    /// let mut bob = Follower::new(leader.join(2));
+    /// let second = ann.subscribe(immer_core::path::<Vec<u32>>().at(1));
+    /// bob.edit(|d| d.get_mut(0).unwrap().set(5));
+    /// bob.edit(|d| d.get_mut(1).unwrap().set(7));
+    /// for _ in 0..2 {
+    ///     for message in bob.poll() {
+    ///         for out in leader.receive(message) {
+    ///             if out.to == Recipient::All {
+    ///                 ann.receive(out.message.clone());
+    ///             }
+    ///             bob.receive(out.message);
+    ///         }
+    ///     }
+    /// }
+    /// let changes = ann.take_path_changes();
+    /// assert_eq!(changes.len(), 1, "only the change of the second element");
+    /// assert_eq!(changes[0].subscription, second);
+    /// assert_eq!(changes[0].patches[0].path.to_pointer(), "/1");
+    /// assert_eq!(*changes[0].state, [5, 7]);
+    /// assert!(ann.unsubscribe(second));
+    /// ```
+    pub fn subscribe(&mut self, pattern: impl crate::PatternOf<T>) -> SubscriptionId {
+        self.subscriptions.subscribe(pattern)
+    }
+
+    /// Ends the subscription `id`, dropping its changes not taken yet. Whether it was
+    /// subscribed.
+    pub fn unsubscribe(&mut self, id: SubscriptionId) -> bool {
+        self.subscriptions.unsubscribe(id)
+    }
+
+    /// The changes that touched a subscription's pattern since the last call, in order (see
+    /// [`subscribe`](Follower::subscribe)).
+    pub fn take_path_changes(&mut self) -> Vec<PathChange<T>> {
+        self.subscriptions.take_changes()
     }
 }
 
@@ -1079,6 +1192,8 @@ impl<T: Draftable> Follower<T> {
             events,
             diverged,
             batch: batch.max(1),
+            subscriptions: Subscriptions::new(),
+            shown: None,
         };
         if !follower.pending.is_empty() {
             let mut local = Arc::clone(&follower.confirmed);

@@ -210,6 +210,7 @@ mod messages;
 mod names;
 mod persist;
 mod sessions;
+mod subscriptions;
 mod undo;
 
 pub use backend::Backend;
@@ -225,4 +226,5 @@ pub use persist::{
     FileStore, FollowerStore, MemoryStore, PersistError, SAVED_FORMAT, SavedFollower,
 };
 pub use sessions::{Admission, Sessions};
+pub use subscriptions::{PathChange, SubscriptionId, Subscriptions};
 pub use undo::{Refused, SkipReason, Skipped, UndoAction, UndoError, UndoManager, Undone};

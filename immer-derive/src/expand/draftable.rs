@@ -63,6 +63,7 @@ pub(super) fn draftable_impls(
     let Context { krate, self_ty, .. } = cx;
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (draft_impl_generics, _, draft_where) = draft_generics.split_for_impl();
+    let path = crate::paths::path_type(cx.input, krate);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::Sealed for #self_ty #where_clause {}
@@ -70,6 +71,7 @@ pub(super) fn draftable_impls(
         #[automatically_derived]
         impl #impl_generics #krate::Draftable for #self_ty #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #draft_ident<__P>;
+            type Path<__R> = #path;
             #[inline]
             fn draft<__P: #krate::Place<Target = Self>>(place: __P) -> <Self as #krate::Draftable>::Draft<__P> {
                 #draft_ident { __place: place }

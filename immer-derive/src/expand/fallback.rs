@@ -36,6 +36,7 @@ pub(super) fn expand(node: &DeriveInput, error: &syn::Error, stub: bool) -> Toke
         #[automatically_derived]
         impl #impl_generics #krate::Draftable for #ident #ty_generics #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #krate::Leaf<__P>;
+            type Path<__R> = #krate::LeafPath<__R>;
             fn draft<__P: #krate::Place<Target = Self>>(_: __P) -> <Self as #krate::Draftable>::Draft<__P> {
                 ::core::unreachable!()
             }

@@ -27,6 +27,7 @@ pub(super) fn impl_leaf(cx: &Context<'_>) -> TokenStream {
         #[automatically_derived]
         impl #impl_generics #krate::Draftable for #self_ty #where_clause {
             type Draft<__P: #krate::Place<Target = Self>> = #krate::Leaf<__P>;
+            type Path<__R> = #krate::LeafPath<__R>;
             #[inline]
             fn draft<__P: #krate::Place<Target = Self>>(place: __P) -> <Self as #krate::Draftable>::Draft<__P> {
                 #krate::Leaf::new(place)

@@ -53,7 +53,6 @@ pub(crate) fn demo_builder(limits: Limits) -> HubBuilder<Board, Role> {
         title: "Todo board".to_owned(),
         todos,
     };
-    let pattern = |p: &str| p.parse().expect("the demo's patterns are valid");
     Hub::builder(Arc::new(board))
         .authenticate(|token: String| async move {
             let role = match token.as_str() {
@@ -66,8 +65,8 @@ pub(crate) fn demo_builder(limits: Limits) -> HubBuilder<Board, Role> {
         })
         .policy(
             Policy::new()
-                .allow(Role::Editor, pattern("/**"))
-                .allow(Role::Checker, pattern("/todos/*/done")),
+                .allow(Role::Editor, immer::path::<Board>().everything())
+                .allow(Role::Checker, immer::path::<Board>().todos().any().done()),
         )
         .validator(|_, next: &Board, _| {
             if next.todos.len() > MAX_TODOS {

@@ -78,7 +78,7 @@ where
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let hub: Hub<Vec<u32>, &str> = Hub::builder(Arc::new(vec![1]))
-    ///     .policy(Policy::new().allow("job", "/**".parse().unwrap()))
+    ///     .policy(Policy::new().allow("job", "/**".parse::<immer_web::PathPattern>().unwrap()))
     ///     .build();
     /// let job = Identity { user: "nightly".to_owned(), role: "job" };
     /// let version = hub.edit(job, |d| d.push(2)).await.unwrap();

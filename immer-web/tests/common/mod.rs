@@ -80,8 +80,14 @@ pub(crate) fn builder(board: Board, limits: Limits) -> HubBuilder<Board, Role> {
         })
         .policy(
             Policy::new()
-                .allow(Role::Editor, "/**".parse().unwrap())
-                .allow(Role::Checker, "/todos/*/done".parse().unwrap()),
+                .allow(
+                    Role::Editor,
+                    "/**".parse::<immer_web::PathPattern>().unwrap(),
+                )
+                .allow(
+                    Role::Checker,
+                    "/todos/*/done".parse::<immer_web::PathPattern>().unwrap(),
+                ),
         )
         .validator(|_, next: &Board, _| {
             if next.title.is_empty() {
