@@ -309,8 +309,9 @@ impl<K, V: Draftable, R> MapPath<K, V, R> {
     }
 
     /// The value at `key`: a string key as it is, any other key as its JSON text (`1`,
-    /// `true`), as the map's patches name it. A key with no JSON form names no entry (the
-    /// empty key).
+    /// `true`), as the map's patches name it. A key with no JSON form (one whose `Serialize`
+    /// fails) is written as the empty key, which names the entry of an empty string key if
+    /// the map has one.
     ///
     /// # Examples
     ///

@@ -39,7 +39,10 @@
 //! `serde-human-readable` feature is on (which this crate does not turn on): `Date` is
 //! `[year, ordinal]`, `Time` `[hour, minute, second, nanosecond]`, `PrimitiveDateTime` the
 //! six of both, `OffsetDateTime` those and the offset's hours, minutes and seconds, and
-//! `Duration` `[seconds, nanoseconds]`.
+//! `Duration` `[seconds, nanoseconds]`. Cargo unifies features across a build: if another
+//! crate of yours turns on `time`'s `serde-human-readable` or one of `rust_decimal`'s
+//! `serde-with-*` features, serde writes those types otherwise and their types here are wrong
+//! (say them by hand with `#[ts(type = "...")]`).
 //!
 //! # The derive
 //!

@@ -185,6 +185,10 @@ where
     /// [`Follower::subscribe`](immer::sync::Follower::subscribe) for the law it keeps).
     /// Dropping the receiver ends the subscription (at the next change).
     ///
+    /// The receiver's queue is not bounded: only the changes that touch the pattern wait in
+    /// it, but each holds the state after it (shared with the node's until the node writes
+    /// again, when a std collection is copied). Keep receiving, or drop it.
+    ///
     /// # Examples
     ///
     /// ```no_run

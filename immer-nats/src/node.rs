@@ -573,7 +573,6 @@ impl<T: Draftable> Node<T> {
             .collect()
     }
 
-    /// Moves the follower's new events to the node's; returns whether it diverged.
     /// Sends the follower's changes that touched a subscription to its receiver. A
     /// subscription whose receiver was dropped ends here.
     pub(crate) fn route_path_changes(&mut self) {
@@ -600,6 +599,7 @@ impl<T: Draftable> Node<T> {
         });
     }
 
+    /// Moves the follower's new events to the node's; returns whether it diverged.
     pub(crate) fn take_follower_events(&mut self) -> bool {
         let events = self.follower.take_events();
         let diverged = events

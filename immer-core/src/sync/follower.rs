@@ -658,6 +658,9 @@ impl<T: Draftable> Follower<T> {
             }
             Err(error) => {
                 // Not the leader's history: say so, and take nothing more until a snapshot.
+                // The patches before the failing one may have applied (in place, with no
+                // rollback): what the state shown became is told by a diff, not by patches.
+                self.shown = None;
                 self.diverged = true;
                 self.early.clear();
                 self.events.push(FollowerEvent::Diverged {
@@ -976,6 +979,8 @@ impl<T: Draftable> Follower<T> {
     /// Time: nothing while nobody subscribes. With subscriptions, a local edit costs
     /// O(subscriptions × patches); a run of messages holds the state shown before (its root
     /// is copied on the first write) and diffs it with the state after, O(what differs).
+    /// The changes wait until taken, as the events do: take them after each call that can
+    /// change the state shown, or they pile up (each holds the state after it).
     ///
     /// # Examples
     ///

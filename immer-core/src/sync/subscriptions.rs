@@ -136,8 +136,10 @@ impl<T> Subscriptions<T> {
 
 impl<T: Draftable> Subscriptions<T> {
     /// Reports the change from `before` to `after` as the patches between them ([`diff`]),
-    /// when someone is subscribed and the two are not the same `Arc`. A change that has no
-    /// JSON form is reported as a `replace` of the whole state, which touches every pattern.
+    /// when someone is subscribed and the two are not the same `Arc`. When the two cannot be
+    /// diffed (a state with no JSON form), the change is reported as a `replace` of the whole
+    /// state, which touches every pattern, with the state after as its value (or none, when it
+    /// has no JSON form either).
     ///
     /// Time: O(the parts of the two states that differ), see [`diff`].
     pub fn notify_between(&mut self, before: &Arc<T>, after: &Arc<T>) {
@@ -149,7 +151,7 @@ impl<T: Draftable> Subscriptions<T> {
             Err(_) => vec![Patch {
                 op: crate::PatchOp::Replace,
                 path: Path::root(),
-                value: None,
+                value: serde_json::to_value(&**after).ok(),
                 from: None,
             }],
         };
