@@ -413,7 +413,14 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   readonly isSettled: boolean;
   /** Whether it started from what its storage kept (`persist`), before the server answered. */
   readonly restored: boolean;
-  /** The state as this client sees it: the server's, with its own pending edits applied. */
+  /**
+   * The state as this client sees it: the server's, with its own pending edits applied.
+   *
+   * A document has a state once `connect()` or `connection.open()` has resolved (the server's
+   * welcome, or what its storage kept), and keeps one from then on. Before that it has none and
+   * this is `undefined`, which the type does not say: only a handle taken from
+   * `connection.document(name)` before its `open` resolved can be asked that early.
+   */
   getState(): S;
   /** Edits with an Immer recipe: applied at once, sent as a change. */
   update(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
@@ -486,7 +493,10 @@ export declare class Connection {
   close(name: string): void;
   /** The names of the documents open, in the order they were opened. */
   documents(): string[];
-  /** The open document `name`, welcomed or not yet. */
+  /**
+   * The open document `name`, welcomed or not yet. One not yet welcomed (its `open` has not
+   * resolved) has no state: its `getState()` is `undefined` and `update` throws until then.
+   */
   document<S = any>(name: string): DocumentHandle<S> | undefined;
   /** Closes the socket for good; the documents stop. */
   disconnect(): void;
