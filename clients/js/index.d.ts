@@ -20,7 +20,8 @@ export interface PathPattern {
  * `P` when it is a path pattern that names something of a state of type `S`, else a message
  * saying what is wrong with it (so that `subscribePath('/tasks/*\/don', ...)` fails to
  * compile, naming `don`): each literal segment names a key of the object there (any key of a
- * `Record<string, _>`) or a decimal index of a list, `*` any one of them, `**` (last) anything
+ * `Record<string, _>`) or an index of a list, written in plain decimal without a leading zero
+ * (`0`, `12`; not `01`, `-1`, `1.5` or `1e3`), `*` any one of them, `**` (last) anything
  * below. A pattern not known when compiling (a `string`), and any pattern of a state typed
  * `any`, pass as they are; the pattern is checked again when subscribing.
  */
@@ -43,9 +44,33 @@ type PatternUnescape<K extends string> = K extends `${infer A}~1${infer B}`
     ? `${A}~${PatternUnescape<B>}`
     : K;
 
+/** A decimal digit. */
+type PatternDigit = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9';
+
+/** `true` when `K` is made of decimal digits only (`''` included). */
+type PatternDigits<K extends string> = K extends ''
+  ? true
+  : K extends `${PatternDigit}${infer Rest}`
+    ? PatternDigits<Rest>
+    : false;
+
+/**
+ * `true` when the literal segment `K` is a list index as a pattern names one: plain decimal
+ * digits without a leading zero (`0` itself is one), not `01`, `-1`, `1.5` or `1e3`, which
+ * name no index. A segment of type `${number}` (a number put into a template: which one is
+ * not known when compiling) passes, as a pattern of type `string` does.
+ */
+type PatternIndex<K extends string> = `${number}` extends K
+  ? true
+  : K extends '0'
+    ? true
+    : K extends '' | `0${string}`
+      ? false
+      : PatternDigits<K>;
+
 /** What the literal segment `K` names below a value of type `S` (`never`: nothing). */
 type PatternChild<S, K extends string> = S extends readonly (infer E)[]
-  ? K extends `${number}`
+  ? PatternIndex<K> extends true
     ? E
     : never
   : S extends object
@@ -71,7 +96,7 @@ type PatternWalk<S, Rest extends string, Done extends string> = Rest extends `${
         ? `'*' names nothing below ${PatternPlace<Done>}`
         : PatternWalk<PatternChildren<S>, Tail, `${Done}/*`>
       : [PatternChild<S, PatternUnescape<Head>>] extends [never]
-        ? `\`${Head}\` names nothing at ${PatternPlace<Done>}`
+        ? PatternMiss<S, Head, Done>
         : PatternWalk<PatternChild<S, PatternUnescape<Head>>, Tail, `${Done}/${Head}`>
   : Rest extends '**'
     ? true
@@ -80,8 +105,13 @@ type PatternWalk<S, Rest extends string, Done extends string> = Rest extends `${
         ? `'*' names nothing below ${PatternPlace<Done>}`
         : true
       : [PatternChild<S, PatternUnescape<Rest>>] extends [never]
-        ? `\`${Rest}\` names nothing at ${PatternPlace<Done>}`
+        ? PatternMiss<S, Rest, Done>
         : true;
+
+/** Why the literal segment `K` names nothing below `S` (reached by `Done`). */
+type PatternMiss<S, K extends string, Done extends string> = [S] extends [readonly unknown[]]
+  ? `\`${K}\` is not a list index at ${PatternPlace<Done>} (an index is written in plain decimal, without a leading zero: 0, 7, 12)`
+  : `\`${K}\` names nothing at ${PatternPlace<Done>}`;
 
 /** An Immer patch (JSON Patch, with array paths). */
 export interface Patch {
@@ -383,7 +413,14 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   readonly isSettled: boolean;
   /** Whether it started from what its storage kept (`persist`), before the server answered. */
   readonly restored: boolean;
-  /** The state as this client sees it: the server's, with its own pending edits applied. */
+  /**
+   * The state as this client sees it: the server's, with its own pending edits applied.
+   *
+   * A document has a state once `connect()` or `connection.open()` has resolved (the server's
+   * welcome, or what its storage kept), and keeps one from then on. Before that it has none and
+   * this is `undefined`, which the type does not say: only a handle taken from
+   * `connection.document(name)` before its `open` resolved can be asked that early.
+   */
   getState(): S;
   /** Edits with an Immer recipe: applied at once, sent as a change. */
   update(recipe: (draft: import('immer').Draft<S>) => void | S): number | undefined;
@@ -456,7 +493,10 @@ export declare class Connection {
   close(name: string): void;
   /** The names of the documents open, in the order they were opened. */
   documents(): string[];
-  /** The open document `name`, welcomed or not yet. */
+  /**
+   * The open document `name`, welcomed or not yet. One not yet welcomed (its `open` has not
+   * resolved) has no state: its `getState()` is `undefined` and `update` throws until then.
+   */
   document<S = any>(name: string): DocumentHandle<S> | undefined;
   /** Closes the socket for good; the documents stop. */
   disconnect(): void;

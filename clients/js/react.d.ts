@@ -13,6 +13,12 @@ import type { Presence, SharedDocument } from './index.js';
  * The selection is cached: for the same state and the same selector, the selector is not
  * called again; a new selection `isEqual` to the last one is replaced by the last one.
  *
+ * The selector is called with the state as `store.getState()` gives it. A store that
+ * `connect()` resolved with, and a handle that `connection.open()` resolved with, always have
+ * one; a handle taken from `connection.document(name)` before its `open` resolved has none
+ * yet, and the selector (or, without one, the hook) gets `undefined` although the type says
+ * `S`: render such a handle only once `open` has resolved, or select with `(s) => s?.todos`.
+ *
  * @example
  * ```tsx
  * import { memo } from 'react';

@@ -353,10 +353,24 @@ export function deepEqual(a, b) {
 }
 
 // Which changes concern a part of the state: path patterns (the `Policy` syntax of the Rust
-// crate's `immer_web::PathPattern`) and whether a patch touches one, for subscriptions by path.
+// crate's `immer::PathPattern`) and whether a patch touches one, for subscriptions by path.
 
 /** A list index written in decimal, as a literal segment of a pattern names one. */
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/** The largest list index a literal names: the Rust crate's `usize` on a 64-bit target. */
+const MAX_INDEX = 18446744073709551615n;
+
+/**
+ * The list index a literal segment names, exactly, or `undefined` when it names none: plain
+ * decimal digits without a leading zero ("0" itself is one), at most `MAX_INDEX`, as the Rust
+ * crate reads one.
+ */
+function literalIndex(text) {
+  if (!DECIMAL.test(text)) return undefined;
+  const index = BigInt(text);
+  return index <= MAX_INDEX ? index : undefined;
+}
 
 /**
  * Reads a path pattern: a JSON Pointer whose segments may be `*` (any one segment) or, last,
@@ -434,11 +448,13 @@ function writesAt(segments, op, path) {
   const depth = path.length - 1;
   const last = path[depth];
   const segment = segments[depth];
-  if (depth < 0 || segment?.kind !== 'literal' || !DECIMAL.test(segment.value)) return false;
+  if (depth < 0 || segment?.kind !== 'literal') return false;
+  const index = literalIndex(segment.value);
+  if (index === undefined) return false;
   // An insert or a removal at `last` shifts the elements from there on (an append: none, but
-  // the one appended may be any index).
+  // the one appended may be any index). Indices are compared exactly, as BigInts.
   if (last === '-') return agrees(segments, path, depth);
-  return typeof last === 'number' && Number(segment.value) >= last && agrees(segments, path, depth);
+  return Number.isInteger(last) && last >= 0 && index >= BigInt(last) && agrees(segments, path, depth);
 }
 
 /** Whether the first `n` segments of `path` and the pattern agree, up to the shorter of them. */

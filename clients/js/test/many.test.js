@@ -2,7 +2,7 @@
 // test/many_server.js: documents edited over shared sockets converge, an unsubscribed document
 // stops, one the server unsubscribes reports its unanswered edits lost, a killed socket is
 // reconnected and every document resumed with no edit lost or answered twice, and nothing of
-// one document reaches another.
+// one document reaches another; a handle taken before its welcome has no state yet.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -118,6 +118,19 @@ test('two documents over one socket each, edited from two connections, converge'
   assert.equal(on.socketsOf('ann'), 1);
   assert.equal(on.socketsOf('bob'), 1);
   assert.deepEqual(on.shapeErrors, []);
+});
+
+test('a document has no state until its open resolves, and keeps one from then on', async () => {
+  const on = await server();
+  const ann = connection(on, 'ann');
+  const opening = ann.open('team-a');
+  // Taken before the welcome: what getState() gives (and a selector is called with) is undefined.
+  const early = ann.document('team-a');
+  assert.equal(early.getState(), undefined);
+  assert.throws(() => early.update((d) => { d.title = 'too soon'; }), /has no state yet/);
+  const doc = await within(opening, 'team-a open');
+  assert.equal(doc, early);
+  assert.deepEqual(doc.getState(), TEAM_A);
 });
 
 test('a refused token ends the connection; a document the server refuses is not opened', async () => {

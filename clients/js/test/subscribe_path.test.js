@@ -72,6 +72,21 @@ const CASES = [
   // ... compared as numbers, not as text.
   ['/tasks/10', { op: 'add', path: ['tasks', 2], value: {} }, true],
   ['/tasks/2', { op: 'add', path: ['tasks', 10], value: {} }, false],
+  // ... exactly, up to the largest index (the Rust crate's 64-bit `usize`); a literal past it
+  // names no index, nor does one with a sign, a leading zero or an exponent.
+  ['/todos/18446744073709551615', { op: 'add', path: ['todos', 0], value: {} }, true],
+  ['/todos/18446744073709551615', { op: 'remove', path: ['todos', 9007199254740991] }, true],
+  ['/todos/18446744073709551615', { op: 'add', path: ['todos', '-'], value: {} }, true],
+  ['/todos/18446744073709551616', { op: 'add', path: ['todos', 0], value: {} }, false],
+  ['/todos/99999999999999999999', { op: 'add', path: ['todos', 0], value: {} }, false],
+  ['/todos/99999999999999999999', { op: 'add', path: ['todos', '-'], value: {} }, false],
+  // (9007199254740995 as a Number rounds to 9007199254740996.)
+  ['/todos/9007199254740995', { op: 'add', path: ['todos', 9007199254740996], value: {} }, false],
+  ['/todos/9007199254740996', { op: 'add', path: ['todos', 9007199254740996], value: {} }, true],
+  ['/todos/02', { op: 'add', path: ['todos', 0], value: {} }, false],
+  ['/todos/-1', { op: 'add', path: ['todos', 0], value: {} }, false],
+  ['/todos/+2', { op: 'add', path: ['todos', 0], value: {} }, false],
+  ['/todos/1e3', { op: 'add', path: ['todos', 0], value: {} }, false],
   // `-` appends at the end: it may land at any literal index.
   ['/tasks/7/done', { op: 'add', path: ['tasks', '-'], value: {} }, true],
   ['/tasks/0', { op: 'add', path: ['tasks', '-'], value: {} }, true],

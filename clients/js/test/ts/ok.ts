@@ -65,6 +65,11 @@ export async function board(): Promise<void> {
   store.subscribePath('/**', () => {});
   store.subscribePath('/tasks/**', () => {});
   store.subscribePath('/tasks/3', () => {});
+  // A list index is plain decimal without a leading zero, `0` itself included.
+  store.subscribePath('/tasks/0/done', () => {});
+  store.subscribePath('/tasks/10', () => {});
+  store.subscribePath('/tasks/18446744073709551615/title', () => {});
+  store.subscribePath('/shape/Rect/0', () => {});
   store.subscribePath('/scores/ann', () => {});
   store.subscribePath('/status/since', () => {});
   store.subscribePath('/shape/Circle/radius', () => {});
