@@ -39,6 +39,36 @@ impl PathSegment {
     }
 }
 
+/// One segment of a JSON Pointer with its escapes read (`~0` is `~`, `~1` is `/`, RFC 6901);
+/// `None` when a `~` is followed by anything else.
+pub(crate) fn unescape_segment(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' {
+            match chars.next()? {
+                '0' => out.push('~'),
+                '1' => out.push('/'),
+                _ => return None,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Appends `key` to a JSON Pointer, escaped as RFC 6901 writes it (`~` as `~0`, `/` as `~1`).
+pub(crate) fn escape_segment_into(out: &mut String, key: &str) {
+    for c in key.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+}
+
 pub(crate) fn parse_index(text: &str) -> Option<usize> {
     let canonical = text == "0" || (!text.is_empty() && !text.starts_with('0'));
     if canonical && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -169,7 +199,7 @@ impl Path {
             out.push('/');
             match segment {
                 PathSegment::Index(i) => out.push_str(&i.to_string()),
-                PathSegment::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+                PathSegment::Key(k) => escape_segment_into(&mut out, k),
             }
         }
         out
@@ -194,24 +224,12 @@ impl Path {
         };
         let mut segments = Vec::new();
         for raw in rest.split('/') {
-            let mut key = String::with_capacity(raw.len());
-            let mut chars = raw.chars();
-            while let Some(c) = chars.next() {
-                if c == '~' {
-                    match chars.next() {
-                        Some('0') => key.push('~'),
-                        Some('1') => key.push('/'),
-                        _ => {
-                            return Err(PointerError {
-                                pointer: pointer.to_owned(),
-                                reason: "`~` must be followed by `0` or `1`",
-                            });
-                        }
-                    }
-                } else {
-                    key.push(c);
-                }
-            }
+            let Some(key) = unescape_segment(raw) else {
+                return Err(PointerError {
+                    pointer: pointer.to_owned(),
+                    reason: "`~` must be followed by `0` or `1`",
+                });
+            };
             segments.push(match parse_index(&key) {
                 Some(index) => PathSegment::Index(index),
                 None => PathSegment::Key(key),

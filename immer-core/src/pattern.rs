@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::patch::{Patch, PatchOp};
-use crate::path::{Path, PathSegment, parse_index};
+use crate::path::{Path, PathSegment, escape_segment_into, parse_index, unescape_segment};
 
 /// A pattern of paths, written as a JSON Pointer whose segments may be `*` (any one segment)
 /// or, last, `**` (any number of segments, none included).
@@ -81,7 +81,7 @@ impl FromStr for PathPattern {
                 "**" if n + 1 == parts.len() => Segment::Rest,
                 "**" => return Err(error("'**' may only be the last segment")),
                 literal => Segment::Literal(
-                    unescape(literal)
+                    unescape_segment(literal)
                         .ok_or_else(|| error("'~' must be followed by '0' or '1' (RFC 6901)"))?,
                 ),
             });
@@ -91,23 +91,6 @@ impl FromStr for PathPattern {
             text: text.to_owned(),
         })
     }
-}
-
-fn unescape(segment: &str) -> Option<String> {
-    let mut out = String::with_capacity(segment.len());
-    let mut chars = segment.chars();
-    while let Some(c) = chars.next() {
-        if c == '~' {
-            match chars.next()? {
-                '0' => out.push('~'),
-                '1' => out.push('/'),
-                _ => return None,
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
 }
 
 impl fmt::Display for PathPattern {
@@ -147,13 +130,7 @@ impl PathPattern {
     /// index).
     pub(crate) fn push_literal(&mut self, literal: String) {
         self.text.push('/');
-        for c in literal.chars() {
-            match c {
-                '~' => self.text.push_str("~0"),
-                '/' => self.text.push_str("~1"),
-                c => self.text.push(c),
-            }
-        }
+        escape_segment_into(&mut self.text, &literal);
         self.segments.push(Segment::Literal(literal));
     }
 
