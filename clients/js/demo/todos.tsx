@@ -4,6 +4,8 @@
 // renders, in `window.__listRenders` and `window.__renders[id]`.
 import { memo, useRef, useState, type FormEvent } from 'react';
 import { useDocument, usePresence } from 'immer-rs-client/react';
+import type { Draft } from 'immer';
+import type { Todo } from './board.js';
 import { colour, useBoard } from './context.js';
 
 declare global {
@@ -47,7 +49,7 @@ export const TodoItem = memo(function TodoItem({ id }: { id: string }) {
   if (todo === undefined) return null;
 
   /** Edits this todo wherever it is now in the list. */
-  const editTodo = (change: (todo: { text: string; done: boolean }) => void) => {
+  const editTodo = (change: (todo: Draft<Todo>) => void) => {
     edit((d) => {
       const found = d.todos.find((t) => t.id === id);
       if (found !== undefined) change(found);
