@@ -157,7 +157,8 @@ impl<'i, 'a> Generator<'i, 'a> {
         quote!(<#ty as #krate::TypeScript>::type_expression(__declarations))
     }
 
-    /// A field's expression: its `#[ts(type)]`, else its type's.
+    /// A field's expression: its `#[ts(type)]`, else its type's (what it adds to the object,
+    /// if it is flattened).
     fn field(&self, field: &Field<'_>) -> TokenStream {
         let ts = TsAttrs::from_ast(&self.cx, &field.original.attrs, Position::Member);
         if let Some(ty) = ts.ty {
@@ -170,6 +171,13 @@ impl<'i, 'a> Generator<'i, 'a> {
                     format!("`#[serde({symbol})]` writes this field's JSON by hand, so its TypeScript type cannot be known from its Rust type; say it with `#[ts(type = \"...\")]` on the field"),
                 );
             }
+        }
+        if field.attrs.flatten.is_some() {
+            // What the value adds to the object it is flattened into: `T | {}` for an
+            // `Option`, whose `None` adds nothing.
+            let krate = &self.krate;
+            let ty = self.substitute(field.ty.to_token_stream());
+            return quote!(<#ty as #krate::TypeScript>::flattened_expression(__declarations));
         }
         self.type_expression(field.ty)
     }
@@ -210,7 +218,12 @@ impl<'i, 'a> Generator<'i, 'a> {
         {
             let expression = self.field(field);
             if field.attrs.flatten.is_some() {
-                flattened.push(expression);
+                // A field that `skip_serializing_if` leaves out adds nothing.
+                flattened.push(if field.attrs.skip_serializing_if.is_some() {
+                    quote!(#krate::typescript::union::<::std::string::String>(&[#expression, ::std::string::String::from("{}")]))
+                } else {
+                    expression
+                });
             } else {
                 let optional = field.attrs.skip_serializing_if.is_some();
                 properties.push(self.property(&field.name, optional, &expression));
