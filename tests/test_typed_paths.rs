@@ -38,7 +38,7 @@ struct Board {
     generic: Wrapper<Todo>,
 }
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Draftable, immer::TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Todo {
     done: bool,
     #[serde(rename = "label")]
@@ -326,4 +326,62 @@ fn recursive_generic_types_have_paths_all_the_way_down() {
         ),
         "/children/*/children/0/value/label"
     );
+}
+
+/// A type parameter with a default: the path type still takes the root parameter.
+#[derive(Draftable, immer::TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Defaulted<T = Todo> {
+    item: T,
+    items: Vec<T>,
+}
+
+/// An enum with a defaulted parameter, for its variant path types.
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum DefaultedChoice<T = Todo> {
+    One { item: T },
+    Two(T, T),
+}
+
+#[test]
+fn types_with_defaulted_parameters_have_paths() {
+    assert_eq!(
+        text(immer::path::<Defaulted>().items().any().text()),
+        "/items/*/label"
+    );
+    assert_eq!(text(immer::path::<Defaulted<u8>>().item()), "/item");
+    assert_eq!(
+        text(immer::path::<DefaultedChoice>().one().item().done()),
+        "/One/item/done"
+    );
+    assert_eq!(
+        text(immer::path::<DefaultedChoice<u8>>().two()._1()),
+        "/Two/1"
+    );
+    let declarations = immer::typescript::Declarations::new()
+        .add::<Defaulted>()
+        .to_string();
+    assert!(
+        declarations.contains("export type Defaulted<T> = { item: T; items: T[] };"),
+        "{declarations}"
+    );
+    assert_eq!(
+        immer::typescript::Declarations::new().expression::<Defaulted>(),
+        "Defaulted<Todo>"
+    );
+}
+
+/// Generated path types print as the runtime's do: `Debug` names the type and the pattern,
+/// `Display` is the pattern.
+#[test]
+fn generated_paths_have_debug_and_display() {
+    let todo = immer::path::<Board>().todos().at(3);
+    assert_eq!(format!("{todo:?}"), r#"TodoPath("/todos/3")"#);
+    assert_eq!(todo.to_string(), "/todos/3");
+    let list = immer::path::<Board>().todos();
+    assert_eq!(format!("{list:?}"), r#"ListPath("/todos")"#);
+    assert_eq!(list.to_string(), "/todos");
+    let circle = immer::path::<Board>().shape().circle();
+    assert_eq!(format!("{circle:?}"), r#"ShapeCirclePath("/shape/circle")"#);
+    assert_eq!(circle.to_string(), "/shape/circle");
+    assert_eq!(format!("{:?}", immer::path::<Board>()), r#"BoardPath("")"#);
 }

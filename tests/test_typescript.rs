@@ -250,6 +250,29 @@ struct Extra {
 }
 
 #[derive(TypeScript, Serialize)]
+struct Corner {
+    column: u8,
+    row: u8,
+}
+
+impl Corner {
+    fn is_origin(&self) -> bool {
+        self.column == 0 && self.row == 0
+    }
+}
+
+/// Flattened fields that may add no key: serde writes nothing for a `None` and for a field
+/// its `skip_serializing_if` leaves out.
+#[derive(TypeScript, Serialize)]
+struct Sparse {
+    label: String,
+    #[serde(flatten)]
+    extra: Option<Extra>,
+    #[serde(flatten, skip_serializing_if = "Corner::is_origin")]
+    corner: Corner,
+}
+
+#[derive(TypeScript, Serialize)]
 #[serde(tag = "kind", rename = "tagged-struct")]
 struct Tagged {
     value: u8,
@@ -492,6 +515,8 @@ random_struct! {
     Node<T> { value, next }
     Id { value }
     Extra { extra_count, extra_label }
+    Corner { column, row }
+    Sparse { label, extra, corner }
     Tagged { value }
     WithMap { label, rest }
     Everything {
@@ -787,6 +812,44 @@ fn fields_follow_serde_attributes() {
     );
 }
 
+/// A `Sparse` with no flattened key, and one with all of them.
+fn sparse_values() -> [Sparse; 2] {
+    [
+        Sparse {
+            label: "none".to_owned(),
+            extra: None,
+            corner: Corner { column: 0, row: 0 },
+        },
+        Sparse {
+            label: "some".to_owned(),
+            extra: Some(Extra {
+                extra_count: 1,
+                extra_label: None,
+            }),
+            corner: Corner { column: 2, row: 3 },
+        },
+    ]
+}
+
+#[test]
+fn flattened_fields_that_may_add_nothing_are_or_empty() {
+    assert_eq!(
+        declaration(&declarations_of::<Sparse>(), "Sparse"),
+        "export type Sparse = { label: string } & (Extra | {}) & (Corner | {});"
+    );
+    let [none, some] = sparse_values();
+    assert_eq!(
+        serde_json::to_value(&none).expect("serializes"),
+        serde_json::json!({"label": "none"})
+    );
+    assert_eq!(
+        serde_json::to_value(&some).expect("serializes"),
+        serde_json::json!({
+            "label": "some", "extraCount": 1, "extraLabel": null, "column": 2, "row": 3
+        })
+    );
+}
+
 #[test]
 fn rename_rules_rename_fields_and_variants() {
     let text = declarations_of::<(KebabStruct, ScreamingKebabEnum, PascalEnum)>();
@@ -945,7 +1008,11 @@ fn random_values_compile_against_the_declarations() {
         KebabStruct, KebabEnum, ScreamingKebabStruct, ScreamingKebabEnum,
         Page<Option<Vec<Task>>>, Tree, Node<String>, Meters, Point, Marker, Id, Shout, Extra,
         WithMap, Tagged, Everything, Vec<External>, HashMap<Color, Adjacent>, (Internal, Untagged),
+        Sparse,
     );
+    for sparse in sparse_values() {
+        values.push(&sparse);
+    }
     assert!(values.lines.len() >= 400, "{} values", values.lines.len());
     let (types, file) = values.files();
     let project = TypeScriptProject::new("values", &types, &file);

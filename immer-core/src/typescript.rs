@@ -78,7 +78,12 @@
 //! What the types cannot say: a non-finite float is written `null` by `serde_json` but
 //! typed `number`; a flattened map's value type must admit the other fields' types
 //! (TypeScript's intersection asks each field to be both); an internally tagged newtype
-//! variant of a map has the same limit; a flattened `Option` of a struct is not supported.
+//! variant of a map has the same limit.
+//!
+//! A flattened `Option<T>` adds `T`'s keys when it is `Some` and none when it is `None`
+//! (serde writes nothing for it), so it is `T | {}` in the intersection
+//! ([`TypeScript::flattened_expression`]); so is a flattened field with
+//! `skip_serializing_if`, which may be left out.
 //!
 //! Why a derive of our own rather than [ts-rs](https://docs.rs/ts-rs): ts-rs reads serde's
 //! attributes with a parser of its own, which supports a listed subset of them (its README
@@ -144,6 +149,21 @@ pub trait TypeScript {
     fn key_expression(declarations: &mut Declarations) -> String {
         let _ = declarations;
         "string".to_owned()
+    }
+
+    /// The TypeScript type of what the type's values add to the object they are flattened
+    /// into (`#[serde(flatten)]`): the type's expression, except for an `Option`, whose
+    /// `None` adds nothing (serde writes no key for it), so `Option<T>` adds `T | {}`.
+    ///
+    /// ```
+    /// use immer_core::typescript::{Declarations, TypeScript};
+    ///
+    /// let mut declarations = Declarations::new();
+    /// assert_eq!(<Option<u32>>::flattened_expression(&mut declarations), "number | {}");
+    /// assert_eq!(<Vec<u32>>::flattened_expression(&mut declarations), "number[]");
+    /// ```
+    fn flattened_expression(declarations: &mut Declarations) -> String {
+        Self::type_expression(declarations)
     }
 }
 
@@ -478,6 +498,9 @@ macro_rules! through {
             fn key_expression(declarations: &mut Declarations) -> String {
                 T::key_expression(declarations)
             }
+            fn flattened_expression(declarations: &mut Declarations) -> String {
+                T::flattened_expression(declarations)
+            }
         }
     )+};
 }
@@ -491,6 +514,9 @@ impl<T: TypeScript + ToOwned + ?Sized> TypeScript for Cow<'_, T> {
     fn key_expression(declarations: &mut Declarations) -> String {
         T::key_expression(declarations)
     }
+    fn flattened_expression(declarations: &mut Declarations) -> String {
+        T::flattened_expression(declarations)
+    }
 }
 
 impl<T: TypeScript> TypeScript for Option<T> {
@@ -501,6 +527,12 @@ impl<T: TypeScript> TypeScript for Option<T> {
         } else {
             format!("{inner} | null")
         }
+    }
+    /// `None` writes no key into the object it is flattened into (serde's flattening
+    /// serializer writes nothing for it), `Some` its value's.
+    fn flattened_expression(declarations: &mut Declarations) -> String {
+        let inner = T::flattened_expression(declarations);
+        union(&[inner.as_str(), "{}"])
     }
 }
 

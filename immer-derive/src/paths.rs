@@ -8,7 +8,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Ident, Type, parse_quote};
+use syn::{GenericParam, Ident, Type, parse_quote};
 
 use crate::ast::{Data, Field, Input, Style, Variant};
 use crate::case::RenameRule;
@@ -87,7 +87,8 @@ fn variant_segment(input: &Input<'_>, variant: &Variant<'_>) -> Option<String> {
 struct Paths<'i> {
     input: &'i Input<'i>,
     krate: &'i syn::Path,
-    /// The user's generics with the path's root parameter `__R` last.
+    /// The user's generics, without their defaults, with the path's root parameter `__R`
+    /// last (a parameter after a defaulted one needs a default too).
     generics: syn::Generics,
     /// The where-clause of the methods: the user's, and `Field: Draftable` for the drafted
     /// field types that mention a type parameter.
@@ -108,9 +109,9 @@ impl<'i> Paths<'i> {
                 inferred.insert(field.ty, &quote!(#krate::Draftable));
             }
         }
-        let mut generics = original.clone();
+        let mut generics = without_defaults(original.clone());
         generics.params.push(parse_quote!(__R));
-        let mut bounds = inferred.augment(original);
+        let mut bounds = without_defaults(inferred.augment(original));
         bounds.params.push(parse_quote!(__R));
         Paths {
             input,
@@ -273,7 +274,9 @@ impl<'i> Paths<'i> {
     }
 
     /// A node type: its struct, `methods`, `pattern` and `everything` (unless a method has
-    /// one of those names: the trait's stay), `Clone`, `TypedPath` and the conversion.
+    /// one of those names: the trait's stay), `Clone`, `Debug` (the type's name and the
+    /// pattern), `Display` (the pattern), `TypedPath` and the conversion, as the runtime's
+    /// node types have.
     fn node(
         &self,
         ident: &Ident,
@@ -305,6 +308,7 @@ impl<'i> Paths<'i> {
                 }
             }
         });
+        let name = ident.to_string();
         let generic_params = &self.generics.params;
         let where_user = &self.generics.where_clause;
         quote! {
@@ -333,6 +337,23 @@ impl<'i> Paths<'i> {
             }
 
             #[automatically_derived]
+            impl #impl_generics ::core::fmt::Debug for #ident #ty_generics #where_clause {
+                fn fmt(&self, __formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    __formatter
+                        .debug_tuple(#name)
+                        .field(&self.__pattern.as_str())
+                        .finish()
+                }
+            }
+
+            #[automatically_derived]
+            impl #impl_generics ::core::fmt::Display for #ident #ty_generics #where_clause {
+                fn fmt(&self, __formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    ::core::fmt::Display::fmt(&self.__pattern, __formatter)
+                }
+            }
+
+            #[automatically_derived]
             impl #impl_generics #krate::TypedPath for #ident #ty_generics #where_clause {
                 type Root = __R;
                 fn pattern(&self) -> #krate::PathPattern {
@@ -357,6 +378,25 @@ impl<'i> Paths<'i> {
             }
         }
     }
+}
+
+/// `generics` without the defaults of its parameters: the path types are named by the
+/// derive, always with every argument.
+fn without_defaults(mut generics: syn::Generics) -> syn::Generics {
+    for param in &mut generics.params {
+        match param {
+            GenericParam::Type(param) => {
+                param.eq_token = None;
+                param.default = None;
+            }
+            GenericParam::Const(param) => {
+                param.eq_token = None;
+                param.default = None;
+            }
+            GenericParam::Lifetime(_) => {}
+        }
+    }
+    generics
 }
 
 /// Whether a field's value is replaced whole, with no paths below it: `#[draft(leaf)]`, or

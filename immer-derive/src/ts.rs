@@ -20,16 +20,20 @@ use crate::ts_attr::{Position, TsAttrs};
 
 /// The derive's output: the impl, or the errors and a stub impl, so that one mistake gives
 /// one message.
-pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
-    match try_expand(input) {
-        Ok(tokens) => tokens,
+pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
+    // Mistakes in `#[serde(...)]` and `#[draft(...)]` are reported by serde's derive and by
+    // `Draftable`'s; this derive reports its own.
+    let shared = Ctxt::new();
+    let input = Input::from_syn(&shared, node);
+    let generator = Generator::new(&input);
+    let tokens = generator.impl_type_script();
+    let Generator { cx, krate, .. } = generator;
+    match cx.check() {
+        Ok(()) => tokens,
         Err(error) => {
-            let krate = TsAttrs::from_ast(&Ctxt::new(), &input.attrs, Position::Container)
-                .krate
-                .unwrap_or_else(default_crate);
             let error = error.into_compile_error();
-            let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-            let ident = &input.ident;
+            let (impl_generics, ty_generics, where_clause) = node.generics.split_for_impl();
+            let ident = &node.ident;
             quote! {
                 #error
                 #[automatically_derived]
@@ -49,20 +53,11 @@ fn default_crate() -> syn::Path {
     parse_quote!(::immer)
 }
 
-fn try_expand(node: &DeriveInput) -> syn::Result<TokenStream> {
-    // Mistakes in `#[serde(...)]` and `#[draft(...)]` are reported by serde's derive and by
-    // `Draftable`'s; this derive reports its own.
-    let shared = Ctxt::new();
-    let input = Input::from_syn(&shared, node);
-    let generator = Generator::new(&input);
-    let tokens = generator.impl_type_script();
-    generator.cx.check()?;
-    Ok(tokens)
-}
-
 struct Generator<'i, 'a> {
     input: &'i Input<'a>,
     cx: Ctxt,
+    /// The type's own `#[ts(...)]`, read once.
+    container: TsAttrs,
     krate: syn::Path,
     /// `Self`'s type with every type parameter replaced by its placeholder.
     substituted_self: TokenStream,
@@ -103,11 +98,14 @@ impl<'i, 'a> Generator<'i, 'a> {
         } else {
             quote!(#ident<#(#arguments),*>)
         };
+        let cx = Ctxt::new();
+        let container = TsAttrs::from_ast(&cx, &input.original.attrs, Position::Container);
         Generator {
             input,
-            cx: Ctxt::new(),
-            krate: TsAttrs::from_ast(&Ctxt::new(), &input.original.attrs, Position::Container)
+            cx,
+            krate: container
                 .krate
+                .clone()
                 .or_else(|| {
                     input
                         .attrs
@@ -116,6 +114,7 @@ impl<'i, 'a> Generator<'i, 'a> {
                         .map(|(_, path)| path.clone())
                 })
                 .unwrap_or_else(default_crate),
+            container,
             substituted_self,
             parameters,
         }
@@ -157,7 +156,8 @@ impl<'i, 'a> Generator<'i, 'a> {
         quote!(<#ty as #krate::TypeScript>::type_expression(__declarations))
     }
 
-    /// A field's expression: its `#[ts(type)]`, else its type's.
+    /// A field's expression: its `#[ts(type)]`, else its type's (what it adds to the object,
+    /// if it is flattened).
     fn field(&self, field: &Field<'_>) -> TokenStream {
         let ts = TsAttrs::from_ast(&self.cx, &field.original.attrs, Position::Member);
         if let Some(ty) = ts.ty {
@@ -170,6 +170,13 @@ impl<'i, 'a> Generator<'i, 'a> {
                     format!("`#[serde({symbol})]` writes this field's JSON by hand, so its TypeScript type cannot be known from its Rust type; say it with `#[ts(type = \"...\")]` on the field"),
                 );
             }
+        }
+        if field.attrs.flatten.is_some() {
+            // What the value adds to the object it is flattened into: `T | {}` for an
+            // `Option`, whose `None` adds nothing.
+            let krate = &self.krate;
+            let ty = self.substitute(field.ty.to_token_stream());
+            return quote!(<#ty as #krate::TypeScript>::flattened_expression(__declarations));
         }
         self.type_expression(field.ty)
     }
@@ -210,7 +217,12 @@ impl<'i, 'a> Generator<'i, 'a> {
         {
             let expression = self.field(field);
             if field.attrs.flatten.is_some() {
-                flattened.push(expression);
+                // A field that `skip_serializing_if` leaves out adds nothing.
+                flattened.push(if field.attrs.skip_serializing_if.is_some() {
+                    quote!(#krate::typescript::union::<::std::string::String>(&[#expression, ::std::string::String::from("{}")]))
+                } else {
+                    expression
+                });
             } else {
                 let optional = field.attrs.skip_serializing_if.is_some();
                 properties.push(self.property(&field.name, optional, &expression));
@@ -257,9 +269,8 @@ impl<'i, 'a> Generator<'i, 'a> {
     /// The declaration's body.
     fn body(&self) -> TokenStream {
         let input = self.input;
-        let ts = TsAttrs::from_ast(&self.cx, &input.original.attrs, Position::Container);
-        if let Some(ty) = ts.ty {
-            return Self::string(&ty);
+        if let Some(ty) = &self.container.ty {
+            return Self::string(ty);
         }
         if let Some(into) = &input.attrs.into {
             return self.type_expression(into);
@@ -378,13 +389,7 @@ impl<'i, 'a> Generator<'i, 'a> {
         attrs.tag.is_none()
             && attrs.untagged.is_none()
             && attrs.into.is_none()
-            && TsAttrs::from_ast(
-                &Ctxt::new(),
-                &self.input.original.attrs,
-                Position::Container,
-            )
-            .ty
-            .is_none()
+            && self.container.ty.is_none()
             && variants
                 .iter()
                 .filter(|v| serialized(v.attrs.skip.as_ref()))

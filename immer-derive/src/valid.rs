@@ -15,6 +15,14 @@ pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
                 if let Some((path, _)) = &variant.attrs.with {
                     cx.error_spanned_by(path, "`#[serde(with)]` gives this variant a JSON form its fields do not have, so patches cannot reach inside it; mark the enum `#[draft(leaf)]` to replace it whole");
                 }
+                // A unit variant has nothing inside for a path to reach: it is only ever
+                // replaced whole, with the JSON serde writes.
+                let tagged = input.attrs.untagged.is_none()
+                    && input.attrs.leaf.is_none()
+                    && variant.style != Style::Unit;
+                if let (Some((path, ())), true) = (&variant.attrs.untagged, tagged) {
+                    cx.error_spanned_by(path, "`#[serde(untagged)]` on one variant of a tagged enum is not supported: serde writes that variant without the enum's tag, so its fields would sit elsewhere than the patches and typed paths of the enum's representation put them; mark the whole enum `#[serde(untagged)]`, or the enum `#[draft(leaf)]` to replace it whole");
+                }
             }
         }
         Data::Union(data) => cx.error_spanned_by(
