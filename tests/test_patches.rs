@@ -613,3 +613,39 @@ fn a_write_inside_a_value_the_recipe_added_goes_into_its_patch() {
     assert_eq!(apply_patches(&base, &patches).unwrap(), next);
     assert_eq!(apply_patches(&next, &inverse).unwrap(), base);
 }
+
+/// A tuple struct with a skipped element: serde writes the others closed up, and the patches
+/// (and typed paths) name them where serde writes them.
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Gapped(
+    u32,
+    #[serde(skip)] u32,
+    String,
+    #[serde(skip_deserializing)] u8,
+    bool,
+);
+
+#[test]
+fn a_tuple_structs_elements_close_up_around_a_skipped_one() {
+    let base = Arc::new(Gapped(1, 7, "a".into(), 3, false));
+    assert_eq!(
+        serde_json::to_value(&*base).unwrap(),
+        serde_json::json!([1, "a", 3, false])
+    );
+    let (next, forward, inverse) = produce_with_patches(&base, |d| {
+        d.set_2("b".into());
+        d.set_4(true);
+    });
+    let paths: Vec<String> = forward.iter().map(|p| p.path.to_pointer()).collect();
+    assert_eq!(paths, ["/1", "/3"]);
+    assert_eq!(immer::path::<Gapped>()._2().pattern().to_string(), "/1");
+    assert_eq!(immer::path::<Gapped>()._4().pattern().to_string(), "/3");
+    // The patches, applied by an independent JSON Patch implementation to serde's JSON, give
+    // serde's JSON of the result; and they apply back through the typed state.
+    let mut json = serde_json::to_value(&*base).unwrap();
+    let ops: json_patch::Patch =
+        serde_json::from_value(serde_json::to_value(to_json_patch(&forward)).unwrap()).unwrap();
+    json_patch::patch(&mut json, &ops).unwrap();
+    assert_eq!(json, serde_json::to_value(&*next).unwrap());
+    assert_eq!(*apply_patches(&next, &inverse).unwrap(), *base);
+}

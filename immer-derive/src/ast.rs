@@ -9,6 +9,7 @@ use syn::{DeriveInput, Ident, Member, Type};
 use crate::attr;
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
+use crate::symbol::{SKIP, SKIP_DESERIALIZING, SKIP_SERIALIZING};
 
 pub(crate) struct Input<'a> {
     pub(crate) original: &'a DeriveInput,
@@ -130,6 +131,9 @@ fn fields_from_syn<'a>(
         syn::Fields::Unnamed(_) => Style::Tuple,
         syn::Fields::Unit => Style::Unit,
     };
+    // A tuple's element is at its position among the elements serde writes (or reads): the
+    // skipped ones close up.
+    let (mut written, mut read) = (0_usize, 0_usize);
     let fields = fields
         .iter()
         .enumerate()
@@ -143,7 +147,17 @@ fn fields_from_syn<'a>(
                     rules,
                     RenameRule::apply_to_field,
                 ),
-                None => (i.to_string(), vec![i.to_string()]),
+                None => {
+                    let skipped = attrs.serde_skip.as_ref().map(|(_, key)| *key);
+                    let names = (written.to_string(), vec![read.to_string()]);
+                    if !matches!(skipped, Some(k) if k.0 == SKIP.0 || k.0 == SKIP_SERIALIZING.0) {
+                        written += 1;
+                    }
+                    if !matches!(skipped, Some(k) if k.0 == SKIP.0 || k.0 == SKIP_DESERIALIZING.0) {
+                        read += 1;
+                    }
+                    names
+                }
             };
             Field {
                 original: field,
@@ -200,9 +214,12 @@ impl Field<'_> {
         self.attrs.leaf.is_some()
     }
 
+    /// A tuple field's index in patch paths: its position among the elements serde writes
+    /// (those before it that serde skips close up). 0 for a named field.
     pub(crate) fn position(&self) -> usize {
         match &self.member {
-            Member::Unnamed(index) => index.index as usize,
+            // Where serde writes it: its name is its position among the elements written.
+            Member::Unnamed(_) => self.name.parse().unwrap_or_default(),
             Member::Named(_) => 0,
         }
     }
