@@ -6,14 +6,23 @@
 //! step and after it, the step is reported to the subscription; every patch reported touches
 //! the pattern ([`PathPattern::touches`]); and the state reported is the state shown after.
 //! Steps are local edits and the leader's messages, delivered late, in runs, with conflicts
-//! that drop edits and revert their effect.
+//! that drop edits and revert their effect. With faults, they also include what makes a
+//! follower report a diff rather than the patches it applied: edits the leader refuses (by
+//! validation, or based on a version compacted away), messages lost, snapshots for a follower
+//! behind the compacted log, and committed changes that apply partway and fail (the follower
+//! diverges, then a snapshot sets it right). For the root pattern, what is reported takes
+//! the state shown before to the state shown after. Every run ends with everything delivered
+//! and each follower holding the leader's state.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use immer::sync::{Follower, Leader, Recipient, SubscriptionId, ToFollower};
+use immer::sync::{
+    DropReason, Follower, FollowerEvent, Leader, Recipient, SubscriptionId, ToFollower,
+};
 use immer::{Draftable, PathPattern};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -104,16 +113,33 @@ fn edit(follower: &mut Follower<Board>, kind: u8, arg: u8) {
     });
 }
 
+/// What a run of steps went through, to check that the faults were exercised.
+#[derive(Default, Debug)]
+struct Seen {
+    snapshots: usize,
+    rejected: usize,
+    dropped: usize,
+    diverged: usize,
+}
+
 struct Network {
     leader: Leader<Board>,
     followers: Vec<Follower<Board>>,
     inboxes: Vec<VecDeque<ToFollower<Board>>>,
     subscriptions: Vec<Vec<(SubscriptionId, PathPattern)>>,
+    seen: Seen,
 }
 
 impl Network {
+    /// `nodes` followers of a leader that refuses a setting above 200 (so that edits are
+    /// refused and dropped).
     fn new(nodes: usize) -> Self {
-        let mut leader = Leader::new(Arc::new(board()));
+        let mut leader = Leader::new(Arc::new(board())).with_validator(|_, after: &Board, _| {
+            match after.settings.values().find(|v| **v > 200) {
+                Some(v) => Err(format!("setting {v} is above 200")),
+                None => Ok(()),
+            }
+        });
         let mut followers = Vec::new();
         let mut subscriptions = Vec::new();
         for n in 0..nodes {
@@ -131,6 +157,7 @@ impl Network {
             inboxes: vec![VecDeque::new(); nodes],
             followers,
             subscriptions,
+            seen: Seen::default(),
         }
     }
 
@@ -152,24 +179,90 @@ impl Network {
         }
     }
 
-    /// One step of follower `n`, checked against the law.
-    fn step(&mut self, n: usize, kind: u8, arg: u8) {
+    /// A committed change, as if from another node, that follows follower `n`'s version but
+    /// does not apply to its state: its first patch applies (in place), its second fails,
+    /// so the follower diverges with its state changed partway.
+    fn not_applying(&self, n: usize, arg: u8) -> ToFollower<Board> {
+        let at = |p: &str| immer::Path::from_pointer(p).unwrap();
+        let first = match arg % 3 {
+            0 => immer::Patch::replace(at("/title"), format!("bogus {arg}").into()),
+            1 => immer::Patch::replace(at("/todos/0/done"), true.into()),
+            _ => immer::Patch::add(at("/settings/b"), u32::from(arg).into()),
+        };
+        ToFollower::Committed(immer::sync::Committed {
+            version: self.followers[n].version() + 1,
+            client: 99,
+            session: 99,
+            id: u64::from(arg),
+            patches: vec![first, immer::Patch::remove(at("/todos/99"))],
+            author: None,
+        })
+    }
+
+    /// One step of follower `n` (or of the leader), checked against the law. `faults` adds
+    /// compaction (followers behind catch up by snapshot, changes on an older base are
+    /// refused), lost messages and committed changes that do not apply (divergence).
+    fn step(&mut self, n: usize, kind: u8, arg: u8, faults: bool) {
         let before = serde_json::to_value(&**self.followers[n].state()).unwrap();
-        let follower = &mut self.followers[n];
-        match kind % 4 {
-            0 | 1 => edit(follower, kind / 4, arg),
+        match kind % if faults { 7 } else { 4 } {
+            0 | 1 => edit(&mut self.followers[n], kind / 7, arg),
             2 => {
                 let run = usize::from(arg % 4) + 1;
                 let take = run.min(self.inboxes[n].len());
                 let messages: Vec<_> = self.inboxes[n].drain(..take).collect();
-                follower.receive_all(messages);
+                self.receive(n, messages);
             }
-            _ => {
+            3 => {
                 self.send(n);
                 return;
             }
+            4 => {
+                self.leader.compact(self.leader.version());
+                return;
+            }
+            5 => {
+                // Lost on the way: the follower resyncs (or sends its change again).
+                let lost = usize::from(arg % 4) + 1;
+                let lost = lost.min(self.inboxes[n].len());
+                self.inboxes[n].drain(..lost);
+                return;
+            }
+            _ => {
+                // Delivered before what waits in the inbox, with the next few of it.
+                let bogus = self.not_applying(n, arg);
+                let take = usize::from(arg % 3).min(self.inboxes[n].len());
+                let messages: Vec<_> = std::iter::once(bogus)
+                    .chain(self.inboxes[n].drain(..take))
+                    .collect();
+                self.receive(n, messages);
+            }
         }
+        self.check(n, &before);
+    }
+
+    /// Follower `n` receives `messages` as one run.
+    fn receive(&mut self, n: usize, messages: Vec<ToFollower<Board>>) {
+        self.seen.snapshots += messages
+            .iter()
+            .filter(|m| matches!(m, ToFollower::Snapshot(_)))
+            .count();
+        self.followers[n].receive_all(messages);
+    }
+
+    /// The law, for the step of follower `n` that took its state from `before`.
+    fn check(&mut self, n: usize, before: &Value) {
         let follower = &mut self.followers[n];
+        for event in follower.take_events() {
+            match event {
+                FollowerEvent::Dropped {
+                    reason: DropReason::Rejected(_),
+                    ..
+                } => self.seen.rejected += 1,
+                FollowerEvent::Dropped { .. } => self.seen.dropped += 1,
+                FollowerEvent::Diverged { .. } => self.seen.diverged += 1,
+                _ => {}
+            }
+        }
         let after = serde_json::to_value(&**follower.state()).unwrap();
         let mut reported: HashMap<SubscriptionId, Vec<immer::Patch>> = HashMap::new();
         for change in follower.take_path_changes() {
@@ -183,8 +276,9 @@ impl Network {
         for (id, pattern) in &self.subscriptions[n] {
             let patches = reported.remove(id).unwrap_or_default();
             if pattern.to_string().is_empty() {
-                // The root is touched by every patch: these take the state shown before to
-                // the state shown after.
+                // The root is touched by every patch: these (the exact patches of the step,
+                // or the diff when it changed the state in a way no patches recorded) take
+                // the state shown before to the state shown after.
                 let applied = immer::apply_patches(&Arc::new(before.clone()), &patches)
                     .unwrap_or_else(|e| panic!("{e}: {patches:?} on {before}"));
                 assert_eq!(*applied, after, "{patches:?}");
@@ -192,11 +286,11 @@ impl Network {
             for patch in &patches {
                 assert!(pattern.touches(patch), "{patch:?} reported to {pattern}");
             }
-            if at(&before, pattern) != at(&after, pattern) {
+            if at(before, pattern) != at(&after, pattern) {
                 assert!(
                     !patches.is_empty(),
                     "{pattern} changed from {:?} to {:?} unreported",
-                    at(&before, pattern),
+                    at(before, pattern),
                     at(&after, pattern)
                 );
             }
@@ -206,27 +300,82 @@ impl Network {
             "reports to no subscription: {reported:?}"
         );
     }
+
+    /// Sends and delivers everything until every follower is settled and has the leader's
+    /// state, each step checked.
+    fn settle(&mut self) {
+        for _ in 0..500 {
+            let done = self
+                .followers
+                .iter()
+                .all(|f| f.is_settled() && f.version() == self.leader.version())
+                && self.inboxes.iter().all(VecDeque::is_empty);
+            if done {
+                for follower in &self.followers {
+                    assert_eq!(follower.state(), self.leader.state());
+                }
+                return;
+            }
+            for n in 0..self.followers.len() {
+                self.send(n);
+                while !self.inboxes[n].is_empty() {
+                    self.step(n, 2, 255, false);
+                }
+            }
+        }
+        panic!("the followers did not settle: {:?}", self.followers);
+    }
+}
+
+fn steps() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
+    prop::collection::vec((0..3_usize, any::<u8>(), any::<u8>()), 1..60)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn subscriptions_get_every_change_that_touches_them(
-        steps in prop::collection::vec((0..3_usize, any::<u8>(), any::<u8>()), 1..60)
-    ) {
+    fn subscriptions_get_every_change_that_touches_them(steps in steps()) {
         let mut network = Network::new(3);
         for (n, kind, arg) in steps {
-            network.step(n, kind, arg);
+            network.step(n, kind, arg, false);
         }
-        // Everything delivered: the followers agree with the leader, and the law held all along.
-        for _ in 0..4 {
-            for n in 0..3 {
-                network.send(n);
-                network.step(n, 2, 255);
-            }
-        }
+        network.settle();
     }
+
+    /// With the faults that make a follower fall back to a diff: refusals and drops,
+    /// snapshots after compaction, divergence (then a snapshot).
+    #[test]
+    fn subscriptions_get_every_change_through_faults(steps in steps()) {
+        let mut network = Network::new(3);
+        for (n, kind, arg) in steps {
+            network.step(n, kind, arg, true);
+        }
+        network.settle();
+    }
+}
+
+/// The faults are exercised by the runs the proptest makes: a fixed set of them sees each.
+#[test]
+fn the_runs_with_faults_see_every_fallback() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut seen = Seen::default();
+    for _ in 0..100 {
+        let steps = steps().new_tree(&mut runner).unwrap().current();
+        let mut network = Network::new(3);
+        for (n, kind, arg) in steps {
+            network.step(n, kind, arg, true);
+        }
+        network.settle();
+        seen.snapshots += network.seen.snapshots;
+        seen.rejected += network.seen.rejected;
+        seen.dropped += network.seen.dropped;
+        seen.diverged += network.seen.diverged;
+    }
+    assert!(
+        seen.snapshots > 50 && seen.rejected > 20 && seen.dropped > 20 && seen.diverged > 50,
+        "{seen:?}"
+    );
 }
 
 #[test]

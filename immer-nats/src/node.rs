@@ -1452,4 +1452,53 @@ mod tests {
         assert_eq!(append.message_id, "100.1.2");
         assert_eq!(decode(&append).version, 4);
     }
+
+    /// Subscribes as [`Document::subscribe`](crate::Document::subscribe) does.
+    fn subscribe(
+        node: &mut Node<Doc>,
+        pointer: &str,
+    ) -> (SubscriptionId, mpsc::UnboundedReceiver<PathChange<Doc>>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let id = node
+            .follower
+            .subscribe(pointer.parse::<immer::PathPattern>().expect("a pattern"));
+        node.path_subscribers.push((id, sender));
+        (id, receiver)
+    }
+
+    #[test]
+    fn a_dropped_receiver_ends_its_subscription_in_the_follower_too() {
+        let mut node = node();
+        let (first, mut first_changes) = subscribe(&mut node, "/0");
+        let (all, all_changes) = subscribe(&mut node, "/**");
+        drop(all_changes);
+        assert_eq!(
+            node.path_subscribers.len(),
+            2,
+            "ended when changes are routed"
+        );
+
+        // Another node's change, read from the log: the open receiver gets it, and the
+        // subscription whose receiver was dropped ends, in the follower too (which then
+        // reports nothing more for it).
+        let _ = apply_run(&mut node, [message(1, &foreign(1, 1, 10))]);
+        node.route_path_changes();
+        let change = first_changes.try_recv().expect("the change of /0");
+        assert_eq!(change.subscription, first);
+        assert_eq!(*change.state, [10]);
+        let ids: Vec<SubscriptionId> = node.path_subscribers.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [first]);
+        assert!(!node.follower.unsubscribe(all), "already ended");
+        assert!(node.follower.take_path_changes().is_empty());
+
+        // This node's own edit: only the subscription left is told.
+        node.follower.edit(|d| d.insert(0, 5).expect("in range"));
+        node.route_path_changes();
+        assert_eq!(*first_changes.try_recv().expect("the edit").state, [5, 10]);
+        drop(first_changes);
+        node.follower.edit(|d| d.insert(0, 6).expect("in range"));
+        node.route_path_changes();
+        assert!(node.path_subscribers.is_empty());
+        assert!(!node.follower.unsubscribe(first), "already ended");
+    }
 }

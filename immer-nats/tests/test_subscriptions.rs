@@ -1,5 +1,7 @@
 //! Subscriptions by path on a document: a node's subscription gets its own edits and the
-//! other node's changes that touch its pattern, and nothing else; a dropped receiver ends it.
+//! other node's changes that touch its pattern, and nothing else. That a dropped receiver
+//! ends its subscription, in the follower too, is checked where the follower's subscriptions
+//! are seen: `node.rs`'s unit test `a_dropped_receiver_ends_its_subscription_in_the_follower_too`.
 
 mod common;
 
