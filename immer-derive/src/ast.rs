@@ -139,25 +139,24 @@ fn fields_from_syn<'a>(
         .enumerate()
         .map(|(i, field)| {
             let attrs = attr::Field::from_ast(cx, &field.attrs);
-            let (name, accepted) = match &field.ident {
-                Some(ident) => resolve_names(
+            let (name, accepted) = if let Some(ident) = &field.ident {
+                resolve_names(
                     &ident.unraw().to_string(),
                     &attrs.names,
                     &attrs.aliases,
                     rules,
                     RenameRule::apply_to_field,
-                ),
-                None => {
-                    let skipped = attrs.serde_skip.as_ref().map(|(_, key)| *key);
-                    let names = (written.to_string(), vec![read.to_string()]);
-                    if !matches!(skipped, Some(k) if k.0 == SKIP.0 || k.0 == SKIP_SERIALIZING.0) {
-                        written += 1;
-                    }
-                    if !matches!(skipped, Some(k) if k.0 == SKIP.0 || k.0 == SKIP_DESERIALIZING.0) {
-                        read += 1;
-                    }
-                    names
+                )
+            } else {
+                let skipped = attrs.serde_skip.as_ref().map(|(_, key)| key.0);
+                let names = (written.to_string(), vec![read.to_string()]);
+                if !matches!(skipped, Some(k) if k == SKIP.0 || k == SKIP_SERIALIZING.0) {
+                    written += 1;
                 }
+                if !matches!(skipped, Some(k) if k == SKIP.0 || k == SKIP_DESERIALIZING.0) {
+                    read += 1;
+                }
+                names
             };
             Field {
                 original: field,
