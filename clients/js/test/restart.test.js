@@ -37,13 +37,19 @@ test('edits survive a killed server and a reloaded page', async () => {
     await page.click('#add button');
   }
   await page.evaluate(() => document.querySelector('#todos li input[type=checkbox]')?.click());
-  // Accepted: the page is settled at the server's version.
+  // Accepted: the page is settled at the server's version (what was seen last is told if not:
+  // each commit waits for the server's fsync, which a machine busy writing can hold up).
+  let seen;
   await waitFor(async () => {
     const { version } = await server.state('kept');
     const status = await page.$eval('#status', (el) => ({ ...el.dataset }));
-    return version >= 4 && status.pending === '0' && Number(status.version) === version
-      && (await page.evaluate(() => window.board.isSettled));
-  }, 'the page to be settled', 20000);
+    const settled = await page.evaluate(() => window.board.isSettled);
+    const todos = await page.$$eval('#todos li', (items) => items.length);
+    seen = { server: version, page: status, settled, todos };
+    return version >= 4 && status.pending === '0' && Number(status.version) === version && settled;
+  }, 'the page to be settled', 60000).catch((error) => {
+    throw new Error(`${error.message}; last seen: ${JSON.stringify(seen)}`);
+  });
   const before = await shownBoard(page);
   const { version, state } = await server.state('kept');
   assert.deepEqual(before, state);
