@@ -1220,6 +1220,8 @@ fn tsc() -> Option<PathBuf> {
 /// correct type must reject (`wrong`: type, JSON, why).
 #[derive(Default)]
 struct Cases {
+    /// The `.d.ts` to check against; `declarations()` when `None`.
+    declarations: Option<String>,
     ok: Vec<(String, String)>,
     wrong: Vec<(String, String, String)>,
 }
@@ -1264,8 +1266,9 @@ impl Cases {
         let dir =
             std::env::temp_dir().join(format!("immer-ts-blind-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("types.d.ts"), declarations()).unwrap();
-        let names = type_names(self);
+        let declared = self.declarations.clone().unwrap_or_else(declarations);
+        std::fs::write(dir.join("types.d.ts"), &declared).unwrap();
+        let names = type_names(self, &declared);
         let import = format!("import type {{ {} }} from \"./types\";\n", names.join(", "));
 
         let mut ok = import.clone();
@@ -1310,8 +1313,7 @@ impl Cases {
 }
 
 /// The declared names the cases' annotations use.
-fn type_names(cases: &Cases) -> Vec<String> {
-    let declared = declarations();
+fn type_names(cases: &Cases, declared: &str) -> Vec<String> {
     let mut names: Vec<String> = declared
         .lines()
         .filter_map(|line| line.strip_prefix("export type "))
@@ -2153,4 +2155,453 @@ fn bug_internally_tagged_newtype_of_external_unit_variant() {
     );
     assert_eq!(cases.ok[0].1, r#"{"type":"OfExternal","Plain":null}"#);
     cases.check("bug-external-unit");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Second round: flattened enums, keys wrapping a unit enum, tags that need quotes, split
+// rename rules, one element left in a tuple variant, mutual recursion, untagged units.
+
+/// Flattened enums of each representation, and a flattened unit struct.
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct FlatEnums {
+    id: u32,
+    #[serde(flatten)]
+    external: Small,
+    #[serde(flatten)]
+    internal: InnerTagged,
+}
+
+impl Arb for FlatEnums {
+    fn arb_variant(r: &mut Rng, _: usize) -> Self {
+        FlatEnums {
+            id: g(r),
+            external: g(r),
+            internal: g(r),
+        }
+    }
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct FlatAdjacent {
+    id: u32,
+    #[serde(flatten)]
+    adjacent: Adjacent,
+}
+
+impl Arb for FlatAdjacent {
+    fn arb_variant(r: &mut Rng, _: usize) -> Self {
+        FlatAdjacent {
+            id: g(r),
+            adjacent: g(r),
+        }
+    }
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum UntaggedFields {
+    A { a: u8 },
+    B { b: bool },
+}
+
+impl Arb for UntaggedFields {
+    const VARIANTS: usize = 2;
+    fn arb_variant(r: &mut Rng, variant: usize) -> Self {
+        match variant {
+            0 => UntaggedFields::A { a: g(r) },
+            _ => UntaggedFields::B { b: g(r) },
+        }
+    }
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct FlatUntagged {
+    id: u32,
+    #[serde(flatten)]
+    untagged: UntaggedFields,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    extra: Option<Extra>,
+}
+
+impl Arb for FlatUntagged {
+    fn arb_variant(r: &mut Rng, _: usize) -> Self {
+        FlatUntagged {
+            id: g(r),
+            untagged: g(r),
+            extra: g(r),
+        }
+    }
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct FlatUnit {
+    id: u32,
+    #[serde(flatten)]
+    unit: UnitStruct,
+}
+
+#[derive(
+    Draftable, TypeScript, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+)]
+struct ColourKey(Colour);
+
+#[derive(
+    Draftable, TypeScript, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+struct ColourName {
+    colour: Colour,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct WrappedKeys {
+    by_key: BTreeMap<ColourKey, u8>,
+    by_name: BTreeMap<ColourName, u8>,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "the-kind", rename_all = "lowercase")]
+enum QuotedTag {
+    First { a: u8 },
+    Second,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "@type", content = "my content")]
+enum QuotedAdjacent {
+    First(u8),
+    Second,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase", deserialize = "snake_case"))]
+struct SplitRule {
+    field_name: u8,
+    #[serde(rename(deserialize = "only_read"))]
+    read_renamed: u8,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(deserialize = "kebab-case"))]
+struct DeserializeOnlyRule {
+    field_name: u8,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    rename_all(serialize = "UPPERCASE"),
+    rename_all_fields(serialize = "camelCase")
+)]
+enum SplitVariantRule {
+    UnitOne,
+    WithFields { field_name: u8 },
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum OneLeft {
+    Tuple(#[serde(skip)] u8, String),
+    #[serde(untagged)]
+    Nothing,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c")]
+enum AdjacentOneLeft {
+    Tuple(#[serde(skip)] u8, String),
+    #[serde(untagged)]
+    Nothing,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Folder {
+    name: String,
+    files: Vec<File>,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct File {
+    name: String,
+    parent: Option<Box<Folder>>,
+}
+
+/// A type named as a TypeScript global that the declarations may use for maps.
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Record {
+    entries: BTreeMap<String, u8>,
+    colours: BTreeMap<Colour, u8>,
+}
+
+fn second_declarations() -> String {
+    Declarations::new()
+        .add::<FlatEnums>()
+        .add::<FlatAdjacent>()
+        .add::<FlatUntagged>()
+        .add::<FlatUnit>()
+        .add::<WrappedKeys>()
+        .add::<QuotedTag>()
+        .add::<QuotedAdjacent>()
+        .add::<SplitRule>()
+        .add::<DeserializeOnlyRule>()
+        .add::<SplitVariantRule>()
+        .add::<OneLeft>()
+        .add::<AdjacentOneLeft>()
+        .add::<Folder>()
+        .to_string()
+}
+
+/// JSON serde never writes, for the second round's types: (type, JSON, why).
+const WRONG_SECOND_ROUND: &[(&str, &str, &str)] = &[
+    (
+        "FlatEnums",
+        r#"{"id": 1, "kind": "Dot"}"#,
+        "the flattened external enum's key missing",
+    ),
+    (
+        "FlatEnums",
+        r#"{"id": 1, "Wrapped": 1}"#,
+        "the flattened internal tag missing",
+    ),
+    (
+        "FlatEnums",
+        r#"{"id": 1, "external": {"Wrapped": 1}, "kind": "Dot"}"#,
+        "flattened, not nested",
+    ),
+    (
+        "FlatAdjacent",
+        r#"{"id": 1, "adjacent": {"t": "unit-variant"}}"#,
+        "flattened, not nested",
+    ),
+    (
+        "FlatAdjacent",
+        r#"{"id": 1, "t": "newtype"}"#,
+        "content missing",
+    ),
+    ("FlatUntagged", r#"{"id": 1}"#, "no variant's fields"),
+    (
+        "FlatUntagged",
+        r#"{"id": 1, "c": true}"#,
+        "no variant has c",
+    ),
+    (
+        "FlatUntagged",
+        r#"{"id": 1, "a": 1, "extra": null}"#,
+        "the Option is flattened",
+    ),
+    (
+        "QuotedTag",
+        r#"{"the-kind": "First", "a": 1}"#,
+        "the rule applies to the tag's value",
+    ),
+    (
+        "QuotedTag",
+        r#"{"kind": "first", "a": 1}"#,
+        "the tag's name",
+    ),
+    (
+        "QuotedTag",
+        r#"{"the-kind": "second", "a": 1}"#,
+        "another variant's field",
+    ),
+    (
+        "QuotedAdjacent",
+        r#"{"@type": "First", "c": 1}"#,
+        "the content's name",
+    ),
+    (
+        "QuotedAdjacent",
+        r#"{"type": "First", "my content": 1}"#,
+        "the tag's name",
+    ),
+    ("QuotedAdjacent", r#"{"@type": "First"}"#, "content missing"),
+    (
+        "SplitRule",
+        r#"{"field_name": 1, "readRenamed": 2}"#,
+        "the deserialize rule",
+    ),
+    (
+        "SplitRule",
+        r#"{"fieldName": 1, "only_read": 2}"#,
+        "the deserialize name",
+    ),
+    (
+        "SplitRule",
+        r#"{"fieldName": 1, "read_renamed": 2}"#,
+        "the rule applies beside a deserialize-only rename",
+    ),
+    (
+        "DeserializeOnlyRule",
+        r#"{"field-name": 1}"#,
+        "the deserialize rule",
+    ),
+    ("SplitVariantRule", r#""UnitOne""#, "the serialize rule"),
+    (
+        "SplitVariantRule",
+        r#"{"WITHFIELDS": {"field_name": 1}}"#,
+        "the serialize rule of fields",
+    ),
+    (
+        "OneLeft",
+        r#"{"Tuple": "s"}"#,
+        "one element left is still a sequence",
+    ),
+    ("OneLeft", r#"{"Tuple": [1, "s"]}"#, "the skipped element"),
+    ("OneLeft", r#""Nothing""#, "an untagged unit is null"),
+    (
+        "OneLeft",
+        r#"{"Nothing": null}"#,
+        "an untagged unit is null",
+    ),
+    (
+        "AdjacentOneLeft",
+        r#"{"t": "Tuple", "c": "s"}"#,
+        "one element left is still a sequence",
+    ),
+    (
+        "AdjacentOneLeft",
+        r#"{"t": "Nothing"}"#,
+        "an untagged unit is null",
+    ),
+    (
+        "WrappedKeys",
+        r#"{"by_key": {"DarkRed": 1}, "by_name": {}}"#,
+        "a key wrapping a unit enum",
+    ),
+    (
+        "WrappedKeys",
+        r#"{"by_key": {}, "by_name": {"colour": 1}}"#,
+        "a transparent key",
+    ),
+    (
+        "Folder",
+        r#"{"name": "f", "files": [{"name": "a", "parent": {"name": "up"}}]}"#,
+        "mutual recursion",
+    ),
+];
+
+#[test]
+fn second_round() {
+    let mut r = Rng::new(0x5EED_0010);
+    let mut cases = Cases {
+        declarations: Some(second_declarations()),
+        ..Cases::default()
+    };
+    // A flattened `Small::Plain` is in `bug_flattened_external_unit_variant`.
+    let flat_enums = (0..4 * SAMPLES).map(|_| {
+        let mut value = FlatEnums::arb(&mut r);
+        if value.external == Small::Plain {
+            value.external = Small::Wrapped(7);
+        }
+        json(&value)
+    });
+    cases
+        .ok("FlatEnums", flat_enums.collect::<Vec<_>>())
+        .ok("FlatAdjacent", samples::<FlatAdjacent>(&mut r, 4 * SAMPLES))
+        .ok("FlatUntagged", samples::<FlatUntagged>(&mut r, 4 * SAMPLES));
+    for colour in [Colour::DarkRed, Colour::SkyBlue] {
+        let by_key = BTreeMap::from([(ColourKey(colour.clone()), 1)]);
+        let by_name = BTreeMap::from([(ColourName { colour }, 2)]);
+        cases.value("WrappedKeys", &WrappedKeys { by_key, by_name });
+    }
+    cases
+        .value("QuotedTag", &QuotedTag::First { a: 1 })
+        .value("QuotedTag", &QuotedTag::Second)
+        .value("QuotedAdjacent", &QuotedAdjacent::First(1))
+        .value("QuotedAdjacent", &QuotedAdjacent::Second)
+        .value(
+            "SplitRule",
+            &SplitRule {
+                field_name: 1,
+                read_renamed: 2,
+            },
+        )
+        .value(
+            "DeserializeOnlyRule",
+            &DeserializeOnlyRule { field_name: 1 },
+        )
+        .value("SplitVariantRule", &SplitVariantRule::UnitOne)
+        .value(
+            "SplitVariantRule",
+            &SplitVariantRule::WithFields { field_name: 1 },
+        )
+        .value("OneLeft", &OneLeft::Tuple(1, "s".to_owned()))
+        .value("OneLeft", &OneLeft::Nothing)
+        .value(
+            "AdjacentOneLeft",
+            &AdjacentOneLeft::Tuple(1, "s".to_owned()),
+        )
+        .value("AdjacentOneLeft", &AdjacentOneLeft::Nothing);
+    let up = Folder {
+        name: "up".to_owned(),
+        files: vec![],
+    };
+    let file = File {
+        name: "a".to_owned(),
+        parent: Some(Box::new(up)),
+    };
+    cases.value(
+        "Folder",
+        &Folder {
+            name: "f".to_owned(),
+            files: vec![file],
+        },
+    );
+    cases.wrong_all(WRONG_SECOND_ROUND);
+    cases.check("second");
+}
+
+/// serde writes a flattened externally tagged unit variant as its name with `null`:
+/// `FlatEnums { id: 1, external: Small::Plain, internal: InnerTagged::Dot }` is
+/// `{"id":1,"Plain":null,"kind":"Dot"}`, but the type is `{ id: number } & Small & InnerTagged`,
+/// whose unit member is `{ id: number } & "Plain" & ...` (an object and a string at once).
+#[test]
+#[ignore = "bug: a flattened externally tagged enum's unit variant is written `\"Unit\": null` by serde; the type intersects the object with the string \"Unit\""]
+fn bug_flattened_external_unit_variant() {
+    let mut cases = Cases {
+        declarations: Some(second_declarations()),
+        ..Cases::default()
+    };
+    let value = FlatEnums {
+        id: 1,
+        external: Small::Plain,
+        internal: InnerTagged::Dot,
+    };
+    cases.value("FlatEnums", &value);
+    assert_eq!(cases.ok[0].1, r#"{"id":1,"Plain":null,"kind":"Dot"}"#);
+    cases.check("bug-flat-external-unit");
+}
+
+/// serde writes nothing for a flattened unit struct: `FlatUnit { id: 1, unit: UnitStruct }` is
+/// `{"id":1}`, but the type is `{ id: number } & UnitStruct`, that is `{ ... } & null`: `never`.
+#[test]
+#[ignore = "bug: a flattened unit struct is typed `& null` (never); serde writes nothing for it"]
+fn bug_flattened_unit_struct() {
+    let mut cases = Cases {
+        declarations: Some(second_declarations()),
+        ..Cases::default()
+    };
+    cases.value(
+        "FlatUnit",
+        &FlatUnit {
+            id: 1,
+            unit: UnitStruct,
+        },
+    );
+    assert_eq!(cases.ok[0].1, r#"{"id":1}"#);
+    cases.check("bug-flat-unit");
+}
+
+/// A derived type named `Record` is declared `export type Record = { entries: Record<string,
+/// number>; ... }`: the maps' `Record<K, V>` now names the user's type, and the `.d.ts` does
+/// not compile (`TS2315: Type 'Record' is not generic`).
+#[test]
+#[ignore = "bug: a type named `Record` shadows the TypeScript global the map types use; the .d.ts does not compile"]
+fn bug_type_named_record() {
+    let mut cases = Cases {
+        declarations: Some(Declarations::new().add::<Record>().to_string()),
+        ..Cases::default()
+    };
+    let entries = BTreeMap::from([("a".to_owned(), 1)]);
+    let colours = BTreeMap::from([(Colour::Green, 1)]);
+    cases.value("Record", &Record { entries, colours });
+    cases.check("bug-record");
 }
