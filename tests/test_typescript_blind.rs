@@ -2605,3 +2605,182 @@ fn bug_type_named_record() {
     cases.value("Record", &Record { entries, colours });
     cases.check("bug-record");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Third round: a generic map key, a generic recursive enum, property names that look like
+// numbers, names with control characters, an internally tagged newtype of an untagged enum.
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Keyed<K: Ord, V> {
+    map: BTreeMap<K, V>,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum List<T> {
+    Nil,
+    Cons(T, Box<List<T>>),
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct NumberLike {
+    #[serde(rename = "0x10")]
+    hex: u8,
+    #[serde(rename = "1e3")]
+    exponent: u8,
+    #[serde(rename = "1.50")]
+    decimal: u8,
+    #[serde(rename = "01")]
+    leading_zero: u8,
+    #[serde(rename = "-1")]
+    negative: u8,
+    #[serde(rename = "1st")]
+    first: u8,
+    #[serde(rename = "new\nline")]
+    newline: u8,
+    #[serde(rename = "tab\there")]
+    tab: u8,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Escaped {
+    #[serde(rename = "new\nline")]
+    Newline,
+    #[serde(rename = "back\\slash")]
+    Backslash { x: u8 },
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+enum InternalOfUntagged {
+    Fields(UntaggedFields),
+    Generic(Choice<u8, bool>),
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct ThirdRound {
+    by_colour: Keyed<Colour, u8>,
+    by_number: Keyed<u32, bool>,
+    list: List<String>,
+    names: NumberLike,
+    escaped: Vec<Escaped>,
+    internal: Vec<InternalOfUntagged>,
+    envelope: Envelope<Choice<u8, u8>>,
+}
+
+fn third_round_value(r: &mut Rng) -> ThirdRound {
+    let list = (0..r.below(4)).fold(List::Nil, |tail, _| List::Cons(g(r), Box::new(tail)));
+    ThirdRound {
+        by_colour: Keyed { map: g(r) },
+        by_number: Keyed { map: g(r) },
+        list,
+        names: NumberLike {
+            hex: 1,
+            exponent: 2,
+            decimal: 3,
+            leading_zero: 4,
+            negative: 5,
+            first: 6,
+            newline: 7,
+            tab: 8,
+        },
+        escaped: vec![Escaped::Newline, Escaped::Backslash { x: g(r) }],
+        internal: vec![
+            InternalOfUntagged::Fields(g(r)),
+            InternalOfUntagged::Fields(g(r)),
+            InternalOfUntagged::Generic(g(r)),
+            InternalOfUntagged::Generic(g(r)),
+        ],
+        envelope: g(r),
+    }
+}
+
+fn third_declarations() -> String {
+    Declarations::new().add::<ThirdRound>().to_string()
+}
+
+#[test]
+fn third_round() {
+    let mut r = Rng::new(0x5EED_0011);
+    let mut cases = Cases {
+        declarations: Some(third_declarations()),
+        ..Cases::default()
+    };
+    for _ in 0..4 * SAMPLES {
+        cases.value("ThirdRound", &third_round_value(&mut r));
+    }
+    let base = json(&third_round_value(&mut r));
+    cases.edits(
+        "ThirdRound",
+        &base,
+        &[
+            (
+                r#""0x10":1"#,
+                r#""16":1"#,
+                "0x10 is a name, not the number 16",
+            ),
+            (
+                r#""1e3":2"#,
+                r#""1000":2"#,
+                "1e3 is a name, not the number 1000",
+            ),
+            (
+                r#""1.50":3"#,
+                r#""1.5":3"#,
+                "1.50 is a name, not the number 1.5",
+            ),
+            (r#""01":4"#, r#""1":4"#, "01 is a name, not the number 1"),
+            (
+                r#""new\nline":7"#,
+                r#""new line":7"#,
+                "an escaped newline in a name",
+            ),
+            (
+                r#"["new\nline","#,
+                r#"["new\\nline","#,
+                "an escaped newline in a variant",
+            ),
+            (
+                r#""back\\slash""#,
+                r#""back\\\\slash""#,
+                "an escaped backslash in a variant",
+            ),
+            (r#""Nil""#, r#"{"Nil":null}"#, "a unit variant is its name"),
+            (
+                r#""type":"Fields","#,
+                r#""type":"Fields","c":1,"#,
+                "no untagged variant has c",
+            ),
+            (
+                r#""type":"Generic","#,
+                r#""type":"Generic","k":"Two","#,
+                "the inner tag",
+            ),
+            (
+                r#""envelope_id":"#,
+                r#""envelope":"#,
+                "the envelope's own field",
+            ),
+        ],
+    );
+    cases.check("third");
+}
+
+/// A map keyed by a type parameter is typed `Record<string, V>` in the generic declaration
+/// (`export type Keyed<K, V> = { map: Record<string, V> };`), so `Keyed<Colour, u8>` accepts
+/// any key, where a map keyed by `Colour` directly is `Partial<Record<Colour, number>>` and
+/// rejects a key that is no variant's name. Looser than it could be rather than wrong: every
+/// value serde writes is accepted.
+#[test]
+#[ignore = "bug (imprecise): a map keyed by a type parameter is `Record<string, V>`, so `Keyed<Colour, V>` accepts keys that are no variant's name"]
+fn bug_generic_map_key_accepts_any_key() {
+    let mut cases = Cases {
+        declarations: Some(third_declarations()),
+        ..Cases::default()
+    };
+    cases.wrong(
+        "Keyed<Colour, number>",
+        r#"{"map": {"DarkRed": 1}}"#,
+        "a key no variant has",
+    );
+    cases.check("bug-generic-key");
+}
