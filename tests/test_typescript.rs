@@ -675,7 +675,7 @@ fn fixtures_are_declared_as_serde_writes_them() {
             .filter(|l| l.starts_with("export type"))
             .collect::<Vec<_>>(),
         [
-            "export type Project = { projectName: string; tasks: Task[]; owner: string | null; scores: Record<string, number>; status: Status; shape: Shape };",
+            "export type Project = { projectName: string; tasks: Task[]; owner: string | null; scores: { [key: string]: number }; status: Status; shape: Shape };",
             "export type Task = { id: number; title: string; done: boolean };",
             "export type Status = { kind: \"draft\" } | { kind: \"active\"; since: string } | { kind: \"closed\"; reason: string; at: number };",
             "export type Shape = { Circle: { radius: number } } | { Rect: [number, number] } | \"Empty\";",
@@ -776,8 +776,8 @@ fn fields_follow_serde_attributes() {
     for part in [
         "export type Everything = { \"first-name\": string; note?: string | null; tags?: string[]; ",
         "optional: number | null; nested_option: boolean | null; count: number; ",
-        "by_id: Record<string, string>; by_color: Partial<Record<Color, number>>; ",
-        "ord: Record<string, number[]>; set: number[]; sorted: string[]; persistent: number[]; ",
+        "by_id: { [key: string]: string }; by_color: { [key in Color]?: number }; ",
+        "ord: { [key: string]: number[] }; set: number[]; sorted: string[]; persistent: number[]; ",
         "list: number[]; pair: [number, string]; triple: [boolean, number, string | null]; ",
         "short: [number, number, number]; long: number[]; page: Page<Task[] | null>; ",
         "tree: Tree; chain: Node<string>; meters: Meters; point: Point; marker: Marker; id: Id; ",
@@ -808,7 +808,7 @@ fn fields_follow_serde_attributes() {
     );
     assert_eq!(
         declaration(&declarations_of::<WithMap>(), "WithMap"),
-        "export type WithMap = { label: string } & Record<string, string>;"
+        "export type WithMap = { label: string } & { [key: string]: string };"
     );
 }
 

@@ -21,14 +21,14 @@
 //! | `[T; N]` with `N <= 16` | `[T, T, ...]` (a tuple of `N`: serde writes it as one) |
 //! | `[T; N]` with `N > 16` | `T[]` |
 //! | tuples up to 12 | `[A, B, ...]` |
-//! | maps (`HashMap`, `BTreeMap`, imbl's `HashMap`, `OrdMap`) | `Record<K, V>` |
+//! | maps (`HashMap`, `BTreeMap`, imbl's `HashMap`, `OrdMap`) | `{ [key: string]: V }` |
 //! | [`Json`](crate::Json), `serde_json::Value` | `JsonValue` (declared) |
 //! | `std::time::Duration` | `{ secs: number; nanos: number }` |
 //! | `std::time::SystemTime` | `{ secs_since_epoch: number; nanos_since_epoch: number }` |
 //!
 //! A map's key is written as a string by `serde_json` whatever its Rust type, so `K` is
 //! `string` for strings, numbers and `bool`. An enum whose variants are all units is written
-//! as its variant's name, so its map is `Partial<Record<Color, V>>`: every key one of the
+//! as its variant's name, so its map is `{ [key in Color]?: V }`: every key one of the
 //! names, not every name present.
 //!
 //! The ecosystem's types of the crate's features: `chrono`'s dates and times, `uuid`, `url`,
@@ -62,7 +62,7 @@
 //!   unit);
 //! - a named struct is an object, a tuple struct a tuple, a newtype its field, a unit struct
 //!   `null`; `tag` on a struct adds `{ tag: "Name" }` (its `rename` if it has one); `flatten` is an intersection
-//!   (`{ ... } & Extra`, `{ ... } & Record<string, V>` for a map); `transparent` is the one
+//!   (`{ ... } & Extra`, `{ ... } & { [key: string]: V }` for a map); `transparent` is the one
 //!   field; `into = "T"` is `T`'s type;
 //! - `with` and `serialize_with` write JSON by hand, so the field (or variant) needs
 //!   `#[ts(type = "...")]`, the TypeScript type said by hand; without it the derive fails
@@ -78,7 +78,8 @@
 //! What the types cannot say: a non-finite float is written `null` by `serde_json` but
 //! typed `number`; a flattened map's value type must admit the other fields' types
 //! (TypeScript's intersection asks each field to be both); an internally tagged newtype
-//! variant of a map has the same limit.
+//! variant of a map has the same limit; a map keyed by a type parameter is keyed by any
+//! string (`Keyed<K, V>` cannot say that `K`'s keys are a few names).
 //!
 //! A flattened `Option<T>` adds `T`'s keys when it is `Some` and none when it is `None`
 //! (serde writes nothing for it), so it is `T | {}` in the intersection
@@ -102,7 +103,7 @@
 //! let mut declarations = Declarations::new();
 //! assert_eq!(
 //!     <HashMap<String, Option<Vec<u32>>>>::type_expression(&mut declarations),
-//!     "Record<string, number[] | null>"
+//!     "{ [key: string]: number[] | null }"
 //! );
 //! assert_eq!(<(bool, [u8; 2])>::type_expression(&mut declarations), "[boolean, [number, number]]");
 //! ```
@@ -151,9 +152,13 @@ pub trait TypeScript {
         "string".to_owned()
     }
 
-    /// The TypeScript type of what the type's values add to the object they are flattened
-    /// into (`#[serde(flatten)]`): the type's expression, except for an `Option`, whose
-    /// `None` adds nothing (serde writes no key for it), so `Option<T>` adds `T | {}`.
+    /// The TypeScript type of what the type's values add to the object they are merged into
+    /// (`#[serde(flatten)]`, or the content of an internally tagged enum's newtype variant,
+    /// see [`tagged_content_expression`](TypeScript::tagged_content_expression)): the type's
+    /// expression, except where serde writes otherwise there. An `Option`'s `None` adds
+    /// nothing (serde writes no key for it), so `Option<T>` adds `T | {}`; a unit (`()`, a
+    /// unit struct, an untagged unit variant) adds nothing, `{}`; an externally tagged unit
+    /// variant adds its name as a key, `{ Name: null }`.
     ///
     /// ```
     /// use immer_core::typescript::{Declarations, TypeScript};
@@ -164,6 +169,22 @@ pub trait TypeScript {
     /// ```
     fn flattened_expression(declarations: &mut Declarations) -> String {
         Self::type_expression(declarations)
+    }
+
+    /// The TypeScript type of what the type's values add as the content of an internally
+    /// tagged enum's newtype variant (`#[serde(tag = "...")]`), which serde merges with the
+    /// tag: what they add when flattened, except an `Option`, which serde cannot write there
+    /// at all (`never`).
+    ///
+    /// ```
+    /// use immer_core::typescript::{Declarations, TypeScript};
+    ///
+    /// let mut declarations = Declarations::new();
+    /// assert_eq!(<()>::tagged_content_expression(&mut declarations), "{}");
+    /// assert_eq!(<Option<()>>::tagged_content_expression(&mut declarations), "never");
+    /// ```
+    fn tagged_content_expression(declarations: &mut Declarations) -> String {
+        Self::flattened_expression(declarations)
     }
 }
 
@@ -416,7 +437,7 @@ pub struct Property {
     pub expression: String,
 }
 
-/// `{ a: A; b?: B }`; `Record<string, never>` (an empty object) when there is no property.
+/// `{ a: A; b?: B }`; `{ [key: string]: never }` (an empty object) when there is no property.
 ///
 /// ```
 /// use immer_core::typescript::*;
@@ -433,7 +454,7 @@ pub struct Property {
 /// ```
 pub fn object(properties: &[Property]) -> String {
     if properties.is_empty() {
-        return "Record<string, never>".to_owned();
+        return "{ [key: string]: never }".to_owned();
     }
     let properties: Vec<String> = properties
         .iter()
@@ -445,20 +466,21 @@ pub fn object(properties: &[Property]) -> String {
     format!("{{ {} }}", properties.join("; "))
 }
 
-/// `Record<string, V>`, or `Partial<Record<K, V>>` when the keys are a few names (`K` is
-/// not `string`).
+/// `{ [key: string]: V }`, or `{ [key in K]?: V }` when the keys are a few names (`K` is
+/// not `string`): what TypeScript's `Record<string, V>` and `Partial<Record<K, V>>` stand
+/// for, written out so that a Rust type named `Record` or `Partial` cannot hide them.
 ///
 /// ```
 /// use immer_core::typescript::*;
 ///
-/// assert_eq!(record("string", "number"), "Record<string, number>");
-/// assert_eq!(record("Color", "number"), "Partial<Record<Color, number>>");
+/// assert_eq!(record("string", "number"), "{ [key: string]: number }");
+/// assert_eq!(record("Color", "number"), "{ [key in Color]?: number }");
 /// ```
 pub fn record(key: &str, value: &str) -> String {
     if key == "string" {
-        format!("Record<string, {value}>")
+        format!("{{ [key: string]: {value} }}")
     } else {
-        format!("Partial<Record<{key}, {value}>>")
+        format!("{{ [key in {key}]?: {value} }}")
     }
 }
 
@@ -484,7 +506,16 @@ fixed!(
     std::net::Ipv4Addr, std::net::Ipv6Addr, std::net::SocketAddr, std::net::SocketAddrV4,
     std::net::SocketAddrV6,
 );
-fixed!("null": ());
+/// `null`; merged into an object (flattened, or an internally tagged newtype's content), it
+/// adds nothing: `{}`.
+impl TypeScript for () {
+    fn type_expression(_: &mut Declarations) -> String {
+        "null".to_owned()
+    }
+    fn flattened_expression(_: &mut Declarations) -> String {
+        "{}".to_owned()
+    }
+}
 fixed!("{ secs: number; nanos: number }": std::time::Duration);
 fixed!("{ secs_since_epoch: number; nanos_since_epoch: number }": std::time::SystemTime);
 
@@ -500,6 +531,9 @@ macro_rules! through {
             }
             fn flattened_expression(declarations: &mut Declarations) -> String {
                 T::flattened_expression(declarations)
+            }
+            fn tagged_content_expression(declarations: &mut Declarations) -> String {
+                T::tagged_content_expression(declarations)
             }
         }
     )+};
@@ -517,6 +551,9 @@ impl<T: TypeScript + ToOwned + ?Sized> TypeScript for Cow<'_, T> {
     fn flattened_expression(declarations: &mut Declarations) -> String {
         T::flattened_expression(declarations)
     }
+    fn tagged_content_expression(declarations: &mut Declarations) -> String {
+        T::tagged_content_expression(declarations)
+    }
 }
 
 impl<T: TypeScript> TypeScript for Option<T> {
@@ -533,6 +570,11 @@ impl<T: TypeScript> TypeScript for Option<T> {
     fn flattened_expression(declarations: &mut Declarations) -> String {
         let inner = T::flattened_expression(declarations);
         union(&[inner.as_str(), "{}"])
+    }
+    /// serde refuses to write an `Option` as an internally tagged variant's content, `Some`
+    /// or `None`.
+    fn tagged_content_expression(_: &mut Declarations) -> String {
+        "never".to_owned()
     }
 }
 
@@ -730,7 +772,10 @@ mod tests {
     #[test]
     fn operators_are_parenthesized_only_at_the_top_level() {
         assert_eq!(array("number | null"), "(number | null)[]");
-        assert_eq!(array("Record<string, A | B>"), "Record<string, A | B>[]");
+        assert_eq!(
+            array("{ [key: string]: A | B }"),
+            "{ [key: string]: A | B }[]"
+        );
         assert_eq!(array("\"a | b\""), "\"a | b\"[]");
         assert_eq!(
             intersection(&["{ t: \"A\" }", "B | C"]),

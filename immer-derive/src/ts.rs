@@ -8,6 +8,8 @@
 //! expression is the parameter's name, so `struct Page<T> { items: Vec<T> }` is declared
 //! `export type Page<T> = { items: T[] };` and referred to as `Page<Task>`.
 
+use std::cell::Cell;
+
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
@@ -63,6 +65,10 @@ struct Generator<'i, 'a> {
     substituted_self: TokenStream,
     /// Each type parameter and its placeholder.
     parameters: Vec<(Ident, Ident)>,
+    /// Whether the body being written is what the type adds to an object it is merged into
+    /// (its `flattened_expression`, written inline with the real type parameters) rather
+    /// than its declaration.
+    merged: Cell<bool>,
 }
 
 /// Whether serde writes the field (or variant): `skip_deserializing` alone leaves it in.
@@ -117,12 +123,17 @@ impl<'i, 'a> Generator<'i, 'a> {
             container,
             substituted_self,
             parameters,
+            merged: Cell::new(false),
         }
     }
 
     /// `tokens` with each type parameter replaced by its placeholder, and `Self` by the
     /// type with placeholders.
     fn substitute(&self, tokens: TokenStream) -> TokenStream {
+        if self.merged.get() {
+            // Written inline in the type's own impl, where its parameters are in scope.
+            return tokens;
+        }
         tokens
             .into_iter()
             .map(|tree| match tree {
@@ -165,20 +176,46 @@ impl<'i, 'a> Generator<'i, 'a> {
         }
         if let Some((path, symbol)) = &field.attrs.with {
             if symbol.0 != DESERIALIZE_WITH.0 {
-                self.cx.error_spanned_by(
+                self.error_spanned_by(
                     path,
                     format!("`#[serde({symbol})]` writes this field's JSON by hand, so its TypeScript type cannot be known from its Rust type; say it with `#[ts(type = \"...\")]` on the field"),
                 );
             }
         }
         if field.attrs.flatten.is_some() {
-            // What the value adds to the object it is flattened into: `T | {}` for an
-            // `Option`, whose `None` adds nothing.
-            let krate = &self.krate;
-            let ty = self.substitute(field.ty.to_token_stream());
-            return quote!(<#ty as #krate::TypeScript>::flattened_expression(__declarations));
+            return self.merged_expression(field.ty);
         }
         self.type_expression(field.ty)
+    }
+
+    /// Reports a mistake, once: not again while the merged body is written.
+    fn error_spanned_by<A: ToTokens>(&self, tokens: A, message: impl std::fmt::Display) {
+        if !self.merged.get() {
+            self.cx.error_spanned_by(tokens, message);
+        }
+    }
+
+    /// A newtype variant's one field, as what it adds to the object an internally tagged
+    /// enum merges it into with the tag.
+    fn merged_field(&self, field: &Field<'_>) -> TokenStream {
+        let by_hand = TsAttrs::from_ast(&Ctxt::new(), &field.original.attrs, Position::Member)
+            .ty
+            .is_some();
+        if by_hand || field.attrs.with.is_some() {
+            return self.field(field);
+        }
+        let krate = &self.krate;
+        let ty = self.substitute(field.ty.to_token_stream());
+        quote!(<#ty as #krate::TypeScript>::tagged_content_expression(__declarations))
+    }
+
+    /// What a value of `ty` adds to the object it is merged into (flattened, or an internally
+    /// tagged newtype's content): `T | {}` for an `Option`, whose `None` adds nothing, and so
+    /// on (`TypeScript::flattened_expression`).
+    fn merged_expression(&self, ty: &Type) -> TokenStream {
+        let krate = &self.krate;
+        let ty = self.substitute(ty.to_token_stream());
+        quote!(<#ty as #krate::TypeScript>::flattened_expression(__declarations))
     }
 
     fn string(value: &str) -> TokenStream {
@@ -262,6 +299,8 @@ impl<'i, 'a> Generator<'i, 'a> {
             Style::Named => self.named(fields, None),
             Style::Tuple => self.tuple(fields),
             Style::Newtype => self.newtype(fields),
+            // Merged into an object, a unit adds nothing.
+            Style::Unit if self.merged.get() => Self::string("{}"),
             Style::Unit => Self::string("null"),
         }
     }
@@ -306,7 +345,7 @@ impl<'i, 'a> Generator<'i, 'a> {
                 quote!(#krate::typescript::union::<::std::string::String>(&[#(#alternatives),*]))
             }
             Data::Union(data) => {
-                self.cx.error_spanned_by(
+                self.error_spanned_by(
                     data.union_token,
                     "`TypeScript` cannot be derived for a union: serde does not serialize unions; use an enum",
                 );
@@ -335,7 +374,7 @@ impl<'i, 'a> Generator<'i, 'a> {
             TsAttrs::from_ast(&self.cx, &variant.original.attrs, Position::Member).ty;
         if let (Some((path, symbol)), None) = (&variant.attrs.with, &hand_written) {
             if symbol.0 != DESERIALIZE_WITH.0 {
-                self.cx.error_spanned_by(
+                self.error_spanned_by(
                     path,
                     format!("`#[serde({symbol})]` writes this variant's JSON by hand, so its TypeScript type cannot be known from its fields; say it with `#[ts(type = \"...\")]` on the variant"),
                 );
@@ -346,15 +385,26 @@ impl<'i, 'a> Generator<'i, 'a> {
             |properties: &[TokenStream]| quote!(#krate::typescript::object(&[#(#properties),*]));
         let untagged = attrs.untagged.as_ref().or(variant.attrs.untagged.as_ref());
         match (&attrs.tag, &attrs.content, untagged) {
-            (_, _, Some(_)) => self
-                .content(variant, hand_written)
-                .unwrap_or_else(|| Self::string("null")),
+            (_, _, Some(_)) => self.content(variant, hand_written).unwrap_or_else(|| {
+                // Merged into an object, an untagged unit adds nothing.
+                Self::string(if self.merged.get() { "{}" } else { "null" })
+            }),
             (Some((_, tag)), None, None) => {
                 let tag_property = self.tag_property(tag, name);
                 match (variant.style, hand_written) {
                     (Style::Named, None) => self.named(&variant.fields, Some(tag_property)),
                     (Style::Unit, None) => object(&[tag_property]),
                     (Style::Tuple, None) => Self::string("never"),
+                    // serde merges the tag into what the content writes: its object, or
+                    // nothing for a unit, or `"Name": null` for an external unit variant.
+                    (Style::Newtype, None) => match variant.fields.as_slice() {
+                        [field] if serialized(field.attrs.serde_skip.as_ref()) => {
+                            let tag_object = object(&[tag_property]);
+                            let content = self.merged_field(field);
+                            quote!(#krate::typescript::intersection::<::std::string::String>(&[#tag_object, #content]))
+                        }
+                        _ => object(&[tag_property]),
+                    },
                     _ => {
                         let content = self
                             .content(variant, hand_written)
@@ -374,6 +424,10 @@ impl<'i, 'a> Generator<'i, 'a> {
                 }
             }
             (None, _, None) => match self.content(variant, hand_written) {
+                // Merged into an object, an external unit variant is its name as a key.
+                None if self.merged.get() => {
+                    object(&[self.property(name, false, &Self::string("null"))])
+                }
                 None => quote!(#krate::typescript::string_literal(#name)),
                 Some(content) => object(&[self.property(name, false, &content)]),
             },
@@ -444,6 +498,40 @@ impl<'i, 'a> Generator<'i, 'a> {
         }
     }
 
+    /// `flattened_expression`, when what the type adds to an object it is merged into is not
+    /// its own expression: a unit struct adds nothing, and an enum's unit variants, externally
+    /// tagged or untagged, add their name as a key or nothing.
+    fn flattened_expression(&self) -> TokenStream {
+        let input = self.input;
+        if self.container.ty.is_some() || input.attrs.into.is_some() {
+            return TokenStream::new();
+        }
+        let differs = match &input.data {
+            Data::Struct(style, _) => *style == Style::Unit && input.attrs.tag.is_none(),
+            Data::Enum(variants) => variants.iter().any(|v| {
+                let untagged = input.attrs.untagged.is_some() || v.attrs.untagged.is_some();
+                serialized(v.attrs.skip.as_ref())
+                    && v.style == Style::Unit
+                    && (untagged || input.attrs.tag.is_none())
+            }),
+            Data::Union(_) => false,
+        };
+        if !differs {
+            return TokenStream::new();
+        }
+        self.merged.set(true);
+        let body = self.body();
+        self.merged.set(false);
+        let krate = &self.krate;
+        quote! {
+            fn flattened_expression(
+                __declarations: &mut #krate::typescript::Declarations,
+            ) -> ::std::string::String {
+                #body
+            }
+        }
+    }
+
     fn impl_type_script(&self) -> TokenStream {
         let krate = &self.krate;
         let input = self.input.original;
@@ -459,6 +547,7 @@ impl<'i, 'a> Generator<'i, 'a> {
         let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
         let body = self.body();
         let key_expression = self.key_expression();
+        let flattened_expression = self.flattened_expression();
         let parameter_names: Vec<String> = self
             .parameters
             .iter()
@@ -514,6 +603,7 @@ impl<'i, 'a> Generator<'i, 'a> {
                     #reference
                 }
                 #key_expression
+                #flattened_expression
             }
         }
     }
