@@ -407,13 +407,8 @@ impl Arb for Names {
     }
 }
 
-/// One struct per rename rule, with the names a rule can get wrong. In a module of their
-/// own: `Draftable` names the setter of `_leading` `set__leading`, which warns
-/// (`non_snake_case`) in the user's crate.
-#[allow(
-    non_snake_case,
-    reason = "the derive's setter of `_leading` is `set__leading`"
-)]
+/// One struct per rename rule, with the names a rule can get wrong (a field `_leading` has
+/// the setter `set__leading`, which the derive allows past `non_snake_case`).
 mod rule_structs {
     use super::{Arb, Draftable, Rng, TypeScript, g};
     use serde::{Deserialize, Serialize};

@@ -131,6 +131,8 @@ pub(super) fn field_methods(
 
         #[doc = #setter_doc]
         #[inline]
+        // `set_` and a field named `_leading` make `set__leading`, which is not snake case.
+        #[allow(non_snake_case)]
         #vis fn #setter(&mut self, value: #ty) {
             #krate::__private::set_place(&mut #place, value);
         }
