@@ -419,16 +419,10 @@ fn the_touches_cases_are_written_for_the_javascript_client() {
     }
     assert!(yes > 100 && no > 100, "{yes} touch, {no} do not");
     let lines: Vec<String> = cases.iter().map(Value::to_string).collect();
-    let text = format!("[\n{}\n]\n", lines.join(",\n"));
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/touches.json");
-    if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
-        std::fs::write(&file, text).expect("the vector file is writable");
-        return;
-    }
-    let committed = std::fs::read_to_string(&file).unwrap_or_default();
-    assert!(
-        committed == text,
-        "tests/data/touches.json is stale: rewrite it with IMMER_UPDATE_VECTORS=1 cargo test \
-         --test test_touches, and check the JavaScript client against it"
+    vectors::check_committed(
+        "tests/data/touches.json",
+        &format!("[\n{}\n]\n", lines.join(",\n")),
+        "rewrite it with IMMER_UPDATE_VECTORS=1 cargo test --test test_touches, and check the \
+         JavaScript client against it",
     );
 }

@@ -875,18 +875,11 @@ fn workspace_root() -> PathBuf {
 
 #[test]
 fn committed_fixtures_are_up_to_date() {
-    let text = declarations_of::<Project>();
-    let path = workspace_root().join("clients/js/test/ts/fixtures.d.ts");
-    if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, &text).expect("the fixtures file is writable");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: the fixture types changed; rewrite it with \
-         IMMER_UPDATE_VECTORS=1 cargo test --test test_typescript",
-        path.display()
+    vectors::check_committed(
+        "clients/js/test/ts/fixtures.d.ts",
+        &declarations_of::<Project>(),
+        "the fixture types changed; rewrite it with IMMER_UPDATE_VECTORS=1 cargo test --test \
+         test_typescript",
     );
 }
 

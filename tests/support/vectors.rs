@@ -17,6 +17,23 @@ pub(crate) fn check_vectors(
     body: serde_json::Value,
     command: &str,
 ) {
+    let mut document = serde_json::Map::new();
+    document.insert("about".to_owned(), about.into());
+    document.insert(key.to_owned(), body);
+    let text = serde_json::to_string(&document).expect("vectors are JSON") + "\n";
+    check_committed(
+        file,
+        &text,
+        &format!(
+            "the answers changed; rewrite it with IMMER_UPDATE_VECTORS=1 {command}, and check \
+             the JavaScript port against it (npm test in clients/js)"
+        ),
+    );
+}
+
+/// Checks that `file` (relative to the workspace's root) holds `text`, or writes it when
+/// `IMMER_UPDATE_VECTORS` is set; a stale file fails with `what_to_do`.
+pub(crate) fn check_committed(file: &str, text: &str, what_to_do: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The root crate's tests, or a member crate's one level below it.
     let root = if root.join("clients").is_dir() {
@@ -25,19 +42,14 @@ pub(crate) fn check_vectors(
         root.parent().expect("a member crate lies in the workspace")
     };
     let path = root.join(file);
-    let mut document = serde_json::Map::new();
-    document.insert("about".to_owned(), about.into());
-    document.insert(key.to_owned(), body);
-    let text = serde_json::to_string(&document).expect("vectors are JSON") + "\n";
     if std::env::var_os("IMMER_UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, text).expect("the vector file is writable");
+        std::fs::write(&path, text).expect("the committed file is writable");
         return;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == text,
-        "{} is stale: the answers changed; rewrite it with IMMER_UPDATE_VECTORS=1 {command}, and \
-         check the JavaScript port against it (npm test in clients/js)",
+        "{} is stale: {what_to_do}",
         path.display()
     );
 }
