@@ -78,8 +78,11 @@
 //! What the types cannot say: a non-finite float is written `null` by `serde_json` but
 //! typed `number`; a flattened map's value type must admit the other fields' types
 //! (TypeScript's intersection asks each field to be both); an internally tagged newtype
-//! variant of a map has the same limit; a map keyed by a type parameter is keyed by any
-//! string (`Keyed<K, V>` cannot say that `K`'s keys are a few names).
+//! variant of a map has the same limit.
+//!
+//! A map keyed by a generic type's parameter is keyed by `MapKey<K>` in the generic
+//! declaration (declared beside it: `K extends string ? K : string`), so `Keyed<Color, V>`
+//! takes only `Color`'s names as keys and `Keyed<u32, V>` any string.
 //!
 //! A flattened `Option<T>` adds `T`'s keys when it is `Some` and none when it is `None`
 //! (serde writes nothing for it), so it is `T | {}` in the intersection
@@ -668,6 +671,25 @@ map!(
     [] imbl::HashMap<K, V>,
     [] imbl::OrdMap<K, V>,
 );
+
+/// The keys of a map keyed by a generic type's parameter `parameter`, in the generic
+/// declaration: `MapKey<K>` (declared once, `K extends string ? K : string`), so that the
+/// instantiation `Keyed<Color, V>` keys it by `Color`'s names and `Keyed<u32, V>` by any
+/// string, as serde writes each.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// let mut declarations = Declarations::new();
+/// assert_eq!(map_key(&mut declarations, "K"), "MapKey<K>");
+/// assert!(declarations.to_string().contains("export type MapKey<K> = K extends string ? K : string;"));
+/// ```
+pub fn map_key(declarations: &mut Declarations, parameter: &str) -> String {
+    declarations.declare("immer::MapKey", "MapKey", &["K"], |_| {
+        "K extends string ? K : string".to_owned()
+    });
+    format!("MapKey<{parameter}>")
+}
 
 /// The declaration of any JSON value, which [`Json`](crate::Json) and `serde_json::Value`
 /// are written as.

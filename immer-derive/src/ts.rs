@@ -568,6 +568,12 @@ impl<'i, 'a> Generator<'i, 'a> {
                     ) -> ::std::string::String {
                         ::std::string::String::from(#param)
                     }
+                    // As a map's key, the parameter's names where it has a few.
+                    fn key_expression(
+                        __declarations: &mut #krate::typescript::Declarations,
+                    ) -> ::std::string::String {
+                        #krate::typescript::map_key(__declarations, #param)
+                    }
                 }
             }
         });
