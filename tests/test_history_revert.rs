@@ -1298,67 +1298,19 @@ mod shapes {
     }
 }
 
+#[path = "support/counting.rs"]
+mod counting;
+
 /// What skipping costs: it reads the state only where the entries go, so skipping one entry of
 /// a board of 100,000 todos allocates what the entries touch, not a copy of the board. Every
 /// allocation of the test's thread is counted.
 mod cost {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
     use std::sync::Arc;
 
     use immer::{Draftable, History, Json, Vector, apply_patches, revert_through};
     use serde::{Deserialize, Serialize};
 
-    struct Counting;
-
-    thread_local! {
-        static HELD: Cell<isize> = const { Cell::new(0) };
-        static PEAK: Cell<isize> = const { Cell::new(0) };
-    }
-
-    fn count(bytes: usize, sign: isize) {
-        let bytes = isize::try_from(bytes).unwrap_or(isize::MAX);
-        let _ = HELD.try_with(|held| {
-            held.set(held.get() + sign * bytes);
-            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(held.get())));
-        });
-    }
-
-    #[allow(
-        unsafe_code,
-        reason = "a global allocator is an unsafe trait; this one only forwards to System"
-    )]
-    // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-    // contract; counting touches only thread-local integers and never allocates.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            count(layout.size(), 1);
-            // SAFETY: forwarded as received.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            count(layout.size(), -1);
-            // SAFETY: forwarded as received.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            count(layout.size(), -1);
-            count(new_size, 1);
-            // SAFETY: forwarded as received.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    #[global_allocator]
-    static ALLOCATOR: Counting = Counting;
-
-    /// What `f` returns, and the most bytes it held at once beyond what was held before.
-    fn peak<R>(f: impl FnOnce() -> R) -> (R, isize) {
-        let before = HELD.with(Cell::get);
-        PEAK.with(|p| p.set(before));
-        let out = f();
-        (out, PEAK.with(Cell::get) - before)
-    }
+    use super::counting::peak;
 
     #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
     struct Board {

@@ -5,8 +5,6 @@
 //! half-apply; serde reads and writes exactly as `serde_json::Value` does. And `History`,
 //! the derive and sync with it, and what a small object costs in memory.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -20,55 +18,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 mod common;
+#[path = "support/counting.rs"]
+mod counting;
 
 // ---- What a small object costs: every allocation of this test's thread, counted.
 
-/// The system allocator, counting the bytes each thread holds (the tests of this file run
-/// on threads of their own, so a count measures one test).
-struct Counting;
-
-thread_local! {
-    static HELD: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(bytes: usize, sign: isize) {
-    let bytes = isize::try_from(bytes).unwrap_or(isize::MAX);
-    let _ = HELD.try_with(|held| held.set(held.get() + sign * bytes));
-}
-
-#[allow(
-    unsafe_code,
-    reason = "a global allocator is an unsafe trait; this one only forwards to System"
-)]
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// contract; counting touches only a thread-local integer and never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size(), 1);
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(layout.size(), -1);
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(layout.size(), -1);
-        count(new_size, 1);
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
 /// The bytes `make` leaves allocated per item, for `n` items.
 fn bytes_per<T>(n: usize, make: impl FnOnce() -> T) -> (T, f64) {
-    let before = HELD.with(Cell::get);
+    let before = counting::held();
     let built = make();
-    let after = HELD.with(Cell::get);
+    let after = counting::held();
     #[allow(clippy::cast_precision_loss, reason = "a ratio to print")]
     let per = (after - before) as f64 / n as f64;
     (built, per)
