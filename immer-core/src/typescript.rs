@@ -522,10 +522,10 @@ impl TypeScript for () {
 fixed!("{ secs: number; nanos: number }": std::time::Duration);
 fixed!("{ secs_since_epoch: number; nanos_since_epoch: number }": std::time::SystemTime);
 
-/// Types written as what they hold.
+/// Types written as what they hold, `T`: each of `T`'s expressions.
 macro_rules! through {
-    ($($ty:ty),+ $(,)?) => {$(
-        impl<T: TypeScript + ?Sized> TypeScript for $ty {
+    ($(impl<T: $($bound:path)?> for $ty:ty;)+) => {$(
+        impl<T: TypeScript $(+ $bound)? + ?Sized> TypeScript for $ty {
             fn type_expression(declarations: &mut Declarations) -> String {
                 T::type_expression(declarations)
             }
@@ -542,21 +542,13 @@ macro_rules! through {
     )+};
 }
 
-through!(Box<T>, Arc<T>, Rc<T>, &T, &mut T);
-
-impl<T: TypeScript + ToOwned + ?Sized> TypeScript for Cow<'_, T> {
-    fn type_expression(declarations: &mut Declarations) -> String {
-        T::type_expression(declarations)
-    }
-    fn key_expression(declarations: &mut Declarations) -> String {
-        T::key_expression(declarations)
-    }
-    fn flattened_expression(declarations: &mut Declarations) -> String {
-        T::flattened_expression(declarations)
-    }
-    fn tagged_content_expression(declarations: &mut Declarations) -> String {
-        T::tagged_content_expression(declarations)
-    }
+through! {
+    impl<T:> for Box<T>;
+    impl<T:> for Arc<T>;
+    impl<T:> for Rc<T>;
+    impl<T:> for &T;
+    impl<T:> for &mut T;
+    impl<T: ToOwned> for Cow<'_, T>;
 }
 
 impl<T: TypeScript> TypeScript for Option<T> {
