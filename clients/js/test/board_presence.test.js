@@ -1,24 +1,13 @@
 // Presence on the demo board, in headless Chromium: who is on a board appears on the others'
 // pages, with the todo under their pointer; a viewer shows up too; someone on another board
 // never does; a page that closes is gone from the others' pages.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor, launchBrowser, openBoardPage } from './server.js';
+import { waitFor, openBoardPage, serverAndBrowser } from './server.js';
 
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const openBoard = (user, board) => openBoardPage(browser, server, user, board);
+const openBoard = (user, board) => openBoardPage(env.browser, env.server, user, board);
 
 /** The users the page shows on its board, besides its own. */
 const online = (page) => page.$$eval('#online .who:not(.me)', (els) => els.map((el) => el.dataset.user).sort());
@@ -34,7 +23,7 @@ async function shows(page, what, expected, read) {
 
 test('the board shows who is on it and where, and takes away who left', async () => {
   for (const name of ['team', 'elsewhere']) {
-    assert.equal((await server.api('POST', '/api/boards', { token: 'ann', body: { name } })).status, 201);
+    assert.equal((await env.server.api('POST', '/api/boards', { token: 'ann', body: { name } })).status, 201);
   }
   const bob = await openBoard('bob', 'team');
   const ann = await openBoard('ann', 'team');

@@ -6,31 +6,20 @@
 // renders again, once. The page edits through: a tick, an added todo, a renamed todo and a new
 // title there reach Bob. Presence shows both ways between the React page and the plain one,
 // without rendering a todo again.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { connect } from '../index.js';
-import { startServer, waitFor, launchBrowser, shownBoard, openBoardPage } from './server.js';
+import { waitFor, shownBoard, openBoardPage, serverAndBrowser } from './server.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 /**
  * The React page of board `board` for `user`, in a context of its own, open on the board; its
  * script errors and console errors are collected in `errors`.
  */
 async function openReactPage(user, board) {
-  const context = await browser.newContext({ viewport: { width: 640, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 640, height: 900 } });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
@@ -40,7 +29,7 @@ async function openReactPage(user, board) {
       errors.push(new Error(`${message.text()} (${message.location().url})`));
     }
   });
-  await page.goto(`${server.http}/b/${board}/react?token=${user}`);
+  await page.goto(`${env.server.http}/b/${board}/react?token=${user}`);
   await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
   return { page, errors, context };
 }
@@ -67,7 +56,7 @@ const renders = (page, id) => page.evaluate((id) => ({ todo: window.__renders[id
 const editTodo = (store, id, change) => store.update((d) => change(d.todos.find((t) => t.id === id)));
 
 test('a todo re-renders only when it changes, and the page shows every change', async () => {
-  const bob = await connect(server.ws, { token: 'bob', WebSocket });
+  const bob = await connect(env.server.ws, { token: 'bob', WebSocket });
   try {
     bob.update((d) => {
       d.todos.push({ id: 'b', text: 'B', done: false }, { id: 'a', text: 'A', done: false }, { id: 'c', text: 'C', done: false });
@@ -144,9 +133,9 @@ test('a todo re-renders only when it changes, and the page shows every change', 
 });
 
 test('presence shows both ways between the React page and the plain page, and renders no todo', async () => {
-  assert.equal((await server.api('POST', '/api/boards', { token: 'ann', body: { name: 'meeting' } })).status, 201);
+  assert.equal((await env.server.api('POST', '/api/boards', { token: 'ann', body: { name: 'meeting' } })).status, 201);
   const ann = await openReactPage('ann', 'meeting');
-  const bob = await openBoardPage(browser, server, 'bob', 'meeting');
+  const bob = await openBoardPage(env.browser, env.server, 'bob', 'meeting');
   const online = () => ann.page.$$eval('#online .who:not(.me)', (els) => els.map((el) => el.dataset.user));
   const at = (page, id) => page.$$eval(`#todos li[data-id="${id}"] .at`, (els) => els.map((el) => el.dataset.user));
   await waitFor(async () => JSON.stringify(await online()) === '["bob"]', "bob on ann's React page");
@@ -169,10 +158,10 @@ test('presence shows both ways between the React page and the plain page, and re
 });
 
 test('the plain page and the React page link to each other', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const page = await context.newPage();
-    await page.goto(`${server.http}/b/welcome?token=bob`);
+    await page.goto(`${env.server.http}/b/welcome?token=bob`);
     await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
     await page.click('#react');
     await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
@@ -187,10 +176,10 @@ test('the plain page and the React page link to each other', async () => {
 });
 
 test('a board that is not there is said so on the React page', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const page = await context.newPage();
-    await page.goto(`${server.http}/b/nowhere/react?token=ann`);
+    await page.goto(`${env.server.http}/b/nowhere/react?token=ann`);
     await page.waitForSelector('#status[data-state="closed"]', { timeout: 15000 });
     assert.match(await page.textContent('#status'), /nowhere/);
   } finally {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -138,4 +139,21 @@ export async function openBoardPage(browser, server, user, board) {
   await page.goto(`${server.http}/b/${board}?token=${user}`);
   await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
   return { page, errors, context };
+}
+
+/**
+ * The demo server and headless Chromium for the tests of one file: both start before its first
+ * test and stop after its last. Read them as `env.server` and `env.browser` inside the tests.
+ */
+export function serverAndBrowser() {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

@@ -3,29 +3,18 @@
 // another; Ann undoes (with the button, then Ctrl+Shift+Z to redo, then Ctrl+Z): her todo is
 // the one unticked, wherever it now is, and every edit of Bob's stays. Then Bob removes the
 // todo Ann ticked last: her undo is skipped, and the page says it was Bob.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor, launchBrowser, shownBoard, openBoardPage } from './server.js';
+import { waitFor, shownBoard, openBoardPage, serverAndBrowser } from './server.js';
 
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const openBoard = (user, board) => openBoardPage(browser, server, user, board);
+const openBoard = (user, board) => openBoardPage(env.browser, env.server, user, board);
 
 /** Waits until every page has its edits answered and shows the server's board. */
 async function settled(board, ...pages) {
   await waitFor(async () => {
-    const { version, state } = await server.state(board);
+    const { version, state } = await env.server.state(board);
     for (const page of pages) {
       const status = await page.$eval('#status', (el) => ({ ...el.dataset }));
       if (status.state !== 'open' || status.pending !== '0' || Number(status.version) !== version) return false;
@@ -50,10 +39,10 @@ async function shown(page) {
 }
 
 test("an undo reverts the user's own edit where it now is, and leaves the other user's edits", async () => {
-  assert.equal((await server.api('POST', '/api/boards', { token: 'ann', body: { name: 'undo' } })).status, 201);
+  assert.equal((await env.server.api('POST', '/api/boards', { token: 'ann', body: { name: 'undo' } })).status, 201);
   const ann = await openBoard('ann', 'undo');
   const bob = await openBoard('bob', 'undo');
-  const { state } = await server.state('undo');
+  const { state } = await env.server.state('undo');
   const before = state.todos.map((t) => `${t.text}${t.done ? ' ✓' : ''}`);
 
   for (const text of ['a', 'b', 'c']) await add(ann.page, text);
