@@ -54,7 +54,8 @@
 //!   `rename_all`;
 //! - `skip` and `skip_serializing` leave a field or variant out (`skip_deserializing` alone
 //!   does not); `skip_serializing_if` makes a field optional (`name?: T`); an `Option` field
-//!   is `T | null` and always present;
+//!   is `T | null` and always present; on a tuple's element `skip_serializing_if` is an error
+//!   (the elements after it change places at run time): say such a type by hand;
 //! - enums as serde writes each representation: externally tagged (`"Unit"`,
 //!   `{ Newtype: T }`, `{ Tuple: [A, B] }`, `{ Struct: { ... } }`), internally tagged
 //!   (`{ t: "Unit" }`, `{ t: "Struct"; ... }`, `{ t: "Newtype" } & T`), adjacently tagged

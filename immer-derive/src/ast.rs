@@ -120,6 +120,11 @@ impl<'a> Input<'a> {
     }
 }
 
+/// Whether serde writes the field (or variant): `skip_deserializing` alone leaves it in.
+pub(crate) fn serialized(skip: Option<&(syn::Path, crate::symbol::Symbol)>) -> bool {
+    skip.is_none_or(|(_, symbol)| symbol.0 == SKIP_DESERIALIZING.0)
+}
+
 fn fields_from_syn<'a>(
     cx: &Ctxt,
     fields: &'a syn::Fields,

@@ -15,9 +15,9 @@ use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{DeriveInput, GenericParam, Ident, Type, parse_quote};
 
-use crate::ast::{Data, Field, Input, Style, Variant};
+use crate::ast::{Data, Field, Input, Style, Variant, serialized};
 use crate::ctxt::Ctxt;
-use crate::symbol::{DESERIALIZE_WITH, SKIP_DESERIALIZING};
+use crate::symbol::DESERIALIZE_WITH;
 use crate::ts_attr::{Position, TsAttrs};
 
 /// The derive's output: the impl, or the errors and a stub impl, so that one mistake gives
@@ -69,11 +69,6 @@ struct Generator<'i, 'a> {
     /// (its `flattened_expression`, written inline with the real type parameters) rather
     /// than its declaration.
     merged: Cell<bool>,
-}
-
-/// Whether serde writes the field (or variant): `skip_deserializing` alone leaves it in.
-fn serialized(skip: Option<&(syn::Path, crate::symbol::Symbol)>) -> bool {
-    skip.is_none_or(|(_, symbol)| symbol.0 == SKIP_DESERIALIZING.0)
 }
 
 impl<'i, 'a> Generator<'i, 'a> {
@@ -281,7 +276,12 @@ impl<'i, 'a> Generator<'i, 'a> {
         let elements = fields
             .iter()
             .filter(|f| serialized(f.attrs.serde_skip.as_ref()))
-            .map(|f| self.field(f));
+            .map(|f| {
+                if let Some((path, ())) = &f.attrs.skip_serializing_if {
+                    self.error_spanned_by(path, "`#[serde(skip_serializing_if)]` on a tuple's element: serde leaves the element out at run time, so the tuple's length and the places of the elements after it change; say the whole type with `#[ts(type = \"...\")]` on the type (or on the variant)");
+                }
+                self.field(f)
+            });
         quote!(#krate::typescript::tuple::<::std::string::String>(&[#(#elements),*]))
     }
 
