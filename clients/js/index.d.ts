@@ -413,6 +413,8 @@ export declare class SharedDocument<S = any, E = StoreEvents> {
   readonly isSettled: boolean;
   /** Whether it started from what its storage kept (`persist`), before the server answered. */
   readonly restored: boolean;
+  /** Where the document is kept between page loads (`persist`, with its key), or `null`. */
+  readonly persist: Required<PersistOptions> | null;
   /**
    * The state as this client sees it: the server's, with its own pending edits applied.
    *
@@ -544,6 +546,18 @@ export declare const SAVED_FORMAT: number;
 
 /** A `DocumentStorage` in IndexedDB (the browser): one object store in the database `name`. */
 export declare function indexedDBStorage(name?: string): DocumentStorage;
+
+/**
+ * Holds the Web Lock `name` for the page's life, so one tab at a time keeps a document in one
+ * storage record: `true` once held, `false` if another page still holds it after `timeout` ms
+ * (3000 by default) or there are no Web Locks. Never rejects.
+ */
+export declare function tabLock(name: string, options?: { timeout?: number; locks?: TabLocks }): Promise<boolean>;
+
+/** What `tabLock` asks of a lock manager: the part of the browser's `navigator.locks` it uses. */
+export interface TabLocks {
+  request(name: string, options: object, callback: () => unknown): Promise<unknown>;
+}
 
 /** A `DocumentStorage` in memory, copying what it keeps (Node, tests). */
 export declare function memoryStorage(): DocumentStorage & { readonly entries: Map<string, unknown> };

@@ -192,6 +192,38 @@ export function indexedDBStorage(name = 'immer-rs-client', indexedDB = globalThi
 }
 
 /**
+ * Holds the Web Lock `name` for as long as the page lives: one page (tab) of a browser at a
+ * time should keep a document in one storage record, since two would resume one saved session
+ * side by side. Resolves `true` once this page holds the lock, and `false` when another page
+ * still holds it after `timeout` ms (a reloaded page waits that long for the page it replaces
+ * to let go) or the browser has no Web Locks; never rejects.
+ *
+ * ```js
+ * const persist = (await tabLock(`board ${name}`))
+ *   ? { storage: indexedDBStorage('boards'), key: name }
+ *   : undefined;                                   // another tab keeps it: this one does not
+ * const board = await connection.open(name, { persist });
+ * ```
+ *
+ * @param {string} name the lock's name, shared by the pages that would keep the same record
+ * @param {{ timeout?: number, locks?: import('./index.js').TabLocks }} [options] how long to wait (3000 ms by
+ *   default), and the lock manager (`navigator.locks` by default)
+ * @returns {Promise<boolean>}
+ */
+export function tabLock(name, { timeout = 3000, locks = globalThis.navigator?.locks } = {}) {
+  if (locks === undefined) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    locks
+      .request(name, { signal: AbortSignal.timeout(timeout) }, () => {
+        resolve(true);
+        // Held until the page goes.
+        return new Promise(() => {});
+      })
+      .catch(() => resolve(false));
+  });
+}
+
+/**
  * A `DocumentStorage` in memory, for Node and tests: what it keeps is copied in and out
  * (`structuredClone`), as IndexedDB would, so that a store restored from it shares nothing
  * with the one that saved. `entries` holds the records by key.

@@ -3,7 +3,9 @@
 // client (one WebSocket to `/ws`, `connectMany`), drawn by components that each select the
 // part of the board they show with `useDocument`, so that an edit re-renders what it changed
 // and nothing else. Undo and redo (the buttons, Ctrl+Z, Ctrl+Shift+Z or Ctrl+Y) take back this
-// user's own edits only; who else is on the board, and at which todo, is its presence.
+// user's own edits only; who else is on the board, and at which todo, is its presence. The
+// board is kept in IndexedDB, in the record the plain page keeps it in (one tab at a time,
+// under a Web Lock), so edits made offline survive a reload on either page.
 // Exposes `window.board` (the board's document) for the tests, and each component's renders
 // (`window.__renders`, `window.__listRenders`).
 //
@@ -11,7 +13,7 @@
 // see `build.mjs`).
 import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { connectMany, type DocumentHandle, type DropReason, type SkipReason } from 'immer-rs-client';
+import { connectMany, indexedDBStorage, tabLock, type DocumentHandle, type DropReason, type SkipReason } from 'immer-rs-client';
 import { UndoManager } from 'immer-rs-client/undo';
 import { useDocument, usePresence } from 'immer-rs-client/react';
 import type { Board } from './board.js';
@@ -45,10 +47,11 @@ function Status() {
   const { store } = useBoard();
   useStatus(store);
   return (
-    <div id="status" data-state={store.status} data-version={store.version} data-pending={store.pendingCount}>
+    <div id="status" data-state={store.status} data-version={store.version} data-pending={store.pendingCount}
+      data-restored={String(store.restored)}>
       {store.reason !== null
         ? `this board is gone: ${store.reason}`
-        : `${store.user ?? token} (${String(store.role ?? '?')}) · ${store.status} · version ${store.version} · ${store.pendingCount} pending`}
+        : `${store.user ?? token} (${String(store.role ?? '?')}) · ${store.status} · version ${store.version} · ${store.pendingCount} pending${store.persist === null ? '' : ' · kept in this browser'}`}
     </div>
   );
 }
@@ -223,8 +226,12 @@ window.__renders = {};
 window.__listRenders = 0;
 const root = createRoot(document.getElementById('root') ?? document.body);
 const connection = connectMany(url, { token });
+// The lock and the record are the plain page's: whichever page holds the lock keeps the board.
+const persist = (await tabLock(`immer-board ${token} ${name}`))
+  ? { storage: indexedDBStorage(`immer-boards ${token}`), key: name }
+  : undefined;
 try {
-  const store = await connection.open<Board>(name);
+  const store = await connection.open<Board>(name, persist === undefined ? {} : { persist });
   window.board = store;
   root.render(<App store={store} undo={new UndoManager(store)} />);
 } catch (error) {

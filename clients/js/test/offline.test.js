@@ -1,10 +1,11 @@
-// Offline across a reload, in headless Chromium: a page of the demo board (which keeps its
-// board in IndexedDB) edits online, the server is killed (SIGKILL), the page edits offline,
+// Offline across a reload, in headless Chromium, on the plain page and on the React page:
+// a page of the demo board (which keeps its board in IndexedDB) edits online, the server is killed (SIGKILL), the page edits offline,
 // is reloaded while the server is still down (its files come from what the page loaded
 // before, as a service worker would give them) and shows the offline edits at once from
 // IndexedDB, edits once more, and the server starts again on its data directory: the page
 // resumes its session, every edit lands once, and the board is the one a second page reaches
-// by the same edits made online.
+// by the same edits made online. And one tab at a time keeps a board: a second page of it
+// (the plain one or the React one) does not, until the first is gone.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -51,12 +52,15 @@ async function cachingContext() {
   return context;
 }
 
-/** A page of `board` for ann, open; script errors are collected. */
-async function openBoard(context, board) {
+/** The two front ends of a board: their paths under `/b/<name>`. */
+const pages = { plain: '', react: '/react' };
+
+/** A page of `board` for ann (the plain one by default), open; script errors are collected. */
+async function openBoard(context, board, kind = 'plain') {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${server.http}/b/${board}?token=ann`);
+  await page.goto(`${server.http}/b/${board}${pages[kind]}?token=ann`);
   await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
   return { page, errors };
 }
@@ -76,7 +80,7 @@ async function add(page, text) {
   await page.click('#add button');
 }
 
-/** The edits both pages make, in order, each a step on the page. */
+/** The edits both pages make, in order, each a step on the page (the React page has no `down`). */
 const steps = {
   one: (page) => add(page, 'one'),
   two: (page) => add(page, 'two'),
@@ -93,21 +97,31 @@ async function shownWithoutIds(page) {
   return { title, todos: todos.map(({ text, done }) => ({ text, done })) };
 }
 
-test('edits made offline survive a reload and land once when the server is back', async () => {
-  for (const name of ['offline', 'online']) {
+for (const kind of Object.keys(pages)) {
+  test(`edits made offline on the ${kind} page survive a reload and land once when the server is back`, async () => {
+    await offlineAcrossReload(kind);
+  });
+}
+
+/** The test, on one kind of page. */
+async function offlineAcrossReload(kind) {
+  const [offlineBoard, onlineBoard] = [`offline-${kind}`, `online-${kind}`];
+  for (const name of [offlineBoard, onlineBoard]) {
     assert.equal((await server.api('POST', '/api/boards', { token: 'ann', body: { name } })).status, 201);
   }
+  const made = Object.keys(steps).filter((step) => kind === 'plain' || step !== 'down');
+  const offlineSteps = made.slice(2, -1);
   const context = await cachingContext();
-  const { page, errors } = await openBoard(context, 'offline');
+  const { page, errors } = await openBoard(context, offlineBoard, kind);
   assert.equal(await page.getAttribute('#status', 'data-restored'), 'false');
   await steps.one(page);
   await steps.two(page);
-  await settled(page, 'offline');
+  await settled(page, offlineBoard);
 
   await server.kill();
   await page.waitForSelector('#status[data-state="closed"]', { timeout: 10000 });
-  for (const step of ['three', 'check', 'down', 'four']) await steps[step](page);
-  await page.waitForSelector('#status[data-pending="4"]', { timeout: 10000 });
+  for (const step of offlineSteps) await steps[step](page);
+  await page.waitForSelector(`#status[data-pending="${offlineSteps.length}"]`, { timeout: 10000 });
   const offline = await shownBoard(page);
   assert.ok(['one', 'two', 'three', 'four'].every((t) => offline.todos.some((todo) => todo.text === t)));
   await page.evaluate(() => window.board.saved());
@@ -116,7 +130,7 @@ test('edits made offline survive a reload and land once when the server is back'
   await page.reload();
   await page.waitForSelector('#status[data-restored="true"]', { timeout: 15000 });
   assert.deepEqual(await shownBoard(page), offline, 'the offline edits, shown from IndexedDB');
-  assert.equal(await page.getAttribute('#status', 'data-pending'), '4');
+  assert.equal(await page.getAttribute('#status', 'data-pending'), String(offlineSteps.length));
   assert.notEqual(await page.getAttribute('#status', 'data-state'), 'open');
   const waiting = await page.evaluate(() => {
     window.outcomes = [];
@@ -129,29 +143,29 @@ test('edits made offline survive a reload and land once when the server is back'
     }
     return ids;
   });
-  assert.equal(waiting.length, 4, `the edits waiting: ${waiting}`);
+  assert.equal(waiting.length, offlineSteps.length, `the edits waiting: ${waiting}`);
   await steps.five(page);
   const five = await page.evaluate(() => window.board.follower.nextId - 1);
 
   server = await startServer(server.port, server.data);
-  await settled(page, 'offline');
+  await settled(page, offlineBoard);
   const outcomes = await page.evaluate(() => window.outcomes);
   assert.deepEqual(
     outcomes.sort((a, b) => a[0] - b[0]),
     [...waiting, five].map((id) => [id, 'accepted']),
     'each edit accepted, once',
   );
-  const { state } = await server.state('offline');
+  const { state } = await server.state(offlineBoard);
   assert.deepEqual(await shownBoard(page), state);
   for (const text of ['one', 'two', 'three', 'four', 'five']) {
     assert.equal(state.todos.filter((t) => t.text === text).length, 1, `${text} once`);
   }
 
   // The same edits, made online on a page that never went offline, give the same board.
-  const reference = await openBoard(await browser.newContext({ viewport: { width: 640, height: 900 } }), 'online');
-  for (const step of Object.values(steps)) {
-    await step(reference.page);
-    await settled(reference.page, 'online');
+  const reference = await openBoard(await browser.newContext({ viewport: { width: 640, height: 900 } }), onlineBoard, kind);
+  for (const step of made) {
+    await steps[step](reference.page);
+    await settled(reference.page, onlineBoard);
   }
   assert.deepEqual(await shownWithoutIds(page), await shownWithoutIds(reference.page));
   assert.deepEqual(await shownWithoutIds(reference.page), {
@@ -159,5 +173,24 @@ test('edits made offline survive a reload and land once when the server is back'
     todos: state.todos.map(({ text, done }) => ({ text, done })),
   });
   assert.deepEqual([...errors, ...reference.errors], []);
+  await context.close();
+}
+
+test('one tab at a time keeps a board, the plain page or the React page', async () => {
+  assert.equal((await server.api('POST', '/api/boards', { token: 'ann', body: { name: 'tabs' } })).status, 201);
+  const context = await browser.newContext({ viewport: { width: 640, height: 900 } });
+  const kept = async (page) => (await page.textContent('#status')).includes('kept in this browser');
+  const first = await openBoard(context, 'tabs', 'plain');
+  assert.equal(await kept(first.page), true, 'the first page keeps the board');
+  // The second waits for the lock (three seconds), then goes on without keeping it.
+  const second = await openBoard(context, 'tabs', 'react');
+  assert.equal(await kept(second.page), false, 'a second page of the board does not');
+  await add(second.page, 'from the second page');
+  await settled(second.page, 'tabs');
+  await first.page.close();
+  await second.page.reload();
+  await second.page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
+  assert.equal(await kept(second.page), true, 'once the first page is gone, the reloaded one keeps it');
+  assert.deepEqual([...first.errors, ...second.errors], []);
   await context.close();
 });

@@ -3,12 +3,13 @@
 // while edits were in flight, starts again on its data directory; every edit lands once, and
 // the state is the one the same edits give online. A session the server no longer knows
 // reports the saved edits `sessionLost`, once each. A change goes out only once it is saved.
+// `tabLock` keeps one page at a time on a record (its browser test is offline.test.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { produce } from 'immer';
 import WebSocket from 'ws';
-import { Follower, connect, memoryStorage } from '../index.js';
+import { Follower, connect, memoryStorage, tabLock } from '../index.js';
 import { startServer, waitFor } from './server.js';
 
 /** Records each edit's outcomes, over every store that had it. */
@@ -189,4 +190,38 @@ test('a change goes out only once the storage holds it', async () => {
   assert.deepEqual(socket.sent, [{ type: 'change', id, base: 0, patches: [{ op: 'replace', path: ['n'], value: 1 }] }]);
   assert.equal(entries.get('doc').follower.inFlight.change.id, id, 'the record holds it in flight');
   store.close();
+});
+
+/**
+ * Web Locks' exclusive mode, as far as `tabLock` uses it (a holder never lets go): the first
+ * request of a name is granted, the others wait until their signal aborts, and then reject.
+ */
+function fakeLocks() {
+  const held = new Set();
+  return {
+    request(name, { signal }, callback) {
+      if (!held.has(name)) {
+        held.add(name);
+        return Promise.resolve(callback());
+      }
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    },
+  };
+}
+
+test('tabLock: held by one page at a time, false after the wait or without Web Locks', async () => {
+  const locks = fakeLocks();
+  assert.equal(await tabLock('board a', { locks }), true);
+  const started = Date.now();
+  // Node does not wait for `AbortSignal.timeout`'s timer: this one keeps the test alive.
+  const alive = setTimeout(() => {}, 5000);
+  assert.equal(await tabLock('board a', { locks, timeout: 200 }), false, 'held by the first, past the wait');
+  clearTimeout(alive);
+  assert.ok(Date.now() - started >= 150, 'it waited');
+  assert.equal(await tabLock('board b', { locks }), true, 'another name is free');
+  if (globalThis.navigator?.locks === undefined) {
+    assert.equal(await tabLock('board a'), false, 'no Web Locks here');
+  }
+  const refusing = { request: () => Promise.reject(new Error('SecurityError')) };
+  assert.equal(await tabLock('board c', { locks: refusing }), false, 'a refusal is false, not a rejection');
 });

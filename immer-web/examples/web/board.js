@@ -8,7 +8,7 @@
 // board is shown above it, and where they are (the todo under their pointer or focus) beside
 // that todo: the board's presence, which the server never keeps. Exposes `window.board` (the
 // board's store) and `window.undo` (its undo manager) for the tests.
-import { connectMany, indexedDBStorage } from '/client/index.js';
+import { connectMany, indexedDBStorage, tabLock } from '/client/index.js';
 import { UndoManager } from '/client/undo.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? 'ann';
@@ -27,23 +27,6 @@ function status(store) {
   el.textContent = store.reason
     ? `this board is gone: ${store.reason}`
     : `${store.user ?? token} (${store.role ?? '?'}) · ${store.status} · version ${store.version} · ${store.pendingCount} pending${kept}`;
-}
-
-/**
- * Whether this tab keeps the board in IndexedDB: one tab of a browser at a time (two would
- * resume one session). The tab holds a Web Lock on the board for its life; a reloaded page
- * waits a moment for the one it replaces to let go.
- */
-function keepsTheBoard(lock) {
-  if (navigator.locks === undefined) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    navigator.locks
-      .request(lock, { signal: AbortSignal.timeout(3000) }, () => {
-        resolve(true);
-        return new Promise(() => {});
-      })
-      .catch(() => resolve(false));
-  });
 }
 
 /** The undo manager of the board, once open. */
@@ -205,7 +188,9 @@ $('react').href = withToken(`/b/${encodeURIComponent(name)}/react`);
 document.title = `${name} · todo board`;
 $('board').textContent = `board ${name}`;
 const connection = connectMany(url, { token });
-const persist = (await keepsTheBoard(`immer-board ${token} ${name}`))
+// One tab of a browser at a time keeps the board (two would resume one session); a reloaded
+// page waits a moment for the one it replaces to let go. The React page shares the record.
+const persist = (await tabLock(`immer-board ${token} ${name}`))
   ? { storage: indexedDBStorage(`immer-boards ${token}`), key: name }
   : undefined;
 const store = await connection.open(name, { persist }).catch((error) => {
