@@ -7,9 +7,14 @@
 //! The compiler is the JavaScript client's (`npm ci` in `clients/js`). Without it the check
 //! fails under `CI=true` and is skipped with a notice otherwise.
 
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::marker::PhantomData;
+use std::num::{Saturating, Wrapping};
+use std::ops::{Bound, Range, RangeFrom, RangeInclusive, RangeTo};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -342,6 +347,25 @@ struct Everything {
     r#type: Color,
 }
 
+/// The std types serde writes in a shape of their own (or as what they wrap).
+#[derive(TypeScript, Serialize)]
+struct StdTypes {
+    result: Result<u32, String>,
+    results: Vec<Result<Task, Color>>,
+    phantom: PhantomData<Task>,
+    wrapping: Wrapping<u8>,
+    saturating: Saturating<i32>,
+    reverse: Reverse<String>,
+    by_reverse: BTreeMap<Reverse<Color>, u8>,
+    cell: Cell<u32>,
+    ref_cell: RefCell<Vec<bool>>,
+    range: Range<u32>,
+    inclusive: RangeInclusive<i64>,
+    from: RangeFrom<u8>,
+    to: RangeTo<u8>,
+    bound: Bound<String>,
+}
+
 // ---- Random values, from a fixed seed.
 
 trait Random: Sized {
@@ -556,6 +580,44 @@ impl Random for Color {
     }
 }
 
+impl<T: Random, E: Random> Random for Result<T, E> {
+    fn random(rng: &mut Rng, depth: u32) -> Self {
+        if rng.below(2) == 0 {
+            Ok(T::random(rng, depth))
+        } else {
+            Err(E::random(rng, depth))
+        }
+    }
+}
+
+impl Random for StdTypes {
+    fn random(rng: &mut Rng, depth: u32) -> Self {
+        StdTypes {
+            result: Random::random(rng, depth),
+            results: Random::random(rng, depth),
+            phantom: PhantomData,
+            wrapping: Wrapping(Random::random(rng, depth)),
+            saturating: Saturating(Random::random(rng, depth)),
+            reverse: Reverse(Random::random(rng, depth)),
+            by_reverse: BTreeMap::<Color, u8>::random(rng, depth)
+                .into_iter()
+                .map(|(k, v)| (Reverse(k), v))
+                .collect(),
+            cell: Cell::new(Random::random(rng, depth)),
+            ref_cell: RefCell::new(Random::random(rng, depth)),
+            range: Random::random(rng, depth)..Random::random(rng, depth),
+            inclusive: RangeInclusive::new(Random::random(rng, depth), Random::random(rng, depth)),
+            from: u8::random(rng, depth)..,
+            to: ..u8::random(rng, depth),
+            bound: match rng.below(3) {
+                0 => Bound::Unbounded,
+                1 => Bound::Included(Random::random(rng, depth)),
+                _ => Bound::Excluded(Random::random(rng, depth)),
+            },
+        }
+    }
+}
+
 impl Random for Status {
     fn random(rng: &mut Rng, depth: u32) -> Self {
         match rng.below(3) {
@@ -734,6 +796,22 @@ fn generic_recursive_and_wrapped_types_are_declared_once() {
         "Page<Task[] | null>"
     );
     assert_eq!(declarations.names().collect::<Vec<_>>(), ["Page", "Task"]);
+}
+
+#[test]
+fn std_types_are_declared_as_serde_writes_them() {
+    let text = declarations_of::<StdTypes>();
+    assert_eq!(
+        declaration(&text, "StdTypes"),
+        concat!(
+            "export type StdTypes = { result: { Ok: number } | { Err: string }; ",
+            "results: ({ Ok: Task } | { Err: Color })[]; phantom: null; wrapping: number; ",
+            "saturating: number; reverse: string; by_reverse: { [key in Color]?: number }; ",
+            "cell: number; ref_cell: boolean[]; range: { start: number; end: number }; ",
+            "inclusive: { start: number; end: number }; from: { start: number }; ",
+            "to: { end: number }; bound: \"Unbounded\" | { Included: string } | { Excluded: string } };",
+        )
+    );
 }
 
 #[test]
@@ -1001,7 +1079,7 @@ fn random_values_compile_against_the_declarations() {
         KebabStruct, KebabEnum, ScreamingKebabStruct, ScreamingKebabEnum,
         Page<Option<Vec<Task>>>, Tree, Node<String>, Meters, Point, Marker, Id, Shout, Extra,
         WithMap, Tagged, Everything, Vec<External>, HashMap<Color, Adjacent>, (Internal, Untagged),
-        Sparse,
+        Sparse, StdTypes,
     );
     for sparse in sparse_values() {
         values.push(&sparse);
@@ -1048,6 +1126,12 @@ fn wrong_values_fail_to_compile_each() {
     values.push_json::<HashMap<Color, u8>>(r#"{"Blue": 1}"#);
     values.push_json::<Point>("[1, 2, 3]");
     values.push_json::<Marker>("{}");
+    values.push_json::<Result<u32, String>>(r#"{"Ok": "1"}"#);
+    values.push_json::<Bound<u8>>(r#""Included""#);
+    values.push_json::<Range<u32>>(r#"{"start": 1}"#);
+    values.push_json::<RangeFrom<u32>>(r#"{"end": 1}"#);
+    values.push_json::<PhantomData<u8>>("1");
+    values.push_json::<BTreeMap<Reverse<Color>, u8>>(r#"{"Blue": 1}"#);
     let (types, file) = values.files();
     let project = TypeScriptProject::new("wrong", &types, &file);
     let (ok, output) = project.compile(&tsc);

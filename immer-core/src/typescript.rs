@@ -14,9 +14,12 @@
 //! | `bool` | `boolean` |
 //! | integers, floats, `NonZero*` | `number` |
 //! | `char`, `String`, `str`, `Cow<str>`, `Arc<str>`, `PathBuf`, IP and socket addresses | `string` |
-//! | `()` | `null` |
+//! | `()`, `PhantomData<T>` | `null` |
 //! | `Option<T>` | `T \| null` |
-//! | `Box<T>`, `Arc<T>`, `Rc<T>`, `&T`, `Cow<T>` | `T` |
+//! | `Box<T>`, `Arc<T>`, `Rc<T>`, `&T`, `Cow<T>`, `Cell<T>`, `RefCell<T>`, `Wrapping<T>`, `Saturating<T>`, `Reverse<T>` | `T` |
+//! | `Result<T, E>` | `{ Ok: T } \| { Err: E }` |
+//! | `Bound<T>` | `"Unbounded" \| { Included: T } \| { Excluded: T }` |
+//! | `Range<T>`, `RangeInclusive<T>` (`RangeFrom`, `RangeTo`) | `{ start: T; end: T }` (`{ start: T }`, `{ end: T }`) |
 //! | `Vec`, `VecDeque`, `[T]`, `HashSet`, `BTreeSet`, imbl's `Vector`, `HashSet`, `OrdSet` | `T[]` |
 //! | `[T; N]` with `N <= 16` | `[T, T, ...]` (a tuple of `N`: serde writes it as one) |
 //! | `[T; N]` with `N > 16` | `T[]` |
@@ -550,7 +553,82 @@ through! {
     impl<T:> for &T;
     impl<T:> for &mut T;
     impl<T: ToOwned> for Cow<'_, T>;
+    impl<T:> for std::cell::Cell<T>;
+    impl<T:> for std::cell::RefCell<T>;
 }
+
+/// Wrappers serde writes as the value they wrap.
+macro_rules! wrapper {
+    ($($ty:ident)::+) => {
+        impl<T: TypeScript> TypeScript for $($ty)::+<T> {
+            fn type_expression(declarations: &mut Declarations) -> String {
+                T::type_expression(declarations)
+            }
+            fn key_expression(declarations: &mut Declarations) -> String {
+                T::key_expression(declarations)
+            }
+        }
+    };
+}
+
+wrapper!(std::num::Wrapping);
+wrapper!(std::num::Saturating);
+wrapper!(std::cmp::Reverse);
+
+/// A property that is always there.
+fn required(name: &str, expression: String) -> Property {
+    Property {
+        name: name.to_owned(),
+        optional: false,
+        expression,
+    }
+}
+
+/// `PhantomData` is a unit struct to serde: `null`, and nothing when merged into an object.
+impl<T: ?Sized> TypeScript for std::marker::PhantomData<T> {
+    fn type_expression(_: &mut Declarations) -> String {
+        "null".to_owned()
+    }
+    fn flattened_expression(_: &mut Declarations) -> String {
+        "{}".to_owned()
+    }
+}
+
+/// serde's externally tagged enum: `{ Ok: T } | { Err: E }`.
+impl<T: TypeScript, E: TypeScript> TypeScript for Result<T, E> {
+    fn type_expression(declarations: &mut Declarations) -> String {
+        let ok = object(&[required("Ok", T::type_expression(declarations))]);
+        let err = object(&[required("Err", E::type_expression(declarations))]);
+        union(&[ok, err])
+    }
+}
+
+/// serde's externally tagged enum: `"Unbounded" | { Included: T } | { Excluded: T }`.
+impl<T: TypeScript> TypeScript for std::ops::Bound<T> {
+    fn type_expression(declarations: &mut Declarations) -> String {
+        let bound = T::type_expression(declarations);
+        let included = object(&[required("Included", bound.clone())]);
+        let excluded = object(&[required("Excluded", bound)]);
+        union(&[string_literal("Unbounded"), included, excluded])
+    }
+}
+
+/// Ranges, which serde writes as structs of their bounds.
+macro_rules! range {
+    ($ty:ident: $($field:ident),+) => {
+        impl<T: TypeScript> TypeScript for std::ops::$ty<T> {
+            fn type_expression(declarations: &mut Declarations) -> String {
+                let bound = T::type_expression(declarations);
+                object(&[$(required(stringify!($field), bound.clone())),+])
+            }
+        }
+    };
+}
+
+range!(Range: start, end);
+range!(RangeInclusive: start, end);
+range!(RangeFrom: start);
+range!(RangeTo: end);
 
 impl<T: TypeScript> TypeScript for Option<T> {
     fn type_expression(declarations: &mut Declarations) -> String {
