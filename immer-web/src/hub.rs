@@ -126,7 +126,7 @@ struct Inner<T, R, B> {
     _document: std::marker::PhantomData<fn() -> T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
     authenticate: Arc<Authenticate<R>>,
-    policy: Arc<Policy<R>>,
+    policy: Arc<Policy<R, T>>,
     limits: Limits,
     /// Connections open through [`Hub::listen`], in all and by address.
     gate: Arc<crate::gate::Counts>,
@@ -395,7 +395,7 @@ pub struct HubBuilder<T, R> {
     state: Arc<T>,
     identities: Arc<RwLock<HashMap<ClientId, Identity<R>>>>,
     authenticate: Arc<Authenticate<R>>,
-    policy: Arc<Policy<R>>,
+    policy: Arc<Policy<R, T>>,
     validator: Option<Arc<ValidateHook<T, R>>>,
     access: Option<Arc<AccessHook<R>>>,
     limits: Limits,
@@ -423,7 +423,7 @@ where
     /// that writes a path no move of its list positions could make allowed, or by a role
     /// that writes nothing, is refused before it is moved. Without a policy nobody writes.
     #[must_use]
-    pub fn policy(mut self, policy: Policy<R>) -> Self {
+    pub fn policy(mut self, policy: Policy<R, T>) -> Self {
         self.policy = Arc::new(policy);
         self
     }

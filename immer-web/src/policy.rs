@@ -2,10 +2,13 @@
 
 pub use immer::{PathPattern, PatternError};
 
-use immer::Path;
+use std::fmt;
+use std::marker::PhantomData;
 
-/// Which paths each role may write: a list of rules, each a role and a [`PathPattern`]. A
-/// change is let through when every path it writes (and every path it moves or copies from)
+use immer::{Path, PatternOf};
+
+/// Which paths each role may write in a document of type `T`: a list of rules, each a role
+/// and a [`PathPattern`]. A change is let through when every path it writes (and every path it moves or copies from)
 /// matches a pattern allowed to the author's role; a role with no rule writes nothing.
 ///
 /// Rules are checked on the change as it would be committed, after its indices have moved
@@ -14,7 +17,8 @@ use immer::Path;
 /// # Examples
 ///
 /// Rules name paths through the state's type, so a renamed field breaks the build where a
-/// rule names it; a pattern parsed from text works too.
+/// rule names it, and a path through another type does not compile; a pattern parsed from
+/// text works too.
 ///
 /// ```
 /// use immer::{Draftable, Path, PathPattern};
@@ -42,30 +46,62 @@ use immer::Path;
 /// assert!(policy.allows(&Role::Titler, &title));
 /// assert!(!policy.allows(&Role::Viewer, &done));
 /// ```
-#[derive(Clone, Debug)]
-pub struct Policy<R> {
+///
+/// A path through another type than the document's does not compile:
+///
+/// ```compile_fail
+/// # use immer::Draftable;
+/// # use immer_web::Policy;
+/// # #[derive(Draftable, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// # struct Board { todos: Vec<Todo> }
+/// # #[derive(Draftable, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// # struct Todo { done: bool }
+/// let policy: Policy<&str, Board> = Policy::new().allow("checker", immer::path::<Todo>().done());
+/// ```
+pub struct Policy<R, T> {
     rules: Vec<(R, PathPattern)>,
+    _document: PhantomData<fn() -> T>,
 }
 
-impl<R> Default for Policy<R> {
+impl<R, T> Default for Policy<R, T> {
     fn default() -> Self {
-        Policy { rules: Vec::new() }
+        Policy {
+            rules: Vec::new(),
+            _document: PhantomData,
+        }
     }
 }
 
-impl<R: PartialEq> Policy<R> {
+impl<R: Clone, T> Clone for Policy<R, T> {
+    fn clone(&self) -> Self {
+        Policy {
+            rules: self.rules.clone(),
+            _document: PhantomData,
+        }
+    }
+}
+
+impl<R: fmt::Debug, T> fmt::Debug for Policy<R, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+impl<R: PartialEq, T> Policy<R, T> {
     /// A policy that allows nothing.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Allows `role` to write the paths `pattern` matches: a typed path
+    /// Allows `role` to write the paths `pattern` matches: a typed path through `T`
     /// (`immer::path::<Board>().todos().any().done()`), which the compiler checks against
-    /// the state's type, or a [`PathPattern`] parsed from text.
+    /// the document's type, or a [`PathPattern`] parsed from text.
     #[must_use]
-    pub fn allow(mut self, role: R, pattern: impl Into<PathPattern>) -> Self {
-        self.rules.push((role, pattern.into()));
+    pub fn allow(mut self, role: R, pattern: impl PatternOf<T>) -> Self {
+        self.rules.push((role, pattern.into_pattern()));
         self
     }
 
