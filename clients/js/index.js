@@ -213,13 +213,16 @@ export function indexedDBStorage(name = 'immer-rs-client', indexedDB = globalThi
 export function tabLock(name, { timeout = 3000, locks = globalThis.navigator?.locks } = {}) {
   if (locks === undefined) return Promise.resolve(false);
   return new Promise((resolve) => {
-    locks
-      .request(name, { signal: AbortSignal.timeout(timeout) }, () => {
+    try {
+      Promise.resolve(locks.request(name, { signal: AbortSignal.timeout(timeout) }, () => {
         resolve(true);
         // Held until the page goes.
         return new Promise(() => {});
-      })
-      .catch(() => resolve(false));
+      })).catch(() => resolve(false));
+    } catch {
+      // A lock manager that throws rather than rejects (a name it refuses, say).
+      resolve(false);
+    }
   });
 }
 

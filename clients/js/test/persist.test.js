@@ -224,4 +224,6 @@ test('tabLock: held by one page at a time, false after the wait or without Web L
   }
   const refusing = { request: () => Promise.reject(new Error('SecurityError')) };
   assert.equal(await tabLock('board c', { locks: refusing }), false, 'a refusal is false, not a rejection');
+  const throwing = { request: () => { throw new Error('NotSupportedError'); } };
+  assert.equal(await tabLock('board d', { locks: throwing }), false, 'a throw is false, not a rejection');
 });
