@@ -1,0 +1,1347 @@
+//! Typed paths checked blind, from the README and the rustdoc only: for many shapes, a recipe
+//! changes one thing, and the typed path naming that thing (built with the builder and with
+//! `path!`) must print the recorded patch's JSON Pointer, match it and touch it; a typed path
+//! naming a sibling must neither match nor touch it; and the patches, applied by the
+//! independent `json-patch` crate to serde's JSON of the state before, must give serde's JSON
+//! of the state after (so the path is where serde writes the value). Then `touches` against a
+//! model of its documented rules, on random patterns and patches.
+
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test is a table of cases, read best whole"
+)]
+#![allow(
+    clippy::unreadable_literal,
+    reason = "seeds and rng constants are opaque numbers"
+)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use immer::{Draftable, Patch, PatchDraft, Path, PathPattern, PathSegment, produce_with_patches};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------------
+// The harness
+// ---------------------------------------------------------------------------------------------
+
+/// Failures of one test, all reported together at its end.
+#[derive(Default)]
+struct Failures(Vec<String>);
+
+impl Failures {
+    fn fail(&mut self, what: String) {
+        self.0.push(what);
+    }
+
+    fn finish(self) {
+        assert!(
+            self.0.is_empty(),
+            "{} failure(s):\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
+    }
+}
+
+/// `patches` applied by `json-patch` to `doc`.
+fn json_apply(doc: &Value, patches: &[Patch]) -> Result<Value, String> {
+    let ops: json_patch::Patch =
+        serde_json::from_value(serde_json::to_value(immer::to_json_patch(patches)).unwrap())
+            .map_err(|e| e.to_string())?;
+    let mut doc = doc.clone();
+    json_patch::patch(&mut doc, &ops).map_err(|e| e.to_string())?;
+    Ok(doc)
+}
+
+fn pats<const N: usize>(patterns: [PathPattern; N]) -> Vec<PathPattern> {
+    patterns.into()
+}
+
+/// What one case expects of the patches its recipe records.
+struct Expect {
+    /// The typed path naming the changed thing by concrete indices and keys: its text is every
+    /// patch's pointer.
+    exact: PathPattern,
+    /// Other typed paths (wildcards, `path!`) naming it: each matches and touches every patch.
+    covering: Vec<PathPattern>,
+    /// Typed paths naming what holds it: each touches every patch and matches none.
+    above: Vec<PathPattern>,
+    /// Typed paths naming siblings: none matches or touches any patch.
+    siblings: Vec<PathPattern>,
+    /// The number of patches, when the recipe should record exactly so many.
+    count: Option<usize>,
+}
+
+fn expect(exact: impl Into<PathPattern>) -> Expect {
+    Expect {
+        exact: exact.into(),
+        covering: Vec::new(),
+        above: Vec::new(),
+        siblings: Vec::new(),
+        count: Some(1),
+    }
+}
+
+impl Expect {
+    fn covering(mut self, patterns: Vec<PathPattern>) -> Expect {
+        self.covering = patterns;
+        self
+    }
+
+    fn above(mut self, patterns: Vec<PathPattern>) -> Expect {
+        self.above = patterns;
+        self
+    }
+
+    fn siblings(mut self, patterns: Vec<PathPattern>) -> Expect {
+        self.siblings = patterns;
+        self
+    }
+
+    fn count(mut self, count: Option<usize>) -> Expect {
+        self.count = count;
+        self
+    }
+}
+
+/// Runs `recipe` on `before`, checks the patches against serde's JSON with `json-patch` and
+/// against the typed paths of `expect`; returns the patches.
+fn case<T: Draftable + std::fmt::Debug>(
+    f: &mut Failures,
+    name: &str,
+    before: T,
+    recipe: impl FnOnce(&mut PatchDraft<'_, '_, T>),
+    expect: &Expect,
+) -> Vec<Patch> {
+    let base = Arc::new(before);
+    let (after, patches, inverse) = produce_with_patches(&base, recipe);
+    let shown = serde_json::to_string(&patches).unwrap();
+    let json_before = serde_json::to_value(&*base).unwrap();
+    let json_after = serde_json::to_value(&*after).unwrap();
+    if patches.is_empty() {
+        f.fail(format!("{name}: the recipe recorded no patch"));
+    }
+    if let Some(count) = expect.count {
+        if patches.len() != count {
+            f.fail(format!(
+                "{name}: {} patches, expected {count}: {shown}",
+                patches.len()
+            ));
+        }
+    }
+    // (c) the paths are where serde writes the values.
+    match json_apply(&json_before, &patches) {
+        Ok(json) if json == json_after => {}
+        Ok(json) => f.fail(format!(
+            "{name}: json-patch of {shown} on {json_before} gives {json}, serde writes {json_after}"
+        )),
+        Err(e) => f.fail(format!(
+            "{name}: json-patch cannot apply {shown} to {json_before}: {e}"
+        )),
+    }
+    match json_apply(&json_after, &inverse) {
+        Ok(json) if json == json_before => {}
+        Ok(json) => f.fail(format!(
+            "{name}: json-patch of the inverse on {json_after} gives {json}, serde writes {json_before}"
+        )),
+        Err(e) => f.fail(format!(
+            "{name}: json-patch cannot apply the inverse {} to {json_after}: {e}",
+            serde_json::to_string(&inverse).unwrap()
+        )),
+    }
+    for patch in &patches {
+        let pointer = patch.path.to_pointer();
+        // (d) the exact typed path prints the patch's pointer.
+        if expect.exact.to_string() != pointer {
+            f.fail(format!(
+                "{name}: typed path {:?} is not the patch's path {pointer:?} ({shown})",
+                expect.exact.to_string()
+            ));
+        }
+        // (a) it, and the others naming the same thing, match and touch.
+        for pattern in std::iter::once(&expect.exact).chain(&expect.covering) {
+            if !pattern.matches(&patch.path) {
+                f.fail(format!(
+                    "{name}: typed path {:?} does not match the patch's path {pointer:?}",
+                    pattern.to_string()
+                ));
+            }
+            if !pattern.touches(patch) {
+                f.fail(format!(
+                    "{name}: typed path {:?} is not touched by {}",
+                    pattern.to_string(),
+                    serde_json::to_string(patch).unwrap()
+                ));
+            }
+        }
+        for pattern in &expect.above {
+            if pattern.matches(&patch.path) {
+                f.fail(format!(
+                    "{name}: typed path {:?} above the change matches the patch's path {pointer:?}",
+                    pattern.to_string()
+                ));
+            }
+            if !pattern.touches(patch) {
+                f.fail(format!(
+                    "{name}: typed path {:?} above the change is not touched by {}",
+                    pattern.to_string(),
+                    serde_json::to_string(patch).unwrap()
+                ));
+            }
+        }
+        // (b) siblings do neither.
+        for pattern in &expect.siblings {
+            if pattern.matches(&patch.path) {
+                f.fail(format!(
+                    "{name}: sibling typed path {:?} matches the patch's path {pointer:?}",
+                    pattern.to_string()
+                ));
+            }
+            if pattern.touches(patch) {
+                f.fail(format!(
+                    "{name}: sibling typed path {:?} is touched by {}",
+                    pattern.to_string(),
+                    serde_json::to_string(patch).unwrap()
+                ));
+            }
+        }
+    }
+    patches
+}
+
+fn text(pattern: impl Into<PathPattern>) -> String {
+    pattern.into().to_string()
+}
+
+/// Checks that a typed path prints `expected`, and that the text parses back to itself.
+fn prints(f: &mut Failures, pattern: impl Into<PathPattern>, expected: &str) {
+    let pattern = pattern.into();
+    let shown = pattern.to_string();
+    if shown != expected {
+        f.fail(format!("typed path prints {shown:?}, expected {expected:?}"));
+    }
+    match shown.parse::<PathPattern>() {
+        Ok(back) if back == pattern => {}
+        Ok(back) => f.fail(format!(
+            "typed path {shown:?} parses back as another pattern ({:?})",
+            back.to_string()
+        )),
+        Err(e) => f.fail(format!("typed path {shown:?} does not parse back: {e}")),
+    }
+}
+
+fn at(pointer: &str) -> Path {
+    Path::from_pointer(pointer).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names that need escapes, and names that look like pattern syntax
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Odd {
+    #[serde(rename = "a/b")]
+    slash: u8,
+    #[serde(rename = "a~b")]
+    tilde: u8,
+    #[serde(rename = "~1")]
+    tilde_one: u8,
+    #[serde(rename = "")]
+    empty: u8,
+    #[serde(rename = "*")]
+    star: u8,
+    #[serde(rename = "**")]
+    star_star: Inner,
+    #[serde(rename = "-")]
+    dash: Vec<u8>,
+    #[serde(rename = "7")]
+    seven: u8,
+    plain: u8,
+    #[serde(rename = "with space")]
+    spaced: u8,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+struct Inner {
+    x: u8,
+    y: u8,
+}
+
+fn odd() -> Odd {
+    Odd {
+        slash: 1,
+        tilde: 1,
+        tilde_one: 1,
+        empty: 1,
+        star: 1,
+        star_star: Inner { x: 1, y: 1 },
+        dash: vec![1, 2],
+        seven: 1,
+        plain: 1,
+        spaced: 1,
+    }
+}
+
+#[test]
+fn field_names_that_need_escapes_or_look_like_wildcards() {
+    let mut f = Failures::default();
+    let p = immer::path::<Odd>;
+    prints(&mut f, p().slash(), "/a~1b");
+    prints(&mut f, p().tilde(), "/a~0b");
+    prints(&mut f, p().tilde_one(), "/~01");
+    prints(&mut f, p().empty(), "/");
+    prints(&mut f, p().spaced(), "/with space");
+    prints(&mut f, p().seven(), "/7");
+    prints(&mut f, p().dash().at(1), "/-/1");
+    // A literal `*` or `**` (a field serde writes so) has no escape in RFC 6901: its text, which
+    // `as_str` documents as "the pattern as text, as it parses back", parses back as a wildcard.
+    prints(&mut f, p().star(), "/*");
+    prints(&mut f, p().star_star().x(), "/**/x");
+    let plain = || pats([p().plain().into(), p().seven().into(), p().empty().into()]);
+    case(
+        &mut f,
+        "rename a/b",
+        odd(),
+        |d| d.set_slash(2),
+        &expect(p().slash())
+            .covering(pats([immer::path!(Odd: slash).into()]))
+            .siblings(plain()),
+    );
+    case(
+        &mut f,
+        "rename a~b",
+        odd(),
+        |d| d.set_tilde(2),
+        &expect(p().tilde()).siblings(pats([
+            p().slash().into(),
+            p().tilde_one().into(),
+            p().plain().into(),
+        ])),
+    );
+    case(
+        &mut f,
+        "rename ~1",
+        odd(),
+        |d| d.set_tilde_one(2),
+        &expect(p().tilde_one()).siblings(pats([p().slash().into(), p().tilde().into()])),
+    );
+    case(
+        &mut f,
+        "rename to the empty name",
+        odd(),
+        |d| d.set_empty(2),
+        &expect(p().empty()).siblings(pats([p().plain().into(), p().seven().into()])),
+    );
+    case(
+        &mut f,
+        "rename -, a push into it",
+        odd(),
+        |d| d.dash().push(3),
+        &expect(p().dash().at(2))
+            .covering(pats([p().dash().any().into(), immer::path!(Odd: dash[2]).into()]))
+            .siblings(pats([p().dash().at(1).into(), p().plain().into()])),
+    );
+    // A field serde writes as `*`: its typed path names that field, not every field.
+    case(
+        &mut f,
+        "a sibling of the field renamed *",
+        odd(),
+        |d| d.set_plain(2),
+        &expect(p().plain()).siblings(pats([p().star().into()])),
+    );
+    case(
+        &mut f,
+        "the field renamed *",
+        odd(),
+        |d| d.set_star(2),
+        &expect(p().star()).siblings(pats([p().plain().into(), p().seven().into()])),
+    );
+    // A field serde writes as `**`, with a field below it.
+    case(
+        &mut f,
+        "a sibling of the field renamed **",
+        odd(),
+        |d| d.set_plain(2),
+        &expect(p().plain()).siblings(pats([
+            p().star_star().x().into(),
+            p().star_star().into(),
+        ])),
+    );
+    case(
+        &mut f,
+        "inside the field renamed **",
+        odd(),
+        |d| d.star_star().set_x(2),
+        &expect(p().star_star().x()).siblings(pats([p().star_star().y().into()])),
+    );
+    f.finish();
+}
+
+#[test]
+fn map_keys_that_need_escapes_or_look_like_wildcards() {
+    let mut f = Failures::default();
+    type Keys = BTreeMap<String, Inner>;
+    let p = immer::path::<Keys>;
+    let keys = || -> Keys {
+        ["a/b", "~", "*", "**", "", "-", "0", "plain", "~1"]
+            .into_iter()
+            .map(|k| (k.to_owned(), Inner::default()))
+            .collect()
+    };
+    prints(&mut f, p().key("a/b").x(), "/a~1b/x");
+    prints(&mut f, p().key("~").x(), "/~0/x");
+    prints(&mut f, p().key("~1").x(), "/~01/x");
+    prints(&mut f, p().key("").x(), "//x");
+    prints(&mut f, p().key("*").x(), "/*/x");
+    for key in ["a/b", "~", "", "-", "0", "plain", "~1", "*", "**"] {
+        case(
+            &mut f,
+            &format!("map key {key:?}"),
+            keys(),
+            |d| d.get_mut(key).unwrap().set_x(5),
+            &expect(p().key(key).x())
+                .covering(pats([p().any().x().into()]))
+                .above(pats([p().key(key).into(), p().any().into()]))
+                .siblings(pats([p().key(key).y().into()])),
+        );
+        // A write at the key "plain" is not inside what the key names.
+        if key != "plain" {
+            case(
+                &mut f,
+                &format!("a sibling of map key {key:?}"),
+                keys(),
+                |d| d.get_mut("plain").unwrap().set_x(5),
+                &expect(p().key("plain").x()).siblings(pats([p().key(key).x().into()])),
+            );
+        }
+    }
+    // Adding and removing keys.
+    case(
+        &mut f,
+        "insert the key *",
+        Keys::new(),
+        |d| {
+            d.insert("*".into(), Inner::default());
+        },
+        &expect(p().key("*")).covering(pats([p().any().into()])),
+    );
+    case(
+        &mut f,
+        "insert a key beside *",
+        BTreeMap::from([("*".to_owned(), Inner::default())]),
+        |d| {
+            d.insert("b".into(), Inner::default());
+        },
+        &expect(p().key("b")).siblings(pats([p().key("*").into(), p().key("*").x().into()])),
+    );
+    f.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// rename_all (every rule), rename_all_fields, a variant's own rename_all
+// ---------------------------------------------------------------------------------------------
+
+macro_rules! rename_rule {
+    ($module:ident, $rule:literal) => {
+        mod $module {
+            use super::*;
+
+            #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+            #[serde(rename_all = $rule)]
+            pub(crate) struct Fields {
+                pub(crate) due_date: u8,
+                pub(crate) http_url: u8,
+                pub(crate) r#type: u8,
+                pub(crate) field2d: u8,
+                pub(crate) a: u8,
+                pub(crate) x_y_z: Vec<u8>,
+            }
+
+            #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+            #[serde(rename_all = $rule)]
+            pub(crate) enum Variants {
+                BigCircle { radius_cm: u8 },
+                #[allow(clippy::upper_case_acronyms, reason = "the name is the case under test")]
+                HTTPServer(u8, u8),
+                V2(Fields),
+                A,
+            }
+
+            #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+            #[serde(tag = "kind", rename_all = $rule, rename_all_fields = $rule)]
+            pub(crate) enum Tagged {
+                BigCircle {
+                    radius_cm: u8,
+                    http_url: u8,
+                },
+                #[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+                OwnRule {
+                    radius_cm: u8,
+                    http_url: u8,
+                },
+            }
+
+            #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+            pub(crate) struct Holder {
+                pub(crate) fields: Fields,
+                pub(crate) variants: Vec<Variants>,
+                pub(crate) tagged: BTreeMap<String, Tagged>,
+            }
+
+            fn holder() -> Holder {
+                Holder {
+                    fields: Fields::default(),
+                    variants: vec![
+                        Variants::BigCircle { radius_cm: 1 },
+                        Variants::HTTPServer(1, 2),
+                        Variants::V2(Fields::default()),
+                        Variants::A,
+                    ],
+                    tagged: BTreeMap::from([
+                        (
+                            "c".to_owned(),
+                            Tagged::BigCircle {
+                                radius_cm: 1,
+                                http_url: 1,
+                            },
+                        ),
+                        (
+                            "o".to_owned(),
+                            Tagged::OwnRule {
+                                radius_cm: 1,
+                                http_url: 1,
+                            },
+                        ),
+                    ]),
+                }
+            }
+
+            pub(crate) fn check(f: &mut Failures) -> usize {
+                let p = immer::path::<Holder>;
+                let fields = || {
+                    pats([
+                        p().fields().due_date().into(),
+                        p().fields().http_url().into(),
+                        p().fields().r#type().into(),
+                        p().fields().field2d().into(),
+                        p().fields().a().into(),
+                        p().fields().x_y_z().into(),
+                    ])
+                };
+                let others = |i: usize| {
+                    let mut all = fields();
+                    all.remove(i);
+                    all
+                };
+                let name = |what: &str| format!("{} {what}", $rule);
+                case(
+                    f,
+                    &name("due_date"),
+                    holder(),
+                    |d| d.fields().set_due_date(9),
+                    &expect(p().fields().due_date())
+                        .covering(pats([immer::path!(Holder: fields.due_date).into()]))
+                        .siblings(others(0)),
+                );
+                case(
+                    f,
+                    &name("http_url"),
+                    holder(),
+                    |d| d.fields().set_http_url(9),
+                    &expect(p().fields().http_url()).siblings(others(1)),
+                );
+                case(
+                    f,
+                    &name("r#type"),
+                    holder(),
+                    |d| d.fields().set_type(9),
+                    &expect(p().fields().r#type())
+                        .covering(pats([immer::path!(Holder: fields.r#type).into()]))
+                        .siblings(others(2)),
+                );
+                case(
+                    f,
+                    &name("field2d"),
+                    holder(),
+                    |d| d.fields().set_field2d(9),
+                    &expect(p().fields().field2d()).siblings(others(3)),
+                );
+                case(
+                    f,
+                    &name("a"),
+                    holder(),
+                    |d| d.fields().set_a(9),
+                    &expect(p().fields().a()).siblings(others(4)),
+                );
+                case(
+                    f,
+                    &name("x_y_z push"),
+                    holder(),
+                    |d| d.fields().x_y_z().push(9),
+                    &expect(p().fields().x_y_z().at(0))
+                        .covering(pats([
+                            p().fields().x_y_z().any().into(),
+                            immer::path!(Holder: fields.x_y_z[0]).into(),
+                            immer::path!(Holder: fields.x_y_z[*]).into(),
+                        ]))
+                        .above(pats([p().fields().x_y_z().into()]))
+                        .siblings(others(5)),
+                );
+                let v = || p().variants();
+                case(
+                    f,
+                    &name("variant BigCircle"),
+                    holder(),
+                    |d| {
+                        if let VariantsVariantDraft::BigCircle(mut c) =
+                            d.variants().get_mut(0).unwrap().variant()
+                        {
+                            c.set_radius_cm(5);
+                        }
+                    },
+                    &expect(v().at(0).big_circle().radius_cm())
+                        .covering(pats([
+                            v().any().big_circle().radius_cm().into(),
+                            immer::path!(Holder: variants[0].big_circle.radius_cm).into(),
+                        ]))
+                        .above(pats([v().at(0).big_circle().into()]))
+                        .siblings(pats([
+                            v().any().h_t_t_p_server().into(),
+                            v().any().v2().into(),
+                            v().at(1).into(),
+                        ])),
+                );
+                case(
+                    f,
+                    &name("variant HTTPServer"),
+                    holder(),
+                    |d| {
+                        if let VariantsVariantDraft::HTTPServer(mut s) =
+                            d.variants().get_mut(1).unwrap().variant()
+                        {
+                            s.set_1(5);
+                        }
+                    },
+                    &expect(v().at(1).h_t_t_p_server()._1())
+                        .covering(pats([immer::path!(Holder: variants[1].h_t_t_p_server._1).into()]))
+                        .siblings(pats([
+                            v().any().h_t_t_p_server()._0().into(),
+                            v().any().big_circle().into(),
+                        ])),
+                );
+                case(
+                    f,
+                    &name("variant V2 (newtype)"),
+                    holder(),
+                    |d| {
+                        if let VariantsVariantDraft::V2(mut s) =
+                            d.variants().get_mut(2).unwrap().variant()
+                        {
+                            s._0().set_http_url(5);
+                        }
+                    },
+                    &expect(v().at(2).v2().http_url())
+                        .covering(pats([immer::path!(Holder: variants[2].v2.http_url).into()]))
+                        .siblings(pats([
+                            v().any().v2().due_date().into(),
+                            v().any().big_circle().into(),
+                        ])),
+                );
+                case(
+                    f,
+                    &name("variant switch to A"),
+                    holder(),
+                    |d| d.variants().get_mut(2).unwrap().set(Variants::A),
+                    &expect(v().at(2))
+                        .above(pats([v().at(2).v2().into()]))
+                        .siblings(pats([v().at(3).into()])),
+                );
+                let t = || p().tagged();
+                case(
+                    f,
+                    &name("rename_all_fields"),
+                    holder(),
+                    |d| {
+                        if let TaggedVariantDraft::BigCircle(mut c) =
+                            d.tagged().get_mut("c").unwrap().variant()
+                        {
+                            c.set_http_url(5);
+                        }
+                    },
+                    &expect(t().key("c").big_circle().http_url())
+                        .covering(pats([t().any().big_circle().http_url().into()]))
+                        .siblings(pats([t().any().big_circle().radius_cm().into()])),
+                );
+                case(
+                    f,
+                    &name("a variant's own rename_all"),
+                    holder(),
+                    |d| {
+                        if let TaggedVariantDraft::OwnRule(mut c) =
+                            d.tagged().get_mut("o").unwrap().variant()
+                        {
+                            c.set_radius_cm(5);
+                        }
+                    },
+                    &expect(t().key("o").own_rule().radius_cm())
+                        .covering(pats([t().any().own_rule().radius_cm().into()]))
+                        .siblings(
+                            pats([
+                                t().any().own_rule().http_url().into(),
+                                t().any().big_circle().radius_cm().into(),
+                            ])
+                            .into_iter()
+                            // Under the same rule both variants write `radius_cm` alike.
+                            .filter(|s| s.to_string() != text(t().any().own_rule().radius_cm()))
+                            .collect(),
+                        ),
+                );
+                12
+            }
+        }
+    };
+}
+
+rename_rule!(rule_lower, "lowercase");
+rename_rule!(rule_upper, "UPPERCASE");
+rename_rule!(rule_pascal, "PascalCase");
+rename_rule!(rule_camel, "camelCase");
+rename_rule!(rule_snake, "snake_case");
+rename_rule!(rule_screaming_snake, "SCREAMING_SNAKE_CASE");
+rename_rule!(rule_kebab, "kebab-case");
+rename_rule!(rule_screaming_kebab, "SCREAMING-KEBAB-CASE");
+
+#[test]
+fn every_rename_rule_on_fields_variants_and_fields_of_variants() {
+    let mut f = Failures::default();
+    let mut cases = 0;
+    cases += rule_lower::check(&mut f);
+    cases += rule_upper::check(&mut f);
+    cases += rule_pascal::check(&mut f);
+    cases += rule_camel::check(&mut f);
+    cases += rule_snake::check(&mut f);
+    cases += rule_screaming_snake::check(&mut f);
+    cases += rule_kebab::check(&mut f);
+    cases += rule_screaming_kebab::check(&mut f);
+    assert_eq!(cases, 96);
+    f.finish();
+}
+
+/// `rename` and `rename_all` with different names for serializing and deserializing: the
+/// patches are in serde's written JSON, so the paths take the serialize names.
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase", deserialize = "snake_case"))]
+struct TwoWay {
+    due_date: u8,
+    #[serde(rename(serialize = "out", deserialize = "in"))]
+    both_ways: u8,
+    #[serde(rename(deserialize = "only_in"))]
+    read_name: u8,
+    #[serde(alias = "other")]
+    aliased: u8,
+    choice: TwoWayEnum,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "kebab-case"))]
+enum TwoWayEnum {
+    #[serde(rename(serialize = "first-out"))]
+    First { big_value: u8 },
+    SecondOne { big_value: u8 },
+}
+
+#[test]
+fn serialize_names_differ_from_deserialize_names() {
+    let mut f = Failures::default();
+    let p = immer::path::<TwoWay>;
+    let two_way = || TwoWay {
+        due_date: 1,
+        both_ways: 1,
+        read_name: 1,
+        aliased: 1,
+        choice: TwoWayEnum::First { big_value: 1 },
+    };
+    let all = || {
+        pats([
+            p().due_date().into(),
+            p().both_ways().into(),
+            p().read_name().into(),
+            p().aliased().into(),
+            p().choice().into(),
+        ])
+    };
+    let without = |i: usize| {
+        let mut v = all();
+        v.remove(i);
+        v
+    };
+    case(
+        &mut f,
+        "rename_all(serialize)",
+        two_way(),
+        |d| d.set_due_date(2),
+        &expect(p().due_date()).siblings(without(0)),
+    );
+    case(
+        &mut f,
+        "rename(serialize, deserialize)",
+        two_way(),
+        |d| d.set_both_ways(2),
+        &expect(p().both_ways()).siblings(without(1)),
+    );
+    case(
+        &mut f,
+        "rename(deserialize) only",
+        two_way(),
+        |d| d.set_read_name(2),
+        &expect(p().read_name()).siblings(without(2)),
+    );
+    case(
+        &mut f,
+        "alias",
+        two_way(),
+        |d| d.set_aliased(2),
+        &expect(p().aliased()).siblings(without(3)),
+    );
+    case(
+        &mut f,
+        "variant rename(serialize)",
+        two_way(),
+        |d| {
+            if let TwoWayEnumVariantDraft::First(mut v) = d.choice().variant() {
+                v.set_big_value(2);
+            }
+        },
+        &expect(p().choice().first().big_value())
+            .covering(pats([immer::path!(TwoWay: choice.first.big_value).into()]))
+            .siblings(pats([p().choice().second_one().into()])),
+    );
+    case(
+        &mut f,
+        "variant rename_all(serialize)",
+        TwoWay {
+            choice: TwoWayEnum::SecondOne { big_value: 1 },
+            ..two_way()
+        },
+        |d| {
+            if let TwoWayEnumVariantDraft::SecondOne(mut v) = d.choice().variant() {
+                v.set_big_value(2);
+            }
+        },
+        &expect(p().choice().second_one().big_value())
+            .siblings(pats([p().choice().first().into()])),
+    );
+    f.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The four enum representations, each with unit, tuple, newtype and struct variants, nested in
+// lists, maps and options
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Ext {
+    Unit,
+    Tuple(u8, String),
+    Newtype(Inner),
+    NewList(Vec<u8>),
+    NewMap(BTreeMap<String, u8>),
+    NewOpt(Option<Inner>),
+    Struct { a: u8, inner: Inner },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t")]
+enum Int {
+    Unit,
+    Newtype(Inner),
+    NewMap(BTreeMap<String, u8>),
+    Nested(IntInner),
+    Struct { a: u8, inner: Inner },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "u")]
+enum IntInner {
+    Deep { z: u8 },
+    Other { z: u8 },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c")]
+enum Adj {
+    Unit,
+    Tuple(u8, String),
+    Newtype(Inner),
+    NewList(Vec<u8>),
+    Struct { a: u8, inner: Inner },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Unt {
+    Struct { a: u8, inner: Inner },
+    Tuple(u8, String),
+    List(Vec<u8>),
+    Unit,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Enums {
+    ext: Vec<Ext>,
+    int: BTreeMap<String, Int>,
+    adj: Option<Adj>,
+    unt: Vec<Unt>,
+    opt_ext: Option<Ext>,
+}
+
+fn inner() -> Inner {
+    Inner { x: 1, y: 2 }
+}
+
+fn enums() -> Enums {
+    Enums {
+        ext: vec![
+            Ext::Unit,
+            Ext::Tuple(1, "a".into()),
+            Ext::Newtype(inner()),
+            Ext::NewList(vec![1, 2]),
+            Ext::NewMap(BTreeMap::from([("k".to_owned(), 1)])),
+            Ext::NewOpt(None),
+            Ext::Struct {
+                a: 1,
+                inner: inner(),
+            },
+        ],
+        int: BTreeMap::from([
+            ("unit".to_owned(), Int::Unit),
+            ("newtype".to_owned(), Int::Newtype(inner())),
+            (
+                "map".to_owned(),
+                Int::NewMap(BTreeMap::from([("k".to_owned(), 1)])),
+            ),
+            ("nested".to_owned(), Int::Nested(IntInner::Deep { z: 1 })),
+            (
+                "struct".to_owned(),
+                Int::Struct {
+                    a: 1,
+                    inner: inner(),
+                },
+            ),
+        ]),
+        adj: Some(Adj::Newtype(inner())),
+        unt: vec![
+            Unt::Struct {
+                a: 1,
+                inner: inner(),
+            },
+            Unt::Tuple(1, "a".into()),
+            Unt::List(vec![1]),
+            Unit_(),
+        ],
+        opt_ext: Some(Ext::Tuple(1, "a".into())),
+    }
+}
+
+#[allow(non_snake_case, reason = "reads as the variant it builds")]
+fn Unit_() -> Unt {
+    Unt::Unit
+}
+
+#[test]
+fn externally_tagged_variants_in_a_list_and_an_option() {
+    let mut f = Failures::default();
+    let e = || immer::path::<Enums>().ext();
+    case(
+        &mut f,
+        "ext tuple element",
+        enums(),
+        |d| {
+            if let ExtVariantDraft::Tuple(mut t) = d.ext().get_mut(1).unwrap().variant() {
+                t.set_1("b".into());
+            }
+        },
+        &expect(e().at(1).tuple()._1())
+            .covering(pats([
+                e().any().tuple()._1().into(),
+                immer::path!(Enums: ext[1].tuple._1).into(),
+                immer::path!(Enums: ext[*].tuple._1).into(),
+            ]))
+            .above(pats([e().at(1).tuple().into(), e().at(1).into()]))
+            .siblings(pats([
+                e().any().tuple()._0().into(),
+                e().any().newtype().into(),
+                e().at(0).into(),
+            ])),
+    );
+    case(
+        &mut f,
+        "ext newtype's field",
+        enums(),
+        |d| {
+            if let ExtVariantDraft::Newtype(mut t) = d.ext().get_mut(2).unwrap().variant() {
+                t._0().set_y(7);
+            }
+        },
+        &expect(e().at(2).newtype().y())
+            .covering(pats([immer::path!(Enums: ext[*].newtype.y).into()]))
+            .above(pats([e().at(2).newtype().into()]))
+            .siblings(pats([e().any().newtype().x().into(), e().any().tuple().into()])),
+    );
+    case(
+        &mut f,
+        "ext newtype of a list: push",
+        enums(),
+        |d| {
+            if let ExtVariantDraft::NewList(mut t) = d.ext().get_mut(3).unwrap().variant() {
+                t._0().push(3);
+            }
+        },
+        &expect(e().at(3).new_list().at(2))
+            .covering(pats([e().any().new_list().any().into()]))
+            .above(pats([e().at(3).new_list().into()]))
+            .siblings(pats([e().any().new_map().into(), e().at(3).new_list().at(1).into()])),
+    );
+    case(
+        &mut f,
+        "ext newtype of a list: remove",
+        enums(),
+        |d| {
+            if let ExtVariantDraft::NewList(mut t) = d.ext().get_mut(3).unwrap().variant() {
+                t._0().remove(0);
+            }
+        },
+        &expect(e().at(3).new_list().at(0))
+            // The element after it moves: what `at(1)` named is now elsewhere.
+            .above(pats([e().at(3).new_list().at(1).into()]))
+            .siblings(pats([e().at(2).into(), e().any().new_map().any().into()])),
+    );
+    case(
+        &mut f,
+        "ext newtype of a map: insert",
+        enums(),
+        |d| {
+            if let ExtVariantDraft::NewMap(mut t) = d.ext().get_mut(4).unwrap().variant() {
+                t._0().insert("n".into(), 2);
+            }
+        },
+        &expect(e().at(4).new_map().key("n"))
+            .covering(pats([e().any().new_map().any().into()]))
+            .siblings(pats([e().any().new_map().key("k").into()])),
+    );
+    case(
+        &mut f,
+        "ext newtype of an option: Some",
+        enums(),
+        |d| {
+            if let ExtVariantDraft::NewOpt(mut t) = d.ext().get_mut(5).unwrap().variant() {
+                t._0().set(Some(inner()));
+            }
+        },
+        &expect(e().at(5).new_opt())
+            .above(pats([e().at(5).new_opt().x().into()]))
+            .siblings(pats([e().at(4).into(), e().any().newtype().into()])),
+    );
+    case(
+        &mut f,
+        "ext struct variant's nested field",
+        enums(),
+        |d| {
+            if let ExtVariantDraft::Struct(mut t) = d.ext().get_mut(6).unwrap().variant() {
+                t.inner().set_x(9);
+            }
+        },
+        &expect(e().at(6).r#struct().inner().x())
+            .covering(pats([immer::path!(Enums: ext[6].r#struct.inner.x).into()]))
+            .siblings(pats([e().any().r#struct().a().into(), e().any().r#struct().inner().y().into()])),
+    );
+    case(
+        &mut f,
+        "ext switch a variant",
+        enums(),
+        |d| d.ext().get_mut(0).unwrap().set(Ext::Newtype(inner())),
+        &expect(e().at(0))
+            .covering(pats([e().any().into()]))
+            .above(pats([e().at(0).newtype().x().into()]))
+            .siblings(pats([e().at(1).into()])),
+    );
+    case(
+        &mut f,
+        "ext insert a variant",
+        enums(),
+        |d| {
+            d.ext().insert(1, Ext::Unit).unwrap();
+        },
+        &expect(e().at(1))
+            .above(pats([e().at(6).r#struct().a().into()]))
+            .siblings(pats([e().at(0).into()])),
+    );
+    let o = || immer::path::<Enums>().opt_ext();
+    case(
+        &mut f,
+        "ext in an option: a tuple element",
+        enums(),
+        |d| {
+            if let Some(mut x) = d.opt_ext().get_mut() {
+                if let ExtVariantDraft::Tuple(mut t) = x.variant() {
+                    t.set_0(4);
+                }
+            }
+        },
+        &expect(o().tuple()._0())
+            .siblings(pats([o().tuple()._1().into(), immer::path::<Enums>().ext().into()])),
+    );
+    case(
+        &mut f,
+        "ext in an option: None",
+        enums(),
+        |d| d.opt_ext().set(None),
+        &expect(o()).above(pats([o().tuple()._0().into()])),
+    );
+    f.finish();
+}
+
+#[test]
+fn internally_tagged_variants_in_a_map() {
+    let mut f = Failures::default();
+    let m = || immer::path::<Enums>().int();
+    case(
+        &mut f,
+        "int newtype's field",
+        enums(),
+        |d| {
+            if let IntVariantDraft::Newtype(mut t) = d.int().get_mut("newtype").unwrap().variant() {
+                t._0().set_x(9);
+            }
+        },
+        &expect(m().key("newtype").newtype().x())
+            .covering(pats([
+                m().any().newtype().x().into(),
+                immer::path!(Enums: int).key("newtype").newtype().x().into(),
+            ]))
+            .above(pats([m().key("newtype").newtype().into()]))
+            .siblings(pats([m().any().newtype().y().into(), m().key("unit").into()])),
+    );
+    case(
+        &mut f,
+        "int newtype of a map: insert",
+        enums(),
+        |d| {
+            if let IntVariantDraft::NewMap(mut t) = d.int().get_mut("map").unwrap().variant() {
+                t._0().insert("n".into(), 2);
+            }
+        },
+        &expect(m().key("map").new_map().key("n"))
+            .covering(pats([m().any().new_map().any().into()]))
+            .siblings(pats([m().key("map").new_map().key("k").into()])),
+    );
+    case(
+        &mut f,
+        "int newtype of a map: modify",
+        enums(),
+        |d| {
+            if let IntVariantDraft::NewMap(mut t) = d.int().get_mut("map").unwrap().variant() {
+                t._0().get_mut("k").unwrap().set(5);
+            }
+        },
+        &expect(m().key("map").new_map().key("k"))
+            .siblings(pats([m().key("map").new_map().key("n").into()])),
+    );
+    case(
+        &mut f,
+        "int newtype of an internally tagged enum",
+        enums(),
+        |d| {
+            if let IntVariantDraft::Nested(mut t) = d.int().get_mut("nested").unwrap().variant() {
+                if let IntInnerVariantDraft::Deep(mut deep) = t._0().variant() {
+                    deep.set_z(3);
+                }
+            }
+        },
+        &expect(m().key("nested").nested().deep().z())
+            .covering(pats([m().any().nested().deep().z().into()]))
+            .siblings(pats([m().key("struct").into(), m().any().r#struct().a().into()])),
+    );
+    case(
+        &mut f,
+        "int struct's field",
+        enums(),
+        |d| {
+            if let IntVariantDraft::Struct(mut t) = d.int().get_mut("struct").unwrap().variant() {
+                t.inner().set_y(3);
+            }
+        },
+        &expect(m().key("struct").r#struct().inner().y())
+            .covering(pats([immer::path!(Enums: int).any().r#struct().inner().y().into()]))
+            .siblings(pats([m().any().r#struct().a().into(), m().any().r#struct().inner().x().into()])),
+    );
+    case(
+        &mut f,
+        "int switch unit to struct",
+        enums(),
+        |d| {
+            d.int().get_mut("unit").unwrap().set(Int::Struct {
+                a: 1,
+                inner: inner(),
+            });
+        },
+        &expect(m().key("unit"))
+            .above(pats([m().key("unit").r#struct().a().into()]))
+            .siblings(pats([m().key("struct").into()])),
+    );
+    case(
+        &mut f,
+        "int remove an entry",
+        enums(),
+        |d| {
+            d.int().remove("newtype");
+        },
+        &expect(m().key("newtype"))
+            .above(pats([m().key("newtype").newtype().x().into()]))
+            .siblings(pats([m().key("nested").into(), m().key("struct").r#struct().a().into()])),
+    );
+    f.finish();
+}
+
+#[test]
+fn adjacently_tagged_variants_in_an_option() {
+    let mut f = Failures::default();
+    let a = || immer::path::<Enums>().adj();
+    case(
+        &mut f,
+        "adj newtype's field",
+        enums(),
+        |d| {
+            if let Some(mut x) = d.adj().get_mut() {
+                if let AdjVariantDraft::Newtype(mut t) = x.variant() {
+                    t._0().set_x(9);
+                }
+            }
+        },
+        &expect(a().newtype().x())
+            .covering(pats([immer::path!(Enums: adj.newtype.x).into()]))
+            .above(pats([a().newtype().into(), a().into()]))
+            .siblings(pats([a().newtype().y().into(), a().tuple()._0().into()])),
+    );
+    let with = |adj: Adj| Enums {
+        adj: Some(adj),
+        ..enums()
+    };
+    case(
+        &mut f,
+        "adj tuple's element",
+        with(Adj::Tuple(1, "a".into())),
+        |d| {
+            if let Some(mut x) = d.adj().get_mut() {
+                if let AdjVariantDraft::Tuple(mut t) = x.variant() {
+                    t.set_1("b".into());
+                }
+            }
+        },
+        &expect(a().tuple()._1())
+            .covering(pats([immer::path!(Enums: adj.tuple._1).into()]))
+            .siblings(pats([a().tuple()._0().into()])),
+    );
+    case(
+        &mut f,
+        "adj newtype of a list: insert at the front",
+        with(Adj::NewList(vec![1, 2])),
+        |d| {
+            if let Some(mut x) = d.adj().get_mut() {
+                if let AdjVariantDraft::NewList(mut t) = x.variant() {
+                    t._0().insert(0, 0).unwrap();
+                }
+            }
+        },
+        &expect(a().new_list().at(0))
+            .covering(pats([a().new_list().any().into()]))
+            .above(pats([a().new_list().at(1).into()])),
+    );
+    case(
+        &mut f,
+        "adj struct's field",
+        with(Adj::Struct {
+            a: 1,
+            inner: inner(),
+        }),
+        |d| {
+            if let Some(mut x) = d.adj().get_mut() {
+                if let AdjVariantDraft::Struct(mut t) = x.variant() {
+                    t.set_a(2);
+                }
+            }
+        },
+        &expect(a().r#struct().a()).siblings(pats([a().r#struct().inner().into()])),
+    );
+    case(
+        &mut f,
+        "adj switch to unit",
+        enums(),
+        |d| {
+            if let Some(mut x) = d.adj().get_mut() {
+                x.set(Adj::Unit);
+            }
+        },
+        &expect(a())
+            .above(pats([a().newtype().x().into()]))
+            .siblings(pats([immer::path::<Enums>().unt().into()])),
+    );
+    f.finish();
+}
+
+#[test]
+fn untagged_variants_in_a_list() {
+    let mut f = Failures::default();
+    let u = || immer::path::<Enums>().unt();
+    case(
+        &mut f,
+        "untagged struct's field",
+        enums(),
+        |d| {
+            if let UntVariantDraft::Struct(mut t) = d.unt().get_mut(0).unwrap().variant() {
+                t.inner().set_x(3);
+            }
+        },
+        &expect(u().at(0).r#struct().inner().x())
+            .covering(pats([u().any().r#struct().inner().x().into()]))
+            .siblings(pats([u().any().r#struct().a().into(), u().at(1).into()])),
+    );
+    case(
+        &mut f,
+        "untagged tuple's element",
+        enums(),
+        |d| {
+            if let UntVariantDraft::Tuple(mut t) = d.unt().get_mut(1).unwrap().variant() {
+                t.set_1("z".into());
+            }
+        },
+        &expect(u().at(1).tuple()._1())
+            .covering(pats([immer::path!(Enums: unt[1].tuple._1).into()]))
+            .siblings(pats([u().at(1).tuple()._0().into(), u().any().r#struct().a().into()])),
+    );
+    case(
+        &mut f,
+        "untagged newtype of a list: push",
+        enums(),
+        |d| {
+            if let UntVariantDraft::List(mut t) = d.unt().get_mut(2).unwrap().variant() {
+                t._0().push(2);
+            }
+        },
+        &expect(u().at(2).list().at(1))
+            .covering(pats([u().any().list().any().into()]))
+            .siblings(pats([u().at(2).list().at(0).into()])),
+    );
+    case(
+        &mut f,
+        "untagged switch unit to tuple",
+        enums(),
+        |d| d.unt().get_mut(3).unwrap().set(Unt::Tuple(0, String::new())),
+        &expect(u().at(3))
+            .above(pats([u().at(3).tuple()._0().into()]))
+            .siblings(pats([u().at(2).into()])),
+    );
+    f.finish();
+}
