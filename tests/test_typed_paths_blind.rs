@@ -61,9 +61,9 @@ fn pats<const N: usize>(patterns: [PathPattern; N]) -> Vec<PathPattern> {
 
 /// What one case expects of the patches its recipe records.
 struct Expect {
-    /// The typed path naming the changed thing by concrete indices and keys: its text is every
-    /// patch's pointer.
-    exact: PathPattern,
+    /// The typed paths naming the changed things by concrete indices and keys: each patch's
+    /// pointer is the text of one of them, which matches and touches it.
+    exact: Vec<PathPattern>,
     /// Other typed paths (wildcards, `path!`) naming it: each matches and touches every patch.
     covering: Vec<PathPattern>,
     /// Typed paths naming what holds it: each touches every patch and matches none.
@@ -76,11 +76,22 @@ struct Expect {
 
 fn expect(exact: impl Into<PathPattern>) -> Expect {
     Expect {
-        exact: exact.into(),
+        exact: vec![exact.into()],
         covering: Vec::new(),
         above: Vec::new(),
         siblings: Vec::new(),
         count: Some(1),
+    }
+}
+
+/// A recipe that records several patches, each at one of `exact`.
+fn expect_each_at(exact: Vec<PathPattern>) -> Expect {
+    Expect {
+        exact,
+        covering: Vec::new(),
+        above: Vec::new(),
+        siblings: Vec::new(),
+        count: None,
     }
 }
 
@@ -153,15 +164,16 @@ fn case<T: Draftable + std::fmt::Debug>(
     }
     for patch in &patches {
         let pointer = patch.path.to_pointer();
-        // (d) the exact typed path prints the patch's pointer.
-        if expect.exact.to_string() != pointer {
+        // (d) an exact typed path prints the patch's pointer.
+        let exact = expect.exact.iter().find(|e| e.to_string() == pointer);
+        if exact.is_none() {
+            let texts: Vec<String> = expect.exact.iter().map(ToString::to_string).collect();
             f.fail(format!(
-                "{name}: typed path {:?} is not the patch's path {pointer:?} ({shown})",
-                expect.exact.to_string()
+                "{name}: the patch's path {pointer:?} is none of the typed paths {texts:?} ({shown})"
             ));
         }
         // (a) it, and the others naming the same thing, match and touch.
-        for pattern in std::iter::once(&expect.exact).chain(&expect.covering) {
+        for pattern in exact.into_iter().chain(&expect.covering) {
             if !pattern.matches(&patch.path) {
                 f.fail(format!(
                     "{name}: typed path {:?} does not match the patch's path {pointer:?}",
@@ -1342,6 +1354,622 @@ fn untagged_variants_in_a_list() {
         &expect(u().at(3))
             .above(pats([u().at(3).tuple()._0().into()]))
             .siblings(pats([u().at(2).into()])),
+    );
+    f.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// flatten: a struct, a map, an option, enums, inside variants, twice
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Flat {
+    title: String,
+    #[serde(flatten)]
+    meta: FlatMeta,
+    #[serde(flatten)]
+    shape: FlatShape,
+    #[serde(flatten)]
+    kind: FlatKind,
+    #[serde(flatten)]
+    extra: BTreeMap<String, u8>,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FlatMeta {
+    author_name: String,
+    tags: Vec<String>,
+    #[serde(flatten)]
+    deeper: FlatDeeper,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct FlatDeeper {
+    depth: u8,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum FlatShape {
+    Circle { r: u8 },
+    Square(u8),
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+enum FlatKind {
+    Note { body: String },
+    Task { done: bool },
+}
+
+fn flat() -> Flat {
+    Flat {
+        title: "t".into(),
+        meta: FlatMeta {
+            author_name: "a".into(),
+            tags: vec!["x".into()],
+            deeper: FlatDeeper { depth: 1 },
+        },
+        shape: FlatShape::Circle { r: 1 },
+        kind: FlatKind::Note { body: "b".into() },
+        extra: BTreeMap::from([("e1".to_owned(), 1)]),
+    }
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum FlatVariant {
+    Ext {
+        id: u8,
+        #[serde(flatten)]
+        meta: FlatDeeper,
+    },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k", content = "c")]
+enum FlatAdjacent {
+    Adj {
+        id: u8,
+        #[serde(flatten)]
+        more: BTreeMap<String, u8>,
+    },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct FlatOpt {
+    id: u8,
+    #[serde(flatten)]
+    opt: Option<FlatDeeper>,
+}
+
+#[test]
+fn flattened_fields_sit_in_their_parent() {
+    let mut f = Failures::default();
+    let p = immer::path::<Flat>;
+    prints(&mut f, p().meta().author_name(), "/authorName");
+    prints(&mut f, p().meta().deeper().depth(), "/depth");
+    prints(&mut f, p().shape().circle().r(), "/Circle/r");
+    prints(&mut f, p().kind().task().done(), "/done");
+    prints(&mut f, p().extra().key("e1"), "/e1");
+    case(
+        &mut f,
+        "flatten a struct: its field",
+        flat(),
+        |d| d.meta().set_author_name("b".into()),
+        &expect(p().meta().author_name())
+            .covering(pats([immer::path!(Flat: meta.author_name).into()]))
+            .siblings(pats([
+                p().title().into(),
+                p().meta().tags().into(),
+                p().extra().key("e1").into(),
+            ])),
+    );
+    case(
+        &mut f,
+        "flatten a struct: push to its list",
+        flat(),
+        |d| d.meta().tags().push("y".into()),
+        &expect(p().meta().tags().at(1))
+            .covering(pats([immer::path!(Flat: meta.tags[*]).into()]))
+            .above(pats([p().meta().tags().into()]))
+            .siblings(pats([p().title().into(), p().meta().tags().at(0).into()])),
+    );
+    case(
+        &mut f,
+        "flatten twice",
+        flat(),
+        |d| d.meta().deeper().set_depth(2),
+        &expect(p().meta().deeper().depth())
+            .covering(pats([immer::path!(Flat: meta.deeper.depth).into()]))
+            .siblings(pats([p().title().into(), p().meta().author_name().into()])),
+    );
+    case(
+        &mut f,
+        "flatten an externally tagged enum: its field",
+        flat(),
+        |d| {
+            if let FlatShapeVariantDraft::Circle(mut c) = d.shape().variant() {
+                c.set_r(2);
+            }
+        },
+        &expect(p().shape().circle().r())
+            .covering(pats([immer::path!(Flat: shape.circle.r).into()]))
+            .siblings(pats([p().title().into(), p().shape().square().into()])),
+    );
+    case(
+        &mut f,
+        "flatten an internally tagged enum: its field",
+        flat(),
+        |d| {
+            if let FlatKindVariantDraft::Note(mut c) = d.kind().variant() {
+                c.set_body("c".into());
+            }
+        },
+        &expect(p().kind().note().body())
+            .siblings(pats([p().title().into(), p().kind().task().done().into()])),
+    );
+    case(
+        &mut f,
+        "flatten a map: insert",
+        flat(),
+        |d| {
+            d.extra().insert("e2".into(), 2);
+        },
+        &expect(p().extra().key("e2"))
+            .siblings(pats([p().title().into(), p().extra().key("e1").into()])),
+    );
+    case(
+        &mut f,
+        "flatten a map: remove",
+        flat(),
+        |d| {
+            d.extra().remove("e1");
+        },
+        &expect(p().extra().key("e1"))
+            .siblings(pats([p().title().into(), p().meta().tags().into()])),
+    );
+    // A whole flattened value written: its keys are the parent's, so the patches name them
+    // there (a write of the parent would take its other fields with it).
+    let fields = || {
+        pats([
+            p().title().into(),
+            p().meta().author_name().into(),
+            p().meta().tags().into(),
+            p().extra().key("e1").into(),
+        ])
+    };
+    case(
+        &mut f,
+        "flatten a map: clear",
+        flat(),
+        |d| d.extra().clear(),
+        &expect(p().extra().key("e1")).siblings(pats([p().title().into()])),
+    );
+    case(
+        &mut f,
+        "flatten a map: set whole",
+        flat(),
+        |d| d.set_extra(BTreeMap::from([("e2".to_owned(), 2)])),
+        &expect_each_at(pats([p().extra().key("e1").into(), p().extra().key("e2").into()]))
+            .siblings(pats([p().title().into(), p().meta().author_name().into()])),
+    );
+    case(
+        &mut f,
+        "flatten a struct: set whole",
+        flat(),
+        |d| {
+            d.set_meta(FlatMeta {
+                author_name: "z".into(),
+                tags: vec![],
+                deeper: FlatDeeper { depth: 1 },
+            });
+        },
+        &expect_each_at(pats([
+            p().meta().author_name().into(),
+            p().meta().tags().into(),
+            p().meta().deeper().depth().into(),
+        ]))
+        .siblings(pats([p().title().into(), p().extra().key("e1").into()])),
+    );
+    case(
+        &mut f,
+        "flatten an externally tagged enum: switch",
+        flat(),
+        |d| d.shape().set(FlatShape::Square(3)),
+        &expect_each_at(pats([p().shape().circle().into(), p().shape().square().into()]))
+            .siblings(fields()),
+    );
+    // The tag has no typed path: only serde's JSON and the siblings are checked.
+    case(
+        &mut f,
+        "flatten an internally tagged enum: switch",
+        flat(),
+        |d| d.kind().set(FlatKind::Task { done: true }),
+        &expect_each_at(pats([
+            "/kind".parse().unwrap(),
+            p().kind().note().body().into(),
+            p().kind().task().done().into(),
+        ]))
+        .siblings(fields()),
+    );
+    let v = immer::path::<FlatVariant>;
+    case(
+        &mut f,
+        "flatten in a struct variant",
+        FlatVariant::Ext {
+            id: 1,
+            meta: FlatDeeper { depth: 1 },
+        },
+        |d| {
+            let FlatVariantVariantDraft::Ext(mut e) = d.variant();
+            e.meta().set_depth(2);
+        },
+        &expect(v().ext().meta().depth())
+            .covering(pats([immer::path!(FlatVariant: ext.meta.depth).into()]))
+            .siblings(pats([v().ext().id().into()])),
+    );
+    case(
+        &mut f,
+        "flatten in a struct variant: set whole",
+        FlatVariant::Ext {
+            id: 1,
+            meta: FlatDeeper { depth: 1 },
+        },
+        |d| {
+            let FlatVariantVariantDraft::Ext(mut e) = d.variant();
+            e.set_meta(FlatDeeper { depth: 2 });
+        },
+        &expect(v().ext().meta().depth()).siblings(pats([v().ext().id().into()])),
+    );
+    let a = immer::path::<FlatAdjacent>;
+    case(
+        &mut f,
+        "flatten a map in an adjacently tagged variant",
+        FlatAdjacent::Adj {
+            id: 1,
+            more: BTreeMap::new(),
+        },
+        |d| {
+            let FlatAdjacentVariantDraft::Adj(mut e) = d.variant();
+            e.more().insert("m".into(), 2);
+        },
+        &expect(a().adj().more().key("m")).siblings(pats([a().adj().id().into()])),
+    );
+    let o = immer::path::<FlatOpt>;
+    case(
+        &mut f,
+        "flatten an option: its field",
+        FlatOpt {
+            id: 1,
+            opt: Some(FlatDeeper { depth: 1 }),
+        },
+        |d| d.opt().get_mut().unwrap().set_depth(2),
+        &expect(o().opt().depth()).siblings(pats([o().id().into()])),
+    );
+    case(
+        &mut f,
+        "flatten an option: to None",
+        FlatOpt {
+            id: 1,
+            opt: Some(FlatDeeper { depth: 1 }),
+        },
+        |d| d.opt().set(None),
+        &expect(o().opt().depth()).siblings(pats([o().id().into()])),
+    );
+    case(
+        &mut f,
+        "flatten an option: to Some",
+        FlatOpt { id: 1, opt: None },
+        |d| d.opt().set(Some(FlatDeeper { depth: 1 })),
+        &expect(o().opt().depth()).siblings(pats([o().id().into()])),
+    );
+    f.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tuple structs and tuple variants with skipped elements; newtypes
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct FirstSkipped(#[serde(skip)] u8, String);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct LastSkipped(Vec<u8>, #[serde(skip)] u8);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct TwoSkipped(#[serde(skip)] u8, Inner, #[serde(skip)] u8, bool);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum SkipVariants {
+    Three(u8, #[serde(skip)] u8, String),
+    OneLeft(#[serde(skip)] u8, Inner),
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c")]
+enum SkipAdjacent {
+    Three(u8, #[serde(skip)] u8, String),
+    OneLeft(#[serde(skip)] u8, Inner),
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum SkipUntagged {
+    Three(u8, #[serde(skip)] u8, String),
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Tuples {
+    first: FirstSkipped,
+    last: LastSkipped,
+    two: TwoSkipped,
+    variants: Vec<SkipVariants>,
+    adjacent: Vec<SkipAdjacent>,
+    untagged: SkipUntagged,
+}
+
+fn tuples() -> Tuples {
+    Tuples {
+        first: FirstSkipped(0, "a".into()),
+        last: LastSkipped(vec![1], 0),
+        two: TwoSkipped(0, inner(), 0, false),
+        variants: vec![
+            SkipVariants::Three(1, 0, "a".into()),
+            SkipVariants::OneLeft(0, inner()),
+        ],
+        adjacent: vec![
+            SkipAdjacent::Three(1, 0, "a".into()),
+            SkipAdjacent::OneLeft(0, inner()),
+        ],
+        untagged: SkipUntagged::Three(1, 0, "a".into()),
+    }
+}
+
+#[test]
+fn tuple_elements_close_up_around_skipped_ones() {
+    let mut f = Failures::default();
+    let p = immer::path::<Tuples>;
+    case(
+        &mut f,
+        "tuple struct of two, the first skipped",
+        tuples(),
+        |d| d.first().set_1("b".into()),
+        &expect(p().first()._1())
+            .covering(pats([immer::path!(Tuples: first._1).into()]))
+            .siblings(pats([p().last().into(), p().two().into()])),
+    );
+    case(
+        &mut f,
+        "tuple struct of two, the last skipped: push",
+        tuples(),
+        |d| d.last()._0().push(2),
+        &expect(p().last()._0().at(1))
+            .covering(pats([immer::path!(Tuples: last._0[1]).into()]))
+            .siblings(pats([p().first().into(), p().last()._0().at(0).into()])),
+    );
+    case(
+        &mut f,
+        "tuple struct of four, two skipped: the second",
+        tuples(),
+        |d| d.two()._1().set_y(5),
+        &expect(p().two()._1().y())
+            .covering(pats([immer::path!(Tuples: two._1.y).into()]))
+            .siblings(pats([p().two()._3().into(), p().two()._1().x().into()])),
+    );
+    case(
+        &mut f,
+        "tuple struct of four, two skipped: the fourth",
+        tuples(),
+        |d| d.two().set_3(true),
+        &expect(p().two()._3())
+            .covering(pats([immer::path!(Tuples: two._3).into()]))
+            .siblings(pats([p().two()._1().into()])),
+    );
+    let v = || p().variants();
+    case(
+        &mut f,
+        "tuple variant of three, the middle skipped",
+        tuples(),
+        |d| {
+            if let SkipVariantsVariantDraft::Three(mut t) = d.variants().get_mut(0).unwrap().variant() {
+                t.set_2("b".into());
+            }
+        },
+        &expect(v().at(0).three()._2())
+            .covering(pats([immer::path!(Tuples: variants[0].three._2).into()]))
+            .siblings(pats([v().at(0).three()._0().into()])),
+    );
+    case(
+        &mut f,
+        "tuple variant of two, the first skipped",
+        tuples(),
+        |d| {
+            if let SkipVariantsVariantDraft::OneLeft(mut t) =
+                d.variants().get_mut(1).unwrap().variant()
+            {
+                t._1().set_x(5);
+            }
+        },
+        &expect(v().at(1).one_left()._1().x())
+            .covering(pats([immer::path!(Tuples: variants[*].one_left._1.x).into()]))
+            .siblings(pats([v().at(1).one_left()._1().y().into()])),
+    );
+    let a = || p().adjacent();
+    case(
+        &mut f,
+        "adjacent tuple variant of three, the middle skipped",
+        tuples(),
+        |d| {
+            if let SkipAdjacentVariantDraft::Three(mut t) = d.adjacent().get_mut(0).unwrap().variant() {
+                t.set_2("b".into());
+            }
+        },
+        &expect(a().at(0).three()._2()).siblings(pats([a().at(0).three()._0().into()])),
+    );
+    case(
+        &mut f,
+        "adjacent tuple variant of two, the first skipped",
+        tuples(),
+        |d| {
+            if let SkipAdjacentVariantDraft::OneLeft(mut t) =
+                d.adjacent().get_mut(1).unwrap().variant()
+            {
+                t._1().set_x(5);
+            }
+        },
+        &expect(a().at(1).one_left()._1().x())
+            .siblings(pats([a().at(1).one_left()._1().y().into()])),
+    );
+    case(
+        &mut f,
+        "untagged tuple variant of three, the middle skipped",
+        tuples(),
+        |d| {
+            let mut untagged = d.untagged();
+            let SkipUntaggedVariantDraft::Three(mut t) = untagged.variant();
+            t.set_2("b".into());
+        },
+        &expect(p().untagged().three()._2())
+            .siblings(pats([p().untagged().three()._0().into()])),
+    );
+    f.finish();
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Ids(Vec<u32>);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Wrapped(Inner);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Outer(Mid);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Mid(BTreeMap<String, Inner>);
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Clear {
+    inner: Inner,
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Newtypes {
+    ids: Ids,
+    wrapped: Wrapped,
+    outer: Outer,
+    list: Vec<Wrapped>,
+    clear: Clear,
+    boxed: Option<Box<Wrapped>>,
+    shared: Arc<Inner>,
+    shared_list: Arc<Vec<Inner>>,
+    deque: VecDeque<Ids>,
+}
+
+fn newtypes() -> Newtypes {
+    Newtypes {
+        ids: Ids(vec![1, 2]),
+        wrapped: Wrapped(inner()),
+        outer: Outer(Mid(BTreeMap::from([("k".to_owned(), inner())]))),
+        list: vec![Wrapped(inner()), Wrapped(inner())],
+        clear: Clear { inner: inner() },
+        boxed: Some(Box::new(Wrapped(inner()))),
+        shared: Arc::new(inner()),
+        shared_list: Arc::new(vec![inner()]),
+        deque: VecDeque::from([Ids(vec![1])]),
+    }
+}
+
+#[test]
+fn newtypes_boxes_and_arcs_have_no_segment_of_their_own() {
+    let mut f = Failures::default();
+    let p = immer::path::<Newtypes>;
+    case(
+        &mut f,
+        "newtype of a list: remove",
+        newtypes(),
+        |d| {
+            d.ids()._0().remove(0);
+        },
+        &expect(p().ids().at(0))
+            .covering(pats([immer::path!(Newtypes: ids[0]).into(), p().ids().any().into()]))
+            .above(pats([p().ids().at(1).into(), p().ids().into()]))
+            .siblings(pats([p().wrapped().into()])),
+    );
+    case(
+        &mut f,
+        "newtype of a struct",
+        newtypes(),
+        |d| d.wrapped()._0().set_x(3),
+        &expect(p().wrapped().x())
+            .covering(pats([immer::path!(Newtypes: wrapped.x).into()]))
+            .siblings(pats([p().wrapped().y().into(), p().ids().into()])),
+    );
+    case(
+        &mut f,
+        "newtype of a newtype of a map",
+        newtypes(),
+        |d| d.outer()._0()._0().get_mut("k").unwrap().set_y(3),
+        &expect(p().outer().key("k").y())
+            .covering(pats([p().outer().any().y().into()]))
+            .siblings(pats([p().outer().key("k").x().into()])),
+    );
+    case(
+        &mut f,
+        "a list of newtypes",
+        newtypes(),
+        |d| d.list().get_mut(1).unwrap()._0().set_x(3),
+        &expect(p().list().at(1).x())
+            .covering(pats([immer::path!(Newtypes: list[1].x).into()]))
+            .siblings(pats([p().list().at(0).into(), p().list().any().y().into()])),
+    );
+    case(
+        &mut f,
+        "transparent struct",
+        newtypes(),
+        |d| d.clear().inner().set_x(3),
+        &expect(p().clear().x()).siblings(pats([p().clear().y().into()])),
+    );
+    case(
+        &mut f,
+        "Option<Box<newtype>>",
+        newtypes(),
+        |d| d.boxed().get_mut().unwrap()._0().set_x(3),
+        &expect(p().boxed().x())
+            .covering(pats([immer::path!(Newtypes: boxed.x).into()]))
+            .siblings(pats([p().boxed().y().into(), p().shared().x().into()])),
+    );
+    case(
+        &mut f,
+        "Option<Box<newtype>>: None",
+        newtypes(),
+        |d| d.boxed().set(None),
+        &expect(p().boxed()).above(pats([p().boxed().x().into()])),
+    );
+    case(
+        &mut f,
+        "Arc<struct>",
+        newtypes(),
+        |d| d.shared().set_y(3),
+        &expect(p().shared().y()).siblings(pats([p().shared().x().into()])),
+    );
+    case(
+        &mut f,
+        "Arc<Vec<struct>>: push",
+        newtypes(),
+        |d| d.shared_list().push(inner()),
+        &expect(p().shared_list().at(1))
+            .covering(pats([immer::path!(Newtypes: shared_list[*]).into()]))
+            .siblings(pats([p().shared_list().at(0).into()])),
+    );
+    case(
+        &mut f,
+        "VecDeque of newtypes of lists",
+        newtypes(),
+        |d| d.deque().get_mut(0).unwrap()._0().push(5),
+        &expect(p().deque().at(0).at(1))
+            .covering(pats([immer::path!(Newtypes: deque[0][1]).into()]))
+            .siblings(pats([p().deque().at(0).at(0).into()])),
     );
     f.finish();
 }
