@@ -131,7 +131,7 @@ pub mod __private {
         set_place,
     };
     pub use crate::outline::{Outline, outline_of};
-    pub use crate::place::Child;
+    pub use crate::place::{Child, Merged, MergedChild, Skippable, SkippableChild};
     pub use crate::transform::transform_after_dropped;
     pub use crate::typed_path::{Step, everything, step};
     pub use serde::Serialize;
@@ -159,6 +159,28 @@ pub mod __private {
         Child::new(
             parent,
             name,
+            Access {
+                read,
+                write,
+                segment: |name| Some(PathSegment::Key((*name).to_owned())),
+            },
+        )
+    }
+
+    /// The place of a named field with `#[serde(skip_serializing_if)]`: serde leaves its key
+    /// out while `skip` holds.
+    #[inline]
+    pub fn skippable_field<'b, P: Place, C>(
+        parent: &'b mut P,
+        name: &'static str,
+        skip: fn(&C) -> bool,
+        read: for<'a> fn(&'a P::Target, &&'static str) -> Option<&'a C>,
+        write: for<'a> fn(&'a mut P::Target, &&'static str) -> Option<&'a mut C>,
+    ) -> SkippableChild<'b, P, C> {
+        Skippable::new(
+            parent,
+            name,
+            skip,
             Access {
                 read,
                 write,
@@ -197,6 +219,26 @@ pub mod __private {
         Child::new(
             parent,
             (),
+            Access {
+                read,
+                write,
+                segment: |()| None,
+            },
+        )
+    }
+
+    /// The place of a `#[serde(flatten)]` field, whose keys sit in its parent's object
+    /// (below the parent's value at `within`, for a field of a tagged enum's variant).
+    #[inline]
+    pub fn flattened<'b, P: Place, C>(
+        parent: &'b mut P,
+        within: Option<&'static str>,
+        read: for<'a> fn(&'a P::Target, &()) -> Option<&'a C>,
+        write: for<'a> fn(&'a mut P::Target, &()) -> Option<&'a mut C>,
+    ) -> MergedChild<'b, P, C> {
+        Merged::new(
+            parent,
+            within,
             Access {
                 read,
                 write,

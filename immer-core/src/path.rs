@@ -292,12 +292,29 @@ impl fmt::Display for PointerError {
 
 impl std::error::Error for PointerError {}
 
-/// A map key as a path segment: its JSON string, or its JSON text when it is not a string.
+/// A map key as a path segment: the key `serde_json` writes for it in an object (a string as
+/// it is; a number, `bool` or `char` as its text, `u128` and `i128` past 64 bits too), or,
+/// for a key `serde_json` cannot write in an object (a tuple, a struct), its JSON text.
 ///
 /// # Errors
 ///
 /// When the key has no JSON form.
 pub(crate) fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Error> {
+    /// A map of the one key, so that `serde_json` writes the key as it does in an object.
+    struct OneKey<'k, K>(&'k K);
+    impl<K: Serialize> Serialize for OneKey<'_, K> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry(self.0, &())?;
+            map.end()
+        }
+    }
+    if let Ok(serde_json::Value::Object(object)) = serde_json::to_value(OneKey(key)) {
+        if let Some((text, _)) = object.into_iter().next() {
+            return Ok(PathSegment::Key(text));
+        }
+    }
     Ok(match serde_json::to_value(key)? {
         serde_json::Value::String(text) => PathSegment::Key(text),
         other => PathSegment::Key(other.to_string()),

@@ -320,3 +320,191 @@ impl<T, P: Place<Target = Box<T>>> Place for Boxed<P> {
         self.0.record(change);
     }
 }
+
+/// The place of a `#[serde(flatten)]` field: its keys sit in its parent's JSON object, so it
+/// has no path segment of its own, and a write of the whole field (a `set`, an `Option` made
+/// `None`, an enum's variant switched) changes some of the parent's keys and leaves the others.
+/// Such a write is recorded as a `replace` of the parent's object, with the field's keys as
+/// they are after it beside the parent's others; writes inside the field are recorded as they
+/// are.
+pub struct Merged<Q: Place, C> {
+    inner: Nested<Q, (), C>,
+    /// The key, below the parent place's value, of the object the field's keys sit in: the
+    /// variant's key (or its content's) for a field of a tagged enum's variant.
+    within: Option<&'static str>,
+}
+
+/// A [`Merged`] place borrowing its parent.
+pub type MergedChild<'b, P, C> = Merged<&'b mut P, C>;
+
+impl<Q: Place, C> Merged<Q, C> {
+    /// A flattened field's place; `within` is the key below the parent's value of the object
+    /// the field's keys sit in, if any.
+    #[doc(hidden)]
+    #[inline]
+    pub fn new(parent: Q, within: Option<&'static str>, access: Access<Q::Target, (), C>) -> Self {
+        Merged {
+            inner: Nested::new(parent, (), access),
+            within,
+        }
+    }
+
+    /// The parent's object with the whole field written: the `replace` of the parent's
+    /// object, and its inverse, for the field's write `forward` (with its inverse
+    /// `inverse`), or `None` when a side is not an object (nothing to merge).
+    fn merged(&self, forward: &Patch, inverse: &Patch) -> Option<Result<(Patch, Patch), String>>
+    where
+        Q::Target: serde::Serialize,
+    {
+        use serde_json::{Map, Value};
+        // What each side writes into the parent: the value of an `add` or `replace`, nothing
+        // for a `remove`, and nothing for `null` (a `None` or a unit flattened adds no key).
+        let keys = |patch: &Patch| -> Option<Map<String, Value>> {
+            match (&patch.op, &patch.value) {
+                (crate::PatchOp::Remove, _) | (_, Some(Value::Null)) => Some(Map::new()),
+                (crate::PatchOp::Add | crate::PatchOp::Replace, Some(Value::Object(map))) => {
+                    Some(map.clone())
+                }
+                _ => None,
+            }
+        };
+        let (new_keys, old_keys) = (keys(forward)?, keys(inverse)?);
+        let mut parent = match serde_json::to_value(self.inner.parent.get()) {
+            Ok(value) => value,
+            Err(error) => return Some(Err(error.to_string())),
+        };
+        if let Some(key) = self.within {
+            parent = parent.get_mut(key).map(Value::take)?;
+        }
+        let Value::Object(mut rest) = parent else {
+            return None;
+        };
+        // The parent's other keys: its current object without the field's keys, before or
+        // after (whichever the parent holds now).
+        for key in new_keys.keys().chain(old_keys.keys()) {
+            rest.remove(key);
+        }
+        let with = |keys: Map<String, Value>| {
+            let mut object = rest.clone();
+            object.extend(keys);
+            Value::Object(object)
+        };
+        let path = forward.path.clone();
+        Some(Ok((
+            Patch::replace(path.clone(), with(new_keys)),
+            Patch::replace(path, with(old_keys)),
+        )))
+    }
+}
+
+impl<Q: Place, C> sealed::Sealed for Merged<Q, C> {}
+impl<Q: Place, C> Place for Merged<Q, C>
+where
+    Q::Target: serde::Serialize,
+{
+    type Target = C;
+    #[inline]
+    fn get(&self) -> &C {
+        self.inner.get()
+    }
+    #[inline]
+    fn get_mut(&mut self) -> &mut C {
+        self.inner.get_mut()
+    }
+    #[inline]
+    fn is_recording(&self) -> bool {
+        self.inner.is_recording()
+    }
+    #[inline]
+    fn write_path(&self, path: &mut Vec<PathSegment>) {
+        self.inner.write_path(path);
+    }
+    fn record(&mut self, change: Recorded) {
+        let change = match &change {
+            Ok((forward, inverse)) if forward.path == self.inner.path() => {
+                match self.merged(forward, inverse) {
+                    Some(Ok(merged)) => Ok(merged),
+                    Some(Err(message)) => Err(UnserializableError::new(forward.path.clone(), &message)),
+                    None => change,
+                }
+            }
+            _ => change,
+        };
+        self.inner.record(change);
+    }
+}
+
+/// The place of a named field with `#[serde(skip_serializing_if = "...")]`: serde leaves the
+/// key out while the predicate holds. A write of the whole field that makes it appear is
+/// recorded as an `add` of the key (and its inverse a `remove`), one that makes it disappear
+/// as a `remove` (its inverse an `add` of the old value); writes that keep it present are
+/// recorded as they are.
+pub struct Skippable<Q: Place, C> {
+    inner: Nested<Q, &'static str, C>,
+    skip: fn(&C) -> bool,
+}
+
+/// A [`Skippable`] place borrowing its parent.
+pub type SkippableChild<'b, P, C> = Skippable<&'b mut P, C>;
+
+impl<Q: Place, C> Skippable<Q, C> {
+    /// A field's place whose key serde leaves out while `skip` holds.
+    #[doc(hidden)]
+    #[inline]
+    pub fn new(parent: Q, name: &'static str, skip: fn(&C) -> bool, access: Access<Q::Target, &'static str, C>) -> Self {
+        Skippable {
+            inner: Nested::new(parent, name, access),
+            skip,
+        }
+    }
+}
+
+impl<Q: Place, C> sealed::Sealed for Skippable<Q, C> {}
+impl<Q: Place, C: serde::de::DeserializeOwned> Place for Skippable<Q, C> {
+    type Target = C;
+    #[inline]
+    fn get(&self) -> &C {
+        self.inner.get()
+    }
+    #[inline]
+    fn get_mut(&mut self) -> &mut C {
+        self.inner.get_mut()
+    }
+    #[inline]
+    fn is_recording(&self) -> bool {
+        self.inner.is_recording()
+    }
+    #[inline]
+    fn write_path(&self, path: &mut Vec<PathSegment>) {
+        self.inner.write_path(path);
+    }
+    fn record(&mut self, change: Recorded) {
+        let change = match change {
+            Ok((forward, inverse))
+                if forward.op == crate::PatchOp::Replace && forward.path == self.inner.path() =>
+            {
+                // Whether serde writes the key, with the value each side holds.
+                let written = |patch: &Patch| {
+                    patch
+                        .value
+                        .as_ref()
+                        .and_then(|value| serde_json::from_value::<C>(value.clone()).ok())
+                        .map(|value| !(self.skip)(&value))
+                };
+                match (written(&inverse), written(&forward)) {
+                    (Some(false), Some(true)) => Ok((
+                        Patch::add(forward.path.clone(), forward.value.unwrap_or_default()),
+                        Patch::remove(inverse.path),
+                    )),
+                    (Some(true), Some(false)) => Ok((
+                        Patch::remove(forward.path),
+                        Patch::add(inverse.path.clone(), inverse.value.unwrap_or_default()),
+                    )),
+                    _ => Ok((forward, inverse)),
+                }
+            }
+            change => change,
+        };
+        self.inner.record(change);
+    }
+}

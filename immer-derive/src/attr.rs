@@ -107,8 +107,9 @@ pub(crate) struct Field {
     pub(crate) default: Spanned<Option<syn::ExprPath>>,
     pub(crate) flatten: Spanned<()>,
     pub(crate) with: Spanned<Symbol>,
-    /// `skip_serializing_if = "..."`: the field may be missing from the JSON.
-    pub(crate) skip_serializing_if: Spanned<()>,
+    /// `skip_serializing_if = "..."`: the field may be missing from the JSON when the
+    /// predicate holds.
+    pub(crate) skip_serializing_if: Spanned<syn::ExprPath>,
 }
 
 /// The attributes of an enum variant.
@@ -420,8 +421,11 @@ impl Field {
                 } else if meta.path == FLATTEN {
                     flatten.set(&meta.path, (), SERDE);
                 } else if meta.path == SKIP_SERIALIZING_IF {
-                    skip_value(meta)?;
-                    skip_serializing_if.set(&meta.path, (), SERDE);
+                    let text = string(meta, "#[serde(skip_serializing_if = \"path::to::function\")]")?;
+                    let path = syn::parse_str::<syn::ExprPath>(&text).map_err(|_| {
+                        meta.error(format!("`{text}` is not a path to a function"))
+                    })?;
+                    skip_serializing_if.set(&meta.path, path, SERDE);
                 } else {
                     skip_value(meta)?;
                 }

@@ -277,7 +277,7 @@ impl<'i, 'a> Generator<'i, 'a> {
             .iter()
             .filter(|f| serialized(f.attrs.serde_skip.as_ref()))
             .map(|f| {
-                if let Some((path, ())) = &f.attrs.skip_serializing_if {
+                if let Some((path, _)) = &f.attrs.skip_serializing_if {
                     self.error_spanned_by(path, "`#[serde(skip_serializing_if)]` on a tuple's element: serde leaves the element out at run time, so the tuple's length and the places of the elements after it change; say the whole type with `#[ts(type = \"...\")]` on the type (or on the variant)");
                 }
                 self.field(f)

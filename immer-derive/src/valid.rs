@@ -92,7 +92,7 @@ fn check_fields(cx: &Ctxt, input: &Input<'_>, style: Style, fields: &[Field<'_>]
         // after it move down one place, which no patch path written at compile time follows.
         // (A newtype's one field is always written: serde ignores the predicate there.)
         let written = serialized(attrs.serde_skip.as_ref());
-        if let (Some((path, ())), Style::Tuple, true, false) =
+        if let (Some((path, _)), Style::Tuple, true, false) =
             (&attrs.skip_serializing_if, style, written, leaf_type)
         {
             cx.error_spanned_by(path, "`#[serde(skip_serializing_if)]` on a tuple's element is not supported: serde leaves the element out at run time, so the tuple's length and the places of the elements after it change, and patches would name the wrong elements; use a struct with named fields, or mark the type `#[draft(leaf)]` to replace it whole");

@@ -45,6 +45,12 @@ pub trait Set: sealed::Sealed + Draftable {
     fn items(&self) -> impl Iterator<Item = &Self::Item>;
     #[doc(hidden)]
     fn clear_all(&mut self);
+    /// Whether adding a new element may reorder the others (a std hash set that grows
+    /// rehashes them): the add is then recorded as a `replace` of the whole set.
+    #[doc(hidden)]
+    fn reorders_on_add(&self) -> bool {
+        false
+    }
     /// The position of `item` in the set's order (its index in the set's JSON array).
     #[doc(hidden)]
     fn position(&self, item: &Self::Item) -> Option<usize> {
@@ -55,7 +61,7 @@ pub trait Set: sealed::Sealed + Draftable {
 }
 
 macro_rules! set_impl {
-    ($family:ident [$($generics:tt)*] $ty:ty, $name:literal, [$($bound:tt)*]) => {
+    ($family:ident [$($generics:tt)*] $ty:ty, $name:literal, [$($bound:tt)*] $(, $reorders:ident)?) => {
         impl<$($generics)*> sealed::Sealed for $ty where T: $($bound)* {}
 
         impl<$($generics)*> crate::draftable::Sealed for $ty where T: $($bound)* {}
@@ -110,6 +116,14 @@ macro_rules! set_impl {
             fn clear_all(&mut self) {
                 self.clear();
             }
+            $(set_impl!(@$reorders);)?
+        }
+    };
+    // A std hash set with no room left grows (or rehashes in place) on the next insert, which
+    // moves its elements; until then an insert moves none (nor does a removal).
+    (@reorders) => {
+        fn reorders_on_add(&self) -> bool {
+            self.len() >= self.capacity()
         }
     };
     (@insert imbl $set:ident, $item:ident) => { $set.insert($item).is_none() };
@@ -118,7 +132,7 @@ macro_rules! set_impl {
     (@remove std $set:ident, $item:ident) => { $set.remove($item) };
 }
 
-set_impl!(std [T, S: BuildHasher + Default + Clone + 'static] HashSet<T, S>, "HashSet", [Draftable + Eq + Hash]);
+set_impl!(std [T, S: BuildHasher + Default + Clone + 'static] HashSet<T, S>, "HashSet", [Draftable + Eq + Hash], reorders);
 set_impl!(std [T] BTreeSet<T>, "BTreeSet", [Draftable + Ord]);
 set_impl!(imbl [T] imbl::HashSet<T>, "imbl::HashSet", [Draftable + Eq + Hash]);
 set_impl!(imbl [T] imbl::OrdSet<T>, "imbl::OrdSet", [Draftable + Ord]);
@@ -260,8 +274,9 @@ fn set_value_at<S: Set>(set: &S, path: &[PathSegment]) -> Result<Value, PatchErr
 /// std set is copied whole (O(n)) on the first write below the `Arc` that holds it; an `imbl`
 /// set copies O(log n) nodes.
 ///
-/// A hash set's order is its hasher's: an insert may reorder it, so only an ordered set
-/// (`BTreeSet`, `imbl::OrdSet`) has positions that a JSON array can follow.
+/// A hash set's order is its hasher's. A std `HashSet` reorders its elements when it grows:
+/// such an insert is recorded as a `replace` of the whole set, so the patches still give
+/// serde's JSON of the result; every other insert and removal moves no other element.
 ///
 /// # Examples
 ///
@@ -295,6 +310,15 @@ impl<S: Set, P: Place<Target = S>> SetDraft<P> {
         }
         if !self.place.is_recording() {
             return self.place.get_mut().add(item);
+        }
+        if self.place.get().reorders_on_add() {
+            // The others move: the whole set, as serde writes it before and after.
+            let old = json(self.place.get());
+            self.place.get_mut().add(item);
+            record(&mut self.place, |set, path| {
+                Ok((Patch::replace(path.clone(), json(set)?), Patch::replace(path, old?)))
+            });
+            return true;
         }
         let value = json(&item);
         self.place.get_mut().add(item.clone());

@@ -121,7 +121,7 @@ pub(super) fn impl_enum(cx: &Context<'_>, variants: &[Variant<'_>]) -> TokenStre
                     variant.style,
                     false,
                     field,
-                    &FieldAccess::Variant(path.clone(), parent),
+                    &FieldAccess::Variant(path.clone(), parent, tagged.then(|| name.clone())),
                 )
             });
         payload_items.push(quote! {

@@ -14,8 +14,10 @@ use super::context::Context;
 pub(super) enum FieldAccess {
     /// A field of the struct the draft is of.
     Struct,
-    /// The variant's path (`Shape::Circle`) and the type of the variant's place.
-    Variant(TokenStream, TokenStream),
+    /// The variant's path (`Shape::Circle`), the type of the variant's place, and the key
+    /// below the enum's JSON of the object the variant's fields sit in (a tagged variant's key
+    /// or its content's; none for an internally tagged or untagged one).
+    Variant(TokenStream, TokenStream, Option<String>),
 }
 
 /// How a field is reached from its parent.
@@ -65,16 +67,26 @@ pub(super) fn field_methods(
             quote!(|__v, _| ::core::option::Option::Some(&__v.#member)),
             quote!(|__v, _| ::core::option::Option::Some(&mut __v.#member)),
         ),
-        FieldAccess::Variant(variant, _) => (
+        FieldAccess::Variant(variant, ..) => (
             quote!(|__v, _| match __v { #variant { #member: __f, .. } => ::core::option::Option::Some(__f), _ => ::core::option::Option::None }),
             quote!(|__v, _| match __v { #variant { #member: __f, .. } => ::core::option::Option::Some(__f), _ => ::core::option::Option::None }),
         ),
     };
     let parent = match access {
         FieldAccess::Struct => quote!(__P),
-        FieldAccess::Variant(_, parent) => parent.clone(),
+        FieldAccess::Variant(_, parent, _) => parent.clone(),
     };
     let (place, place_ty) = match reach(style, transparent, field) {
+        // serde leaves the key out while the predicate holds: writing the field whole adds or
+        // removes the key (see `Skippable`).
+        Reach::Name if field.attrs.skip_serializing_if.is_some() => {
+            let name = &field.name;
+            let predicate = field.attrs.skip_serializing_if.as_ref().map(|(_, path)| path);
+            (
+                quote!(#krate::__private::skippable_field(&mut self.__place, #name, |__v| #predicate(__v), #read, #write)),
+                quote!(#krate::__private::SkippableChild<'_, #parent, #ty>),
+            )
+        }
         Reach::Name => {
             let name = &field.name;
             (
@@ -87,6 +99,18 @@ pub(super) fn field_methods(
             (
                 quote!(#krate::__private::position(&mut self.__place, #index, #read, #write)),
                 quote!(#krate::__private::Child<'_, #parent, usize, #ty>),
+            )
+        }
+        // A flattened field's keys sit in its parent's object: writing it whole replaces the
+        // parent's object (see `Merged`).
+        Reach::Through if field.attrs.flatten.is_some() => {
+            let within = match access {
+                FieldAccess::Variant(_, _, Some(key)) => quote!(::core::option::Option::Some(#key)),
+                _ => quote!(::core::option::Option::None),
+            };
+            (
+                quote!(#krate::__private::flattened(&mut self.__place, #within, #read, #write)),
+                quote!(#krate::__private::MergedChild<'_, #parent, #ty>),
             )
         }
         Reach::Through => (
