@@ -372,11 +372,14 @@ function literalIndex(text) {
   return index <= MAX_INDEX ? index : undefined;
 }
 
+/** A pattern's escapes: RFC 6901's, and `~2` for a `*` (a key `*` or `**` is `/~2`, `/~2~2`). */
+const UNESCAPED = { '~0': '~', '~1': '/', '~2': '*' };
+
 /**
  * Reads a path pattern: a JSON Pointer whose segments may be `*` (any one segment) or, last,
  * `**` (any number of segments, none included); `~0` and `~1` stand for `~` and `/` (RFC
- * 6901); `""` is the whole state. A literal segment matches a key with that text and a list
- * index written in decimal. Throws a `SyntaxError` naming the pattern and what is wrong with
+ * 6901), and `~2` for `*` (a key `*` is `/~2`); `""` is the whole state. A literal segment
+ * matches a key with that text and a list index written in decimal. Throws a `SyntaxError` naming the pattern and what is wrong with
  * it (a `TypeError` when it is not a string).
  *
  * ```js
@@ -399,8 +402,8 @@ export function parsePattern(text) {
       if (n + 1 === parts.length) return Object.freeze({ kind: 'rest' });
       throw bad("'**' may only be the last segment");
     }
-    if (/~(?![01])/.test(part)) throw bad("'~' must be followed by '0' or '1' (RFC 6901)");
-    return Object.freeze({ kind: 'literal', value: part.replaceAll('~1', '/').replaceAll('~0', '~') });
+    if (/~(?![012])/.test(part)) throw bad("'~' must be followed by '0' or '1' (RFC 6901), or '2' (a '*')");
+    return Object.freeze({ kind: 'literal', value: part.replace(/~[012]/g, (escape) => UNESCAPED[escape]) });
   });
   return Object.freeze({ text, segments: Object.freeze(segments) });
 }

@@ -170,7 +170,7 @@ pub mod __private {
     /// The place of a named field with `#[serde(skip_serializing_if)]`: serde leaves its key
     /// out while `skip` holds.
     #[inline]
-    pub fn skippable_field<'b, P: Place, C>(
+    pub fn skippable_field<'b, P: Place, C: serde::Serialize>(
         parent: &'b mut P,
         name: &'static str,
         skip: fn(&C) -> bool,

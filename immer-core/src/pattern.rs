@@ -5,14 +5,15 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::patch::{Patch, PatchOp};
-use crate::path::{Path, PathSegment, escape_segment_into, parse_index, unescape_segment};
+use crate::path::{Path, PathSegment, escape_segment_into, parse_index};
 
 /// A pattern of paths, written as a JSON Pointer whose segments may be `*` (any one segment)
 /// or, last, `**` (any number of segments, none included).
 ///
 /// A literal segment matches a key with that text and a list index written in decimal. `~0`
-/// and `~1` stand for `~` and `/` as in RFC 6901. The empty pattern `""` names the whole
-/// state, as the empty JSON Pointer does.
+/// and `~1` stand for `~` and `/` as in RFC 6901, and `~2` for `*`, so that a key `*` or `**`
+/// can be named (`/~2`, `/~2~2`); a pattern's text writes them so, and parses back to the
+/// same pattern. The empty pattern `""` names the whole state, as the empty JSON Pointer does.
 ///
 /// Patterns are parsed from text, or built through the types with a typed path
 /// (`immer::path::<Board>().todos().any().done()`), which converts into a pattern.
@@ -80,10 +81,9 @@ impl FromStr for PathPattern {
                 "*" => Segment::Any,
                 "**" if n + 1 == parts.len() => Segment::Rest,
                 "**" => return Err(error("'**' may only be the last segment")),
-                literal => Segment::Literal(
-                    unescape_segment(literal)
-                        .ok_or_else(|| error("'~' must be followed by '0' or '1' (RFC 6901)"))?,
-                ),
+                literal => Segment::Literal(unescape_literal(literal).ok_or_else(|| {
+                    error("'~' must be followed by '0' or '1' (RFC 6901), or '2' (a '*')")
+                })?),
             });
         }
         Ok(PathPattern {
@@ -97,6 +97,24 @@ impl fmt::Display for PathPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
+}
+
+/// A literal segment's key: RFC 6901's `~0` and `~1`, and `~2` for `*`.
+fn unescape_literal(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '~' => match chars.next()? {
+                '0' => '~',
+                '1' => '/',
+                '2' => '*',
+                _ => return None,
+            },
+            c => c,
+        });
+    }
+    Some(out)
 }
 
 /// Whether a literal segment of a pattern matches a segment of a path: the same key, or a
@@ -130,7 +148,12 @@ impl PathPattern {
     /// index).
     pub(crate) fn push_literal(&mut self, literal: String) {
         self.text.push('/');
-        escape_segment_into(&mut self.text, &literal);
+        if literal == "*" || literal == "**" {
+            // Written plain, they would read back as wildcards.
+            self.text.push_str(&"~2".repeat(literal.len()));
+        } else {
+            escape_segment_into(&mut self.text, &literal);
+        }
         self.segments.push(Segment::Literal(literal));
     }
 
@@ -318,6 +341,31 @@ mod tests {
         pattern.push_rest();
         assert_eq!(pattern.as_str(), "/a~1b/~0x/*/**");
         assert_eq!(pattern, pattern.as_str().parse().unwrap());
+    }
+
+    #[test]
+    fn keys_named_like_wildcards_print_as_they_parse() {
+        let mut pattern = PathPattern::root();
+        for key in ["*", "**", "a*", "~2"] {
+            pattern.push_literal(key.to_owned());
+        }
+        assert_eq!(pattern.as_str(), "/~2/~2~2/a*/~02");
+        assert_eq!(pattern, pattern.as_str().parse().unwrap());
+        let path = Path::from(vec![
+            PathSegment::Key("*".into()),
+            PathSegment::Key("**".into()),
+            PathSegment::Key("a*".into()),
+            PathSegment::Key("~2".into()),
+        ]);
+        assert!(pattern.matches(&path));
+        let other = Path::from(vec![
+            PathSegment::Key("x".into()),
+            PathSegment::Key("**".into()),
+            PathSegment::Key("a*".into()),
+            PathSegment::Key("~2".into()),
+        ]);
+        assert!(!pattern.matches(&other), "a literal `*` is not a wildcard");
+        assert!("/a~3".parse::<PathPattern>().is_err());
     }
 
     #[test]

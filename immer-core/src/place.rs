@@ -424,7 +424,9 @@ where
             Ok((forward, inverse)) if forward.path == self.inner.path() => {
                 match self.merged(forward, inverse) {
                     Some(Ok(merged)) => Ok(merged),
-                    Some(Err(message)) => Err(UnserializableError::new(forward.path.clone(), &message)),
+                    Some(Err(message)) => {
+                        Err(UnserializableError::new(forward.path.clone(), &message))
+                    }
                     None => change,
                 }
             }
@@ -435,32 +437,63 @@ where
 }
 
 /// The place of a named field with `#[serde(skip_serializing_if = "...")]`: serde leaves the
-/// key out while the predicate holds. A write of the whole field that makes it appear is
-/// recorded as an `add` of the key (and its inverse a `remove`), one that makes it disappear
-/// as a `remove` (its inverse an `add` of the old value); writes that keep it present are
-/// recorded as they are.
-pub struct Skippable<Q: Place, C> {
+/// key out while the predicate holds, so the patches must add the key before they write
+/// inside it, and remove it when the field ends where serde leaves it out.
+///
+/// While recording, the place knows whether the key is in the JSON its patches have written
+/// so far. A write of the whole field that makes the key appear is recorded as an `add` (its
+/// inverse a `remove`), one that makes it disappear as a `remove` (its inverse an `add` of the
+/// old value). A write inside the field while the key is out is preceded by an `add` of the
+/// field as it was (`[]` for an empty list); and when the draft is dropped with the field
+/// left where serde leaves it out, a `remove` of the key follows (its inverse an `add` of the
+/// field as it is).
+pub struct Skippable<Q: Place, C: serde::Serialize> {
     inner: Nested<Q, &'static str, C>,
     skip: fn(&C) -> bool,
+    /// While recording: whether the key is in the JSON the patches have written.
+    written: bool,
+    /// While recording and the key is out: the field's JSON, which an `add` puts back.
+    left_out: Option<serde_json::Value>,
 }
 
 /// A [`Skippable`] place borrowing its parent.
 pub type SkippableChild<'b, P, C> = Skippable<&'b mut P, C>;
 
-impl<Q: Place, C> Skippable<Q, C> {
+impl<Q: Place, C: serde::Serialize> Skippable<Q, C> {
     /// A field's place whose key serde leaves out while `skip` holds.
     #[doc(hidden)]
-    #[inline]
-    pub fn new(parent: Q, name: &'static str, skip: fn(&C) -> bool, access: Access<Q::Target, &'static str, C>) -> Self {
+    pub fn new(
+        parent: Q,
+        name: &'static str,
+        skip: fn(&C) -> bool,
+        access: Access<Q::Target, &'static str, C>,
+    ) -> Self {
+        let inner = Nested::new(parent, name, access);
+        let (written, left_out) = if inner.is_recording() && skip(inner.get()) {
+            (false, serde_json::to_value(inner.get()).ok())
+        } else {
+            (true, None)
+        };
         Skippable {
-            inner: Nested::new(parent, name, access),
+            inner,
             skip,
+            written,
+            left_out,
         }
+    }
+
+    /// Whether serde writes the key for the field's value given as JSON (`None`: unknown).
+    fn writes(&self, value: Option<&serde_json::Value>) -> Option<bool>
+    where
+        C: serde::de::DeserializeOwned,
+    {
+        let value = serde_json::from_value::<C>(value?.clone()).ok()?;
+        Some(!(self.skip)(&value))
     }
 }
 
-impl<Q: Place, C> sealed::Sealed for Skippable<Q, C> {}
-impl<Q: Place, C: serde::de::DeserializeOwned> Place for Skippable<Q, C> {
+impl<Q: Place, C: serde::Serialize> sealed::Sealed for Skippable<Q, C> {}
+impl<Q: Place, C: serde::Serialize + serde::de::DeserializeOwned> Place for Skippable<Q, C> {
     type Target = C;
     #[inline]
     fn get(&self) -> &C {
@@ -479,32 +512,57 @@ impl<Q: Place, C: serde::de::DeserializeOwned> Place for Skippable<Q, C> {
         self.inner.write_path(path);
     }
     fn record(&mut self, change: Recorded) {
-        let change = match change {
-            Ok((forward, inverse))
-                if forward.op == crate::PatchOp::Replace && forward.path == self.inner.path() =>
-            {
-                // Whether serde writes the key, with the value each side holds.
-                let written = |patch: &Patch| {
-                    patch
-                        .value
-                        .as_ref()
-                        .and_then(|value| serde_json::from_value::<C>(value.clone()).ok())
-                        .map(|value| !(self.skip)(&value))
-                };
-                match (written(&inverse), written(&forward)) {
-                    (Some(false), Some(true)) => Ok((
-                        Patch::add(forward.path.clone(), forward.value.unwrap_or_default()),
-                        Patch::remove(inverse.path),
-                    )),
-                    (Some(true), Some(false)) => Ok((
-                        Patch::remove(forward.path),
-                        Patch::add(inverse.path.clone(), inverse.value.unwrap_or_default()),
-                    )),
-                    _ => Ok((forward, inverse)),
+        let Ok((forward, inverse)) = change else {
+            return self.inner.record(change);
+        };
+        let here = self.inner.path();
+        if forward.path == here {
+            // The whole field written: the key appears, disappears, or stays as it was.
+            if forward.op == crate::PatchOp::Replace {
+                match (self.written, self.writes(forward.value.as_ref())) {
+                    (false, Some(true)) => {
+                        self.written = true;
+                        self.left_out = None;
+                        let value = forward.value.unwrap_or_default();
+                        return self
+                            .inner
+                            .record(Ok((Patch::add(here.clone(), value), Patch::remove(here))));
+                    }
+                    (true, Some(false)) => {
+                        self.written = false;
+                        self.left_out.clone_from(&forward.value);
+                        let old = inverse.value.unwrap_or_default();
+                        return self
+                            .inner
+                            .record(Ok((Patch::remove(here.clone()), Patch::add(here, old))));
+                    }
+                    (false, Some(false)) => self.left_out.clone_from(&forward.value),
+                    _ => {}
                 }
             }
-            change => change,
-        };
-        self.inner.record(change);
+            return self.inner.record(Ok((forward, inverse)));
+        }
+        if !self.written {
+            // A write inside a field serde left out: the key goes in first, as the field was.
+            if let Some(value) = self.left_out.take() {
+                self.written = true;
+                self.inner
+                    .record(Ok((Patch::add(here.clone(), value), Patch::remove(here))));
+            }
+        }
+        self.inner.record(Ok((forward, inverse)));
+    }
+}
+
+impl<Q: Place, C: serde::Serialize> Drop for Skippable<Q, C> {
+    fn drop(&mut self) {
+        // Left where serde leaves it out, after writes that put the key in: out it goes.
+        if self.written && self.inner.is_recording() && (self.skip)(self.inner.get()) {
+            let here = self.inner.path();
+            let change = serde_json::to_value(self.inner.get())
+                .map(|value| (Patch::remove(here.clone()), Patch::add(here.clone(), value)))
+                .map_err(|error| UnserializableError::new(here, &error));
+            self.inner.record(change);
+        }
     }
 }

@@ -421,10 +421,12 @@ impl Field {
                 } else if meta.path == FLATTEN {
                     flatten.set(&meta.path, (), SERDE);
                 } else if meta.path == SKIP_SERIALIZING_IF {
-                    let text = string(meta, "#[serde(skip_serializing_if = \"path::to::function\")]")?;
-                    let path = syn::parse_str::<syn::ExprPath>(&text).map_err(|_| {
-                        meta.error(format!("`{text}` is not a path to a function"))
-                    })?;
+                    let text = string(
+                        meta,
+                        "#[serde(skip_serializing_if = \"path::to::function\")]",
+                    )?;
+                    let path = syn::parse_str::<syn::ExprPath>(&text)
+                        .map_err(|_| meta.error(format!("`{text}` is not a path to a function")))?;
                     skip_serializing_if.set(&meta.path, path, SERDE);
                 } else {
                     skip_value(meta)?;

@@ -25,7 +25,11 @@ test('a pattern is read as the Policy reads it', () => {
   assert.deepEqual(parsePattern('/').segments, [{ kind: 'literal', value: '' }]);
   assert.throws(() => parsePattern('tasks'), { name: 'SyntaxError', message: `bad path pattern "tasks": it must start with '/'` });
   assert.throws(() => parsePattern('/a/**/b'), { name: 'SyntaxError', message: `bad path pattern "/a/**/b": '**' may only be the last segment` });
-  assert.throws(() => parsePattern('/a~2'), { name: 'SyntaxError', message: /'~' must be followed by '0' or '1'/ });
+  // `~2` is a `*`: keys named like the wildcards.
+  assert.deepEqual(parsePattern('/~2/~2~2/a~02').segments.map((s) => s.value), ['*', '**', 'a~2']);
+  assert.equal(touches('/~2', { op: 'replace', path: ['x'], value: 1 }), false, 'a literal `*` is not a wildcard');
+  assert.equal(touches('/~2', { op: 'replace', path: ['*'], value: 1 }), true);
+  assert.throws(() => parsePattern('/a~3'), { name: 'SyntaxError', message: /'~' must be followed by '0' or '1' \(RFC 6901\), or '2'/ });
   assert.throws(() => parsePattern('/a~'), { name: 'SyntaxError' });
   assert.throws(() => parsePattern(3), { name: 'TypeError', message: /a path pattern is a string/ });
 });

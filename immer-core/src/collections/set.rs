@@ -316,7 +316,10 @@ impl<S: Set, P: Place<Target = S>> SetDraft<P> {
             let old = json(self.place.get());
             self.place.get_mut().add(item);
             record(&mut self.place, |set, path| {
-                Ok((Patch::replace(path.clone(), json(set)?), Patch::replace(path, old?)))
+                Ok((
+                    Patch::replace(path.clone(), json(set)?),
+                    Patch::replace(path, old?),
+                ))
             });
             return true;
         }

@@ -81,7 +81,11 @@ pub(super) fn field_methods(
         // removes the key (see `Skippable`).
         Reach::Name if field.attrs.skip_serializing_if.is_some() => {
             let name = &field.name;
-            let predicate = field.attrs.skip_serializing_if.as_ref().map(|(_, path)| path);
+            let predicate = field
+                .attrs
+                .skip_serializing_if
+                .as_ref()
+                .map(|(_, path)| path);
             (
                 quote!(#krate::__private::skippable_field(&mut self.__place, #name, |__v| #predicate(__v), #read, #write)),
                 quote!(#krate::__private::SkippableChild<'_, #parent, #ty>),
