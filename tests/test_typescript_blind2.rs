@@ -1,0 +1,667 @@
+//! A third check of `#[derive(TypeScript)]`, written from the public docs alone (the module
+//! docs of `immer::typescript` and the README), on corners the two earlier checks do not
+//! reach: property and variant names that only quoting or escaping keeps apart (control
+//! characters, line separators, characters Rust calls alphanumeric and JavaScript does not
+//! take in an identifier), raw identifiers as variants, empty names; every enum
+//! representation with every variant kind nested in lists, options and maps and inside each
+//! other; unit enums of odd names as map keys, and enums that are not all names as keys of
+//! empty maps; generic types whose parameters are flattened, merged into an internally
+//! tagged variant or used as keys through wrappers, defaulted parameters, a parameter that
+//! shares a declared type's name; several flattens at once and flattened wrappers; std's
+//! rarer types; imbl's collections and `Json`.
+//!
+//! Each test writes serde's JSON for its values as `const vN: <type> = <json>;` beside the
+//! generated `.d.ts` and compiles it with `tsc --noEmit --strict`: every value must compile.
+//! JSON serde never writes for a type (a misspelled field, a wrong type, a missing field,
+//! another variant's field, a wrong tag) must fail, each line on its own. Without tsc the
+//! checks fail under `CI=true` and are skipped with a notice otherwise.
+//!
+//! Tests named `bug_` keep values the generated types are wrong on (see each one's doc).
+
+#![allow(
+    clippy::option_option,
+    reason = "`Option<Option<T>>` is one of serde's corners under test"
+)]
+#![allow(
+    clippy::struct_field_names,
+    clippy::enum_variant_names,
+    clippy::upper_case_acronyms,
+    non_camel_case_types,
+    reason = "names chosen for what serde makes of them"
+)]
+#![allow(dead_code, reason = "skipped fields and variants are never read")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use immer::typescript::Declarations;
+use immer::{Draftable, Json, TypeScript};
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------------------------------------
+// The harness.
+
+/// A seeded generator (SplitMix64) for the values' numbers and strings.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).expect("below n")
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.next().to_le_bytes()[0]
+    }
+
+    fn flag(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+
+    fn string(&mut self) -> String {
+        let len = self.below(5);
+        (0..len).map(|_| self.pick(CHARS)).collect()
+    }
+}
+
+/// Characters that need escaping in JSON or in TypeScript, or are outside the BMP.
+const CHARS: &[char] = &[
+    'a', 'Z', '0', ' ', '"', '\\', '\'', '`', '$', '{', '\n', '\r', '\t', '\u{0}', '\u{1b}',
+    '\u{7f}', 'é', '字', '🦀', '\u{2028}', '\u{2029}', '\u{feff}',
+];
+
+/// Values of some types, written by serde, and JSON serde never writes for them, checked
+/// against the generated declarations with tsc.
+struct Check {
+    name: &'static str,
+    declarations: Declarations,
+    /// (TypeScript type, JSON serde wrote).
+    ok: Vec<(String, String)>,
+    /// (TypeScript type, JSON, why it is wrong).
+    wrong: Vec<(String, String, String)>,
+}
+
+impl Check {
+    fn new(name: &'static str) -> Self {
+        Check {
+            name,
+            declarations: Declarations::new(),
+            ok: Vec::new(),
+            wrong: Vec::new(),
+        }
+    }
+
+    /// A value serde writes for `T`, which `T`'s type must accept.
+    fn value<T: TypeScript + Serialize + ?Sized>(&mut self, value: &T) -> &mut Self {
+        let ty = self.declarations.expression::<T>();
+        self.ok.push((ty, json(value)));
+        self
+    }
+
+    fn values<T: TypeScript + Serialize>(
+        &mut self,
+        values: impl IntoIterator<Item = T>,
+    ) -> &mut Self {
+        for value in values {
+            self.value(&value);
+        }
+        self
+    }
+
+    /// JSON serde never writes for `T`, which `T`'s type must reject.
+    fn wrong<T: TypeScript + ?Sized>(&mut self, json: &str, why: &str) -> &mut Self {
+        let ty = self.declarations.expression::<T>();
+        self.wrong.push((ty, json.to_owned(), why.to_owned()));
+        self
+    }
+
+    /// `value` as serde writes it with `from` replaced by `to` (which must be in it), which
+    /// `T`'s type must reject.
+    fn wrong_edit<T: TypeScript + Serialize>(
+        &mut self,
+        value: &T,
+        from: &str,
+        to: &str,
+        why: &str,
+    ) -> &mut Self {
+        let base = json(value);
+        assert!(base.contains(from), "{from} is not in {base}");
+        self.wrong::<T>(&base.replacen(from, to, 1), why)
+    }
+
+    /// Compiles the values against the declarations: the values serde wrote must compile,
+    /// and each wrong value must be an error of its own line.
+    fn run(&self) {
+        let Some(tsc) = tsc() else { return };
+        let dir = std::env::temp_dir().join(format!(
+            "immer-ts-blind2-{}-{}",
+            self.name,
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let types = self.declarations.to_string();
+        std::fs::write(dir.join("types.d.ts"), &types).expect("types.d.ts is writable");
+        let names: Vec<&str> = self.declarations.names().collect();
+        let import = format!("import type {{ {} }} from \"./types\";\n", names.join(", "));
+
+        let mut ok = import.clone();
+        for (i, (ty, value)) in self.ok.iter().enumerate() {
+            writeln!(ok, "export const v{i}: {ty} = {value};").expect("a String takes writes");
+        }
+        std::fs::write(dir.join("ok.ts"), &ok).expect("ok.ts is writable");
+        let out = run_tsc(&tsc, &dir, "ok.ts");
+        let failing: Vec<String> = error_lines(&out, "ok.ts")
+            .into_iter()
+            .filter_map(|line| self.ok.get(line.checked_sub(2)?))
+            .map(|(ty, value)| format!("  const _: {ty} = {value};"))
+            .collect();
+        assert!(
+            out.trim().is_empty(),
+            "{}: of {} values written by serde_json, these do not compile against their \
+             types ({}):\n{}\n\n{types}\n{out}",
+            self.name,
+            self.ok.len(),
+            dir.display(),
+            failing.join("\n"),
+        );
+
+        if !self.wrong.is_empty() {
+            let mut wrong = import;
+            for (i, (ty, value, _)) in self.wrong.iter().enumerate() {
+                writeln!(wrong, "export const w{i}: {ty} = {value};")
+                    .expect("a String takes writes");
+            }
+            std::fs::write(dir.join("wrong.ts"), &wrong).expect("wrong.ts is writable");
+            let out = run_tsc(&tsc, &dir, "wrong.ts");
+            let lines = error_lines(&out, "wrong.ts");
+            assert!(
+                !lines.contains(&1) && error_lines(&out, "types.d.ts").is_empty(),
+                "{}: the declarations or the import have errors:\n{out}",
+                self.name
+            );
+            let accepted: Vec<String> = self
+                .wrong
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !lines.contains(&(i + 2)))
+                .map(|(_, (ty, value, why))| format!("  const _: {ty} = {value};   // {why}"))
+                .collect();
+            assert!(
+                accepted.is_empty(),
+                "{}: the types accept JSON serde never writes ({}):\n{}\n\n{types}",
+                self.name,
+                dir.display(),
+                accepted.join("\n"),
+            );
+        }
+        std::fs::remove_dir_all(&dir).ok();
+        eprintln!(
+            "{}: {} values accepted, {} wrong values rejected",
+            self.name,
+            self.ok.len(),
+            self.wrong.len()
+        );
+    }
+}
+
+/// serde's JSON, with the line and paragraph separators it writes raw escaped: the same
+/// JavaScript string, but tsc counts them as line breaks, which would move the errors' lines.
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value)
+        .expect("serde_json writes the value")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// The TypeScript compiler of the JavaScript client; `None` (with a notice) when it is not
+/// installed, which fails under `CI=true`.
+fn tsc() -> Option<PathBuf> {
+    let tsc = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/js/node_modules/.bin/tsc");
+    if tsc.is_file() {
+        return Some(tsc);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "tsc is missing ({}): run `npm ci` in clients/js",
+        tsc.display()
+    );
+    eprintln!(
+        "\n!!!!!!!! SKIPPED: tsc is missing ({}): run `npm ci` in clients/js !!!!!!!!\n",
+        tsc.display()
+    );
+    None
+}
+
+fn run_tsc(tsc: &Path, dir: &Path, file: &str) -> String {
+    let output = Command::new(tsc)
+        .current_dir(dir)
+        .args([
+            "--noEmit", "--strict", "--target", "es2022", "--pretty", "false", file,
+        ])
+        .output()
+        .expect("tsc runs");
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+/// The lines of `file` that tsc reports an error at (`file(line,col): error ...`).
+fn error_lines(out: &str, file: &str) -> BTreeSet<usize> {
+    out.lines()
+        .filter_map(|line| line.strip_prefix(file)?.strip_prefix('('))
+        .filter_map(|rest| rest.split(',').next()?.parse().ok())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names.
+
+/// Field names only quoting and escaping keep apart.
+#[derive(TypeScript, Serialize)]
+struct OddFields {
+    #[serde(rename = "a-b")]
+    dash: u8,
+    #[serde(rename = "0")]
+    zero: bool,
+    #[serde(rename = "with space")]
+    space: String,
+    #[serde(rename = "quote\"d")]
+    quote: u8,
+    #[serde(rename = "back\\slash")]
+    backslash: bool,
+    #[serde(rename = "carriage\rreturn")]
+    carriage: u8,
+    #[serde(rename = "nul\u{0}byte")]
+    nul: u8,
+    #[serde(rename = "esc\u{1b}del\u{7f}")]
+    escape: u8,
+    #[serde(rename = "line\u{2028}para\u{2029}")]
+    separators: u8,
+    #[serde(rename = "bom\u{feff}")]
+    bom: u8,
+    #[serde(rename = "next\u{85}line")]
+    next_line: u8,
+    #[serde(rename = "🦀")]
+    crab: u8,
+    #[serde(rename = "${x}")]
+    template: u8,
+    #[serde(rename = "`tick`")]
+    tick: u8,
+    #[serde(rename = "*/ /*")]
+    comment: u8,
+    #[serde(rename = "x²")]
+    superscript: u8,
+    #[serde(rename = "٣x")]
+    arabic_digit_first: u8,
+    #[serde(rename = "½")]
+    half: u8,
+    #[serde(rename = "a\u{200c}b")]
+    zero_width_non_joiner: u8,
+    #[serde(rename = "a\u{200b}b")]
+    zero_width_space: u8,
+    #[serde(rename = "ⅻ")]
+    roman: u8,
+    #[serde(rename = "-1")]
+    minus: u8,
+    #[serde(rename = "Infinity")]
+    infinity: u8,
+    #[serde(rename = "toString")]
+    to_string: bool,
+    r#async: u8,
+    r#await: u8,
+    r#yield: u8,
+    r#fn: u8,
+    #[serde(rename(serialize = "written", deserialize = "read"))]
+    split: u8,
+    #[serde(alias = "other", alias = "x-y")]
+    aliased: u8,
+}
+
+fn odd_fields(r: &mut Rng) -> OddFields {
+    OddFields {
+        dash: r.byte(),
+        zero: r.flag(),
+        space: r.string(),
+        quote: r.byte(),
+        backslash: r.flag(),
+        carriage: r.byte(),
+        nul: r.byte(),
+        escape: r.byte(),
+        separators: r.byte(),
+        bom: r.byte(),
+        next_line: r.byte(),
+        crab: r.byte(),
+        template: r.byte(),
+        tick: r.byte(),
+        comment: r.byte(),
+        superscript: r.byte(),
+        arabic_digit_first: r.byte(),
+        half: r.byte(),
+        zero_width_non_joiner: r.byte(),
+        zero_width_space: r.byte(),
+        roman: r.byte(),
+        minus: r.byte(),
+        infinity: r.byte(),
+        to_string: r.flag(),
+        r#async: r.byte(),
+        r#await: r.byte(),
+        r#yield: r.byte(),
+        r#fn: r.byte(),
+        split: r.byte(),
+        aliased: r.byte(),
+    }
+}
+
+/// The names above as variants of each representation.
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum OddUnits {
+    #[serde(rename = "a-b")]
+    Dash,
+    #[serde(rename = "quote\"d")]
+    Quote,
+    #[serde(rename = "back\\slash")]
+    Backslash,
+    #[serde(rename = "carriage\rreturn")]
+    Carriage,
+    #[serde(rename = "nul\u{0}")]
+    Nul,
+    #[serde(rename = "line\u{2028}")]
+    Line,
+    #[serde(rename = "${x}")]
+    Template,
+    #[serde(rename = "")]
+    Empty,
+    #[serde(rename = "0")]
+    Zero,
+    r#match,
+    #[serde(alias = "Other")]
+    Aliased,
+}
+
+const ODD_UNITS: &[OddUnits] = &[
+    OddUnits::Dash,
+    OddUnits::Quote,
+    OddUnits::Backslash,
+    OddUnits::Carriage,
+    OddUnits::Nul,
+    OddUnits::Line,
+    OddUnits::Template,
+    OddUnits::Empty,
+    OddUnits::Zero,
+    OddUnits::r#match,
+    OddUnits::Aliased,
+];
+
+#[derive(TypeScript, Serialize)]
+enum OddExternal {
+    #[serde(rename = "a-b")]
+    Dash(u8),
+    #[serde(rename = "quote\"d")]
+    Quote {
+        x: u8,
+    },
+    #[serde(rename = "")]
+    Empty(u8, bool),
+    r#type {
+        r#in: u8,
+    },
+    #[serde(rename(serialize = "written", deserialize = "read"))]
+    Split(bool),
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "quote\"d\\tag", rename_all = "UPPERCASE")]
+enum OddInternal {
+    #[serde(rename = "carriage\rreturn")]
+    Carriage {
+        x: u8,
+    },
+    #[serde(rename = "")]
+    Empty,
+    r#match {
+        r#loop: u8,
+    },
+    #[serde(rename = "nul\u{0}")]
+    Nul(Extra),
+    #[serde(rename(serialize = "written", deserialize = "read"))]
+    Split,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "", content = "line\u{2028}")]
+enum OddAdjacent {
+    #[serde(rename = "${x}")]
+    Template(u8),
+    r#match,
+    r#type {
+        r#in: u8,
+    },
+    #[serde(rename = "0")]
+    Zero(u8, u8),
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "the tag", rename = "tick`d \"struct\"")]
+struct OddTaggedStruct {
+    a: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+enum RawRule {
+    r#match,
+    r#type(u8),
+    r#fn { r#in: u8, field_name: u8 },
+}
+
+#[derive(TypeScript, Serialize)]
+struct Named {
+    fields: OddFields,
+    units: Vec<OddUnits>,
+    by_unit: BTreeMap<OddUnits, u8>,
+    external: Vec<OddExternal>,
+    internal: Vec<OddInternal>,
+    adjacent: Vec<OddAdjacent>,
+    tagged: OddTaggedStruct,
+    raw: Vec<RawRule>,
+}
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Extra {
+    colour: String,
+    weight: Option<f64>,
+}
+
+fn extra(r: &mut Rng) -> Extra {
+    Extra {
+        colour: r.string(),
+        weight: r.flag().then(|| f64::from(r.byte()) / 4.0),
+    }
+}
+
+fn named(r: &mut Rng) -> Named {
+    let by_unit = (0..r.below(5))
+        .map(|_| (r.pick(ODD_UNITS), r.byte()))
+        .collect();
+    Named {
+        fields: odd_fields(r),
+        units: ODD_UNITS.to_vec(),
+        by_unit,
+        external: vec![
+            OddExternal::Dash(r.byte()),
+            OddExternal::Quote { x: r.byte() },
+            OddExternal::Empty(r.byte(), r.flag()),
+            OddExternal::r#type { r#in: r.byte() },
+            OddExternal::Split(r.flag()),
+        ],
+        internal: vec![
+            OddInternal::Carriage { x: r.byte() },
+            OddInternal::Empty,
+            OddInternal::r#match { r#loop: r.byte() },
+            OddInternal::Nul(extra(r)),
+            OddInternal::Split,
+        ],
+        adjacent: vec![
+            OddAdjacent::Template(r.byte()),
+            OddAdjacent::r#match,
+            OddAdjacent::r#type { r#in: r.byte() },
+            OddAdjacent::Zero(r.byte(), r.byte()),
+        ],
+        tagged: OddTaggedStruct { a: r.byte() },
+        raw: vec![
+            RawRule::r#match,
+            RawRule::r#type(r.byte()),
+            RawRule::r#fn {
+                r#in: r.byte(),
+                field_name: r.byte(),
+            },
+        ],
+    }
+}
+
+#[test]
+fn odd_names_are_quoted_and_escaped_as_serde_writes_them() {
+    let mut r = Rng(0xB11D_0001);
+    let mut check = Check::new("names");
+    for _ in 0..24 {
+        check.value(&named(&mut r));
+    }
+    for unit in ODD_UNITS {
+        check.value(unit);
+        check.value(&BTreeMap::from([(unit.clone(), r.byte())]));
+    }
+    check.value(&BTreeMap::from_iter(
+        ODD_UNITS.iter().map(|unit| (unit.clone(), r.byte())),
+    ));
+    let fields = OddFields {
+        zero: false,
+        ..odd_fields(&mut r)
+    };
+    for (from, to, why) in [
+        (r#""a-b":"#, r#""a_b":"#, "a misspelled name"),
+        (r#""0":"#, r#""00":"#, "0 and 00 are two names"),
+        (r#""quote\"d":"#, r#""quote'd":"#, "the other quote"),
+        (
+            r#""back\\slash":"#,
+            r#""back\\\\slash":"#,
+            "two backslashes",
+        ),
+        (
+            r#""carriage\rreturn":"#,
+            r#""carriage\nreturn":"#,
+            "a newline for a carriage return",
+        ),
+        (r#""nul\u0000byte":"#, r#""nulbyte":"#, "the NUL left out"),
+        (
+            r#""nul\u0000byte":"#,
+            r#""nul\\u0000byte":"#,
+            "an escape kept as text",
+        ),
+        (
+            "\"bom\u{feff}\":",
+            r#""bom":"#,
+            "the byte order mark left out",
+        ),
+        ("\"next\u{85}line\":", r#""nextline":"#, "NEL left out"),
+        (r#""${x}":"#, r#""x":"#, "a template's text"),
+        (r#""x²":"#, r#""x2":"#, "a superscript"),
+        (
+            "\"a\u{200c}b\":",
+            r#""ab":"#,
+            "a zero-width non-joiner left out",
+        ),
+        (
+            "\"a\u{200b}b\":",
+            "\"a\u{200c}b\":",
+            "another zero-width character",
+        ),
+        (r#""Infinity":"#, r#""infinity":"#, "a misspelled name"),
+        (r#""async":"#, r#""r#async":"#, "a raw identifier's r#"),
+        (r#""written":"#, r#""read":"#, "the deserialize name"),
+        (r#""written":"#, r#""split":"#, "the Rust name"),
+        (
+            r#""aliased":"#,
+            r#""other":"#,
+            "an alias is read, not written",
+        ),
+    ] {
+        check.wrong_edit(&fields, from, to, why);
+    }
+    check.wrong_edit(&fields, r#""0":false"#, r#""0":0"#, "0 is a boolean");
+    check
+        .wrong::<OddUnits>(r#""Dash""#, "the Rust name")
+        .wrong::<OddUnits>(r#""r#match""#, "a raw identifier's r#")
+        .wrong::<OddUnits>(r#""Match""#, "the case")
+        .wrong::<OddUnits>(r#""Other""#, "an alias")
+        .wrong::<OddUnits>(r#""nul""#, "the NUL left out")
+        .wrong::<OddUnits>(r#""line""#, "the line separator left out")
+        .wrong::<OddUnits>(r#"" ""#, "a space for the empty name")
+        .wrong::<OddUnits>(r#""carriage\nreturn""#, "a newline for a carriage return")
+        .wrong::<BTreeMap<OddUnits, u8>>(r#"{"r#match": 1}"#, "a raw identifier's r#")
+        .wrong::<BTreeMap<OddUnits, u8>>(r#"{"Other": 1}"#, "an alias")
+        .wrong::<BTreeMap<OddUnits, u8>>(r#"{"": "1"}"#, "a value of the wrong type")
+        .wrong::<OddExternal>(r#"{"a_b": 1}"#, "a misspelled variant")
+        .wrong::<OddExternal>(r#"{"": [1]}"#, "one element of two")
+        .wrong::<OddExternal>(r#"{"": 1}"#, "a tuple variant is a sequence")
+        .wrong::<OddExternal>(r#"{"type": {"r#in": 1}}"#, "a raw identifier's r#")
+        .wrong::<OddExternal>(r#"{"r#type": {"in": 1}}"#, "a raw identifier's r#")
+        .wrong::<OddExternal>(r#"{"read": true}"#, "the deserialize name")
+        .wrong::<OddExternal>(r#"{"quote'd": {"x": 1}}"#, "the other quote")
+        .wrong::<OddInternal>(r#"{"quote\"d\\tag": "match", "loop": 1}"#, "the rule")
+        .wrong::<OddInternal>(
+            r#"{"quote\"d\\tag": "MATCH", "LOOP": 1}"#,
+            "fields keep their names",
+        )
+        .wrong::<OddInternal>(
+            r#"{"quote\"d\tag": "MATCH", "loop": 1}"#,
+            "a tab for a backslash",
+        )
+        .wrong::<OddInternal>(r#"{"quote\"d\\tag": "read"}"#, "the deserialize name")
+        .wrong::<OddInternal>(r#"{"quote\"d\\tag": "SPLIT"}"#, "the rule over a rename")
+        .wrong::<OddInternal>(
+            r#"{"quote\"d\\tag": "nul\u0000"}"#,
+            "the newtype's fields missing",
+        )
+        .wrong::<OddInternal>(
+            r#"{"quote\"d\\tag": "", "x": 1}"#,
+            "another variant's field",
+        )
+        .wrong::<OddInternal>(
+            r#"{"quote\"d\\tag": "carriage\rreturn"}"#,
+            "a field missing",
+        )
+        .wrong::<OddAdjacent>(
+            r#"{"": "match", "line\u2028": null}"#,
+            "a unit has no content",
+        )
+        .wrong::<OddAdjacent>(r#"{"": "${x}"}"#, "the content missing")
+        .wrong::<OddAdjacent>(r#"{"": "${x}", "line": 1}"#, "the separator left out")
+        .wrong::<OddAdjacent>(r#"{"tag": "match"}"#, "the tag's name")
+        .wrong::<OddAdjacent>(r#"{"": "0", "line\u2028": [1]}"#, "one element of two")
+        .wrong::<OddAdjacent>(r#"{"": 0, "line\u2028": [1, 2]}"#, "a tag is a string")
+        .wrong::<OddTaggedStruct>(r#"{"the tag": "OddTaggedStruct", "a": 1}"#, "the Rust name")
+        .wrong::<OddTaggedStruct>(r#"{"a": 1}"#, "the tag missing")
+        .wrong::<RawRule>(r#""match""#, "the rule")
+        .wrong::<RawRule>(r#""r#match""#, "a raw identifier's r#")
+        .wrong::<RawRule>(r#"{"TYPE": "1"}"#, "a number")
+        .wrong::<RawRule>(
+            r#"{"FN": {"IN": 1, "field_name": 1}}"#,
+            "the rule is not the fields'",
+        )
+        .wrong::<RawRule>(
+            r#"{"FN": {"in": 1, "FIELD-NAME": 1}}"#,
+            "the rule is not the fields'",
+        );
+    check.run();
+}
