@@ -665,3 +665,514 @@ fn odd_names_are_quoted_and_escaped_as_serde_writes_them() {
         );
     check.run();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Enums: each representation with every variant kind, nested in each other and in lists,
+// options and maps.
+
+#[derive(TypeScript, Serialize, Clone)]
+struct UnitStruct;
+
+#[derive(TypeScript, Serialize, Clone)]
+struct EmptyStruct {}
+
+#[derive(TypeScript, Serialize, Clone)]
+struct TupleStruct(u8, bool);
+
+/// A newtype struct whose only field is skipped: serde writes it as a tuple struct of none.
+#[derive(TypeScript, Serialize, Clone)]
+struct SkippedNewtype(#[serde(skip)] u8);
+
+#[derive(TypeScript, Serialize, Clone)]
+enum Ext {
+    Unit,
+    Newtype(u8),
+    Tuple(u8, String),
+    Struct {
+        a: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        b: Option<u8>,
+    },
+    EmptyTuple(),
+    EmptyStruct {},
+    NewUnitStruct(UnitStruct),
+    NewEmptyStruct(EmptyStruct),
+    NewTupleStruct(TupleStruct),
+    NewSkippedNewtype(SkippedNewtype),
+    OnlySkipped(#[serde(skip)] u8),
+    AllSkipped(#[serde(skip)] u8, #[serde(skip)] u8),
+    NewInt(Box<Int>),
+    NewAdj(Box<Adj>),
+    NewUnt(Box<Unt>),
+    NewOptionOption(Option<Option<u8>>),
+    #[serde(rename_all = "UPPERCASE")]
+    OwnRule {
+        field_name: u8,
+    },
+    #[serde(skip)]
+    Hidden(u8),
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(tag = "t")]
+struct TaggedStruct {
+    a: u8,
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+struct NewtypeOf(Extra);
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(transparent)]
+struct TransparentOf {
+    extra: Extra,
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(untagged)]
+enum UntStructs {
+    A { x: u8 },
+    B { y: bool },
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(tag = "type")]
+enum Int {
+    Unit,
+    Struct {
+        a: u8,
+    },
+    EmptyStruct {},
+    NewStruct(Extra),
+    NewEmptyStruct(EmptyStruct),
+    NewMap(BTreeMap<Colour, u8>),
+    NewTagged(TaggedStruct),
+    NewBox(Box<Extra>),
+    NewNewtypeStruct(NewtypeOf),
+    NewTransparent(TransparentOf),
+    NewAdj(Adj),
+    NewUntStructs(UntStructs),
+    NewJson(Json),
+    WithFlats {
+        n: u8,
+        #[serde(flatten)]
+        extra: Extra,
+        #[serde(flatten)]
+        tagged: TaggedStruct,
+        #[serde(flatten)]
+        maybe: Option<Other>,
+        #[serde(flatten)]
+        untagged: UntStructs,
+    },
+    WithFlatMap {
+        s: String,
+        #[serde(flatten)]
+        rest: BTreeMap<String, String>,
+    },
+    #[serde(rename_all = "kebab-case")]
+    OwnRule {
+        field_name: u8,
+    },
+    OnlySkipped(#[serde(skip)] u8),
+    #[serde(skip)]
+    Hidden,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+struct Other {
+    other: Vec<u8>,
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(tag = "t", content = "c")]
+enum Adj {
+    Unit,
+    Newtype(Option<u8>),
+    Tuple(u8, bool),
+    Struct {
+        s: String,
+    },
+    EmptyTuple(),
+    EmptyStruct {},
+    NewUnitStruct(UnitStruct),
+    NewUnit(()),
+    NewEmptyStruct(EmptyStruct),
+    NewExt(Box<Ext>),
+    NewInt(Box<Int>),
+    NewOptionOption(Option<Option<bool>>),
+    AllSkipped(#[serde(skip)] u8, #[serde(skip)] u8),
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    OwnRule {
+        field_name: u8,
+    },
+    OnlySkipped(#[serde(skip)] u8),
+    #[serde(skip_serializing)]
+    NotWritten(u8),
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(untagged)]
+enum Unt {
+    Unit,
+    NewUnitStruct(UnitStruct),
+    NewUnit(()),
+    EmptyTuple(),
+    EmptyStruct {},
+    Newtype(String),
+    Tuple(u8, bool),
+    Struct {
+        #[serde(rename = "S")]
+        s: u8,
+    },
+    NewExt(Box<Ext>),
+    NewInt(Box<Int>),
+    NewAdj(Box<Adj>),
+    OnlySkipped(#[serde(skip)] u8),
+    #[serde(skip)]
+    Hidden(u8),
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Colour {
+    Red,
+    #[serde(rename = "sky blue")]
+    Sky,
+}
+
+fn ext(r: &mut Rng, depth: u32) -> Ext {
+    // `NewSkippedNewtype` and `OnlySkipped` are in the `bug_` tests.
+    let variant = r.below(if depth > 2 { 11 } else { 15 });
+    match variant {
+        0 => Ext::Unit,
+        1 => Ext::Newtype(r.byte()),
+        2 => Ext::Tuple(r.byte(), r.string()),
+        3 => Ext::Struct {
+            a: r.flag(),
+            b: r.flag().then(|| r.byte()),
+        },
+        4 => Ext::EmptyTuple(),
+        5 => Ext::EmptyStruct {},
+        6 => Ext::NewUnitStruct(UnitStruct),
+        7 => Ext::NewEmptyStruct(EmptyStruct {}),
+        8 => Ext::NewTupleStruct(TupleStruct(r.byte(), r.flag())),
+        9 => Ext::AllSkipped(r.byte(), r.byte()),
+        10 => Ext::NewOptionOption(r.pick(&[None, Some(None), Some(Some(7))])),
+        11 => Ext::OwnRule {
+            field_name: r.byte(),
+        },
+        12 => Ext::NewInt(Box::new(int(r, depth + 1))),
+        13 => Ext::NewAdj(Box::new(adj(r, depth + 1))),
+        _ => Ext::NewUnt(Box::new(unt(r, depth + 1))),
+    }
+}
+
+fn colours(r: &mut Rng) -> BTreeMap<Colour, u8> {
+    (0..r.below(3))
+        .map(|_| (r.pick(&[Colour::Red, Colour::Sky]), r.byte()))
+        .collect()
+}
+
+fn unt_structs(r: &mut Rng) -> UntStructs {
+    if r.flag() {
+        UntStructs::A { x: r.byte() }
+    } else {
+        UntStructs::B { y: r.flag() }
+    }
+}
+
+fn json_value(r: &mut Rng, depth: u32) -> serde_json::Value {
+    match r.below(if depth > 2 { 4 } else { 6 }) {
+        0 => serde_json::Value::Null,
+        1 => r.flag().into(),
+        2 => (f64::from(r.byte()) - 100.5).into(),
+        3 => r.string().into(),
+        4 => (0..r.below(3)).map(|_| json_value(r, depth + 1)).collect(),
+        _ => serde_json::Value::Object(
+            (0..r.below(3))
+                .map(|_| (r.string(), json_value(r, depth + 1)))
+                .collect(),
+        ),
+    }
+}
+
+fn int(r: &mut Rng, depth: u32) -> Int {
+    // `NewEmptyStruct` is in a `bug_` test.
+    match r.below(if depth > 2 { 16 } else { 17 }) {
+        0 => Int::Unit,
+        1 => Int::Struct { a: r.byte() },
+        2 => Int::EmptyStruct {},
+        3 => Int::NewStruct(extra(r)),
+        4 => Int::NewStruct(extra(r)),
+        5 => Int::NewMap(colours(r)),
+        6 => Int::NewTagged(TaggedStruct { a: r.byte() }),
+        7 => Int::NewBox(Box::new(extra(r))),
+        8 => Int::NewNewtypeStruct(NewtypeOf(extra(r))),
+        9 => Int::NewTransparent(TransparentOf { extra: extra(r) }),
+        10 => Int::NewUntStructs(unt_structs(r)),
+        11 => {
+            // serde writes an object or null in the tag's object, and refuses anything else.
+            let object = serde_json::Value::Object(
+                (0..r.below(3))
+                    .map(|_| (format!("k{}", r.string()), json_value(r, 2)))
+                    .collect(),
+            );
+            Int::NewJson(Json::from(r.pick(&[serde_json::Value::Null, object])))
+        }
+        12 => Int::WithFlats {
+            n: r.byte(),
+            extra: extra(r),
+            tagged: TaggedStruct { a: r.byte() },
+            maybe: r.flag().then(|| Other {
+                other: vec![r.byte()],
+            }),
+            untagged: unt_structs(r),
+        },
+        13 => Int::WithFlatMap {
+            s: r.string(),
+            rest: (0..r.below(3))
+                .map(|_| (format!("k{}", r.string()), r.string()))
+                .collect(),
+        },
+        14 => Int::OwnRule {
+            field_name: r.byte(),
+        },
+        15 => Int::Unknown,
+        _ => Int::NewAdj(adj(r, depth + 1)),
+    }
+}
+
+fn adj(r: &mut Rng, depth: u32) -> Adj {
+    match r.below(if depth > 2 { 14 } else { 16 }) {
+        0 => Adj::Unit,
+        1 => Adj::Newtype(r.flag().then(|| r.byte())),
+        2 => Adj::Tuple(r.byte(), r.flag()),
+        3 => Adj::Struct { s: r.string() },
+        4 => Adj::EmptyTuple(),
+        5 => Adj::EmptyStruct {},
+        6 => Adj::NewUnitStruct(UnitStruct),
+        7 => Adj::NewUnit(()),
+        8 => Adj::NewEmptyStruct(EmptyStruct {}),
+        9 => Adj::NewOptionOption(r.pick(&[None, Some(None), Some(Some(true))])),
+        10 => Adj::AllSkipped(r.byte(), r.byte()),
+        11 => Adj::OwnRule {
+            field_name: r.byte(),
+        },
+        12 => Adj::Unknown,
+        13 => Adj::Newtype(None),
+        14 => Adj::NewExt(Box::new(ext(r, depth + 1))),
+        _ => Adj::NewInt(Box::new(int(r, depth + 1))),
+    }
+}
+
+fn unt(r: &mut Rng, depth: u32) -> Unt {
+    match r.below(if depth > 2 { 8 } else { 11 }) {
+        0 => Unt::Unit,
+        1 => Unt::NewUnitStruct(UnitStruct),
+        2 => Unt::NewUnit(()),
+        3 => Unt::EmptyTuple(),
+        4 => Unt::EmptyStruct {},
+        5 => Unt::Newtype(r.string()),
+        6 => Unt::Tuple(r.byte(), r.flag()),
+        7 => Unt::Struct { s: r.byte() },
+        8 => Unt::NewExt(Box::new(ext(r, depth + 1))),
+        9 => Unt::NewInt(Box::new(int(r, depth + 1))),
+        _ => Unt::NewAdj(Box::new(adj(r, depth + 1))),
+    }
+}
+
+/// The four representations nested in lists, options and maps.
+#[derive(TypeScript, Serialize)]
+struct Nests {
+    ext: Vec<Option<BTreeMap<String, Ext>>>,
+    int: Option<Vec<Int>>,
+    adj: BTreeMap<String, Vec<Adj>>,
+    unt: Vec<Option<Unt>>,
+    pairs: Vec<(Ext, Int, Adj, Unt)>,
+}
+
+fn nests(r: &mut Rng) -> Nests {
+    Nests {
+        ext: (0..r.below(3))
+            .map(|_| {
+                r.flag().then(|| {
+                    (0..r.below(3))
+                        .map(|_| (r.string(), ext(r, 1)))
+                        .collect()
+                })
+            })
+            .collect(),
+        int: r.flag().then(|| (0..r.below(3)).map(|_| int(r, 1)).collect()),
+        adj: (0..r.below(3))
+            .map(|_| (r.string(), (0..r.below(3)).map(|_| adj(r, 1)).collect()))
+            .collect(),
+        unt: (0..r.below(3))
+            .map(|_| r.flag().then(|| unt(r, 1)))
+            .collect(),
+        pairs: (0..r.below(2))
+            .map(|_| (ext(r, 1), int(r, 1), adj(r, 1), unt(r, 1)))
+            .collect(),
+    }
+}
+
+#[test]
+fn every_representation_and_variant_kind_nested_in_each_other() {
+    let mut r = Rng(0xB11D_0002);
+    let mut check = Check::new("enums");
+    for _ in 0..60 {
+        check.value(&nests(&mut r));
+    }
+    for _ in 0..40 {
+        check.value(&ext(&mut r, 0));
+        check.value(&adj(&mut r, 0));
+        check.value(&unt(&mut r, 0));
+    }
+    check
+        .wrong::<Ext>(r#"{"Unit": null}"#, "a unit is its name")
+        .wrong::<Ext>(r#""Newtype""#, "a newtype's content missing")
+        .wrong::<Ext>(r#"{"Tuple": [1]}"#, "one element of two")
+        .wrong::<Ext>(r#"{"Struct": {"b": 1}}"#, "a field missing")
+        .wrong::<Ext>(r#"{"Struct": {"a": true, "c": 1}}"#, "a misspelled field")
+        .wrong::<Ext>(r#"{"EmptyTuple": {}}"#, "an empty tuple is []")
+        .wrong::<Ext>(r#"{"EmptyStruct": []}"#, "an empty struct is {}")
+        .wrong::<Ext>(r#"{"EmptyStruct": {"a": 1}}"#, "an empty struct has no fields")
+        .wrong::<Ext>(r#"{"NewUnitStruct": {}}"#, "a unit struct is null")
+        .wrong::<Ext>(r#"{"OnlySkipped": 1}"#, "the skipped field")
+        .wrong::<Ext>(r#"{"AllSkipped": [1, 2]}"#, "the skipped fields")
+        .wrong::<Ext>(r#"{"NewOptionOption": [null]}"#, "Some(None) is null")
+        .wrong::<Ext>(r#"{"OwnRule": {"field_name": 1}}"#, "the variant's rule")
+        .wrong::<Ext>(r#"{"Hidden": 1}"#, "a skipped variant")
+        .wrong::<Ext>(r#"{"NewInt": {"type": "Struct"}}"#, "a field missing inside")
+        .wrong::<Ext>(r#"{"NewAdj": {"t": "Tuple", "c": [1, 1]}}"#, "a wrong type inside")
+        .wrong::<Ext>(r#"{"NewUnt": {"s": 1}}"#, "a renamed field inside")
+        .wrong::<Int>(r#"{"type": "Hidden"}"#, "a skipped variant")
+        .wrong::<Int>(r#"{"type": "Struct", "a": 1, "colour": "c"}"#, "another variant's field")
+        .wrong::<Int>(r#"{"type": "EmptyStruct", "a": 1}"#, "an empty struct variant's field")
+        .wrong::<Int>(r#"{"type": "NewStruct", "colour": "c"}"#, "a field missing")
+        .wrong::<Int>(r#"{"type": "NewMap", "Blue": 1}"#, "a key no variant has")
+        .wrong::<Int>(r#"{"type": "NewTagged", "a": 1}"#, "the struct's own tag missing")
+        .wrong::<Int>(r#"{"type": "NewTagged", "t": "NewTagged", "a": 1}"#, "the struct's own tag")
+        .wrong::<Int>(r#"{"type": "NewBox", "NewBox": {"colour": "c", "weight": 1}}"#, "nested")
+        .wrong::<Int>(r#"{"type": "NewNewtypeStruct", "colour": 1, "weight": 1}"#, "a wrong type")
+        .wrong::<Int>(r#"{"type": "NewTransparent", "extra": {"colour": "c", "weight": 1}}"#, "transparent")
+        .wrong::<Int>(r#"{"type": "NewAdj", "t": "Unit", "c": null}"#, "a unit has no content")
+        .wrong::<Int>(r#"{"type": "NewAdj"}"#, "the inner tag missing")
+        .wrong::<Int>(r#"{"type": "NewUntStructs"}"#, "no variant's fields")
+        .wrong::<Int>(r#"{"type": "NewJson", "k": undefined}"#, "undefined is no JSON")
+        .wrong::<Int>(
+            r#"{"type": "WithFlats", "n": 1, "colour": "c", "weight": null, "a": 1, "y": true}"#,
+            "the flattened tagged struct's tag missing",
+        )
+        .wrong::<Int>(
+            r#"{"type": "WithFlats", "n": 1, "colour": "c", "weight": null, "t": "TaggedStruct", "a": 1}"#,
+            "the flattened untagged enum's fields missing",
+        )
+        .wrong::<Int>(
+            r#"{"type": "WithFlats", "n": 1, "colour": "c", "weight": null, "t": "TaggedStruct", "a": 1, "y": true, "other": null}"#,
+            "a flattened Option's field is never null",
+        )
+        .wrong::<Int>(
+            r#"{"type": "WithFlats", "n": 1, "extra": {"colour": "c", "weight": null}, "t": "TaggedStruct", "a": 1, "y": true}"#,
+            "flattened, not nested",
+        )
+        .wrong::<Int>(r#"{"type": "WithFlatMap", "s": "s", "k": 1}"#, "the map's values are strings")
+        .wrong::<Int>(r#"{"type": "WithFlatMap"}"#, "s missing")
+        .wrong::<Int>(r#"{"type": "OwnRule", "field_name": 1}"#, "the variant's rule")
+        .wrong::<Int>(r#"{"type": "unknown"}"#, "other is written by its name")
+        .wrong::<Adj>(r#"{"t": "Unit", "c": null}"#, "a unit has no content")
+        .wrong::<Adj>(r#"{"t": "Newtype"}"#, "the content missing, even when None")
+        .wrong::<Adj>(r#"{"t": "EmptyTuple"}"#, "an empty tuple's content is []")
+        .wrong::<Adj>(r#"{"t": "EmptyStruct"}"#, "an empty struct's content is {}")
+        .wrong::<Adj>(r#"{"t": "NewUnitStruct"}"#, "a unit struct's content is null")
+        .wrong::<Adj>(r#"{"t": "NewUnit"}"#, "()'s content is null")
+        .wrong::<Adj>(r#"{"t": "NewEmptyStruct", "c": null}"#, "an empty struct is {}")
+        .wrong::<Adj>(r#"{"t": "AllSkipped", "c": null}"#, "no elements are []")
+        .wrong::<Adj>(r#"{"t": "OwnRule", "c": {"fieldName": 1}}"#, "the variant's rule")
+        .wrong::<Adj>(r#"{"t": "NotWritten", "c": 1}"#, "a skip_serializing variant")
+        .wrong::<Adj>(r#"{"t": "Unknown", "c": null}"#, "other is a unit")
+        .wrong::<Adj>(r#"{"t": "NewExt", "c": "Newtype"}"#, "a newtype inside")
+        .wrong::<Unt>(r#"{"Unit": null}"#, "an untagged unit is null")
+        .wrong::<Unt>("[1]", "no such tuple")
+        .wrong::<Unt>(r#"{"s": 1}"#, "the renamed field")
+        .wrong::<Unt>(r#"{"t": "OnlySkipped", "c": 1}"#, "no variant of Unt's")
+        .wrong::<Unt>(r#"{"Struct": {"S": 1}}"#, "untagged writes no name")
+        .wrong::<Unt>("5", "no variant is a number")
+        .wrong::<Unt>("true", "no variant is a boolean")
+        .wrong::<Nests>(r#"{"ext": [], "int": [], "adj": {}, "unt": []}"#, "pairs missing")
+        .wrong::<Nests>(
+            r#"{"ext": [{"k": "Newtype"}], "int": null, "adj": {}, "unt": [], "pairs": []}"#,
+            "a newtype in a map in a list",
+        )
+        .wrong::<Nests>(
+            r#"{"ext": [], "int": [null], "adj": {}, "unt": [], "pairs": []}"#,
+            "the list's items are not optional",
+        )
+        .wrong::<Nests>(
+            r#"{"ext": [], "int": null, "adj": {"k": {"t": "Unit"}}, "unt": [], "pairs": []}"#,
+            "a map of lists",
+        )
+        .wrong::<Nests>(
+            r#"{"ext": [], "int": null, "adj": {}, "unt": [], "pairs": [["Unit", {"type": "Unit"}, {"t": "Unit"}]]}"#,
+            "three of four",
+        );
+    check.run();
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(untagged)]
+enum UntSkip {
+    Number(u8),
+    OnlySkipped(#[serde(skip)] u8),
+}
+
+/// serde writes a newtype variant whose field is skipped as a unit variant: `Ext::OnlySkipped(7)`
+/// is `"OnlySkipped"`, `Adj::OnlySkipped(7)` is `{"t":"OnlySkipped"}` and
+/// `UntSkip::OnlySkipped(7)` is `null` (the internally tagged `{"type":"OnlySkipped"}` is typed
+/// right). The types say a tuple of none: `{ OnlySkipped: [] }`, `{ t: "OnlySkipped"; c: [] }`
+/// and `number | []`.
+#[test]
+fn bug_newtype_variant_with_skipped_field_is_a_unit_variant() {
+    let mut check = Check::new("bug-skipped-newtype-variant");
+    check
+        .value(&Ext::OnlySkipped(7))
+        .value(&Adj::OnlySkipped(7))
+        .value(&UntSkip::OnlySkipped(7))
+        .value(&Int::OnlySkipped(7));
+    assert_eq!(
+        check.ok.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+        [
+            r#""OnlySkipped""#,
+            r#"{"t":"OnlySkipped"}"#,
+            "null",
+            r#"{"type":"OnlySkipped"}"#
+        ]
+    );
+    check.run();
+}
+
+/// serde writes a newtype struct whose field is skipped as the field all the same (`skip` is
+/// not read on a newtype struct's field): `SkippedNewtype(7)` is `7`, but the type is `[]`.
+#[test]
+fn bug_newtype_struct_with_skipped_field_is_written_as_its_field() {
+    let mut check = Check::new("bug-skipped-newtype-struct");
+    check
+        .value(&SkippedNewtype(7))
+        .value(&Ext::NewSkippedNewtype(SkippedNewtype(7)));
+    assert_eq!(check.ok[0].1, "7");
+    check.run();
+}
+
+/// serde writes an internally tagged newtype variant of an empty struct as the tag alone:
+/// `Int::NewEmptyStruct(EmptyStruct {})` is `{"type":"NewEmptyStruct"}`, but the type is
+/// `{ type: "NewEmptyStruct" } & EmptyStruct`, where `EmptyStruct = { [key: string]: never }`
+/// makes the tag `never`.
+#[test]
+fn bug_internally_tagged_newtype_of_empty_struct() {
+    let mut check = Check::new("bug-internal-empty-struct");
+    check.value(&Int::NewEmptyStruct(EmptyStruct {}));
+    assert_eq!(check.ok[0].1, r#"{"type":"NewEmptyStruct"}"#);
+    check.run();
+}
