@@ -219,6 +219,16 @@ impl Check {
 
 /// serde's JSON, with the line and paragraph separators it writes raw escaped: the same
 /// JavaScript string, but tsc counts them as line breaks, which would move the errors' lines.
+/// `value`'s JSON with its field `field` replaced by `to`.
+fn with_field<T: Serialize>(value: &T, field: &str, to: serde_json::Value) -> String {
+    let mut object = serde_json::to_value(value).expect("serde_json writes the value");
+    let slot = object
+        .get_mut(field)
+        .unwrap_or_else(|| panic!("no field {field}"));
+    *slot = to;
+    json(&object)
+}
+
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value)
         .expect("serde_json writes the value")
@@ -1174,5 +1184,186 @@ fn bug_internally_tagged_newtype_of_empty_struct() {
     let mut check = Check::new("bug-internal-empty-struct");
     check.value(&Int::NewEmptyStruct(EmptyStruct {}));
     assert_eq!(check.ok[0].1, r#"{"type":"NewEmptyStruct"}"#);
+    check.run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enums as map keys, and enums with no variant serde writes.
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(tag = "t")]
+enum IntUnits {
+    A,
+    B,
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(tag = "t", content = "c")]
+enum AdjUnits {
+    A,
+    B,
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(untagged)]
+enum UntUnits {
+    A,
+    B,
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum MixedUnits {
+    A,
+    #[serde(untagged)]
+    B,
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+enum SkipUnits {
+    FirstOne,
+    #[serde(skip)]
+    Skipped,
+    #[serde(skip_serializing)]
+    NotWritten,
+    #[serde(rename = "x y")]
+    Renamed,
+    #[serde(rename(serialize = "written", deserialize = "read"))]
+    Split,
+    #[serde(alias = "other")]
+    Aliased,
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum KeySkippedNewtype {
+    A,
+    B(#[serde(skip)] u8),
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Never {}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum NoneWritten {
+    #[serde(skip)]
+    A,
+    #[serde(skip_serializing)]
+    B(u8),
+}
+
+#[derive(TypeScript, Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(tag = "t")]
+enum NoneWrittenInternal {
+    #[serde(skip)]
+    A,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Keyed {
+    internal: BTreeMap<IntUnits, u8>,
+    adjacent: BTreeMap<AdjUnits, u8>,
+    untagged: BTreeMap<UntUnits, u8>,
+    mixed: BTreeMap<MixedUnits, u8>,
+    skips: BTreeMap<SkipUnits, u8>,
+    skipped_newtype: BTreeMap<KeySkippedNewtype, u8>,
+    never: BTreeMap<Never, u8>,
+    never_list: Vec<Never>,
+    never_option: Option<Never>,
+    none_written: BTreeMap<NoneWritten, u8>,
+    none_written_list: Vec<NoneWritten>,
+    none_internal: Vec<NoneWrittenInternal>,
+    boxed: BTreeMap<Box<SkipUnits>, u8>,
+    reversed: BTreeMap<std::cmp::Reverse<SkipUnits>, u8>,
+    ord_map: immer::OrdMap<SkipUnits, u8>,
+    hash_map: immer::imbl::HashMap<SkipUnits, u8>,
+    std_hash_map: std::collections::HashMap<SkipUnits, u8>,
+}
+
+const SKIP_UNITS: &[SkipUnits] = &[
+    SkipUnits::FirstOne,
+    SkipUnits::Renamed,
+    SkipUnits::Split,
+    SkipUnits::Aliased,
+];
+
+fn keyed(r: &mut Rng) -> Keyed {
+    fn some<K: Ord + Clone>(r: &mut Rng, keys: &[K]) -> BTreeMap<K, u8> {
+        (0..r.below(keys.len() + 1))
+            .map(|_| (r.pick(keys), r.byte()))
+            .collect()
+    }
+    let skips = some(r, SKIP_UNITS);
+    Keyed {
+        // Only an empty map: serde_json writes no key for these.
+        internal: BTreeMap::new(),
+        adjacent: BTreeMap::new(),
+        untagged: BTreeMap::new(),
+        mixed: some(r, &[MixedUnits::A]),
+        skips: skips.clone(),
+        skipped_newtype: some(r, &[KeySkippedNewtype::A, KeySkippedNewtype::B(1)]),
+        never: BTreeMap::new(),
+        never_list: Vec::new(),
+        never_option: None,
+        none_written: BTreeMap::new(),
+        none_written_list: Vec::new(),
+        none_internal: Vec::new(),
+        boxed: skips.iter().map(|(k, v)| (Box::new(k.clone()), *v)).collect(),
+        reversed: skips
+            .iter()
+            .map(|(k, v)| (std::cmp::Reverse(k.clone()), *v))
+            .collect(),
+        ord_map: skips.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        hash_map: skips.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        std_hash_map: skips.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+    }
+}
+
+#[test]
+fn enums_as_map_keys_and_enums_without_values() {
+    let mut r = Rng(0xB11D_0003);
+    let mut check = Check::new("keys");
+    for _ in 0..30 {
+        check.value(&keyed(&mut r));
+    }
+    check.value(&SKIP_UNITS.to_vec());
+    let base = keyed(&mut Rng(1));
+    let mut with_keys = base;
+    with_keys.skips = SKIP_UNITS.iter().map(|k| (k.clone(), 1)).collect();
+    with_keys.boxed = SKIP_UNITS.iter().map(|k| (Box::new(k.clone()), 2)).collect();
+    with_keys.reversed = SKIP_UNITS
+        .iter()
+        .map(|k| (std::cmp::Reverse(k.clone()), 3))
+        .collect();
+    with_keys.ord_map = SKIP_UNITS.iter().map(|k| (k.clone(), 4)).collect();
+    with_keys.hash_map = SKIP_UNITS.iter().map(|k| (k.clone(), 5)).collect();
+    with_keys.std_hash_map = SKIP_UNITS.iter().map(|k| (k.clone(), 6)).collect();
+    with_keys.mixed = BTreeMap::from([(MixedUnits::A, 7)]);
+    check.value(&with_keys);
+    for field in ["skips", "boxed", "reversed", "ord_map", "hash_map", "std_hash_map"] {
+        for (key, why) in [
+            ("FirstOne", "the Rust name"),
+            ("skipped", "a skipped variant"),
+            ("not-written", "a skip_serializing variant"),
+            ("renamed", "the rule over a rename"),
+            ("read", "the deserialize name"),
+            ("other", "an alias"),
+        ] {
+            let wrong = with_field(&with_keys, field, serde_json::json!({ key: 1 }));
+            check.wrong::<Keyed>(&wrong, why);
+        }
+        let wrong = with_field(&with_keys, field, serde_json::json!({ "x y": "1" }));
+        check.wrong::<Keyed>(&wrong, "a value of the wrong type");
+    }
+    check
+        .wrong::<Vec<SkipUnits>>(r#"["skipped"]"#, "a skipped variant")
+        .wrong::<Vec<Never>>("[null]", "no value")
+        .wrong::<Vec<Never>>(r#"["A"]"#, "no value")
+        .wrong::<Option<Never>>("1", "no value")
+        .wrong::<Vec<NoneWritten>>(r#"["A"]"#, "a skipped variant")
+        .wrong::<Vec<NoneWritten>>(r#"[{"B": 1}]"#, "a skip_serializing variant")
+        .wrong::<Vec<NoneWrittenInternal>>(r#"[{"t": "A"}]"#, "a skipped variant")
+        // `BTreeMap<Never, u8>` with a key is not checked: its type `{ [key in Never]?: number }`
+        // is `{}`, which TypeScript checks no excess properties against.
+        .wrong::<BTreeMap<SkipUnits, u8>>(r#"{"written": "1"}"#, "a value of the wrong type");
     check.run();
 }
