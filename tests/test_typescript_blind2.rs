@@ -1008,14 +1008,13 @@ fn nests(r: &mut Rng) -> Nests {
     Nests {
         ext: (0..r.below(3))
             .map(|_| {
-                r.flag().then(|| {
-                    (0..r.below(3))
-                        .map(|_| (r.string(), ext(r, 1)))
-                        .collect()
-                })
+                r.flag()
+                    .then(|| (0..r.below(3)).map(|_| (r.string(), ext(r, 1))).collect())
             })
             .collect(),
-        int: r.flag().then(|| (0..r.below(3)).map(|_| int(r, 1)).collect()),
+        int: r
+            .flag()
+            .then(|| (0..r.below(3)).map(|_| int(r, 1)).collect()),
         adj: (0..r.below(3))
             .map(|_| (r.string(), (0..r.below(3)).map(|_| adj(r, 1)).collect()))
             .collect(),
@@ -1307,7 +1306,10 @@ fn keyed(r: &mut Rng) -> Keyed {
         none_written: BTreeMap::new(),
         none_written_list: Vec::new(),
         none_internal: Vec::new(),
-        boxed: skips.iter().map(|(k, v)| (Box::new(k.clone()), *v)).collect(),
+        boxed: skips
+            .iter()
+            .map(|(k, v)| (Box::new(k.clone()), *v))
+            .collect(),
         reversed: skips
             .iter()
             .map(|(k, v)| (std::cmp::Reverse(k.clone()), *v))
@@ -1329,7 +1331,10 @@ fn enums_as_map_keys_and_enums_without_values() {
     let base = keyed(&mut Rng(1));
     let mut with_keys = base;
     with_keys.skips = SKIP_UNITS.iter().map(|k| (k.clone(), 1)).collect();
-    with_keys.boxed = SKIP_UNITS.iter().map(|k| (Box::new(k.clone()), 2)).collect();
+    with_keys.boxed = SKIP_UNITS
+        .iter()
+        .map(|k| (Box::new(k.clone()), 2))
+        .collect();
     with_keys.reversed = SKIP_UNITS
         .iter()
         .map(|k| (std::cmp::Reverse(k.clone()), 3))
@@ -1339,7 +1344,14 @@ fn enums_as_map_keys_and_enums_without_values() {
     with_keys.std_hash_map = SKIP_UNITS.iter().map(|k| (k.clone(), 6)).collect();
     with_keys.mixed = BTreeMap::from([(MixedUnits::A, 7)]);
     check.value(&with_keys);
-    for field in ["skips", "boxed", "reversed", "ord_map", "hash_map", "std_hash_map"] {
+    for field in [
+        "skips",
+        "boxed",
+        "reversed",
+        "ord_map",
+        "hash_map",
+        "std_hash_map",
+    ] {
         for (key, why) in [
             ("FirstOne", "the Rust name"),
             ("skipped", "a skipped variant"),
@@ -1365,5 +1377,577 @@ fn enums_as_map_keys_and_enums_without_values() {
         // `BTreeMap<Never, u8>` with a key is not checked: its type `{ [key in Never]?: number }`
         // is `{}`, which TypeScript checks no excess properties against.
         .wrong::<BTreeMap<SkipUnits, u8>>(r#"{"written": "1"}"#, "a value of the wrong type");
+    check.run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generics.
+
+#[derive(Draftable, TypeScript, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Envelope<T> {
+    envelope_id: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "t")]
+enum Msg<T> {
+    Data(T),
+    Stop,
+}
+
+#[derive(
+    Draftable, TypeScript, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+struct Wrapper<T> {
+    inner: T,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Keys<K: Ord, V> {
+    plain: BTreeMap<K, V>,
+    wrapped: BTreeMap<Wrapper<K>, V>,
+    boxed: BTreeMap<Box<K>, V>,
+    reversed: BTreeMap<std::cmp::Reverse<K>, V>,
+    nested: Vec<BTreeMap<K, BTreeMap<K, V>>>,
+    optional: Option<BTreeMap<K, V>>,
+    ord_map: immer::OrdMap<K, V>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FlatKeyed<K: Ord> {
+    name: String,
+    #[serde(flatten)]
+    rest: BTreeMap<K, String>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Pair<A, B> {
+    first: A,
+    second: B,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Twice {
+    a: Pair<u8, String>,
+    b: Pair<String, u8>,
+    c: Vec<Pair<Colour, Option<bool>>>,
+    d: Wrapper<Option<Wrapper<u8>>>,
+    e: Pair<Pair<u8, Colour>, Option<Pair<String, ()>>>,
+    f: Keys<Colour, u8>,
+    g: Keys<u32, Colour>,
+    h: FlatKeyed<Colour>,
+    i: Defaulted,
+    j: Defaulted<bool>,
+    k: Shapes<Option<u8>>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Defaulted<T = u8, U = String>
+where
+    T: Clone,
+{
+    t: T,
+    u: Vec<U>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Shapes<T> {
+    array: [T; 2],
+    tuple: (T, Option<T>),
+    result: Result<T, Vec<T>>,
+    #[serde(skip)]
+    skipped: std::marker::PhantomData<T>,
+    phantom: std::marker::PhantomData<T>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Borrowed<'a, T> {
+    text: &'a str,
+    cow: std::borrow::Cow<'a, str>,
+    items: &'a [T],
+}
+
+#[derive(TypeScript, Serialize)]
+enum GenExt<A, B> {
+    U,
+    N(A),
+    T(A, B),
+    S { a: Option<A>, b: Vec<B> },
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "k", content = "v")]
+enum GenAdj<A> {
+    U,
+    N(A),
+    T(A, A),
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(untagged)]
+enum GenUnt<A, B> {
+    A(A),
+    B { b: B },
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "kind")]
+struct TaggedGen<T> {
+    value: T,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "t")]
+enum GenFlat<T> {
+    S {
+        a: u8,
+        #[serde(flatten)]
+        rest: T,
+    },
+}
+
+// A parameter named as a type the body names by its path (`struct Shadow<Extra> { real:
+// crate::Extra, param: Extra }`) is not compiled here: the derive fails on it (`cannot find
+// type `__TypeScriptParameterExtra` in the crate root`), where serde takes it.
+
+#[derive(TypeScript, Serialize, Clone)]
+enum Small {
+    Plain,
+    Wrapped(u8),
+    Fields { f: bool },
+}
+
+mod user {
+    use super::{Serialize, TypeScript};
+
+    /// A type of the user's named as the declaration the derive adds for generic map keys.
+    #[derive(TypeScript, Serialize)]
+    pub(crate) struct MapKey {
+        pub(crate) key: String,
+    }
+
+    /// A type of the user's named as the declaration the derive adds for `Json`.
+    #[derive(TypeScript, Serialize)]
+    pub(crate) struct JsonValue {
+        pub(crate) value: u8,
+    }
+}
+
+#[derive(TypeScript, Serialize)]
+struct UserNames<K: Ord> {
+    key: user::MapKey,
+    value: user::JsonValue,
+    json: Json,
+    by: BTreeMap<K, u8>,
+}
+
+const COLOURS: &[Colour] = &[Colour::Red, Colour::Sky];
+
+fn keys<K: Ord + Clone, V: Clone>(
+    r: &mut Rng,
+    keys: &[K],
+    mut value: impl FnMut(&mut Rng) -> V,
+) -> Keys<K, V> {
+    let mut map = |r: &mut Rng| -> BTreeMap<K, V> {
+        (0..r.below(keys.len() + 1))
+            .map(|_| (r.pick(keys), value(r)))
+            .collect()
+    };
+    Keys {
+        plain: map(r),
+        wrapped: map(r)
+            .into_iter()
+            .map(|(k, v)| (Wrapper { inner: k }, v))
+            .collect(),
+        boxed: map(r).into_iter().map(|(k, v)| (Box::new(k), v)).collect(),
+        reversed: map(r)
+            .into_iter()
+            .map(|(k, v)| (std::cmp::Reverse(k), v))
+            .collect(),
+        nested: (0..r.below(3))
+            .map(|_| {
+                let inner: Vec<_> = (0..r.below(3)).map(|_| (r.pick(keys), map(r))).collect();
+                inner.into_iter().collect()
+            })
+            .collect(),
+        optional: r.flag().then(|| map(r)),
+        ord_map: map(r).into_iter().collect(),
+    }
+}
+
+fn twice(r: &mut Rng) -> Twice {
+    Twice {
+        a: Pair {
+            first: r.byte(),
+            second: r.string(),
+        },
+        b: Pair {
+            first: r.string(),
+            second: r.byte(),
+        },
+        c: (0..r.below(3))
+            .map(|_| Pair {
+                first: r.pick(COLOURS),
+                second: r.pick(&[None, Some(true), Some(false)]),
+            })
+            .collect(),
+        d: Wrapper {
+            inner: r.flag().then(|| Wrapper { inner: r.byte() }),
+        },
+        e: Pair {
+            first: Pair {
+                first: r.byte(),
+                second: r.pick(COLOURS),
+            },
+            second: r.flag().then(|| Pair {
+                first: r.string(),
+                second: (),
+            }),
+        },
+        f: keys(r, COLOURS, Rng::byte),
+        g: keys(r, &[0, 1, u32::MAX], |r| r.pick(COLOURS)),
+        h: FlatKeyed {
+            name: r.string(),
+            rest: (0..r.below(3))
+                .map(|_| (r.pick(COLOURS), r.string()))
+                .collect(),
+        },
+        i: Defaulted {
+            t: r.byte(),
+            u: vec![r.string()],
+        },
+        j: Defaulted {
+            t: r.flag(),
+            u: vec![],
+        },
+        k: Shapes {
+            array: [r.flag().then(|| r.byte()), None],
+            tuple: (Some(r.byte()), r.pick(&[None, Some(None), Some(Some(3))])),
+            result: if r.flag() {
+                Ok(Some(r.byte()))
+            } else {
+                Err(vec![None, Some(1)])
+            },
+            skipped: std::marker::PhantomData,
+            phantom: std::marker::PhantomData,
+        },
+    }
+}
+
+fn small(r: &mut Rng) -> Small {
+    match r.below(3) {
+        0 => Small::Plain,
+        1 => Small::Wrapped(r.byte()),
+        _ => Small::Fields { f: r.flag() },
+    }
+}
+
+/// `small` but never `Plain`, which the `bug_` tests below have.
+fn small_not_plain(r: &mut Rng) -> Small {
+    match small(r) {
+        Small::Plain => Small::Wrapped(0),
+        other => other,
+    }
+}
+
+#[test]
+fn generics_nested_defaulted_and_keyed_by_their_parameters() {
+    let mut r = Rng(0xB11D_0004);
+    let mut check = Check::new("generics");
+    for _ in 0..40 {
+        check.value(&twice(&mut r));
+        let items: Vec<u8> = (0..r.below(3)).map(|_| r.byte()).collect();
+        let text = r.string();
+        check.value(&Borrowed {
+            text: &text,
+            cow: std::borrow::Cow::Owned(r.string()),
+            items: &items,
+        });
+        check.value(&match r.below(4) {
+            0 => GenExt::U,
+            1 => GenExt::N(r.byte()),
+            2 => GenExt::T(r.byte(), r.pick(COLOURS)),
+            _ => GenExt::S {
+                a: r.flag().then(|| r.byte()),
+                b: vec![r.pick(COLOURS)],
+            },
+        });
+        check.value(&match r.below(3) {
+            0 => GenAdj::U,
+            1 => GenAdj::N(UnitStruct),
+            _ => GenAdj::T(UnitStruct, UnitStruct),
+        });
+        check.value(&if r.flag() {
+            GenUnt::<u8, String>::A(r.byte())
+        } else {
+            GenUnt::B { b: r.string() }
+        });
+        check.value(&TaggedGen {
+            value: r.flag().then(|| r.byte()),
+        });
+        check.value(&GenFlat::S {
+            a: r.byte(),
+            rest: extra(&mut r),
+        });
+        check.value(&Envelope {
+            envelope_id: 1,
+            body: Some(extra(&mut r)),
+        });
+        check.value(&Envelope {
+            envelope_id: 2,
+            body: small_not_plain(&mut r),
+        });
+        check.value(&Msg::Data(extra(&mut r)));
+        check.value(&Msg::Data(small_not_plain(&mut r)));
+        check.value(&Msg::<Extra>::Stop);
+        check.value(&keys(&mut r, ODD_UNITS, Rng::flag));
+        check.value(&keys(&mut r, &['a', '"', '🦀'], Rng::string));
+        check.value(&keys(&mut r, &[true, false], Rng::byte));
+        check.value(&keys(&mut r, &[i64::MIN, -1, 0], Rng::byte));
+    }
+    let twice = twice(&mut Rng(7));
+    let f = Keys {
+        plain: BTreeMap::from([(Colour::Red, 1)]),
+        wrapped: BTreeMap::from([(Wrapper { inner: Colour::Red }, 1)]),
+        boxed: BTreeMap::from([(Box::new(Colour::Red), 1)]),
+        reversed: BTreeMap::from([(std::cmp::Reverse(Colour::Red), 1)]),
+        nested: vec![BTreeMap::from([(
+            Colour::Red,
+            BTreeMap::from([(Colour::Sky, 1)]),
+        )])],
+        optional: Some(BTreeMap::from([(Colour::Red, 1)])),
+        ord_map: immer::OrdMap::from(vec![(Colour::Red, 1)]),
+    };
+    let twice = Twice { f, ..twice };
+    check.value(&twice);
+    for field in [
+        "plain", "wrapped", "boxed", "reversed", "optional", "ord_map",
+    ] {
+        let mut wrong = serde_json::to_value(&twice).expect("JSON");
+        wrong["f"][field] = serde_json::json!({"Blue": 1});
+        check.wrong::<Twice>(&json(&wrong), "a key no variant of Colour has");
+        wrong["f"][field] = serde_json::json!({"Red": "1"});
+        check.wrong::<Twice>(&json(&wrong), "a value of the wrong type");
+    }
+    for (from, to, why) in [
+        (
+            r#""Red":{"sky blue":1}"#,
+            r#""Red":{"Blue":1}"#,
+            "a key of an inner map",
+        ),
+        (r#"[{"Red":{"#, r#"[{"Blue":{"#, "a key of an outer map"),
+    ] {
+        check.wrong_edit(&twice, from, to, why);
+    }
+    for (field, value, why) in [
+        (
+            "a",
+            serde_json::json!({"first": "1", "second": "s"}),
+            "A is a number",
+        ),
+        (
+            "b",
+            serde_json::json!({"first": 1, "second": 1}),
+            "A is a string here",
+        ),
+        (
+            "c",
+            serde_json::json!([{"first": "Blue", "second": null}]),
+            "not a Colour",
+        ),
+        ("c", serde_json::json!([{"first": "Red"}]), "second missing"),
+        ("d", serde_json::json!({"inner": 1}), "transparent"),
+        ("d", serde_json::json!("1"), "a number"),
+        (
+            "e",
+            serde_json::json!({"first": {"first": 1, "second": "Red"}, "second": {"first": "s", "second": 1}}),
+            "() is null",
+        ),
+        (
+            "g",
+            serde_json::json!({"plain": {"1": 1}, "wrapped": {}, "boxed": {}, "reversed": {}, "nested": [], "optional": null, "ord_map": {}}),
+            "V is Colour",
+        ),
+        (
+            "h",
+            serde_json::json!({"name": "n", "Blue": "s"}),
+            "a key no variant of Colour has",
+        ),
+        (
+            "h",
+            serde_json::json!({"name": "n", "Red": 1}),
+            "the flattened map's values are strings",
+        ),
+        (
+            "h",
+            serde_json::json!({"name": "n", "rest": {}}),
+            "flattened, not nested",
+        ),
+        (
+            "i",
+            serde_json::json!({"t": true, "u": []}),
+            "the default T is u8",
+        ),
+        (
+            "i",
+            serde_json::json!({"t": 1, "u": [1]}),
+            "the default U is String",
+        ),
+        ("j", serde_json::json!({"t": 1, "u": []}), "T is bool"),
+        (
+            "k",
+            serde_json::json!({"array": [1, 2, 3], "tuple": [1, null], "result": {"Ok": 1}, "phantom": null}),
+            "three of two",
+        ),
+        (
+            "k",
+            serde_json::json!({"array": [1, 2], "tuple": [1], "result": {"Ok": 1}, "phantom": null}),
+            "one of two",
+        ),
+        (
+            "k",
+            serde_json::json!({"array": [1, 2], "tuple": [1, null], "result": {"Err": 1}, "phantom": null}),
+            "Err is a list",
+        ),
+        (
+            "k",
+            serde_json::json!({"array": [1, 2], "tuple": [1, null], "result": {"Ok": 1}}),
+            "PhantomData is null, not missing",
+        ),
+        (
+            "k",
+            serde_json::json!({"array": [1, 2], "tuple": [1, null], "result": {"Ok": 1}, "phantom": null, "skipped": null}),
+            "a skipped field",
+        ),
+    ] {
+        check.wrong::<Twice>(&with_field(&twice, field, value), why);
+    }
+    check
+        .wrong::<Borrowed<u8>>(r#"{"text": "t", "cow": "c", "items": ["1"]}"#, "T is u8")
+        .wrong::<Borrowed<u8>>(r#"{"text": "t", "cow": {"Owned": "c"}, "items": []}"#, "a Cow is its content")
+        .wrong::<GenExt<u8, Colour>>(r#"{"N": "1"}"#, "A is u8")
+        .wrong::<GenExt<u8, Colour>>(r#"{"T": [1, "Blue"]}"#, "B is Colour")
+        .wrong::<GenExt<u8, Colour>>(r#"{"S": {"a": 1}}"#, "b missing")
+        .wrong::<GenExt<u8, Colour>>(r#"{"U": null}"#, "a unit is its name")
+        .wrong::<GenAdj<UnitStruct>>(r#"{"k": "N"}"#, "the content missing")
+        .wrong::<GenAdj<UnitStruct>>(r#"{"k": "N", "v": {}}"#, "a unit struct is null")
+        .wrong::<GenAdj<UnitStruct>>(r#"{"k": "T", "v": [null]}"#, "one of two")
+        .wrong::<GenUnt<u8, String>>(r#""s""#, "A is u8")
+        .wrong::<GenUnt<u8, String>>(r#"{"b": 1}"#, "B is String")
+        .wrong::<GenUnt<u8, String>>(r#"{"B": {"b": "s"}}"#, "untagged writes no name")
+        .wrong::<TaggedGen<Option<u8>>>(r#"{"value": 1}"#, "the tag missing")
+        .wrong::<TaggedGen<Option<u8>>>(r#"{"kind": "TaggedGen<u8>", "value": 1}"#, "the tag is the name")
+        .wrong::<GenFlat<Extra>>(r#"{"t": "S", "a": 1, "rest": {"colour": "c", "weight": null}}"#, "flattened, not nested")
+        .wrong::<GenFlat<Extra>>(r#"{"t": "S", "a": 1, "colour": "c"}"#, "weight missing")
+        .wrong::<Envelope<Option<Extra>>>(r#"{"envelope_id": 1, "colour": "c"}"#, "weight missing")
+        .wrong::<Envelope<Option<Extra>>>(r#"{"envelope_id": 1, "body": null}"#, "flattened, not nested")
+        .wrong::<Envelope<Small>>(r#"{"envelope_id": 1, "Wrapped": "1"}"#, "a number")
+        .wrong::<Envelope<Small>>(r#"{"envelope_id": 1}"#, "the variant missing")
+        .wrong::<Msg<Extra>>(r#"{"t": "Data"}"#, "the content missing")
+        .wrong::<Msg<Extra>>(r#"{"t": "Data", "Data": {"colour": "c", "weight": null}}"#, "merged, not nested")
+        .wrong::<Msg<Small>>(r#"{"t": "Data", "Wrapped": true}"#, "a number")
+        .wrong::<Keys<OddUnits, bool>>(r#"{"plain": {"match": 1}, "wrapped": {}, "boxed": {}, "reversed": {}, "nested": [], "optional": null, "ord_map": {}}"#, "V is bool")
+        .wrong::<Keys<OddUnits, bool>>(r#"{"plain": {"Match": true}, "wrapped": {}, "boxed": {}, "reversed": {}, "nested": [], "optional": null, "ord_map": {}}"#, "a key no variant has");
+    check.run();
+}
+
+/// A flattened type parameter is intersected as it is (`export type Envelope<T> =
+/// { envelope_id: number } & T;`), so the arguments serde writes nothing for make it `never`:
+/// a `None` (`Envelope<Extra | null>`, serde writes `{"envelope_id":1}`), a unit struct
+/// (`Envelope<UnitStruct>`, `& null`), `()` (`Envelope<null>`) and an empty struct
+/// (`& { [key: string]: never }`, which makes `envelope_id` `never`). A flattened
+/// `Option<Extra>` field of a concrete type is `Extra | {}` and right.
+#[test]
+fn bug_generic_flattened_parameter_that_adds_nothing() {
+    let mut check = Check::new("bug-generic-flatten-nothing");
+    check
+        .value(&Envelope::<Option<Extra>> {
+            envelope_id: 1,
+            body: None,
+        })
+        .value(&Envelope {
+            envelope_id: 2,
+            body: UnitStruct,
+        })
+        .value(&Envelope {
+            envelope_id: 3,
+            body: (),
+        })
+        .value(&Envelope {
+            envelope_id: 4,
+            body: EmptyStruct {},
+        })
+        .value(&GenFlat::<Option<Extra>>::S { a: 5, rest: None });
+    assert_eq!(
+        check.ok.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+        [
+            r#"{"envelope_id":1}"#,
+            r#"{"envelope_id":2}"#,
+            r#"{"envelope_id":3}"#,
+            r#"{"envelope_id":4}"#,
+            r#"{"t":"S","a":5}"#
+        ]
+    );
+    check.run();
+}
+
+/// A flattened type parameter that is an externally tagged enum: serde writes a unit variant
+/// as its name with `null`, `{"envelope_id":1,"Plain":null}`, but the type is
+/// `{ envelope_id: number } & Small`, whose unit member is `{ ... } & "Plain"`. (The same
+/// enum flattened in a concrete type is typed right.)
+#[test]
+fn bug_generic_flattened_external_unit_variant() {
+    let mut check = Check::new("bug-generic-flatten-unit-variant");
+    check.value(&Envelope {
+        envelope_id: 1,
+        body: Small::Plain,
+    });
+    assert_eq!(check.ok[0].1, r#"{"envelope_id":1,"Plain":null}"#);
+    check.run();
+}
+
+/// An internally tagged newtype variant of a type parameter is `{ t: "Data" } & T`, so the
+/// arguments serde writes as the tag alone (or the tag and a key) are rejected: `Msg<()>` and
+/// `Msg<UnitStruct>` (`{"t":"Data"}`, typed `& null`), `Msg<EmptyStruct>` (`{"t":"Data"}`,
+/// whose tag the index signature of `never` rejects) and `Msg<Small>` with `Small::Plain`
+/// (`{"t":"Data","Plain":null}`, typed `& "Plain"`).
+#[test]
+fn bug_internally_tagged_generic_newtype_of_unit_like() {
+    let mut check = Check::new("bug-generic-internal-unit");
+    check
+        .value(&Msg::Data(()))
+        .value(&Msg::Data(UnitStruct))
+        .value(&Msg::Data(EmptyStruct {}))
+        .value(&Msg::Data(Small::Plain));
+    assert_eq!(
+        check.ok.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+        [
+            r#"{"t":"Data"}"#,
+            r#"{"t":"Data"}"#,
+            r#"{"t":"Data"}"#,
+            r#"{"t":"Data","Plain":null}"#
+        ]
+    );
+    check.run();
+}
+
+/// A type of the user's named `JsonValue` or `MapKey` is declared beside the derive's own
+/// `JsonValue` (for `Json`) and `MapKey<K>` (for maps keyed by a type parameter): the `.d.ts`
+/// declares each name twice and does not compile (`Duplicate identifier 'JsonValue'`), though
+/// the user has one type of each name.
+#[test]
+fn bug_user_types_named_as_the_derives_helpers() {
+    let mut check = Check::new("bug-helper-names");
+    check.value(&UserNames {
+        key: user::MapKey {
+            key: "k".to_owned(),
+        },
+        value: user::JsonValue { value: 1 },
+        json: Json::from(serde_json::json!({"a": [1, null]})),
+        by: BTreeMap::from([(Colour::Red, 1)]),
+    });
     check.run();
 }
