@@ -1174,18 +1174,6 @@ fn bug_newtype_struct_with_skipped_field_is_written_as_its_field() {
     check.run();
 }
 
-/// serde writes an internally tagged newtype variant of an empty struct as the tag alone:
-/// `Int::NewEmptyStruct(EmptyStruct {})` is `{"type":"NewEmptyStruct"}`, but the type is
-/// `{ type: "NewEmptyStruct" } & EmptyStruct`, where `EmptyStruct = { [key: string]: never }`
-/// makes the tag `never`.
-#[test]
-fn bug_internally_tagged_newtype_of_empty_struct() {
-    let mut check = Check::new("bug-internal-empty-struct");
-    check.value(&Int::NewEmptyStruct(EmptyStruct {}));
-    assert_eq!(check.ok[0].1, r#"{"type":"NewEmptyStruct"}"#);
-    check.run();
-}
-
 // ---------------------------------------------------------------------------------------------
 // Enums as map keys, and enums with no variant serde writes.
 
@@ -1949,5 +1937,496 @@ fn bug_user_types_named_as_the_derives_helpers() {
         json: Json::from(serde_json::json!({"a": [1, null]})),
         by: BTreeMap::from([(Colour::Red, 1)]),
     });
+    check.run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flatten: several at once, flattened wrappers, flatten inside flatten.
+
+#[derive(TypeScript, Serialize)]
+struct FA {
+    fa: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+struct FB {
+    fb: String,
+    #[serde(flatten)]
+    fc: FC,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FC {
+    fc: bool,
+    #[serde(flatten)]
+    deep: Option<FD>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FD {
+    #[serde(rename = "f-d")]
+    fd: Vec<u8>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FE {
+    fe: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FF {
+    ff: Option<u8>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FG {
+    fg: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FNew(FH);
+
+#[derive(TypeScript, Serialize)]
+struct FH {
+    fh: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(transparent)]
+struct FTrans {
+    inner: FI,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FI {
+    fi: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "ftag")]
+struct FTagged {
+    ft: u8,
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+enum FSmall {
+    FWrapped(u8),
+    FFields { ffield: bool },
+    FUnit,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "fk")]
+enum FInt {
+    FIntUnit,
+    FIntStruct { fis: u8 },
+    FIntNew(FJ),
+}
+
+#[derive(TypeScript, Serialize)]
+struct FJ {
+    fj: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FK {
+    fkk: u8,
+}
+
+impl FK {
+    fn is_zero(&self) -> bool {
+        self.fkk == 0
+    }
+}
+
+#[derive(TypeScript, Serialize)]
+struct FL {
+    fl: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Flats {
+    id: u8,
+    #[serde(flatten)]
+    a: FA,
+    #[serde(flatten)]
+    b: FB,
+    #[serde(flatten)]
+    option_option: Option<Option<FE>>,
+    #[serde(flatten)]
+    option_box: Option<Box<FF>>,
+    #[serde(flatten)]
+    boxed: Box<FG>,
+    #[serde(flatten)]
+    newtype: FNew,
+    #[serde(flatten)]
+    transparent: FTrans,
+    #[serde(flatten)]
+    tagged: FTagged,
+    #[serde(flatten)]
+    small: Option<FSmall>,
+    #[serde(flatten)]
+    internal: Option<FInt>,
+    #[serde(flatten, skip_serializing_if = "FK::is_zero")]
+    skippable: FK,
+    #[serde(flatten)]
+    reversed: std::cmp::Reverse<FL>,
+    #[serde(flatten)]
+    unit: (),
+    #[serde(flatten)]
+    unit_option: Option<UnitStruct>,
+    #[serde(flatten)]
+    colours: BTreeMap<Colour, u8>,
+}
+
+fn flats(r: &mut Rng) -> Flats {
+    Flats {
+        id: r.byte(),
+        a: FA { fa: r.byte() },
+        b: FB {
+            fb: r.string(),
+            fc: FC {
+                fc: r.flag(),
+                deep: r.flag().then(|| FD { fd: vec![r.byte()] }),
+            },
+        },
+        option_option: r
+            .pick(&[0_u8, 1, 2])
+            .checked_sub(1)
+            .map(|n| (n == 1).then(|| FE { fe: r.byte() })),
+        option_box: r.flag().then(|| {
+            Box::new(FF {
+                ff: r.flag().then(|| r.byte()),
+            })
+        }),
+        boxed: Box::new(FG { fg: r.byte() }),
+        newtype: FNew(FH { fh: r.byte() }),
+        transparent: FTrans {
+            inner: FI { fi: r.byte() },
+        },
+        tagged: FTagged { ft: r.byte() },
+        small: match r.below(4) {
+            0 => None,
+            1 => Some(FSmall::FWrapped(r.byte())),
+            2 => Some(FSmall::FFields { ffield: r.flag() }),
+            _ => Some(FSmall::FUnit),
+        },
+        internal: match r.below(4) {
+            0 => None,
+            1 => Some(FInt::FIntUnit),
+            2 => Some(FInt::FIntStruct { fis: r.byte() }),
+            _ => Some(FInt::FIntNew(FJ { fj: r.byte() })),
+        },
+        skippable: FK {
+            fkk: r.pick(&[0, 0, 1, 2]),
+        },
+        reversed: std::cmp::Reverse(FL { fl: r.byte() }),
+        unit: (),
+        unit_option: r.flag().then_some(UnitStruct),
+        colours: colours(r),
+    }
+}
+
+#[derive(TypeScript, Serialize)]
+struct FlatJson {
+    id: u8,
+    #[serde(flatten)]
+    rest: Json,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FlatOrdMap {
+    id: String,
+    #[serde(flatten)]
+    rest: immer::OrdMap<String, String>,
+    #[serde(flatten)]
+    more: Option<BTreeMap<String, String>>,
+}
+
+#[test]
+fn several_flattens_at_once_of_wrappers_options_and_enums() {
+    let mut r = Rng(0xB11D_0005);
+    let mut check = Check::new("flatten");
+    for _ in 0..120 {
+        check.value(&flats(&mut r));
+    }
+    for _ in 0..20 {
+        let object: serde_json::Map<String, serde_json::Value> = (0..r.below(3))
+            .map(|_| (format!("k{}", r.string()), json_value(&mut r, 1)))
+            .collect();
+        let rest = if r.flag() {
+            serde_json::Value::Object(object)
+        } else {
+            serde_json::Value::Null
+        };
+        check.value(&FlatJson {
+            id: r.byte(),
+            rest: Json::from(rest),
+        });
+        check.value(&FlatOrdMap {
+            id: r.string(),
+            rest: (0..r.below(3))
+                .map(|_| (format!("k{}", r.string()), r.string()))
+                .collect(),
+            more: r.flag().then(|| {
+                (0..r.below(3))
+                    .map(|_| (format!("m{}", r.string()), r.string()))
+                    .collect()
+            }),
+        });
+    }
+    let mut full = flats(&mut Rng(3));
+    full.b.fc.deep = Some(FD { fd: vec![1] });
+    full.option_option = Some(Some(FE { fe: 2 }));
+    full.option_box = Some(Box::new(FF { ff: Some(3) }));
+    full.small = Some(FSmall::FWrapped(4));
+    full.internal = Some(FInt::FIntStruct { fis: 5 });
+    full.skippable = FK { fkk: 6 };
+    full.colours = BTreeMap::from([(Colour::Red, 7)]);
+    check.value(&full);
+    for (from, to, why) in [
+        (r#""fa":"#, r#""FA":"#, "a flattened struct keeps its names"),
+        (r#""FB":"#, r#""fb":"#, "the flattened struct's rule"),
+        (
+            r#""fc":"#,
+            r#""FC":"#,
+            "the rule does not reach a flattened struct's fields",
+        ),
+        (r#""f-d":[1]"#, r#""f-d":null"#, "a list"),
+        (r#""fe":2"#, r#""fe":null"#, "a number"),
+        (r#""ff":3"#, r#""ff":"3""#, "a number or null"),
+        (r#""fg":"#, r#""boxed":"#, "a box is its content"),
+        (r#""fh":"#, r#""newtype":"#, "a newtype struct is its field"),
+        (r#""fi":"#, r#""inner":"#, "transparent"),
+        (
+            r#""ftag":"FTagged","#,
+            "",
+            "the flattened struct's tag missing",
+        ),
+        (
+            r#""ftag":"FTagged""#,
+            r#""ftag":"FA""#,
+            "the flattened struct's tag",
+        ),
+        (r#""FWrapped":4"#, r#""FWrapped":"4""#, "a number"),
+        (
+            r#""FWrapped":4"#,
+            r#""FUnit":4"#,
+            "a unit variant's value is null",
+        ),
+        (
+            r#""fk":"FIntStruct""#,
+            r#""fk":"FIntNew""#,
+            "another variant's tag",
+        ),
+        (r#""fkk":6"#, r#""fkk":"6""#, "a number"),
+        (r#""fl":"#, r#""reversed":"#, "Reverse is its content"),
+        (r#""Red":7"#, r#""Blue":7"#, "a key no variant has"),
+        (r#""Red":7"#, r#""Red":"7""#, "a number"),
+    ] {
+        check.wrong_edit(&full, from, to, why);
+    }
+    for (field, value, why) in [
+        (
+            "b",
+            serde_json::json!({"FB": "s", "fc": true}),
+            "flattened, not nested",
+        ),
+        (
+            "option_option",
+            serde_json::Value::Null,
+            "flattened, not nested",
+        ),
+        ("small", serde_json::Value::Null, "flattened, not nested"),
+        ("unit", serde_json::Value::Null, "flattened, not nested"),
+    ] {
+        let mut wrong = serde_json::to_value(&full).expect("JSON");
+        wrong[field] = value;
+        check.wrong::<Flats>(&json(&wrong), why);
+    }
+    // Leaving out `f-d` or `fe`, the fields of a flattened `Some`, is JSON serde writes for
+    // `None`. Leaving out `fis` and keeping its tag `"fk":"FIntStruct"` is not checked: the
+    // flattened `Option<FInt>` is `FInt | {}`, and TypeScript checks no excess property (the
+    // tag) against the `{}` member.
+    let written = serde_json::to_value(&full).expect("JSON");
+    for field in ["id", "fa", "FB", "fc", "fg", "fh", "fi", "ft", "fl"] {
+        let mut wrong = written.clone();
+        wrong
+            .as_object_mut()
+            .expect("an object")
+            .remove(field)
+            .expect("the field is written");
+        check.wrong::<Flats>(&json(&wrong), "a flattened field missing");
+    }
+    check
+        .wrong::<FlatJson>(r#"{"rest": {}}"#, "id missing")
+        .wrong::<FlatOrdMap>(r#"{"id": "i", "k": 1}"#, "the map's values are strings")
+        .wrong::<FlatOrdMap>(r#"{"id": "i", "more": null}"#, "flattened, not nested");
+    check.run();
+}
+
+#[derive(TypeScript, Serialize)]
+struct FlatBoxed {
+    id: u8,
+    #[serde(flatten)]
+    small: Box<Small>,
+    #[serde(flatten)]
+    option: Box<Option<FE>>,
+    #[serde(flatten)]
+    unit: Box<UnitStruct>,
+}
+
+#[test]
+fn flattened_boxes_of_what_may_add_nothing() {
+    let mut r = Rng(0xB11D_0006);
+    let mut check = Check::new("flatten-boxes");
+    for _ in 0..20 {
+        check.value(&FlatBoxed {
+            id: r.byte(),
+            small: Box::new(small(&mut r)),
+            option: Box::new(r.flag().then(|| FE { fe: r.byte() })),
+            unit: Box::new(UnitStruct),
+        });
+    }
+    check
+        .wrong::<FlatBoxed>(r#"{"id": 1}"#, "the enum's key missing")
+        .wrong::<FlatBoxed>(r#"{"id": 1, "Plain": 1}"#, "a unit variant's value is null")
+        .wrong::<FlatBoxed>(r#"{"id": 1, "Plain": null, "fe": null}"#, "a number")
+        .wrong::<FlatBoxed>(r#"{"id": 1, "small": "Plain"}"#, "flattened, not nested");
+    check.run();
+}
+
+#[derive(TypeScript, Serialize)]
+struct FlatEmpty {
+    id: u8,
+    #[serde(flatten)]
+    empty: EmptyStruct,
+}
+
+/// An empty struct is `{ [key: string]: never }`, which is right alone, but serde writes
+/// nothing for it when it is flattened or merged into an internally tagged variant, and the
+/// intersection makes every other field `never`: `FlatEmpty { id: 1, empty: EmptyStruct {} }`
+/// is `{"id":1}`, typed `{ id: number } & EmptyStruct`; `Int::NewEmptyStruct(EmptyStruct {})`
+/// is `{"type":"NewEmptyStruct"}`, typed `{ type: "NewEmptyStruct" } & EmptyStruct`.
+#[test]
+fn bug_empty_struct_flattened_or_merged_beside_a_tag() {
+    let mut check = Check::new("bug-empty-struct");
+    check
+        .value(&FlatEmpty {
+            id: 1,
+            empty: EmptyStruct {},
+        })
+        .value(&Int::NewEmptyStruct(EmptyStruct {}));
+    assert_eq!(check.ok[0].1, r#"{"id":1}"#);
+    assert_eq!(check.ok[1].1, r#"{"type":"NewEmptyStruct"}"#);
+    check.run();
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(transparent)]
+struct TOpt {
+    inner: Option<FE>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct NSmall(Small);
+
+#[derive(TypeScript, Serialize)]
+struct NUnit(UnitStruct);
+
+#[derive(TypeScript, Serialize)]
+struct FlatNewtypes {
+    id: u8,
+    #[serde(flatten)]
+    option: TOpt,
+    #[serde(flatten)]
+    small: NSmall,
+    #[serde(flatten)]
+    unit: NUnit,
+    #[serde(flatten)]
+    reversed: std::cmp::Reverse<Option<FF>>,
+}
+
+#[derive(TypeScript, Serialize)]
+struct FlatWrapped {
+    id: u8,
+    #[serde(flatten)]
+    small: Wrapper<Small>,
+    #[serde(flatten)]
+    option: Wrapper<Option<FE>>,
+    #[serde(flatten)]
+    unit: Wrapper<UnitStruct>,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "type")]
+enum IntOfNewtypes {
+    Unit(NUnit),
+    Small(NSmall),
+}
+
+/// A newtype or transparent struct is declared as its field's type (`NSmall = Small`,
+/// `TOpt = FE | null`, `NUnit = UnitStruct`, `Wrapper<T> = T`), and flattened (or merged into an
+/// internally tagged variant) it is intersected by that name, not as its field would be
+/// flattened (`Option<FE>` flattened alone is `FE | {}`, `Small` `{ Plain: null } | ...`, a unit
+/// struct `{}`). So what serde writes is rejected: `FlatNewtypes` with `None`, `Small::Plain`
+/// and a unit struct is `{"id":1,"Plain":null}`, typed `{ id: number } & TOpt & NSmall & NUnit
+/// & (FF | null)`, which is `never` (the last from `Reverse<Option<FF>>`; a `Box` is right);
+/// `FlatWrapped` likewise through the generic `Wrapper<T>`; `IntOfNewtypes::Unit(NUnit(
+/// UnitStruct))` is `{"type":"Unit"}`, typed `{ type: "Unit" } & NUnit`.
+#[test]
+fn bug_flattened_newtype_structs_of_what_adds_nothing() {
+    let mut check = Check::new("bug-flattened-newtypes");
+    check
+        .value(&FlatNewtypes {
+            id: 1,
+            option: TOpt { inner: None },
+            small: NSmall(Small::Plain),
+            unit: NUnit(UnitStruct),
+            reversed: std::cmp::Reverse(None),
+        })
+        .value(&FlatNewtypes {
+            id: 2,
+            option: TOpt {
+                inner: Some(FE { fe: 1 }),
+            },
+            small: NSmall(Small::Wrapped(1)),
+            unit: NUnit(UnitStruct),
+            reversed: std::cmp::Reverse(Some(FF { ff: None })),
+        })
+        .value(&FlatWrapped {
+            id: 3,
+            small: Wrapper {
+                inner: Small::Plain,
+            },
+            option: Wrapper { inner: None },
+            unit: Wrapper { inner: UnitStruct },
+        })
+        .value(&FlatWrapped {
+            id: 4,
+            small: Wrapper {
+                inner: Small::Wrapped(1),
+            },
+            option: Wrapper {
+                inner: Some(FE { fe: 1 }),
+            },
+            unit: Wrapper { inner: UnitStruct },
+        })
+        .value(&IntOfNewtypes::Unit(NUnit(UnitStruct)))
+        .value(&IntOfNewtypes::Small(NSmall(Small::Plain)))
+        .value(&IntOfNewtypes::Small(NSmall(Small::Wrapped(1))));
+    assert_eq!(
+        check.ok.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+        [
+            r#"{"id":1,"Plain":null}"#,
+            r#"{"id":2,"fe":1,"Wrapped":1,"ff":null}"#,
+            r#"{"id":3,"Plain":null}"#,
+            r#"{"id":4,"Wrapped":1,"fe":1}"#,
+            r#"{"type":"Unit"}"#,
+            r#"{"type":"Small","Plain":null}"#,
+            r#"{"type":"Small","Wrapped":1}"#,
+        ]
+    );
     check.run();
 }
