@@ -2430,3 +2430,602 @@ fn bug_flattened_newtype_structs_of_what_adds_nothing() {
     );
     check.run();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Std's rarer types.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::num::{NonZero, Saturating, Wrapping};
+use std::ops::{Bound, Range, RangeFrom, RangeInclusive, RangeTo};
+
+#[derive(TypeScript, Serialize)]
+struct NVec(Vec<Option<String>>);
+
+#[derive(TypeScript, Serialize)]
+struct NMap(BTreeMap<Colour, Vec<u8>>);
+
+#[derive(TypeScript, Serialize)]
+#[serde(transparent)]
+struct TMap {
+    map: BTreeMap<u32, Option<bool>>,
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(into = "String")]
+struct IntoString {
+    n: u8,
+}
+
+impl From<IntoString> for String {
+    fn from(value: IntoString) -> String {
+        format!("#{}", value.n)
+    }
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(into = "Option<Vec<u8>>")]
+enum IntoOption {
+    Nothing,
+    Some(u8),
+}
+
+impl From<IntoOption> for Option<Vec<u8>> {
+    fn from(value: IntoOption) -> Self {
+        match value {
+            IntoOption::Nothing => None,
+            IntoOption::Some(n) => Some(vec![n]),
+        }
+    }
+}
+
+#[derive(TypeScript, Serialize, Clone)]
+#[serde(into = "Pair<u8, String>")]
+struct IntoPair(u8);
+
+impl From<IntoPair> for Pair<u8, String> {
+    fn from(value: IntoPair) -> Self {
+        Pair {
+            first: value.0,
+            second: value.0.to_string(),
+        }
+    }
+}
+
+#[derive(TypeScript, Serialize)]
+struct StdRare {
+    boxed_str: Box<str>,
+    arc_slice: std::sync::Arc<[u8]>,
+    rc_str: std::rc::Rc<str>,
+    deque: std::collections::VecDeque<Option<i8>>,
+    tuple_options: (Option<u8>, Option<()>, Option<Option<bool>>),
+    one_unit: ((),),
+    none: [String; 0],
+    one: [String; 1],
+    sixteen: [Option<u8>; 16],
+    seventeen: [bool; 17],
+    nested_arrays: [[u8; 2]; 2],
+    letter: char,
+    big: u128,
+    small: i128,
+    single: f32,
+    double: f64,
+    option_option: Option<Option<u8>>,
+    option_unit: Option<()>,
+    option_option_unit: Option<Option<()>>,
+    result_unit: Result<(), ()>,
+    result: Result<Option<u8>, Vec<String>>,
+    bound_unit: Bound<()>,
+    bounds: (Bound<u8>, Bound<String>),
+    range_char: Range<char>,
+    range_inclusive: RangeInclusive<Option<u8>>,
+    range_from: RangeFrom<i8>,
+    range_to: RangeTo<u8>,
+    phantom: std::marker::PhantomData<String>,
+    wrapping: Wrapping<i8>,
+    saturating: Saturating<u16>,
+    reverse: Reverse<Option<String>>,
+    cell: Cell<Option<u8>>,
+    ref_cell: RefCell<BTreeMap<String, u8>>,
+    unit_struct: UnitStruct,
+    newtype_vec: NVec,
+    newtype_map: NMap,
+    transparent_map: TMap,
+    into_string: IntoString,
+    into_option: IntoOption,
+    into_pair: IntoPair,
+    system_time: std::time::SystemTime,
+    duration: std::time::Duration,
+    non_zero: NonZero<u16>,
+    non_zero_i128: NonZero<i128>,
+    cow_bytes: std::borrow::Cow<'static, [u8]>,
+    path: Box<std::path::Path>,
+    socket: std::net::SocketAddrV6,
+    ipv6: std::net::Ipv6Addr,
+    bool_keys: std::collections::HashMap<bool, u8>,
+    i128_keys: BTreeMap<i128, u8>,
+    u128_keys: BTreeMap<u128, u8>,
+    char_keys: BTreeMap<char, u8>,
+    unit_keys: BTreeMap<(), u8>,
+}
+
+const FLOATS_32: &[f32] = &[
+    0.0,
+    -0.0,
+    1.5,
+    -1e-45,
+    f32::MIN_POSITIVE,
+    f32::MAX,
+    f32::MIN,
+    f32::EPSILON,
+];
+
+const FLOATS_64: &[f64] = &[
+    0.0,
+    -0.0,
+    0.1,
+    -5e-324,
+    f64::MIN_POSITIVE,
+    f64::MAX,
+    f64::MIN,
+    1e21,
+    123_456_789.123,
+];
+
+fn bound<T>(r: &mut Rng, value: T) -> Bound<T> {
+    match r.below(3) {
+        0 => Bound::Unbounded,
+        1 => Bound::Included(value),
+        _ => Bound::Excluded(value),
+    }
+}
+
+fn std_rare(r: &mut Rng) -> StdRare {
+    let small_u128 = u128::from(r.next() >> 12);
+    let small_i128 = i128::from(r.next() >> 12) - (1 << 51);
+    let mut sixteen = [None; 16];
+    for slot in &mut sixteen {
+        *slot = r.flag().then(|| r.byte());
+    }
+    StdRare {
+        boxed_str: r.string().into_boxed_str(),
+        arc_slice: (0..r.below(3)).map(|_| r.byte()).collect(),
+        rc_str: r.string().into(),
+        deque: (0..r.below(4))
+            .map(|_| r.flag().then(|| r.byte().cast_signed()))
+            .collect(),
+        tuple_options: (
+            r.flag().then(|| r.byte()),
+            r.flag().then_some(()),
+            r.pick(&[None, Some(None), Some(Some(true))]),
+        ),
+        one_unit: ((),),
+        none: [],
+        one: [r.string()],
+        sixteen,
+        seventeen: [r.flag(); 17],
+        nested_arrays: [[r.byte(), r.byte()], [r.byte(), r.byte()]],
+        letter: r.pick(CHARS),
+        big: small_u128,
+        small: small_i128,
+        single: r.pick(FLOATS_32),
+        double: r.pick(FLOATS_64),
+        option_option: r.pick(&[None, Some(None), Some(Some(9))]),
+        option_unit: r.flag().then_some(()),
+        option_option_unit: r.pick(&[None, Some(None), Some(Some(()))]),
+        result_unit: if r.flag() { Ok(()) } else { Err(()) },
+        result: if r.flag() {
+            Ok(r.flag().then(|| r.byte()))
+        } else {
+            Err(vec![r.string()])
+        },
+        bound_unit: bound(r, ()),
+        bounds: (bound(r, 3), bound(r, "s".to_owned())),
+        range_char: r.pick(CHARS)..r.pick(CHARS),
+        range_inclusive: r.flag().then(|| r.byte())..=None,
+        range_from: r.byte().cast_signed()..,
+        range_to: ..r.byte(),
+        phantom: std::marker::PhantomData,
+        wrapping: Wrapping(r.byte().cast_signed()),
+        saturating: Saturating(u16::MAX),
+        reverse: Reverse(r.flag().then(|| r.string())),
+        cell: Cell::new(r.flag().then(|| r.byte())),
+        ref_cell: RefCell::new(BTreeMap::from([(r.string(), r.byte())])),
+        unit_struct: UnitStruct,
+        newtype_vec: NVec(vec![None, Some(r.string())]),
+        newtype_map: NMap(colours(r).into_iter().map(|(k, v)| (k, vec![v])).collect()),
+        transparent_map: TMap {
+            map: BTreeMap::from([(u32::MAX, None), (0, Some(r.flag()))]),
+        },
+        into_string: IntoString { n: r.byte() },
+        into_option: if r.flag() {
+            IntoOption::Nothing
+        } else {
+            IntoOption::Some(r.byte())
+        },
+        into_pair: IntoPair(r.byte()),
+        system_time: std::time::UNIX_EPOCH + std::time::Duration::from_millis(r.next() >> 24),
+        duration: std::time::Duration::from_nanos(r.next() >> 8),
+        non_zero: NonZero::new(u16::from(r.byte()) + 1).expect("not zero"),
+        non_zero_i128: NonZero::new(small_i128 | 1).expect("not zero"),
+        cow_bytes: std::borrow::Cow::Owned(vec![r.byte()]),
+        path: std::path::PathBuf::from(r.string()).into_boxed_path(),
+        socket: std::net::SocketAddrV6::new(std::net::Ipv6Addr::LOCALHOST, 8080, 1, 2),
+        ipv6: std::net::Ipv6Addr::UNSPECIFIED,
+        bool_keys: std::collections::HashMap::from([(r.flag(), 1)]),
+        i128_keys: BTreeMap::from([(small_i128, 1), (-1, 2)]),
+        u128_keys: BTreeMap::from([(small_u128, 1)]),
+        char_keys: BTreeMap::from([(r.pick(CHARS), 1)]),
+        unit_keys: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn std_rare_types_and_edge_numbers() {
+    let mut r = Rng(0xB11D_0007);
+    let mut check = Check::new("std");
+    for _ in 0..80 {
+        check.value(&std_rare(&mut r));
+    }
+    for c in CHARS {
+        check.value(c);
+    }
+    check.values(FLOATS_32.iter().copied());
+    check.values(FLOATS_64.iter().copied());
+    check.values([0_u128, 1, (1 << 53) - 1]);
+    check.values([0_i128, -1, -(1 << 53) + 1]);
+    let base = std_rare(&mut Rng(5));
+    for (field, value, why) in [
+        ("boxed_str", serde_json::json!(["s"]), "a string"),
+        ("arc_slice", serde_json::json!("s"), "a list of numbers"),
+        ("deque", serde_json::json!([true]), "numbers or null"),
+        (
+            "tuple_options",
+            serde_json::json!([1, null]),
+            "two of three",
+        ),
+        (
+            "tuple_options",
+            serde_json::json!([1, {}, null]),
+            "() is null",
+        ),
+        (
+            "one_unit",
+            serde_json::json!(null),
+            "a one-tuple is a sequence",
+        ),
+        ("none", serde_json::json!([""]), "an empty array"),
+        (
+            "one",
+            serde_json::json!("s"),
+            "an array of one is a sequence",
+        ),
+        ("one", serde_json::json!(["s", "t"]), "two of one"),
+        (
+            "sixteen",
+            serde_json::Value::from(vec![serde_json::Value::Null; 15]),
+            "fifteen of sixteen",
+        ),
+        (
+            "sixteen",
+            serde_json::Value::from(vec![serde_json::Value::Null; 17]),
+            "seventeen of sixteen",
+        ),
+        ("seventeen", serde_json::json!([1]), "booleans"),
+        (
+            "nested_arrays",
+            serde_json::json!([[1, 2], [3]]),
+            "one of two inside",
+        ),
+        ("letter", serde_json::json!(97), "a char is a string"),
+        ("big", serde_json::json!("1"), "a u128 is a number"),
+        ("single", serde_json::json!("1.5"), "a number"),
+        (
+            "option_option",
+            serde_json::json!([null]),
+            "Some(None) is null",
+        ),
+        ("option_unit", serde_json::json!([]), "() is null"),
+        ("result_unit", serde_json::json!({"Ok": []}), "() is null"),
+        (
+            "result_unit",
+            serde_json::json!("Ok"),
+            "Ok(()) is not a unit variant",
+        ),
+        ("result", serde_json::json!({"Err": "s"}), "Err is a list"),
+        // `{"Ok": 1, "Err": ["s"]}` is not checked: TypeScript checks no excess property across
+        // the members of a union, `{ Ok: T } | { Err: E }`.
+        (
+            "bound_unit",
+            serde_json::json!("Included"),
+            "Included(()) is not a unit",
+        ),
+        (
+            "bound_unit",
+            serde_json::json!({"Unbounded": null}),
+            "a unit variant is its name",
+        ),
+        (
+            "bounds",
+            serde_json::json!(["Unbounded", {"Included": 1}]),
+            "String",
+        ),
+        (
+            "range_char",
+            serde_json::json!({"start": "a"}),
+            "end missing",
+        ),
+        (
+            "range_char",
+            serde_json::json!(["a", "b"]),
+            "a range is a struct",
+        ),
+        (
+            "range_inclusive",
+            serde_json::json!({"start": 1, "end": "x"}),
+            "numbers or null",
+        ),
+        (
+            "range_from",
+            serde_json::json!({"start": 1, "end": 2}),
+            "only start",
+        ),
+        ("range_to", serde_json::json!({"start": 1}), "only end"),
+        (
+            "phantom",
+            serde_json::json!("String"),
+            "PhantomData is null",
+        ),
+        (
+            "wrapping",
+            serde_json::json!([1]),
+            "Wrapping is its content",
+        ),
+        (
+            "saturating",
+            serde_json::json!({"0": 1}),
+            "Saturating is its content",
+        ),
+        (
+            "reverse",
+            serde_json::json!(["s"]),
+            "Reverse is its content",
+        ),
+        (
+            "cell",
+            serde_json::json!({"value": 1}),
+            "Cell is its content",
+        ),
+        ("ref_cell", serde_json::json!({"k": "1"}), "numbers"),
+        (
+            "unit_struct",
+            serde_json::json!({}),
+            "a unit struct is null",
+        ),
+        ("newtype_vec", serde_json::json!([1]), "strings or null"),
+        (
+            "newtype_map",
+            serde_json::json!({"Blue": []}),
+            "a key no variant has",
+        ),
+        (
+            "transparent_map",
+            serde_json::json!({"map": {}}),
+            "transparent",
+        ),
+        (
+            "transparent_map",
+            serde_json::json!({"1": 1}),
+            "booleans or null",
+        ),
+        (
+            "into_string",
+            serde_json::json!({"n": 1}),
+            "into writes a String",
+        ),
+        (
+            "into_option",
+            serde_json::json!("Nothing"),
+            "into writes an Option",
+        ),
+        (
+            "into_option",
+            serde_json::json!(1),
+            "into writes an Option of a list",
+        ),
+        ("into_pair", serde_json::json!([1]), "into writes a Pair"),
+        (
+            "into_pair",
+            serde_json::json!({"first": 1, "second": 2}),
+            "second is a String",
+        ),
+        (
+            "system_time",
+            serde_json::json!({"secs": 1, "nanos": 2}),
+            "SystemTime's names",
+        ),
+        (
+            "duration",
+            serde_json::json!({"secs_since_epoch": 1, "nanos_since_epoch": 2}),
+            "Duration's names",
+        ),
+        ("non_zero", serde_json::json!("1"), "a number"),
+        ("cow_bytes", serde_json::json!("s"), "bytes are numbers"),
+        ("path", serde_json::json!(["a"]), "a path is a string"),
+        (
+            "socket",
+            serde_json::json!({"ip": "::1", "port": 1}),
+            "a string",
+        ),
+        ("bool_keys", serde_json::json!({"true": true}), "numbers"),
+        ("char_keys", serde_json::json!({"a": "1"}), "numbers"),
+    ] {
+        check.wrong::<StdRare>(&with_field(&base, field, value), why);
+    }
+    check.run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// imbl's collections and Json.
+
+#[derive(TypeScript, Serialize)]
+struct Persistent {
+    vector: immer::Vector<Option<u8>>,
+    nested: immer::Vector<immer::Vector<String>>,
+    by_name: immer::OrdMap<String, immer::Vector<u8>>,
+    by_number: immer::OrdMap<u32, bool>,
+    by_colour: immer::OrdMap<Colour, Option<u8>>,
+    by_odd: immer::OrdMap<OddUnits, u8>,
+    colours: immer::OrdSet<Colour>,
+    names: immer::OrdSet<String>,
+    hash_map: immer::imbl::HashMap<String, Ext>,
+    hash_set: immer::imbl::HashSet<i64>,
+    of_wrapped: immer::OrdMap<Wrapper<Colour>, immer::OrdSet<Wrapper<Colour>>>,
+    json: Json,
+    value: serde_json::Value,
+    option_json: Option<Json>,
+    json_map: BTreeMap<String, Json>,
+    json_list: Vec<serde_json::Value>,
+    ord_json: immer::OrdMap<String, Json>,
+    vector_json: immer::Vector<Json>,
+}
+
+fn persistent(r: &mut Rng) -> Persistent {
+    let mut j = |r: &mut Rng| json_value(r, 0);
+    Persistent {
+        vector: (0..r.below(4))
+            .map(|_| r.flag().then(|| r.byte()))
+            .collect(),
+        nested: (0..r.below(3))
+            .map(|_| (0..r.below(3)).map(|_| r.string()).collect())
+            .collect(),
+        by_name: (0..r.below(3))
+            .map(|_| (r.string(), immer::Vector::from(vec![r.byte()])))
+            .collect(),
+        by_number: (0..r.below(3))
+            .map(|_| (r.pick(&[0, 7, u32::MAX]), r.flag()))
+            .collect(),
+        by_colour: (0..r.below(3))
+            .map(|_| (r.pick(COLOURS), r.flag().then(|| r.byte())))
+            .collect(),
+        by_odd: (0..r.below(4))
+            .map(|_| (r.pick(ODD_UNITS), r.byte()))
+            .collect(),
+        colours: (0..r.below(3)).map(|_| r.pick(COLOURS)).collect(),
+        names: (0..r.below(3)).map(|_| r.string()).collect(),
+        hash_map: (0..r.below(3)).map(|_| (r.string(), ext(r, 1))).collect(),
+        hash_set: (0..r.below(3))
+            .map(|_| r.pick(&[i64::MIN, -1, 0, i64::MAX]))
+            .collect(),
+        of_wrapped: (0..r.below(3))
+            .map(|_| {
+                let set: immer::OrdSet<_> = (0..r.below(3))
+                    .map(|_| Wrapper {
+                        inner: r.pick(COLOURS),
+                    })
+                    .collect();
+                (
+                    Wrapper {
+                        inner: r.pick(COLOURS),
+                    },
+                    set,
+                )
+            })
+            .collect(),
+        json: Json::from(j(r)),
+        value: j(r),
+        option_json: r.flag().then(|| Json::from(j(r))),
+        json_map: (0..r.below(3))
+            .map(|_| (r.string(), Json::from(j(r))))
+            .collect(),
+        json_list: (0..r.below(3)).map(|_| j(r)).collect(),
+        ord_json: (0..r.below(3))
+            .map(|_| (r.string(), Json::from(j(r))))
+            .collect(),
+        vector_json: (0..r.below(3)).map(|_| Json::from(j(r))).collect(),
+    }
+}
+
+#[test]
+fn persistent_collections_and_json() {
+    let mut r = Rng(0xB11D_0008);
+    let mut check = Check::new("persistent");
+    for _ in 0..80 {
+        check.value(&persistent(&mut r));
+    }
+    for value in [
+        serde_json::json!(u64::MAX),
+        serde_json::json!(i64::MIN),
+        serde_json::json!(-0.0),
+        serde_json::json!(1e300),
+        serde_json::json!({"": {"\u{2028}": [[], {}, null]}}),
+        serde_json::json!("\u{0}\"\\\u{7f}"),
+    ] {
+        check.value(&Json::from(value.clone()));
+        check.value(&value);
+    }
+    let base = persistent(&mut Rng(11));
+    for (field, value, why) in [
+        ("vector", serde_json::json!(["1"]), "numbers or null"),
+        ("vector", serde_json::json!({"0": 1}), "a Vector is a list"),
+        ("nested", serde_json::json!(["s"]), "a list of lists"),
+        ("by_name", serde_json::json!({"k": 1}), "a Vector is a list"),
+        ("by_number", serde_json::json!({"1": 1}), "booleans"),
+        (
+            "by_colour",
+            serde_json::json!({"Blue": 1}),
+            "a key no variant has",
+        ),
+        (
+            "by_colour",
+            serde_json::json!({"Red": "1"}),
+            "numbers or null",
+        ),
+        ("by_odd", serde_json::json!({"Dash": 1}), "the Rust name"),
+        ("colours", serde_json::json!(["Blue"]), "no such variant"),
+        (
+            "colours",
+            serde_json::json!({"Red": true}),
+            "a set is a list",
+        ),
+        ("names", serde_json::json!([1]), "strings"),
+        (
+            "hash_map",
+            serde_json::json!({"k": "Newtype"}),
+            "a newtype has content",
+        ),
+        ("hash_set", serde_json::json!(["1"]), "numbers"),
+        (
+            "of_wrapped",
+            serde_json::json!({"Red": ["Blue"]}),
+            "no such variant in the set",
+        ),
+        (
+            "of_wrapped",
+            serde_json::json!({"Blue": []}),
+            "no such variant as a key",
+        ),
+        (
+            "of_wrapped",
+            serde_json::json!({"Red": [{"inner": "Red"}]}),
+            "transparent",
+        ),
+        ("json_list", serde_json::json!({}), "a list"),
+        ("json_map", serde_json::json!([]), "a map"),
+        ("ord_json", serde_json::json!("s"), "a map"),
+        ("vector_json", serde_json::json!({}), "a list"),
+    ] {
+        check.wrong::<Persistent>(&with_field(&base, field, value), why);
+    }
+    let mut missing = serde_json::to_value(&base).expect("JSON");
+    missing
+        .as_object_mut()
+        .expect("an object")
+        .remove("option_json");
+    check
+        .wrong::<Persistent>(&json(&missing), "an Option is written, null")
+        .wrong::<Json>("undefined", "undefined is no JSON")
+        .wrong::<Json>(r#"{"a": [undefined]}"#, "undefined is no JSON")
+        .wrong::<serde_json::Value>(r#"{"a": () => 1}"#, "a function is no JSON");
+    check.run();
+}
