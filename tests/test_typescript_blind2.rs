@@ -1451,6 +1451,12 @@ struct Shapes<T> {
     phantom: std::marker::PhantomData<T>,
 }
 
+/// A const parameter, which serde's JSON does not show.
+#[derive(TypeScript, Serialize)]
+struct ConstParameter<const N: usize> {
+    items: Vec<u8>,
+}
+
 #[derive(TypeScript, Serialize)]
 struct Borrowed<'a, T> {
     text: &'a str,
@@ -1695,6 +1701,9 @@ fn generics_nested_defaulted_and_keyed_by_their_parameters() {
         check.value(&keys(&mut r, &['a', '"', '🦀'], Rng::string));
         check.value(&keys(&mut r, &[true, false], Rng::byte));
         check.value(&keys(&mut r, &[i64::MIN, -1, 0], Rng::byte));
+        check.value(&ConstParameter::<3> {
+            items: vec![r.byte()],
+        });
     }
     let twice = twice(&mut Rng(7));
     let f = Keys {
@@ -1814,6 +1823,7 @@ fn generics_nested_defaulted_and_keyed_by_their_parameters() {
         check.wrong::<Twice>(&with_field(&twice, field, value), why);
     }
     check
+        .wrong::<ConstParameter<3>>(r#"{"items": [true]}"#, "numbers")
         .wrong::<Borrowed<u8>>(r#"{"text": "t", "cow": "c", "items": ["1"]}"#, "T is u8")
         .wrong::<Borrowed<u8>>(r#"{"text": "t", "cow": {"Owned": "c"}, "items": []}"#, "a Cow is its content")
         .wrong::<GenExt<u8, Colour>>(r#"{"N": "1"}"#, "A is u8")
@@ -3028,4 +3038,131 @@ fn persistent_collections_and_json() {
         .wrong::<Json>(r#"{"a": [undefined]}"#, "undefined is no JSON")
         .wrong::<serde_json::Value>(r#"{"a": () => 1}"#, "a function is no JSON");
     check.run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Untagged variants inside tagged enums.
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "t")]
+enum IntPartly {
+    A {
+        x: u8,
+    },
+    #[serde(untagged)]
+    Text(String),
+    #[serde(untagged)]
+    Loose {
+        y: bool,
+    },
+    #[serde(untagged)]
+    Nothing,
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(tag = "t", content = "c", rename_all = "lowercase")]
+enum AdjPartly {
+    A(u8),
+    #[serde(untagged)]
+    Text(String),
+    #[serde(untagged)]
+    Pair(u8, bool),
+    #[serde(untagged)]
+    Loose {
+        y: bool,
+    },
+}
+
+#[derive(TypeScript, Serialize)]
+#[serde(rename_all_fields = "camelCase")]
+enum ExtPartly {
+    A(u8),
+    #[serde(untagged)]
+    Pair(u8, bool),
+    #[serde(untagged)]
+    Loose {
+        field_name: bool,
+    },
+    #[serde(untagged)]
+    Ext(Small),
+}
+
+#[test]
+fn untagged_variants_inside_tagged_enums() {
+    let mut r = Rng(0xB11D_0009);
+    let mut check = Check::new("partly-untagged");
+    for _ in 0..10 {
+        check
+            .value(&IntPartly::A { x: r.byte() })
+            .value(&IntPartly::Text(r.string()))
+            .value(&IntPartly::Loose { y: r.flag() })
+            .value(&IntPartly::Nothing)
+            .value(&AdjPartly::A(r.byte()))
+            .value(&AdjPartly::Text(r.string()))
+            .value(&AdjPartly::Pair(r.byte(), r.flag()))
+            .value(&AdjPartly::Loose { y: r.flag() })
+            .value(&ExtPartly::A(r.byte()))
+            .value(&ExtPartly::Pair(r.byte(), r.flag()))
+            .value(&ExtPartly::Loose {
+                field_name: r.flag(),
+            })
+            .value(&ExtPartly::Ext(small(&mut r)));
+    }
+    check
+        .wrong::<IntPartly>(
+            r#"{"t": "Text", "0": "s"}"#,
+            "an untagged variant has no tag",
+        )
+        .wrong::<IntPartly>(
+            r#"{"t": "Loose", "y": true}"#,
+            "an untagged variant has no tag",
+        )
+        .wrong::<IntPartly>(r#"{"t": "Nothing"}"#, "an untagged unit is null")
+        .wrong::<IntPartly>(r#"{"x": 1}"#, "the tag missing")
+        .wrong::<AdjPartly>(
+            r#"{"t": "text", "c": "s"}"#,
+            "an untagged variant has no tag",
+        )
+        .wrong::<AdjPartly>(
+            r#"{"t": "pair", "c": [1, true]}"#,
+            "an untagged variant has no tag",
+        )
+        .wrong::<AdjPartly>(r#"{"c": {"y": true}}"#, "untagged is the content alone")
+        .wrong::<AdjPartly>(r#"{"t": "A", "c": 1}"#, "the rule")
+        .wrong::<ExtPartly>(r#"{"Pair": [1, true]}"#, "an untagged variant has no name")
+        .wrong::<ExtPartly>(r#"{"field_name": true}"#, "rename_all_fields")
+        .wrong::<ExtPartly>(r#"{"Ext": "Plain"}"#, "an untagged variant has no name")
+        .wrong::<ExtPartly>(r#"{"A": "1"}"#, "a number");
+    check.run();
+}
+
+/// A Rust type named as a TypeScript primitive type is declared by that name, which
+/// TypeScript refuses (`TS2457: Type alias name cannot be 'string'`), and a field of it is
+/// then read as the primitive: `Primitives { text: string { x: 1 }, .. }` is written
+/// `{"text":{"x":1},..}` and rejected (`Type '{ x: number; }' is not assignable to type
+/// 'string'`).
+#[test]
+fn bug_type_named_as_a_typescript_primitive() {
+    let mut check = Check::new("bug-primitive-names");
+    check.value(&Primitives {
+        text: string { x: 1 },
+        thing: object { y: true },
+    });
+    check.run();
+}
+
+#[derive(TypeScript, Serialize)]
+struct string {
+    x: u8,
+}
+
+#[derive(TypeScript, Serialize)]
+struct object {
+    y: bool,
+}
+
+#[derive(TypeScript, Serialize)]
+struct Primitives {
+    text: string,
+    thing: object,
 }
