@@ -376,6 +376,6 @@ mod tests {
             "bad path pattern \"todos\": it must start with '/'"
         );
         assert!("/**/done".parse::<PathPattern>().is_err());
-        assert!("/a~2".parse::<PathPattern>().is_err());
+        assert!("/a~3".parse::<PathPattern>().is_err());
     }
 }

@@ -84,6 +84,13 @@
 //! (TypeScript's intersection asks each field to be both); an internally tagged newtype
 //! variant of a map has the same limit.
 //!
+//! A generic type's parameter flattened (or the content of an internally tagged newtype
+//! variant) is `MergedKeys<T>` in the generic declaration (declared beside it): `{}` where
+//! serde adds no key (a `None`, a unit, an empty struct), `{ Name: null }` for an externally
+//! tagged unit variant, `T` otherwise. A type cannot be named `JsonValue`, `MapKey` or
+//! `MergedKeys` (the helpers' names), nor as one of TypeScript's own types (`string`,
+//! `object`, ...): the derive says so.
+//!
 //! A map keyed by a generic type's parameter is keyed by `MapKey<K>` in the generic
 //! declaration (declared beside it: `K extends string ? K : string`), so `Keyed<Color, V>`
 //! takes only `Color`'s names as keys and `Keyed<u32, V>` any string.
@@ -567,6 +574,12 @@ macro_rules! wrapper {
             fn key_expression(declarations: &mut Declarations) -> String {
                 T::key_expression(declarations)
             }
+            fn flattened_expression(declarations: &mut Declarations) -> String {
+                T::flattened_expression(declarations)
+            }
+            fn tagged_content_expression(declarations: &mut Declarations) -> String {
+                T::tagged_content_expression(declarations)
+            }
         }
     };
 }
@@ -760,6 +773,26 @@ pub fn map_key(declarations: &mut Declarations, parameter: &str) -> String {
         "K extends string ? K : string".to_owned()
     });
     format!("MapKey<{parameter}>")
+}
+
+/// What a value of a generic type's parameter `parameter` adds to an object it is merged
+/// into (flattened, or an internally tagged newtype variant's content), in the generic
+/// declaration: `MergedKeys<T>` (declared once), which is `{}` where serde adds no key (`null`:
+/// a `None`, a unit; an object with no property), `{ Name: null }` for an externally tagged
+/// unit variant's name, and the type itself otherwise.
+///
+/// ```
+/// use immer_core::typescript::*;
+///
+/// let mut declarations = Declarations::new();
+/// assert_eq!(flattened(&mut declarations, "T"), "MergedKeys<T>");
+/// assert!(declarations.to_string().contains("export type MergedKeys<T> = T extends null ? {} :"));
+/// ```
+pub fn flattened(declarations: &mut Declarations, parameter: &str) -> String {
+    declarations.declare("immer::MergedKeys", "MergedKeys", &["T"], |_| {
+        "T extends null ? {} : T extends string ? { [K in T]: null } : T extends { [key: string]: never } ? {} : T".to_owned()
+    });
+    format!("MergedKeys<{parameter}>")
 }
 
 /// The declaration of any JSON value, which [`Json`](crate::Json) and `serde_json::Value`

@@ -22,12 +22,40 @@ use crate::ts_attr::{Position, TsAttrs};
 
 /// The derive's output: the impl, or the errors and a stub impl, so that one mistake gives
 /// one message.
+/// The names a derived type cannot be declared by: the declarations' own helpers
+/// (`immer::typescript`'s `JsonValue`, `MapKey` and `MergedKeys`), and those TypeScript keeps
+/// for its own types.
+const RESERVED_NAMES: &[&str] = &[
+    "JsonValue",
+    "MapKey",
+    "MergedKeys",
+    "any",
+    "unknown",
+    "never",
+    "void",
+    "undefined",
+    "null",
+    "boolean",
+    "number",
+    "bigint",
+    "string",
+    "symbol",
+    "object",
+];
+
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
     // Mistakes in `#[serde(...)]` and `#[draft(...)]` are reported by serde's derive and by
     // `Draftable`'s; this derive reports its own.
     let shared = Ctxt::new();
     let input = Input::from_syn(&shared, node);
     let generator = Generator::new(&input);
+    let name = node.ident.unraw().to_string();
+    if RESERVED_NAMES.contains(&name.as_str()) {
+        generator.cx.error_spanned_by(
+            &node.ident,
+            format!("a TypeScript type cannot be named `{name}`: the name is TypeScript's own or one of the declarations' helpers (`JsonValue`, `MapKey`, `MergedKeys`); rename the Rust type"),
+        );
+    }
     let tokens = generator.impl_type_script();
     let Generator { cx, krate, .. } = generator;
     match cx.check() {
@@ -69,6 +97,15 @@ struct Generator<'i, 'a> {
     /// (its `flattened_expression`, written inline with the real type parameters) rather
     /// than its declaration.
     merged: Cell<bool>,
+}
+
+/// A variant's shape as serde writes it: a newtype variant whose one field is skipped is
+/// written as a unit variant.
+fn style(variant: &Variant<'_>) -> Style {
+    match (variant.style, variant.fields.as_slice()) {
+        (Style::Newtype, [field]) if !serialized(field.attrs.serde_skip.as_ref()) => Style::Unit,
+        (style, _) => style,
+    }
 }
 
 impl<'i, 'a> Generator<'i, 'a> {
@@ -263,6 +300,10 @@ impl<'i, 'a> Generator<'i, 'a> {
         if properties.is_empty() && !flattened.is_empty() {
             return quote!(#krate::typescript::intersection::<::std::string::String>(&[#(#flattened),*]));
         }
+        if properties.is_empty() && self.merged.get() {
+            // No key of its own: merged into an object, it adds nothing.
+            return Self::string("{}");
+        }
         quote! {
             #krate::typescript::intersection::<::std::string::String>(&[
                 #krate::typescript::object(&[#(#properties),*]),
@@ -285,12 +326,26 @@ impl<'i, 'a> Generator<'i, 'a> {
         quote!(#krate::typescript::tuple::<::std::string::String>(&[#(#elements),*]))
     }
 
-    /// A newtype's one field, or a tuple of what is left of it.
+    /// A newtype's one field (serde writes it, skipped or not: a newtype variant whose field
+    /// is skipped is a unit variant, see `style`); merged into an object, what it adds there.
     fn newtype(&self, fields: &[Field<'_>]) -> TokenStream {
         match fields {
-            [field] if serialized(field.attrs.serde_skip.as_ref()) => self.field(field),
+            [field] if self.merged.get() => self.merged_through(field),
+            [field] => self.field(field),
             _ => self.tuple(fields),
         }
+    }
+
+    /// What a newtype's or a transparent type's one field adds to an object the type is
+    /// merged into: its type's flattened expression (its `#[ts(type)]` when said by hand).
+    fn merged_through(&self, field: &Field<'_>) -> TokenStream {
+        let by_hand = TsAttrs::from_ast(&Ctxt::new(), &field.original.attrs, Position::Member)
+            .ty
+            .is_some();
+        if by_hand || field.attrs.with.is_some() {
+            return self.field(field);
+        }
+        self.merged_expression(field.ty)
     }
 
     /// What a struct (or a variant's fields) is written as, without a tag.
@@ -321,7 +376,11 @@ impl<'i, 'a> Generator<'i, 'a> {
                         .iter()
                         .find(|f| serialized(f.attrs.serde_skip.as_ref()))
                     {
-                        return self.field(field);
+                        return if self.merged.get() {
+                            self.merged_through(field)
+                        } else {
+                            self.field(field)
+                        };
                     }
                 }
                 match (&input.attrs.tag, style) {
@@ -359,7 +418,7 @@ impl<'i, 'a> Generator<'i, 'a> {
         if let Some(ty) = hand_written {
             return Some(Self::string(ty));
         }
-        match variant.style {
+        match style(variant) {
             Style::Unit => None,
             style => Some(self.shape(style, &variant.fields)),
         }
@@ -391,7 +450,7 @@ impl<'i, 'a> Generator<'i, 'a> {
             }),
             (Some((_, tag)), None, None) => {
                 let tag_property = self.tag_property(tag, name);
-                match (variant.style, hand_written) {
+                match (style(variant), hand_written) {
                     (Style::Named, None) => self.named(&variant.fields, Some(tag_property)),
                     (Style::Unit, None) => object(&[tag_property]),
                     (Style::Tuple, None) => Self::string("never"),
@@ -448,7 +507,7 @@ impl<'i, 'a> Generator<'i, 'a> {
                 .iter()
                 .filter(|v| serialized(v.attrs.skip.as_ref()))
                 .all(|v| {
-                    v.style == Style::Unit
+                    style(v) == Style::Unit
                         && v.attrs.untagged.is_none()
                         && TsAttrs::from_ast(&Ctxt::new(), &v.original.attrs, Position::Member)
                             .ty
@@ -507,11 +566,22 @@ impl<'i, 'a> Generator<'i, 'a> {
             return TokenStream::new();
         }
         let differs = match &input.data {
-            Data::Struct(style, _) => *style == Style::Unit && input.attrs.tag.is_none(),
+            // A unit adds nothing, nor does a struct with no key of its own; a newtype or a
+            // transparent struct adds what its field adds.
+            Data::Struct(style, fields) => {
+                input.attrs.tag.is_none()
+                    && (*style == Style::Unit
+                        || *style == Style::Newtype
+                        || input.attrs.transparent.is_some()
+                        || (*style == Style::Named
+                            && !fields
+                                .iter()
+                                .any(|f| serialized(f.attrs.serde_skip.as_ref()))))
+            }
             Data::Enum(variants) => variants.iter().any(|v| {
                 let untagged = input.attrs.untagged.is_some() || v.attrs.untagged.is_some();
                 serialized(v.attrs.skip.as_ref())
-                    && v.style == Style::Unit
+                    && style(v) == Style::Unit
                     && (untagged || input.attrs.tag.is_none())
             }),
             Data::Union(_) => false,
@@ -573,6 +643,12 @@ impl<'i, 'a> Generator<'i, 'a> {
                         __declarations: &mut #krate::typescript::Declarations,
                     ) -> ::std::string::String {
                         #krate::typescript::map_key(__declarations, #param)
+                    }
+                    // Merged into an object, what the parameter's type adds there.
+                    fn flattened_expression(
+                        __declarations: &mut #krate::typescript::Declarations,
+                    ) -> ::std::string::String {
+                        #krate::typescript::flattened(__declarations, #param)
                     }
                 }
             }
