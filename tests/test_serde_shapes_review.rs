@@ -15,6 +15,10 @@
     reason = "the derive generates accessors and path methods that only some cases use"
 )]
 #![allow(
+    clippy::option_option,
+    reason = "a double option (absent, null, or a value) is a shape under test"
+)]
+#![allow(
     clippy::trivially_copy_pass_by_ref,
     reason = "serde's skip_serializing_if passes the field by reference"
 )]
@@ -391,7 +395,7 @@ fn flatten_enums_of_each_representation() {
     let e = enums();
     // Externally tagged.
     check(&mut f, "external: A to B", &e, |d| {
-        d.inner().ext().set(Ext::B(7))
+        d.inner().ext().set(Ext::B(7));
     });
     check(&mut f, "external: A to the unit C", &e, |d| {
         d.inner().ext().set(Ext::C);
@@ -674,7 +678,7 @@ fn flatten_option_of_flattening_struct() {
     };
     check(&mut f, "Some to None", &some, |d| d.opt().set(None));
     check(&mut f, "None to Some", &none, |d| {
-        d.opt().set(Some(mid(4, 5)))
+        d.opt().set(Some(mid(4, 5)));
     });
     check(&mut f, "take", &some, |d| {
         d.opt().take();
@@ -728,7 +732,7 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 struct Inner {
     v: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -754,15 +758,6 @@ struct Sk {
     set: HashSet<u32>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     map: BTreeMap<String, u32>,
-}
-
-impl Default for Inner {
-    fn default() -> Self {
-        Inner {
-            v: 0,
-            list: Vec::new(),
-        }
-    }
 }
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -794,7 +789,29 @@ enum SkExt {
 }
 
 #[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c")]
+enum SkAdj {
+    V {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        vt: Vec<u32>,
+        n: u32,
+    },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum SkUnt {
+    V {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        vt: Vec<u32>,
+        n: u32,
+    },
+}
+
+#[derive(Draftable, Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct SkRoot {
+    adj: SkAdj,
+    unt: SkUnt,
     one: Sk,
     items: Vec<Sk>,
     #[serde(flatten)]
@@ -805,6 +822,14 @@ struct SkRoot {
 
 fn sk_root() -> SkRoot {
     SkRoot {
+        adj: SkAdj::V {
+            vt: Vec::new(),
+            n: 0,
+        },
+        unt: SkUnt::V {
+            vt: Vec::new(),
+            n: 0,
+        },
         one: Sk::default(),
         items: vec![
             Sk::default(),
@@ -888,7 +913,7 @@ fn skip_serializing_if_fields() {
     });
     // Vec::is_empty.
     check(&mut f, "Vec: push into empty", &r, |d| {
-        d.one().tags().push(1)
+        d.one().tags().push(1);
     });
     check(&mut f, "Vec: pop the last", &full, |d| {
         let mut one = d.one();
@@ -898,10 +923,10 @@ fn skip_serializing_if_fields() {
     });
     check(&mut f, "Vec: clear", &full, |d| d.one().tags().clear());
     check(&mut f, "Vec: truncate(0)", &full, |d| {
-        d.one().tags().truncate(0)
+        d.one().tags().truncate(0);
     });
     check(&mut f, "Vec: retain none", &full, |d| {
-        d.one().tags().retain(|_| false)
+        d.one().tags().retain(|_| false);
     });
     check(&mut f, "Vec: set empty then push", &full, |d| {
         d.one().set_tags(Vec::new());
@@ -915,7 +940,7 @@ fn skip_serializing_if_fields() {
         d.one().tags().extend(Vec::<u32>::new());
     });
     check(&mut f, "Vec: extend empty", &r, |d| {
-        d.one().tags().extend([1, 2, 3])
+        d.one().tags().extend([1, 2, 3]);
     });
     check(
         &mut f,
@@ -968,7 +993,7 @@ fn skip_serializing_if_fields() {
         d.one().label().modify(|s| s.push_str("ab"));
     });
     check(&mut f, "String: set empty", &full, |d| {
-        d.one().set_label(String::new())
+        d.one().set_label(String::new());
     });
     check(
         &mut f,
@@ -1144,6 +1169,35 @@ fn skip_serializing_if_fields() {
             let mut ext = d.ext();
             let SkExtVariantDraft::V(mut v) = ext.variant();
             v.vt().push(1);
+        },
+    );
+    check(
+        &mut f,
+        "adjacent variant: push into its empty list, then out",
+        &r,
+        |d| {
+            let mut adj = d.adj();
+            let SkAdjVariantDraft::V(mut v) = adj.variant();
+            v.vt().push(1);
+            v.set_n(1);
+            v.vt().push(2);
+        },
+    );
+    check(&mut f, "adjacent variant: in then out", &r, |d| {
+        let mut adj = d.adj();
+        let SkAdjVariantDraft::V(mut v) = adj.variant();
+        v.vt().push(1);
+        v.vt().clear();
+    });
+    check(
+        &mut f,
+        "untagged variant: push into its empty list",
+        &r,
+        |d| {
+            let mut unt = d.unt();
+            let SkUntVariantDraft::V(mut v) = unt.variant();
+            v.vt().push(1);
+            v.set_n(1);
         },
     );
     f.finish("skip_serializing_if_fields");
