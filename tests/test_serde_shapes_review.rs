@@ -1,4 +1,4 @@
-//! A review of today's serde shapes in the patches: `#[serde(flatten)]` fields written whole
+//! A review of serde's shapes in the patches: `#[serde(flatten)]` fields written whole
 //! (`Merged`), `#[serde(skip_serializing_if)]` fields (`Skippable`), std `HashSet` growth,
 //! map keys as `serde_json` writes them, and pattern keys `*`/`**`.
 //!

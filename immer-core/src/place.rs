@@ -358,12 +358,16 @@ impl<Q: Place, C> Merged<Q, C> {
     {
         use serde_json::{Map, Value};
         // What each side writes into the parent: the value of an `add` or `replace`, nothing
-        // for a `remove`, and nothing for `null` (a `None` or a unit flattened adds no key).
+        // for a `remove`, nothing for `null` (a `None` or a unit flattened adds no key), and
+        // its name as a key for an externally tagged unit variant (`"C"` adds `"C": null`).
         let keys = |patch: &Patch| -> Option<Map<String, Value>> {
             match (&patch.op, &patch.value) {
                 (crate::PatchOp::Remove, _) | (_, Some(Value::Null)) => Some(Map::new()),
                 (crate::PatchOp::Add | crate::PatchOp::Replace, Some(Value::Object(map))) => {
                     Some(map.clone())
+                }
+                (crate::PatchOp::Add | crate::PatchOp::Replace, Some(Value::String(name))) => {
+                    Some(Map::from_iter([(name.clone(), Value::Null)]))
                 }
                 _ => None,
             }
@@ -441,12 +445,13 @@ where
 /// inside it, and remove it when the field ends where serde leaves it out.
 ///
 /// While recording, the place knows whether the key is in the JSON its patches have written
-/// so far. A write of the whole field that makes the key appear is recorded as an `add` (its
-/// inverse a `remove`), one that makes it disappear as a `remove` (its inverse an `add` of the
-/// old value). A write inside the field while the key is out is preceded by an `add` of the
-/// field as it was (`[]` for an empty list); and when the draft is dropped with the field
-/// left where serde leaves it out, a `remove` of the key follows (its inverse an `add` of the
-/// field as it is).
+/// so far. A write of the whole field is held until the value is written (the next change
+/// recorded here, or the draft's drop), then recorded by the predicate on the value written:
+/// as an `add` of the key when it makes the key appear (its inverse a `remove`), a `remove`
+/// when it makes it disappear (its inverse an `add` of the old value), as it is otherwise. A
+/// write inside the field while the key is out is preceded by an `add` of the field as it
+/// was (`[]` for an empty list); and when the draft is dropped with the field left where serde
+/// leaves it out, a `remove` of the key follows (its inverse an `add` of the field as it is).
 pub struct Skippable<Q: Place, C: serde::Serialize> {
     inner: Nested<Q, &'static str, C>,
     skip: fn(&C) -> bool,
@@ -454,6 +459,8 @@ pub struct Skippable<Q: Place, C: serde::Serialize> {
     written: bool,
     /// While recording and the key is out: the field's JSON, which an `add` puts back.
     left_out: Option<serde_json::Value>,
+    /// A write of the whole field, recorded once the value is written.
+    held: Option<(Patch, Patch)>,
 }
 
 /// A [`Skippable`] place borrowing its parent.
@@ -479,21 +486,43 @@ impl<Q: Place, C: serde::Serialize> Skippable<Q, C> {
             skip,
             written,
             left_out,
+            held: None,
         }
     }
 
-    /// Whether serde writes the key for the field's value given as JSON (`None`: unknown).
-    fn writes(&self, value: Option<&serde_json::Value>) -> Option<bool>
-    where
-        C: serde::de::DeserializeOwned,
-    {
-        let value = serde_json::from_value::<C>(value?.clone()).ok()?;
-        Some(!(self.skip)(&value))
+    /// Records the held write of the whole field, by whether serde writes the key for the
+    /// value now in place.
+    fn release(&mut self) {
+        let Some((forward, inverse)) = self.held.take() else {
+            return;
+        };
+        let here = forward.path.clone();
+        let writes = !(self.skip)(self.inner.get());
+        let change = match (self.written, writes) {
+            (false, true) => (
+                Patch::add(here.clone(), forward.value.unwrap_or_default()),
+                Patch::remove(here),
+            ),
+            (true, false) => (
+                Patch::remove(here.clone()),
+                Patch::add(here, inverse.value.unwrap_or_default()),
+            ),
+            // Out before and after, with the same JSON: nothing serde writes changed.
+            (false, false) if forward.value == self.left_out => return,
+            _ => (forward, inverse),
+        };
+        self.written = writes;
+        self.left_out = if writes {
+            None
+        } else {
+            serde_json::to_value(self.inner.get()).ok()
+        };
+        self.inner.record(Ok(change));
     }
 }
 
 impl<Q: Place, C: serde::Serialize> sealed::Sealed for Skippable<Q, C> {}
-impl<Q: Place, C: serde::Serialize + serde::de::DeserializeOwned> Place for Skippable<Q, C> {
+impl<Q: Place, C: serde::Serialize> Place for Skippable<Q, C> {
     type Target = C;
     #[inline]
     fn get(&self) -> &C {
@@ -512,37 +541,17 @@ impl<Q: Place, C: serde::Serialize + serde::de::DeserializeOwned> Place for Skip
         self.inner.write_path(path);
     }
     fn record(&mut self, change: Recorded) {
+        self.release();
         let Ok((forward, inverse)) = change else {
             return self.inner.record(change);
         };
         let here = self.inner.path();
-        if forward.path == here {
-            // The whole field written: the key appears, disappears, or stays as it was.
-            if forward.op == crate::PatchOp::Replace {
-                match (self.written, self.writes(forward.value.as_ref())) {
-                    (false, Some(true)) => {
-                        self.written = true;
-                        self.left_out = None;
-                        let value = forward.value.unwrap_or_default();
-                        return self
-                            .inner
-                            .record(Ok((Patch::add(here.clone(), value), Patch::remove(here))));
-                    }
-                    (true, Some(false)) => {
-                        self.written = false;
-                        self.left_out.clone_from(&forward.value);
-                        let old = inverse.value.unwrap_or_default();
-                        return self
-                            .inner
-                            .record(Ok((Patch::remove(here.clone()), Patch::add(here, old))));
-                    }
-                    (false, Some(false)) => self.left_out.clone_from(&forward.value),
-                    _ => {}
-                }
-            }
-            return self.inner.record(Ok((forward, inverse)));
+        if forward.path == here && forward.op == crate::PatchOp::Replace {
+            // The whole field written: recorded once the value is in place.
+            self.held = Some((forward, inverse));
+            return;
         }
-        if !self.written {
+        if !self.written && forward.path.segments().len() > here.segments().len() {
             // A write inside a field serde left out: the key goes in first, as the field was.
             if let Some(value) = self.left_out.take() {
                 self.written = true;
@@ -556,6 +565,7 @@ impl<Q: Place, C: serde::Serialize + serde::de::DeserializeOwned> Place for Skip
 
 impl<Q: Place, C: serde::Serialize> Drop for Skippable<Q, C> {
     fn drop(&mut self) {
+        self.release();
         // Left where serde leaves it out, after writes that put the key in: out it goes.
         if self.written && self.inner.is_recording() && (self.skip)(self.inner.get()) {
             let here = self.inner.path();

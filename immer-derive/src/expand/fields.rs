@@ -43,25 +43,19 @@ pub(super) fn reach(style: Style, transparent: bool, field: &Field<'_>) -> Reach
     }
 }
 
-/// The draft's accessor (the field's name) and setter (`set_<field>`) of one drafted field.
-pub(super) fn field_methods(
+/// The place of a drafted field's draft, and its type: by its name (or, with
+/// `skip_serializing_if`, a place that adds and removes its key), by its position, or with no
+/// segment of its own (merged into its parent's object, when flattened).
+fn field_place(
     cx: &Context<'_>,
     style: Style,
     transparent: bool,
     field: &Field<'_>,
     access: &FieldAccess,
-) -> TokenStream {
+) -> (TokenStream, TokenStream) {
     let krate = &cx.krate;
     let ty = field.ty;
     let member = &field.member;
-    // A struct field's draft methods have the field's visibility; an enum's fields have the
-    // enum's, and so do their drafts.
-    let vis = match access {
-        FieldAccess::Struct => &field.original.vis,
-        FieldAccess::Variant(..) => &cx.input.original.vis,
-    };
-    let accessor = field.accessor();
-    let setter = field.setter();
     let (read, write) = match access {
         FieldAccess::Struct => (
             quote!(|__v, _| ::core::option::Option::Some(&__v.#member)),
@@ -76,7 +70,7 @@ pub(super) fn field_methods(
         FieldAccess::Struct => quote!(__P),
         FieldAccess::Variant(_, parent, _) => parent.clone(),
     };
-    let (place, place_ty) = match reach(style, transparent, field) {
+    match reach(style, transparent, field) {
         // serde leaves the key out while the predicate holds: writing the field whole adds or
         // removes the key (see `Skippable`).
         Reach::Name if field.attrs.skip_serializing_if.is_some() => {
@@ -108,9 +102,10 @@ pub(super) fn field_methods(
         // A flattened field's keys sit in its parent's object: writing it whole replaces the
         // parent's object (see `Merged`).
         Reach::Through if field.attrs.flatten.is_some() => {
-            let within = match access {
-                FieldAccess::Variant(_, _, Some(key)) => quote!(::core::option::Option::Some(#key)),
-                _ => quote!(::core::option::Option::None),
+            let within = if let FieldAccess::Variant(_, _, Some(key)) = access {
+                quote!(::core::option::Option::Some(#key))
+            } else {
+                quote!(::core::option::Option::None)
             };
             (
                 quote!(#krate::__private::flattened(&mut self.__place, #within, #read, #write)),
@@ -121,7 +116,28 @@ pub(super) fn field_methods(
             quote!(#krate::__private::transparent(&mut self.__place, #read, #write)),
             quote!(#krate::__private::Child<'_, #parent, (), #ty>),
         ),
+    }
+}
+
+/// The draft's accessor (the field's name) and setter (`set_<field>`) of one drafted field.
+pub(super) fn field_methods(
+    cx: &Context<'_>,
+    style: Style,
+    transparent: bool,
+    field: &Field<'_>,
+    access: &FieldAccess,
+) -> TokenStream {
+    let krate = &cx.krate;
+    let ty = field.ty;
+    // A struct field's draft methods have the field's visibility; an enum's fields have the
+    // enum's, and so do their drafts.
+    let vis = match access {
+        FieldAccess::Struct => &field.original.vis,
+        FieldAccess::Variant(..) => &cx.input.original.vis,
     };
+    let accessor = field.accessor();
+    let setter = field.setter();
+    let (place, place_ty) = field_place(cx, style, transparent, field, access);
     // Spanned at the field's type, so that a type without `Draftable` is reported there.
     let draftable = draftable_at(krate, ty);
     let (draft_ty, make_draft) = if field.is_leaf() {
