@@ -321,6 +321,29 @@ impl<T, P: Place<Target = Box<T>>> Place for Boxed<P> {
     }
 }
 
+/// The place methods of a place that is its `inner` place but for what it records.
+macro_rules! through_inner {
+    () => {
+        type Target = C;
+        #[inline]
+        fn get(&self) -> &C {
+            self.inner.get()
+        }
+        #[inline]
+        fn get_mut(&mut self) -> &mut C {
+            self.inner.get_mut()
+        }
+        #[inline]
+        fn is_recording(&self) -> bool {
+            self.inner.is_recording()
+        }
+        #[inline]
+        fn write_path(&self, path: &mut Vec<PathSegment>) {
+            self.inner.write_path(path);
+        }
+    };
+}
+
 /// The place of a `#[serde(flatten)]` field: its keys sit in its parent's JSON object, so it
 /// has no path segment of its own, and a write of the whole field (a `set`, an `Option` made
 /// `None`, an enum's variant switched) changes some of the parent's keys and leaves the others.
@@ -406,23 +429,7 @@ impl<Q: Place, C> Place for Merged<Q, C>
 where
     Q::Target: serde::Serialize,
 {
-    type Target = C;
-    #[inline]
-    fn get(&self) -> &C {
-        self.inner.get()
-    }
-    #[inline]
-    fn get_mut(&mut self) -> &mut C {
-        self.inner.get_mut()
-    }
-    #[inline]
-    fn is_recording(&self) -> bool {
-        self.inner.is_recording()
-    }
-    #[inline]
-    fn write_path(&self, path: &mut Vec<PathSegment>) {
-        self.inner.write_path(path);
-    }
+    through_inner!();
     fn record(&mut self, change: Recorded) {
         let change = match &change {
             Ok((forward, inverse)) if forward.path == self.inner.path() => {
@@ -523,23 +530,7 @@ impl<Q: Place, C: serde::Serialize> Skippable<Q, C> {
 
 impl<Q: Place, C: serde::Serialize> sealed::Sealed for Skippable<Q, C> {}
 impl<Q: Place, C: serde::Serialize> Place for Skippable<Q, C> {
-    type Target = C;
-    #[inline]
-    fn get(&self) -> &C {
-        self.inner.get()
-    }
-    #[inline]
-    fn get_mut(&mut self) -> &mut C {
-        self.inner.get_mut()
-    }
-    #[inline]
-    fn is_recording(&self) -> bool {
-        self.inner.is_recording()
-    }
-    #[inline]
-    fn write_path(&self, path: &mut Vec<PathSegment>) {
-        self.inner.write_path(path);
-    }
+    through_inner!();
     fn record(&mut self, change: Recorded) {
         self.release();
         let Ok((forward, inverse)) = change else {

@@ -533,10 +533,11 @@ impl TypeScript for () {
 fixed!("{ secs: number; nanos: number }": std::time::Duration);
 fixed!("{ secs_since_epoch: number; nanos_since_epoch: number }": std::time::SystemTime);
 
-/// Types written as what they hold, `T`: each of `T`'s expressions.
+/// Types written as what they hold, `T`: each of `T`'s expressions (their pointers and cells,
+/// and the wrappers serde writes as the value they wrap).
 macro_rules! through {
-    ($(impl<T: $($bound:path)?> for $ty:ty;)+) => {$(
-        impl<T: TypeScript $(+ $bound)? + ?Sized> TypeScript for $ty {
+    ($(impl<T: [$($bound:tt)*]> for $ty:ty;)+) => {$(
+        impl<T: TypeScript $($bound)*> TypeScript for $ty {
             fn type_expression(declarations: &mut Declarations) -> String {
                 T::type_expression(declarations)
             }
@@ -554,39 +555,18 @@ macro_rules! through {
 }
 
 through! {
-    impl<T:> for Box<T>;
-    impl<T:> for Arc<T>;
-    impl<T:> for Rc<T>;
-    impl<T:> for &T;
-    impl<T:> for &mut T;
-    impl<T: ToOwned> for Cow<'_, T>;
-    impl<T:> for std::cell::Cell<T>;
-    impl<T:> for std::cell::RefCell<T>;
+    impl<T: [+ ?Sized]> for Box<T>;
+    impl<T: [+ ?Sized]> for Arc<T>;
+    impl<T: [+ ?Sized]> for Rc<T>;
+    impl<T: [+ ?Sized]> for &T;
+    impl<T: [+ ?Sized]> for &mut T;
+    impl<T: [+ ToOwned + ?Sized]> for Cow<'_, T>;
+    impl<T: [+ ?Sized]> for std::cell::Cell<T>;
+    impl<T: [+ ?Sized]> for std::cell::RefCell<T>;
+    impl<T: []> for std::num::Wrapping<T>;
+    impl<T: []> for std::num::Saturating<T>;
+    impl<T: []> for std::cmp::Reverse<T>;
 }
-
-/// Wrappers serde writes as the value they wrap.
-macro_rules! wrapper {
-    ($($ty:ident)::+) => {
-        impl<T: TypeScript> TypeScript for $($ty)::+<T> {
-            fn type_expression(declarations: &mut Declarations) -> String {
-                T::type_expression(declarations)
-            }
-            fn key_expression(declarations: &mut Declarations) -> String {
-                T::key_expression(declarations)
-            }
-            fn flattened_expression(declarations: &mut Declarations) -> String {
-                T::flattened_expression(declarations)
-            }
-            fn tagged_content_expression(declarations: &mut Declarations) -> String {
-                T::tagged_content_expression(declarations)
-            }
-        }
-    };
-}
-
-wrapper!(std::num::Wrapping);
-wrapper!(std::num::Saturating);
-wrapper!(std::cmp::Reverse);
 
 /// A property that is always there.
 fn required(name: &str, expression: String) -> Property {
