@@ -177,16 +177,7 @@ pub mod __private {
         read: for<'a> fn(&'a P::Target, &&'static str) -> Option<&'a C>,
         write: for<'a> fn(&'a mut P::Target, &&'static str) -> Option<&'a mut C>,
     ) -> SkippableChild<'b, P, C> {
-        Skippable::new(
-            parent,
-            name,
-            skip,
-            Access {
-                read,
-                write,
-                segment: |name| Some(PathSegment::Key((*name).to_owned())),
-            },
-        )
+        Skippable::new(field(parent, name, read, write), skip)
     }
 
     /// The place of a tuple struct's field, whose path segment is its position.
@@ -236,15 +227,7 @@ pub mod __private {
         read: for<'a> fn(&'a P::Target, &()) -> Option<&'a C>,
         write: for<'a> fn(&'a mut P::Target, &()) -> Option<&'a mut C>,
     ) -> MergedChild<'b, P, C> {
-        Merged::new(
-            parent,
-            within,
-            Access {
-                read,
-                write,
-                segment: |()| None,
-            },
-        )
+        Merged::new(transparent(parent, read, write), within)
     }
 
     /// The error for a field name a struct does not have.

@@ -293,13 +293,23 @@ impl fmt::Display for PointerError {
 impl std::error::Error for PointerError {}
 
 /// A map key as a path segment: the key `serde_json` writes for it in an object (a string as
-/// it is; a number, `bool` or `char` as its text, `u128` and `i128` past 64 bits too), or,
-/// for a key `serde_json` cannot write in an object (a tuple, a struct), its JSON text.
+/// it is; a number, `bool` or `char` as its text), or, for a key `serde_json` cannot write in
+/// an object (a tuple, a struct), its JSON text.
 ///
 /// # Errors
 ///
 /// When the key has no JSON form.
 pub(crate) fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serde_json::Error> {
+    match serde_json::to_value(key) {
+        Ok(serde_json::Value::String(text)) => Ok(PathSegment::Key(text)),
+        Ok(other) => Ok(PathSegment::Key(other.to_string())),
+        // A value `serde_json::Value` cannot hold (a `u128` past 64 bits) may still be a key.
+        Err(error) => object_key(key).ok_or(error).map(PathSegment::Key),
+    }
+}
+
+/// The key `serde_json` writes for `key` in an object, if it writes one.
+fn object_key<K: Serialize>(key: &K) -> Option<String> {
     /// A map of the one key, so that `serde_json` writes the key as it does in an object.
     struct OneKey<'k, K>(&'k K);
     impl<K: Serialize> Serialize for OneKey<'_, K> {
@@ -310,13 +320,8 @@ pub(crate) fn try_key_segment<K: Serialize>(key: &K) -> Result<PathSegment, serd
             map.end()
         }
     }
-    if let Ok(serde_json::Value::Object(object)) = serde_json::to_value(OneKey(key)) {
-        if let Some((text, _)) = object.into_iter().next() {
-            return Ok(PathSegment::Key(text));
-        }
+    match serde_json::to_value(OneKey(key)).ok()? {
+        serde_json::Value::Object(object) => object.into_iter().next().map(|(text, _)| text),
+        _ => None,
     }
-    Ok(match serde_json::to_value(key)? {
-        serde_json::Value::String(text) => PathSegment::Key(text),
-        other => PathSegment::Key(other.to_string()),
-    })
 }

@@ -1,6 +1,7 @@
 //! The places of drafts (see `crate::place`, which re-exports them with the list, map and
 //! recording places).
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use crate::error::UnserializableError;
@@ -352,6 +353,8 @@ macro_rules! through_inner {
 /// are.
 pub struct Merged<Q: Place, C> {
     inner: Nested<Q, (), C>,
+    /// The place's path, found on the first change recorded here.
+    here: OnceCell<Path>,
     /// The key, below the parent place's value, of the object the field's keys sit in: the
     /// variant's key (or its content's) for a field of a tagged enum's variant.
     within: Option<&'static str>,
@@ -361,13 +364,14 @@ pub struct Merged<Q: Place, C> {
 pub type MergedChild<'b, P, C> = Merged<&'b mut P, C>;
 
 impl<Q: Place, C> Merged<Q, C> {
-    /// A flattened field's place; `within` is the key below the parent's value of the object
-    /// the field's keys sit in, if any.
+    /// A flattened field's place: `inner`, with no segment of its own; `within` is the key
+    /// below the parent's value of the object the field's keys sit in, if any.
     #[doc(hidden)]
     #[inline]
-    pub fn new(parent: Q, within: Option<&'static str>, access: Access<Q::Target, (), C>) -> Self {
+    pub fn new(inner: Nested<Q, (), C>, within: Option<&'static str>) -> Self {
         Merged {
-            inner: Nested::new(parent, (), access),
+            inner,
+            here: OnceCell::new(),
             within,
         }
     }
@@ -432,7 +436,9 @@ where
     through_inner!();
     fn record(&mut self, change: Recorded) {
         let change = match &change {
-            Ok((forward, inverse)) if forward.path == self.inner.path() => {
+            Ok((forward, inverse))
+                if forward.path == *self.here.get_or_init(|| self.inner.path()) =>
+            {
                 match self.merged(forward, inverse) {
                     Some(Ok(merged)) => Ok(merged),
                     Some(Err(message)) => {
@@ -461,6 +467,8 @@ where
 /// leaves it out, a `remove` of the key follows (its inverse an `add` of the field as it is).
 pub struct Skippable<Q: Place, C: serde::Serialize> {
     inner: Nested<Q, &'static str, C>,
+    /// The place's path, found on the first change recorded here.
+    here: OnceCell<Path>,
     skip: fn(&C) -> bool,
     /// While recording: whether the key is in the JSON the patches have written.
     written: bool,
@@ -476,13 +484,7 @@ pub type SkippableChild<'b, P, C> = Skippable<&'b mut P, C>;
 impl<Q: Place, C: serde::Serialize> Skippable<Q, C> {
     /// A field's place whose key serde leaves out while `skip` holds.
     #[doc(hidden)]
-    pub fn new(
-        parent: Q,
-        name: &'static str,
-        skip: fn(&C) -> bool,
-        access: Access<Q::Target, &'static str, C>,
-    ) -> Self {
-        let inner = Nested::new(parent, name, access);
+    pub fn new(inner: Nested<Q, &'static str, C>, skip: fn(&C) -> bool) -> Self {
         let (written, left_out) = if inner.is_recording() && skip(inner.get()) {
             (false, serde_json::to_value(inner.get()).ok())
         } else {
@@ -490,6 +492,7 @@ impl<Q: Place, C: serde::Serialize> Skippable<Q, C> {
         };
         Skippable {
             inner,
+            here: OnceCell::new(),
             skip,
             written,
             left_out,
@@ -536,8 +539,8 @@ impl<Q: Place, C: serde::Serialize> Place for Skippable<Q, C> {
         let Ok((forward, inverse)) = change else {
             return self.inner.record(change);
         };
-        let here = self.inner.path();
-        if forward.path == here && forward.op == crate::PatchOp::Replace {
+        let here = self.here.get_or_init(|| self.inner.path());
+        if forward.path == *here && forward.op == crate::PatchOp::Replace {
             // The whole field written: recorded once the value is in place.
             self.held = Some((forward, inverse));
             return;
@@ -546,8 +549,8 @@ impl<Q: Place, C: serde::Serialize> Place for Skippable<Q, C> {
             // A write inside a field serde left out: the key goes in first, as the field was.
             if let Some(value) = self.left_out.take() {
                 self.written = true;
-                self.inner
-                    .record(Ok((Patch::add(here.clone(), value), Patch::remove(here))));
+                let add = (Patch::add(here.clone(), value), Patch::remove(here.clone()));
+                self.inner.record(Ok(add));
             }
         }
         self.inner.record(Ok((forward, inverse)));

@@ -227,14 +227,19 @@ impl<'i, 'a> Generator<'i, 'a> {
         }
     }
 
-    /// A newtype variant's one field, as what it adds to the object an internally tagged
-    /// enum merges it into with the tag.
-    fn merged_field(&self, field: &Field<'_>) -> TokenStream {
+    /// What a field adds to the object its type is merged into: its type's
+    /// `tagged_content_expression` for an internally tagged newtype variant's content (merged
+    /// with the tag), its `flattened_expression` otherwise (a newtype's or a transparent type's
+    /// one field); the field's own expression when said by hand.
+    fn merged_field(&self, field: &Field<'_>, tagged: bool) -> TokenStream {
         let by_hand = TsAttrs::from_ast(&Ctxt::new(), &field.original.attrs, Position::Member)
             .ty
             .is_some();
         if by_hand || field.attrs.with.is_some() {
             return self.field(field);
+        }
+        if !tagged {
+            return self.merged_expression(field.ty);
         }
         let krate = &self.krate;
         let ty = self.substitute(field.ty.to_token_stream());
@@ -330,22 +335,10 @@ impl<'i, 'a> Generator<'i, 'a> {
     /// is skipped is a unit variant, see `style`); merged into an object, what it adds there.
     fn newtype(&self, fields: &[Field<'_>]) -> TokenStream {
         match fields {
-            [field] if self.merged.get() => self.merged_through(field),
+            [field] if self.merged.get() => self.merged_field(field, false),
             [field] => self.field(field),
             _ => self.tuple(fields),
         }
-    }
-
-    /// What a newtype's or a transparent type's one field adds to an object the type is
-    /// merged into: its type's flattened expression (its `#[ts(type)]` when said by hand).
-    fn merged_through(&self, field: &Field<'_>) -> TokenStream {
-        let by_hand = TsAttrs::from_ast(&Ctxt::new(), &field.original.attrs, Position::Member)
-            .ty
-            .is_some();
-        if by_hand || field.attrs.with.is_some() {
-            return self.field(field);
-        }
-        self.merged_expression(field.ty)
     }
 
     /// What a struct (or a variant's fields) is written as, without a tag.
@@ -377,7 +370,7 @@ impl<'i, 'a> Generator<'i, 'a> {
                         .find(|f| serialized(f.attrs.serde_skip.as_ref()))
                     {
                         return if self.merged.get() {
-                            self.merged_through(field)
+                            self.merged_field(field, false)
                         } else {
                             self.field(field)
                         };
@@ -459,7 +452,7 @@ impl<'i, 'a> Generator<'i, 'a> {
                     (Style::Newtype, None) => match variant.fields.as_slice() {
                         [field] if serialized(field.attrs.serde_skip.as_ref()) => {
                             let tag_object = object(&[tag_property]);
-                            let content = self.merged_field(field);
+                            let content = self.merged_field(field, true);
                             quote!(#krate::typescript::intersection::<::std::string::String>(&[#tag_object, #content]))
                         }
                         _ => object(&[tag_property]),
